@@ -1,0 +1,66 @@
+# firedrill.hcl: the estate that plans refer to.
+#
+# This example describes the Kakao-like scenario: `remittance` needs `payments`, which needs
+# `auth`, as KakaoPay's login needed the Kakao account system. The addresses point at the
+# simulated sites that `firedrill sim --config examples/firedrill.hcl` serves on this machine;
+# `firedrill demo` starts the same sites in-process on free ports.
+
+site "sangam" {
+  role    = "primary"
+  ingress = "http://127.0.0.1:18080"
+  nomad {
+    address    = "http://127.0.0.1:14646"
+    region     = "kr-sangam"
+    datacenter = "sangam-1"
+    token_env  = "NOMAD_TOKEN_SANGAM"
+  }
+}
+
+site "yatap" {
+  role    = "dr"
+  ingress = "http://127.0.0.1:18081"
+  nomad {
+    address    = "http://127.0.0.1:14647"
+    region     = "kr-yatap"
+    datacenter = "yatap-1"
+    token_env  = "NOMAD_TOKEN_YATAP"
+  }
+}
+
+service "auth" {
+  description = "Account and login: everything else authenticates through it"
+  owner       = "identity-team"
+  criticality = "core" # 핵심업무
+  rto         = "30m"
+  rpo         = "0s"
+  nomad_job   = "auth"
+  check "http" {
+    url = "{ingress}/auth/healthz"
+  }
+}
+
+service "payments" {
+  description = "Card and account payments"
+  owner       = "payments-team"
+  criticality = "core"
+  rto         = "1h"
+  rpo         = "5s"
+  depends_on  = ["auth"]
+  nomad_job   = "payments"
+  check "http" {
+    url = "{ingress}/payments/healthz"
+  }
+}
+
+service "remittance" {
+  description = "Domestic and overseas transfers"
+  owner       = "payments-team"
+  criticality = "important"
+  rto         = "2h"
+  rpo         = "5s"
+  depends_on  = ["payments"]
+  nomad_job   = "remittance"
+  check "http" {
+    url = "{ingress}/remittance/healthz"
+  }
+}

@@ -1,0 +1,49 @@
+# A whole-site loss of Sangam: its jobs stop at once (the fire), and every service is started on
+# Yatap in dependency order, then checked until its health endpoints answer from Yatap.
+
+plan "sangam-site-loss" {
+  description = "Whole-site loss of Sangam; auth, payments and remittance fail over to Yatap"
+  from        = "sangam"
+  to          = "yatap"
+  services    = ["auth", "payments", "remittance"]
+
+  step "lose-sangam" {
+    action    = "nomad.stop_job"
+    site      = "sangam"
+    for_each  = ["auth", "payments", "remittance"]
+    milestone = "disaster" # T0: the failure is injected
+  }
+
+  step "start-on-yatap" {
+    action   = "nomad.run_job"
+    site     = "yatap"
+    for_each = ["auth", "payments", "remittance"] # started in dependency order
+    timeout  = "2m"
+  }
+
+  step "wait-allocations" {
+    action  = "nomad.wait_healthy"
+    site    = "yatap"
+    timeout = "5m"
+  }
+
+  step "verify" {
+    action    = "http.wait_healthy" # every check of every service green on yatap
+    site      = "yatap"
+    milestone = "restored" # T1
+    timeout   = "10m"
+  }
+
+  rollback {
+    step "stop-on-yatap" {
+      action   = "nomad.stop_job"
+      site     = "yatap"
+      for_each = ["auth", "payments", "remittance"]
+    }
+    step "restart-sangam" {
+      action   = "nomad.run_job"
+      site     = "sangam"
+      for_each = ["auth", "payments", "remittance"]
+    }
+  }
+}

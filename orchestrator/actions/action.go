@@ -1,0 +1,97 @@
+// Package actions defines the Action interface that every step family implements, the
+// request and result types that flow between the runner and an action, and the registry
+// that maps a plan's action names to implementations.
+//
+// Actions perform the side effects of a drill (talk to Nomad, poll URLs, ...). They never
+// touch the store: the runner records what they return.
+package actions
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/internal/clock"
+)
+
+// Action performs one step kind.
+type Action interface {
+	// Spec is the plan language's description of the action (name, params, idempotency).
+	Spec() drills.ActionSpec
+	// Run performs the step instance. It must return when ctx is done. A non-nil error fails
+	// the step; the Result may still carry evidence of what was seen before the failure.
+	Run(ctx context.Context, req *Request) (*Result, error)
+}
+
+// Request is everything an action needs to perform one step instance.
+type Request struct {
+	RunID    string
+	Config   *drills.Config
+	Plan     *drills.Plan
+	Instance drills.StepInstance
+	// Site is the step's site (nil when the action takes none).
+	Site *drills.Site
+	// Services are the services the instance covers: the for_each service, or every service
+	// of the plan when the action covers all of them.
+	Services []*drills.Service
+	Clock    clock.Clock
+	Logger   *slog.Logger
+}
+
+// Result is what an action reports back.
+type Result struct {
+	// Evidence is JSON-encodable detail a report can show (job versions, polled URLs, ...).
+	Evidence map[string]any
+	// Observations record when a service was first seen restored on the step's site.
+	Observations []Observation
+}
+
+// Observation says that a service passed all of its checks at a moment, measured with a
+// given resolution (the poll interval, or the event-stream latency).
+type Observation struct {
+	Service    string
+	Site       string
+	PassedAt   time.Time
+	Resolution time.Duration
+}
+
+// Registry maps action names to implementations.
+type Registry struct {
+	byName map[string]Action
+}
+
+// NewRegistry returns a registry holding the given actions. Two actions with one name,
+// or an action whose name the plan language does not know, are an error.
+func NewRegistry(list ...Action) (*Registry, error) {
+	r := &Registry{byName: make(map[string]Action, len(list))}
+	for _, a := range list {
+		name := a.Spec().Name
+		if _, known := drills.LookupAction(name); !known {
+			return nil, fmt.Errorf("register action %q: not an action of the plan language", name)
+		}
+		if _, dup := r.byName[name]; dup {
+			return nil, fmt.Errorf("register action %q: registered twice", name)
+		}
+		r.byName[name] = a
+	}
+	return r, nil
+}
+
+// Lookup returns the action with the given name.
+func (r *Registry) Lookup(name string) (Action, bool) {
+	a, ok := r.byName[name]
+	return a, ok
+}
+
+// Names returns the registered names, sorted.
+func (r *Registry) Names() []string {
+	names := make([]string, 0, len(r.byName))
+	for n := range r.byName {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
