@@ -1,0 +1,182 @@
+// Package httpaction implements the plan's http.* step actions: health checks polled until
+// they pass, whose first passing moment is what the drill's RTO is measured against.
+package httpaction
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/orchestrator/actions"
+)
+
+// Defaults for Config.
+const (
+	DefaultRequestTimeout = 2 * time.Second
+	// maxBodyBytes bounds what a check reads of a reply: enough to match an expected body.
+	maxBodyBytes = 64 << 10
+)
+
+// Config configures the HTTP actions. A zero field means its default.
+type Config struct {
+	// Client sends the requests. Defaults to a client with no redirects followed.
+	Client *http.Client
+	// RequestTimeout bounds one poll. Defaults to 2s.
+	RequestTimeout time.Duration
+}
+
+// Actions returns every http.* action.
+func Actions(cfg Config) []actions.Action {
+	if cfg.Client == nil {
+		cfg.Client = &http.Client{
+			// A health endpoint that redirects is answering something else.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	return []actions.Action{&WaitHealthy{cfg: cfg}}
+}
+
+// WaitHealthy polls every HTTP check of each service on a site until, in one round, all of a
+// service's checks pass; that round's moment is the service's restored observation.
+type WaitHealthy struct{ cfg Config }
+
+// Spec implements actions.Action.
+func (a *WaitHealthy) Spec() drills.ActionSpec {
+	s, _ := drills.LookupAction(drills.ActionHTTPWaitHealthy)
+	return s
+}
+
+// serviceWatch is the result of watching one service.
+type serviceWatch struct {
+	obs      *actions.Observation
+	evidence map[string]any
+	err      error
+}
+
+// Run implements actions.Action. Services are watched concurrently, so each one's restored
+// moment is seen when it happens, not after the others.
+func (a *WaitHealthy) Run(ctx context.Context, req *actions.Request) (*actions.Result, error) {
+	override := req.Instance.Step.Duration("interval")
+	results := make([]serviceWatch, len(req.Services))
+	var wg sync.WaitGroup
+	for i, svc := range req.Services {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = a.watch(ctx, req, svc, override)
+		}()
+	}
+	wg.Wait()
+
+	services := map[string]any{}
+	res := &actions.Result{Evidence: map[string]any{"site": req.Site.Name, "services": services}}
+	var errs []error
+	for i, svc := range req.Services {
+		r := results[i]
+		services[svc.Name] = r.evidence
+		if r.obs != nil {
+			res.Observations = append(res.Observations, *r.obs)
+		}
+		if r.err != nil {
+			errs = append(errs, fmt.Errorf("service %s on %s: %w", svc.Name, req.Site.Name, r.err))
+		}
+	}
+	return res, errors.Join(errs...)
+}
+
+func (a *WaitHealthy) watch(ctx context.Context, req *actions.Request, svc *drills.Service, override time.Duration) serviceWatch {
+	if len(svc.Checks) == 0 {
+		return serviceWatch{evidence: map[string]any{}, err: errors.New("service has no check")}
+	}
+	interval := override
+	urls := make([]string, len(svc.Checks))
+	for i, c := range svc.Checks {
+		urls[i] = ExpandURL(c.URL, req.Site)
+		if override == 0 && (interval == 0 || (c.Interval > 0 && c.Interval < interval)) {
+			interval = c.Interval
+		}
+	}
+	if interval <= 0 {
+		interval = drills.DefaultCheckInterval
+	}
+	ev := map[string]any{"urls": urls, "poll_interval_ms": interval.Milliseconds()}
+	polls := 0
+	var last string
+	for {
+		polls++
+		ev["polls"] = polls
+		allPass := true
+		for i, c := range svc.Checks {
+			if err := a.probe(ctx, urls[i], c); err != nil {
+				allPass = false
+				last = fmt.Sprintf("%s: %v", urls[i], err)
+				break
+			}
+		}
+		if allPass {
+			at := req.Clock.Now()
+			ev["passed_at"] = at.UTC()
+			return serviceWatch{
+				obs:      &actions.Observation{Service: svc.Name, Site: req.Site.Name, PassedAt: at, Resolution: interval},
+				evidence: ev,
+			}
+		}
+		ev["last_failure"] = last
+		t := req.Clock.NewTimer(interval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return serviceWatch{evidence: ev, err: fmt.Errorf("still failing after %d polls, last: %s: %w", polls, last, ctx.Err())}
+		case <-t.C():
+		}
+	}
+}
+
+// probe performs one check once.
+func (a *WaitHealthy) probe(ctx context.Context, url string, c *drills.Check) error {
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.RequestTimeout)
+	defer cancel()
+	httpReq, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	httpReq.Header.Set("User-Agent", "firedrill-check")
+	resp, err := a.cfg.Client.Do(httpReq)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
+	if err != nil {
+		return fmt.Errorf("read reply: %w", err)
+	}
+	want := c.ExpectStatus
+	if want == 0 {
+		want = http.StatusOK
+	}
+	if resp.StatusCode != want {
+		return fmt.Errorf("status %d, want %d", resp.StatusCode, want)
+	}
+	if c.ExpectBody != "" && !strings.Contains(string(body), c.ExpectBody) {
+		return fmt.Errorf("reply does not contain %q", c.ExpectBody)
+	}
+	return nil
+}
+
+// ExpandURL fills a check URL's placeholders for a site: {site} is its name, {ingress} its
+// ingress URL without a trailing slash.
+func ExpandURL(tmpl string, site *drills.Site) string {
+	return strings.NewReplacer(
+		"{site}", site.Name,
+		"{ingress}", strings.TrimRight(site.Ingress, "/"),
+	).Replace(tmpl)
+}

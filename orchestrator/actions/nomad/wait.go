@@ -1,0 +1,186 @@
+package nomad
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/orchestrator/actions"
+)
+
+// WaitHealthy waits until each service's job runs healthy on a site: every wanted allocation
+// of the current job version running with a healthy deployment status, and the version's
+// deployment (if any) successful. It watches with blocking queries, so the moment the
+// cluster changes is the moment it looks again.
+type WaitHealthy struct{ clients *Clients }
+
+// Spec implements actions.Action.
+func (a *WaitHealthy) Spec() drills.ActionSpec { return spec(drills.ActionNomadWaitHealthy) }
+
+// Run implements actions.Action.
+func (a *WaitHealthy) Run(ctx context.Context, req *actions.Request) (*actions.Result, error) {
+	sc, err := a.clients.For(req.Site)
+	if err != nil {
+		return nil, err
+	}
+	jobs := map[string]any{}
+	ev := map[string]any{"site": req.Site.Name, "jobs": jobs}
+	for _, svc := range req.Services {
+		job := svc.NomadJob
+		if job == "" {
+			job = svc.Name
+		}
+		jobEv, err := a.waitJob(ctx, sc, job)
+		jobs[job] = jobEv
+		if err != nil {
+			return &actions.Result{Evidence: ev}, fmt.Errorf("job %s on %s: %w", job, req.Site.Name, err)
+		}
+		jobEv["healthy_at"] = req.Clock.Now().UTC()
+	}
+	return &actions.Result{Evidence: ev}, nil
+}
+
+// jobHealth is what one look at a job found.
+type jobHealth struct {
+	healthy bool
+	// state describes why the job is not healthy yet, for the timeout message.
+	state string
+	// fatal is set when waiting longer cannot help (the deployment failed).
+	fatal error
+	evidence map[string]any
+}
+
+func (a *WaitHealthy) waitJob(ctx context.Context, sc *siteClient, jobID string) (map[string]any, error) {
+	wait := a.clients.cfg.BlockingWait
+	var index uint64
+	polls := 0
+	last := "not looked at yet"
+	for {
+		polls++
+		var allocs []*api.AllocationListStub
+		var meta *api.QueryMeta
+		err := sc.call(ctx, "list allocations of "+jobID, wait+a.clients.cfg.CallTimeout, func(ctx context.Context) error {
+			q := &api.QueryOptions{WaitIndex: index, WaitTime: wait}
+			al, m, err := sc.client.Jobs().Allocations(jobID, false, q.WithContext(ctx))
+			allocs, meta = al, m
+			return err
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return map[string]any{"polls": polls}, fmt.Errorf("%s: %w", last, ctx.Err())
+			}
+			return map[string]any{"polls": polls}, err
+		}
+		h, err := a.look(ctx, sc, jobID, allocs)
+		if err != nil {
+			if ctx.Err() != nil {
+				return map[string]any{"polls": polls}, fmt.Errorf("%s: %w", last, ctx.Err())
+			}
+			return map[string]any{"polls": polls}, err
+		}
+		h.evidence["polls"] = polls
+		if h.fatal != nil {
+			return h.evidence, h.fatal
+		}
+		if h.healthy {
+			return h.evidence, nil
+		}
+		last = h.state
+		// Indexes can go backwards after a leader change; start over then.
+		if meta != nil && meta.LastIndex > index {
+			index = meta.LastIndex
+		} else if meta != nil && meta.LastIndex < index {
+			index = 0
+		}
+		if ctx.Err() != nil {
+			return h.evidence, fmt.Errorf("%s: %w", last, ctx.Err())
+		}
+	}
+}
+
+// look decides whether the job is healthy given its allocations.
+func (a *WaitHealthy) look(ctx context.Context, sc *siteClient, jobID string, allocs []*api.AllocationListStub) (*jobHealth, error) {
+	var job *api.Job
+	err := sc.call(ctx, "read job "+jobID, 0, func(ctx context.Context) error {
+		j, _, err := sc.client.Jobs().Info(jobID, (&api.QueryOptions{}).WithContext(ctx))
+		job = j
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return &jobHealth{state: "job is not registered", evidence: map[string]any{}}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	version := uint64(0)
+	if job.Version != nil {
+		version = *job.Version
+	}
+	want := 0
+	for _, tg := range job.TaskGroups {
+		if tg != nil && tg.Count != nil {
+			want += *tg.Count
+		}
+	}
+	var healthyIDs []string
+	running, pending, failed := 0, 0, 0
+	for _, al := range allocs {
+		if al.JobVersion != version || al.DesiredStatus != "run" {
+			continue
+		}
+		switch al.ClientStatus {
+		case "running":
+			running++
+			if ds := al.DeploymentStatus; ds != nil && ds.Healthy != nil && *ds.Healthy {
+				healthyIDs = append(healthyIDs, al.ID)
+			}
+		case "pending":
+			pending++
+		case "failed", "lost":
+			failed++
+		}
+	}
+	sort.Strings(healthyIDs)
+	ev := map[string]any{
+		"version": version, "wanted": want, "running": running, "healthy": len(healthyIDs),
+		"pending": pending, "failed": failed, "healthy_allocations": healthyIDs,
+	}
+	h := &jobHealth{evidence: ev}
+	if job.Stop != nil && *job.Stop {
+		h.state = "job is stopped"
+		return h, nil
+	}
+	if len(healthyIDs) < want || want == 0 {
+		h.state = fmt.Sprintf("%d of %d allocations healthy (%d running, %d pending, %d failed)", len(healthyIDs), want, running, pending, failed)
+		return h, nil
+	}
+
+	var dep *api.Deployment
+	err = sc.call(ctx, "read deployment of "+jobID, 0, func(ctx context.Context) error {
+		d, _, err := sc.client.Jobs().LatestDeployment(jobID, (&api.QueryOptions{}).WithContext(ctx))
+		dep = d
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	if dep != nil && dep.JobVersion == version {
+		ev["deployment_id"] = dep.ID
+		ev["deployment_status"] = dep.Status
+		switch dep.Status {
+		case "successful":
+		case "failed", "cancelled":
+			h.fatal = fmt.Errorf("deployment %s of version %d is %s: %s", dep.ID, version, dep.Status, dep.StatusDescription)
+			return h, nil
+		default:
+			h.state = fmt.Sprintf("allocations healthy but deployment %s is %s", dep.ID, dep.Status)
+			return h, nil
+		}
+	}
+	h.healthy = true
+	return h, nil
+}
