@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+
+	"github.com/spf13/cobra"
+
+	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/orchestrator"
+	"github.com/firedrill/firedrill/orchestrator/secret"
+	"github.com/firedrill/firedrill/orchestrator/store"
+)
+
+func (a *app) runCommand() *cobra.Command {
+	var configPath, databaseURL, triggeredBy string
+	var asJSON, migrate bool
+	cmd := &cobra.Command{
+		Use:   "run PLAN_FILE",
+		Short: "Run a drill plan against the configured sites and record it",
+		Long: `Run a drill plan against the sites of the estate and record every step, milestone and
+measurement in the database.
+
+The estate is --config, else the firedrill.hcl found next to the plan or in a parent
+directory. Nomad tokens are read from the environment variables or files that the estate
+names (token_env, token_file); they are never stored.
+
+Exit 0 when the drill ran to the end and met every objective, 2 when it failed or missed
+an objective, 1 on any other error.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			path, err := findConfig(configPath, args)
+			if err != nil {
+				return err
+			}
+			estate, estateSrc, err := loadEstate(path)
+			if err != nil {
+				return err
+			}
+			plan, planSrc, err := loadPlan(args[0])
+			if err != nil {
+				return err
+			}
+			if diags := drills.ValidatePlan(estate, plan); diags.HasErrors() {
+				for _, d := range diags {
+					fmt.Fprintln(a.stderr, d.String())
+				}
+				return fmt.Errorf("plan %s is not valid against %s", args[0], path)
+			}
+			if triggeredBy == "" {
+				triggeredBy = "cli:" + currentUser()
+			}
+			st, err := a.openStore(ctx, databaseURL, migrate)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			return a.runDrill(ctx, st, &secret.Resolver{}, &orchestrator.Drill{
+				Estate: estate, EstateSource: estateSrc, Plan: plan, PlanSource: planSrc, TriggeredBy: triggeredBy,
+			}, asJSON, databaseURL)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&configPath, "config", "", "estate file (env FIREDRILL_CONFIG); default: firedrill.hcl found next to the plan or above")
+	f.StringVar(&databaseURL, "database-url", defaultDatabaseURL, "postgres://... or sqlite:PATH (env FIREDRILL_DATABASE_URL)")
+	f.StringVar(&triggeredBy, "triggered-by", "", "who starts the drill, recorded with the run (env FIREDRILL_TRIGGERED_BY); default: cli:<user>")
+	f.BoolVar(&migrate, "migrate", false, "apply pending database migrations first (env FIREDRILL_MIGRATE)")
+	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return cmd
+}
+
+// runDrill submits and executes a drill, prints what was recorded and maps the outcome to an
+// exit code.
+func (a *app) runDrill(ctx context.Context, st *store.Store, secrets *secret.Resolver, d *orchestrator.Drill, asJSON bool, databaseURL string) error {
+	eng, err := a.newEngine(st, secrets)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	run, err := eng.runner.Submit(ctx, d)
+	if err != nil {
+		var invalid *orchestrator.InvalidPlanError
+		if errors.As(err, &invalid) {
+			for _, diag := range invalid.Diagnostics {
+				fmt.Fprintln(a.stderr, diag.String())
+			}
+			return errors.New("plan is not valid")
+		}
+		return err
+	}
+	if !asJSON {
+		fmt.Fprintf(a.stderr, "run %s of plan %s started (%s -> %s), recorded in %s\n",
+			run.ID, d.Plan.Name, d.Plan.From, d.Plan.To, store.RedactURL(databaseURL))
+	}
+	outcome, err := eng.runner.Execute(ctx, run.ID, d)
+	if err != nil {
+		return err
+	}
+	// Print what the database holds, not what the runner remembers: the record is the truth.
+	summary, err := loadRunSummary(context.WithoutCancel(ctx), st, run.ID)
+	if err != nil {
+		return err
+	}
+	summary.Database = store.RedactURL(databaseURL)
+	if asJSON {
+		if err := writeJSON(a.stdout, summary); err != nil {
+			return err
+		}
+	} else {
+		printRunSummary(a.stdout, summary)
+	}
+	if !outcome.Passed() {
+		return &exitCodeError{code: exitDrillFailed, err: errors.New("")}
+	}
+	return nil
+}
+
+func currentUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	if v := os.Getenv("USER"); v != "" {
+		return v
+	}
+	return "unknown"
+}

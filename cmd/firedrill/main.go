@@ -1,0 +1,152 @@
+// Command firedrill schedules and runs disaster-recovery drills and records what they achieved.
+//
+// Exit codes: 0 success; 1 error or bad input; 2 the drill ran but failed or missed an objective.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// Exit codes, documented in the root command's help.
+const (
+	exitOK          = 0
+	exitError       = 1
+	exitDrillFailed = 2
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// exitCodeError carries a specific exit code up to main.
+type exitCodeError struct {
+	code int
+	err  error
+}
+
+func (e *exitCodeError) Error() string { return e.err.Error() }
+func (e *exitCodeError) Unwrap() error { return e.err }
+
+// drillFailed returns an error that exits with exitDrillFailed.
+func drillFailed(format string, args ...any) error {
+	return &exitCodeError{code: exitDrillFailed, err: fmt.Errorf(format, args...)}
+}
+
+// app holds what every command shares: where to print and how to log.
+type app struct {
+	stdout, stderr io.Writer
+	logLevel       string
+	logFormat      string
+	logger         *slog.Logger
+	getenv         func(string) string
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a := &app{stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ec *exitCodeError
+	if errors.As(err, &ec) {
+		if ec.err != nil && ec.err.Error() != "" {
+			fmt.Fprintln(stderr, "firedrill:", ec.err)
+		}
+		return ec.code
+	}
+	fmt.Fprintln(stderr, "firedrill:", err)
+	return exitError
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "firedrill",
+		Short: "Disaster-recovery drills that fail over for real and measure RTO and RPO",
+		Long: `firedrill runs disaster-recovery drills written as code: it fails services over from a
+primary site to a DR site through Nomad, PostgreSQL, HTTP checks and people, measures the
+recovery time (RTO) and data loss (RPO) actually achieved, and records every fact.
+
+Every flag can also be set from the environment variable named in its help; a flag given
+on the command line wins over the environment, which wins over the default.
+
+Exit codes:
+  0  success (for a drill: it ran to the end and met every objective)
+  1  error or bad input
+  2  the drill ran but failed or missed an objective`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			a.applyEnv(cmd)
+			logger, err := newLogger(a.stderr, a.logLevel, a.logFormat)
+			if err != nil {
+				return err
+			}
+			a.logger = logger
+			return nil
+		},
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.logLevel, "log-level", "warn", "log level: debug, info, warn or error (env FIREDRILL_LOG_LEVEL)")
+	pf.StringVar(&a.logFormat, "log-format", "text", "log format: text or json (env FIREDRILL_LOG_FORMAT)")
+	root.AddCommand(
+		a.demoCommand(),
+		a.planCommand(),
+		a.runCommand(),
+		a.serveCommand(),
+		a.simCommand(),
+		a.migrateCommand(),
+	)
+	return root
+}
+
+// envOf names the environment variable of a flag: --database-url -> FIREDRILL_DATABASE_URL.
+func envOf(flag string) string {
+	return "FIREDRILL_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// applyEnv sets every flag not given on the command line from its environment variable.
+func (a *app) applyEnv(cmd *cobra.Command) {
+	apply := func(f *pflag.Flag) {
+		if f.Changed {
+			return
+		}
+		if v := a.getenv(envOf(f.Name)); v != "" {
+			_ = f.Value.Set(v)
+		}
+	}
+	cmd.Flags().VisitAll(apply)
+	cmd.InheritedFlags().VisitAll(apply)
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %q is not one of debug, info, warn, error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format: %q is not one of text, json", format)
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/firedrill/firedrill/internal/clock"
+	"github.com/firedrill/firedrill/orchestrator"
+	"github.com/firedrill/firedrill/orchestrator/actions"
+	"github.com/firedrill/firedrill/orchestrator/actions/httpaction"
+	"github.com/firedrill/firedrill/orchestrator/actions/nomad"
+	"github.com/firedrill/firedrill/orchestrator/secret"
+	"github.com/firedrill/firedrill/orchestrator/store"
+)
+
+// defaultDatabaseURL is the embedded single-node default.
+const defaultDatabaseURL = "sqlite:firedrill.db"
+
+// openStore opens the database. With migrate it applies pending migrations (serve, demo);
+// without, it refuses to work on an outdated schema.
+func (a *app) openStore(ctx context.Context, url string, migrate bool) (*store.Store, error) {
+	st, err := store.Open(ctx, store.Config{DatabaseURL: url, Logger: a.logger})
+	if err != nil {
+		return nil, fmt.Errorf("--database-url %s: %w", store.RedactURL(url), err)
+	}
+	if migrate {
+		applied, err := st.MigrateUp(ctx)
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("apply migrations to %s: %w", store.RedactURL(url), err)
+		}
+		for _, m := range applied {
+			a.logger.InfoContext(ctx, "migration applied", "version", m.Version, "name", m.Name)
+		}
+		return st, nil
+	}
+	if err := st.SchemaCheck(ctx); err != nil {
+		st.Close()
+		if errors.Is(err, store.ErrSchemaOutdated) {
+			return nil, fmt.Errorf("%s: %w: run `firedrill migrate up --database-url ...` first, or pass --migrate", store.RedactURL(url), err)
+		}
+		return nil, err
+	}
+	return st, nil
+}
+
+// engine is a runner with every action wired in.
+type engine struct {
+	runner  *orchestrator.Runner
+	clients *nomad.Clients
+}
+
+func (e *engine) Close() { e.clients.Close() }
+
+func (a *app) newEngine(st *store.Store, secrets *secret.Resolver) (*engine, error) {
+	clk := clock.Real{}
+	clients, err := nomad.NewClients(nomad.Config{Secrets: secrets, Clock: clk})
+	if err != nil {
+		return nil, err
+	}
+	list := append(nomad.Actions(clients), httpaction.Actions(httpaction.Config{})...)
+	registry, err := actions.NewRegistry(list...)
+	if err != nil {
+		return nil, err
+	}
+	runner, err := orchestrator.NewRunner(orchestrator.RunnerConfig{
+		Store: st, Actions: registry, Clock: clk, Logger: a.logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &engine{runner: runner, clients: clients}, nil
+}

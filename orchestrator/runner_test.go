@@ -1,0 +1,298 @@
+package orchestrator_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/internal/sitesim"
+	"github.com/firedrill/firedrill/orchestrator"
+	"github.com/firedrill/firedrill/orchestrator/actions"
+	"github.com/firedrill/firedrill/orchestrator/actions/httpaction"
+	"github.com/firedrill/firedrill/orchestrator/actions/nomad"
+	"github.com/firedrill/firedrill/orchestrator/secret"
+	"github.com/firedrill/firedrill/orchestrator/store"
+	"github.com/firedrill/firedrill/orchestrator/store/storetest"
+)
+
+// bundle is one test's estate, simulated sites and runner.
+type bundle struct {
+	drill  *orchestrator.Drill
+	sim    *sitesim.Sim
+	runner *orchestrator.Runner
+	store  *store.Store
+}
+
+// setup parses the example estate and plan, starts its sites in-process with ACL tokens and
+// wires a runner over st. wrap, when set, may wrap each action (to observe the store mid-step).
+func setup(t *testing.T, st *store.Store, wrap func(actions.Action) actions.Action) *bundle {
+	t.Helper()
+	estateSrc, err := os.ReadFile("../examples/firedrill.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	planSrc, err := os.ReadFile("../examples/plans/site-loss.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	estate, diags := drills.ParseConfig(estateSrc, "examples/firedrill.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	plan, diags := drills.ParsePlan(planSrc, "examples/plans/site-loss.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	tokens := map[string]string{"NOMAD_TOKEN_SANGAM": "token-sangam", "NOMAD_TOKEN_YATAP": "token-yatap"}
+	lookup := func(k string) (string, bool) { v, ok := tokens[k]; return v, ok }
+	simCfg, err := sitesim.FromEstate(estate, true, lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := sitesim.Start(context.Background(), simCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	for _, s := range estate.Sites {
+		s.Nomad.Address = sim.Site(s.Name).NomadAddress()
+		s.Ingress = sim.Site(s.Name).IngressAddress()
+	}
+	clients, err := nomad.NewClients(nomad.Config{Secrets: &secret.Resolver{LookupEnv: lookup}, RetryBackoff: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(clients.Close)
+	list := append(nomad.Actions(clients), httpaction.Actions(httpaction.Config{})...)
+	if wrap != nil {
+		for i, a := range list {
+			list[i] = wrap(a)
+		}
+	}
+	registry, err := actions.NewRegistry(list...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner, err := orchestrator.NewRunner(orchestrator.RunnerConfig{Store: st, Actions: registry, Owner: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &bundle{
+		drill:  &orchestrator.Drill{Estate: estate, EstateSource: estateSrc, Plan: plan, PlanSource: planSrc, TriggeredBy: "test"},
+		sim:    sim,
+		runner: runner,
+		store:  st,
+	}
+}
+
+func (b *bundle) run(t *testing.T, ctx context.Context) (*store.Run, *orchestrator.Outcome) {
+	t.Helper()
+	run, err := b.runner.Submit(ctx, b.drill)
+	if err != nil {
+		t.Fatalf("Submit: %v", err)
+	}
+	out, err := b.runner.Execute(ctx, run.ID, b.drill)
+	if err != nil {
+		t.Fatalf("Execute: %v", err)
+	}
+	return run, out
+}
+
+// checkedAction asserts, each time it is called, that the store already holds the step as
+// running: a step's start is committed before its action runs.
+type checkedAction struct {
+	actions.Action
+	t     *testing.T
+	store *store.Store
+}
+
+func (c *checkedAction) Run(ctx context.Context, req *actions.Request) (*actions.Result, error) {
+	steps, err := c.store.StepResultList(ctx, req.RunID)
+	if err != nil {
+		c.t.Errorf("StepResultList during %s: %v", req.Instance.Key, err)
+		return c.Action.Run(ctx, req)
+	}
+	if len(steps) == 0 {
+		c.t.Errorf("step %s: no step recorded before its action ran", req.Instance.Key)
+		return c.Action.Run(ctx, req)
+	}
+	last := steps[len(steps)-1]
+	if last.Key != req.Instance.Key || last.State != drills.StepRunning {
+		c.t.Errorf("step %s: last recorded step is %s (%s), want it running", req.Instance.Key, last.Key, last.State)
+	}
+	for _, s := range steps[:len(steps)-1] {
+		if s.State != drills.StepSucceeded || s.EndedAt == nil {
+			c.t.Errorf("step %s: earlier step %s is %s, want its result committed", req.Instance.Key, s.Key, s.State)
+		}
+	}
+	return c.Action.Run(ctx, req)
+}
+
+func TestRunExamplePlanEndToEnd(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		b := setup(t, st, func(a actions.Action) actions.Action { return &checkedAction{Action: a, t: t, store: st} })
+		ctx := context.Background()
+		run, out := b.run(t, ctx)
+		if out.State != drills.RunSucceeded || !out.Passed() {
+			t.Fatalf("outcome = %s (%s), passed %v; want succeeded and passed", out.State, out.Reason, out.Passed())
+		}
+
+		got, err := st.RunGet(ctx, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.State != drills.RunSucceeded || got.T0 == nil || got.T1 == nil || got.RTOActual == nil || got.EndedAt == nil {
+			t.Fatalf("stored run = %+v; want succeeded with T0, T1, RTO and end", got)
+		}
+		if !got.T1.After(*got.T0) {
+			t.Errorf("T1 %v is not after T0 %v", got.T1, got.T0)
+		}
+
+		steps, err := st.StepResultList(ctx, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		for _, s := range steps {
+			keys = append(keys, s.Key)
+			if s.State != drills.StepSucceeded {
+				t.Errorf("step %s state = %s, want succeeded", s.Key, s.State)
+			}
+		}
+		wantKeys := "lose-sangam[remittance] lose-sangam[payments] lose-sangam[auth] " +
+			"start-on-yatap[auth] start-on-yatap[payments] start-on-yatap[remittance] wait-allocations verify"
+		if strings.Join(keys, " ") != wantKeys {
+			t.Errorf("steps = %s\nwant    %s", strings.Join(keys, " "), wantKeys)
+		}
+
+		ms, err := st.MeasurementList(ctx, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rto := map[string]time.Duration{}
+		for _, m := range ms {
+			if !m.Restored || m.RTOActual == nil || !m.RTOMet || m.Resolution <= 0 {
+				t.Errorf("measurement %s = %+v; want restored, measured, met, with a resolution", m.Service, m)
+				continue
+			}
+			rto[m.Service] = *m.RTOActual
+		}
+		if len(rto) != 3 {
+			t.Fatalf("measured %d services, want 3", len(rto))
+		}
+		// A service is never restored before what it depends on.
+		if rto["payments"] < rto["auth"] || rto["remittance"] < rto["payments"] {
+			t.Errorf("RTOs %v break the dependency order auth <= payments <= remittance", rto)
+		}
+		// The measured RTO comes from the sites' real behaviour: the DR jobs only got healthy
+		// after the simulated allocation start and health delays.
+		yatap := b.sim.Site("yatap")
+		for _, job := range []string{"auth", "payments", "remittance"} {
+			healthyAt, ok := yatap.HealthyAt(job)
+			if !ok {
+				t.Errorf("yatap never made %s healthy", job)
+				continue
+			}
+			if healthyAt.Before(*got.T0) {
+				t.Errorf("%s healthy on yatap at %v, before T0 %v", job, healthyAt, *got.T0)
+			}
+		}
+
+		events, err := st.RunEventList(ctx, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// created, claimed, running, 2 per step, 2 milestones, finished.
+		if want := 3 + 2*len(steps) + 2 + 1; len(events) != want {
+			t.Errorf("recorded %d events, want %d", len(events), want)
+		}
+	})
+}
+
+func TestRunFailsWhenDRSiteNeverGetsHealthy(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		b := setup(t, st, nil)
+		b.sim.Site("yatap").FailJob("payments", true)
+		for _, s := range b.drill.Plan.Steps {
+			if s.Name == "wait-allocations" {
+				s.Timeout = 2 * time.Second
+			}
+		}
+		ctx := context.Background()
+		run, out := b.run(t, ctx)
+		if out.State != drills.RunFailed {
+			t.Fatalf("outcome = %s, want failed", out.State)
+		}
+		if !strings.Contains(out.Reason, "wait-allocations") || !strings.Contains(out.Reason, "payments") {
+			t.Errorf("reason %q does not name the step and the job", out.Reason)
+		}
+		steps, err := st.StepResultList(ctx, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := steps[len(steps)-1]
+		if last.Key != "wait-allocations" || last.State != drills.StepFailed || last.Error == "" {
+			t.Errorf("last step = %s %s %q; want wait-allocations failed with an error", last.Key, last.State, last.Error)
+		}
+		ms, err := st.MeasurementList(ctx, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			if m.Restored || m.RTOMet || m.Reason == "" {
+				t.Errorf("measurement %s = %+v; want not restored with a reason", m.Service, m)
+			}
+		}
+		got, err := st.RunGet(ctx, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.State != drills.RunFailed || got.StateReason == "" {
+			t.Errorf("stored run = %s %q, want failed with the reason", got.State, got.StateReason)
+		}
+	})
+}
+
+func TestRunRecordsEvidenceAsJSON(t *testing.T) {
+	t.Parallel()
+	st := storetest.SQLite(t)
+	b := setup(t, st, nil)
+	ctx := context.Background()
+	run, _ := b.run(t, ctx)
+	steps, err := st.StepResultList(ctx, run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range steps {
+		var ev map[string]any
+		if err := json.Unmarshal(s.Evidence, &ev); err != nil {
+			t.Errorf("step %s evidence %s is not a JSON object: %v", s.Key, s.Evidence, err)
+			continue
+		}
+		if _, ok := ev["took_ms"]; !ok {
+			t.Errorf("step %s evidence lacks took_ms: %s", s.Key, s.Evidence)
+		}
+		if s.Action == drills.ActionHTTPWaitHealthy && !strings.Contains(string(s.Evidence), "poll_interval_ms") {
+			t.Errorf("verify evidence does not record the poll interval: %s", s.Evidence)
+		}
+	}
+	// Tokens are resolved in memory only: nothing recorded carries them.
+	events, err := st.RunEventList(ctx, run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recorded, err := json.Marshal([]any{steps, events})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := string(recorded)
+	if strings.Contains(all, "token-sangam") || strings.Contains(all, "token-yatap") {
+		t.Error("a Nomad token was recorded")
+	}
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The test command of the README: starts what the tests need, then runs every Go test.
+# Extra arguments go to `go test` (e.g. scripts/test.sh -run TestDemo ./cmd/...).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${FIREDRILL_TEST_DATABASE_URL:-}" ]; then
+  scripts/ensure-postgres.sh
+fi
+
+if [ "$#" -eq 0 ]; then
+  set -- ./...
+fi
+exec go test -count=1 -timeout 20m "$@"
