@@ -1,0 +1,190 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/firedrill/firedrill/orchestrator/store/storetest"
+)
+
+func TestDemoPassesOnEmbeddedSQLite(t *testing.T) {
+	t.Parallel()
+	db := "sqlite:" + filepath.Join(t.TempDir(), "demo.db")
+	res := runCLI(t, context.Background(), nil, "demo", "--database-url", db)
+	if res.code != exitOK {
+		t.Fatalf("demo exit code = %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	for _, want := range []string{"Timeline (UTC, ms)", "lose-sangam[auth]", "verify", "T0 disaster", "T1 restored",
+		"auth", "payments", "remittance", "Drill PASSED"} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, res.stdout)
+		}
+	}
+}
+
+func TestDemoJSONOnPostgres(t *testing.T) {
+	t.Parallel()
+	dsn := storetest.NewDatabase(t)
+	res := runCLI(t, context.Background(), nil, "demo", "--json", "--database-url", dsn)
+	if res.code != exitOK {
+		t.Fatalf("demo exit code = %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	var out runSummary
+	if err := json.Unmarshal([]byte(res.stdout), &out); err != nil {
+		t.Fatalf("demo --json is not JSON: %v\n%s", err, res.stdout)
+	}
+	if !out.Passed || out.Run.State != "succeeded" || len(out.Services) != 3 || len(out.Steps) != 8 {
+		t.Errorf("demo --json = passed %v state %s, %d services, %d steps; want passed, succeeded, 3, 8",
+			out.Passed, out.Run.State, len(out.Services), len(out.Steps))
+	}
+	for _, s := range out.Services {
+		if s.RTOActualMS == nil || !s.RTOMet {
+			t.Errorf("service %s: rto_actual_ms %v met %v; want measured and met", s.Service, s.RTOActualMS, s.RTOMet)
+		}
+	}
+	if strings.Contains(res.stdout, "password") || strings.Contains(res.stderr, "token") {
+		t.Error("demo output mentions a secret")
+	}
+}
+
+// TestRunAgainstSimProcessOnPostgres starts the simulated sites as a process of their own, then
+// runs the example plan through the CLI binary against them, recording in PostgreSQL.
+func TestRunAgainstSimProcessOnPostgres(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	env := append(os.Environ(), "NOMAD_TOKEN_SANGAM=tok-sangam", "NOMAD_TOKEN_YATAP=tok-yatap")
+	sim := exec.CommandContext(ctx, binPath, "sim", "--ephemeral", "--json", "--config", "../../examples/firedrill.hcl")
+	sim.Env = env
+	stdout, err := sim.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim.Stderr = io.Discard
+	if err := sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Process.Kill(); _ = sim.Wait() })
+	var addrs struct {
+		Sites []struct{ Name, Nomad, Ingress string }
+	}
+	if err := json.NewDecoder(bufio.NewReader(stdout)).Decode(&addrs); err != nil {
+		t.Fatalf("read sim addresses: %v", err)
+	}
+	if len(addrs.Sites) != 2 {
+		t.Fatalf("sim serves %d sites, want 2", len(addrs.Sites))
+	}
+
+	// The estate with the addresses the sim process took.
+	src, err := os.ReadFile("../../examples/firedrill.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	estate := string(src)
+	for _, s := range addrs.Sites {
+		port := map[string][2]string{"sangam": {"14646", "18080"}, "yatap": {"14647", "18081"}}[s.Name]
+		estate = strings.Replace(estate, "http://127.0.0.1:"+port[0], s.Nomad, 1)
+		estate = strings.Replace(estate, "http://127.0.0.1:"+port[1], s.Ingress, 1)
+	}
+	dir := t.TempDir()
+	estatePath := filepath.Join(dir, "firedrill.hcl")
+	if err := os.WriteFile(estatePath, []byte(estate), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	dsn := storetest.NewDatabase(t)
+	run := exec.CommandContext(ctx, binPath, "run", "../../examples/plans/site-loss.hcl",
+		"--config", estatePath, "--migrate", "--json", "--triggered-by", "test")
+	run.Env = append(env, "FIREDRILL_DATABASE_URL="+dsn)
+	out, err := run.Output()
+	if err != nil {
+		var stderr string
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		t.Fatalf("firedrill run: %v\nstdout:\n%s\nstderr:\n%s", err, out, stderr)
+	}
+	var summary runSummary
+	if err := json.Unmarshal(out, &summary); err != nil {
+		t.Fatalf("run --json: %v\n%s", err, out)
+	}
+	if !summary.Passed || summary.Run.TriggeredBy != "test" {
+		t.Errorf("run = passed %v triggered by %q; want passed, by test", summary.Passed, summary.Run.TriggeredBy)
+	}
+
+	// The same run is in the database, as `migrate status` and a second process can see.
+	status := exec.CommandContext(ctx, binPath, "migrate", "status", "--json", "--database-url", dsn)
+	statusOut, err := status.Output()
+	if err != nil {
+		t.Fatalf("migrate status: %v", err)
+	}
+	if !strings.Contains(string(statusOut), `"applied": true`) || strings.Contains(string(statusOut), `"applied": false`) {
+		t.Errorf("migrate status after run --migrate = %s; want every migration applied", statusOut)
+	}
+}
+
+func TestRunWithoutTokenFailsClearly(t *testing.T) {
+	t.Parallel()
+	dsn := storetest.NewDatabase(t)
+	// No sim is running and no token is set: the drill must fail at its first Nomad step with
+	// the token reference named, never hang.
+	res := runCLI(t, context.Background(), map[string]string{"FIREDRILL_DATABASE_URL": dsn, "FIREDRILL_MIGRATE": "true"},
+		"run", "../../examples/plans/site-loss.hcl")
+	if res.code != exitDrillFailed {
+		t.Fatalf("exit code = %d, want %d\n%s\n%s", res.code, exitDrillFailed, res.stdout, res.stderr)
+	}
+	if !strings.Contains(res.stdout, "env:NOMAD_TOKEN_SANGAM") {
+		t.Errorf("output does not name the missing token reference:\n%s", res.stdout)
+	}
+}
+
+func TestServeHealthz(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dsn := storetest.NewDatabase(t)
+	cmd := exec.CommandContext(ctx, binPath, "serve", "--database-url", dsn, "--listen", "127.0.0.1:0")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	sc := bufio.NewScanner(stderr)
+	var base string
+	for sc.Scan() {
+		if _, rest, ok := strings.Cut(sc.Text(), "firedrill serving on "); ok {
+			base, _, _ = strings.Cut(rest, " ")
+			break
+		}
+	}
+	if base == "" {
+		t.Fatal("serve did not print its address")
+	}
+	go func() { _, _ = io.Copy(io.Discard, stderr) }()
+	resp, err := http.Get(base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"ok"`) {
+		t.Errorf("GET /healthz = %d %s, want 200 ok", resp.StatusCode, body)
+	}
+	if strings.Contains(fmt.Sprint(string(body)), "postgres://") {
+		t.Error("healthz leaks the database URL")
+	}
+}
