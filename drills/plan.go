@@ -27,6 +27,9 @@ type Plan struct {
 	// Rollback steps return the estate to its normal state after an abort.
 	Rollback []*Step
 	Pos      Pos
+	// AttrPos records where each attribute of the plan block (from, to, services, ...) was
+	// written, so that validation can point at it.
+	AttrPos map[string]Pos
 }
 
 // Step is one action of a plan, as written.
@@ -47,6 +50,9 @@ type Step struct {
 	Pos    Pos
 	// ParamPos records where each parameter was written, for messages at run time.
 	ParamPos map[string]Pos
+	// AttrPos records where each fixed attribute (action, site, for_each, milestone,
+	// timeout) was written.
+	AttrPos map[string]Pos
 }
 
 // String returns the string parameter name, or "".

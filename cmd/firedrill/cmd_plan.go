@@ -59,10 +59,11 @@ Exit 0 when every plan is valid, 1 on any problem.`,
 				}
 				plan, pdiags := drills.ParsePlan(psrc, planPath)
 				diags = append(diags, pdiags...)
-				if plan != nil && !pdiags.HasErrors() && !cdiags.HasErrors() {
+				if plan != nil && !cdiags.HasErrors() {
 					diags = append(diags, drills.ValidatePlan(estate, plan)...)
 				}
 			}
+			diags.Sort()
 			if asJSON {
 				out := struct {
 					Config   string        `json:"config"`

@@ -1,0 +1,96 @@
+package drills_test
+
+import (
+	"fmt"
+
+	"github.com/firedrill/firedrill/drills"
+)
+
+func ExampleParsePlan() {
+	estate := []byte(`
+site "sangam" {
+  role = "primary"
+  nomad {
+    address = "https://nomad.sangam.example:4646"
+    region  = "kr-sangam"
+  }
+}
+site "yatap" {
+  role = "dr"
+  nomad {
+    address = "https://nomad.yatap.example:4646"
+    region  = "kr-yatap"
+  }
+}
+service "auth" {
+  criticality = "core"
+  rto         = "30m"
+  rpo         = "0s"
+  check "http" { url = "https://auth.{site}.example/healthz" }
+}
+service "payments" {
+  criticality = "core"
+  rto         = "1h"
+  rpo         = "5s"
+  depends_on  = ["auth"]
+  check "http" { url = "https://pay.{site}.example/healthz" }
+}
+`)
+	plan := []byte(`
+plan "sangam-site-loss" {
+  from     = "sangam"
+  to       = "yatap"
+  services = ["payments"]
+
+  step "lose-sangam" {
+    action    = "nomad.stop_job"
+    site      = "sangam"
+    for_each  = ["payments"]
+    milestone = "disaster"
+  }
+  step "start" {
+    action   = "nomad.run_job"
+    site     = "yatap"
+    for_each = ["payments"]
+  }
+  step "verify" {
+    action    = "http.wait_healthy"
+    site      = "yatap"
+    milestone = "restored"
+  }
+}
+`)
+	cfg, diags := drills.ParseConfig(estate, "firedrill.hcl")
+	if diags.HasErrors() {
+		fmt.Println(diags)
+		return
+	}
+	p, diags := drills.ParsePlan(plan, "plans/site-loss.hcl")
+	if diags.HasErrors() {
+		fmt.Println(diags)
+		return
+	}
+	// The plan parses, but fails payments over without the auth it logs in through.
+	fmt.Println(drills.ValidatePlan(cfg, p))
+
+	// Added to services and to the steps, auth is started first.
+	p.Services = []string{"payments", "auth"}
+	for _, st := range p.Steps {
+		if st.ForEach != nil {
+			st.ForEach = p.Services
+		}
+	}
+	fmt.Println(len(drills.ValidatePlan(cfg, p)), "problems")
+	insts, _ := p.Expand(cfg)
+	for _, in := range insts {
+		fmt.Println(in.Key)
+	}
+	// Output:
+	// plans/site-loss.hcl:5:14: service "payments" depends on "auth", which this plan does not fail over: add "auth" to services
+	// 0 problems
+	// lose-sangam[payments]
+	// lose-sangam[auth]
+	// start[auth]
+	// start[payments]
+	// verify
+}

@@ -1,0 +1,256 @@
+package drills
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/agext/levenshtein"
+	"github.com/hashicorp/hcl/v2"
+)
+
+var (
+	planFileSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
+		{Type: "plan", LabelNames: []string{"name"}},
+	}}
+	planSchema = &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{{Name: "description"}, {Name: "from"}, {Name: "to"}, {Name: "services"}},
+		Blocks: []hcl.BlockHeaderSchema{
+			{Type: "step", LabelNames: []string{"name"}},
+			{Type: "rollback"},
+		},
+	}
+	rollbackSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
+		{Type: "step", LabelNames: []string{"name"}},
+	}}
+	// stepSchema holds the attributes every step has; any other attribute is a parameter
+	// of the step's action.
+	stepSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "action"}, {Name: "site"}, {Name: "for_each"}, {Name: "milestone"}, {Name: "timeout"},
+	}}
+)
+
+// ParsePlan parses a plan file: exactly one plan block (HCL JSON syntax when filename ends in
+// .json). It checks everything that needs no estate: syntax, attribute types, actions and
+// their parameters, milestones and timeouts; ValidatePlan checks the rest against a Config.
+//
+// The returned Plan is nil only when the file holds no usable plan block. It is returned even
+// with errors so that ValidatePlan can report more problems in one go; it must not be run.
+func ParsePlan(src []byte, filename string) (*Plan, Diagnostics) {
+	s := &diagSink{file: filename}
+	p := s.parsePlanFile(src)
+	s.diags.Sort()
+	return p, s.diags
+}
+
+func (s *diagSink) parsePlanFile(src []byte) *Plan {
+	body := s.parseFile(src, s.file)
+	if body == nil {
+		return nil
+	}
+	content, hd := body.Content(planFileSchema)
+	s.hcl(hd)
+	if len(content.Blocks) == 0 {
+		if !hd.HasErrors() {
+			s.errorf(s.fileStart(), "the file declares no plan: write one plan \"NAME\" { ... } block")
+		}
+		return nil
+	}
+	for _, b := range content.Blocks[1:] {
+		s.errorf(b.DefRange, "only one plan per file: plan %q is already declared at line %d",
+			content.Blocks[0].Labels[0], content.Blocks[0].DefRange.Start.Line)
+	}
+	sum := sha256.Sum256(src)
+	p := s.plan(content.Blocks[0])
+	p.File = s.file
+	p.SHA256 = hex.EncodeToString(sum[:])
+	return p
+}
+
+func (s *diagSink) plan(b *hcl.Block) *Plan {
+	name, _ := s.label(b)
+	p := &Plan{Name: name, Pos: s.pos(b.DefRange), AttrPos: map[string]Pos{}}
+	content, hd := b.Body.Content(planSchema)
+	s.hcl(hd)
+	attrs := content.Attributes
+	for _, a := range attrs {
+		p.AttrPos[a.Name] = s.pos(a.Expr.Range())
+	}
+	if a := attrs["description"]; a != nil {
+		p.Description, _ = s.str(a)
+	}
+	for _, o := range []struct {
+		name string
+		dst  *string
+		what string
+	}{{"from", &p.From, "the site that is lost"}, {"to", &p.To, "the site that takes over"}} {
+		if a := attrs[o.name]; a != nil {
+			*o.dst, _ = s.str(a)
+		} else {
+			s.errorf(b.DefRange, "plan %q: %s is required (%s)", name, o.name, o.what)
+		}
+	}
+	if a := attrs["services"]; a != nil {
+		if l, ok := s.uniqueStrings(a); ok {
+			p.Services = l
+			if len(l) == 0 {
+				s.errorf(a.Expr.Range(), "services: list at least one service to fail over")
+			}
+		}
+	} else {
+		s.errorf(b.DefRange, "plan %q: services is required (the services the drill fails over)", name)
+	}
+	rollbacks := 0
+	for _, sb := range content.Blocks {
+		switch sb.Type {
+		case "step":
+			p.Steps = append(p.Steps, s.step(sb))
+		case "rollback":
+			if rollbacks++; rollbacks > 1 {
+				s.errorf(sb.DefRange, "only one rollback block is allowed")
+				continue
+			}
+			rc, hd := sb.Body.Content(rollbackSchema)
+			s.hcl(hd)
+			for _, rb := range rc.Blocks {
+				p.Rollback = append(p.Rollback, s.step(rb))
+			}
+		}
+	}
+	if len(p.Steps) == 0 {
+		s.errorf(b.DefRange, "plan %q has no step", name)
+	}
+	return p
+}
+
+func (s *diagSink) step(b *hcl.Block) *Step {
+	name, _ := s.label(b)
+	st := &Step{Name: name, Pos: s.pos(b.DefRange), Params: map[string]any{}, ParamPos: map[string]Pos{}, AttrPos: map[string]Pos{}}
+	content, remain, hd := b.Body.PartialContent(stepSchema)
+	s.hcl(hd)
+	attrs := content.Attributes
+	for _, a := range attrs {
+		st.AttrPos[a.Name] = s.pos(a.Expr.Range())
+	}
+	var spec ActionSpec
+	known := false
+	if a := attrs["action"]; a != nil {
+		if v, ok := s.str(a); ok {
+			st.Action = v
+			if spec, known = LookupAction(v); !known {
+				s.errorf(a.Expr.Range(), "action: unknown action %q%s", v, suggestOrList(v, ActionNames(), "known actions"))
+			}
+		}
+	} else {
+		s.errorf(b.DefRange, "step %q: action is required (one of %s)", name, strings.Join(ActionNames(), ", "))
+	}
+	if a := attrs["site"]; a != nil {
+		st.Site, _ = s.str(a)
+	}
+	if a := attrs["for_each"]; a != nil {
+		if l, ok := s.uniqueStrings(a); ok {
+			st.ForEach = l
+			if len(l) == 0 {
+				s.errorf(a.Expr.Range(), "for_each: list at least one service, or leave for_each out")
+			}
+		}
+	}
+	if a := attrs["milestone"]; a != nil {
+		v, _ := s.oneOf(a, string(MilestoneDisaster), string(MilestoneRestored))
+		st.Milestone = Milestone(v)
+	}
+	if a := attrs["timeout"]; a != nil {
+		st.Timeout, _ = s.positiveDuration(a)
+	}
+	params, hd := remain.JustAttributes()
+	s.hcl(hd)
+	for _, a := range sortedAttrs(params) {
+		st.ParamPos[a.Name] = s.pos(a.Expr.Range())
+		if !known {
+			continue // the action is unknown (reported): its parameters cannot be checked
+		}
+		ps, ok := spec.Params[a.Name]
+		if !ok {
+			s.errorf(a.NameRange, "%s", unknownParam(a.Name, spec))
+			continue
+		}
+		if v, ok := s.param(a, ps.Type); ok {
+			st.Params[a.Name] = v
+		}
+	}
+	if known {
+		for _, pn := range slices.Sorted(maps.Keys(spec.Params)) {
+			if _, set := params[pn]; spec.Params[pn].Required && !set {
+				s.errorf(b.DefRange, "step %q: action %q requires parameter %q: %s", name, spec.Name, pn, spec.Params[pn].Doc)
+			}
+		}
+	}
+	return st
+}
+
+func unknownParam(name string, spec ActionSpec) string {
+	if len(spec.Params) == 0 {
+		return fmt.Sprintf("%s: action %q takes no parameters besides action, site, for_each, milestone and timeout", name, spec.Name)
+	}
+	known := slices.Sorted(maps.Keys(spec.Params))
+	return fmt.Sprintf("action %q has no parameter %q%s (its parameters: %s)",
+		spec.Name, name, suggest(name, known), strings.Join(known, ", "))
+}
+
+// param reads an action parameter as the Go type its ParamType promises in Step.Params.
+func (s *diagSink) param(a *hcl.Attribute, t ParamType) (any, bool) {
+	switch t {
+	case ParamString:
+		return s.str(a)
+	case ParamInt:
+		return s.integer(a)
+	case ParamBool:
+		return s.boolean(a)
+	case ParamDuration:
+		return s.duration(a)
+	case ParamStrings:
+		return s.strings(a)
+	case ParamStringMap:
+		return s.stringMap(a)
+	}
+	s.errorf(a.Expr.Range(), "%s: parameter type %q is not supported", a.Name, t)
+	return nil, false
+}
+
+func sortedAttrs(attrs hcl.Attributes) []*hcl.Attribute {
+	out := slices.Collect(maps.Values(attrs))
+	slices.SortFunc(out, func(a, b *hcl.Attribute) int { return a.NameRange.Start.Byte - b.NameRange.Start.Byte })
+	return out
+}
+
+// closest returns the candidate nearest to name when it is near enough to be a typo.
+func closest(name string, candidates []string) string {
+	best, bestDist := "", 0
+	for _, c := range candidates {
+		d := levenshtein.Distance(name, c, nil)
+		near := d < len(c) && (d <= 2 || (d <= 3 && d*3 <= len(c)))
+		if near && (best == "" || d < bestDist) {
+			best, bestDist = c, d
+		}
+	}
+	return best
+}
+
+// suggest returns `; did you mean "x"?` when a candidate is close to name, else "".
+func suggest(name string, candidates []string) string {
+	if c := closest(name, candidates); c != "" {
+		return fmt.Sprintf("; did you mean %q?", c)
+	}
+	return ""
+}
+
+// suggestOrList is suggest, falling back to listing every candidate.
+func suggestOrList(name string, candidates []string, what string) string {
+	if sg := suggest(name, candidates); sg != "" {
+		return sg
+	}
+	return fmt.Sprintf("; %s: %s", what, strings.Join(candidates, ", "))
+}

@@ -1,0 +1,236 @@
+package drills
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// ValidatePlan checks a parsed plan against the estate: sites and services exist, every
+// dependency of a failed-over service fails over too, steps suit their actions, and the
+// milestones that measure the RTO are there. Positions are in the plan file. Problems that
+// ParsePlan reports (unknown actions, bad values) are not repeated.
+func ValidatePlan(cfg *Config, p *Plan) Diagnostics {
+	if cfg == nil || p == nil {
+		return nil
+	}
+	v := &planValidator{cfg: cfg, p: p}
+	v.checkSites()
+	v.checkServices()
+	v.checkDependencies()
+	v.checkStepNames()
+	for _, st := range p.Steps {
+		v.checkStep(st)
+	}
+	for _, st := range p.Rollback {
+		v.checkStep(st)
+		v.checkRollbackStep(st)
+	}
+	v.checkMilestones()
+	v.diags.Sort()
+	return v.diags
+}
+
+type planValidator struct {
+	cfg   *Config
+	p     *Plan
+	diags Diagnostics
+}
+
+func (v *planValidator) errorf(pos Pos, format string, args ...any) {
+	v.diags = append(v.diags, Diagnostic{Pos: pos, Msg: fmt.Sprintf(format, args...)})
+}
+
+// planAttr is where a plan attribute was written, or the plan block when it was not.
+func (v *planValidator) planAttr(name string) Pos {
+	if pos, ok := v.p.AttrPos[name]; ok {
+		return pos
+	}
+	return v.p.Pos
+}
+
+// stepAttr is where a step attribute was written, or the step block when it was not.
+func stepAttr(st *Step, name string) Pos {
+	if pos, ok := st.AttrPos[name]; ok {
+		return pos
+	}
+	return st.Pos
+}
+
+func (v *planValidator) checkSites() {
+	siteNames := make([]string, len(v.cfg.Sites))
+	for i, s := range v.cfg.Sites {
+		siteNames[i] = s.Name
+	}
+	for _, attr := range []string{"from", "to"} {
+		name := v.p.From
+		if attr == "to" {
+			name = v.p.To
+		}
+		if name != "" && v.cfg.Site(name) == nil {
+			v.errorf(v.planAttr(attr), "%s: unknown site %q%s", attr, name, suggestOrList(name, siteNames, "sites"))
+		}
+	}
+	if v.p.From != "" && v.p.From == v.p.To {
+		v.errorf(v.planAttr("to"), "to: the plan fails over from %q to itself: from and to must differ", v.p.To)
+	}
+}
+
+func (v *planValidator) checkServices() {
+	for _, n := range v.p.Services {
+		if v.cfg.Service(n) == nil {
+			v.errorf(v.planAttr("services"), "services: unknown service %q%s", n, suggestOrList(n, serviceNames(v.cfg), "services"))
+		}
+	}
+}
+
+// checkDependencies requires every dependency, direct or transitive, of a failed-over service
+// to fail over too: a DR copy of payments is no use while auth is still in the burning site.
+func (v *planValidator) checkDependencies() {
+	reported := map[string]bool{}
+	for _, n := range v.p.Services {
+		// Breadth first, so that a missing dependency is reported through its shortest path.
+		queue := []string{n}
+		seen := map[string]bool{n: true}
+		for len(queue) > 0 {
+			cur := queue[0]
+			queue = queue[1:]
+			svc := v.cfg.Service(cur)
+			if svc == nil {
+				continue
+			}
+			for _, dep := range svc.DependsOn {
+				if seen[dep] || v.cfg.Service(dep) == nil {
+					continue
+				}
+				seen[dep] = true
+				queue = append(queue, dep)
+				if slices.Contains(v.p.Services, dep) || reported[dep] {
+					continue
+				}
+				reported[dep] = true
+				// Name the plan service closest to the missing one: that is the edge to read.
+				subject, through := n, ""
+				if cur != n {
+					if slices.Contains(v.p.Services, cur) {
+						subject = cur
+					} else {
+						through = fmt.Sprintf(" (through %q)", cur)
+					}
+				}
+				v.errorf(v.planAttr("services"), "service %q depends on %q%s, which this plan does not fail over: add %q to services",
+					subject, dep, through, dep)
+			}
+		}
+	}
+}
+
+func (v *planValidator) checkStepNames() {
+	seen := map[string]*Step{}
+	for _, st := range slices.Concat(v.p.Steps, v.p.Rollback) {
+		if prev, dup := seen[st.Name]; dup {
+			v.errorf(st.Pos, "step %q is already declared at line %d: step names must be unique, rollback included", st.Name, prev.Pos.Line)
+			continue
+		}
+		seen[st.Name] = st
+	}
+}
+
+// checkStep checks a step against its action's spec and the estate.
+func (v *planValidator) checkStep(st *Step) {
+	if st.Site != "" && v.cfg.Site(st.Site) == nil {
+		v.errorf(stepAttr(st, "site"), "site: unknown site %q", st.Site)
+	}
+	for _, n := range st.ForEach {
+		switch {
+		case v.cfg.Service(n) == nil:
+			v.errorf(stepAttr(st, "for_each"), "for_each: unknown service %q", n)
+		case !slices.Contains(v.p.Services, n):
+			v.errorf(stepAttr(st, "for_each"), "for_each: service %q is not in the plan's services", n)
+		}
+	}
+	if spec, ok := LookupAction(st.Action); ok { // else reported by ParsePlan
+		v.checkAgainstSpec(st, spec)
+	}
+}
+
+// checkAgainstSpec applies the action's site and service rules.
+func (v *planValidator) checkAgainstSpec(st *Step, spec ActionSpec) {
+	switch {
+	case spec.Site == SiteRequired && st.Site == "":
+		v.errorf(st.Pos, "step %q: action %q needs a site: set site", st.Name, spec.Name)
+	case spec.Site == SiteForbidden && st.Site != "":
+		v.errorf(stepAttr(st, "site"), "site: action %q does not act on a site: remove site", spec.Name)
+	}
+	switch {
+	case spec.Services == ServicesNone && len(st.ForEach) > 0:
+		v.errorf(stepAttr(st, "for_each"), "for_each: action %q does not act on services: remove for_each", spec.Name)
+	case spec.Services == ServicesRequired && len(st.ForEach) == 0:
+		v.errorf(st.Pos, "step %q: action %q needs for_each: list the services it acts on", st.Name, spec.Name)
+	}
+	if spec.Name == ActionHTTPWaitHealthy {
+		v.checkHTTPWait(st)
+	}
+}
+
+// checkHTTPWait makes sure http.wait_healthy can pass: every service it covers has a check,
+// and checks that use {ingress} run on a site that has one.
+func (v *planValidator) checkHTTPWait(st *Step) {
+	names := st.ForEach
+	if len(names) == 0 {
+		names = v.p.Services
+	}
+	site := v.cfg.Site(st.Site)
+	for _, n := range names {
+		svc := v.cfg.Service(n)
+		if svc == nil {
+			continue
+		}
+		if len(svc.Checks) == 0 {
+			v.errorf(st.Pos, "step %q: service %q has no check, so %s can never pass for it: add a check \"http\" block to the service",
+				st.Name, n, ActionHTTPWaitHealthy)
+		}
+		if site == nil || site.Ingress != "" {
+			continue
+		}
+		if slices.ContainsFunc(svc.Checks, func(c *Check) bool { return strings.Contains(c.URL, "{ingress}") }) {
+			v.errorf(stepAttr(st, "site"), "site: site %q has no ingress, but the check of service %q uses {ingress}: set ingress on the site",
+				site.Name, n)
+		}
+	}
+}
+
+func (v *planValidator) checkRollbackStep(st *Step) {
+	if st.Milestone != "" {
+		v.errorf(stepAttr(st, "milestone"), "milestone: rollback steps cannot be milestones: the drill's timeline ends before rollback")
+	}
+}
+
+// checkMilestones requires exactly one disaster (T0) and one restored (T1) step, in that
+// order: without both the drill's RTO cannot be measured.
+func (v *planValidator) checkMilestones() {
+	first := map[Milestone]int{}
+	for i, st := range v.p.Steps {
+		if st.Milestone == "" {
+			continue
+		}
+		if j, dup := first[st.Milestone]; dup {
+			v.errorf(stepAttr(st, "milestone"), "milestone: step %q is already the %q milestone: a plan has exactly one",
+				v.p.Steps[j].Name, st.Milestone)
+			continue
+		}
+		first[st.Milestone] = i
+	}
+	d, hasD := first[MilestoneDisaster]
+	r, hasR := first[MilestoneRestored]
+	if !hasD {
+		v.errorf(v.p.Pos, "plan has no step with milestone = %q: the drill's T0 could not be stamped", MilestoneDisaster)
+	}
+	if !hasR {
+		v.errorf(v.p.Pos, "plan has no step with milestone = %q: the drill's RTO could not be measured", MilestoneRestored)
+	}
+	if hasD && hasR && r < d {
+		v.errorf(stepAttr(v.p.Steps[r], "milestone"), "milestone: the %q step %q comes before the %q step %q: restored must come after disaster",
+			MilestoneRestored, v.p.Steps[r].Name, MilestoneDisaster, v.p.Steps[d].Name)
+	}
+}

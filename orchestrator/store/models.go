@@ -1,0 +1,226 @@
+package store
+
+import (
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// The gorm models mirror migrations/*/00001_initial.sql column for column; the migration test
+// checks that they agree. Convention: a column is nullable exactly when its field is a pointer.
+
+// jsonDoc is a JSON document column (jsonb on PostgreSQL, TEXT on SQLite). It is written as a
+// string so that SQLite stores TEXT (json_valid accepts it) rather than a BLOB.
+type jsonDoc []byte
+
+// Value implements driver.Valuer.
+func (d jsonDoc) Value() (driver.Value, error) {
+	if d == nil {
+		return nil, nil
+	}
+	return string(d), nil
+}
+
+// Scan implements sql.Scanner.
+func (d *jsonDoc) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*d = nil
+	case string:
+		*d = jsonDoc(v)
+	case []byte:
+		*d = append(jsonDoc(nil), v...)
+	default:
+		return fmt.Errorf("scan json column: unsupported type %T", src)
+	}
+	return nil
+}
+
+// jsonDocOf returns raw as a nullable column value: nil for an empty document.
+func jsonDocOf(raw json.RawMessage) *jsonDoc {
+	if len(raw) == 0 {
+		return nil
+	}
+	d := jsonDoc(raw)
+	return &d
+}
+
+func rawOf(d *jsonDoc) json.RawMessage {
+	if d == nil || len(*d) == 0 {
+		return nil
+	}
+	return json.RawMessage(append([]byte(nil), *d...))
+}
+
+func mustJSON(v any) jsonDoc {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only called with values built here from plain structs, maps and slices.
+		panic(fmt.Sprintf("store: marshal %T: %v", v, err))
+	}
+	return jsonDoc(b)
+}
+
+type estateSnapshotModel struct {
+	SHA256    string    `gorm:"column:sha256;primaryKey"`
+	File      string    `gorm:"column:file"`
+	Source    string    `gorm:"column:source"`
+	CreatedAt time.Time `gorm:"column:created_at"`
+}
+
+func (estateSnapshotModel) TableName() string { return "estate_snapshots" }
+
+type siteModel struct {
+	Name            string    `gorm:"column:name;primaryKey"`
+	Role            string    `gorm:"column:role"`
+	Ingress         string    `gorm:"column:ingress"`
+	NomadAddress    string    `gorm:"column:nomad_address"`
+	NomadRegion     string    `gorm:"column:nomad_region"`
+	NomadDatacenter string    `gorm:"column:nomad_datacenter"`
+	NomadNamespace  string    `gorm:"column:nomad_namespace"`
+	TokenRef        string    `gorm:"column:token_ref"`
+	Databases       jsonDoc   `gorm:"column:databases"`
+	EstateSHA256    string    `gorm:"column:estate_sha256"`
+	UpdatedAt       time.Time `gorm:"column:updated_at"`
+}
+
+func (siteModel) TableName() string { return "sites" }
+
+type serviceModel struct {
+	Name         string    `gorm:"column:name;primaryKey"`
+	Description  string    `gorm:"column:description"`
+	Owner        string    `gorm:"column:owner"`
+	Criticality  string    `gorm:"column:criticality"`
+	RTOMS        int64     `gorm:"column:rto_ms"`
+	RPOMS        int64     `gorm:"column:rpo_ms"`
+	DependsOn    jsonDoc   `gorm:"column:depends_on"`
+	NomadJob     string    `gorm:"column:nomad_job"`
+	Checks       jsonDoc   `gorm:"column:checks"`
+	Canary       *jsonDoc  `gorm:"column:canary"`
+	EstateSHA256 string    `gorm:"column:estate_sha256"`
+	UpdatedAt    time.Time `gorm:"column:updated_at"`
+}
+
+func (serviceModel) TableName() string { return "services" }
+
+type planModel struct {
+	ID        string    `gorm:"column:id;primaryKey"`
+	Name      string    `gorm:"column:name"`
+	File      string    `gorm:"column:file"`
+	SHA256    string    `gorm:"column:sha256"`
+	Source    string    `gorm:"column:source"`
+	CreatedAt time.Time `gorm:"column:created_at"`
+}
+
+func (planModel) TableName() string { return "plans" }
+
+type runModel struct {
+	ID              string     `gorm:"column:id;primaryKey"`
+	PlanID          string     `gorm:"column:plan_id"`
+	PlanName        string     `gorm:"column:plan_name"`
+	EstateSHA256    string     `gorm:"column:estate_sha256"`
+	FromSite        string     `gorm:"column:from_site"`
+	ToSite          string     `gorm:"column:to_site"`
+	State           string     `gorm:"column:state"`
+	StateReason     string     `gorm:"column:state_reason"`
+	TriggeredBy     string     `gorm:"column:triggered_by"`
+	CreatedAt       time.Time  `gorm:"column:created_at"`
+	StartedAt       *time.Time `gorm:"column:started_at"`
+	EndedAt         *time.Time `gorm:"column:ended_at"`
+	T0              *time.Time `gorm:"column:t0"`
+	T1              *time.Time `gorm:"column:t1"`
+	RTOActualMS     *int64     `gorm:"column:rto_actual_ms"`
+	ObjectivesMet   *bool      `gorm:"column:objectives_met"`
+	LeaseOwner      string     `gorm:"column:lease_owner"`
+	LeaseEpoch      int64      `gorm:"column:lease_epoch"`
+	LeaseExpiresAt  *time.Time `gorm:"column:lease_expires_at"`
+	LeaseDurationMS int64      `gorm:"column:lease_duration_ms"`
+	UpdatedAt       time.Time  `gorm:"column:updated_at"`
+}
+
+func (runModel) TableName() string { return "runs" }
+
+type stepResultModel struct {
+	ID         string     `gorm:"column:id;primaryKey"`
+	RunID      string     `gorm:"column:run_id"`
+	Seq        int        `gorm:"column:seq"`
+	StepKey    string     `gorm:"column:step_key"`
+	StepName   string     `gorm:"column:step_name"`
+	Action     string     `gorm:"column:action"`
+	Site       string     `gorm:"column:site"`
+	Service    string     `gorm:"column:service"`
+	Attempt    int        `gorm:"column:attempt"`
+	State      string     `gorm:"column:state"`
+	Idempotent bool       `gorm:"column:idempotent"`
+	TimeoutMS  int64      `gorm:"column:timeout_ms"`
+	StartedAt  time.Time  `gorm:"column:started_at"`
+	EndedAt    *time.Time `gorm:"column:ended_at"`
+	DurationMS *int64     `gorm:"column:duration_ms"`
+	Error      string     `gorm:"column:error"`
+	Evidence   *jsonDoc   `gorm:"column:evidence"`
+}
+
+func (stepResultModel) TableName() string { return "step_results" }
+
+type measurementModel struct {
+	ID             string     `gorm:"column:id;primaryKey"`
+	RunID          string     `gorm:"column:run_id"`
+	Service        string     `gorm:"column:service"`
+	Criticality    string     `gorm:"column:criticality"`
+	RTOObjectiveMS int64      `gorm:"column:rto_objective_ms"`
+	RTOActualMS    *int64     `gorm:"column:rto_actual_ms"`
+	Restored       bool       `gorm:"column:restored"`
+	RestoredAt     *time.Time `gorm:"column:restored_at"`
+	RTOMet         bool       `gorm:"column:rto_met"`
+	RPOObjectiveMS int64      `gorm:"column:rpo_objective_ms"`
+	RPOActualMS    *int64     `gorm:"column:rpo_actual_ms"`
+	RPOLostRows    *int64     `gorm:"column:rpo_lost_rows"`
+	RPOMet         *bool      `gorm:"column:rpo_met"`
+	ResolutionMS   int64      `gorm:"column:resolution_ms"`
+	Reason         string     `gorm:"column:reason"`
+	Evidence       *jsonDoc   `gorm:"column:evidence"`
+}
+
+func (measurementModel) TableName() string { return "measurements" }
+
+type runEventModel struct {
+	ID      int64     `gorm:"column:id;primaryKey;autoIncrement"`
+	RunID   string    `gorm:"column:run_id"`
+	Seq     int       `gorm:"column:seq"`
+	At      time.Time `gorm:"column:at"`
+	Kind    string    `gorm:"column:kind"`
+	StepKey string    `gorm:"column:step_key"`
+	Message string    `gorm:"column:message"`
+	Data    *jsonDoc  `gorm:"column:data"`
+}
+
+func (runEventModel) TableName() string { return "run_events" }
+
+// allModels lists every model, for the migration agreement test.
+func allModels() []any {
+	return []any{
+		&estateSnapshotModel{}, &siteModel{}, &serviceModel{}, &planModel{},
+		&runModel{}, &stepResultModel{}, &measurementModel{}, &runEventModel{},
+	}
+}
+
+func msOf(d time.Duration) int64 { return d.Milliseconds() }
+
+func msPtr(d *time.Duration) *int64 {
+	if d == nil {
+		return nil
+	}
+	v := d.Milliseconds()
+	return &v
+}
+
+func durOf(ms int64) time.Duration { return time.Duration(ms) * time.Millisecond }
+
+func durPtr(ms *int64) *time.Duration {
+	if ms == nil {
+		return nil
+	}
+	v := durOf(*ms)
+	return &v
+}

@@ -1,0 +1,218 @@
+package store
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/firedrill/firedrill/drills"
+)
+
+// Times in records are UTC with millisecond precision, as stored. Durations are whole
+// milliseconds. A nil pointer means "not (yet) known".
+
+// PlanRecord is a stored version of a plan's source.
+type PlanRecord struct {
+	ID   string
+	Name string
+	File string
+	// SHA256 is the hex digest of Source.
+	SHA256    string
+	Source    []byte
+	CreatedAt time.Time
+}
+
+// Run is one execution of a plan.
+type Run struct {
+	ID           string
+	PlanID       string
+	PlanName     string
+	EstateSHA256 string
+	FromSite     string
+	ToSite       string
+	State        drills.RunState
+	// StateReason says why the run entered State (a pre-flight failure, an abort's author, ...).
+	StateReason string
+	TriggeredBy string
+	CreatedAt   time.Time
+	// StartedAt is when the run first entered running.
+	StartedAt *time.Time
+	EndedAt   *time.Time
+	// T0 and T1 are the disaster and restored milestones.
+	T0            *time.Time
+	T1            *time.Time
+	RTOActual     *time.Duration
+	ObjectivesMet *bool
+	// LeaseOwner is the replica holding the run; empty when nobody does.
+	LeaseOwner string
+	// LeaseEpoch is the fencing token: bumped by every claim.
+	LeaseEpoch     int64
+	LeaseExpiresAt *time.Time
+	UpdatedAt      time.Time
+}
+
+// StepResult is one attempt of one step of a run.
+type StepResult struct {
+	ID      string
+	RunID   string
+	Seq     int
+	Key     string
+	Name    string
+	Action  string
+	Site    string
+	Service string
+	// Attempt counts from 1.
+	Attempt    int
+	State      drills.StepState
+	Idempotent bool
+	Timeout    time.Duration
+	StartedAt  time.Time
+	EndedAt    *time.Time
+	Duration   *time.Duration
+	Error      string
+	Evidence   json.RawMessage
+}
+
+// MeasurementInput is what a run measured for one service; RunFinish stores it.
+type MeasurementInput struct {
+	Service      string
+	Criticality  drills.Criticality
+	RTOObjective time.Duration
+	// RTOActual is nil when the service was never restored.
+	RTOActual  *time.Duration
+	Restored   bool
+	RestoredAt *time.Time
+	RTOMet     bool
+	// RPOObjective, RPOActual, RPOLostRows and RPOMet: RPO fields are nil when RPO was not
+	// measured for the service (no canary).
+	RPOObjective time.Duration
+	RPOActual    *time.Duration
+	RPOLostRows  *int64
+	RPOMet       *bool
+	// Resolution bounds the measurement error (e.g. the health-check interval).
+	Resolution time.Duration
+	Reason     string
+	Evidence   json.RawMessage
+}
+
+// Measurement is a stored MeasurementInput.
+type Measurement struct {
+	ID    string
+	RunID string
+	MeasurementInput
+}
+
+// Run event kinds, in the order a run usually produces them.
+const (
+	EventRunCreated   = "run_created"
+	EventRunClaimed   = "run_claimed"
+	EventRunState     = "run_state"
+	EventStepStarted  = "step_started"
+	EventStepFinished = "step_finished"
+	EventMilestone    = "milestone"
+	EventRunFinished  = "run_finished"
+)
+
+// RunEvent is one entry of a run's append-only timeline.
+type RunEvent struct {
+	ID    int64
+	RunID string
+	// Seq counts from 1 per run, without gaps.
+	Seq     int
+	At      time.Time
+	Kind    string
+	StepKey string
+	Message string
+	Data    json.RawMessage
+}
+
+func planRecordOf(m *planModel) *PlanRecord {
+	return &PlanRecord{
+		ID: m.ID, Name: m.Name, File: m.File, SHA256: m.SHA256,
+		Source: []byte(m.Source), CreatedAt: m.CreatedAt.UTC(),
+	}
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := t.UTC()
+	return &v
+}
+
+func runOf(m *runModel) *Run {
+	return &Run{
+		ID:             m.ID,
+		PlanID:         m.PlanID,
+		PlanName:       m.PlanName,
+		EstateSHA256:   m.EstateSHA256,
+		FromSite:       m.FromSite,
+		ToSite:         m.ToSite,
+		State:          drills.RunState(m.State),
+		StateReason:    m.StateReason,
+		TriggeredBy:    m.TriggeredBy,
+		CreatedAt:      m.CreatedAt.UTC(),
+		StartedAt:      utcPtr(m.StartedAt),
+		EndedAt:        utcPtr(m.EndedAt),
+		T0:             utcPtr(m.T0),
+		T1:             utcPtr(m.T1),
+		RTOActual:      durPtr(m.RTOActualMS),
+		ObjectivesMet:  m.ObjectivesMet,
+		LeaseOwner:     m.LeaseOwner,
+		LeaseEpoch:     m.LeaseEpoch,
+		LeaseExpiresAt: utcPtr(m.LeaseExpiresAt),
+		UpdatedAt:      m.UpdatedAt.UTC(),
+	}
+}
+
+func stepResultOf(m *stepResultModel) *StepResult {
+	return &StepResult{
+		ID:         m.ID,
+		RunID:      m.RunID,
+		Seq:        m.Seq,
+		Key:        m.StepKey,
+		Name:       m.StepName,
+		Action:     m.Action,
+		Site:       m.Site,
+		Service:    m.Service,
+		Attempt:    m.Attempt,
+		State:      drills.StepState(m.State),
+		Idempotent: m.Idempotent,
+		Timeout:    durOf(m.TimeoutMS),
+		StartedAt:  m.StartedAt.UTC(),
+		EndedAt:    utcPtr(m.EndedAt),
+		Duration:   durPtr(m.DurationMS),
+		Error:      m.Error,
+		Evidence:   rawOf(m.Evidence),
+	}
+}
+
+func measurementOf(m *measurementModel) *Measurement {
+	return &Measurement{
+		ID:    m.ID,
+		RunID: m.RunID,
+		MeasurementInput: MeasurementInput{
+			Service:      m.Service,
+			Criticality:  drills.Criticality(m.Criticality),
+			RTOObjective: durOf(m.RTOObjectiveMS),
+			RTOActual:    durPtr(m.RTOActualMS),
+			Restored:     m.Restored,
+			RestoredAt:   utcPtr(m.RestoredAt),
+			RTOMet:       m.RTOMet,
+			RPOObjective: durOf(m.RPOObjectiveMS),
+			RPOActual:    durPtr(m.RPOActualMS),
+			RPOLostRows:  m.RPOLostRows,
+			RPOMet:       m.RPOMet,
+			Resolution:   durOf(m.ResolutionMS),
+			Reason:       m.Reason,
+			Evidence:     rawOf(m.Evidence),
+		},
+	}
+}
+
+func runEventOf(m *runEventModel) *RunEvent {
+	return &RunEvent{
+		ID: m.ID, RunID: m.RunID, Seq: m.Seq, At: m.At.UTC(), Kind: m.Kind,
+		StepKey: m.StepKey, Message: m.Message, Data: rawOf(m.Data),
+	}
+}

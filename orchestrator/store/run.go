@@ -1,0 +1,442 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/firedrill/firedrill/drills"
+)
+
+// Run list limits.
+const (
+	DefaultRunListLimit = 50
+	MaxRunListLimit     = 1000
+)
+
+// RunInsertParams are the arguments of RunInsert.
+type RunInsertParams struct {
+	PlanID       string
+	PlanName     string
+	EstateSHA256 string
+	FromSite     string
+	ToSite       string
+	TriggeredBy  string
+	// State is the initial state: pending (the default) or awaiting_approval. It must not be
+	// terminal.
+	State drills.RunState
+}
+
+// RunInsert creates a run, unclaimed (lease epoch 0), and its run_created event.
+func (s *Store) RunInsert(ctx context.Context, p *RunInsertParams) (*Run, error) {
+	if p == nil || p.PlanID == "" || p.PlanName == "" {
+		return nil, errors.New("run insert: PlanID and PlanName are required")
+	}
+	state := p.State
+	if state == "" {
+		state = drills.RunPending
+	}
+	if state.IsTerminal() {
+		return nil, fmt.Errorf("run insert: initial state %q is terminal", state)
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, fmt.Errorf("run insert: %w", err)
+	}
+	now := s.now(time.Time{})
+	m := runModel{
+		ID:           id.String(),
+		PlanID:       p.PlanID,
+		PlanName:     p.PlanName,
+		EstateSHA256: p.EstateSHA256,
+		FromSite:     p.FromSite,
+		ToSite:       p.ToSite,
+		State:        string(state),
+		TriggeredBy:  p.TriggeredBy,
+		CreatedAt:    now,
+		UpdatedAt:    now,
+	}
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&m).Error; err != nil {
+			if errors.Is(err, gorm.ErrForeignKeyViolated) {
+				return fmt.Errorf("plan %s: %w", p.PlanID, ErrNotFound)
+			}
+			return err
+		}
+		return appendEvent(tx, m.ID, now, EventRunCreated, "", "", map[string]any{
+			"plan_id": p.PlanID, "plan_name": p.PlanName, "state": state,
+			"from_site": p.FromSite, "to_site": p.ToSite, "triggered_by": p.TriggeredBy,
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("run insert for plan %s: %w", p.PlanName, translate(err))
+	}
+	return runOf(&m), nil
+}
+
+// RunClaimParams are the arguments of RunClaim.
+type RunClaimParams struct {
+	RunID string
+	// Owner identifies the claiming replica (host/pid or similar); required.
+	Owner string
+	// LeaseFor is how long the lease lasts without renewal or a fenced write; required.
+	LeaseFor time.Duration
+}
+
+// RunClaim takes the run's lease for p.Owner, whoever held it before, and returns the new epoch:
+// the fencing token every later write must present. The previous holder's writes fail with
+// ErrLeaseLost from then on. Choosing which runs to claim (unclaimed or expired leases) is the
+// caller's business. A terminal run gives ErrRunTerminal, an unknown one ErrNotFound.
+func (s *Store) RunClaim(ctx context.Context, p *RunClaimParams) (int64, error) {
+	if p == nil || p.RunID == "" || p.Owner == "" {
+		return 0, errors.New("run claim: RunID and Owner are required")
+	}
+	if p.LeaseFor <= 0 {
+		return 0, fmt.Errorf("run claim %s: LeaseFor must be positive, got %s", p.RunID, p.LeaseFor)
+	}
+	now := s.now(time.Time{})
+	expires := utcMS(now.Add(p.LeaseFor))
+	var epoch int64
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		q := tx
+		if s.dialect == DialectPostgres {
+			// SQLite transactions are IMMEDIATE: the writer lock is already held.
+			q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
+		}
+		var cur runModel
+		if err := q.Where("id = ?", p.RunID).Take(&cur).Error; err != nil {
+			return err
+		}
+		if drills.RunState(cur.State).IsTerminal() {
+			return fmt.Errorf("%w (state %s)", ErrRunTerminal, cur.State)
+		}
+		epoch = cur.LeaseEpoch + 1
+		res := tx.Table("runs").Where("id = ? AND lease_epoch = ?", p.RunID, cur.LeaseEpoch).UpdateColumns(map[string]any{
+			"lease_epoch":       epoch,
+			"lease_owner":       p.Owner,
+			"lease_expires_at":  expires,
+			"lease_duration_ms": msOf(p.LeaseFor),
+			"updated_at":        now,
+		})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return ErrLeaseLost
+		}
+		return appendEvent(tx, p.RunID, now, EventRunClaimed, "", p.Owner, map[string]any{
+			"owner": p.Owner, "epoch": epoch, "previous_owner": cur.LeaseOwner,
+			"lease_expires_at": expires,
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("run claim %s: %w", p.RunID, translate(err))
+	}
+	return epoch, nil
+}
+
+// RunLeaseRenew extends the lease held at epoch to now+leaseFor, and makes leaseFor the
+// extension every later fenced write applies. ErrLeaseLost when the epoch moved on.
+func (s *Store) RunLeaseRenew(ctx context.Context, runID string, epoch int64, leaseFor time.Duration) error {
+	if leaseFor <= 0 {
+		return fmt.Errorf("run lease renew %s: leaseFor must be positive, got %s", runID, leaseFor)
+	}
+	now := s.now(time.Time{})
+	err := s.fencedTx(ctx, runID, epoch, now, func(tx *gorm.DB, _ *fenceRow) error {
+		return tx.Table("runs").Where("id = ?", runID).UpdateColumns(map[string]any{
+			"lease_expires_at":  utcMS(now.Add(leaseFor)),
+			"lease_duration_ms": msOf(leaseFor),
+		}).Error
+	})
+	if err != nil {
+		return fmt.Errorf("run lease renew %s epoch %d: %w", runID, epoch, err)
+	}
+	return nil
+}
+
+// RunStateSetParams are the arguments of RunStateSet.
+type RunStateSetParams struct {
+	RunID string
+	Epoch int64
+	// State must not be terminal: a run ends through RunFinish.
+	State  drills.RunState
+	Reason string
+	// At defaults to the clock's now.
+	At time.Time
+}
+
+// RunStateSet moves a run to a non-terminal state, stamping started_at the first time it
+// enters running, and records a run_state event. Fenced.
+func (s *Store) RunStateSet(ctx context.Context, p *RunStateSetParams) error {
+	if p == nil || p.RunID == "" || p.State == "" {
+		return errors.New("run state set: RunID and State are required")
+	}
+	if p.State.IsTerminal() {
+		return fmt.Errorf("run state set %s: state %q is terminal; use RunFinish", p.RunID, p.State)
+	}
+	at := s.now(p.At)
+	err := s.fencedTx(ctx, p.RunID, p.Epoch, at, func(tx *gorm.DB, cur *fenceRow) error {
+		set := map[string]any{"state": string(p.State), "state_reason": p.Reason}
+		if p.State == drills.RunRunning {
+			set["started_at"] = gorm.Expr("COALESCE(started_at, ?)", at)
+		}
+		if err := tx.Table("runs").Where("id = ?", p.RunID).UpdateColumns(set).Error; err != nil {
+			return err
+		}
+		return appendEvent(tx, p.RunID, at, EventRunState, "", p.Reason, map[string]any{
+			"from": cur.State, "to": p.State,
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("run state set %s to %s: %w", p.RunID, p.State, err)
+	}
+	return nil
+}
+
+// RunMilestoneParams are the arguments of RunMilestone.
+type RunMilestoneParams struct {
+	RunID     string
+	Epoch     int64
+	Milestone drills.Milestone
+	// At defaults to the clock's now.
+	At time.Time
+}
+
+// RunMilestone stamps T0 (disaster) or T1 (restored) and records a milestone event. The first
+// stamp wins: a step repeated after a takeover does not move the milestone (the event is still
+// recorded). Fenced.
+func (s *Store) RunMilestone(ctx context.Context, p *RunMilestoneParams) error {
+	if p == nil || p.RunID == "" {
+		return errors.New("run milestone: RunID is required")
+	}
+	var column string
+	switch p.Milestone {
+	case drills.MilestoneDisaster:
+		column = "t0"
+	case drills.MilestoneRestored:
+		column = "t1"
+	default:
+		return fmt.Errorf("run milestone %s: unknown milestone %q", p.RunID, p.Milestone)
+	}
+	at := s.now(p.At)
+	err := s.fencedTx(ctx, p.RunID, p.Epoch, at, func(tx *gorm.DB, _ *fenceRow) error {
+		if err := tx.Table("runs").Where("id = ?", p.RunID).
+			UpdateColumn(column, gorm.Expr("COALESCE("+column+", ?)", at)).Error; err != nil {
+			return err
+		}
+		return appendEvent(tx, p.RunID, at, EventMilestone, "", string(p.Milestone), map[string]any{
+			"milestone": p.Milestone,
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("run milestone %s %s: %w", p.RunID, p.Milestone, err)
+	}
+	return nil
+}
+
+// RunFinishParams are the arguments of RunFinish.
+type RunFinishParams struct {
+	RunID string
+	Epoch int64
+	// State must be terminal.
+	State  drills.RunState
+	Reason string
+	// At defaults to the clock's now.
+	At            time.Time
+	RTOActual     *time.Duration
+	ObjectivesMet *bool
+	Measurements  []MeasurementInput
+}
+
+// RunFinish ends a run in one transaction: its measurements, the terminal state, ended_at, the
+// lease released (no owner, no expiry; the epoch stays so stale writers still fail) and a
+// run_finished event. Fenced.
+func (s *Store) RunFinish(ctx context.Context, p *RunFinishParams) error {
+	if p == nil || p.RunID == "" {
+		return errors.New("run finish: RunID is required")
+	}
+	if !p.State.IsTerminal() {
+		return fmt.Errorf("run finish %s: state %q is not terminal", p.RunID, p.State)
+	}
+	for i, m := range p.Measurements {
+		if m.Service == "" {
+			return fmt.Errorf("run finish %s: measurement %d: Service is required", p.RunID, i)
+		}
+		if err := checkJSON(m.Evidence); err != nil {
+			return fmt.Errorf("run finish %s: measurement %s: evidence: %w", p.RunID, m.Service, err)
+		}
+	}
+	at := s.now(p.At)
+	err := s.fencedTx(ctx, p.RunID, p.Epoch, at, func(tx *gorm.DB, _ *fenceRow) error {
+		for _, in := range p.Measurements {
+			id, err := uuid.NewV7()
+			if err != nil {
+				return err
+			}
+			m := measurementModel{
+				ID:             id.String(),
+				RunID:          p.RunID,
+				Service:        in.Service,
+				Criticality:    string(in.Criticality),
+				RTOObjectiveMS: msOf(in.RTOObjective),
+				RTOActualMS:    msPtr(in.RTOActual),
+				Restored:       in.Restored,
+				RestoredAt:     utcMSPtr(in.RestoredAt),
+				RTOMet:         in.RTOMet,
+				RPOObjectiveMS: msOf(in.RPOObjective),
+				RPOActualMS:    msPtr(in.RPOActual),
+				RPOLostRows:    in.RPOLostRows,
+				RPOMet:         in.RPOMet,
+				ResolutionMS:   msOf(in.Resolution),
+				Reason:         in.Reason,
+				Evidence:       jsonDocOf(in.Evidence),
+			}
+			if err := tx.Create(&m).Error; err != nil {
+				return fmt.Errorf("measurement %s: %w", in.Service, translate(err))
+			}
+		}
+		if err := tx.Table("runs").Where("id = ?", p.RunID).UpdateColumns(map[string]any{
+			"state":             string(p.State),
+			"state_reason":      p.Reason,
+			"ended_at":          at,
+			"rto_actual_ms":     msPtr(p.RTOActual),
+			"objectives_met":    p.ObjectivesMet,
+			"lease_owner":       "",
+			"lease_expires_at":  nil,
+			"lease_duration_ms": 0,
+		}).Error; err != nil {
+			return err
+		}
+		data := map[string]any{"state": p.State, "measurements": len(p.Measurements)}
+		if p.RTOActual != nil {
+			data["rto_actual_ms"] = msOf(*p.RTOActual)
+		}
+		if p.ObjectivesMet != nil {
+			data["objectives_met"] = *p.ObjectivesMet
+		}
+		return appendEvent(tx, p.RunID, at, EventRunFinished, "", p.Reason, data)
+	})
+	if err != nil {
+		return fmt.Errorf("run finish %s as %s: %w", p.RunID, p.State, err)
+	}
+	return nil
+}
+
+// RunGet returns the run id, or ErrNotFound.
+func (s *Store) RunGet(ctx context.Context, id string) (*Run, error) {
+	var m runModel
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&m).Error; err != nil {
+		return nil, fmt.Errorf("run get %s: %w", id, translate(err))
+	}
+	return runOf(&m), nil
+}
+
+// RunListParams filter RunList.
+type RunListParams struct {
+	// PlanName, when set, keeps the runs of that plan.
+	PlanName string
+	// States, when set, keeps the runs in one of these states.
+	States []drills.RunState
+	// Limit defaults to DefaultRunListLimit and is capped at MaxRunListLimit.
+	Limit int
+}
+
+// RunList returns runs newest first.
+func (s *Store) RunList(ctx context.Context, p RunListParams) ([]*Run, error) {
+	limit := p.Limit
+	switch {
+	case limit <= 0:
+		limit = DefaultRunListLimit
+	case limit > MaxRunListLimit:
+		limit = MaxRunListLimit
+	}
+	q := s.db.WithContext(ctx).Model(&runModel{})
+	if p.PlanName != "" {
+		q = q.Where("plan_name = ?", p.PlanName)
+	}
+	if len(p.States) > 0 {
+		states := make([]string, len(p.States))
+		for i, st := range p.States {
+			states[i] = string(st)
+		}
+		q = q.Where("state IN ?", states)
+	}
+	var ms []runModel
+	if err := q.Order("created_at DESC, id DESC").Limit(limit).Find(&ms).Error; err != nil {
+		return nil, fmt.Errorf("run list: %w", translate(err))
+	}
+	out := make([]*Run, len(ms))
+	for i := range ms {
+		out[i] = runOf(&ms[i])
+	}
+	return out, nil
+}
+
+// fenceRow is the run as the fence found it.
+type fenceRow struct {
+	State           string `gorm:"column:state"`
+	LeaseDurationMS int64  `gorm:"column:lease_duration_ms"`
+}
+
+// fencedTx runs fn in a transaction that first proves the caller still holds the run's lease
+// at epoch: the fencing UPDATE (which also row-locks the run on PostgreSQL, serialising event
+// sequence numbers) matches zero rows once another replica has claimed the run. It extends the
+// lease by its last granted duration, since a writing holder is alive.
+func (s *Store) fencedTx(ctx context.Context, runID string, epoch int64, now time.Time, fn func(tx *gorm.DB, cur *fenceRow) error) error {
+	if runID == "" {
+		return errors.New("run id is required")
+	}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var rows []fenceRow
+		res := tx.Raw(`UPDATE runs SET updated_at = ? WHERE id = ? AND lease_epoch = ? RETURNING state, lease_duration_ms`,
+			now, runID, epoch).Scan(&rows)
+		if res.Error != nil {
+			return res.Error
+		}
+		if len(rows) == 0 {
+			var n int64
+			if err := tx.Table("runs").Where("id = ?", runID).Count(&n).Error; err != nil {
+				return err
+			}
+			if n == 0 {
+				return ErrNotFound
+			}
+			return ErrLeaseLost
+		}
+		cur := &rows[0]
+		if drills.RunState(cur.State).IsTerminal() {
+			return fmt.Errorf("%w (state %s)", ErrRunTerminal, cur.State)
+		}
+		if cur.LeaseDurationMS > 0 {
+			if err := tx.Table("runs").Where("id = ?", runID).
+				UpdateColumn("lease_expires_at", utcMS(now.Add(durOf(cur.LeaseDurationMS)))).Error; err != nil {
+				return err
+			}
+		}
+		return fn(tx, cur)
+	})
+	return translate(err)
+}
+
+// appendEvent adds the next entry of the run's timeline. Callers hold the run's row lock (or
+// SQLite's writer lock), so max(seq)+1 cannot race.
+func appendEvent(tx *gorm.DB, runID string, at time.Time, kind, stepKey, message string, data any) error {
+	var next int
+	if err := tx.Raw(`SELECT COALESCE(MAX(seq), 0) + 1 FROM run_events WHERE run_id = ?`, runID).Scan(&next).Error; err != nil {
+		return fmt.Errorf("event %s: %w", kind, err)
+	}
+	ev := runEventModel{RunID: runID, Seq: next, At: at, Kind: kind, StepKey: stepKey, Message: message}
+	if data != nil {
+		d := mustJSON(data)
+		ev.Data = &d
+	}
+	if err := tx.Create(&ev).Error; err != nil {
+		return fmt.Errorf("event %s: %w", kind, err)
+	}
+	return nil
+}

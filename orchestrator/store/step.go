@@ -1,0 +1,187 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/firedrill/firedrill/drills"
+)
+
+// StepStartParams are the arguments of StepStart.
+type StepStartParams struct {
+	RunID string
+	Epoch int64
+	// Seq orders the step within the run's plan.
+	Seq     int
+	Key     string
+	Name    string
+	Action  string
+	Site    string
+	Service string
+	// Attempt counts from 1; 0 means 1.
+	Attempt    int
+	Idempotent bool
+	Timeout    time.Duration
+	// At defaults to the clock's now.
+	At time.Time
+}
+
+// StepStart records that a step attempt is about to run (state running) and its step_started
+// event, and returns the step result's ID. It commits before the action is called, so a
+// takeover knows the step may have had effects. ErrDuplicate if this attempt was already
+// started. Fenced.
+func (s *Store) StepStart(ctx context.Context, p *StepStartParams) (string, error) {
+	if p == nil || p.RunID == "" || p.Key == "" || p.Action == "" {
+		return "", errors.New("step start: RunID, Key and Action are required")
+	}
+	attempt := p.Attempt
+	if attempt == 0 {
+		attempt = 1
+	}
+	if attempt < 0 || p.Seq < 0 || p.Timeout < 0 {
+		return "", fmt.Errorf("step start %s/%s: Seq, Attempt and Timeout must not be negative", p.RunID, p.Key)
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return "", fmt.Errorf("step start %s/%s: %w", p.RunID, p.Key, err)
+	}
+	at := s.now(p.At)
+	err = s.fencedTx(ctx, p.RunID, p.Epoch, at, func(tx *gorm.DB, _ *fenceRow) error {
+		m := stepResultModel{
+			ID:         id.String(),
+			RunID:      p.RunID,
+			Seq:        p.Seq,
+			StepKey:    p.Key,
+			StepName:   p.Name,
+			Action:     p.Action,
+			Site:       p.Site,
+			Service:    p.Service,
+			Attempt:    attempt,
+			State:      string(drills.StepRunning),
+			Idempotent: p.Idempotent,
+			TimeoutMS:  msOf(p.Timeout),
+			StartedAt:  at,
+		}
+		if err := tx.Create(&m).Error; err != nil {
+			return translate(err)
+		}
+		return appendEvent(tx, p.RunID, at, EventStepStarted, p.Key, p.Action, map[string]any{
+			"step_id": m.ID, "seq": p.Seq, "attempt": attempt, "action": p.Action,
+			"site": p.Site, "service": p.Service, "idempotent": p.Idempotent,
+			"timeout_ms": msOf(p.Timeout),
+		})
+	})
+	if err != nil {
+		return "", fmt.Errorf("step start %s/%s attempt %d: %w", p.RunID, p.Key, attempt, err)
+	}
+	return id.String(), nil
+}
+
+// StepFinishParams are the arguments of StepFinish.
+type StepFinishParams struct {
+	RunID  string
+	Epoch  int64
+	StepID string
+	// State is the outcome; it must not be running.
+	State drills.StepState
+	Error string
+	// Evidence is a JSON document (stored as jsonb on PostgreSQL, so it round-trips by value,
+	// not byte for byte); empty means none.
+	Evidence json.RawMessage
+	// At defaults to the clock's now.
+	At time.Time
+}
+
+// StepFinish records a step attempt's outcome, its duration since started_at, and its
+// step_finished event. A step result is finished once: a second StepFinish fails. Fenced.
+func (s *Store) StepFinish(ctx context.Context, p *StepFinishParams) error {
+	if p == nil || p.RunID == "" || p.StepID == "" {
+		return errors.New("step finish: RunID and StepID are required")
+	}
+	if p.State == "" || p.State == drills.StepRunning {
+		return fmt.Errorf("step finish %s: state %q is not an outcome", p.StepID, p.State)
+	}
+	if err := checkJSON(p.Evidence); err != nil {
+		return fmt.Errorf("step finish %s: evidence: %w", p.StepID, err)
+	}
+	at := s.now(p.At)
+	err := s.fencedTx(ctx, p.RunID, p.Epoch, at, func(tx *gorm.DB, _ *fenceRow) error {
+		var m stepResultModel
+		if err := tx.Where("id = ? AND run_id = ?", p.StepID, p.RunID).Take(&m).Error; err != nil {
+			return translate(err)
+		}
+		if m.EndedAt != nil {
+			return fmt.Errorf("step already finished as %s", m.State)
+		}
+		dur := max(at.Sub(m.StartedAt), 0)
+		durMS := msOf(dur)
+		if err := tx.Model(&stepResultModel{}).Where("id = ?", p.StepID).UpdateColumns(map[string]any{
+			"state":       string(p.State),
+			"ended_at":    at,
+			"duration_ms": durMS,
+			"error":       p.Error,
+			"evidence":    jsonDocOf(p.Evidence),
+		}).Error; err != nil {
+			return err
+		}
+		return appendEvent(tx, p.RunID, at, EventStepFinished, m.StepKey, p.Error, map[string]any{
+			"step_id": m.ID, "attempt": m.Attempt, "state": p.State, "duration_ms": durMS,
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("step finish %s/%s as %s: %w", p.RunID, p.StepID, p.State, err)
+	}
+	return nil
+}
+
+func checkJSON(raw json.RawMessage) error {
+	if len(raw) > 0 && !json.Valid(raw) {
+		return errors.New("not valid JSON")
+	}
+	return nil
+}
+
+// StepResultList returns the run's step results by seq, then attempt. An unknown run has none.
+func (s *Store) StepResultList(ctx context.Context, runID string) ([]*StepResult, error) {
+	var ms []stepResultModel
+	if err := s.db.WithContext(ctx).Where("run_id = ?", runID).Order("seq, attempt, started_at").Find(&ms).Error; err != nil {
+		return nil, fmt.Errorf("step result list %s: %w", runID, translate(err))
+	}
+	out := make([]*StepResult, len(ms))
+	for i := range ms {
+		out[i] = stepResultOf(&ms[i])
+	}
+	return out, nil
+}
+
+// MeasurementList returns the run's measurements by service name. An unknown run has none.
+func (s *Store) MeasurementList(ctx context.Context, runID string) ([]*Measurement, error) {
+	var ms []measurementModel
+	if err := s.db.WithContext(ctx).Where("run_id = ?", runID).Order("service").Find(&ms).Error; err != nil {
+		return nil, fmt.Errorf("measurement list %s: %w", runID, translate(err))
+	}
+	out := make([]*Measurement, len(ms))
+	for i := range ms {
+		out[i] = measurementOf(&ms[i])
+	}
+	return out, nil
+}
+
+// RunEventList returns the run's timeline by seq. An unknown run has none.
+func (s *Store) RunEventList(ctx context.Context, runID string) ([]*RunEvent, error) {
+	var ms []runEventModel
+	if err := s.db.WithContext(ctx).Where("run_id = ?", runID).Order("seq").Find(&ms).Error; err != nil {
+		return nil, fmt.Errorf("run event list %s: %w", runID, translate(err))
+	}
+	out := make([]*RunEvent, len(ms))
+	for i := range ms {
+		out[i] = runEventOf(&ms[i])
+	}
+	return out, nil
+}
