@@ -15,13 +15,13 @@ import (
 // runSummary is what `run` and `demo` print: the run as the database recorded it. Its JSON
 // keys are stable snake_case for scripts.
 type runSummary struct {
-	Database string           `json:"database"`
-	Run      runJSON          `json:"run"`
-	Steps    []stepJSON       `json:"steps"`
-	Services []serviceJSON    `json:"services"`
-	Passed   bool             `json:"passed"`
-	Events   int              `json:"events_recorded"`
-	loaded   *store.Run       `json:"-"`
+	Database string        `json:"database"`
+	Run      runJSON       `json:"run"`
+	Steps    []stepJSON    `json:"steps"`
+	Services []serviceJSON `json:"services"`
+	Passed   bool          `json:"passed"`
+	Events   int           `json:"events_recorded"`
+	loaded   *store.Run    `json:"-"`
 	stepRecs []*store.StepResult
 }
 

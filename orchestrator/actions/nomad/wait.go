@@ -50,7 +50,7 @@ type jobHealth struct {
 	// state describes why the job is not healthy yet, for the timeout message.
 	state string
 	// fatal is set when waiting longer cannot help (the deployment failed).
-	fatal error
+	fatal    error
 	evidence map[string]any
 }
 
