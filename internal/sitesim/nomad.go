@@ -176,14 +176,11 @@ func (st *Site) query(fn func(*http.Request) (any, error)) http.Handler {
 		timedOut := false
 		for {
 			st.mu.Lock()
-			if minIdx == 0 || st.index > minIdx || timedOut {
-				v, err := fn(r)
-				idx := st.index
-				var body []byte
-				if err == nil {
-					body, err = json.Marshal(v)
-				}
-				st.mu.Unlock()
+			ready := minIdx == 0 || st.index > minIdx || timedOut
+			ch := st.changed
+			st.mu.Unlock()
+			if ready {
+				idx, body, err := st.answer(r, fn)
 				if err != nil {
 					writeError(w, err)
 					return
@@ -191,8 +188,6 @@ func (st *Site) query(fn func(*http.Request) (any, error)) http.Handler {
 				writeBody(w, idx, body)
 				return
 			}
-			ch := st.changed
-			st.mu.Unlock()
 			select {
 			case <-ch:
 			case <-deadline:
@@ -207,27 +202,40 @@ func (st *Site) query(fn func(*http.Request) (any, error)) http.Handler {
 	})
 }
 
+// answer runs fn with st.mu held and encodes its result with the state index.
+func (st *Site) answer(r *http.Request, fn func(*http.Request) (any, error)) (uint64, []byte, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	v, err := fn(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	body, err := json.Marshal(v)
+	return st.index, body, err
+}
+
 // write serves a change: fn runs with st.mu held inside one transaction.
 func (st *Site) write(w http.ResponseWriter, fn func(t *tx) (any, error)) {
-	st.mu.Lock()
-	if st.closed {
-		st.mu.Unlock()
-		writeError(w, &httpError{http.StatusServiceUnavailable, "server shutting down"})
-		return
-	}
-	t := st.begin()
-	v, err := fn(t)
-	st.commit(t)
-	var body []byte
-	if err == nil {
-		body, err = json.Marshal(v)
-	}
-	st.mu.Unlock()
+	idx, body, err := func() (uint64, []byte, error) {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		if st.closed {
+			return 0, nil, &httpError{http.StatusServiceUnavailable, "server shutting down"}
+		}
+		t := st.begin()
+		defer st.commit(t)
+		v, err := fn(t)
+		if err != nil {
+			return 0, nil, err
+		}
+		body, err := json.Marshal(v)
+		return t.idx, body, err
+	}()
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	writeBody(w, t.idx, body)
+	writeBody(w, idx, body)
 }
 
 func decodeRequest(r *http.Request, v any) error {
@@ -254,6 +262,10 @@ func (st *Site) handleRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.Job == nil {
 		writeError(w, errBadRequest("Job must be specified"))
+		return
+	}
+	if slices.Contains(req.Job.TaskGroups, nil) {
+		writeError(w, errBadRequest("task groups must not be null"))
 		return
 	}
 	if id := r.PathValue("id"); id != "" && (req.Job.ID == nil || *req.Job.ID != id) {

@@ -18,11 +18,11 @@ import (
 // Site is one simulated site: a Nomad API emulator and a toy service ingress.
 type Site struct {
 	name, region, datacenter, token string
-	startDelay, healthDelay        time.Duration
-	heartbeat                      time.Duration
-	clock                          clock.Clock
-	log                            *slog.Logger
-	cfg                            SiteConfig
+	startDelay, healthDelay         time.Duration
+	heartbeat                       time.Duration
+	clock                           clock.Clock
+	log                             *slog.Logger
+	cfg                             SiteConfig
 
 	done chan struct{} // closed when the site closes
 	wg   sync.WaitGroup
@@ -43,11 +43,16 @@ type Site struct {
 	healthy     map[string]bool
 	healthyAt   map[string]time.Time
 
-	faultMu     sync.Mutex
-	errorRate   float64
-	errorAcc    float64
-	latency     time.Duration
-	hang        chan struct{} // non-nil while requests hang; closed to release them
+	faultMu   sync.Mutex
+	errorRate float64
+	errorAcc  float64
+	latency   time.Duration
+	hang      chan struct{} // non-nil while requests hang; closed to release them
+
+	reqMu     sync.Mutex
+	reqCond   *sync.Cond
+	reqs      int  // requests being served
+	reqClosed bool // no more requests are served
 
 	srvMu       sync.Mutex
 	nomadAddr   string // host:port actually bound, kept across partitions
@@ -73,6 +78,7 @@ func newSite(cfg Config, sc SiteConfig) *Site {
 		healthy:     make(map[string]bool),
 		healthyAt:   make(map[string]time.Time),
 	}
+	st.reqCond = sync.NewCond(&st.reqMu)
 	return st
 }
 
@@ -121,7 +127,7 @@ func (st *Site) start(ctx context.Context) error {
 
 func (st *Site) serve(ln net.Listener, h http.Handler) *http.Server {
 	srv := &http.Server{
-		Handler:           h,
+		Handler:           st.track(h),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(st.log.Handler(), slog.LevelDebug),
 	}
@@ -133,6 +139,27 @@ func (st *Site) serve(ln net.Listener, h http.Handler) *http.Server {
 		}
 	}()
 	return srv
+}
+
+// track counts the requests being served, so that close can wait for their handlers.
+func (st *Site) track(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st.reqMu.Lock()
+		if st.reqClosed {
+			st.reqMu.Unlock()
+			writeError(w, &httpError{http.StatusServiceUnavailable, "server shutting down"})
+			return
+		}
+		st.reqs++
+		st.reqMu.Unlock()
+		defer func() {
+			st.reqMu.Lock()
+			st.reqs--
+			st.reqCond.Broadcast()
+			st.reqMu.Unlock()
+		}()
+		next.ServeHTTP(w, r)
+	})
 }
 
 // close stops the timers and servers and waits for the site's goroutines.
@@ -156,17 +183,20 @@ func (st *Site) close() error {
 	srvs := []*http.Server{st.nomadSrv, st.ingressSrv}
 	st.nomadSrv, st.ingressSrv = nil, nil
 	st.srvMu.Unlock()
+	// Every handler returns once done is closed or its connection is; closing the
+	// servers (rather than shutting them down) does not wait for idle client connections.
 	var errs []error
 	for _, srv := range srvs {
-		if srv == nil {
-			continue
+		if srv != nil {
+			errs = append(errs, srv.Close())
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if err := srv.Shutdown(ctx); err != nil {
-			errs = append(errs, err, srv.Close())
-		}
-		cancel()
 	}
+	st.reqMu.Lock()
+	st.reqClosed = true
+	for st.reqs > 0 {
+		st.reqCond.Wait()
+	}
+	st.reqMu.Unlock()
 	st.wg.Wait()
 	st.log.Info("site closed")
 	return errors.Join(errs...)

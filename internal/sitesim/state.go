@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -223,16 +224,6 @@ func (st *Site) pickNode() *api.Node {
 	return best
 }
 
-func (st *Site) eligibleNodes() int {
-	n := 0
-	for _, nd := range st.nodes {
-		if nd.Status == api.NodeStatusReady && nd.SchedulingEligibility == api.NodeSchedulingEligible && nd.DrainStrategy == nil {
-			n++
-		}
-	}
-	return n
-}
-
 // applyJobDefaults fills in what the server defaults, as the client's Register does not
 // canonicalize.
 func (st *Site) applyJobDefaults(j *api.Job, ns string) {
@@ -250,22 +241,22 @@ func (st *Site) applyJobDefaults(j *api.Job, ns string) {
 
 func validateJob(j *api.Job) error {
 	if j.ID == nil || *j.ID == "" {
-		return fmt.Errorf("1 error occurred:\n\t* Missing job ID\n\n")
+		return errors.New("missing job ID")
 	}
 	if len(j.TaskGroups) == 0 {
-		return fmt.Errorf("1 error occurred:\n\t* Missing job task groups\n\n")
+		return errors.New("missing job task groups")
 	}
 	seen := make(map[string]bool)
 	for i, tg := range j.TaskGroups {
 		if tg == nil || tg.Name == nil || *tg.Name == "" {
-			return fmt.Errorf("1 error occurred:\n\t* Task group %d: Missing task group name\n\n", i+1)
+			return fmt.Errorf("task group %d: missing task group name", i+1)
 		}
 		if seen[*tg.Name] {
-			return fmt.Errorf("1 error occurred:\n\t* Task group %d: redefines '%s' from group %d\n\n", i+1, *tg.Name, i)
+			return fmt.Errorf("task group %d: redefines %q", i+1, *tg.Name)
 		}
 		seen[*tg.Name] = true
 		if tg.Count != nil && *tg.Count < 0 {
-			return fmt.Errorf("1 error occurred:\n\t* Task group %s: Task group count can't be negative\n\n", *tg.Name)
+			return fmt.Errorf("task group %s: count can't be negative", *tg.Name)
 		}
 	}
 	return nil

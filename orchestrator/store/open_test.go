@@ -139,3 +139,22 @@ func TestClockStampsDefaults(t *testing.T) {
 	assertTime(t, "LeaseExpiresAt", got.LeaseExpiresAt, now.Add(90*time.Second))
 	assertTime(t, "plan CreatedAt", &plan.CreatedAt, now)
 }
+
+func TestPostgresSessionSettings(t *testing.T) {
+	t.Parallel()
+	s, err := store.Open(context.Background(), store.Config{DatabaseURL: storetest.NewDatabase(t), StatementTimeout: 1500 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	var timeout, zone string
+	if err := s.DBForTest().Raw("SHOW statement_timeout").Scan(&timeout).Error; err != nil {
+		t.Fatalf("SHOW statement_timeout: %v", err)
+	}
+	if err := s.DBForTest().Raw("SHOW timezone").Scan(&zone).Error; err != nil {
+		t.Fatalf("SHOW timezone: %v", err)
+	}
+	if timeout != "1500ms" || zone != "UTC" {
+		t.Errorf("statement_timeout, timezone = %q, %q; want 1500ms, UTC", timeout, zone)
+	}
+}

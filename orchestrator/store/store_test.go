@@ -696,3 +696,49 @@ func TestRunEventsAreAppendOnly(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentClaims: claims racing on one run each get their own epoch, and only the last
+// one can write.
+func TestConcurrentClaims(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		b := setup(t, s)
+		const n = 8
+		epochs := make(chan int64, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				e, err := s.RunClaim(ctx, &store.RunClaimParams{RunID: b.run.ID, Owner: fmt.Sprintf("replica-%d", i), LeaseFor: time.Minute})
+				if err != nil {
+					t.Errorf("RunClaim: %v", err)
+				}
+				epochs <- e
+			})
+		}
+		wg.Wait()
+		close(epochs)
+		seen := map[int64]bool{}
+		for e := range epochs {
+			if seen[e] {
+				t.Errorf("epoch %d granted twice", e)
+			}
+			seen[e] = true
+		}
+		last := b.epoch + n
+		for e := b.epoch + 1; e <= last; e++ {
+			if !seen[e] {
+				t.Errorf("epoch %d never granted; got %v", e, seen)
+			}
+		}
+		for e := b.epoch; e < last; e++ {
+			if err := s.RunLeaseRenew(ctx, b.run.ID, e, time.Minute); !errors.Is(err, store.ErrLeaseLost) {
+				t.Errorf("RunLeaseRenew(epoch %d) = %v, want ErrLeaseLost", e, err)
+			}
+		}
+		if err := s.RunLeaseRenew(ctx, b.run.ID, last, time.Minute); err != nil {
+			t.Errorf("RunLeaseRenew(last epoch %d) = %v", last, err)
+		}
+		assertEventsGapless(t, s, b.run.ID)
+	})
+}
