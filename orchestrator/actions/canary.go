@@ -1,0 +1,62 @@
+package actions
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/internal/clock"
+)
+
+// Canary measures a service's data loss (RPO) in a drill: it writes sequenced, timestamped
+// rows to the primary's database until the disaster, then reads what the DR copy holds.
+type Canary interface {
+	// Start creates what the canary needs and begins writing. It returns once the first row
+	// is committed, so a run never starts its disaster without a baseline.
+	Start(ctx context.Context) error
+	// Stop ends the writing (at T0) and returns the last row the primary acknowledged.
+	// Writes that fail because the disaster already struck are expected and not errors.
+	Stop() (CanaryMark, error)
+	// Measure reads the DR copy and compares it with the last acknowledged row.
+	Measure(ctx context.Context) (*RPOMeasurement, error)
+}
+
+// CanaryFactory builds the canary of one service for one run.
+type CanaryFactory interface {
+	NewCanary(req *CanaryRequest) (Canary, error)
+}
+
+// CanaryRequest is what a canary needs to know.
+type CanaryRequest struct {
+	RunID   string
+	Service *drills.Service
+	// Primary is the site written to; DR the site whose copy is read after the failover.
+	Primary *drills.Site
+	DR      *drills.Site
+	Clock   clock.Clock
+	Logger  *slog.Logger
+}
+
+// CanaryMark is a canary row: its sequence number and the time the primary stamped on it.
+type CanaryMark struct {
+	Seq int64
+	At  time.Time
+}
+
+// RPOMeasurement is the data a drill lost for one service.
+type RPOMeasurement struct {
+	Service string
+	// LastPrimary is the last row the primary acknowledged; LastDR the last row visible on
+	// the DR copy (Seq 0 when none is).
+	LastPrimary CanaryMark
+	LastDR      CanaryMark
+	// RPO is LastPrimary.At - LastDR.At (zero when nothing was lost); LostRows counts the
+	// acknowledged rows missing on DR.
+	RPO      time.Duration
+	LostRows int64
+	// Resolution is the canary's write interval: data written between two canary rows is
+	// not seen, so RPO is known to within this.
+	Resolution time.Duration
+	Evidence   map[string]any
+}
