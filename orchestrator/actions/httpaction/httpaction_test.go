@@ -1,0 +1,111 @@
+package httpaction_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/internal/clock"
+	"github.com/firedrill/firedrill/orchestrator/actions"
+	"github.com/firedrill/firedrill/orchestrator/actions/httpaction"
+)
+
+func request(site *drills.Site, services ...*drills.Service) *actions.Request {
+	step := &drills.Step{Name: "verify", Action: drills.ActionHTTPWaitHealthy, Site: site.Name}
+	return &actions.Request{
+		RunID: "run", Plan: &drills.Plan{}, Instance: drills.StepInstance{Step: step, Key: "verify"},
+		Site: site, Services: services, Clock: clock.Real{},
+	}
+}
+
+func TestWaitHealthyObservesTheFirstPassingPoll(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	healthyAfter := int32(3)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/auth/healthz" {
+			http.NotFound(w, r)
+			return
+		}
+		if calls.Add(1) < healthyAfter {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprint(w, `{"status":"ok"}`)
+	}))
+	defer srv.Close()
+	site := &drills.Site{Name: "yatap", Ingress: srv.URL + "/"}
+	svc := &drills.Service{Name: "auth", Checks: []*drills.Check{{Kind: drills.CheckHTTP, URL: "{ingress}/auth/healthz", ExpectBody: `"ok"`, Interval: 5 * time.Millisecond}}}
+	a := httpaction.Actions(httpaction.Config{})[0]
+	before := time.Now()
+	res, err := a.Run(context.Background(), request(site, svc))
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if len(res.Observations) != 1 {
+		t.Fatalf("observations = %v, want one", res.Observations)
+	}
+	o := res.Observations[0]
+	if o.Service != "auth" || o.Site != "yatap" || o.Resolution != 5*time.Millisecond || o.PassedAt.Before(before) {
+		t.Errorf("observation = %+v; want auth on yatap at 5ms resolution after the start", o)
+	}
+	if got := calls.Load(); got != healthyAfter {
+		t.Errorf("polled %d times, want %d (stop at the first pass)", got, healthyAfter)
+	}
+	ev := res.Evidence["services"].(map[string]any)["auth"].(map[string]any)
+	if ev["poll_interval_ms"] != int64(5) {
+		t.Errorf("evidence poll_interval_ms = %v, want 5", ev["poll_interval_ms"])
+	}
+}
+
+func TestWaitHealthyFailsWithTheLastFailure(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"status":"degraded"}`)
+	}))
+	defer srv.Close()
+	site := &drills.Site{Name: "yatap", Ingress: srv.URL}
+	tests := []struct {
+		check *drills.Check
+		want  string
+	}{
+		{check: &drills.Check{URL: "{ingress}/x", ExpectStatus: 204}, want: "status 200, want 204"},
+		{check: &drills.Check{URL: "{ingress}/x", ExpectBody: `"ok"`}, want: `does not contain "\"ok\""`},
+		{check: &drills.Check{URL: "http://127.0.0.1:1/x"}, want: "refused"},
+	}
+	for _, tt := range tests {
+		tt.check.Interval = 10 * time.Millisecond
+		svc := &drills.Service{Name: "payments", Checks: []*drills.Check{tt.check}}
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		_, err := httpaction.Actions(httpaction.Config{})[0].Run(ctx, request(site, svc))
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("check %+v: err = %v; want a deadline error mentioning %q", tt.check, err, tt.want)
+		}
+		if err != nil && !strings.Contains(err.Error(), "service payments on yatap") {
+			t.Errorf("error %q does not name the service and site", err)
+		}
+	}
+}
+
+func TestExpandURL(t *testing.T) {
+	t.Parallel()
+	site := &drills.Site{Name: "yatap", Ingress: "https://yatap.bank.example/"}
+	tests := []struct{ in, want string }{
+		{"{ingress}/auth/healthz", "https://yatap.bank.example/auth/healthz"},
+		{"https://auth.{site}.bank.example/healthz", "https://auth.yatap.bank.example/healthz"},
+		{"https://fixed.example/healthz", "https://fixed.example/healthz"},
+	}
+	for _, tt := range tests {
+		if got := httpaction.ExpandURL(tt.in, site); got != tt.want {
+			t.Errorf("ExpandURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
