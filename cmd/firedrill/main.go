@@ -41,11 +41,6 @@ type exitCodeError struct {
 func (e *exitCodeError) Error() string { return e.err.Error() }
 func (e *exitCodeError) Unwrap() error { return e.err }
 
-// drillFailed returns an error that exits with exitDrillFailed.
-func drillFailed(format string, args ...any) error {
-	return &exitCodeError{code: exitDrillFailed, err: fmt.Errorf(format, args...)}
-}
-
 // app holds what every command shares: where to print and how to log.
 type app struct {
 	stdout, stderr io.Writer
