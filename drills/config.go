@@ -344,16 +344,6 @@ func (p *configParser) canary(b *hcl.Block) *Canary {
 	return c
 }
 
-// nonEmpty reads a string that must not be empty.
-func (p *configParser) nonEmpty(a *hcl.Attribute) (string, bool) {
-	v, ok := p.str(a)
-	if ok && v == "" {
-		p.errorf(a.Expr.Range(), "%s: must not be empty", a.Name)
-		return "", false
-	}
-	return v, ok
-}
-
 // checkPrimary requires a primary site: a drill fails over from one.
 func (p *configParser) checkPrimary(cfg *Config) {
 	if len(cfg.Sites) == 0 {

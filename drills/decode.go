@@ -73,6 +73,16 @@ func (s *diagSink) str(attr *hcl.Attribute) (string, bool) {
 	return v.AsString(), true
 }
 
+// nonEmpty reads a string that must not be empty.
+func (s *diagSink) nonEmpty(a *hcl.Attribute) (string, bool) {
+	v, ok := s.str(a)
+	if ok && v == "" {
+		s.errorf(a.Expr.Range(), "%s: must not be empty", a.Name)
+		return "", false
+	}
+	return v, ok
+}
+
 func (s *diagSink) boolean(attr *hcl.Attribute) (bool, bool) {
 	v, ok := s.value(attr)
 	if !ok {
@@ -97,9 +107,13 @@ func (s *diagSink) integer(attr *hcl.Attribute) (int64, bool) {
 		return 0, false
 	}
 	bf := v.AsBigFloat()
-	n, acc := bf.Int64()
-	if !bf.IsInt() || acc != 0 || bf.IsInf() {
+	if bf.IsInf() || !bf.IsInt() {
 		s.errorf(attr.Expr.Range(), "%s: must be a whole number, got %s", attr.Name, bf.Text('g', 10))
+		return 0, false
+	}
+	n, acc := bf.Int64()
+	if acc != 0 {
+		s.errorf(attr.Expr.Range(), "%s: %s is out of range", attr.Name, bf.Text('g', 10))
 		return 0, false
 	}
 	return n, true

@@ -52,7 +52,9 @@ func TestParsePlanDiagnostics(t *testing.T) {
 		{"no plan", func(*testing.T) string { return "# nothing\n" }, `p.hcl:1:1: the file declares no plan`},
 		{"two plans", func(*testing.T) string { return basePlan + strings.Replace(basePlan, `"p"`, `"q"`, 1) },
 			`p.hcl:18:1: only one plan per file: plan "p" is already declared at line 1`},
-		{"unknown plan attribute", func(t *testing.T) string { return edit(t, `to       = "yatap"`, "to       = \"yatap\"\n  descripton = \"x\"") },
+		{"unknown plan attribute", func(t *testing.T) string {
+			return edit(t, `to       = "yatap"`, "to       = \"yatap\"\n  descripton = \"x\"")
+		},
 			`p.hcl:4:3: unsupported argument: an argument named "descripton" is not expected here; did you mean "description"?`},
 		{"missing from", func(t *testing.T) string { return edit(t, `from     = "sangam"`, ``) },
 			`p.hcl:1:1: plan "p": from is required`},
@@ -68,12 +70,16 @@ func TestParsePlanDiagnostics(t *testing.T) {
 			`p.hcl:7:17: action: unknown action "reboot"; known actions: http.wait_healthy, nomad.run_job, nomad.stop_job, nomad.wait_healthy`},
 		{"missing action", func(t *testing.T) string { return edit(t, `action    = "nomad.stop_job"`, ``) },
 			`p.hcl:6:3: step "lose": action is required`},
-		{"unknown parameter", func(t *testing.T) string { return edit(t, `milestone = "disaster"`, "milestone = \"disaster\"\n    prge = true") },
+		{"unknown parameter", func(t *testing.T) string {
+			return edit(t, `milestone = "disaster"`, "milestone = \"disaster\"\n    prge = true")
+		},
 			`p.hcl:11:5: action "nomad.stop_job" has no parameter "prge"; did you mean "purge"? (its parameters: purge)`},
 		{"parameter of an action without any", func(t *testing.T) string {
 			return withBlock(`  step "w" {`, `    action = "nomad.wait_healthy"`, `    site = "yatap"`, `    force = true`, `  }`)
 		}, `p.hcl:20:5: force: action "nomad.wait_healthy" takes no parameters`},
-		{"bool parameter", func(t *testing.T) string { return edit(t, `milestone = "disaster"`, "milestone = \"disaster\"\n    purge = \"maybe\"") },
+		{"bool parameter", func(t *testing.T) string {
+			return edit(t, `milestone = "disaster"`, "milestone = \"disaster\"\n    purge = \"maybe\"")
+		},
 			`p.hcl:11:13: purge: must be true or false`},
 		{"int parameter", func(t *testing.T) string {
 			return withBlock(`  step "run" {`, `    action = "nomad.run_job"`, `    site = "yatap"`, `    for_each = ["auth"]`, `    count = 1.5`, `  }`)
@@ -81,16 +87,22 @@ func TestParsePlanDiagnostics(t *testing.T) {
 		{"string parameter", func(t *testing.T) string {
 			return withBlock(`  step "run" {`, `    action = "nomad.run_job"`, `    site = "yatap"`, `    for_each = ["auth"]`, `    jobspec = ["a"]`, `  }`)
 		}, `p.hcl:21:15: jobspec: must be a string`},
-		{"duration parameter", func(t *testing.T) string { return edit(t, `milestone = "restored"`, "milestone = \"restored\"\n    interval = \"fast\"") },
+		{"duration parameter", func(t *testing.T) string {
+			return edit(t, `milestone = "restored"`, "milestone = \"restored\"\n    interval = \"fast\"")
+		},
 			`p.hcl:16:16: interval: "fast" is not a duration`},
 		{"bad milestone", func(t *testing.T) string { return edit(t, `"disaster"`, `"fire"`) },
 			`p.hcl:10:17: milestone: "fire" is not one of "disaster", "restored"`},
-		{"zero timeout", func(t *testing.T) string { return edit(t, `milestone = "restored"`, "milestone = \"restored\"\n    timeout = \"0s\"") },
+		{"zero timeout", func(t *testing.T) string {
+			return edit(t, `milestone = "restored"`, "milestone = \"restored\"\n    timeout = \"0s\"")
+		},
 			`p.hcl:16:15: timeout: must be greater than zero`},
 		{"duplicate for_each", func(t *testing.T) string {
 			return edit(t, `for_each  = ["auth", "payments", "remittance"]`, `for_each  = ["auth", "auth"]`)
 		}, `p.hcl:9:17: for_each: "auth" is listed twice`},
-		{"block in a step", func(t *testing.T) string { return edit(t, `milestone = "restored"`, "milestone = \"restored\"\n    retry {}") },
+		{"block in a step", func(t *testing.T) string {
+			return edit(t, `milestone = "restored"`, "milestone = \"restored\"\n    retry {}")
+		},
 			`p.hcl:16:5: unexpected "retry" block`},
 		{"two rollback blocks", func(*testing.T) string { return withBlock(`  rollback {}`, `  rollback {}`) },
 			`p.hcl:18:3: only one rollback block is allowed`},

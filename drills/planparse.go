@@ -54,7 +54,7 @@ func (s *diagSink) parsePlanFile(src []byte) *Plan {
 	content, hd := body.Content(planFileSchema)
 	s.hcl(hd)
 	if len(content.Blocks) == 0 {
-		if !hd.HasErrors() {
+		if !s.diags.HasErrors() { // a file that does not parse has said enough
 			s.errorf(s.fileStart(), "the file declares no plan: write one plan \"NAME\" { ... } block")
 		}
 		return nil
@@ -88,7 +88,7 @@ func (s *diagSink) plan(b *hcl.Block) *Plan {
 		what string
 	}{{"from", &p.From, "the site that is lost"}, {"to", &p.To, "the site that takes over"}} {
 		if a := attrs[o.name]; a != nil {
-			*o.dst, _ = s.str(a)
+			*o.dst, _ = s.nonEmpty(a)
 		} else {
 			s.errorf(b.DefRange, "plan %q: %s is required (%s)", name, o.name, o.what)
 		}
@@ -167,10 +167,17 @@ func (s *diagSink) step(b *hcl.Block) *Step {
 	}
 	params, hd := remain.JustAttributes()
 	s.hcl(hd)
+	s.params(st, b, spec, known, params)
+	return st
+}
+
+// params checks a step's action parameters against the spec and fills Params and ParamPos.
+// When the action is unknown (already reported) only the positions are recorded.
+func (s *diagSink) params(st *Step, b *hcl.Block, spec ActionSpec, known bool, params hcl.Attributes) {
 	for _, a := range sortedAttrs(params) {
 		st.ParamPos[a.Name] = s.pos(a.Expr.Range())
 		if !known {
-			continue // the action is unknown (reported): its parameters cannot be checked
+			continue
 		}
 		ps, ok := spec.Params[a.Name]
 		if !ok {
@@ -181,14 +188,14 @@ func (s *diagSink) step(b *hcl.Block) *Step {
 			st.Params[a.Name] = v
 		}
 	}
-	if known {
-		for _, pn := range slices.Sorted(maps.Keys(spec.Params)) {
-			if _, set := params[pn]; spec.Params[pn].Required && !set {
-				s.errorf(b.DefRange, "step %q: action %q requires parameter %q: %s", name, spec.Name, pn, spec.Params[pn].Doc)
-			}
+	if !known {
+		return
+	}
+	for _, pn := range slices.Sorted(maps.Keys(spec.Params)) {
+		if _, set := params[pn]; spec.Params[pn].Required && !set {
+			s.errorf(b.DefRange, "step %q: action %q requires parameter %q: %s", st.Name, spec.Name, pn, spec.Params[pn].Doc)
 		}
 	}
-	return st
 }
 
 func unknownParam(name string, spec ActionSpec) string {

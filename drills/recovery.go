@@ -111,7 +111,8 @@ func Recoveries(in RecoveryInput) []ServiceRecovery {
 
 // DrillVerdict sums up a drill's recovery.
 type DrillVerdict struct {
-	// RTOActual is the drill's RTO: from T0 to the last service restored.
+	// RTOActual is the drill's RTO: from T0 to the last service restored. When some service
+	// was never restored it only covers those that were, and Restored is false.
 	RTOActual time.Duration
 	// Restored: every service was restored.
 	Restored bool

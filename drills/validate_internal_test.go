@@ -3,6 +3,9 @@ package drills
 import (
 	"strings"
 	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
 // No shipped action forbids a site or for_each yet, so the rules are tested with made-up specs.
@@ -88,6 +91,52 @@ func TestFormatDuration(t *testing.T) {
 		}
 		if got := formatDuration(d); got != want {
 			t.Errorf("formatDuration(%s) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// No shipped action has required, list or map parameters yet; a made-up spec covers them.
+func TestParams(t *testing.T) {
+	t.Parallel()
+	spec := ActionSpec{Name: "command", Params: map[string]ParamSpec{
+		"argv":    {Type: ParamStrings, Required: true, Doc: "The command and its arguments."},
+		"env":     {Type: ParamStringMap},
+		"retries": {Type: ParamInt},
+	}}
+	tests := []struct {
+		body string
+		want string
+		ok   func(st *Step) bool
+	}{
+		{`argv = ["echo", "hi"]
+env = { A = "1", B = 2 }
+retries = 3`, "", func(st *Step) bool {
+			return strings.Join(st.Strings("argv"), " ") == "echo hi" && st.StringMap("env")["B"] == "2" && st.Params["retries"] == int64(3)
+		}},
+		{`env = {}`, `p.hcl:1:1: step "s": action "command" requires parameter "argv": The command and its arguments.`, nil},
+		{`argv = "echo hi"`, `p.hcl:2:8: argv: must be a list of strings`, nil},
+		{"argv = [\"x\"]\nenv = [\"A=1\"]", `p.hcl:3:7: env: must be a map of strings`, nil},
+		{"argv = [\"x\"]\nenv = { A = null }", `p.hcl:3:7: env: value of "A" must not be null`, nil},
+		{"argv = [\"x\"]\nretires = 1", `p.hcl:3:1: action "command" has no parameter "retires"; did you mean "retries"? (its parameters: argv, env, retries)`, nil},
+	}
+	for _, tt := range tests {
+		s := &diagSink{file: "p.hcl"}
+		f, hd := hclsyntax.ParseConfig([]byte("step \"s\" {\n"+tt.body+"\n}\n"), "p.hcl", hcl.InitialPos)
+		if hd.HasErrors() {
+			t.Fatal(hd)
+		}
+		b := f.Body.(*hclsyntax.Body).Blocks[0].AsHCLBlock()
+		attrs, hd := b.Body.JustAttributes()
+		if hd.HasErrors() {
+			t.Fatal(hd)
+		}
+		st := &Step{Name: "s", Params: map[string]any{}, ParamPos: map[string]Pos{}}
+		s.params(st, b, spec, true, attrs)
+		switch {
+		case tt.want == "" && (len(s.diags) > 0 || !tt.ok(st)):
+			t.Errorf("params(%q) = %v, %v", tt.body, st.Params, s.diags)
+		case tt.want != "" && (len(s.diags) != 1 || !strings.Contains(s.diags[0].String(), tt.want)):
+			t.Errorf("params(%q) = %v, want %q", tt.body, s.diags, tt.want)
 		}
 	}
 }
