@@ -80,6 +80,16 @@ const (
 	ActionNomadRunJob      = "nomad.run_job"
 	ActionNomadWaitHealthy = "nomad.wait_healthy"
 	ActionHTTPWaitHealthy  = "http.wait_healthy"
+
+	ActionNomadDrainSite           = "nomad.drain_site"
+	ActionNomadUndrainSite         = "nomad.undrain_site"
+	ActionNomadScale               = "nomad.scale"
+	ActionPostgresPromote          = "postgres.promote"
+	ActionPostgresCheckReplication = "postgres.check_replication"
+	ActionHTTPCall                 = "http.call"
+	ActionCommand                  = "command"
+	ActionManual                   = "manual"
+	ActionWait                     = "wait"
 )
 
 // actionSpecs lists every action the plan language accepts, by name.
@@ -135,14 +145,20 @@ var actionSpecs = map[string]ActionSpec{
 
 // LookupAction returns the spec of the named action.
 func LookupAction(name string) (ActionSpec, bool) {
-	s, ok := actionSpecs[name]
+	if s, ok := actionSpecs[name]; ok {
+		return s, true
+	}
+	s, ok := failoverActionSpecs[name]
 	return s, ok
 }
 
 // ActionNames returns every known action name, sorted.
 func ActionNames() []string {
-	names := make([]string, 0, len(actionSpecs))
+	names := make([]string, 0, len(actionSpecs)+len(failoverActionSpecs))
 	for n := range actionSpecs {
+		names = append(names, n)
+	}
+	for n := range failoverActionSpecs {
 		names = append(names, n)
 	}
 	slices.Sort(names)

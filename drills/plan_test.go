@@ -67,7 +67,7 @@ func TestParsePlanDiagnostics(t *testing.T) {
 		{"unknown action with suggestion", func(t *testing.T) string { return edit(t, `"nomad.stop_job"`, `"nomad.stp_job"`) },
 			`p.hcl:7:17: action: unknown action "nomad.stp_job"; did you mean "nomad.stop_job"?`},
 		{"unknown action without suggestion", func(t *testing.T) string { return edit(t, `"nomad.stop_job"`, `"reboot"`) },
-			`p.hcl:7:17: action: unknown action "reboot"; known actions: http.wait_healthy, nomad.run_job, nomad.stop_job, nomad.wait_healthy`},
+			`p.hcl:7:17: action: unknown action "reboot"; known actions: command, http.call, http.wait_healthy, manual, nomad.drain_site`},
 		{"missing action", func(t *testing.T) string { return edit(t, `action    = "nomad.stop_job"`, ``) },
 			`p.hcl:6:3: step "lose": action is required`},
 		{"unknown parameter", func(t *testing.T) string {
