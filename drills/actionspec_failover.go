@@ -42,28 +42,29 @@ var failoverActionSpecs = map[string]ActionSpec{
 	},
 	ActionPostgresPromote: {
 		Name:     ActionPostgresPromote,
-		Doc:      "Promote the site's streaming standby (pg_promote) and wait until it accepts writes. Refuses a database that is already primary.",
+		Doc:      "Promote the site's streaming standby of a database with pg_promote and wait until it commits a write. A database that is not in recovery is refused (already primary) and left untouched.",
 		Site:     SiteRequired,
 		Services: ServicesNone,
 		Params: map[string]ParamSpec{
-			"database": {Type: ParamString, Required: true, Doc: "The name of the site's postgres block."},
+			"database": {Type: ParamString, Required: true, Doc: "Name of the site's postgres block to promote."},
 		},
-		DefaultTimeout: 2 * time.Minute,
-		// Promoting twice is refused ("already primary"), so a step whose outcome is unknown
-		// after a crash must be decided by a person, not repeated.
+		DefaultTimeout: 3 * time.Minute,
+		// A re-run cannot tell its own earlier promotion from someone else's: it refuses as
+		// already primary, so an interrupted step needs an operator.
 		Idempotent: false,
 	},
 	ActionPostgresCheckReplication: {
 		Name:     ActionPostgresCheckReplication,
-		Doc:      "Measure the replication lag of the site's standby against the same database on the plan's from site, in bytes and time; fail above the limits.",
+		Doc:      "Measure how far the site's standby of a database lags behind the same database on the plan's from site, in bytes and in time; fail when it is not a streaming standby or a limit is exceeded.",
 		Site:     SiteRequired,
 		Services: ServicesNone,
 		Params: map[string]ParamSpec{
-			"database":      {Type: ParamString, Required: true, Doc: "The name of the postgres block, on both sites."},
-			"max_lag":       {Type: ParamDuration, Doc: "Fail when the standby's replay is behind by more than this."},
-			"max_lag_bytes": {Type: ParamInt, Doc: "Fail when the standby's replay is behind by more WAL bytes than this."},
+			"database":          {Type: ParamString, Required: true, Doc: "Name of the postgres block, on both the step's site (the standby) and the plan's from site (the primary)."},
+			"max_lag":           {Type: ParamDuration, Doc: "Largest acceptable replay lag in time. Unset: not checked."},
+			"max_lag_bytes":     {Type: ParamInt, Doc: "Largest acceptable replay lag in bytes of WAL. Unset: not checked."},
+			"require_streaming": {Type: ParamBool, Doc: "Fail when the standby has no WAL receiver streaming from its primary. Defaults to true."},
 		},
-		DefaultTimeout: 30 * time.Second,
+		DefaultTimeout: time.Minute,
 		Idempotent:     true,
 	},
 	ActionHTTPCall: {

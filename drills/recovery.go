@@ -75,6 +75,12 @@ func Recoveries(in RecoveryInput) []ServiceRecovery {
 		obs, seen := first[n]
 		if !seen {
 			r.Reason = fmt.Sprintf("never passed its checks on %s", in.Site)
+			// The Kakao lesson: name the dependency the plan left behind on the lost site.
+			for _, dep := range svc.DependsOn {
+				if !inPlan[dep] {
+					r.Reason += fmt.Sprintf("; it depends on %q, which this plan does not fail over", dep)
+				}
+			}
 			continue
 		}
 		r.RestoredAt, r.Resolution, r.Restored = obs.PassedAt, obs.Resolution, true

@@ -17,7 +17,8 @@ import (
 
 // Defaults for RunnerConfig.
 const (
-	DefaultLeaseFor = 30 * time.Second
+	DefaultLeaseFor     = 30 * time.Second
+	DefaultDecisionPoll = 250 * time.Millisecond
 	// bookkeepingTimeout bounds the store writes that must happen even when the run's context
 	// was cancelled (recording a step's result after Ctrl-C, finishing the run).
 	bookkeepingTimeout = 15 * time.Second
@@ -37,6 +38,12 @@ type RunnerConfig struct {
 	Owner string
 	// LeaseFor is how long a claim on a run lasts without renewal. Defaults to 30s.
 	LeaseFor time.Duration
+	// Canaries measures data loss for services that configure a canary. Optional: without it,
+	// a plan whose services configure canaries is blocked rather than run without its RPO.
+	Canaries actions.CanaryFactory
+	// DecisionPoll is how often a step waiting for a person looks for the decision.
+	// Defaults to 250ms.
+	DecisionPoll time.Duration
 }
 
 // Runner executes runs.
@@ -66,6 +73,9 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	if cfg.LeaseFor == 0 {
 		cfg.LeaseFor = DefaultLeaseFor
 	}
+	if cfg.DecisionPoll == 0 {
+		cfg.DecisionPoll = DefaultDecisionPoll
+	}
 	if cfg.LeaseFor < time.Second {
 		return nil, fmt.Errorf("runner config: LeaseFor must be at least 1s, got %s", cfg.LeaseFor)
 	}
@@ -81,6 +91,9 @@ type Drill struct {
 	PlanSource   []byte
 	// TriggeredBy says who or what asked for the run ("cli:alice", "demo").
 	TriggeredBy string
+	// Force runs a plan that fails services over without their dependencies, to show what
+	// such a plan would do. The run records that it was forced.
+	Force bool
 }
 
 // InvalidPlanError is returned when a drill's plan does not validate against its estate.
@@ -93,11 +106,16 @@ func (e *InvalidPlanError) Unwrap() error { return e.Diagnostics }
 
 // Submit validates the drill and records it as a pending run.
 func (r *Runner) Submit(ctx context.Context, d *Drill) (*store.Run, error) {
-	if diags := drills.ValidatePlan(d.Estate, d.Plan); diags.HasErrors() {
+	opts := drills.ValidateOptions{AllowUnplannedDependencies: d.Force}
+	if diags := drills.ValidatePlanWith(d.Estate, d.Plan, opts); diags.HasErrors() {
 		return nil, &InvalidPlanError{Diagnostics: diags}
 	}
 	if d.TriggeredBy == "" {
 		return nil, errors.New("submit run: TriggeredBy is required")
+	}
+	triggeredBy := d.TriggeredBy
+	if d.Force {
+		triggeredBy += " (forced: dependency validation skipped)"
 	}
 	if err := r.cfg.Store.EstateSave(ctx, d.Estate, d.EstateSource); err != nil {
 		return nil, fmt.Errorf("submit run of %s: %w", d.Plan.Name, err)
@@ -110,7 +128,7 @@ func (r *Runner) Submit(ctx context.Context, d *Drill) (*store.Run, error) {
 	}
 	run, err := r.cfg.Store.RunInsert(ctx, &store.RunInsertParams{
 		PlanID: plan.ID, PlanName: d.Plan.Name, EstateSHA256: d.Estate.SHA256,
-		FromSite: d.Plan.From, ToSite: d.Plan.To, TriggeredBy: d.TriggeredBy, State: drills.RunPending,
+		FromSite: d.Plan.From, ToSite: d.Plan.To, TriggeredBy: triggeredBy, State: drills.RunPending,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("submit run of %s: %w", d.Plan.Name, err)
@@ -144,6 +162,10 @@ type execution struct {
 
 	t0, t1       time.Time
 	observations []drills.ServiceObservation
+	canaries     map[string]actions.Canary
+	// canaryMarks are the last rows each canary's primary acknowledged, taken at T0.
+	canaryMarks map[string]actions.CanaryMark
+	canaryErrs  map[string]error
 }
 
 // Execute claims the run and performs its steps in order. It returns an error only when the
@@ -171,6 +193,10 @@ func (r *Runner) Execute(ctx context.Context, runID string, d *Drill) (*Outcome,
 	}); err != nil {
 		return nil, fmt.Errorf("start run %s: %w", runID, err)
 	}
+	if reason := x.startCanaries(runCtx); reason != "" {
+		return x.finishBlocked(ctx, reason)
+	}
+	defer x.stopCanaries()
 	stepErr := x.runSteps(runCtx)
 	if cause := context.Cause(runCtx); errors.Is(cause, store.ErrLeaseLost) {
 		// Another replica owns the run now; anything written from here would be refused.
@@ -273,6 +299,7 @@ func (x *execution) runStep(ctx context.Context, seq int, inst drills.StepInstan
 	res, runErr := action.Run(stepCtx, &actions.Request{
 		RunID: x.runID, Config: x.d.Estate, Plan: x.d.Plan, Instance: inst,
 		Site: site, Services: services, Clock: clk, Logger: log,
+		Decisions: &storeDecisions{store: st, clock: clk, poll: x.r.cfg.DecisionPoll, stepID: stepID},
 	})
 	timedOut := errors.Is(stepCtx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
 	cancel()
@@ -339,6 +366,8 @@ func (x *execution) stampMilestone(ctx context.Context, m drills.Milestone) erro
 	switch m {
 	case drills.MilestoneDisaster:
 		x.t0 = at
+		// Data written after the failure was injected cannot be lost by it.
+		x.stopCanaries()
 	case drills.MilestoneRestored:
 		x.t1 = at
 	}
@@ -357,6 +386,12 @@ func (x *execution) finish(ctx context.Context, stepErr error) (*Outcome, error)
 		Config: x.d.Estate, Plan: x.d.Plan, Site: x.d.Plan.To, T0: x.t0, Observations: x.observations,
 	})
 	verdict := drills.Verdict(recs, x.t0)
+	rpos := x.measureCanaries(ctx)
+	for _, r := range rpos {
+		if !r.met {
+			verdict.ObjectivesMet = false
+		}
+	}
 	out := &Outcome{RunID: x.runID, T0: x.t0, T1: x.t1, Recoveries: recs, Verdict: verdict, State: drills.RunSucceeded}
 	switch {
 	case errors.Is(stepErr, context.Canceled):
@@ -371,7 +406,7 @@ func (x *execution) finish(ctx context.Context, stepErr error) (*Outcome, error)
 
 	params := &store.RunFinishParams{
 		RunID: x.runID, Epoch: x.epoch, State: out.State, Reason: out.Reason, At: x.r.cfg.Clock.Now(),
-		ObjectivesMet: &verdict.ObjectivesMet, Measurements: measurementInputs(x.d.Estate, recs),
+		ObjectivesMet: &verdict.ObjectivesMet, Measurements: measurementInputs(x.d.Estate, recs, rpos),
 	}
 	if verdict.Restored {
 		rto := verdict.RTOActual
@@ -387,7 +422,7 @@ func (x *execution) finish(ctx context.Context, stepErr error) (*Outcome, error)
 	return out, nil
 }
 
-func measurementInputs(estate *drills.Config, recs []drills.ServiceRecovery) []store.MeasurementInput {
+func measurementInputs(estate *drills.Config, recs []drills.ServiceRecovery, rpos map[string]*rpoResult) []store.MeasurementInput {
 	out := make([]store.MeasurementInput, 0, len(recs))
 	for _, rec := range recs {
 		m := store.MeasurementInput{
@@ -400,6 +435,9 @@ func measurementInputs(estate *drills.Config, recs []drills.ServiceRecovery) []s
 			at := rec.RestoredAt
 			m.RTOActual = &actual
 			m.RestoredAt = &at
+		}
+		if r := rpos[rec.Service]; r != nil {
+			r.apply(&m)
 		}
 		out = append(out, m)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/firedrill/firedrill/orchestrator"
 	"github.com/firedrill/firedrill/orchestrator/actions"
 	"github.com/firedrill/firedrill/orchestrator/actions/httpaction"
+	"github.com/firedrill/firedrill/orchestrator/actions/manual"
 	"github.com/firedrill/firedrill/orchestrator/actions/nomad"
 	"github.com/firedrill/firedrill/orchestrator/secret"
 	"github.com/firedrill/firedrill/orchestrator/store"
@@ -68,6 +69,7 @@ func setup(t *testing.T, st *store.Store, wrap func(actions.Action) actions.Acti
 	}
 	t.Cleanup(clients.Close)
 	list := append(nomad.Actions(clients), httpaction.Actions(httpaction.Config{})...)
+	list = append(list, manual.Actions()...)
 	if wrap != nil {
 		for i, a := range list {
 			list[i] = wrap(a)

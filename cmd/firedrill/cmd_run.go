@@ -17,7 +17,7 @@ import (
 
 func (a *app) runCommand() *cobra.Command {
 	var configPath, databaseURL, triggeredBy string
-	var asJSON, migrate bool
+	var asJSON, migrate, force bool
 	cmd := &cobra.Command{
 		Use:   "run PLAN_FILE",
 		Short: "Run a drill plan against the configured sites and record it",
@@ -45,7 +45,8 @@ an objective, 1 on any other error.`,
 			if err != nil {
 				return err
 			}
-			if diags := drills.ValidatePlan(estate, plan); diags.HasErrors() {
+			opts := drills.ValidateOptions{AllowUnplannedDependencies: force}
+			if diags := drills.ValidatePlanWith(estate, plan, opts); diags.HasErrors() {
 				for _, d := range diags {
 					fmt.Fprintln(a.stderr, d.String())
 				}
@@ -60,7 +61,7 @@ an objective, 1 on any other error.`,
 			}
 			defer st.Close()
 			return a.runDrill(ctx, st, &secret.Resolver{}, &orchestrator.Drill{
-				Estate: estate, EstateSource: estateSrc, Plan: plan, PlanSource: planSrc, TriggeredBy: triggeredBy,
+				Estate: estate, EstateSource: estateSrc, Plan: plan, PlanSource: planSrc, TriggeredBy: triggeredBy, Force: force,
 			}, asJSON, databaseURL)
 		},
 	}
@@ -69,6 +70,7 @@ an objective, 1 on any other error.`,
 	f.StringVar(&databaseURL, "database-url", defaultDatabaseURL, "postgres://... or sqlite:PATH (env FIREDRILL_DATABASE_URL)")
 	f.StringVar(&triggeredBy, "triggered-by", "", "who starts the drill, recorded with the run (env FIREDRILL_TRIGGERED_BY); default: cli:<user>")
 	f.BoolVar(&migrate, "migrate", false, "apply pending database migrations first (env FIREDRILL_MIGRATE)")
+	f.BoolVar(&force, "force", false, "run a plan that fails services over without their dependencies, to show what it would do; recorded with the run")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
 }

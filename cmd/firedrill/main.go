@@ -105,6 +105,7 @@ Exit codes:
 		a.demoCommand(),
 		a.planCommand(),
 		a.runCommand(),
+		a.stepCommand(),
 		a.serveCommand(),
 		a.simCommand(),
 		a.migrateCommand(),

@@ -4,11 +4,17 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/orchestrator/secret"
+	"github.com/firedrill/firedrill/orchestrator/store/storetest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -134,5 +140,19 @@ func TestUnknownFlagValueIsRefused(t *testing.T) {
 	res := runCLI(t, context.Background(), nil, "--log-level", "loud", "plan", "validate", "x.hcl")
 	if res.code != exitError || !strings.Contains(res.stderr, "--log-level") {
 		t.Errorf("exit %d, stderr %q; want 1 naming --log-level", res.code, res.stderr)
+	}
+}
+
+func TestEveryPlanActionIsWired(t *testing.T) {
+	t.Parallel()
+	st := storetest.SQLite(t)
+	a := &app{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }, logger: slog.New(slog.DiscardHandler)}
+	eng, err := a.newEngine(st, &secret.Resolver{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	if got, want := strings.Join(eng.registry.Names(), " "), strings.Join(drills.ActionNames(), " "); got != want {
+		t.Errorf("wired actions = %s\nplan language  = %s", got, want)
 	}
 }

@@ -8,8 +8,12 @@ import (
 	"github.com/firedrill/firedrill/internal/clock"
 	"github.com/firedrill/firedrill/orchestrator"
 	"github.com/firedrill/firedrill/orchestrator/actions"
+	"github.com/firedrill/firedrill/orchestrator/actions/command"
 	"github.com/firedrill/firedrill/orchestrator/actions/httpaction"
+	"github.com/firedrill/firedrill/orchestrator/actions/manual"
 	"github.com/firedrill/firedrill/orchestrator/actions/nomad"
+	"github.com/firedrill/firedrill/orchestrator/actions/pause"
+	"github.com/firedrill/firedrill/orchestrator/actions/postgres"
 	"github.com/firedrill/firedrill/orchestrator/secret"
 	"github.com/firedrill/firedrill/orchestrator/store"
 )
@@ -47,8 +51,9 @@ func (a *app) openStore(ctx context.Context, url string, migrate bool) (*store.S
 
 // engine is a runner with every action wired in.
 type engine struct {
-	runner  *orchestrator.Runner
-	clients *nomad.Clients
+	runner   *orchestrator.Runner
+	clients  *nomad.Clients
+	registry *actions.Registry
 }
 
 func (e *engine) Close() { e.clients.Close() }
@@ -59,16 +64,24 @@ func (a *app) newEngine(st *store.Store, secrets *secret.Resolver) (*engine, err
 	if err != nil {
 		return nil, err
 	}
-	list := append(nomad.Actions(clients), httpaction.Actions(httpaction.Config{})...)
+	pg, err := postgres.New(postgres.Config{Secrets: secrets, Clock: clk})
+	if err != nil {
+		return nil, err
+	}
+	list := append(nomad.Actions(clients), httpaction.Actions(httpaction.Config{Secrets: secrets})...)
+	list = append(list, pg.Actions()...)
+	list = append(list, command.Actions(command.Config{LookupEnv: secrets.LookupEnv})...)
+	list = append(list, manual.Actions()...)
+	list = append(list, pause.Actions()...)
 	registry, err := actions.NewRegistry(list...)
 	if err != nil {
 		return nil, err
 	}
 	runner, err := orchestrator.NewRunner(orchestrator.RunnerConfig{
-		Store: st, Actions: registry, Clock: clk, Logger: a.logger,
+		Store: st, Actions: registry, Clock: clk, Logger: a.logger, Canaries: pg,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &engine{runner: runner, clients: clients}, nil
+	return &engine{runner: runner, clients: clients, registry: registry}, nil
 }

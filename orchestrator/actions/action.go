@@ -39,6 +39,22 @@ type Request struct {
 	Services []*drills.Service
 	Clock    clock.Clock
 	Logger   *slog.Logger
+	// Decisions lets the action wait for a person's decision on this step (manual steps).
+	Decisions DecisionWaiter
+}
+
+// Decision is a person's decision on a step.
+type Decision struct {
+	// Done is true when the person marked the step done, false when failed.
+	Done    bool
+	By      string
+	Comment string
+	At      time.Time
+}
+
+// DecisionWaiter blocks until a person decides the step it was made for.
+type DecisionWaiter interface {
+	Await(ctx context.Context) (*Decision, error)
 }
 
 // Result is what an action reports back.

@@ -202,6 +202,7 @@ func allModels() []any {
 	return []any{
 		&estateSnapshotModel{}, &siteModel{}, &serviceModel{}, &planModel{},
 		&runModel{}, &stepResultModel{}, &measurementModel{}, &runEventModel{},
+		&stepDecisionModel{},
 	}
 }
 
@@ -224,3 +225,16 @@ func durPtr(ms *int64) *time.Duration {
 	v := durOf(*ms)
 	return &v
 }
+
+type stepDecisionModel struct {
+	ID        string    `gorm:"column:id;primaryKey"`
+	RunID     string    `gorm:"column:run_id"`
+	StepID    string    `gorm:"column:step_id"`
+	StepKey   string    `gorm:"column:step_key"`
+	Decision  string    `gorm:"column:decision"`
+	DecidedBy string    `gorm:"column:decided_by"`
+	Comment   string    `gorm:"column:comment"`
+	DecidedAt time.Time `gorm:"column:decided_at"`
+}
+
+func (stepDecisionModel) TableName() string { return "step_decisions" }

@@ -1,5 +1,7 @@
 // Package httpaction implements the plan's http.* step actions: health checks polled until
-// they pass, whose first passing moment is what the drill's RTO is measured against.
+// they pass, whose first passing moment is what the drill's RTO is measured against, and
+// single calls to webhooks (http.call), which are never retried. Header values read from
+// secrets are never recorded in evidence or errors.
 package httpaction
 
 import (
@@ -14,6 +16,7 @@ import (
 
 	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/orchestrator/actions"
+	"github.com/firedrill/firedrill/orchestrator/secret"
 )
 
 // Defaults for Config.
@@ -27,8 +30,11 @@ const (
 type Config struct {
 	// Client sends the requests. Defaults to a client with no redirects followed.
 	Client *http.Client
-	// RequestTimeout bounds one poll. Defaults to 2s.
+	// RequestTimeout bounds one poll of http.wait_healthy. Defaults to 2s. An http.call is
+	// bounded by its step's timeout instead.
 	RequestTimeout time.Duration
+	// Secrets resolves http.call's headers_from_env. Nil reads the process environment.
+	Secrets *secret.Resolver
 }
 
 // Actions returns every http.* action.
@@ -42,7 +48,7 @@ func Actions(cfg Config) []actions.Action {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
 	}
-	return []actions.Action{&WaitHealthy{cfg: cfg}}
+	return []actions.Action{&WaitHealthy{cfg: cfg}, &Call{cfg: cfg}}
 }
 
 // WaitHealthy polls every HTTP check of each service on a site until, in one round, all of a
@@ -118,7 +124,11 @@ func (a *WaitHealthy) watch(ctx context.Context, req *actions.Request, svc *dril
 		for i, c := range svc.Checks {
 			if err := a.probe(ctx, urls[i], c); err != nil {
 				allPass = false
-				last = fmt.Sprintf("%s: %v", urls[i], err)
+				// A probe cut short by the step's end says nothing about the service: keep
+				// the last real failure for the message.
+				if ctx.Err() == nil || last == "" {
+					last = fmt.Sprintf("%s: %v", urls[i], err)
+				}
 				break
 			}
 		}

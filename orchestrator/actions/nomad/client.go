@@ -8,6 +8,8 @@ package nomad
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -229,6 +231,11 @@ func retryable(err error) bool {
 	if errors.As(err, &se) {
 		return se.Status >= 500 || se.Status == 429
 	}
+	// A certificate or handshake the client rejects fails the same way every time; checked
+	// first because *url.Error, which wraps it, satisfies net.Error.
+	if tlsFailure(err) {
+		return false
+	}
 	var netErr net.Error
 	switch {
 	case errors.As(err, &netErr),
@@ -241,4 +248,19 @@ func retryable(err error) bool {
 	// The client flattens some transport errors into strings.
 	msg := err.Error()
 	return strings.Contains(msg, "connection refused") || strings.Contains(msg, "connection reset") || strings.Contains(msg, "EOF")
+}
+
+// tlsFailure reports whether err is a TLS verification or handshake failure: a wrong CA, a
+// server name mismatch, a refused client certificate, or plain HTTP spoken to a TLS port.
+func tlsFailure(err error) bool {
+	var (
+		verify   *tls.CertificateVerificationError
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		header   tls.RecordHeaderError
+		alert    tls.AlertError
+	)
+	return errors.As(err, &verify) || errors.As(err, &unknown) || errors.As(err, &hostname) ||
+		errors.As(err, &invalid) || errors.As(err, &header) || errors.As(err, &alert)
 }

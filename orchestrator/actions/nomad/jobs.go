@@ -21,6 +21,9 @@ func Actions(c *Clients) []actions.Action {
 		&StopJob{clients: c},
 		&RunJob{clients: c},
 		&WaitHealthy{clients: c},
+		&DrainSite{clients: c},
+		&UndrainSite{clients: c},
+		&Scale{clients: c},
 	}
 }
 

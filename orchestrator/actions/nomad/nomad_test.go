@@ -69,14 +69,18 @@ func setup(t *testing.T) *fixture {
 
 // do runs action name for service on site with the given step parameters.
 func (f *fixture) do(ctx context.Context, name, site, service string, params map[string]any) (*actions.Result, error) {
+	return f.byName[name].Run(ctx, f.request(name, site, service, params))
+}
+
+// request is the runner's request for action name on service and site.
+func (f *fixture) request(name, site, service string, params map[string]any) *actions.Request {
 	step := &drills.Step{Name: "s", Action: name, Site: site, Params: params}
-	req := &actions.Request{
+	return &actions.Request{
 		RunID: "run", Config: f.estate, Plan: &drills.Plan{Name: "p"},
 		Instance: drills.StepInstance{Step: step, Service: service, Key: "s[" + service + "]"},
 		Site:     f.estate.Site(site), Services: []*drills.Service{f.estate.Service(service)},
 		Clock: clock.Real{},
 	}
-	return f.byName[name].Run(ctx, req)
 }
 
 func TestEveryActionMatchesItsSpec(t *testing.T) {

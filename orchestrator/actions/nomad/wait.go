@@ -50,21 +50,36 @@ type jobHealth struct {
 	// state describes why the job is not healthy yet, for the timeout message.
 	state string
 	// fatal is set when waiting longer cannot help (the deployment failed).
-	fatal    error
-	evidence map[string]any
+	fatal error
+	// deployment is set when only the deployment is not done yet: it is what to watch next.
+	deployment *api.Deployment
+	evidence   map[string]any
 }
 
 func (a *WaitHealthy) waitJob(ctx context.Context, sc *siteClient, jobID string) (map[string]any, error) {
 	wait := a.clients.cfg.BlockingWait
-	var index uint64
+	var index, depIndex uint64
+	var watchDep *api.Deployment
 	polls := 0
 	last := "not looked at yet"
 	for {
 		polls++
+		allocIndex := index
+		if watchDep != nil {
+			// A deployment's progress does not bump the allocation index on a real cluster,
+			// so block on the deployment itself, then look at the allocations without waiting.
+			if err := a.watchDeployment(ctx, sc, watchDep, &depIndex); err != nil {
+				if ctx.Err() != nil {
+					return map[string]any{"polls": polls}, fmt.Errorf("%s: %w", last, ctx.Err())
+				}
+				return map[string]any{"polls": polls}, err
+			}
+			allocIndex = 0
+		}
 		var allocs []*api.AllocationListStub
 		var meta *api.QueryMeta
 		err := sc.call(ctx, "list allocations of "+jobID, wait+a.clients.cfg.CallTimeout, func(ctx context.Context) error {
-			q := &api.QueryOptions{WaitIndex: index, WaitTime: wait}
+			q := &api.QueryOptions{WaitIndex: allocIndex, WaitTime: wait}
 			al, m, err := sc.client.Jobs().Allocations(jobID, false, q.WithContext(ctx))
 			allocs, meta = al, m
 			return err
@@ -90,6 +105,10 @@ func (a *WaitHealthy) waitJob(ctx context.Context, sc *siteClient, jobID string)
 			return h.evidence, nil
 		}
 		last = h.state
+		if h.deployment == nil || watchDep == nil || h.deployment.ID != watchDep.ID {
+			depIndex = 0
+		}
+		watchDep = h.deployment
 		// Indexes can go backwards after a leader change; start over then.
 		if meta != nil && meta.LastIndex > index {
 			index = meta.LastIndex
@@ -178,9 +197,41 @@ func (a *WaitHealthy) look(ctx context.Context, sc *siteClient, jobID string, al
 			return h, nil
 		default:
 			h.state = fmt.Sprintf("allocations healthy but deployment %s is %s", dep.ID, dep.Status)
+			h.deployment = dep
 			return h, nil
 		}
 	}
 	h.healthy = true
 	return h, nil
+}
+
+// watchDeployment blocks until the deployment changes (or the blocking wait ends). *index is
+// the last index seen for it, 0 at first; the deployment's own modify index is the floor.
+func (a *WaitHealthy) watchDeployment(ctx context.Context, sc *siteClient, dep *api.Deployment, index *uint64) error {
+	wait := a.clients.cfg.BlockingWait
+	waitIndex := max(*index, dep.ModifyIndex)
+	var meta *api.QueryMeta
+	err := sc.call(ctx, "watch deployment "+dep.ID, wait+a.clients.cfg.CallTimeout, func(ctx context.Context) error {
+		q := &api.QueryOptions{WaitIndex: waitIndex, WaitTime: wait}
+		_, m, err := sc.client.Deployments().Info(dep.ID, q.WithContext(ctx))
+		meta = m
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		// Garbage-collected or replaced: the next look finds the job's latest one.
+		*index = 0
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case meta == nil:
+	case meta.LastIndex >= waitIndex:
+		*index = meta.LastIndex
+	default:
+		// The index went backwards (a leader change): start over.
+		*index = 0
+	}
+	return nil
 }

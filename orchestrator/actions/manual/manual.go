@@ -1,0 +1,58 @@
+// Package manual implements the `manual` step action: a step a person performs outside any
+// system firedrill can drive ("call the VAN operator", "confirm the branch network switched").
+// The run waits until an authorised user marks the step done or failed; who decided and when
+// become the step's evidence.
+package manual
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/orchestrator/actions"
+)
+
+// Actions returns the manual action.
+func Actions() []actions.Action { return []actions.Action{&Manual{}} }
+
+// Manual waits for a person.
+type Manual struct{}
+
+// Spec implements actions.Action.
+func (*Manual) Spec() drills.ActionSpec {
+	s, _ := drills.LookupAction(drills.ActionManual)
+	return s
+}
+
+// Run implements actions.Action.
+func (*Manual) Run(ctx context.Context, req *actions.Request) (*actions.Result, error) {
+	instructions := req.Instance.Step.String("instructions")
+	ev := map[string]any{"instructions": instructions}
+	if req.Decisions == nil {
+		return &actions.Result{Evidence: ev}, errors.New("this runner cannot take decisions from people")
+	}
+	if req.Logger != nil {
+		req.Logger.InfoContext(ctx, "waiting for a person", "instructions", instructions,
+			"how", fmt.Sprintf("firedrill step done|failed %s %s --by NAME", req.RunID, req.Instance.Key))
+	}
+	d, err := req.Decisions.Await(ctx)
+	if err != nil {
+		return &actions.Result{Evidence: ev}, fmt.Errorf("nobody marked the step done: %w", err)
+	}
+	ev["decided_by"] = d.By
+	ev["decided_at"] = d.At.UTC()
+	if d.Comment != "" {
+		ev["comment"] = d.Comment
+	}
+	if !d.Done {
+		ev["decision"] = "failed"
+		msg := "marked failed by " + d.By
+		if d.Comment != "" {
+			msg += ": " + d.Comment
+		}
+		return &actions.Result{Evidence: ev}, errors.New(msg)
+	}
+	ev["decision"] = "done"
+	return &actions.Result{Evidence: ev}, nil
+}

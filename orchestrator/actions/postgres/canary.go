@@ -1,0 +1,403 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/firedrill/firedrill/internal/clock"
+	"github.com/firedrill/firedrill/orchestrator/actions"
+)
+
+// Canary is a service's RPO canary for one run. It writes rows (run_id, service, seq,
+// written_at) to the primary's database, seq 1, 2, 3, ... one per interval, written_at
+// stamped by the primary's clock_timestamp(). A seq advances only once its row is
+// acknowledged, so the acknowledged rows are exactly 1..Last().Seq. After the failover it
+// reads the last row of the run on the DR copy: RPO is the difference of the two rows'
+// written_at (both stamped by the primary, so no clock skew enters), and the lost rows are
+// the difference of their seq.
+type Canary struct {
+	p        *Postgres
+	runID    string
+	service  string
+	table    pgx.Identifier
+	interval time.Duration
+	primary  *target
+	dr       *target
+	clock    clock.Clock
+	logger   *slog.Logger
+
+	mu          sync.Mutex
+	started     bool
+	stopped     bool
+	startErr    error
+	first       actions.CanaryMark
+	last        actions.CanaryMark
+	writes      int64
+	writeErrors int64
+	lastErr     string
+	cancel      context.CancelFunc
+	done        chan struct{}
+}
+
+// NewCanary builds the canary of req.Service, which must have a canary block whose database
+// exists on both the primary and the DR site. It implements actions.CanaryFactory.
+func (p *Postgres) NewCanary(req *actions.CanaryRequest) (actions.Canary, error) {
+	return p.newCanary(req)
+}
+
+func (p *Postgres) newCanary(req *actions.CanaryRequest) (*Canary, error) {
+	if req == nil || req.Service == nil {
+		return nil, errors.New("canary: no service given")
+	}
+	svc := req.Service
+	if svc.Canary == nil {
+		return nil, fmt.Errorf("canary of service %s: the service has no canary block", svc.Name)
+	}
+	if req.RunID == "" {
+		return nil, fmt.Errorf("canary of service %s: no run ID given", svc.Name)
+	}
+	table, err := parseTable(svc.Canary.Table)
+	if err != nil {
+		return nil, fmt.Errorf("canary of service %s: %w", svc.Name, err)
+	}
+	interval := svc.Canary.Interval
+	if interval == 0 {
+		interval = DefaultCanaryInterval
+	}
+	if interval < 0 {
+		return nil, fmt.Errorf("canary of service %s: interval must be positive, got %s", svc.Name, interval)
+	}
+	primary, err := p.target(req.Primary, svc.Canary.Database)
+	if err != nil {
+		return nil, fmt.Errorf("canary of service %s: primary: %w", svc.Name, err)
+	}
+	dr, err := p.target(req.DR, svc.Canary.Database)
+	if err != nil {
+		return nil, fmt.Errorf("canary of service %s: DR: %w", svc.Name, err)
+	}
+	clk := req.Clock
+	if clk == nil {
+		clk = p.cfg.Clock
+	}
+	logger := req.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Canary{
+		p: p, runID: req.RunID, service: svc.Name, table: table, interval: interval,
+		primary: primary, dr: dr, clock: clk,
+		logger: logger.With("component", "postgres_canary", "run_id", req.RunID, "service", svc.Name),
+	}, nil
+}
+
+// identRe is an unquoted PostgreSQL identifier, at most 63 bytes.
+var identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+
+// parseTable checks a canary table name, "table" or "schema.table".
+func parseTable(name string) (pgx.Identifier, error) {
+	parts := strings.Split(name, ".")
+	if len(parts) > 2 {
+		return nil, fmt.Errorf("table %q: want table or schema.table", name)
+	}
+	for _, part := range parts {
+		if !identRe.MatchString(part) {
+			return nil, fmt.Errorf("table %q: %q is not an identifier (letters, digits and _, at most 63, not starting with a digit)", name, part)
+		}
+	}
+	return pgx.Identifier(parts), nil
+}
+
+// Start creates the table on the primary if it is missing, commits the first row and starts
+// writing. ctx bounds the set-up only (at most CallTimeout); the writing goes on until Stop.
+func (c *Canary) Start(ctx context.Context) error {
+	c.mu.Lock()
+	if c.started {
+		c.mu.Unlock()
+		return fmt.Errorf("canary of service %s: already started", c.service)
+	}
+	c.started = true
+	c.mu.Unlock()
+
+	conn, first, err := c.setUp(ctx)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err == nil && c.stopped {
+		err = fmt.Errorf("canary of service %s: stopped while starting", c.service)
+	}
+	if err != nil {
+		c.p.closeConn(ctx, conn)
+		c.startErr = err
+		return err
+	}
+	c.first, c.last, c.writes = first, first, 1
+	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	c.cancel = cancel
+	c.done = make(chan struct{})
+	go c.loop(loopCtx, conn)
+	return nil
+}
+
+func (c *Canary) setUp(ctx context.Context) (*pgx.Conn, actions.CanaryMark, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.p.cfg.CallTimeout)
+	defer cancel()
+	conn, err := c.p.connect(ctx, c.primary)
+	if err != nil {
+		return nil, actions.CanaryMark{}, fmt.Errorf("canary of service %s: %w", c.service, err)
+	}
+	ddl := `CREATE TABLE IF NOT EXISTS ` + c.table.Sanitize() + ` (
+		run_id text NOT NULL,
+		service text NOT NULL,
+		seq bigint NOT NULL,
+		written_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+		PRIMARY KEY (run_id, service, seq))`
+	_, err = conn.Exec(ctx, ddl)
+	if s := sqlState(err); s == "23505" || s == "42P07" {
+		// Two canaries created the table at once; the loser's IF NOT EXISTS does not
+		// see the winner's uncommitted catalog rows. It exists now.
+		_, err = conn.Exec(ctx, ddl)
+	}
+	if err != nil {
+		return conn, actions.CanaryMark{}, fmt.Errorf("canary of service %s: create table %s on %s: %w", c.service, c.table.Sanitize(), c.primary, c.primary.safe(err))
+	}
+	mark, err := c.insert(ctx, conn, 1)
+	if err != nil {
+		return conn, actions.CanaryMark{}, fmt.Errorf("canary of service %s: first write on %s: %w", c.service, c.primary, c.primary.safe(err))
+	}
+	return conn, mark, nil
+}
+
+// insert writes row seq and returns it as acknowledged. A row that an earlier, unacknowledged
+// attempt did commit is acknowledged with its original time.
+func (c *Canary) insert(ctx context.Context, conn *pgx.Conn, seq int64) (actions.CanaryMark, error) {
+	var at time.Time
+	err := conn.QueryRow(ctx, `INSERT INTO `+c.table.Sanitize()+` AS c (run_id, service, seq, written_at)
+		VALUES ($1, $2, $3, clock_timestamp())
+		ON CONFLICT (run_id, service, seq) DO UPDATE SET written_at = c.written_at
+		RETURNING written_at`, c.runID, c.service, seq).Scan(&at)
+	if err != nil {
+		return actions.CanaryMark{}, err
+	}
+	return actions.CanaryMark{Seq: seq, At: at.UTC()}, nil
+}
+
+// writeTimeout bounds one canary write: long enough for a loaded primary, short enough that
+// a hung one costs few intervals.
+func (c *Canary) writeTimeout() time.Duration {
+	return min(max(c.interval, time.Second), c.p.cfg.CallTimeout)
+}
+
+// loop writes one row per interval until ctx is done. Failed writes (the primary is dying)
+// are counted and the connection is rebuilt at the next tick.
+func (c *Canary) loop(ctx context.Context, conn *pgx.Conn) {
+	defer close(c.done)
+	defer func() { c.p.closeConn(ctx, conn) }()
+	next := c.clock.Now()
+	failing := false
+	for {
+		next = next.Add(c.interval)
+		if now := c.clock.Now(); next.Before(now) {
+			next = now // behind: write at once, skip the missed ticks
+		}
+		timer := c.clock.NewTimer(next.Sub(c.clock.Now()))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-timer.C():
+		}
+		err := c.writeOnce(ctx, &conn)
+		if ctx.Err() != nil {
+			return // Stop interrupted the write: it is not acknowledged and not an error
+		}
+		c.mu.Lock()
+		if err != nil {
+			c.writeErrors++
+			c.lastErr = err.Error()
+		} else {
+			c.writes++
+		}
+		c.mu.Unlock()
+		switch {
+		case err != nil && !failing:
+			c.logger.Warn("canary write failed", "err", err)
+		case err == nil && failing:
+			c.logger.Info("canary writes resumed")
+		}
+		failing = err != nil
+	}
+}
+
+// writeOnce writes the next row, reconnecting first when the last write failed.
+func (c *Canary) writeOnce(ctx context.Context, conn **pgx.Conn) error {
+	ctx, cancel := context.WithTimeout(ctx, c.writeTimeout())
+	defer cancel()
+	if *conn == nil {
+		fresh, err := pgx.ConnectConfig(ctx, c.primary.cfg)
+		if err != nil {
+			return fmt.Errorf("reconnect to %s: %w", c.primary, c.primary.safe(err))
+		}
+		*conn = fresh
+	}
+	c.mu.Lock()
+	seq := c.last.Seq + 1
+	c.mu.Unlock()
+	mark, err := c.insert(ctx, *conn, seq)
+	if err != nil {
+		c.p.closeConn(ctx, *conn)
+		*conn = nil
+		return fmt.Errorf("write seq %d on %s: %w", seq, c.primary, c.primary.safe(err))
+	}
+	c.mu.Lock()
+	c.last = mark
+	c.mu.Unlock()
+	return nil
+}
+
+// Last returns the last acknowledged row (Seq 0 before Start).
+func (c *Canary) Last() actions.CanaryMark {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last
+}
+
+// WriteErrors returns how many writes failed since Start.
+func (c *Canary) WriteErrors() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.writeErrors
+}
+
+// Stop ends the writing, waits for it and returns the last acknowledged row. It may be
+// called more than once.
+func (c *Canary) Stop() (actions.CanaryMark, error) {
+	c.mu.Lock()
+	switch {
+	case !c.started:
+		c.mu.Unlock()
+		return actions.CanaryMark{}, fmt.Errorf("canary of service %s: stopped before it was started", c.service)
+	case c.startErr != nil:
+		c.stopped = true
+		err := c.startErr
+		c.mu.Unlock()
+		return actions.CanaryMark{}, fmt.Errorf("canary of service %s never started: %w", c.service, err)
+	}
+	c.stopped = true
+	cancel, done := c.cancel, c.done
+	c.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+	return c.Last(), nil
+}
+
+// Measure reads the run's last canary row on the DR copy (a promoted database or a standby
+// still in recovery: both can be read) and compares it with the last acknowledged row. It
+// must follow Stop.
+//
+// When the DR copy holds none of the run's rows (or not even the table), every row counts as
+// lost and RPO is the time between the first and the last acknowledged row: a lower bound,
+// marked rpo_lower_bound in the evidence.
+func (c *Canary) Measure(ctx context.Context) (*actions.RPOMeasurement, error) {
+	c.mu.Lock()
+	stopped, startErr := c.stopped, c.startErr
+	first, last := c.first, c.last
+	writes, writeErrors, lastErr := c.writes, c.writeErrors, c.lastErr
+	c.mu.Unlock()
+	switch {
+	case !stopped:
+		return nil, fmt.Errorf("canary of service %s: measure before stop", c.service)
+	case startErr != nil:
+		return nil, fmt.Errorf("canary of service %s never started: %w", c.service, startErr)
+	}
+	ev := map[string]any{
+		"table":             c.table.Sanitize(),
+		"database":          c.dr.database,
+		"primary_site":      c.primary.site,
+		"primary_endpoint":  c.primary.addr,
+		"dr_site":           c.dr.site,
+		"dr_endpoint":       c.dr.addr,
+		"interval_ms":       c.interval.Milliseconds(),
+		"primary_first_seq": first.Seq,
+		"primary_first_at":  first.At,
+		"primary_last_seq":  last.Seq,
+		"primary_last_at":   last.At,
+		"writes":            writes,
+		"write_errors":      writeErrors,
+		"last_write_error":  lastErr,
+	}
+	if lastErr == "" {
+		ev["last_write_error"] = nil
+	}
+
+	conn, err := c.p.connect(ctx, c.dr)
+	if err != nil {
+		return nil, fmt.Errorf("measure canary of service %s: %w", c.service, err)
+	}
+	defer c.p.closeConn(ctx, conn)
+	callCtx, cancel := context.WithTimeout(ctx, c.p.cfg.CallTimeout)
+	defer cancel()
+	var inRecovery bool
+	if err := conn.QueryRow(callCtx, "SELECT pg_is_in_recovery()").Scan(&inRecovery); err != nil {
+		return nil, fmt.Errorf("measure canary of service %s: %s: %w", c.service, c.dr, c.dr.safe(err))
+	}
+	ev["dr_in_recovery"] = inRecovery
+
+	var dr actions.CanaryMark
+	var drRows int64
+	err = conn.QueryRow(callCtx, `SELECT seq, written_at, count(*) OVER ()
+		FROM `+c.table.Sanitize()+` WHERE run_id = $1 AND service = $2
+		ORDER BY seq DESC LIMIT 1`, c.runID, c.service).Scan(&dr.Seq, &dr.At, &drRows)
+	switch {
+	case err == nil:
+		dr.At = dr.At.UTC()
+	case errors.Is(err, pgx.ErrNoRows):
+	case sqlState(err) == "42P01": // undefined_table: replication never delivered it
+		ev["dr_table_missing"] = true
+	default:
+		return nil, fmt.Errorf("measure canary of service %s: read %s on %s: %w", c.service, c.table.Sanitize(), c.dr, c.dr.safe(err))
+	}
+	ev["dr_last_seq"] = dr.Seq
+	ev["dr_rows"] = drRows
+	if dr.Seq > 0 {
+		ev["dr_last_at"] = dr.At
+	} else {
+		ev["dr_last_at"] = nil
+	}
+
+	m := &actions.RPOMeasurement{
+		Service:     c.service,
+		LastPrimary: last,
+		LastDR:      dr,
+		Resolution:  c.interval,
+		Evidence:    ev,
+	}
+	switch {
+	case dr.Seq >= last.Seq:
+		// Nothing acknowledged was lost. A DR copy ahead holds rows whose acknowledgement
+		// the disaster cut off.
+		if dr.Seq > last.Seq {
+			ev["dr_unacknowledged_rows"] = dr.Seq - last.Seq
+		}
+	case dr.Seq == 0:
+		m.LostRows = last.Seq
+		m.RPO = last.At.Sub(first.At)
+		ev["rpo_lower_bound"] = true
+		ev["dr_note"] = "the DR copy holds none of the run's canary rows"
+	default:
+		m.LostRows = last.Seq - dr.Seq
+		m.RPO = last.At.Sub(dr.At)
+	}
+	ev["lost_rows"] = m.LostRows
+	ev["rpo_ms"] = m.RPO.Milliseconds()
+	ev["rpo_us"] = m.RPO.Microseconds()
+	return m, nil
+}

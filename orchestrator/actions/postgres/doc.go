@@ -1,0 +1,17 @@
+// Package postgres implements the plan's postgres.* step actions and the RPO canary against a
+// site's own PostgreSQL databases (never firedrill's store), through github.com/jackc/pgx/v5:
+//
+//   - postgres.promote promotes a streaming standby with pg_promote and waits until it commits
+//     a write. A database that is not in recovery is refused as "already primary": the action
+//     never touches a primary, and a re-run after a crash cannot tell its own promotion from
+//     someone else's, so the action is not idempotent and the runner never repeats it blindly.
+//   - postgres.check_replication measures a standby's lag behind the plan's from site, in bytes
+//     and in time, for pre-flight checks and stop conditions.
+//   - Canary writes sequenced rows to the primary until the disaster and reads the DR copy
+//     afterwards: the data the drill lost, in time and in rows.
+//
+// Connection strings are secrets: they are resolved from the reference the configuration
+// names when needed, and never appear in an error, a log line or evidence. Only a database's
+// host:port is shown. Every call carries its own deadline; connecting is retried with backoff
+// on transient faults (refused, reset, timed out, server starting up), and nothing else is.
+package postgres

@@ -1,0 +1,151 @@
+package orchestrator
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/orchestrator/actions"
+	"github.com/firedrill/firedrill/orchestrator/store"
+)
+
+// canaryTimeout bounds starting a canary and reading the DR copy.
+const canaryTimeout = 30 * time.Second
+
+// startCanaries starts the data-loss canary of every plan service that configures one. It
+// returns a reason to block the run when one cannot start: a drill that would not measure its
+// RPO must not touch production.
+func (x *execution) startCanaries(ctx context.Context) string {
+	x.canaries = map[string]actions.Canary{}
+	x.canaryMarks = map[string]actions.CanaryMark{}
+	x.canaryErrs = map[string]error{}
+	for _, name := range x.d.Plan.Services {
+		svc := x.d.Estate.Service(name)
+		if svc == nil || svc.Canary == nil {
+			continue
+		}
+		if x.r.cfg.Canaries == nil {
+			return fmt.Sprintf("service %s configures a canary but this runner cannot write one", name)
+		}
+		c, err := x.r.cfg.Canaries.NewCanary(&actions.CanaryRequest{
+			RunID: x.runID, Service: svc, Primary: x.d.Estate.Site(x.d.Plan.From), DR: x.d.Estate.Site(x.d.Plan.To),
+			Clock: x.r.cfg.Clock, Logger: x.log.With("service", name),
+		})
+		if err != nil {
+			x.stopCanaries()
+			return fmt.Sprintf("canary of %s: %v", name, err)
+		}
+		sctx, cancel := context.WithTimeout(ctx, canaryTimeout)
+		err = c.Start(sctx)
+		cancel()
+		if err != nil {
+			x.stopCanaries()
+			return fmt.Sprintf("canary of %s could not write to %s: %v", name, x.d.Plan.From, err)
+		}
+		x.canaries[name] = c
+		x.log.InfoContext(ctx, "canary writing", "service", name)
+	}
+	return ""
+}
+
+// stopCanaries stops every canary still writing and keeps its last acknowledged row.
+func (x *execution) stopCanaries() {
+	for name, c := range x.canaries {
+		if _, stopped := x.canaryMarks[name]; stopped {
+			continue
+		}
+		if _, failed := x.canaryErrs[name]; failed {
+			continue
+		}
+		mark, err := c.Stop()
+		if err != nil {
+			x.canaryErrs[name] = err
+			continue
+		}
+		x.canaryMarks[name] = mark
+	}
+}
+
+// rpoResult is one service's measured data loss, or why it could not be measured.
+type rpoResult struct {
+	objective time.Duration
+	m         *actions.RPOMeasurement
+	err       error
+	met       bool
+}
+
+// measureCanaries reads each DR copy after the drill. Only a drill whose disaster struck
+// has a data loss to measure.
+func (x *execution) measureCanaries(ctx context.Context) map[string]*rpoResult {
+	x.stopCanaries()
+	out := map[string]*rpoResult{}
+	if x.t0.IsZero() {
+		return out
+	}
+	for name, c := range x.canaries {
+		r := &rpoResult{objective: x.d.Estate.Service(name).RPO}
+		out[name] = r
+		if err := x.canaryErrs[name]; err != nil {
+			r.err = err
+			continue
+		}
+		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), canaryTimeout)
+		r.m, r.err = c.Measure(mctx)
+		cancel()
+		r.met = r.err == nil && r.m.RPO <= r.objective
+		if r.err != nil {
+			x.log.WarnContext(ctx, "data loss not measured", "service", name, "err", r.err)
+		} else {
+			x.log.InfoContext(ctx, "data loss measured", "service", name, "rpo_ms", r.m.RPO.Milliseconds(), "lost_rows", r.m.LostRows)
+		}
+	}
+	return out
+}
+
+// apply writes the RPO into a measurement.
+func (r *rpoResult) apply(m *store.MeasurementInput) {
+	m.RPOMet = &r.met
+	if r.err != nil {
+		m.Reason = joinReason(m.Reason, "RPO could not be measured: "+r.err.Error())
+		return
+	}
+	rpo, lost := r.m.RPO, r.m.LostRows
+	m.RPOActual, m.RPOLostRows = &rpo, &lost
+	if !r.met {
+		m.Reason = joinReason(m.Reason, fmt.Sprintf("RPO %s (%d rows lost) exceeded objective %s", rpo, lost, r.objective))
+	}
+	ev := map[string]any{
+		"rpo": map[string]any{
+			"last_primary_seq": r.m.LastPrimary.Seq, "last_primary_at": r.m.LastPrimary.At.UTC(),
+			"last_dr_seq": r.m.LastDR.Seq, "last_dr_at": r.m.LastDR.At.UTC(),
+			"lost_rows": lost, "rpo_ms": rpo.Milliseconds(), "resolution_ms": r.m.Resolution.Milliseconds(),
+			"detail": r.m.Evidence,
+		},
+	}
+	if b, err := json.Marshal(ev); err == nil {
+		m.Evidence = b
+	}
+}
+
+func joinReason(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// finishBlocked ends a run that pre-flight refused: nothing was touched.
+func (x *execution) finishBlocked(ctx context.Context, reason string) (*Outcome, error) {
+	met := false
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
+	defer cancel()
+	if err := x.r.cfg.Store.RunFinish(wctx, &store.RunFinishParams{
+		RunID: x.runID, Epoch: x.epoch, State: drills.RunBlocked, Reason: reason, At: x.r.cfg.Clock.Now(), ObjectivesMet: &met,
+	}); err != nil {
+		return nil, fmt.Errorf("record end of run %s: %w", x.runID, err)
+	}
+	x.log.WarnContext(ctx, "run blocked", "reason", reason)
+	return &Outcome{RunID: x.runID, State: drills.RunBlocked, Reason: reason}, nil
+}

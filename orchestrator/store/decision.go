@@ -1,0 +1,137 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/firedrill/firedrill/drills"
+)
+
+// ErrNotAwaiting means the step is not waiting for a person's decision: it is not a running
+// manual step nor a step whose outcome is unknown, or the run has ended.
+var ErrNotAwaiting = errors.New("step is not waiting for a decision")
+
+// Decisions a person can take on a step.
+const (
+	// DecisionDone: the manual step was performed (or the unknown step's effect is in place).
+	DecisionDone = "done"
+	// DecisionFailed: the manual step could not be performed; the run fails.
+	DecisionFailed = "failed"
+)
+
+// EventStepDecided is the timeline entry of a decision.
+const EventStepDecided = "step_decided"
+
+// StepDecision is a person's decision on a step, with who took it and when.
+type StepDecision struct {
+	ID       string
+	RunID    string
+	StepID   string
+	StepKey  string
+	Decision string
+	By       string
+	Comment  string
+	At       time.Time
+}
+
+// StepDecideParams are the arguments of StepDecide.
+type StepDecideParams struct {
+	RunID   string
+	StepKey string
+	// Decision is DecisionDone or DecisionFailed.
+	Decision string
+	// By names the person; required, recorded for the report.
+	By      string
+	Comment string
+	// At defaults to the clock's now.
+	At time.Time
+}
+
+// StepDecide records a person's decision on the latest attempt of a step that waits for one:
+// a running manual step, or a step whose outcome is unknown. A step is decided once
+// (ErrDuplicate after). It is not fenced by the lease: the person is not a replica; the runner
+// holding the lease reads the decision and records the step's outcome itself.
+func (s *Store) StepDecide(ctx context.Context, p *StepDecideParams) (*StepDecision, error) {
+	if p == nil || p.RunID == "" || p.StepKey == "" {
+		return nil, errors.New("step decide: RunID and StepKey are required")
+	}
+	if p.Decision != DecisionDone && p.Decision != DecisionFailed {
+		return nil, fmt.Errorf("step decide: decision %q is not %q or %q", p.Decision, DecisionDone, DecisionFailed)
+	}
+	if p.By == "" {
+		return nil, errors.New("step decide: By (who decides) is required")
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, err
+	}
+	at := s.now(p.At)
+	d := stepDecisionModel{ID: id.String(), RunID: p.RunID, StepKey: p.StepKey, Decision: p.Decision,
+		DecidedBy: p.By, Comment: p.Comment, DecidedAt: at}
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Touching the run row locks it on PostgreSQL, which serialises the event sequence.
+		var runs []runModel
+		if err := tx.Raw(`UPDATE runs SET updated_at = updated_at WHERE id = ? RETURNING *`, p.RunID).Scan(&runs).Error; err != nil {
+			return err
+		}
+		if len(runs) == 0 {
+			return ErrNotFound
+		}
+		if drills.RunState(runs[0].State).IsTerminal() {
+			return fmt.Errorf("%w: run is %s", ErrNotAwaiting, runs[0].State)
+		}
+		var step stepResultModel
+		err := tx.Where("run_id = ? AND step_key = ?", p.RunID, p.StepKey).Order("attempt DESC").Take(&step).Error
+		if err != nil {
+			return translate(err)
+		}
+		awaiting := step.EndedAt == nil &&
+			((step.Action == drills.ActionManual && step.State == string(drills.StepRunning)) || step.State == string(drills.StepUnknown))
+		if !awaiting {
+			return fmt.Errorf("%w: it is a %s step in state %s", ErrNotAwaiting, step.Action, step.State)
+		}
+		d.StepID = step.ID
+		if err := tx.Create(&d).Error; err != nil {
+			return translate(err)
+		}
+		return appendEvent(tx, p.RunID, at, EventStepDecided, p.StepKey, p.Comment, map[string]any{
+			"step_id": step.ID, "decision": p.Decision, "decided_by": p.By,
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("decide step %s of run %s: %w", p.StepKey, p.RunID, err)
+	}
+	return decisionOf(&d), nil
+}
+
+// StepDecisionGet returns the decision taken on a step result, or ErrNotFound.
+func (s *Store) StepDecisionGet(ctx context.Context, stepID string) (*StepDecision, error) {
+	var d stepDecisionModel
+	if err := s.db.WithContext(ctx).Where("step_id = ?", stepID).Take(&d).Error; err != nil {
+		return nil, fmt.Errorf("step decision of %s: %w", stepID, translate(err))
+	}
+	return decisionOf(&d), nil
+}
+
+// StepDecisionList returns every decision taken in a run, oldest first.
+func (s *Store) StepDecisionList(ctx context.Context, runID string) ([]*StepDecision, error) {
+	var ms []stepDecisionModel
+	if err := s.db.WithContext(ctx).Where("run_id = ?", runID).Order("decided_at, id").Find(&ms).Error; err != nil {
+		return nil, fmt.Errorf("step decisions of run %s: %w", runID, translate(err))
+	}
+	out := make([]*StepDecision, 0, len(ms))
+	for i := range ms {
+		out = append(out, decisionOf(&ms[i]))
+	}
+	return out, nil
+}
+
+func decisionOf(m *stepDecisionModel) *StepDecision {
+	return &StepDecision{ID: m.ID, RunID: m.RunID, StepID: m.StepID, StepKey: m.StepKey, Decision: m.Decision,
+		By: m.DecidedBy, Comment: m.Comment, At: m.DecidedAt.UTC()}
+}
