@@ -1,9 +1,10 @@
 # firedrill.hcl: the estate that plans refer to.
 #
 # This example describes the Kakao-like scenario: `remittance` needs `payments`, which needs
-# `auth`, as KakaoPay's login needed the Kakao account system. The addresses point at the
-# simulated sites that `firedrill sim --config examples/firedrill.hcl` serves on this machine;
-# `firedrill demo` starts the same sites in-process on free ports.
+# `auth`, as KakaoPay's login needed the Kakao account system. Three sites: Sangam runs
+# everything, Yatap is the DR site with stopped "pilot-light" jobs, Busan a backup site. The
+# addresses point at the simulated sites that `firedrill sim --config examples/firedrill.hcl`
+# serves on this machine; `firedrill demo` starts the same sites in-process on free ports.
 
 site "sangam" {
   role    = "primary"
@@ -24,6 +25,17 @@ site "yatap" {
     region     = "kr-yatap"
     datacenter = "yatap-1"
     token_env  = "NOMAD_TOKEN_YATAP"
+  }
+}
+
+site "busan" {
+  role    = "backup"
+  ingress = "http://127.0.0.1:18082"
+  nomad {
+    address    = "http://127.0.0.1:14648"
+    region     = "kr-busan"
+    datacenter = "busan-1"
+    token_env  = "NOMAD_TOKEN_BUSAN"
   }
 }
 

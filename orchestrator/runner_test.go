@@ -166,7 +166,7 @@ func TestRunExamplePlanEndToEnd(t *testing.T) {
 				t.Errorf("step %s state = %s, want succeeded", s.Key, s.State)
 			}
 		}
-		wantKeys := "lose-sangam[remittance] lose-sangam[payments] lose-sangam[auth] " +
+		wantKeys := "lose-sangam " +
 			"start-on-yatap[auth] start-on-yatap[payments] start-on-yatap[remittance] wait-allocations verify"
 		if strings.Join(keys, " ") != wantKeys {
 			t.Errorf("steps = %s\nwant    %s", strings.Join(keys, " "), wantKeys)

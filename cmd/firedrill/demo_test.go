@@ -24,7 +24,7 @@ func TestDemoPassesOnEmbeddedSQLite(t *testing.T) {
 	if res.code != exitOK {
 		t.Fatalf("demo exit code = %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
 	}
-	for _, want := range []string{"Timeline (UTC, ms)", "lose-sangam[auth]", "verify", "T0 disaster", "T1 restored",
+	for _, want := range []string{"Timeline (UTC, ms)", "lose-sangam", "nomad.drain_site", "start-on-yatap[auth]", "verify", "T0 disaster", "T1 restored",
 		"auth", "payments", "remittance", "Drill PASSED"} {
 		if !strings.Contains(res.stdout, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, res.stdout)
@@ -43,8 +43,8 @@ func TestDemoJSONOnPostgres(t *testing.T) {
 	if err := json.Unmarshal([]byte(res.stdout), &out); err != nil {
 		t.Fatalf("demo --json is not JSON: %v\n%s", err, res.stdout)
 	}
-	if !out.Passed || out.Run.State != "succeeded" || len(out.Services) != 3 || len(out.Steps) != 8 {
-		t.Errorf("demo --json = passed %v state %s, %d services, %d steps; want passed, succeeded, 3, 8",
+	if !out.Passed || out.Run.State != "succeeded" || len(out.Services) != 3 || len(out.Steps) != 6 {
+		t.Errorf("demo --json = passed %v state %s, %d services, %d steps; want passed, succeeded, 3, 6",
 			out.Passed, out.Run.State, len(out.Services), len(out.Steps))
 	}
 	for _, s := range out.Services {
@@ -82,8 +82,8 @@ func TestRunAgainstSimProcessOnPostgres(t *testing.T) {
 	if err := json.NewDecoder(bufio.NewReader(stdout)).Decode(&addrs); err != nil {
 		t.Fatalf("read sim addresses: %v", err)
 	}
-	if len(addrs.Sites) != 2 {
-		t.Fatalf("sim serves %d sites, want 2", len(addrs.Sites))
+	if len(addrs.Sites) != 3 {
+		t.Fatalf("sim serves %d sites, want 3", len(addrs.Sites))
 	}
 
 	// The estate with the addresses the sim process took.
@@ -93,7 +93,7 @@ func TestRunAgainstSimProcessOnPostgres(t *testing.T) {
 	}
 	estate := string(src)
 	for _, s := range addrs.Sites {
-		port := map[string][2]string{"sangam": {"14646", "18080"}, "yatap": {"14647", "18081"}}[s.Name]
+		port := map[string][2]string{"sangam": {"14646", "18080"}, "yatap": {"14647", "18081"}, "busan": {"14648", "18082"}}[s.Name]
 		estate = strings.Replace(estate, "http://127.0.0.1:"+port[0], s.Nomad, 1)
 		estate = strings.Replace(estate, "http://127.0.0.1:"+port[1], s.Ingress, 1)
 	}

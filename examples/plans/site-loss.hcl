@@ -1,5 +1,6 @@
-# A whole-site loss of Sangam: its jobs stop at once (the fire), and every service is started on
-# Yatap in dependency order, then checked until its health endpoints answer from Yatap.
+# A whole-site loss of Sangam, as in a data-centre fire: every Nomad node of the site is
+# drained at once (T0), then every service is started on Yatap in dependency order and checked
+# until its health endpoints answer from Yatap (T1). Rollback returns the estate to Sangam.
 
 plan "sangam-site-loss" {
   description = "Whole-site loss of Sangam; auth, payments and remittance fail over to Yatap"
@@ -8,10 +9,9 @@ plan "sangam-site-loss" {
   services    = ["auth", "payments", "remittance"]
 
   step "lose-sangam" {
-    action    = "nomad.stop_job"
+    action    = "nomad.drain_site" # every node of sangam-1 drained: nothing runs there any more
     site      = "sangam"
-    for_each  = ["auth", "payments", "remittance"]
-    milestone = "disaster" # T0: the failure is injected
+    milestone = "disaster"         # T0: the failure is injected
   }
 
   step "start-on-yatap" {
@@ -30,7 +30,7 @@ plan "sangam-site-loss" {
   step "verify" {
     action    = "http.wait_healthy" # every check of every service green on yatap
     site      = "yatap"
-    milestone = "restored" # T1
+    milestone = "restored"          # T1
     timeout   = "10m"
   }
 
@@ -40,10 +40,9 @@ plan "sangam-site-loss" {
       site     = "yatap"
       for_each = ["auth", "payments", "remittance"]
     }
-    step "restart-sangam" {
-      action   = "nomad.run_job"
-      site     = "sangam"
-      for_each = ["auth", "payments", "remittance"]
+    step "return-to-sangam" {
+      action = "nomad.undrain_site"
+      site   = "sangam"
     }
   }
 }
