@@ -15,6 +15,7 @@ import (
 	"github.com/firedrill/firedrill/orchestrator/actions/httpaction"
 	"github.com/firedrill/firedrill/orchestrator/actions/manual"
 	"github.com/firedrill/firedrill/orchestrator/actions/nomad"
+	"github.com/firedrill/firedrill/orchestrator/actions/postgres"
 	"github.com/firedrill/firedrill/orchestrator/secret"
 	"github.com/firedrill/firedrill/orchestrator/store"
 	"github.com/firedrill/firedrill/orchestrator/store/storetest"
@@ -32,24 +33,33 @@ type bundle struct {
 // wires a runner over st. wrap, when set, may wrap each action (to observe the store mid-step).
 func setup(t *testing.T, st *store.Store, wrap func(actions.Action) actions.Action) *bundle {
 	t.Helper()
-	estateSrc, err := os.ReadFile("../examples/firedrill.hcl")
+	return setupFiles(t, st, "../examples/firedrill.hcl", "../examples/plans/site-loss.hcl", nil, wrap)
+}
+
+// setupFiles is setup for any estate and plan file; env adds secrets (DSNs) to the tokens.
+func setupFiles(t *testing.T, st *store.Store, estatePath, planPath string, env map[string]string, wrap func(actions.Action) actions.Action) *bundle {
+	t.Helper()
+	estateSrc, err := os.ReadFile(estatePath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	planSrc, err := os.ReadFile("../examples/plans/site-loss.hcl")
+	planSrc, err := os.ReadFile(planPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	estate, diags := drills.ParseConfig(estateSrc, "examples/firedrill.hcl")
+	estate, diags := drills.ParseConfig(estateSrc, estatePath)
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	plan, diags := drills.ParsePlan(planSrc, "examples/plans/site-loss.hcl")
+	plan, diags := drills.ParsePlan(planSrc, planPath)
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	tokens := map[string]string{"NOMAD_TOKEN_SANGAM": "token-sangam", "NOMAD_TOKEN_YATAP": "token-yatap"}
-	lookup := func(k string) (string, bool) { v, ok := tokens[k]; return v, ok }
+	secrets := map[string]string{"NOMAD_TOKEN_SANGAM": "token-sangam", "NOMAD_TOKEN_YATAP": "token-yatap", "NOMAD_TOKEN_BUSAN": "token-busan"}
+	for k, v := range env {
+		secrets[k] = v
+	}
+	lookup := func(k string) (string, bool) { v, ok := secrets[k]; return v, ok }
 	simCfg, err := sitesim.FromEstate(estate, true, lookup)
 	if err != nil {
 		t.Fatal(err)
@@ -63,12 +73,18 @@ func setup(t *testing.T, st *store.Store, wrap func(actions.Action) actions.Acti
 		s.Nomad.Address = sim.Site(s.Name).NomadAddress()
 		s.Ingress = sim.Site(s.Name).IngressAddress()
 	}
-	clients, err := nomad.NewClients(nomad.Config{Secrets: &secret.Resolver{LookupEnv: lookup}, RetryBackoff: 20 * time.Millisecond})
+	resolver := &secret.Resolver{LookupEnv: lookup}
+	clients, err := nomad.NewClients(nomad.Config{Secrets: resolver, RetryBackoff: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(clients.Close)
-	list := append(nomad.Actions(clients), httpaction.Actions(httpaction.Config{})...)
+	pg, err := postgres.New(postgres.Config{Secrets: resolver})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := append(nomad.Actions(clients), httpaction.Actions(httpaction.Config{Secrets: resolver})...)
+	list = append(list, pg.Actions()...)
 	list = append(list, manual.Actions()...)
 	if wrap != nil {
 		for i, a := range list {
@@ -79,7 +95,9 @@ func setup(t *testing.T, st *store.Store, wrap func(actions.Action) actions.Acti
 	if err != nil {
 		t.Fatal(err)
 	}
-	runner, err := orchestrator.NewRunner(orchestrator.RunnerConfig{Store: st, Actions: registry, Owner: "test"})
+	runner, err := orchestrator.NewRunner(orchestrator.RunnerConfig{
+		Store: st, Actions: registry, Owner: "test", Canaries: pg, DecisionPoll: 20 * time.Millisecond,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,14 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/firedrill/firedrill/internal/pgpairtest"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -28,7 +26,6 @@ import (
 const (
 	defaultPrimaryDSN = "postgres://postgres@127.0.0.1:5433/postgres?sslmode=disable"
 	defaultStandbyDSN = "postgres://postgres@127.0.0.1:5434/postgres?sslmode=disable"
-	pairScript        = "../../../scripts/pg-standby-pair.sh"
 	// testPassword is put into every DSN the actions get (trust auth ignores it): it must
 	// never show in an error or in evidence.
 	testPassword = "s3cr3t-pw-firedrill"
@@ -174,55 +171,6 @@ func assertNoSecret(t *testing.T, what string, v any) {
 	}
 }
 
-// lockPair serialises every test of any package that uses the one pair on this machine.
-func lockPair(t *testing.T) {
-	t.Helper()
-	f, err := os.OpenFile(filepath.Join(os.TempDir(), "firedrill-pg-standby-pair.lock"), os.O_CREATE|os.O_RDWR, 0o666)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	})
-}
-
-func resetPair(t *testing.T) {
-	t.Helper()
-	out, err := exec.Command(pairScript, "reset").CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s reset: %v\n%s", pairScript, err, out)
-	}
-}
-
-// pgVersion is the installed PostgreSQL major version, as the pair script picks it.
-func pgVersion(t *testing.T) string {
-	t.Helper()
-	entries, err := os.ReadDir("/usr/lib/postgresql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	best := 0
-	for _, e := range entries {
-		if v, err := strconv.Atoi(e.Name()); err == nil && v > best {
-			best = v
-		}
-	}
-	return strconv.Itoa(best)
-}
-
-// killPrimary stops the primary the way a fire does: no shutdown checkpoint, no goodbye.
-func killPrimary(t *testing.T) {
-	t.Helper()
-	out, err := exec.Command("pg_ctlcluster", "--skip-systemctl-redirect", pgVersion(t), "drprimary", "stop", "-m", "immediate").CombinedOutput()
-	if err != nil {
-		t.Fatalf("stop the primary: %v\n%s", err, out)
-	}
-}
-
 func connect(t *testing.T, dsn string) *pgx.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
@@ -338,11 +286,11 @@ func TestStandbyPair(t *testing.T) {
 	if testing.Short() {
 		t.Skip("uses the PostgreSQL standby pair")
 	}
-	lockPair(t)
-	t.Cleanup(func() { resetPair(t) })
+	pgpairtest.Lock(t)
+	t.Cleanup(func() { pgpairtest.Reset(t) })
 
 	t.Run("check_replication", func(t *testing.T) {
-		resetPair(t)
+		pgpairtest.Reset(t)
 		f := newPairFixture(t)
 		primary, standby := connect(t, f.primaryDSN), connect(t, f.standbyDSN)
 		exec1(t, primary, "CREATE TABLE IF NOT EXISTS firedrill_check_probe (x int)")
@@ -404,7 +352,7 @@ func TestStandbyPair(t *testing.T) {
 	})
 
 	t.Run("promote", func(t *testing.T) {
-		resetPair(t)
+		pgpairtest.Reset(t)
 		f := newPairFixture(t)
 		ev, err := f.run(t, postgres.ActionPromote, "yatap", map[string]any{"database": "ledger"})
 		if err != nil {
@@ -440,7 +388,7 @@ func TestStandbyPair(t *testing.T) {
 	})
 
 	t.Run("known loss", func(t *testing.T) {
-		resetPair(t)
+		pgpairtest.Reset(t)
 		f := newPairFixture(t)
 		standby := connect(t, f.standbyDSN)
 		const table, lostWanted = "firedrill_canary", 5
@@ -456,7 +404,7 @@ func TestStandbyPair(t *testing.T) {
 		cutReplication(t, standby)
 		atCut := lastCanaryRow(t, standby, table, runID) // what the DR copy will hold
 		waitCanary(t, c, atCut.Seq+lostWanted)
-		killPrimary(t)
+		pgpairtest.KillPrimary(t)
 		poll(t, "a failed canary write", func() bool { return c.WriteErrors() >= 1 })
 		mark, err := c.Stop()
 		if err != nil {
@@ -501,7 +449,7 @@ func TestStandbyPair(t *testing.T) {
 	})
 
 	t.Run("no loss", func(t *testing.T) {
-		resetPair(t)
+		pgpairtest.Reset(t)
 		f := newPairFixture(t)
 		primary, standby := connect(t, f.primaryDSN), connect(t, f.standbyDSN)
 		runID := uniqueRunID("no-loss")
@@ -532,7 +480,7 @@ func TestStandbyPair(t *testing.T) {
 	})
 
 	t.Run("table never replicated", func(t *testing.T) {
-		resetPair(t)
+		pgpairtest.Reset(t)
 		f := newPairFixture(t)
 		primary, standby := connect(t, f.primaryDSN), connect(t, f.standbyDSN)
 		cutReplication(t, standby)
