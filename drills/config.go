@@ -50,6 +50,7 @@ var (
 	}
 	checkSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "url"}, {Name: "expect_status"}, {Name: "expect_body"}, {Name: "interval"},
+		{Name: "headers"}, {Name: "headers_from_env"}, {Name: "ca_cert"}, {Name: "tls_server_name"},
 	}}
 	canarySchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "database"}, {Name: "table"}, {Name: "interval"},
@@ -283,6 +284,23 @@ func (p *configParser) check(b *hcl.Block) *Check {
 		if d, ok := p.positiveDuration(a); ok {
 			c.Interval = d
 		}
+	}
+	if a := attrs["headers"]; a != nil {
+		c.Headers, _ = p.stringMap(a)
+	}
+	if a := attrs["headers_from_env"]; a != nil {
+		c.HeadersFromEnv, _ = p.stringMap(a)
+		for h := range c.HeadersFromEnv {
+			if _, dup := c.Headers[h]; dup {
+				p.errorf(a.Expr.Range(), "headers_from_env: header %q is also in headers: set it in one place", h)
+			}
+		}
+	}
+	if a := attrs["ca_cert"]; a != nil {
+		c.CACert, _ = p.str(a)
+	}
+	if a := attrs["tls_server_name"]; a != nil {
+		c.TLSServerName, _ = p.str(a)
 	}
 	return c
 }

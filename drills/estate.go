@@ -146,7 +146,16 @@ type Check struct {
 	ExpectBody string
 	// Interval is the polling interval. Defaults to DefaultCheckInterval.
 	Interval time.Duration
-	Pos      Pos
+	// Headers are sent with every poll, literal values.
+	Headers map[string]string
+	// HeadersFromEnv are sent with every poll, each value read from the named environment
+	// variable (a secret: never recorded).
+	HeadersFromEnv map[string]string
+	// CACert is a PEM file of the CA that signs the endpoint's certificate; optional.
+	CACert string
+	// TLSServerName overrides the name checked in the endpoint's certificate; optional.
+	TLSServerName string
+	Pos           Pos
 }
 
 // DefaultCheckInterval is how often a check is polled when the configuration does not say.

@@ -11,7 +11,7 @@ import (
 func TestExamplesAreValid(t *testing.T) {
 	t.Parallel()
 	cfg := exampleConfig(t)
-	if len(cfg.Sites) != 2 || len(cfg.Services) != 3 || len(cfg.SHA256) != 64 || cfg.File != "firedrill.hcl" {
+	if len(cfg.Sites) != 3 || len(cfg.Services) != 3 || len(cfg.SHA256) != 64 || cfg.File != "firedrill.hcl" {
 		t.Fatalf("ParseConfig(firedrill.hcl) = %+v", cfg)
 	}
 	p, diags := drills.ParsePlan(readExample(t, "plans/site-loss.hcl"), "plans/site-loss.hcl")
@@ -57,5 +57,5 @@ func TestKakaoPlanWithoutAuthIsRejected(t *testing.T) {
 		t.Fatalf("ParsePlan = %v", diags)
 	}
 	wantDiag(t, "ValidatePlan", drills.ValidatePlan(cfg, p),
-		`site-loss.hcl:8:17: service "payments" depends on "auth", which this plan does not fail over: add "auth" to services`)
+		`site-loss.hcl:9:17: service "payments" depends on "auth", which this plan does not fail over: add "auth" to services`)
 }

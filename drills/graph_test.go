@@ -76,15 +76,15 @@ func TestExpand(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		// stop_job stops dependents first, run_job starts dependencies first.
-		"lose-sangam[remittance]", "lose-sangam[payments]", "lose-sangam[auth]",
+		// drain_site takes no services; run_job starts dependencies first.
+		"lose-sangam",
 		"start-on-yatap[auth]", "start-on-yatap[payments]", "start-on-yatap[remittance]",
 		"wait-allocations", "verify",
 	}
 	if got := keys(insts); !slices.Equal(got, want) {
 		t.Errorf("Expand = %v, want %v", got, want)
 	}
-	if insts[0].Service != "remittance" || insts[0].Step != p.Steps[0] || insts[6].Service != "" {
+	if insts[0].Service != "" || insts[0].Step != p.Steps[0] || insts[1].Service != "auth" || insts[4].Service != "" {
 		t.Errorf("Expand instances = %+v", insts)
 	}
 	rb, err := p.ExpandRollback(cfg)
@@ -92,21 +92,22 @@ func TestExpand(t *testing.T) {
 		t.Fatal(err)
 	}
 	want = []string{
+		// stop_job stops dependents first.
 		"stop-on-yatap[remittance]", "stop-on-yatap[payments]", "stop-on-yatap[auth]",
-		"restart-sangam[auth]", "restart-sangam[payments]", "restart-sangam[remittance]",
+		"return-to-sangam",
 	}
 	if got := keys(rb); !slices.Equal(got, want) {
 		t.Errorf("ExpandRollback = %v, want %v", got, want)
 	}
 
 	var names []string
-	for _, s := range p.ServicesOf(cfg, insts[7]) {
+	for _, s := range p.ServicesOf(cfg, insts[5]) {
 		names = append(names, s.Name)
 	}
 	if want := []string{"auth", "payments", "remittance"}; !slices.Equal(names, want) {
 		t.Errorf("ServicesOf(verify) = %v, want %v", names, want)
 	}
-	if got := p.ServicesOf(cfg, insts[0]); len(got) != 1 || got[0].Name != "remittance" {
-		t.Errorf("ServicesOf(lose-sangam[remittance]) = %v", got)
+	if got := p.ServicesOf(cfg, insts[3]); len(got) != 1 || got[0].Name != "remittance" {
+		t.Errorf("ServicesOf(start-on-yatap[remittance]) = %v", got)
 	}
 }

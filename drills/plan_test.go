@@ -132,8 +132,8 @@ func TestValidatePlanDiagnostics(t *testing.T) {
 	}{
 		{"unknown from", func(t *testing.T) string { return edit(t, `"sangam"`, `"sangm"`) }, nil,
 			`p.hcl:2:14: from: unknown site "sangm"; did you mean "sangam"?`},
-		{"unknown to", func(t *testing.T) string { return edit(t, `to       = "yatap"`, `to       = "busan"`) }, nil,
-			`p.hcl:3:14: to: unknown site "busan"; sites: sangam, yatap`},
+		{"unknown to", func(t *testing.T) string { return edit(t, `to       = "yatap"`, `to       = "jeju"`) }, nil,
+			`p.hcl:3:14: to: unknown site "jeju"; sites: sangam, yatap, busan`},
 		{"from equals to", func(t *testing.T) string { return edit(t, `to       = "yatap"`, `to       = "sangam"`) }, nil,
 			`p.hcl:3:14: to: the plan fails over from "sangam" to itself`},
 		{"unknown service", func(t *testing.T) string {

@@ -67,6 +67,8 @@ type serviceJSON struct {
 	RTOMet         bool       `json:"rto_met"`
 	RPOObjectiveMS int64      `json:"rpo_objective_ms"`
 	RPOActualMS    *int64     `json:"rpo_actual_ms"`
+	RPOLostRows    *int64     `json:"rpo_lost_rows"`
+	RPOMet         *bool      `json:"rpo_met"`
 	ResolutionMS   int64      `json:"resolution_ms"`
 	Reason         string     `json:"reason,omitempty"`
 }
@@ -123,6 +125,7 @@ func loadRunSummary(ctx context.Context, st *store.Store, runID string) (*runSum
 			Service: m.Service, Criticality: string(m.Criticality), RTOObjectiveMS: m.RTOObjective.Milliseconds(),
 			RTOActualMS: msOf(m.RTOActual), Restored: m.Restored, RestoredAt: m.RestoredAt, RTOMet: m.RTOMet,
 			RPOObjectiveMS: m.RPOObjective.Milliseconds(), RPOActualMS: msOf(m.RPOActual),
+			RPOLostRows: m.RPOLostRows, RPOMet: m.RPOMet,
 			ResolutionMS: m.Resolution.Milliseconds(), Reason: m.Reason,
 		})
 	}
@@ -173,20 +176,28 @@ func printRunSummary(w io.Writer, s *runSummary) {
 		fmt.Fprintf(w, "  T1 restored  %s\n", clockTime(*run.T1))
 	}
 
-	fmt.Fprintln(w, "\nRecovery per service (RTO actual = restored on the DR site - T0)")
+	fmt.Fprintln(w, "\nRecovery per service (RTO = restored on the DR site - T0; RPO = data written before T0 missing on DR)")
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  SERVICE\tCRITICALITY\tRTO OBJECTIVE\tRTO ACTUAL\tRESOLUTION\tRESULT")
+	fmt.Fprintln(tw, "  SERVICE\tCRITICALITY\tRTO OBJECTIVE\tRTO ACTUAL\tRESOLUTION\tRPO OBJECTIVE\tRPO ACTUAL\tLOST ROWS\tRESULT")
 	for _, m := range s.Services {
 		actual := "not restored"
 		if m.RTOActualMS != nil {
 			actual = (time.Duration(*m.RTOActualMS) * time.Millisecond).String()
 		}
+		rpo, lost := "not measured", "-"
+		if m.RPOActualMS != nil {
+			rpo = (time.Duration(*m.RPOActualMS) * time.Millisecond).String()
+		}
+		if m.RPOLostRows != nil {
+			lost = fmt.Sprint(*m.RPOLostRows)
+		}
 		result := "met"
-		if !m.RTOMet {
+		if !m.RTOMet || (m.RPOMet != nil && !*m.RPOMet) {
 			result = "MISSED"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t±%dms\t%s\n", m.Service, m.Criticality,
-			(time.Duration(m.RTOObjectiveMS) * time.Millisecond).String(), actual, m.ResolutionMS, result)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t±%dms\t%s\t%s\t%s\t%s\n", m.Service, m.Criticality,
+			(time.Duration(m.RTOObjectiveMS) * time.Millisecond).String(), actual, m.ResolutionMS,
+			(time.Duration(m.RPOObjectiveMS) * time.Millisecond).String(), rpo, lost, result)
 	}
 	tw.Flush()
 	for _, m := range s.Services {
