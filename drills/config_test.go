@@ -186,3 +186,39 @@ func TestParseConfigJSON(t *testing.T) {
 		t.Errorf("ParseConfig(json) = %+v", cfg)
 	}
 }
+
+func TestCheckHeadersAndTLS(t *testing.T) {
+	t.Parallel()
+	src := `
+site "a" {
+  role = "primary"
+  nomad {
+    address = "http://127.0.0.1:1"
+    region  = "r"
+  }
+}
+service "s" {
+  criticality = "core"
+  rto         = "1m"
+  rpo         = "0s"
+  check "http" {
+    url              = "https://s.{site}.example/healthz"
+    headers          = { "X-Drill" = "yes" }
+    headers_from_env = { "Authorization" = "S_TOKEN" }
+    ca_cert          = "/etc/bank/ca.pem"
+    tls_server_name  = "s.internal"
+  }
+}
+`
+	cfg, diags := drills.ParseConfig([]byte(src), "c.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	c := cfg.Service("s").Checks[0]
+	if c.Headers["X-Drill"] != "yes" || c.HeadersFromEnv["Authorization"] != "S_TOKEN" || c.CACert != "/etc/bank/ca.pem" || c.TLSServerName != "s.internal" {
+		t.Errorf("check = %+v", c)
+	}
+	dup := strings.Replace(src, `"X-Drill" = "yes"`, `"Authorization" = "Bearer x"`, 1)
+	_, diags = drills.ParseConfig([]byte(dup), "c.hcl")
+	wantDiag(t, "ParseConfig", diags, `c.hcl:16:24: headers_from_env: header "Authorization" is also in headers`)
+}

@@ -6,10 +6,13 @@ package httpaction
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -115,6 +118,14 @@ func (a *WaitHealthy) watch(ctx context.Context, req *actions.Request, svc *dril
 		interval = drills.DefaultCheckInterval
 	}
 	ev := map[string]any{"urls": urls, "poll_interval_ms": interval.Milliseconds()}
+	prepared := make([]preparedCheck, len(svc.Checks))
+	for i, c := range svc.Checks {
+		p, err := a.prepare(c)
+		if err != nil {
+			return serviceWatch{evidence: ev, err: fmt.Errorf("check %s: %w", urls[i], err)}
+		}
+		prepared[i] = p
+	}
 	polls := 0
 	var last string
 	for {
@@ -122,7 +133,7 @@ func (a *WaitHealthy) watch(ctx context.Context, req *actions.Request, svc *dril
 		ev["polls"] = polls
 		allPass := true
 		for i, c := range svc.Checks {
-			if err := a.probe(ctx, urls[i], c); err != nil {
+			if err := a.probe(ctx, urls[i], c, prepared[i]); err != nil {
 				allPass = false
 				// A probe cut short by the step's end says nothing about the service: keep
 				// the last real failure for the message.
@@ -151,16 +162,58 @@ func (a *WaitHealthy) watch(ctx context.Context, req *actions.Request, svc *dril
 	}
 }
 
+// preparedCheck is what a check needs on every poll: its headers, secrets resolved once,
+// and the client that trusts its CA.
+type preparedCheck struct {
+	header http.Header
+	client *http.Client
+}
+
+// prepare resolves a check's secret headers and builds its TLS client. A missing secret
+// fails the step at once: polling without the header would only ever see 401s.
+func (a *WaitHealthy) prepare(c *drills.Check) (preparedCheck, error) {
+	p := preparedCheck{header: http.Header{}, client: a.cfg.Client}
+	for k, v := range c.Headers {
+		p.header.Set(k, v)
+	}
+	for k, env := range c.HeadersFromEnv {
+		v, err := a.cfg.Secrets.Resolve(secret.Ref{Env: env})
+		if err != nil {
+			return p, fmt.Errorf("header %s: %w", k, err)
+		}
+		p.header.Set(k, v)
+	}
+	if c.CACert != "" || c.TLSServerName != "" {
+		tlsCfg := &tls.Config{ServerName: c.TLSServerName, MinVersion: tls.VersionTLS12}
+		if c.CACert != "" {
+			pem, err := os.ReadFile(c.CACert)
+			if err != nil {
+				return p, fmt.Errorf("ca_cert: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return p, fmt.Errorf("ca_cert %s: no PEM certificate in it", c.CACert)
+			}
+			tlsCfg.RootCAs = pool
+		}
+		transport := http.DefaultTransport.(*http.Transport).Clone()
+		transport.TLSClientConfig = tlsCfg
+		p.client = &http.Client{Transport: transport, CheckRedirect: a.cfg.Client.CheckRedirect}
+	}
+	return p, nil
+}
+
 // probe performs one check once.
-func (a *WaitHealthy) probe(ctx context.Context, url string, c *drills.Check) error {
+func (a *WaitHealthy) probe(ctx context.Context, url string, c *drills.Check, p preparedCheck) error {
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.RequestTimeout)
 	defer cancel()
 	httpReq, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}
+	httpReq.Header = p.header.Clone()
 	httpReq.Header.Set("User-Agent", "firedrill-check")
-	resp, err := a.cfg.Client.Do(httpReq)
+	resp, err := p.client.Do(httpReq)
 	if err != nil {
 		return err
 	}

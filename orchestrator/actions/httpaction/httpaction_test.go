@@ -2,10 +2,14 @@ package httpaction_test
 
 import (
 	"context"
+	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,6 +19,7 @@ import (
 	"github.com/firedrill/firedrill/internal/clock"
 	"github.com/firedrill/firedrill/orchestrator/actions"
 	"github.com/firedrill/firedrill/orchestrator/actions/httpaction"
+	"github.com/firedrill/firedrill/orchestrator/secret"
 )
 
 func request(site *drills.Site, services ...*drills.Service) *actions.Request {
@@ -107,5 +112,58 @@ func TestExpandURL(t *testing.T) {
 		if got := httpaction.ExpandURL(tt.in, site); got != tt.want {
 			t.Errorf("ExpandURL(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+func TestWaitHealthyOverTLSWithSecretHeaders(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer s3cr3t" || r.Header.Get("X-Drill") != "yes" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		fmt.Fprint(w, "ok")
+	}))
+	defer srv.Close()
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	site := &drills.Site{Name: "yatap", Ingress: srv.URL}
+	check := &drills.Check{URL: "{ingress}/healthz", Interval: 10 * time.Millisecond,
+		Headers: map[string]string{"X-Drill": "yes"}, HeadersFromEnv: map[string]string{"Authorization": "AUTH_HEADER"}}
+	svc := &drills.Service{Name: "auth", Checks: []*drills.Check{check}}
+	secrets := &secret.Resolver{LookupEnv: func(k string) (string, bool) {
+		if k == "AUTH_HEADER" {
+			return "Bearer s3cr3t", true
+		}
+		return "", false
+	}}
+	a := httpaction.Actions(httpaction.Config{Secrets: secrets})[0]
+
+	// Without the CA the certificate is not trusted: the check never passes.
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	_, err := a.Run(ctx, request(site, svc))
+	cancel()
+	if err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("check without the CA = %v; want a certificate error", err)
+	}
+
+	check.CACert = caFile
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := a.Run(ctx, request(site, svc))
+	if err != nil {
+		t.Fatalf("check with the CA and headers: %v", err)
+	}
+	if b, _ := json.Marshal(res.Evidence); strings.Contains(string(b), "s3cr3t") {
+		t.Errorf("evidence leaks the secret header: %s", b)
+	}
+
+	// A missing secret fails at once, before any poll.
+	check.HeadersFromEnv = map[string]string{"Authorization": "UNSET_VAR"}
+	_, err = a.Run(ctx, request(site, svc))
+	if err == nil || !strings.Contains(err.Error(), "env:UNSET_VAR") || errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("check with a missing secret = %v; want an immediate error naming env:UNSET_VAR", err)
 	}
 }
