@@ -26,7 +26,9 @@ type Plan struct {
 	Steps    []*Step
 	// Rollback steps return the estate to its normal state after an abort.
 	Rollback []*Step
-	Pos      Pos
+	// Probes are URLs polled for the whole run: what users saw during the failover.
+	Probes []*Probe
+	Pos    Pos
 	// AttrPos records where each attribute of the plan block (from, to, services, ...) was
 	// written, so that validation can point at it.
 	AttrPos map[string]Pos
@@ -89,4 +91,20 @@ type Pos struct {
 	File   string
 	Line   int
 	Column int
+}
+
+// DefaultProbeInterval is how often a probe polls when the plan does not say.
+const DefaultProbeInterval = 200 * time.Millisecond
+
+// Probe is a URL polled continuously through a drill, from before the disaster to the end:
+// its record shows how long users could not be served, whatever the milestones say.
+type Probe struct {
+	Name string
+	// URL may use {site} and {ingress} of Site; a GSLB address usually needs neither.
+	URL          string
+	Site         string
+	Interval     time.Duration
+	ExpectStatus int
+	Pos          Pos
+	AttrPos      map[string]Pos
 }

@@ -21,8 +21,12 @@ var (
 		Blocks: []hcl.BlockHeaderSchema{
 			{Type: "step", LabelNames: []string{"name"}},
 			{Type: "rollback"},
+			{Type: "probe", LabelNames: []string{"name"}},
 		},
 	}
+	probeSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "url"}, {Name: "site"}, {Name: "interval"}, {Name: "expect_status"},
+	}}
 	rollbackSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 		{Type: "step", LabelNames: []string{"name"}},
 	}}
@@ -108,6 +112,8 @@ func (s *diagSink) plan(b *hcl.Block) *Plan {
 		switch sb.Type {
 		case "step":
 			p.Steps = append(p.Steps, s.step(sb))
+		case "probe":
+			p.Probes = append(p.Probes, s.probe(sb))
 		case "rollback":
 			if rollbacks++; rollbacks > 1 {
 				s.errorf(sb.DefRange, "only one rollback block is allowed")
@@ -260,4 +266,47 @@ func suggestOrList(name string, candidates []string, what string) string {
 		return sg
 	}
 	return fmt.Sprintf("; %s: %s", what, strings.Join(candidates, ", "))
+}
+
+// probe reads a probe block: a URL polled for the whole run, to see what users saw.
+func (s *diagSink) probe(b *hcl.Block) *Probe {
+	name, _ := s.label(b)
+	pr := &Probe{Name: name, Interval: DefaultProbeInterval, ExpectStatus: DefaultExpectStatus, Pos: s.pos(b.DefRange), AttrPos: map[string]Pos{}}
+	content, hd := b.Body.Content(probeSchema)
+	s.hcl(hd)
+	for n, a := range content.Attributes {
+		pr.AttrPos[n] = s.pos(a.Expr.Range())
+	}
+	if a := content.Attributes["url"]; a != nil {
+		pr.URL, _ = s.str(a)
+		for _, m := range placeholder.FindAllString(pr.URL, -1) {
+			if m != "{site}" && m != "{ingress}" {
+				s.errorf(a.Expr.Range(), "url: unknown placeholder %s: only {site} and {ingress} are replaced", m)
+			}
+		}
+		sample := strings.NewReplacer("{site}", "site", "{ingress}", "http://ingress.invalid").Replace(pr.URL)
+		if err := checkHTTPURL(sample); err != nil {
+			s.errorf(a.Expr.Range(), "url: %q is not an absolute http or https URL", pr.URL)
+		}
+	} else {
+		s.errorf(b.DefRange, "probe %q: url is required", name)
+	}
+	if a := content.Attributes["site"]; a != nil {
+		pr.Site, _ = s.str(a)
+	}
+	if a := content.Attributes["interval"]; a != nil {
+		if d, ok := s.positiveDuration(a); ok {
+			pr.Interval = d
+		}
+	}
+	if a := content.Attributes["expect_status"]; a != nil {
+		if n, ok := s.integer(a); ok {
+			if n < 100 || n > 599 {
+				s.errorf(a.Expr.Range(), "expect_status: %d is not an HTTP status (100 to 599)", n)
+			} else {
+				pr.ExpectStatus = int(n)
+			}
+		}
+	}
+	return pr
 }

@@ -42,6 +42,7 @@ func ValidatePlanWith(cfg *Config, p *Plan, opts ValidateOptions) Diagnostics {
 		v.checkRollbackStep(st)
 	}
 	v.checkMilestones()
+	v.checkProbes()
 	v.diags.Sort()
 	return v.diags
 }
@@ -247,5 +248,28 @@ func (v *planValidator) checkMilestones() {
 	if hasD && hasR && r < d {
 		v.errorf(stepAttr(v.p.Steps[r], "milestone"), "milestone: the %q step %q comes before the %q step %q: restored must come after disaster",
 			MilestoneRestored, v.p.Steps[r].Name, MilestoneDisaster, v.p.Steps[d].Name)
+	}
+}
+
+func (v *planValidator) checkProbes() {
+	seen := map[string]bool{}
+	for _, pr := range v.p.Probes {
+		if seen[pr.Name] {
+			v.errorf(pr.Pos, "probe %q is declared twice", pr.Name)
+		}
+		seen[pr.Name] = true
+		pos := pr.Pos
+		if p, ok := pr.AttrPos["site"]; ok {
+			pos = p
+		}
+		usesSite := strings.Contains(pr.URL, "{site}") || strings.Contains(pr.URL, "{ingress}")
+		switch {
+		case pr.Site == "" && usesSite:
+			v.errorf(pr.AttrPos["url"], "probe %q: url uses {site} or {ingress}: set site", pr.Name)
+		case pr.Site != "" && v.cfg.Site(pr.Site) == nil:
+			v.errorf(pos, "probe %q: unknown site %q", pr.Name, pr.Site)
+		case pr.Site != "" && strings.Contains(pr.URL, "{ingress}") && v.cfg.Site(pr.Site).Ingress == "":
+			v.errorf(pos, "probe %q: site %q has no ingress for {ingress}", pr.Name, pr.Site)
+		}
 	}
 }

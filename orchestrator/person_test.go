@@ -2,6 +2,7 @@ package orchestrator_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"strings"
@@ -147,4 +148,39 @@ func TestPlanWithoutItsDependencyIsRefusedAndFailsWhenForced(t *testing.T) {
 			t.Errorf("triggered_by = %q; a forced run must say so", got.TriggeredBy)
 		}
 	})
+}
+
+func TestProbeRecordsWhatUsersSaw(t *testing.T) {
+	t.Parallel()
+	st := storetest.SQLite(t)
+	b := setup(t, st, nil)
+	b.usePlan(t, "testdata/probed.hcl")
+	ctx := context.Background()
+	run, out := b.run(t, ctx)
+	if out.State != drills.RunSucceeded {
+		t.Fatalf("outcome = %s (%s)", out.State, out.Reason)
+	}
+	events, err := st.RunEventList(ctx, run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data map[string]any
+	for _, e := range events {
+		if e.Kind == orchestrator.EventProbe {
+			if err := json.Unmarshal(e.Data, &data); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if data == nil {
+		t.Fatal("no probe summary on the timeline")
+	}
+	polls, failures := data["polls"].(float64), data["failures"].(float64)
+	// Payments answers on Yatap only once the failover is done: the probe saw it down, then up.
+	if failures < 1 || polls <= failures || data["longest_outage_ms"].(float64) <= 0 {
+		t.Errorf("probe summary = %v; want failures before the failover and passes after", data)
+	}
+	if since, ok := data["last_failure_since_t0_ms"].(float64); !ok || since < 0 {
+		t.Errorf("last failure %v ms after T0; want the outage to last past T0", data["last_failure_since_t0_ms"])
+	}
 }

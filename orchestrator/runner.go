@@ -41,6 +41,9 @@ type RunnerConfig struct {
 	// Canaries measures data loss for services that configure a canary. Optional: without it,
 	// a plan whose services configure canaries is blocked rather than run without its RPO.
 	Canaries actions.CanaryFactory
+	// Probes runs the plan's continuous probes. Optional: without it, a plan that declares
+	// probes is blocked.
+	Probes actions.Prober
 	// DecisionPoll is how often a step waiting for a person looks for the decision.
 	// Defaults to 250ms.
 	DecisionPoll time.Duration
@@ -166,6 +169,7 @@ type execution struct {
 	// canaryMarks are the last rows each canary's primary acknowledged, taken at T0.
 	canaryMarks map[string]actions.CanaryMark
 	canaryErrs  map[string]error
+	probes      []actions.RunningProbe
 }
 
 // Execute claims the run and performs its steps in order. It returns an error only when the
@@ -197,7 +201,11 @@ func (r *Runner) Execute(ctx context.Context, runID string, d *Drill) (*Outcome,
 		return x.finishBlocked(ctx, reason)
 	}
 	defer x.stopCanaries()
+	if reason := x.startProbes(runCtx); reason != "" {
+		return x.finishBlocked(ctx, reason)
+	}
 	stepErr := x.runSteps(runCtx)
+	x.stopProbes(ctx)
 	if cause := context.Cause(runCtx); errors.Is(cause, store.ErrLeaseLost) {
 		// Another replica owns the run now; anything written from here would be refused.
 		x.log.WarnContext(ctx, "lease lost; stopping without further writes")

@@ -97,6 +97,7 @@ func setupFiles(t *testing.T, st *store.Store, estatePath, planPath string, env 
 	}
 	runner, err := orchestrator.NewRunner(orchestrator.RunnerConfig{
 		Store: st, Actions: registry, Owner: "test", Canaries: pg, DecisionPoll: 20 * time.Millisecond,
+		Probes: httpaction.NewProber(httpaction.Config{Secrets: resolver}),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -148,7 +148,7 @@ func (r *Report) Markdown() string {
 	row(fmt.Sprintf("%s (baseline)", r.Baseline.Interval), r.Baseline)
 	fmt.Fprintf(&b, "\np99(default) / p99(baseline) = %.3f. Target p99 ≤ 100 ms at the default interval: %s.\n",
 		r.Ratio(), met(r.Default.P99 <= 100*time.Millisecond))
-	fmt.Fprintf(&b, "\nRun %s, %s wall, %d lanes, sitesim StartDelay %s / HealthDelay %s, seed %d, %s %s/%s, NumCPU %d, GOMAXPROCS %d.\n",
+	fmt.Fprintf(&b, "\nRun %s, %s wall, lanes %d, sitesim StartDelay %s / HealthDelay %s, seed %d, %s %s/%s, NumCPU %d, GOMAXPROCS %d.\n",
 		r.Started.UTC().Format(time.RFC3339), r.Wall.Round(time.Second), r.Options.Lanes,
 		r.Options.StartDelay, r.Options.HealthDelay, r.Options.Seed,
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))

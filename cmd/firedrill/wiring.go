@@ -79,6 +79,7 @@ func (a *app) newEngine(st *store.Store, secrets *secret.Resolver) (*engine, err
 	}
 	runner, err := orchestrator.NewRunner(orchestrator.RunnerConfig{
 		Store: st, Actions: registry, Clock: clk, Logger: a.logger, Canaries: pg,
+		Probes: httpaction.NewProber(httpaction.Config{Secrets: secrets}),
 	})
 	if err != nil {
 		return nil, err

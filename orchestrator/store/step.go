@@ -185,3 +185,32 @@ func (s *Store) RunEventList(ctx context.Context, runID string) ([]*RunEvent, er
 	}
 	return out, nil
 }
+
+// RunEventAppendParams are the arguments of RunEventAppend.
+type RunEventAppendParams struct {
+	RunID   string
+	Epoch   int64
+	Kind    string
+	StepKey string
+	Message string
+	// Data is JSON-encoded into the event.
+	Data any
+	// At defaults to the clock's now.
+	At time.Time
+}
+
+// RunEventAppend adds an entry to a run's timeline that no other write records (a probe's
+// summary, a canary's last row). Fenced.
+func (s *Store) RunEventAppend(ctx context.Context, p *RunEventAppendParams) error {
+	if p == nil || p.RunID == "" || p.Kind == "" {
+		return errors.New("run event append: RunID and Kind are required")
+	}
+	at := s.now(p.At)
+	err := s.fencedTx(ctx, p.RunID, p.Epoch, at, func(tx *gorm.DB, _ *fenceRow) error {
+		return appendEvent(tx, p.RunID, at, p.Kind, p.StepKey, p.Message, p.Data)
+	})
+	if err != nil {
+		return fmt.Errorf("append %s event to run %s: %w", p.Kind, p.RunID, err)
+	}
+	return nil
+}
