@@ -97,7 +97,10 @@ func (s *Store) StepDecide(ctx context.Context, p *StepDecideParams) (*StepDecis
 		}
 		d.StepID = step.ID
 		if err := tx.Create(&d).Error; err != nil {
-			return translate(err)
+			if err = translate(err); errors.Is(err, ErrDuplicate) {
+				return fmt.Errorf("the step was already decided: %w", ErrDuplicate)
+			}
+			return err
 		}
 		return appendEvent(tx, p.RunID, at, EventStepDecided, p.StepKey, p.Comment, map[string]any{
 			"step_id": step.ID, "decision": p.Decision, "decided_by": p.By,
