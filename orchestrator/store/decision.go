@@ -22,6 +22,10 @@ const (
 	DecisionDone = "done"
 	// DecisionFailed: the manual step could not be performed; the run fails.
 	DecisionFailed = "failed"
+	// DecisionRetry: run the step whose outcome is unknown again (a new attempt).
+	DecisionRetry = "retry"
+	// DecisionAbort: abort the run (rollback and cleanup run).
+	DecisionAbort = "abort"
 )
 
 // EventStepDecided is the timeline entry of a decision.
@@ -60,8 +64,10 @@ func (s *Store) StepDecide(ctx context.Context, p *StepDecideParams) (*StepDecis
 	if p == nil || p.RunID == "" || p.StepKey == "" {
 		return nil, errors.New("step decide: RunID and StepKey are required")
 	}
-	if p.Decision != DecisionDone && p.Decision != DecisionFailed {
-		return nil, fmt.Errorf("step decide: decision %q is not %q or %q", p.Decision, DecisionDone, DecisionFailed)
+	switch p.Decision {
+	case DecisionDone, DecisionFailed, DecisionRetry, DecisionAbort:
+	default:
+		return nil, fmt.Errorf("step decide: decision %q is not one of %s, %s, %s, %s", p.Decision, DecisionDone, DecisionFailed, DecisionRetry, DecisionAbort)
 	}
 	if p.By == "" {
 		return nil, errors.New("step decide: By (who decides) is required")

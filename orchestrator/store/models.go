@@ -137,6 +137,14 @@ type runModel struct {
 	LeaseExpiresAt  *time.Time `gorm:"column:lease_expires_at"`
 	LeaseDurationMS int64      `gorm:"column:lease_duration_ms"`
 	UpdatedAt       time.Time  `gorm:"column:updated_at"`
+	// Added by 00003_engine.
+	ScheduleName     *string    `gorm:"column:schedule_name"`
+	FireTime         *time.Time `gorm:"column:fire_time"`
+	ApprovalPolicy   *jsonDoc   `gorm:"column:approval_policy"`
+	ApprovalDeadline *time.Time `gorm:"column:approval_deadline"`
+	AbortRequestedAt *time.Time `gorm:"column:abort_requested_at"`
+	AbortRequestedBy string     `gorm:"column:abort_requested_by"`
+	AbortReason      string     `gorm:"column:abort_reason"`
 }
 
 func (runModel) TableName() string { return "runs" }
@@ -203,6 +211,8 @@ func allModels() []any {
 		&estateSnapshotModel{}, &siteModel{}, &serviceModel{}, &planModel{},
 		&runModel{}, &stepResultModel{}, &measurementModel{}, &runEventModel{},
 		&stepDecisionModel{},
+		&scheduleModel{}, &scheduleFireModel{}, &leaseModel{}, &userModel{}, &approvalModel{},
+		&freezeModel{}, &notificationModel{},
 	}
 }
 
@@ -238,3 +248,90 @@ type stepDecisionModel struct {
 }
 
 func (stepDecisionModel) TableName() string { return "step_decisions" }
+
+type scheduleModel struct {
+	Name         string     `gorm:"column:name;primaryKey"`
+	PlanName     string     `gorm:"column:plan_name"`
+	PlanFile     string     `gorm:"column:plan_file"`
+	Spec         jsonDoc    `gorm:"column:spec"`
+	Paused       bool       `gorm:"column:paused"`
+	PausedBy     string     `gorm:"column:paused_by"`
+	PausedReason string     `gorm:"column:paused_reason"`
+	PausedAt     *time.Time `gorm:"column:paused_at"`
+	LastFireTime *time.Time `gorm:"column:last_fire_time"`
+	NextFireTime *time.Time `gorm:"column:next_fire_time"`
+	UpdatedAt    time.Time  `gorm:"column:updated_at"`
+}
+
+func (scheduleModel) TableName() string { return "schedules" }
+
+type scheduleFireModel struct {
+	ScheduleName string    `gorm:"column:schedule_name;primaryKey"`
+	FireTime     time.Time `gorm:"column:fire_time;primaryKey"`
+	Decision     string    `gorm:"column:decision"`
+	Reason       string    `gorm:"column:reason"`
+	RunID        *string   `gorm:"column:run_id"`
+	DecidedBy    string    `gorm:"column:decided_by"`
+	DecidedAt    time.Time `gorm:"column:decided_at"`
+}
+
+func (scheduleFireModel) TableName() string { return "schedule_fires" }
+
+type leaseModel struct {
+	Name      string    `gorm:"column:name;primaryKey"`
+	Owner     string    `gorm:"column:owner"`
+	Epoch     int64     `gorm:"column:epoch"`
+	ExpiresAt time.Time `gorm:"column:expires_at"`
+	UpdatedAt time.Time `gorm:"column:updated_at"`
+}
+
+func (leaseModel) TableName() string { return "leases" }
+
+type userModel struct {
+	Name      string    `gorm:"column:name;primaryKey"`
+	Roles     jsonDoc   `gorm:"column:roles"`
+	Disabled  bool      `gorm:"column:disabled"`
+	CreatedAt time.Time `gorm:"column:created_at"`
+	UpdatedAt time.Time `gorm:"column:updated_at"`
+}
+
+func (userModel) TableName() string { return "users" }
+
+type approvalModel struct {
+	ID        string    `gorm:"column:id;primaryKey"`
+	RunID     string    `gorm:"column:run_id"`
+	Approver  string    `gorm:"column:approver"`
+	Roles     jsonDoc   `gorm:"column:roles"`
+	Decision  string    `gorm:"column:decision"`
+	Comment   string    `gorm:"column:comment"`
+	DecidedAt time.Time `gorm:"column:decided_at"`
+}
+
+func (approvalModel) TableName() string { return "approvals" }
+
+type freezeModel struct {
+	ID       string     `gorm:"column:id;primaryKey"`
+	Reason   string     `gorm:"column:reason"`
+	SetBy    string     `gorm:"column:set_by"`
+	SetAt    time.Time  `gorm:"column:set_at"`
+	LiftedBy string     `gorm:"column:lifted_by"`
+	LiftedAt *time.Time `gorm:"column:lifted_at"`
+}
+
+func (freezeModel) TableName() string { return "freezes" }
+
+type notificationModel struct {
+	ID            string     `gorm:"column:id;primaryKey"`
+	RunID         *string    `gorm:"column:run_id"`
+	Event         string     `gorm:"column:event"`
+	Channel       string     `gorm:"column:channel"`
+	Payload       jsonDoc    `gorm:"column:payload"`
+	State         string     `gorm:"column:state"`
+	Attempts      int        `gorm:"column:attempts"`
+	NextAttemptAt time.Time  `gorm:"column:next_attempt_at"`
+	LastError     string     `gorm:"column:last_error"`
+	CreatedAt     time.Time  `gorm:"column:created_at"`
+	SentAt        *time.Time `gorm:"column:sent_at"`
+}
+
+func (notificationModel) TableName() string { return "notifications" }

@@ -48,6 +48,17 @@ type Run struct {
 	LeaseEpoch     int64
 	LeaseExpiresAt *time.Time
 	UpdatedAt      time.Time
+	// ScheduleName and FireTime are set for a run a schedule fired; empty for manual runs.
+	ScheduleName string
+	FireTime     *time.Time
+	// ApprovalPolicy is the policy the run must satisfy before it starts (JSON); nil: none.
+	ApprovalPolicy json.RawMessage
+	// ApprovalDeadline: approvals expire if the run has not started by then.
+	ApprovalDeadline *time.Time
+	// AbortRequestedAt is set once an operator (or a freeze) asked the run to abort.
+	AbortRequestedAt *time.Time
+	AbortRequestedBy string
+	AbortReason      string
 }
 
 // StepResult is one attempt of one step of a run.
@@ -162,7 +173,22 @@ func runOf(m *runModel) *Run {
 		LeaseEpoch:     m.LeaseEpoch,
 		LeaseExpiresAt: utcPtr(m.LeaseExpiresAt),
 		UpdatedAt:      m.UpdatedAt.UTC(),
+
+		ScheduleName:     deref(m.ScheduleName),
+		FireTime:         utcPtr(m.FireTime),
+		ApprovalPolicy:   rawOf(m.ApprovalPolicy),
+		ApprovalDeadline: utcPtr(m.ApprovalDeadline),
+		AbortRequestedAt: utcPtr(m.AbortRequestedAt),
+		AbortRequestedBy: m.AbortRequestedBy,
+		AbortReason:      m.AbortReason,
 	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 func stepResultOf(m *stepResultModel) *StepResult {
