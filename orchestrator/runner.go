@@ -180,8 +180,17 @@ func (r *Runner) Execute(ctx context.Context, runID string, d *Drill) (*Outcome,
 	if err != nil {
 		return nil, fmt.Errorf("claim run %s: %w", runID, err)
 	}
+	return r.ExecuteClaimed(ctx, runID, epoch, d)
+}
+
+// ExecuteClaimed carries a run this replica has claimed at epoch to a recorded end. A run that
+// an earlier replica left mid-way is resumed: see resume.go.
+func (r *Runner) ExecuteClaimed(ctx context.Context, runID string, epoch int64, d *Drill) (*Outcome, error) {
 	x := &execution{r: r, d: d, runID: runID, epoch: epoch, log: r.log.With("run_id", runID, "plan", d.Plan.Name)}
 	x.log.InfoContext(ctx, "run claimed", "epoch", epoch, "owner", r.cfg.Owner)
+	if err := x.loadPrior(ctx); err != nil {
+		return nil, fmt.Errorf("resume run %s: %w", runID, err)
+	}
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -260,8 +269,14 @@ func (x *execution) runSteps(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := x.runStep(ctx, seq+1, inst); err != nil {
+		skip, attempt, err := x.resumeStep(ctx, seq+1, inst)
+		if err != nil {
 			return err
+		}
+		if !skip {
+			if err := x.runStep(ctx, seq+1, inst, attempt); err != nil {
+				return err
+			}
 		}
 		if m := inst.Step.Milestone; m != "" && lastOfStep[inst.Step] == seq {
 			if err := x.stampMilestone(ctx, m); err != nil {
@@ -272,7 +287,7 @@ func (x *execution) runSteps(ctx context.Context) error {
 	return nil
 }
 
-func (x *execution) runStep(ctx context.Context, seq int, inst drills.StepInstance) error {
+func (x *execution) runStep(ctx context.Context, seq int, inst drills.StepInstance, attempt int) error {
 	st := x.r.cfg.Store
 	clk := x.r.cfg.Clock
 	step := inst.Step
@@ -294,7 +309,7 @@ func (x *execution) runStep(ctx context.Context, seq int, inst drills.StepInstan
 
 	stepID, err := st.StepStart(ctx, &store.StepStartParams{
 		RunID: x.runID, Epoch: x.epoch, Seq: seq, Key: inst.Key, Name: step.Name, Action: step.Action,
-		Site: step.Site, Service: inst.Service, Attempt: 1, Idempotent: spec.Idempotent,
+		Site: step.Site, Service: inst.Service, Attempt: attempt, Idempotent: spec.Idempotent,
 		Timeout: timeout, At: clk.Now(),
 	})
 	if err != nil {
