@@ -24,6 +24,8 @@ var (
 	configSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 		{Type: "site", LabelNames: []string{"name"}},
 		{Type: "service", LabelNames: []string{"name"}},
+		{Type: "schedule", LabelNames: []string{"name"}},
+		{Type: "blackout", LabelNames: []string{"name"}},
 	}}
 	siteSchema = &hcl.BodySchema{
 		Attributes: []hcl.AttributeSchema{{Name: "role"}, {Name: "ingress"}},
@@ -41,7 +43,7 @@ var (
 	serviceSchema  = &hcl.BodySchema{
 		Attributes: []hcl.AttributeSchema{
 			{Name: "description"}, {Name: "owner"}, {Name: "criticality"}, {Name: "rto"}, {Name: "rpo"},
-			{Name: "depends_on"}, {Name: "nomad_job"},
+			{Name: "depends_on"}, {Name: "nomad_job"}, {Name: "drill_every"},
 		},
 		Blocks: []hcl.BlockHeaderSchema{
 			{Type: "check", LabelNames: []string{"kind"}},
@@ -58,10 +60,11 @@ var (
 )
 
 // configParser holds what is needed across blocks: the sink and, for checks that span
-// services, where each depends_on was written.
+// blocks, where each depends_on and each schedule's blackout names were written.
 type configParser struct {
 	diagSink
-	dependsOn map[*Service]*hcl.Attribute
+	dependsOn    map[*Service]*hcl.Attribute
+	blackoutRefs map[*Schedule][]hcl.Range
 }
 
 // ParseConfig parses and validates an estate configuration (conventionally firedrill.hcl;
@@ -69,7 +72,11 @@ type configParser struct {
 // position. The returned Config is nil only when the source could not be read as HCL at all;
 // it must not be used when the diagnostics hold errors.
 func ParseConfig(src []byte, filename string) (*Config, Diagnostics) {
-	p := &configParser{diagSink: diagSink{file: filename}, dependsOn: map[*Service]*hcl.Attribute{}}
+	p := &configParser{
+		diagSink:     diagSink{file: filename},
+		dependsOn:    map[*Service]*hcl.Attribute{},
+		blackoutRefs: map[*Schedule][]hcl.Range{},
+	}
 	cfg := p.parse(src)
 	p.diags.Sort()
 	return cfg, p.diags
@@ -85,13 +92,14 @@ func (p *configParser) parse(src []byte) *Config {
 	content, hd := body.Content(configSchema)
 	p.hcl(hd)
 
-	siteAt := map[string]hcl.Range{}
-	serviceAt := map[string]hcl.Range{}
+	// Each block type is its own namespace.
+	declared := map[string]map[string]hcl.Range{}
 	for _, b := range content.Blocks {
 		name, _ := p.label(b)
-		seen := siteAt
-		if b.Type == "service" {
-			seen = serviceAt
+		seen := declared[b.Type]
+		if seen == nil {
+			seen = map[string]hcl.Range{}
+			declared[b.Type] = seen
 		}
 		if prev, dup := seen[name]; dup {
 			p.errorf(b.LabelRanges[0], "%s %q is already declared at line %d", b.Type, name, prev.Start.Line)
@@ -103,10 +111,15 @@ func (p *configParser) parse(src []byte) *Config {
 			cfg.Sites = append(cfg.Sites, p.site(b, name))
 		case "service":
 			cfg.Services = append(cfg.Services, p.service(b, name))
+		case "schedule":
+			cfg.Schedules = append(cfg.Schedules, p.schedule(b, name))
+		case "blackout":
+			cfg.Blackouts = append(cfg.Blackouts, p.blackout(b, name))
 		}
 	}
 	p.checkPrimary(cfg)
 	p.checkDependencies(cfg)
+	p.checkSchedules(cfg)
 	return cfg
 }
 
@@ -234,6 +247,9 @@ func (p *configParser) service(b *hcl.Block, name string) *Service {
 	}
 	if a := attrs["nomad_job"]; a != nil {
 		svc.NomadJob, _ = p.nonEmpty(a)
+	}
+	if a := attrs["drill_every"]; a != nil {
+		svc.DrillEvery, _ = p.positiveDuration(a)
 	}
 	for _, cb := range content.Blocks {
 		switch cb.Type {

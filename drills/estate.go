@@ -29,6 +29,9 @@ type Config struct {
 	File     string
 	Sites    []*Site
 	Services []*Service
+	// Schedules say when plans run; Blackouts are the windows they name to suppress fires.
+	Schedules []*Schedule
+	Blackouts []*Blackout
 	// SHA256 is the hex digest of the source bytes, so a run records which estate it used.
 	SHA256 string
 }
@@ -48,6 +51,26 @@ func (c *Config) Service(name string) *Service {
 	for _, s := range c.Services {
 		if s.Name == name {
 			return s
+		}
+	}
+	return nil
+}
+
+// Schedule returns the schedule named name, or nil.
+func (c *Config) Schedule(name string) *Schedule {
+	for _, s := range c.Schedules {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// Blackout returns the blackout named name, or nil.
+func (c *Config) Blackout(name string) *Blackout {
+	for _, b := range c.Blackouts {
+		if b.Name == name {
+			return b
 		}
 	}
 	return nil
@@ -124,7 +147,10 @@ type Service struct {
 	Checks   []*Check
 	// Canary configures the RPO canary writer; nil when RPO is not measured for the service.
 	Canary *Canary
-	Pos    Pos
+	// DrillEvery is the longest time allowed between two passed drills of the service, as a
+	// regulation requires (e.g. 365d); zero when none is required. DueStatuses reads it.
+	DrillEvery time.Duration
+	Pos        Pos
 }
 
 // CheckKind says how a health check is performed.

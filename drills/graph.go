@@ -187,6 +187,65 @@ func (p *Plan) ExpandRollback(cfg *Config) ([]StepInstance, error) {
 	return expand(cfg, p.Rollback)
 }
 
+// ExpandCleanup is Expand for the cleanup steps.
+func (p *Plan) ExpandCleanup(cfg *Config) ([]StepInstance, error) {
+	return expand(cfg, p.Cleanup)
+}
+
+// Needs reports whether service a depends on service b, directly or through other services.
+func Needs(cfg *Config, a, b string) bool {
+	seen := map[string]bool{}
+	var walk func(s string) bool
+	walk = func(s string) bool {
+		svc := cfg.Service(s)
+		if svc == nil {
+			return false
+		}
+		for _, d := range svc.DependsOn {
+			if d == b {
+				return true
+			}
+			if !seen[d] {
+				seen[d] = true
+				if walk(d) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(a)
+}
+
+// ParallelWaits says, for the instances of one parallel for_each step, which instances each
+// must wait for: those of the services it depends on (directly or through services the step
+// does not cover) when the action starts dependencies first, or of the services that depend on
+// it when the action goes dependents first (stopping). Keys map to keys; an instance that waits
+// for nothing maps to nil.
+func ParallelWaits(cfg *Config, group []StepInstance) map[string][]string {
+	out := make(map[string][]string, len(group))
+	for _, inst := range group {
+		out[inst.Key] = nil
+		order := DependenciesFirst
+		if spec, ok := LookupAction(inst.Step.Action); ok {
+			order = spec.Order
+		}
+		for _, other := range group {
+			if other.Key == inst.Key || other.Service == "" || inst.Service == "" {
+				continue
+			}
+			waits := Needs(cfg, inst.Service, other.Service)
+			if order == DependentsFirst {
+				waits = Needs(cfg, other.Service, inst.Service)
+			}
+			if waits {
+				out[inst.Key] = append(out[inst.Key], other.Key)
+			}
+		}
+	}
+	return out
+}
+
 func expand(cfg *Config, steps []*Step) ([]StepInstance, error) {
 	var out []StepInstance
 	for _, st := range steps {

@@ -1,6 +1,9 @@
 package drills
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Milestone marks a step whose end stamps a point of the drill's timeline.
 type Milestone string
@@ -24,8 +27,16 @@ type Plan struct {
 	// Services are the services the drill fails over. Every dependency of each must be here too.
 	Services []string
 	Steps    []*Step
-	// Rollback steps return the estate to its normal state after an abort.
+	// Rollback steps return the estate to its normal state (fail back to the primary). They
+	// run after an abort (an operator's or a stop condition's), and after a step failure once
+	// the disaster step has started; every rollback step is attempted even when one fails.
 	Rollback []*Step
+	// Cleanup steps run at the end of every run that got past pre-flight, whatever its
+	// outcome (after the rollback, when there was one): remove test data, re-enable alerts.
+	Cleanup []*Step
+	// StopWhen holds the conditions that abort the run when breached; nil when the plan
+	// declares none.
+	StopWhen *StopConditions
 	// Probes are URLs polled for the whole run: what users saw during the failover.
 	Probes []*Probe
 	Pos    Pos
@@ -46,6 +57,14 @@ type Step struct {
 	Milestone Milestone
 	// Timeout bounds the step. Zero means the action's default.
 	Timeout time.Duration
+	// Budget is how long the step is expected to take at most, shorter than its timeout: a
+	// step over its budget is recorded (a step_over_budget event) and, when the plan's
+	// stop_when sets step_over_budget = true, aborts the run. Zero means none.
+	Budget time.Duration
+	// Parallel runs the instances of a for_each step concurrently: each instance starts as
+	// soon as the instances of the services it depends on (in the action's order: its
+	// dependencies, or for stop actions its dependents) have succeeded.
+	Parallel bool
 	// Params holds the action-specific attributes, already checked against the action's
 	// ParamSpec: string, int64, bool, time.Duration, []string or map[string]string values.
 	Params map[string]any
@@ -53,7 +72,7 @@ type Step struct {
 	// ParamPos records where each parameter was written, for messages at run time.
 	ParamPos map[string]Pos
 	// AttrPos records where each fixed attribute (action, site, for_each, milestone,
-	// timeout) was written.
+	// timeout, budget, parallel) was written.
 	AttrPos map[string]Pos
 }
 
@@ -107,4 +126,71 @@ type Probe struct {
 	ExpectStatus int
 	Pos          Pos
 	AttrPos      map[string]Pos
+}
+
+// StopConditions are a plan's stop_when block: conditions evaluated throughout the run (by the
+// runner, with its clock) whose breach aborts the run, which then rolls back. A zero field is
+// a condition the plan does not set.
+//
+//	stop_when {
+//	  probe_failures      = 5       # consecutive failed polls of any one plan probe...
+//	  probe_grace         = "10m"   # ...counted from T0 + probe_grace (default: the plan's longest RTO objective)
+//	  max_replication_lag = "10s"   # DR standby lag behind the primary, measured until T0
+//	  step_over_budget    = true    # a step running past its budget aborts (else it is only recorded)
+//	  rto_budget          = "2h"    # T0 to the restored milestone
+//	}
+type StopConditions struct {
+	// ProbeFailures aborts the run when any plan probe fails this many polls in a row, counting
+	// only polls from T0 + ProbeGrace on: the outage between T0 and the failover is expected,
+	// a service still down after it is not.
+	ProbeFailures int
+	// ProbeGrace delays the probe count after T0. Zero means the longest RTO objective of
+	// the plan's services (see EffectiveProbeGrace).
+	ProbeGrace time.Duration
+	// MaxReplicationLag aborts the run when a database the DR site replicates from the
+	// primary lags more than this. Measured from the start of the run until T0: after the
+	// disaster the primary is gone by design.
+	MaxReplicationLag time.Duration
+	// StepOverBudget aborts the run when a step runs past its budget.
+	StepOverBudget bool
+	// RTOBudget aborts the run when the restored milestone has not been reached this long
+	// after T0.
+	RTOBudget time.Duration
+	Pos       Pos
+	AttrPos   map[string]Pos
+}
+
+// EffectiveProbeGrace is the grace after T0 before probe failures count: ProbeGrace, or the
+// longest RTO objective of the plan's services when it is zero.
+func (p *Plan) EffectiveProbeGrace(cfg *Config) time.Duration {
+	if p.StopWhen != nil && p.StopWhen.ProbeGrace > 0 {
+		return p.StopWhen.ProbeGrace
+	}
+	var grace time.Duration
+	for _, n := range p.Services {
+		if svc := cfg.Service(n); svc != nil {
+			grace = max(grace, svc.RTO)
+		}
+	}
+	return grace
+}
+
+// Sites returns the names of the sites the plan uses, without repeats: from, to, then the
+// sites of its steps, rollback and cleanup steps and probes, in the order written.
+func (p *Plan) Sites() []string {
+	var out []string
+	add := func(name string) {
+		if name != "" && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	add(p.From)
+	add(p.To)
+	for _, st := range slices.Concat(p.Steps, p.Rollback, p.Cleanup) {
+		add(st.Site)
+	}
+	for _, pr := range p.Probes {
+		add(pr.Site)
+	}
+	return out
 }

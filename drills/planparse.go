@@ -21,19 +21,26 @@ var (
 		Blocks: []hcl.BlockHeaderSchema{
 			{Type: "step", LabelNames: []string{"name"}},
 			{Type: "rollback"},
+			{Type: "cleanup"},
+			{Type: "stop_when"},
 			{Type: "probe", LabelNames: []string{"name"}},
 		},
 	}
+	stopWhenSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "probe_failures"}, {Name: "probe_grace"}, {Name: "max_replication_lag"},
+		{Name: "step_over_budget"}, {Name: "rto_budget"},
+	}}
 	probeSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "url"}, {Name: "site"}, {Name: "interval"}, {Name: "expect_status"},
 	}}
-	rollbackSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
+	stepListSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 		{Type: "step", LabelNames: []string{"name"}},
 	}}
 	// stepSchema holds the attributes every step has; any other attribute is a parameter
 	// of the step's action.
 	stepSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "action"}, {Name: "site"}, {Name: "for_each"}, {Name: "milestone"}, {Name: "timeout"},
+		{Name: "budget"}, {Name: "parallel"},
 	}}
 )
 
@@ -107,22 +114,26 @@ func (s *diagSink) plan(b *hcl.Block) *Plan {
 	} else {
 		s.errorf(b.DefRange, "plan %q: services is required (the services the drill fails over)", name)
 	}
-	rollbacks := 0
+	seen := map[string]bool{}
 	for _, sb := range content.Blocks {
 		switch sb.Type {
 		case "step":
 			p.Steps = append(p.Steps, s.step(sb))
 		case "probe":
 			p.Probes = append(p.Probes, s.probe(sb))
-		case "rollback":
-			if rollbacks++; rollbacks > 1 {
-				s.errorf(sb.DefRange, "only one rollback block is allowed")
+		case "rollback", "cleanup", "stop_when":
+			if seen[sb.Type] {
+				s.errorf(sb.DefRange, "only one %s block is allowed", sb.Type)
 				continue
 			}
-			rc, hd := sb.Body.Content(rollbackSchema)
-			s.hcl(hd)
-			for _, rb := range rc.Blocks {
-				p.Rollback = append(p.Rollback, s.step(rb))
+			seen[sb.Type] = true
+			switch sb.Type {
+			case "rollback":
+				p.Rollback = s.stepList(sb)
+			case "cleanup":
+				p.Cleanup = s.stepList(sb)
+			default:
+				p.StopWhen = s.stopWhen(sb)
 			}
 		}
 	}
@@ -171,6 +182,12 @@ func (s *diagSink) step(b *hcl.Block) *Step {
 	if a := attrs["timeout"]; a != nil {
 		st.Timeout, _ = s.positiveDuration(a)
 	}
+	if a := attrs["budget"]; a != nil {
+		st.Budget, _ = s.positiveDuration(a)
+	}
+	if a := attrs["parallel"]; a != nil {
+		st.Parallel, _ = s.boolean(a)
+	}
 	params, hd := remain.JustAttributes()
 	s.hcl(hd)
 	s.params(st, b, spec, known, params)
@@ -206,7 +223,7 @@ func (s *diagSink) params(st *Step, b *hcl.Block, spec ActionSpec, known bool, p
 
 func unknownParam(name string, spec ActionSpec) string {
 	if len(spec.Params) == 0 {
-		return fmt.Sprintf("%s: action %q takes no parameters besides action, site, for_each, milestone and timeout", name, spec.Name)
+		return fmt.Sprintf("%s: action %q takes no parameters besides action, site, for_each, milestone, timeout, budget and parallel", name, spec.Name)
 	}
 	known := slices.Sorted(maps.Keys(spec.Params))
 	return fmt.Sprintf("action %q has no parameter %q%s (its parameters: %s)",
@@ -309,4 +326,51 @@ func (s *diagSink) probe(b *hcl.Block) *Probe {
 		}
 	}
 	return pr
+}
+
+// stepList reads the steps of a rollback or cleanup block.
+func (s *diagSink) stepList(b *hcl.Block) []*Step {
+	c, hd := b.Body.Content(stepListSchema)
+	s.hcl(hd)
+	var out []*Step
+	for _, sb := range c.Blocks {
+		out = append(out, s.step(sb))
+	}
+	return out
+}
+
+// stopWhen reads a stop_when block: the conditions whose breach aborts the run.
+func (s *diagSink) stopWhen(b *hcl.Block) *StopConditions {
+	sc := &StopConditions{Pos: s.pos(b.DefRange), AttrPos: map[string]Pos{}}
+	content, hd := b.Body.Content(stopWhenSchema)
+	s.hcl(hd)
+	attrs := content.Attributes
+	for n, a := range attrs {
+		sc.AttrPos[n] = s.pos(a.Expr.Range())
+	}
+	if len(attrs) == 0 && !hd.HasErrors() {
+		s.errorf(b.DefRange, "stop_when: set at least one condition (probe_failures, max_replication_lag, step_over_budget, rto_budget)")
+	}
+	if a := attrs["probe_failures"]; a != nil {
+		if n, ok := s.integer(a); ok {
+			if n < 1 {
+				s.errorf(a.Expr.Range(), "probe_failures: %d is not a number of polls: write 1 or more", n)
+			} else {
+				sc.ProbeFailures = int(n)
+			}
+		}
+	}
+	if a := attrs["probe_grace"]; a != nil {
+		sc.ProbeGrace, _ = s.positiveDuration(a)
+	}
+	if a := attrs["max_replication_lag"]; a != nil {
+		sc.MaxReplicationLag, _ = s.positiveDuration(a)
+	}
+	if a := attrs["step_over_budget"]; a != nil {
+		sc.StepOverBudget, _ = s.boolean(a)
+	}
+	if a := attrs["rto_budget"]; a != nil {
+		sc.RTOBudget, _ = s.positiveDuration(a)
+	}
+	return sc
 }

@@ -39,4 +39,6 @@ const (
 	// StepUnknown: the process died while the step ran and the action is not idempotent.
 	StepUnknown StepState = "unknown"
 	StepSkipped StepState = "skipped"
+	// StepAborted: the run was aborted (by an operator or a stop condition) while the step ran.
+	StepAborted StepState = "aborted"
 )

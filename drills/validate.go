@@ -39,10 +39,15 @@ func ValidatePlanWith(cfg *Config, p *Plan, opts ValidateOptions) Diagnostics {
 	}
 	for _, st := range p.Rollback {
 		v.checkStep(st)
-		v.checkRollbackStep(st)
+		v.checkAfterStep(st, "rollback")
+	}
+	for _, st := range p.Cleanup {
+		v.checkStep(st)
+		v.checkAfterStep(st, "cleanup")
 	}
 	v.checkMilestones()
 	v.checkProbes()
+	v.checkStopWhen()
 	v.diags.Sort()
 	return v.diags
 }
@@ -143,9 +148,9 @@ func (v *planValidator) checkDependencies() {
 
 func (v *planValidator) checkStepNames() {
 	seen := map[string]*Step{}
-	for _, st := range slices.Concat(v.p.Steps, v.p.Rollback) {
+	for _, st := range slices.Concat(v.p.Steps, v.p.Rollback, v.p.Cleanup) {
 		if prev, dup := seen[st.Name]; dup {
-			v.errorf(st.Pos, "step %q is already declared at line %d: step names must be unique, rollback included", st.Name, prev.Pos.Line)
+			v.errorf(st.Pos, "step %q is already declared at line %d: step names must be unique, rollback and cleanup included", st.Name, prev.Pos.Line)
 			continue
 		}
 		seen[st.Name] = st
@@ -167,6 +172,17 @@ func (v *planValidator) checkStep(st *Step) {
 	}
 	if spec, ok := LookupAction(st.Action); ok { // else reported by ParsePlan
 		v.checkAgainstSpec(st, spec)
+	}
+	if st.Parallel && len(st.ForEach) == 0 {
+		v.errorf(stepAttr(st, "parallel"), "parallel: only a step with for_each runs its instances in parallel: add for_each or remove parallel")
+	}
+	timeout := st.Timeout
+	if spec, ok := LookupAction(st.Action); ok && timeout == 0 {
+		timeout = spec.DefaultTimeout
+	}
+	if st.Budget > 0 && timeout > 0 && st.Budget >= timeout {
+		v.errorf(stepAttr(st, "budget"), "budget: %s is not shorter than the step's timeout %s, so it could never be exceeded: lower budget or raise timeout",
+			formatDuration(st.Budget), formatDuration(timeout))
 	}
 }
 
@@ -216,10 +232,66 @@ func (v *planValidator) checkHTTPWait(st *Step) {
 	}
 }
 
-func (v *planValidator) checkRollbackStep(st *Step) {
+// checkAfterStep checks a rollback or cleanup step: the drill's timeline and its stop
+// conditions end before them.
+func (v *planValidator) checkAfterStep(st *Step, block string) {
 	if st.Milestone != "" {
-		v.errorf(stepAttr(st, "milestone"), "milestone: rollback steps cannot be milestones: the drill's timeline ends before rollback")
+		v.errorf(stepAttr(st, "milestone"), "milestone: %s steps cannot be milestones: the drill's timeline ends before %s", block, block)
 	}
+	if st.Budget > 0 {
+		v.errorf(stepAttr(st, "budget"), "budget: %s steps have no budget: stop conditions are not evaluated once the %s runs", block, block)
+	}
+}
+
+// checkStopWhen checks that each stop condition can be evaluated for this plan.
+func (v *planValidator) checkStopWhen() {
+	sc := v.p.StopWhen
+	if sc == nil {
+		return
+	}
+	at := func(name string) Pos {
+		if pos, ok := sc.AttrPos[name]; ok {
+			return pos
+		}
+		return sc.Pos
+	}
+	if _, set := sc.AttrPos["probe_failures"]; set && len(v.p.Probes) == 0 {
+		v.errorf(at("probe_failures"), "probe_failures: the plan declares no probe to count failures of: add a probe block or remove probe_failures")
+	}
+	if _, set := sc.AttrPos["probe_grace"]; set {
+		if _, counted := sc.AttrPos["probe_failures"]; !counted {
+			v.errorf(at("probe_grace"), "probe_grace: it only delays probe_failures, which is not set")
+		}
+	}
+	if sc.MaxReplicationLag > 0 {
+		if shared := v.sharedDatabases(); len(shared) == 0 && v.cfg.Site(v.p.From) != nil && v.cfg.Site(v.p.To) != nil {
+			v.errorf(at("max_replication_lag"), "max_replication_lag: sites %q and %q share no postgres database, so there is no replication lag to measure",
+				v.p.From, v.p.To)
+		}
+	}
+	if sc.StepOverBudget && !slices.ContainsFunc(v.p.Steps, func(st *Step) bool { return st.Budget > 0 }) {
+		v.errorf(at("step_over_budget"), "step_over_budget: no step sets a budget: add budget = \"...\" to the steps to watch")
+	}
+}
+
+// sharedDatabases are the postgres blocks both the from and the to site declare.
+func (v *planValidator) sharedDatabases() []string {
+	return SharedDatabases(v.cfg.Site(v.p.From), v.cfg.Site(v.p.To))
+}
+
+// SharedDatabases returns the names of the databases both sites declare: the ones the DR site
+// holds a replica of, by convention. Nil sites share nothing.
+func SharedDatabases(primary, dr *Site) []string {
+	if primary == nil || dr == nil {
+		return nil
+	}
+	var out []string
+	for _, d := range dr.Databases {
+		if primary.Database(d.Name) != nil {
+			out = append(out, d.Name)
+		}
+	}
+	return out
 }
 
 // checkMilestones requires exactly one disaster (T0) and one restored (T1) step, in that

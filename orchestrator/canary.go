@@ -21,6 +21,11 @@ func (x *execution) startCanaries(ctx context.Context) string {
 	x.canaries = map[string]actions.Canary{}
 	x.canaryMarks = map[string]actions.CanaryMark{}
 	x.canaryErrs = map[string]error{}
+	if !x.t0.IsZero() {
+		// A takeover past T0 (see resume.go).
+		x.canariesAfterTakeover()
+		return ""
+	}
 	for _, name := range x.d.Plan.Services {
 		svc := x.d.Estate.Service(name)
 		if svc == nil || svc.Canary == nil {

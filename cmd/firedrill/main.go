@@ -16,6 +16,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/firedrill/firedrill/orchestrator/store"
 )
 
 // Exit codes, documented in the root command's help.
@@ -106,6 +108,11 @@ Exit codes:
 		a.planCommand(),
 		a.runCommand(),
 		a.stepCommand(),
+		a.userCommand(),
+		a.approvalCommand(store.ApprovalApprove),
+		a.approvalCommand(store.ApprovalReject),
+		a.freezeCommand(),
+		a.abortCommand(),
 		a.serveCommand(),
 		a.simCommand(),
 		a.migrateCommand(),

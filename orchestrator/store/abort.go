@@ -35,14 +35,11 @@ func (s *Store) RunAbortRequest(ctx context.Context, p *RunAbortRequestParams) (
 	at := s.now(p.At)
 	var out *Run
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var runs []runModel
-		if err := tx.Raw(`UPDATE runs SET updated_at = updated_at WHERE id = ? RETURNING *`, p.RunID).Scan(&runs).Error; err != nil {
+		locked, err := lockRun(tx, p.RunID)
+		if err != nil {
 			return err
 		}
-		if len(runs) == 0 {
-			return ErrNotFound
-		}
-		m := runs[0]
+		m := *locked
 		if drills.RunState(m.State).IsTerminal() {
 			return fmt.Errorf("%w (state %s)", ErrRunTerminal, m.State)
 		}

@@ -80,19 +80,16 @@ func (s *Store) StepDecide(ctx context.Context, p *StepDecideParams) (*StepDecis
 	d := stepDecisionModel{ID: id.String(), RunID: p.RunID, StepKey: p.StepKey, Decision: p.Decision,
 		DecidedBy: p.By, Comment: p.Comment, DecidedAt: at}
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		// Touching the run row locks it on PostgreSQL, which serialises the event sequence.
-		var runs []runModel
-		if err := tx.Raw(`UPDATE runs SET updated_at = updated_at WHERE id = ? RETURNING *`, p.RunID).Scan(&runs).Error; err != nil {
+		// Locking the run row serialises the event sequence on PostgreSQL.
+		run, err := lockRun(tx, p.RunID)
+		if err != nil {
 			return err
 		}
-		if len(runs) == 0 {
-			return ErrNotFound
-		}
-		if drills.RunState(runs[0].State).IsTerminal() {
-			return fmt.Errorf("%w: run is %s", ErrNotAwaiting, runs[0].State)
+		if drills.RunState(run.State).IsTerminal() {
+			return fmt.Errorf("%w: run is %s", ErrNotAwaiting, run.State)
 		}
 		var step stepResultModel
-		err := tx.Where("run_id = ? AND step_key = ?", p.RunID, p.StepKey).Order("attempt DESC").Take(&step).Error
+		err = tx.Where("run_id = ? AND step_key = ?", p.RunID, p.StepKey).Order("attempt DESC").Take(&step).Error
 		if err != nil {
 			return translate(err)
 		}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -30,53 +31,101 @@ type RunInsertParams struct {
 	// State is the initial state: pending (the default) or awaiting_approval. It must not be
 	// terminal.
 	State drills.RunState
+	// ScheduleName and FireTime identify the schedule fire that created the run; both or
+	// neither. (schedule_name, fire_time) is unique: a fire creates one run at most
+	// (ErrDuplicate). ScheduleFire sets them from its own fields.
+	ScheduleName string
+	FireTime     *time.Time
+	// ApprovalPolicy is the policy (JSON) the run must satisfy before it starts; nil: none.
+	ApprovalPolicy json.RawMessage
+	// ApprovalDeadline: approvals expire if the run has not started by then; nil: never.
+	ApprovalDeadline *time.Time
 }
 
 // RunInsert creates a run, unclaimed (lease epoch 0), and its run_created event.
 func (s *Store) RunInsert(ctx context.Context, p *RunInsertParams) (*Run, error) {
-	if p == nil || p.PlanID == "" || p.PlanName == "" {
-		return nil, errors.New("run insert: PlanID and PlanName are required")
-	}
-	state := p.State
-	if state == "" {
-		state = drills.RunPending
-	}
-	if state.IsTerminal() {
-		return nil, fmt.Errorf("run insert: initial state %q is terminal", state)
-	}
-	id, err := uuid.NewV7()
-	if err != nil {
-		return nil, fmt.Errorf("run insert: %w", err)
+	if err := checkRunInsert(p); err != nil {
+		return nil, err
 	}
 	now := s.now(time.Time{})
-	m := runModel{
-		ID:           id.String(),
-		PlanID:       p.PlanID,
-		PlanName:     p.PlanName,
-		EstateSHA256: p.EstateSHA256,
-		FromSite:     p.FromSite,
-		ToSite:       p.ToSite,
-		State:        string(state),
-		TriggeredBy:  p.TriggeredBy,
-		CreatedAt:    now,
-		UpdatedAt:    now,
-	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Create(&m).Error; err != nil {
-			if errors.Is(err, gorm.ErrForeignKeyViolated) {
-				return fmt.Errorf("plan %s: %w", p.PlanID, ErrNotFound)
-			}
-			return err
-		}
-		return appendEvent(tx, m.ID, now, EventRunCreated, "", "", map[string]any{
-			"plan_id": p.PlanID, "plan_name": p.PlanName, "state": state,
-			"from_site": p.FromSite, "to_site": p.ToSite, "triggered_by": p.TriggeredBy,
-		})
+	var m *runModel
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		m, err = runInsertTx(tx, p, now)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("run insert for plan %s: %w", p.PlanName, translate(err))
 	}
-	return runOf(&m), nil
+	return runOf(m), nil
+}
+
+func checkRunInsert(p *RunInsertParams) error {
+	if p == nil || p.PlanID == "" || p.PlanName == "" {
+		return errors.New("run insert: PlanID and PlanName are required")
+	}
+	if p.State.IsTerminal() {
+		return fmt.Errorf("run insert: initial state %q is terminal", p.State)
+	}
+	if (p.ScheduleName == "") != (p.FireTime == nil) {
+		return errors.New("run insert: ScheduleName and FireTime go together")
+	}
+	if err := checkJSON(p.ApprovalPolicy); err != nil {
+		return fmt.Errorf("run insert: approval policy: %w", err)
+	}
+	return nil
+}
+
+// runInsertTx creates the run checked by checkRunInsert and its run_created event in tx.
+func runInsertTx(tx *gorm.DB, p *RunInsertParams, now time.Time) (*runModel, error) {
+	state := p.State
+	if state == "" {
+		state = drills.RunPending
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, err
+	}
+	m := runModel{
+		ID:               id.String(),
+		PlanID:           p.PlanID,
+		PlanName:         p.PlanName,
+		EstateSHA256:     p.EstateSHA256,
+		FromSite:         p.FromSite,
+		ToSite:           p.ToSite,
+		State:            string(state),
+		TriggeredBy:      p.TriggeredBy,
+		CreatedAt:        now,
+		UpdatedAt:        now,
+		FireTime:         utcMSPtr(p.FireTime),
+		ApprovalPolicy:   jsonDocOf(p.ApprovalPolicy),
+		ApprovalDeadline: utcMSPtr(p.ApprovalDeadline),
+	}
+	if p.ScheduleName != "" {
+		name := p.ScheduleName
+		m.ScheduleName = &name
+	}
+	if err := tx.Create(&m).Error; err != nil {
+		if errors.Is(err, gorm.ErrForeignKeyViolated) {
+			return nil, fmt.Errorf("plan %s: %w", p.PlanID, ErrNotFound)
+		}
+		return nil, err
+	}
+	data := map[string]any{
+		"plan_id": p.PlanID, "plan_name": p.PlanName, "state": state,
+		"from_site": p.FromSite, "to_site": p.ToSite, "triggered_by": p.TriggeredBy,
+	}
+	if m.ScheduleName != nil {
+		data["schedule_name"] = p.ScheduleName
+		data["fire_time"] = m.FireTime
+	}
+	if m.ApprovalDeadline != nil {
+		data["approval_deadline"] = m.ApprovalDeadline
+	}
+	if err := appendEvent(tx, m.ID, now, EventRunCreated, "", "", data); err != nil {
+		return nil, err
+	}
+	return &m, nil
 }
 
 // RunClaimParams are the arguments of RunClaim.
@@ -100,7 +149,6 @@ func (s *Store) RunClaim(ctx context.Context, p *RunClaimParams) (int64, error) 
 		return 0, fmt.Errorf("run claim %s: LeaseFor must be positive, got %s", p.RunID, p.LeaseFor)
 	}
 	now := s.now(time.Time{})
-	expires := utcMS(now.Add(p.LeaseFor))
 	var epoch int64
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		q := tx
@@ -112,27 +160,9 @@ func (s *Store) RunClaim(ctx context.Context, p *RunClaimParams) (int64, error) 
 		if err := q.Where("id = ?", p.RunID).Take(&cur).Error; err != nil {
 			return err
 		}
-		if drills.RunState(cur.State).IsTerminal() {
-			return fmt.Errorf("%w (state %s)", ErrRunTerminal, cur.State)
-		}
-		epoch = cur.LeaseEpoch + 1
-		res := tx.Table("runs").Where("id = ? AND lease_epoch = ?", p.RunID, cur.LeaseEpoch).UpdateColumns(map[string]any{
-			"lease_epoch":       epoch,
-			"lease_owner":       p.Owner,
-			"lease_expires_at":  expires,
-			"lease_duration_ms": msOf(p.LeaseFor),
-			"updated_at":        now,
-		})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected != 1 {
-			return ErrLeaseLost
-		}
-		return appendEvent(tx, p.RunID, now, EventRunClaimed, "", p.Owner, map[string]any{
-			"owner": p.Owner, "epoch": epoch, "previous_owner": cur.LeaseOwner,
-			"lease_expires_at": expires,
-		})
+		var err error
+		epoch, err = claimLocked(tx, &cur, p.Owner, p.LeaseFor, now)
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("run claim %s: %w", p.RunID, translate(err))

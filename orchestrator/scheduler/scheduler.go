@@ -1,0 +1,497 @@
+// Package scheduler fires the estate's schedules: it turns each fire into a recorded decision
+// and, when the fire is due, a run in the store (pending, or awaiting_approval when the
+// schedule's approval policy requires it). It never executes runs: a worker claims them.
+//
+// Exactly-once firing does not depend on timing. Only the replica holding the "scheduler" lease
+// decides fires, and even two deciders cannot run a fire twice: the store decides each
+// (schedule, fire time) once, in one transaction with the run it creates. Fire times are
+// computed by package drills from the persisted last fire, so a restart, a replica takeover or
+// a clock step backwards neither loses nor repeats a fire; fires missed while no replica ran
+// are settled by the schedule's missed-fire policy.
+package scheduler
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/internal/clock"
+	"github.com/firedrill/firedrill/orchestrator/store"
+)
+
+// Defaults applied by New to zero Config fields.
+const (
+	DefaultLeaseFor = 15 * time.Second
+	DefaultTick     = time.Second
+	// LeaseName is the lease the deciding replica holds.
+	LeaseName = "scheduler"
+	// maxDecisionsPerPass bounds one pass over a schedule after a long downtime; the rest of the
+	// backlog is decided by the following passes.
+	maxDecisionsPerPass = 1000
+	// anchorHorizon is how far ahead a new schedule's first fire is looked for.
+	anchorHorizon = 5 * 366 * 24 * time.Hour
+)
+
+// Config configures a Scheduler.
+type Config struct {
+	// Store records schedules, fires and runs. Required.
+	Store *store.Store
+	// Estate defines the schedules, blackouts and services; EstateSource is its file's bytes
+	// and EstateFile its path (recorded with each fired run). Estate and EstateSource required.
+	Estate       *drills.Config
+	EstateSource []byte
+	EstateFile   string
+	// LoadPlan reads a schedule's plan: path is the schedule's plan as written in the estate;
+	// the function resolves it (relative to the estate file). Required.
+	LoadPlan func(path string) (*drills.Plan, []byte, error)
+	// Clock defaults to the wall clock.
+	Clock clock.Clock
+	// Logger defaults to a logger that discards.
+	Logger *slog.Logger
+	// Owner names this replica in the lease and in each decision; unique per replica. Required.
+	Owner string
+	// LeaseFor is how long the scheduler lease lasts without renewal. Defaults to 15s.
+	LeaseFor time.Duration
+	// Tick is the longest wait between two passes (a pass also runs at each fire time).
+	// Defaults to 1s.
+	Tick time.Duration
+	// MissedGrace: a fire older than this when first seen was missed (no replica was deciding
+	// at its time) and is settled by the schedule's missed-fire policy. Defaults to 2*Tick.
+	MissedGrace time.Duration
+	// OnFire, optional, is called with each run this replica's decisions create (e.g. to
+	// notify). It must not block.
+	OnFire func(ctx context.Context, run *store.Run)
+}
+
+// Scheduler decides the fires of the estate's schedules. Create it with New.
+type Scheduler struct {
+	cfg Config
+	log *slog.Logger
+	// estateSHA is the digest of EstateSource: the snapshot fired runs reference.
+	estateSHA string
+
+	// tickMu serialises passes; the fields below it belong to the pass.
+	tickMu     sync.Mutex
+	synced     bool
+	estateSent bool
+	epoch      int64
+	held       bool
+
+	mu      sync.Mutex
+	cancel  context.CancelFunc
+	done    chan struct{}
+	stopped bool
+}
+
+// New checks cfg, applies defaults and returns a Scheduler, not started.
+func New(cfg Config) (*Scheduler, error) {
+	switch {
+	case cfg.Store == nil:
+		return nil, errors.New("scheduler: Store is required")
+	case cfg.Estate == nil:
+		return nil, errors.New("scheduler: Estate is required")
+	case cfg.EstateSource == nil:
+		return nil, errors.New("scheduler: EstateSource is required")
+	case cfg.LoadPlan == nil:
+		return nil, errors.New("scheduler: LoadPlan is required")
+	case cfg.Owner == "":
+		return nil, errors.New("scheduler: Owner is required")
+	case cfg.LeaseFor < 0, cfg.Tick < 0, cfg.MissedGrace < 0:
+		return nil, errors.New("scheduler: LeaseFor, Tick and MissedGrace must not be negative")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.LeaseFor == 0 {
+		cfg.LeaseFor = DefaultLeaseFor
+	}
+	if cfg.Tick == 0 {
+		cfg.Tick = DefaultTick
+	}
+	if cfg.MissedGrace == 0 {
+		cfg.MissedGrace = 2 * cfg.Tick
+	}
+	if cfg.LeaseFor <= cfg.Tick {
+		return nil, fmt.Errorf("scheduler: LeaseFor (%s) must be longer than Tick (%s), or the lease lapses between passes", cfg.LeaseFor, cfg.Tick)
+	}
+	sum := sha256.Sum256(cfg.EstateSource)
+	digest := hex.EncodeToString(sum[:])
+	if cfg.Estate.SHA256 != "" && cfg.Estate.SHA256 != digest {
+		return nil, errors.New("scheduler: EstateSource is not the source Estate was parsed from (SHA-256 differs)")
+	}
+	return &Scheduler{cfg: cfg, estateSHA: digest, log: cfg.Logger.With("component", "scheduler", "owner", cfg.Owner)}, nil
+}
+
+// Start records the estate's schedules (ScheduleSync) and starts deciding fires in the
+// background until ctx ends or Stop is called.
+func (s *Scheduler) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done != nil || s.stopped {
+		return errors.New("scheduler: already started")
+	}
+	s.tickMu.Lock()
+	err := s.sync(ctx)
+	s.tickMu.Unlock()
+	if err != nil {
+		return err
+	}
+	ctx, s.cancel = context.WithCancel(ctx)
+	s.done = make(chan struct{})
+	go s.loop(ctx)
+	return nil
+}
+
+// Stop stops the background loop, waits for it, and releases the lease so that another replica
+// takes over at once. It is idempotent.
+func (s *Scheduler) Stop() {
+	s.mu.Lock()
+	s.stopped = true
+	cancel, done := s.cancel, s.done
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+	s.tickMu.Lock()
+	defer s.tickMu.Unlock()
+	if s.held {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.cfg.Store.LeaseRelease(ctx, LeaseName, s.cfg.Owner, s.epoch); err != nil {
+			s.log.Warn("scheduler lease not released; it expires on its own", "err", err)
+		}
+		s.held = false
+		s.log.Info("scheduler lease released", "epoch", s.epoch)
+	}
+}
+
+func (s *Scheduler) loop(ctx context.Context) {
+	defer close(s.done)
+	for {
+		wait, err := s.pass(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.ErrorContext(ctx, "scheduler pass failed", "err", err)
+		}
+		t := s.cfg.Clock.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+		}
+	}
+}
+
+// Tick runs one pass: take or keep the lease and, holding it, decide every fire that came due.
+// It is what the background loop runs; tests drive it directly.
+func (s *Scheduler) Tick(ctx context.Context) error {
+	_, err := s.pass(ctx)
+	return err
+}
+
+// pass runs one pass and says how long to wait for the next: Tick, or less when a fire comes
+// due sooner.
+func (s *Scheduler) pass(ctx context.Context) (time.Duration, error) {
+	s.tickMu.Lock()
+	defer s.tickMu.Unlock()
+	wait := s.cfg.Tick
+	if !s.synced {
+		if err := s.sync(ctx); err != nil {
+			return wait, err
+		}
+	}
+	epoch, held, err := s.cfg.Store.LeaseAcquire(ctx, LeaseName, s.cfg.Owner, s.cfg.LeaseFor)
+	if err != nil {
+		return wait, err
+	}
+	switch {
+	case held && (!s.held || epoch != s.epoch):
+		s.log.InfoContext(ctx, "scheduler lease acquired", "epoch", epoch)
+	case !held && s.held:
+		s.log.InfoContext(ctx, "scheduler lease lost", "epoch", s.epoch)
+	}
+	s.held, s.epoch = held, epoch
+	if !held {
+		return wait, nil
+	}
+	stored, err := s.cfg.Store.ScheduleList(ctx)
+	if err != nil {
+		return wait, err
+	}
+	byName := make(map[string]*store.Schedule, len(stored))
+	for _, st := range stored {
+		byName[st.Name] = st
+	}
+	now := s.cfg.Clock.Now()
+	var errs []error
+	for _, sch := range s.cfg.Estate.Schedules {
+		st := byName[sch.Name]
+		if st == nil {
+			// Defined after the sync (cannot happen with one estate); sync again next pass.
+			s.synced = false
+			continue
+		}
+		if err := s.decide(ctx, sch, st, now); err != nil {
+			if ctx.Err() != nil {
+				return wait, ctx.Err()
+			}
+			errs = append(errs, fmt.Errorf("schedule %s: %w", sch.Name, err))
+		}
+		if next, ok := s.cfg.Estate.NextFire(sch, now); ok {
+			if d := next.At.Sub(now); d < wait {
+				wait = max(d, time.Millisecond)
+			}
+		}
+	}
+	return wait, errors.Join(errs...)
+}
+
+// sync records the estate's schedules, anchoring new ones at their first fire from now.
+func (s *Scheduler) sync(ctx context.Context) error {
+	now := s.cfg.Clock.Now()
+	defs := make([]store.ScheduleDef, 0, len(s.cfg.Estate.Schedules))
+	for _, sch := range s.cfg.Estate.Schedules {
+		def := store.ScheduleDef{Name: sch.Name, PlanFile: sch.Plan, Spec: specOf(sch)}
+		if plan, _, err := s.cfg.LoadPlan(sch.Plan); err != nil {
+			s.log.ErrorContext(ctx, "schedule's plan does not load; its fires wait until it does", "schedule", sch.Name, "plan_file", sch.Plan, "err", err)
+		} else {
+			def.PlanName = plan.Name
+		}
+		if first, ok := s.firstFire(sch, now); ok {
+			def.Anchor = &first
+		}
+		defs = append(defs, def)
+	}
+	if err := s.cfg.Store.ScheduleSync(ctx, defs); err != nil {
+		return fmt.Errorf("scheduler: %w", err)
+	}
+	s.synced = true
+	return nil
+}
+
+// firstFire is the first fire of sch after now, blacked out or not.
+func (s *Scheduler) firstFire(sch *drills.Schedule, now time.Time) (time.Time, bool) {
+	for window := 24 * time.Hour; ; window *= 4 {
+		if window > anchorHorizon {
+			window = anchorHorizon
+		}
+		if fs := s.cfg.Estate.Fires(sch, now, now.Add(window)); len(fs) > 0 {
+			return fs[0].At, true
+		}
+		if window == anchorHorizon {
+			return time.Time{}, false
+		}
+	}
+}
+
+// specDoc is how a schedule's definition is recorded for display.
+type specDoc struct {
+	Cron          string   `json:"cron"`
+	TimeZone      string   `json:"time_zone"`
+	StartWithinMS int64    `json:"start_within_ms"`
+	Missed        string   `json:"missed"`
+	Blackouts     []string `json:"blackouts"`
+	ApprovalRoles []string `json:"approval_roles"`
+}
+
+func specOf(sch *drills.Schedule) json.RawMessage {
+	d := specDoc{
+		Cron: sch.Cron, TimeZone: sch.TimeZone, StartWithinMS: startWithin(sch).Milliseconds(),
+		Missed: string(missedPolicy(sch)), Blackouts: sch.Blackouts, ApprovalRoles: sch.Approval.Roles,
+	}
+	if d.Blackouts == nil {
+		d.Blackouts = []string{}
+	}
+	if d.ApprovalRoles == nil {
+		d.ApprovalRoles = []string{}
+	}
+	b, _ := json.Marshal(d) // plain strings and slices: cannot fail
+	return b
+}
+
+func startWithin(sch *drills.Schedule) time.Duration {
+	if sch.StartWithin > 0 {
+		return sch.StartWithin
+	}
+	return drills.DefaultStartWithin
+}
+
+func missedPolicy(sch *drills.Schedule) drills.MissedFirePolicy {
+	if sch.Missed == "" {
+		return drills.MissedSkip
+	}
+	return sch.Missed
+}
+
+// decision is what a pass decided for one fire, before it is recorded.
+type decision struct {
+	fire   drills.Fire
+	kind   string
+	reason string
+}
+
+// decide settles every fire of sch after its watermark up to now.
+func (s *Scheduler) decide(ctx context.Context, sch *drills.Schedule, st *store.Schedule, now time.Time) error {
+	var from time.Time
+	switch {
+	case st.LastFireTime != nil:
+		from = *st.LastFireTime
+	case st.NextFireTime != nil:
+		from = st.NextFireTime.Add(-time.Millisecond)
+	default:
+		return nil // never fires (or not anchored yet)
+	}
+	if !now.After(from) {
+		return nil // nothing new, or the clock stepped back
+	}
+	fires := s.cfg.Estate.Fires(sch, from, now)
+	if len(fires) == 0 {
+		return nil
+	}
+	missedBefore := now.Add(-s.cfg.MissedGrace)
+	// Under run_once, the latest missed fire runs unless a fire is due now (which then is the
+	// one run): the others are superseded.
+	runOnce := -1
+	if missedPolicy(sch) == drills.MissedRunOnce {
+		for i, f := range fires {
+			if f.Suppressed() {
+				continue
+			}
+			if f.At.Before(missedBefore) {
+				runOnce = i
+			} else {
+				runOnce = -1
+				break
+			}
+		}
+	}
+	ds := make([]decision, 0, min(len(fires), maxDecisionsPerPass))
+	for i, f := range fires {
+		if len(ds) == maxDecisionsPerPass {
+			break
+		}
+		d := decision{fire: f}
+		switch {
+		case st.Paused:
+			d.kind, d.reason = store.FireSkippedPaused, pausedReason(st)
+		case f.Suppressed():
+			d.kind, d.reason = store.FireSkippedBlackout, f.Blackout
+		case !f.At.Before(missedBefore):
+			d.kind = store.FireRun
+		case missedPolicy(sch) == drills.MissedSkip:
+			d.kind, d.reason = store.FireSkippedMissed, fmt.Sprintf("missed: seen %s after its time", now.Sub(f.At).Round(time.Millisecond))
+		case i == runOnce:
+			d.kind, d.reason = store.FireRun, "missed; run once under the run_once policy"
+		default:
+			d.kind, d.reason = store.FireSuperseded, "missed; a later fire runs instead under the run_once policy"
+		}
+		ds = append(ds, d)
+	}
+	for _, d := range ds {
+		if err := s.record(ctx, sch, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func pausedReason(st *store.Schedule) string {
+	r := "paused by " + st.PausedBy
+	if st.PausedReason != "" {
+		r += ": " + st.PausedReason
+	}
+	return r
+}
+
+// record stores one decision (with its run) and logs it.
+func (s *Scheduler) record(ctx context.Context, sch *drills.Schedule, d decision) error {
+	p := &store.ScheduleFireParams{
+		Schedule: sch.Name, FireTime: d.fire.At, Decision: d.kind, Reason: d.reason, DecidedBy: s.cfg.Owner,
+		At: s.cfg.Clock.Now(),
+	}
+	if next, ok := s.cfg.Estate.NextFire(sch, d.fire.At); ok {
+		p.NextFireTime = &next.At
+	}
+	if d.kind == store.FireRun {
+		run, err := s.runParams(ctx, sch, d.fire)
+		if err != nil {
+			return fmt.Errorf("fire at %s: %w", d.fire.At.Format(time.RFC3339), err)
+		}
+		p.Run = run
+	}
+	res, err := s.cfg.Store.ScheduleFire(ctx, p)
+	if err != nil {
+		return err
+	}
+	runID := ""
+	if res.Run != nil {
+		runID = res.Run.ID
+	}
+	attrs := []any{"run_id", runID, "schedule", sch.Name, "fire_time", res.Fire.FireTime,
+		"fire_local", d.fire.Local.Format("2006-01-02 15:04 MST"), "decision", res.Fire.Decision}
+	if res.Fire.Reason != "" {
+		attrs = append(attrs, "reason", res.Fire.Reason)
+	}
+	if !res.Created {
+		s.log.DebugContext(ctx, "schedule fire already decided", append(attrs, "decided_by", res.Fire.DecidedBy)...)
+		return nil
+	}
+	s.log.InfoContext(ctx, "schedule fire decided", attrs...)
+	if res.Run != nil && s.cfg.OnFire != nil {
+		s.cfg.OnFire(ctx, res.Run)
+	}
+	return nil
+}
+
+// approvalDoc is the approval policy recorded with a run.
+type approvalDoc struct {
+	Roles []string `json:"roles"`
+}
+
+// runParams records the estate and the plan as a manual submission does, so that a worker can
+// execute the run from the store alone, and returns the run to create.
+func (s *Scheduler) runParams(ctx context.Context, sch *drills.Schedule, f drills.Fire) (*store.RunInsertParams, error) {
+	plan, src, err := s.cfg.LoadPlan(sch.Plan)
+	if err != nil {
+		return nil, fmt.Errorf("load plan %s: %w", sch.Plan, err)
+	}
+	if diags := drills.ValidatePlanWith(s.cfg.Estate, plan, drills.ValidateOptions{}); diags.HasErrors() {
+		return nil, fmt.Errorf("plan %s is not valid against the estate: %w", sch.Plan, diags)
+	}
+	if !s.estateSent {
+		if err := s.cfg.Store.EstateSave(ctx, s.cfg.Estate, s.cfg.EstateSource); err != nil {
+			return nil, err
+		}
+		s.estateSent = true
+	}
+	rec, err := s.cfg.Store.PlanSave(ctx, store.PlanSaveParams{Name: plan.Name, File: plan.File, Source: src, SHA256: plan.SHA256})
+	if err != nil {
+		return nil, err
+	}
+	p := &store.RunInsertParams{
+		PlanID: rec.ID, PlanName: plan.Name, EstateSHA256: s.estateSHA,
+		FromSite: plan.From, ToSite: plan.To, TriggeredBy: "schedule:" + sch.Name, State: drills.RunPending,
+	}
+	if sch.Approval.Required() {
+		p.State = drills.RunAwaitingApproval
+		doc, err := json.Marshal(approvalDoc{Roles: sch.Approval.Roles})
+		if err != nil {
+			return nil, err
+		}
+		p.ApprovalPolicy = doc
+		deadline := f.At.Add(startWithin(sch))
+		p.ApprovalDeadline = &deadline
+	}
+	return p, nil
+}
