@@ -55,18 +55,13 @@ func (a *app) userCommand() *cobra.Command {
 		Use:   "add NAME --role ROLE [--role ROLE]",
 		Short: "Create a user or replace their roles (" + strings.Join(store.KnownRoles, ", ") + ")",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := a.openStore(cmd.Context(), databaseURL, false)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		RunE: a.withStore(&databaseURL, func(cmd *cobra.Command, args []string, st *store.Store) error {
 			u, err := st.UserUpsert(cmd.Context(), args[0], roles)
 			if err != nil {
 				return err
 			}
 			return printUsers([]*store.User{u})
-		},
+		}),
 	}
 	add.Flags().StringSliceVar(&roles, "role", nil, "a role to hold; repeat or comma-separate")
 	cmd.AddCommand(add)
@@ -74,35 +69,25 @@ func (a *app) userCommand() *cobra.Command {
 		Use:   "list",
 		Short: "List users and their roles",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := a.openStore(cmd.Context(), databaseURL, false)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		RunE: a.withStore(&databaseURL, func(cmd *cobra.Command, _ []string, st *store.Store) error {
 			users, err := st.UserList(cmd.Context())
 			if err != nil {
 				return err
 			}
 			return printUsers(users)
-		},
+		}),
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use:   "disable NAME",
 		Short: "Disable a user: they can no longer approve, decide or abort",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := a.openStore(cmd.Context(), databaseURL, false)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		RunE: a.withStore(&databaseURL, func(cmd *cobra.Command, args []string, st *store.Store) error {
 			if err := st.UserDisable(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stderr, "user %s disabled\n", args[0])
 			return nil
-		},
+		}),
 	})
 	return cmd
 }
@@ -120,15 +105,10 @@ func (a *app) approvalCommand(decision string) *cobra.Command {
 the run. When every role of the policy has a distinct approver the run becomes pending and a
 firedrill serve replica starts it; a rejection ends it blocked (nothing was touched).`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: a.withStore(&databaseURL, func(cmd *cobra.Command, args []string, st *store.Store) error {
 			if by == "" {
 				return errors.New("--by: say who decides")
 			}
-			st, err := a.openStore(cmd.Context(), databaseURL, false)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
 			out, err := st.ApprovalDecide(cmd.Context(), &store.ApprovalDecideParams{RunID: args[0], Approver: by, Decision: decision, Comment: comment})
 			if err != nil {
 				return err
@@ -148,7 +128,7 @@ firedrill serve replica starts it; a rejection ends it blocked (nothing was touc
 				fmt.Fprintf(a.stdout, "run %s approved by %s: still needs %s\n", out.Run.ID, by, strings.Join(out.Missing, ", "))
 			}
 			return nil
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&databaseURL, "database-url", defaultDatabaseURL, "postgres://... or sqlite:PATH (env FIREDRILL_DATABASE_URL)")
@@ -193,12 +173,7 @@ rollback runs) in the same command. Who set or lifted it, when and why, is recor
 		Use:   "on --by NAME --reason TEXT [--abort-running]",
 		Short: "Turn the freeze on",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := a.openStore(cmd.Context(), databaseURL, false)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		RunE: a.withStore(&databaseURL, func(cmd *cobra.Command, _ []string, st *store.Store) error {
 			if err := requireRole(cmd, st, by, store.RoleSRE, store.RoleCompliance, store.RoleAdmin); err != nil {
 				return err
 			}
@@ -230,7 +205,7 @@ rollback runs) in the same command. Who set or lifted it, when and why, is recor
 				fmt.Fprintf(a.stdout, "abort requested for run %s\n", id)
 			}
 			return nil
-		},
+		}),
 	}
 	on.Flags().StringVar(&reason, "reason", "", "why (recorded)")
 	on.Flags().BoolVar(&abortRunning, "abort-running", false, "also abort every run not yet ended")
@@ -239,12 +214,7 @@ rollback runs) in the same command. Who set or lifted it, when and why, is recor
 		Use:   "off --by NAME",
 		Short: "Lift the freeze",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := a.openStore(cmd.Context(), databaseURL, false)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		RunE: a.withStore(&databaseURL, func(cmd *cobra.Command, _ []string, st *store.Store) error {
 			if err := requireRole(cmd, st, by, store.RoleSRE, store.RoleCompliance, store.RoleAdmin); err != nil {
 				return err
 			}
@@ -260,18 +230,13 @@ rollback runs) in the same command. Who set or lifted it, when and why, is recor
 			}
 			fmt.Fprintf(a.stdout, "freeze lifted by %s (it was set by %s: %s)\n", by, f.SetBy, f.Reason)
 			return nil
-		},
+		}),
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use:   "status",
 		Short: "Say whether a freeze is on",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := a.openStore(cmd.Context(), databaseURL, false)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		RunE: a.withStore(&databaseURL, func(cmd *cobra.Command, _ []string, st *store.Store) error {
 			f, on, err := st.FreezeActive(cmd.Context())
 			if err != nil {
 				return err
@@ -285,7 +250,7 @@ rollback runs) in the same command. Who set or lifted it, when and why, is recor
 			}
 			fmt.Fprintf(a.stdout, "freeze on since %s, set by %s: %s\n", f.SetAt.Format(time.RFC3339), f.SetBy, f.Reason)
 			return nil
-		},
+		}),
 	})
 	return cmd
 }
@@ -300,12 +265,7 @@ func (a *app) abortCommand() *cobra.Command {
 rollback steps and its cleanup, and ends the run aborted, rolled_back or rollback_failed; a run
 not started yet never starts. Who asked and why is recorded.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := a.openStore(cmd.Context(), databaseURL, false)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		RunE: a.withStore(&databaseURL, func(cmd *cobra.Command, args []string, st *store.Store) error {
 			if err := requireRole(cmd, st, by, store.RoleSRE, store.RoleCompliance, store.RoleAdmin); err != nil {
 				return err
 			}
@@ -321,7 +281,7 @@ not started yet never starts. Who asked and why is recorded.`,
 			}
 			fmt.Fprintf(a.stdout, "abort of run %s requested by %s (run is %s): %s\n", run.ID, run.AbortRequestedBy, run.State, run.AbortReason)
 			return nil
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&databaseURL, "database-url", defaultDatabaseURL, "postgres://... or sqlite:PATH (env FIREDRILL_DATABASE_URL)")

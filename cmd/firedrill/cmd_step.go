@@ -23,15 +23,10 @@ who decided, when and why are kept with the run.`,
 			Use:   decision + " RUN_ID STEP_KEY",
 			Short: "Mark the step " + decision,
 			Args:  cobra.ExactArgs(2),
-			RunE: func(cmd *cobra.Command, args []string) error {
+			RunE: a.withStore(&databaseURL, func(cmd *cobra.Command, args []string, st *store.Store) error {
 				if by == "" {
 					by = currentUser()
 				}
-				st, err := a.openStore(cmd.Context(), databaseURL, false)
-				if err != nil {
-					return err
-				}
-				defer st.Close()
 				d, err := st.StepDecide(cmd.Context(), &store.StepDecideParams{
 					RunID: args[0], StepKey: args[1], Decision: decision, By: by, Comment: comment,
 				})
@@ -46,7 +41,7 @@ who decided, when and why are kept with the run.`,
 				}
 				fmt.Fprintf(a.stdout, "step %s of run %s marked %s by %s at %s\n", d.StepKey, d.RunID, d.Decision, d.By, d.At.Format("2006-01-02T15:04:05.000Z07:00"))
 				return nil
-			},
+			}),
 		}
 		f := sub.Flags()
 		f.StringVar(&databaseURL, "database-url", defaultDatabaseURL, "postgres://... or sqlite:PATH (env FIREDRILL_DATABASE_URL)")
