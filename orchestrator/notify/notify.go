@@ -255,7 +255,7 @@ func (n *Notifier) channelOf(c Channel) (*channel, error) {
 	ch := &channel{Channel: c}
 	for i, k := range c.Events {
 		if !k.valid() {
-			return nil, fmt.Errorf("Events[%d]: unknown event %q (want one of %v)", i, k, Kinds())
+			return nil, fmt.Errorf("unknown event %q in Events[%d] (want one of %v)", k, i, Kinds())
 		}
 		if ch.events == nil {
 			ch.events = map[Kind]bool{}
@@ -265,11 +265,11 @@ func (n *Notifier) channelOf(c Channel) (*channel, error) {
 	zeroOthers := func(webhook, slack, email bool) error {
 		switch {
 		case !webhook && !isZeroWebhook(c.Webhook):
-			return fmt.Errorf("Webhook is set on a %s channel", c.Kind)
+			return fmt.Errorf("section Webhook is set on a %s channel", c.Kind)
 		case !slack && c.Slack != (SlackChannel{}):
-			return fmt.Errorf("Slack is set on a %s channel", c.Kind)
+			return fmt.Errorf("section Slack is set on a %s channel", c.Kind)
 		case !email && !isZeroEmail(c.Email):
-			return fmt.Errorf("Email is set on a %s channel", c.Kind)
+			return fmt.Errorf("section Email is set on a %s channel", c.Kind)
 		}
 		return nil
 	}

@@ -106,7 +106,7 @@ func (n *Notifier) slackSender(c *Channel) func(context.Context, *Payload) error
 		// The URL is the credential: drop it from url.Error, and mask any other echo of it.
 		var uerr *url.Error
 		if errors.As(err, &uerr) {
-			err = fmt.Errorf("slack: %s %s: %w", uerr.Op, "(webhook URL withheld)", uerr.Err)
+			err = fmt.Errorf("slack: %s (webhook URL withheld): %w", uerr.Op, uerr.Err)
 		}
 		secrets := []string{hook}
 		if u, perr := url.Parse(hook); perr == nil && len(u.Path) > 1 {

@@ -114,4 +114,3 @@ func userOf(m *userModel) (*User, error) {
 	}
 	return &User{Name: m.Name, Roles: roles, Disabled: m.Disabled, CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC()}, nil
 }
-
