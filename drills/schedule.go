@@ -2,6 +2,7 @@ package drills
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -181,7 +182,7 @@ type Fire struct {
 func (f Fire) Suppressed() bool { return f.Blackout != "" }
 
 // Fires returns every fire of s in (from, to], in order, suppressed ones included with their
-// Blackout set. The work is proportional to the number of fires in the range.
+// Blackout set. The work grows with the days and the fires in the range.
 func (c *Config) Fires(s *Schedule, from, to time.Time) []Fire {
 	spec := s.cronSpec()
 	if spec == nil {
@@ -205,22 +206,58 @@ func (c *Config) NextFire(s *Schedule, after time.Time) (Fire, bool) {
 	}
 	loc := s.location()
 	horizon := after.AddDate(nextFireYears, 0, 0)
-	// Look ahead in growing windows: a frequent schedule finds its fire in the first, a rare
-	// one costs at most twice a scan of the horizon.
+	// Look ahead in growing windows, so a frequent schedule computes few fires. Once a fire is
+	// suppressed, the rest of its blackout window is skipped, so a frequent schedule does not
+	// test each of its fires against a long blackout.
 	from := after
+	var skip time.Time
 	for window := time.Hour; from.Before(horizon); window *= 2 {
 		to := from.Add(window)
 		if to.After(horizon) {
 			to = horizon
 		}
 		for _, t := range fireTimes(spec, loc, from, to) {
-			if f := c.fire(s, t); !f.Suppressed() {
+			if t.Before(skip) {
+				continue
+			}
+			f := c.fire(s, t)
+			if !f.Suppressed() {
 				return f, true
 			}
+			skip = c.blackoutEnd(s, f)
 		}
 		from = to
+		if skip.After(to) {
+			// Start small again after the skipped window.
+			from, window = skip.Add(-time.Nanosecond), time.Hour/2
+		}
 	}
 	return Fire{}, false
+}
+
+// blackoutEnd returns an instant up to which the blackout that suppresses f suppresses every
+// fire: the end of its window on f's local date, or f itself when an offset change in between
+// makes that unsure.
+func (c *Config) blackoutEnd(s *Schedule, f Fire) time.Time {
+	b := c.Blackout(f.Blackout)
+	if b == nil {
+		return f.At
+	}
+	loc := s.location()
+	y, m, d := f.Local.Date()
+	end := localInstant(loc, y, m, d+1, 0, 0)
+	if b.From == "" && b.To == "" {
+		// Only the local date matters: the whole day is covered, whatever its length.
+		return end
+	}
+	if to, ok := clockMinutes(b.To); ok {
+		end = localInstant(loc, y, m, d, to/60, to%60)
+	}
+	// Without an offset change the local time only grows up to end, inside [From, To).
+	if _, zoneEnd := f.Local.ZoneBounds(); zoneEnd.IsZero() || !zoneEnd.Before(end) {
+		return end
+	}
+	return f.At
 }
 
 func (c *Config) fire(s *Schedule, t time.Time) Fire {
@@ -246,25 +283,28 @@ func fireTimes(spec *cron.SpecSchedule, loc *time.Location, from, to time.Time) 
 	if !to.After(from) {
 		return nil
 	}
-	// A local wall time is its instant plus a UTC offset (at most 14h either way) or, in a gap,
-	// the offset before it; the margin keeps every wall time that can land in range.
-	const margin = 26 * time.Hour
+	// Each wall time is read as a naive instant (its fields taken as UTC); its real instant
+	// is the naive one minus a UTC offset in force that day, or in a gap the offset before
+	// it. Offsets stay within reach, so the margin holds every day that can land in range.
+	const margin = offsetReach
 	lo, hi := from.Add(-margin), to.Add(margin)
+	fromU, toU := from.Unix(), to.Unix()
 	hours := bitsSet(spec.Hour, 0, 23)
 	minutes := bitsSet(spec.Minute, 0, 59)
 	var out []time.Time
-	// Days are walked as civil dates; their fields read as UTC give each wall time a naive
-	// instant to compare with the margins.
 	ly, lm, ld := lo.UTC().Date()
 	for day := time.Date(ly, lm, ld, 0, 0, 0, 0, time.UTC); !day.After(hi); day = day.AddDate(0, 0, 1) {
 		if !dayMatches(spec, day) {
 			continue
 		}
+		minOff, maxOff := offsetsAround(loc, day)
 		y, m, d := day.Date()
+		base := day.Unix()
 		for _, h := range hours {
 			for _, mi := range minutes {
-				naive := day.Add(time.Duration(h)*time.Hour + time.Duration(mi)*time.Minute)
-				if naive.Before(lo) || naive.After(hi) {
+				// Only wall times whose instant can be in range are converted.
+				naive := base + int64(h)*3600 + int64(mi)*60
+				if naive-minOff < fromU || naive-maxOff > toU {
 					continue
 				}
 				if t := localInstant(loc, y, m, d, h, mi); t.After(from) && !t.After(to) {
@@ -276,6 +316,28 @@ func fireTimes(spec *cron.SpecSchedule, loc *time.Location, from, to time.Time) 
 	// A wall time shifted over a gap can meet or pass one selected after it.
 	slices.SortFunc(out, func(a, b time.Time) int { return a.Compare(b) })
 	return slices.CompactFunc(out, func(a, b time.Time) bool { return a.Equal(b) })
+}
+
+// offsetReach bounds how far a UTC offset, or the shift of a DST gap, moves a wall time from
+// its instant: offsets run from -12h to +14h, and historical local mean times a little past.
+const offsetReach = 26 * time.Hour
+
+// offsetsAround returns the smallest and largest UTC offset, in seconds, in force in loc at
+// any instant whose wall time can be on the civil date day.
+func offsetsAround(loc *time.Location, day time.Time) (minOff, maxOff int64) {
+	reach := int64(offsetReach / time.Second)
+	first, last := day.Unix()-reach, day.Unix()+86400+reach
+	cursor := time.Unix(first, 0).In(loc)
+	minOff, maxOff = math.MaxInt64, math.MinInt64
+	for {
+		_, off := cursor.Zone()
+		minOff, maxOff = min(minOff, int64(off)), max(maxOff, int64(off))
+		_, end := cursor.ZoneBounds()
+		if end.IsZero() || end.Unix() > last || !end.After(cursor) {
+			return minOff, maxOff
+		}
+		cursor = end.In(loc)
+	}
 }
 
 // dayMatches applies cron's day rule to a civil date: when day-of-month or day-of-week is a
