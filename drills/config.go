@@ -26,6 +26,7 @@ var (
 		{Type: "service", LabelNames: []string{"name"}},
 		{Type: "schedule", LabelNames: []string{"name"}},
 		{Type: "blackout", LabelNames: []string{"name"}},
+		{Type: "notify", LabelNames: []string{"name"}},
 	}}
 	siteSchema = &hcl.BodySchema{
 		Attributes: []hcl.AttributeSchema{{Name: "role"}, {Name: "ingress"}},
@@ -115,6 +116,8 @@ func (p *configParser) parse(src []byte) *Config {
 			cfg.Schedules = append(cfg.Schedules, p.schedule(b, name))
 		case "blackout":
 			cfg.Blackouts = append(cfg.Blackouts, p.blackout(b, name))
+		case "notify":
+			cfg.Notify = append(cfg.Notify, p.notify(b, name))
 		}
 	}
 	p.checkPrimary(cfg)

@@ -25,6 +25,8 @@ const (
 // Config is the estate: every site and service that plans refer to. It is declared in HCL
 // (conventionally firedrill.hcl) and parsed by ParseConfig.
 type Config struct {
+	// Notify lists where notifications go.
+	Notify []*NotifyChannel
 	// File is the name the configuration was parsed from (for messages).
 	File     string
 	Sites    []*Site
