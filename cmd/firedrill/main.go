@@ -13,6 +13,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	// Schedules name IANA zones; embed the database so minimal images resolve them.
+	_ "time/tzdata"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -107,6 +109,7 @@ Exit codes:
 		a.demoCommand(),
 		a.planCommand(),
 		a.runCommand(),
+		a.submitCommand(),
 		a.stepCommand(),
 		a.userCommand(),
 		a.approvalCommand(store.ApprovalApprove),
@@ -116,6 +119,8 @@ Exit codes:
 		a.serveCommand(),
 		a.simCommand(),
 		a.migrateCommand(),
+		a.scheduleCommand(),
+		a.calendarCommand(),
 	)
 	return root
 }
