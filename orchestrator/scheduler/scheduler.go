@@ -83,6 +83,10 @@ type Scheduler struct {
 	estateSent bool
 	epoch      int64
 	held       bool
+	// due caches each schedule's next due time, loaded when this replica becomes the decider.
+	due         []*dueEntry
+	loaded      bool
+	loadedEpoch int64
 
 	mu      sync.Mutex
 	cancel  context.CancelFunc
@@ -225,36 +229,119 @@ func (s *Scheduler) pass(ctx context.Context) (time.Duration, error) {
 	if !held {
 		return wait, nil
 	}
+	if !s.loaded || s.loadedEpoch != epoch {
+		// Newly the decider: another replica may have decided fires meanwhile.
+		if err := s.load(ctx); err != nil {
+			return wait, err
+		}
+		s.loaded, s.loadedEpoch = true, epoch
+	}
+	now := s.cfg.Clock.Now()
+	var errs []error
+	for _, e := range s.due {
+		if e.never || e.at.After(now) {
+			continue
+		}
+		if err := s.decideDue(ctx, e, now); err != nil {
+			if ctx.Err() != nil {
+				return wait, ctx.Err()
+			}
+			errs = append(errs, fmt.Errorf("schedule %s: %w", e.sch.Name, err))
+			e.at = now.Add(s.cfg.Tick) // retried next pass
+		}
+	}
+	for _, e := range s.due {
+		if !e.never {
+			wait = min(wait, max(e.at.Sub(now), time.Millisecond))
+		}
+	}
+	return wait, errors.Join(errs...)
+}
+
+// dueEntry is when a schedule next needs a decision: its first fire after the last decided one.
+// It is a cache; the store holds the truth. An entry that is early (another replica decided
+// since) costs one read; one can never be late, because a fire is only ever decided after the
+// watermark the entry was computed from.
+type dueEntry struct {
+	sch   *drills.Schedule
+	at    time.Time
+	never bool
+}
+
+// load computes every schedule's due time from the stored schedules.
+func (s *Scheduler) load(ctx context.Context) error {
 	stored, err := s.cfg.Store.ScheduleList(ctx)
 	if err != nil {
-		return wait, err
+		return err
 	}
 	byName := make(map[string]*store.Schedule, len(stored))
 	for _, st := range stored {
 		byName[st.Name] = st
 	}
-	now := s.cfg.Clock.Now()
-	var errs []error
+	s.due = s.due[:0]
 	for _, sch := range s.cfg.Estate.Schedules {
 		st := byName[sch.Name]
 		if st == nil {
-			// Defined after the sync (cannot happen with one estate); sync again next pass.
-			s.synced = false
+			// Defined after the sync (cannot happen with one estate): sync again next pass.
+			s.synced, s.loaded = false, false
 			continue
 		}
-		if err := s.decide(ctx, sch, st, now); err != nil {
-			if ctx.Err() != nil {
-				return wait, ctx.Err()
-			}
-			errs = append(errs, fmt.Errorf("schedule %s: %w", sch.Name, err))
-		}
-		if next, ok := s.cfg.Estate.NextFire(sch, now); ok {
-			if d := next.At.Sub(now); d < wait {
-				wait = max(d, time.Millisecond)
-			}
-		}
+		e := &dueEntry{sch: sch}
+		s.setDue(e, st)
+		s.due = append(s.due, e)
 	}
-	return wait, errors.Join(errs...)
+	return nil
+}
+
+// setDue sets e from the stored schedule's watermark.
+func (s *Scheduler) setDue(e *dueEntry, st *store.Schedule) {
+	from, ok := watermark(st)
+	if !ok {
+		e.never = true
+		return
+	}
+	e.at, e.never = time.Time{}, false
+	if first, ok := s.firstFire(e.sch, from); ok {
+		e.at = first
+	} else {
+		e.never = true
+	}
+}
+
+// watermark is the instant after which a stored schedule's fires are undecided.
+func watermark(st *store.Schedule) (time.Time, bool) {
+	switch {
+	case st.LastFireTime != nil:
+		return *st.LastFireTime, true
+	case st.NextFireTime != nil:
+		return st.NextFireTime.Add(-time.Millisecond), true
+	}
+	return time.Time{}, false // never fires, or not anchored yet
+}
+
+// decideDue decides the fires of a schedule whose due time has come, and moves it on.
+func (s *Scheduler) decideDue(ctx context.Context, e *dueEntry, now time.Time) error {
+	st, err := s.cfg.Store.ScheduleGet(ctx, e.sch.Name)
+	if errors.Is(err, store.ErrNotFound) {
+		s.synced, s.loaded = false, false
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	more, err := s.decide(ctx, e.sch, st, now)
+	if err != nil {
+		return err
+	}
+	if more {
+		e.at = now // a backlog: carry on at the next pass
+		return nil
+	}
+	if st, err = s.cfg.Store.ScheduleGet(ctx, e.sch.Name); err != nil {
+		return err
+	}
+	s.setDue(e, st)
+	return nil
 }
 
 // sync records the estate's schedules, anchoring new ones at their first fire from now.
@@ -282,7 +369,7 @@ func (s *Scheduler) sync(ctx context.Context) error {
 
 // firstFire is the first fire of sch after now, blacked out or not.
 func (s *Scheduler) firstFire(sch *drills.Schedule, now time.Time) (time.Time, bool) {
-	for window := 24 * time.Hour; ; window *= 4 {
+	for window := time.Hour; ; window *= 4 {
 		if window > anchorHorizon {
 			window = anchorHorizon
 		}
@@ -341,23 +428,16 @@ type decision struct {
 	reason string
 }
 
-// decide settles every fire of sch after its watermark up to now.
-func (s *Scheduler) decide(ctx context.Context, sch *drills.Schedule, st *store.Schedule, now time.Time) error {
-	var from time.Time
-	switch {
-	case st.LastFireTime != nil:
-		from = *st.LastFireTime
-	case st.NextFireTime != nil:
-		from = st.NextFireTime.Add(-time.Millisecond)
-	default:
-		return nil // never fires (or not anchored yet)
-	}
-	if !now.After(from) {
-		return nil // nothing new, or the clock stepped back
+// decide settles the fires of sch after its watermark up to now; more reports a backlog left
+// for the next pass.
+func (s *Scheduler) decide(ctx context.Context, sch *drills.Schedule, st *store.Schedule, now time.Time) (more bool, err error) {
+	from, ok := watermark(st)
+	if !ok || !now.After(from) {
+		return false, nil // never fires, nothing new, or the clock stepped back
 	}
 	fires := s.cfg.Estate.Fires(sch, from, now)
 	if len(fires) == 0 {
-		return nil
+		return false, nil
 	}
 	missedBefore := now.Add(-s.cfg.MissedGrace)
 	// Under run_once, the latest missed fire runs unless a fire is due now (which then is the
@@ -400,10 +480,10 @@ func (s *Scheduler) decide(ctx context.Context, sch *drills.Schedule, st *store.
 	}
 	for _, d := range ds {
 		if err := s.record(ctx, sch, d); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return nil
+	return len(ds) < len(fires), nil
 }
 
 func pausedReason(st *store.Schedule) string {

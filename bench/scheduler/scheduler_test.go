@@ -1,0 +1,71 @@
+package scheduler_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/firedrill/firedrill/bench/scheduler"
+)
+
+// Environment variables that size the measurement.
+const (
+	envSchedules = "FIREDRILL_BENCH_SCHEDULES" // default 10000
+	envDays      = "FIREDRILL_BENCH_DAYS"      // default 365
+	envOut       = "FIREDRILL_BENCH_MARKDOWN_OUT"
+)
+
+func num(tb testing.TB, name string) int {
+	tb.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		tb.Fatalf("%s=%q: want a non-negative integer", name, v)
+	}
+	return n
+}
+
+// TestSmall runs a small simulation so that the harness stays working.
+func TestSmall(t *testing.T) {
+	t.Parallel()
+	rep, err := scheduler.Run(context.Background(), scheduler.Options{Dir: t.TempDir(), Schedules: 50, Days: 62})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Fires < 50 || rep.Passes == 0 {
+		t.Fatalf("report = %+v: want about two fires per schedule", rep)
+	}
+}
+
+// BenchmarkSchedulerScale: 10,000 monthly schedules over a simulated year (bench/scheduler).
+func BenchmarkSchedulerScale(b *testing.B) {
+	for range b.N {
+		last := time.Now()
+		rep, err := scheduler.Run(context.Background(), scheduler.Options{
+			Dir: b.TempDir(), Schedules: num(b, envSchedules), Days: num(b, envDays),
+			Progress: func(done, total int) {
+				if time.Since(last) > 10*time.Second || done == total {
+					last = time.Now()
+					fmt.Fprintf(os.Stderr, "scheduler: %d/%d passes\n", done, total)
+				}
+			},
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		fmt.Print(rep.Markdown())
+		if out := os.Getenv(envOut); out != "" {
+			if err := os.WriteFile(out, []byte(rep.Markdown()), 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(rep.FiresPerSecond, "fires/s")
+		b.ReportMetric(float64(rep.SkewP99.Microseconds())/1000, "skew-p99-ms")
+	}
+}
