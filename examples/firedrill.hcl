@@ -46,6 +46,7 @@ service "auth" {
   rto         = "30m"
   rpo         = "0s"
   nomad_job   = "auth"
+  drill_every = "365d" # Electronic Financial Supervisory Regulation art. 23: at least yearly
   check "http" {
     url = "{ingress}/auth/healthz"
   }
@@ -59,6 +60,7 @@ service "payments" {
   rpo         = "5s"
   depends_on  = ["auth"]
   nomad_job   = "payments"
+  drill_every = "365d" # Electronic Financial Supervisory Regulation art. 23: at least yearly
   check "http" {
     url = "{ingress}/payments/healthz"
   }
@@ -72,7 +74,39 @@ service "remittance" {
   rpo         = "5s"
   depends_on  = ["payments"]
   nomad_job   = "remittance"
+  drill_every = "365d" # Electronic Financial Supervisory Regulation art. 23: at least yearly
   check "http" {
     url = "{ingress}/remittance/healthz"
+  }
+}
+
+# When drills run. Times are in the schedule's zone; blackouts keep drills out of month-end
+# closing, trading hours and public holidays.
+blackout "month-end" {
+  reason     = "month-end closing"
+  month_days = [-2, -1]
+}
+
+blackout "market-hours" {
+  reason   = "KRX trading hours"
+  weekdays = ["mon", "tue", "wed", "thu", "fri"]
+  from     = "08:30"
+  to       = "16:00"
+}
+
+blackout "holidays" {
+  reason = "public holidays"
+  dates  = ["2027-01-01", "2027-02-08", "2027-02-09", "2027-02-10", "2027-03-01", "2027-05-05", "2027-09-14", "2027-09-15", "2027-09-16", "2027-12-25"]
+}
+
+schedule "semiannual-sangam-loss" {
+  plan         = "plans/site-loss.hcl"
+  cron         = "0 2 15 3,9 *" # 02:00 on 15 March and 15 September
+  time_zone    = "Asia/Seoul"
+  start_within = "3h"
+  missed       = "run_once"
+  blackouts    = ["month-end", "market-hours", "holidays"]
+  approval {
+    roles = ["sre", "compliance"] # two different people, never the requester
   }
 }

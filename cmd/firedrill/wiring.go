@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -43,10 +42,8 @@ func (a *app) openStore(ctx context.Context, url string, migrate bool) (*store.S
 	}
 	if err := st.SchemaCheck(ctx); err != nil {
 		st.Close()
-		if errors.Is(err, store.ErrSchemaOutdated) {
-			return nil, fmt.Errorf("%s: %w: run `firedrill migrate up --database-url ...` first, or pass --migrate", store.RedactURL(url), err)
-		}
-		return nil, err
+		// The store's error already says which migrations are pending and what to run.
+		return nil, fmt.Errorf("%s: %w", store.RedactURL(url), err)
 	}
 	return st, nil
 }
@@ -60,7 +57,9 @@ type engine struct {
 
 func (e *engine) Close() { e.clients.Close() }
 
-func (a *app) newEngine(st *store.Store, secrets *secret.Resolver) (*engine, error) {
+// newEngine wires a runner with every action. tune, when given, adjusts the runner's config
+// (serve sets the lease time from its flags).
+func (a *app) newEngine(st *store.Store, secrets *secret.Resolver, tune ...func(*orchestrator.RunnerConfig)) (*engine, error) {
 	clk := clock.Real{}
 	clients, err := nomad.NewClients(nomad.Config{Secrets: secrets, Clock: clk})
 	if err != nil {
@@ -79,10 +78,15 @@ func (a *app) newEngine(st *store.Store, secrets *secret.Resolver) (*engine, err
 	if err != nil {
 		return nil, err
 	}
-	runner, err := orchestrator.NewRunner(orchestrator.RunnerConfig{
+	rcfg := orchestrator.RunnerConfig{
 		Store: st, Actions: registry, Clock: clk, Logger: a.logger, Canaries: pg,
-		Probes: httpaction.NewProber(httpaction.Config{Secrets: secrets}),
-	})
+		Probes:    httpaction.NewProber(httpaction.Config{Secrets: secrets}),
+		Preflight: []actions.Preflighter{nomad.NewPreflighter(clients), pg}, Lag: pg,
+	}
+	for _, f := range tune {
+		f(&rcfg)
+	}
+	runner, err := orchestrator.NewRunner(rcfg)
 	if err != nil {
 		return nil, err
 	}
