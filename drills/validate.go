@@ -255,7 +255,7 @@ func (v *planValidator) checkStopWhen() {
 		}
 		return sc.Pos
 	}
-	if _, set := sc.AttrPos["probe_failures"]; set && len(v.p.Probes) == 0 {
+	if sc.ProbeFailures > 0 && len(v.p.Probes) == 0 {
 		v.errorf(at("probe_failures"), "probe_failures: the plan declares no probe to count failures of: add a probe block or remove probe_failures")
 	}
 	if _, set := sc.AttrPos["probe_grace"]; set {

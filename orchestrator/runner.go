@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/firedrill/firedrill/drills"
@@ -19,6 +21,11 @@ import (
 const (
 	DefaultLeaseFor     = 30 * time.Second
 	DefaultDecisionPoll = 250 * time.Millisecond
+	// DefaultWatchInterval is how often a run looks for an abort request and evaluates its
+	// stop conditions.
+	DefaultWatchInterval = 500 * time.Millisecond
+	// DefaultLagInterval is how often the max_replication_lag stop condition is measured.
+	DefaultLagInterval = 5 * time.Second
 	// bookkeepingTimeout bounds the store writes that must happen even when the run's context
 	// was cancelled (recording a step's result after Ctrl-C, finishing the run).
 	bookkeepingTimeout = 15 * time.Second
@@ -47,6 +54,20 @@ type RunnerConfig struct {
 	// DecisionPoll is how often a step waiting for a person looks for the decision.
 	// Defaults to 250ms.
 	DecisionPoll time.Duration
+	// Preflight checks the sites before a run touches anything (reachable, capacity,
+	// replication lag). Once any is set, a plan using a Nomad site that none of them checked
+	// is blocked. Without any, the site checks are recorded as not performed (engine tests):
+	// production wiring must set them.
+	Preflight []actions.Preflighter
+	// Lag measures replication lag for the max_replication_lag stop condition. Optional:
+	// without it, a plan that sets the condition is blocked at pre-flight.
+	Lag actions.LagReader
+	// WatchInterval is how often a run looks for an abort request and evaluates its stop
+	// conditions. Defaults to 500ms.
+	WatchInterval time.Duration
+	// LagInterval is how often replication lag is measured for max_replication_lag.
+	// Defaults to 5s.
+	LagInterval time.Duration
 }
 
 // Runner executes runs.
@@ -78,6 +99,15 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	}
 	if cfg.DecisionPoll == 0 {
 		cfg.DecisionPoll = DefaultDecisionPoll
+	}
+	if cfg.WatchInterval == 0 {
+		cfg.WatchInterval = DefaultWatchInterval
+	}
+	if cfg.LagInterval == 0 {
+		cfg.LagInterval = DefaultLagInterval
+	}
+	if cfg.WatchInterval < 0 || cfg.LagInterval < 0 {
+		return nil, errors.New("runner config: WatchInterval and LagInterval must be positive")
 	}
 	if cfg.LeaseFor < time.Second {
 		return nil, fmt.Errorf("runner config: LeaseFor must be at least 1s, got %s", cfg.LeaseFor)
@@ -163,6 +193,9 @@ type execution struct {
 	epoch int64
 	log   *slog.Logger
 
+	// mu guards what parallel step instances and the watcher share: t0 and t1 (written
+	// only by the step loop, under mu), observations, running, sites and disasterStarted.
+	mu           sync.Mutex
 	t0, t1       time.Time
 	observations []drills.ServiceObservation
 	canaries     map[string]actions.Canary
@@ -170,6 +203,19 @@ type execution struct {
 	canaryMarks map[string]actions.CanaryMark
 	canaryErrs  map[string]error
 	probes      []actions.RunningProbe
+	// running are the step instances whose action runs now, for the budget watch.
+	running map[string]runningStep
+	// sites is what the run last did on each site it touched, for the end reason.
+	sites siteLedger
+	// disasterStarted is set once the disaster step started: from then on a failed run
+	// is rolled back.
+	disasterStarted bool
+}
+
+// runningStep is a step instance whose action runs now.
+type runningStep struct {
+	started time.Time
+	budget  time.Duration
 }
 
 // Execute claims the run and performs its steps in order. It returns an error only when the
@@ -185,11 +231,21 @@ func (r *Runner) Execute(ctx context.Context, runID string, d *Drill) (*Outcome,
 
 // ExecuteClaimed carries a run this replica has claimed at epoch to a recorded end. A run that
 // an earlier replica left mid-way is resumed: see resume.go.
+//
+// The phases: pre-flight (a fresh run only; failure ends it blocked, nothing touched), the
+// plan's steps while a watcher looks for abort requests and stop-condition breaches, then
+// the rollback steps (after an abort, or after a failure once the disaster step started),
+// then the cleanup steps (always), then the recorded end.
 func (r *Runner) ExecuteClaimed(ctx context.Context, runID string, epoch int64, d *Drill) (*Outcome, error) {
-	x := &execution{r: r, d: d, runID: runID, epoch: epoch, log: r.log.With("run_id", runID, "plan", d.Plan.Name)}
+	x := &execution{r: r, d: d, runID: runID, epoch: epoch, log: r.log.With("run_id", runID, "plan", d.Plan.Name),
+		running: map[string]runningStep{}}
 	x.log.InfoContext(ctx, "run claimed", "epoch", epoch, "owner", r.cfg.Owner)
 	if err := x.loadPrior(ctx); err != nil {
 		return nil, fmt.Errorf("resume run %s: %w", runID, err)
+	}
+	run, err := r.cfg.Store.RunGet(ctx, runID)
+	if err != nil {
+		return nil, fmt.Errorf("read run %s: %w", runID, err)
 	}
 
 	runCtx, cancel := context.WithCancelCause(ctx)
@@ -201,6 +257,15 @@ func (r *Runner) ExecuteClaimed(ctx context.Context, runID string, epoch int64, 
 	}()
 	defer func() { cancel(nil); <-renewDone }()
 
+	if run.StartedAt == nil {
+		// A fresh run. One that was asked to abort before it started never starts.
+		if ab := abortOfRun(run); ab != nil {
+			return x.finishUntouched(ctx, drills.RunAborted, ab.Error()+"; the run never started")
+		}
+		if reason := x.preflight(runCtx, run); reason != "" {
+			return x.finishBlocked(ctx, reason)
+		}
+	}
 	if err := r.cfg.Store.RunStateSet(runCtx, &store.RunStateSetParams{
 		RunID: runID, Epoch: epoch, State: drills.RunRunning, At: r.cfg.Clock.Now(),
 	}); err != nil {
@@ -213,15 +278,55 @@ func (r *Runner) ExecuteClaimed(ctx context.Context, runID string, epoch int64, 
 	if reason := x.startProbes(runCtx); reason != "" {
 		return x.finishBlocked(ctx, reason)
 	}
-	stepErr := x.runSteps(runCtx)
+
+	// The steps run under stepsCtx: an abort cancels it with an *abortError as its cause,
+	// leaving runCtx (and so the lease and the rollback) alive.
+	stepsCtx, abortSteps := context.WithCancelCause(runCtx)
+	defer abortSteps(nil)
+	if ab := abortOfRun(run); ab != nil {
+		// Taken over while aborting: straight to the rollback.
+		abortSteps(ab)
+	}
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		x.watch(stepsCtx, abortSteps)
+	}()
+	stepErr := x.runSteps(stepsCtx)
+	abortSteps(errStepsDone)
+	<-watchDone
 	x.stopProbes(ctx)
 	if cause := context.Cause(runCtx); errors.Is(cause, store.ErrLeaseLost) {
 		// Another replica owns the run now; anything written from here would be refused.
 		x.log.WarnContext(ctx, "lease lost; stopping without further writes")
 		return nil, fmt.Errorf("run %s: %w", runID, store.ErrLeaseLost)
 	}
-	return x.finish(ctx, stepErr)
+
+	end := &ending{stepErr: stepErr}
+	if !errors.As(context.Cause(stepsCtx), &end.abort) && errors.Is(stepErr, ErrOperatorAbort) {
+		end.abort = &abortError{reason: stepErr.Error()}
+	}
+	if end.abort == nil && runCtx.Err() != nil {
+		// The process is stopping (not an abort): leave the run to a takeover or the operator.
+		end.interrupted = true
+		return x.finish(ctx, end)
+	}
+	x.mu.Lock()
+	rollback := end.abort != nil || (stepErr != nil && x.disasterStarted)
+	x.mu.Unlock()
+	if rollback {
+		end.rollback = x.runPhase(runCtx, phaseRollback)
+	}
+	end.cleanup = x.runPhase(runCtx, phaseCleanup)
+	if cause := context.Cause(runCtx); errors.Is(cause, store.ErrLeaseLost) {
+		x.log.WarnContext(ctx, "lease lost during rollback or cleanup; stopping without further writes")
+		return nil, fmt.Errorf("run %s: %w", runID, store.ErrLeaseLost)
+	}
+	return x.finish(ctx, end)
 }
+
+// errStepsDone ends the watcher once the steps are over.
+var errStepsDone = errors.New("steps done")
 
 // renewLease keeps the claim alive; losing it cancels the run at once.
 func (x *execution) renewLease(ctx context.Context, cancel context.CancelCauseFunc) {
@@ -255,34 +360,143 @@ type stepFailure struct {
 func (e *stepFailure) Error() string { return fmt.Sprintf("step %s failed: %v", e.key, e.err) }
 func (e *stepFailure) Unwrap() error { return e.err }
 
+// runSteps runs the plan's steps in order; the instances of a parallel step run together,
+// in dependency order. It stops at the first failure.
 func (x *execution) runSteps(ctx context.Context) error {
 	instances, err := x.d.Plan.Expand(x.d.Estate)
 	if err != nil {
 		return fmt.Errorf("expand plan: %w", err)
 	}
-	// The last instance of a milestone step stamps the milestone.
-	lastOfStep := map[*drills.Step]int{}
-	for i, inst := range instances {
-		lastOfStep[inst.Step] = i
+	x.mu.Lock()
+	if !x.t0.IsZero() {
+		x.disasterStarted = true
 	}
-	for seq, inst := range instances {
+	x.mu.Unlock()
+	for _, g := range groupInstances(instances, 1, "") {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		skip, attempt, err := x.resumeStep(ctx, seq+1, inst)
-		if err != nil {
+		if err := x.runGroup(ctx, g, false); err != nil {
 			return err
 		}
-		if !skip {
-			if err := x.runStep(ctx, seq+1, inst, attempt); err != nil {
-				return err
-			}
-		}
-		if m := inst.Step.Milestone; m != "" && lastOfStep[inst.Step] == seq {
+		if m := g.milestone; m != "" {
 			if err := x.stampMilestone(ctx, m); err != nil {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// stepGroup is one step's instances that run together (a parallel for_each step), or one
+// instance of a step that runs its instances in order.
+type stepGroup struct {
+	instances []drills.StepInstance
+	// seqs are the instances' sequence numbers in the run.
+	seqs     []int
+	parallel bool
+	// milestone is stamped after the group: set on the group holding the step's last instance.
+	milestone drills.Milestone
+}
+
+// groupInstances splits expanded instances into groups, numbering them from seq and
+// prefixing their keys (rollback and cleanup steps are "rollback:..." and "cleanup:...").
+func groupInstances(instances []drills.StepInstance, seq int, prefix string) []stepGroup {
+	var out []stepGroup
+	for i, inst := range instances {
+		inst.Key = prefix + inst.Key
+		n := len(out)
+		if inst.Step.Parallel && n > 0 && out[n-1].instances[0].Step == inst.Step {
+			out[n-1].instances = append(out[n-1].instances, inst)
+			out[n-1].seqs = append(out[n-1].seqs, seq+i)
+		} else {
+			out = append(out, stepGroup{instances: []drills.StepInstance{inst}, seqs: []int{seq + i}, parallel: inst.Step.Parallel})
+			n++
+		}
+		if i == len(instances)-1 || instances[i+1].Step != inst.Step {
+			out[n-1].milestone = inst.Step.Milestone
+		}
+	}
+	return out
+}
+
+// runGroup runs a group's instances: one at a time, or for a parallel step each as soon as
+// the instances it waits for (drills.ParallelWaits) succeeded. Unless keepGoing, no instance
+// starts once one has failed. It returns the first failure in the group's order.
+func (x *execution) runGroup(ctx context.Context, g stepGroup, keepGoing bool) error {
+	type slot struct {
+		done       chan struct{}
+		err        error
+		notStarted bool
+	}
+	slots := make(map[string]*slot, len(g.instances))
+	for _, inst := range g.instances {
+		slots[inst.Key] = &slot{done: make(chan struct{})}
+	}
+	var waits map[string][]string
+	if g.parallel {
+		waits = drills.ParallelWaits(x.d.Estate, g.instances)
+	}
+	var failed atomic.Bool
+	var wg sync.WaitGroup
+	for i, inst := range g.instances {
+		sl := slots[inst.Key]
+		if failed.Load() && !keepGoing {
+			sl.notStarted = true
+			close(sl.done)
+			continue
+		}
+		// Resume decisions are taken one by one, in order: they may wait for an operator.
+		skip, attempt, err := x.resumeStep(ctx, g.seqs[i], inst)
+		if err != nil || skip {
+			sl.err = err
+			if err != nil {
+				failed.Store(true)
+			} else if inst.Step.Milestone == drills.MilestoneDisaster {
+				x.mu.Lock()
+				x.disasterStarted = true
+				x.mu.Unlock()
+			}
+			close(sl.done)
+			continue
+		}
+		run := func() {
+			defer close(sl.done)
+			for _, dep := range waits[inst.Key] {
+				select {
+				case <-slots[dep].done:
+				case <-ctx.Done():
+				}
+				if d := slots[dep]; ctx.Err() != nil || d.err != nil || d.notStarted {
+					sl.notStarted = true
+					return
+				}
+			}
+			if (failed.Load() && !keepGoing) || ctx.Err() != nil {
+				sl.notStarted = true
+				return
+			}
+			if sl.err = x.runStep(ctx, g.seqs[i], inst, attempt); sl.err != nil {
+				failed.Store(true)
+			}
+		}
+		if !g.parallel {
+			run()
+			continue
+		}
+		wg.Go(run)
+	}
+	wg.Wait()
+	notStarted := false
+	for _, inst := range g.instances {
+		sl := slots[inst.Key]
+		if sl.err != nil {
+			return sl.err
+		}
+		notStarted = notStarted || sl.notStarted
+	}
+	if notStarted && ctx.Err() != nil {
+		return ctx.Err()
 	}
 	return nil
 }
@@ -319,6 +533,12 @@ func (x *execution) runStep(ctx context.Context, seq int, inst drills.StepInstan
 
 	stepCtx, cancel := context.WithTimeout(ctx, timeout)
 	started := clk.Now()
+	x.mu.Lock()
+	if step.Milestone == drills.MilestoneDisaster {
+		x.disasterStarted = true
+	}
+	x.running[inst.Key] = runningStep{started: started, budget: step.Budget}
+	x.mu.Unlock()
 	res, runErr := action.Run(stepCtx, &actions.Request{
 		RunID: x.runID, Config: x.d.Estate, Plan: x.d.Plan, Instance: inst,
 		Site: site, Services: services, Clock: clk, Logger: log,
@@ -330,21 +550,30 @@ func (x *execution) runStep(ctx context.Context, seq int, inst drills.StepInstan
 	if res == nil {
 		res = &actions.Result{}
 	}
+	x.mu.Lock()
+	delete(x.running, inst.Key)
 	for _, o := range res.Observations {
 		x.observations = append(x.observations, drills.ServiceObservation{
 			Service: o.Service, PassedAt: o.PassedAt, Resolution: o.Resolution,
 		})
 	}
+	x.mu.Unlock()
 
 	state := drills.StepSucceeded
 	msg := ""
+	var ab *abortError
 	if runErr != nil {
 		state = drills.StepFailed
 		msg = runErr.Error()
-		if timedOut {
+		switch {
+		case timedOut:
 			msg = fmt.Sprintf("timed out after %s: %s", timeout, msg)
+		case errors.As(context.Cause(ctx), &ab):
+			state = drills.StepAborted
+			msg = fmt.Sprintf("aborted (%s): %s", ab, msg)
 		}
 	}
+	x.sites.note(step.Site, inst.Key, step.Action, state, msg)
 	evidence, err := encodeEvidence(res, ended.Sub(started))
 	if err != nil {
 		return fmt.Errorf("encode evidence of step %s: %w", inst.Key, err)
@@ -358,7 +587,7 @@ func (x *execution) runStep(ctx context.Context, seq int, inst drills.StepInstan
 		return fmt.Errorf("record result of step %s: %w", inst.Key, err)
 	}
 	if runErr != nil {
-		log.WarnContext(ctx, "step failed", "err", msg, "took", ended.Sub(started).String())
+		log.WarnContext(ctx, "step "+string(state), "err", msg, "took", ended.Sub(started).String())
 		return &stepFailure{key: inst.Key, err: errors.New(msg)}
 	}
 	log.InfoContext(ctx, "step succeeded", "took", ended.Sub(started).String())
@@ -388,11 +617,15 @@ func (x *execution) stampMilestone(ctx context.Context, m drills.Milestone) erro
 	at := x.r.cfg.Clock.Now()
 	switch m {
 	case drills.MilestoneDisaster:
+		x.mu.Lock()
 		x.t0 = at
+		x.mu.Unlock()
 		// Data written after the failure was injected cannot be lost by it.
 		x.stopCanaries()
 	case drills.MilestoneRestored:
+		x.mu.Lock()
 		x.t1 = at
+		x.mu.Unlock()
 	}
 	if err := x.r.cfg.Store.RunMilestone(ctx, &store.RunMilestoneParams{
 		RunID: x.runID, Epoch: x.epoch, Milestone: m, At: at,
@@ -403,8 +636,64 @@ func (x *execution) stampMilestone(ctx context.Context, m drills.Milestone) erro
 	return nil
 }
 
+// ending is how the steps, the rollback and the cleanup went.
+type ending struct {
+	stepErr error
+	// abort is set when an operator or a stop condition aborted the run.
+	abort *abortError
+	// interrupted: the process stopped the run (shutdown), not an abort.
+	interrupted bool
+	// rollback and cleanup are nil when the phase did not run.
+	rollback *phaseReport
+	cleanup  *phaseReport
+}
+
+// state decides the run's end state and reason. See ExecuteClaimed for the phases.
+func (e *ending) state(x *execution, verdict drills.DrillVerdict) (drills.RunState, string) {
+	var state drills.RunState
+	var reason string
+	switch {
+	case e.interrupted:
+		return drills.RunAborted, "interrupted before the plan finished"
+	case e.abort != nil || e.stepErr != nil:
+		cause := ""
+		if e.abort != nil {
+			cause = e.abort.Error()
+		} else {
+			cause = e.stepErr.Error()
+		}
+		switch {
+		case e.rollback == nil && e.abort == nil:
+			state, reason = drills.RunFailed, cause
+		case e.rollback == nil || e.rollback.ran == 0:
+			state, reason = drills.RunAborted, cause+"; the plan has no rollback steps"
+			if e.abort == nil {
+				state = drills.RunFailed
+			}
+		case e.rollback.failed > 0:
+			state = drills.RunRollbackFailed
+			reason = fmt.Sprintf("%s; rollback failed, sites left: %s", cause, x.sites.summary())
+		default:
+			state = drills.RunRolledBack
+			reason = fmt.Sprintf("%s; rolled back, sites left: %s", cause, x.sites.summary())
+		}
+	case !verdict.ObjectivesMet:
+		state, reason = drills.RunSucceeded, "the plan ran to the end but not every recovery objective was met"
+	default:
+		state = drills.RunSucceeded
+	}
+	if e.cleanup != nil && e.cleanup.failed > 0 {
+		reason = joinReason(reason, "cleanup failed: "+e.cleanup.firstErr)
+		if state == drills.RunSucceeded {
+			// The drill passed but left the estate other than the plan meant to.
+			state = drills.RunFailed
+		}
+	}
+	return state, reason
+}
+
 // finish computes the recovery of every service and records the run's end.
-func (x *execution) finish(ctx context.Context, stepErr error) (*Outcome, error) {
+func (x *execution) finish(ctx context.Context, end *ending) (*Outcome, error) {
 	recs := drills.Recoveries(drills.RecoveryInput{
 		Config: x.d.Estate, Plan: x.d.Plan, Site: x.d.Plan.To, T0: x.t0, Observations: x.observations,
 	})
@@ -415,17 +704,8 @@ func (x *execution) finish(ctx context.Context, stepErr error) (*Outcome, error)
 			verdict.ObjectivesMet = false
 		}
 	}
-	out := &Outcome{RunID: x.runID, T0: x.t0, T1: x.t1, Recoveries: recs, Verdict: verdict, State: drills.RunSucceeded}
-	switch {
-	case errors.Is(stepErr, context.Canceled):
-		out.State = drills.RunAborted
-		out.Reason = "interrupted before the plan finished"
-	case stepErr != nil:
-		out.State = drills.RunFailed
-		out.Reason = stepErr.Error()
-	case !verdict.ObjectivesMet:
-		out.Reason = "the plan ran to the end but not every recovery objective was met"
-	}
+	out := &Outcome{RunID: x.runID, T0: x.t0, T1: x.t1, Recoveries: recs, Verdict: verdict}
+	out.State, out.Reason = end.state(x, verdict)
 
 	params := &store.RunFinishParams{
 		RunID: x.runID, Epoch: x.epoch, State: out.State, Reason: out.Reason, At: x.r.cfg.Clock.Now(),

@@ -12,9 +12,11 @@ import (
 	"github.com/firedrill/firedrill/internal/sitesim"
 	"github.com/firedrill/firedrill/orchestrator"
 	"github.com/firedrill/firedrill/orchestrator/actions"
+	"github.com/firedrill/firedrill/orchestrator/actions/command"
 	"github.com/firedrill/firedrill/orchestrator/actions/httpaction"
 	"github.com/firedrill/firedrill/orchestrator/actions/manual"
 	"github.com/firedrill/firedrill/orchestrator/actions/nomad"
+	"github.com/firedrill/firedrill/orchestrator/actions/pause"
 	"github.com/firedrill/firedrill/orchestrator/actions/postgres"
 	"github.com/firedrill/firedrill/orchestrator/secret"
 	"github.com/firedrill/firedrill/orchestrator/store"
@@ -86,6 +88,8 @@ func setupFiles(t *testing.T, st *store.Store, estatePath, planPath string, env 
 	list := append(nomad.Actions(clients), httpaction.Actions(httpaction.Config{Secrets: resolver})...)
 	list = append(list, pg.Actions()...)
 	list = append(list, manual.Actions()...)
+	list = append(list, command.Actions(command.Config{})...)
+	list = append(list, pause.Actions()...)
 	if wrap != nil {
 		for i, a := range list {
 			list[i] = wrap(a)
@@ -97,7 +101,9 @@ func setupFiles(t *testing.T, st *store.Store, estatePath, planPath string, env 
 	}
 	runner, err := orchestrator.NewRunner(orchestrator.RunnerConfig{
 		Store: st, Actions: registry, Owner: "test", Canaries: pg, DecisionPoll: 20 * time.Millisecond,
-		Probes: httpaction.NewProber(httpaction.Config{Secrets: resolver}),
+		Probes:    httpaction.NewProber(httpaction.Config{Secrets: resolver}),
+		Preflight: []actions.Preflighter{nomad.NewPreflighter(clients), pg}, Lag: pg,
+		WatchInterval: 20 * time.Millisecond, LagInterval: 100 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -228,8 +234,8 @@ func TestRunExamplePlanEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// created, claimed, running, 2 per step, 2 milestones, finished.
-		if want := 3 + 2*len(steps) + 2 + 1; len(events) != want {
+		// created, claimed, preflight, running, 2 per step, 2 milestones, finished.
+		if want := 4 + 2*len(steps) + 2 + 1; len(events) != want {
 			t.Errorf("recorded %d events, want %d", len(events), want)
 		}
 	})
@@ -247,8 +253,9 @@ func TestRunFailsWhenDRSiteNeverGetsHealthy(t *testing.T) {
 		}
 		ctx := context.Background()
 		run, out := b.run(t, ctx)
-		if out.State != drills.RunFailed {
-			t.Fatalf("outcome = %s, want failed", out.State)
+		// The failure came after the disaster: the plan's rollback returned the estate.
+		if out.State != drills.RunRolledBack {
+			t.Fatalf("outcome = %s (%s), want rolled_back", out.State, out.Reason)
 		}
 		if !strings.Contains(out.Reason, "wait-allocations") || !strings.Contains(out.Reason, "payments") {
 			t.Errorf("reason %q does not name the step and the job", out.Reason)
@@ -257,9 +264,14 @@ func TestRunFailsWhenDRSiteNeverGetsHealthy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		last := steps[len(steps)-1]
+		var last *store.StepResult
+		for _, s := range steps {
+			if !strings.HasPrefix(s.Key, orchestrator.KeyPrefixRollback) {
+				last = s
+			}
+		}
 		if last.Key != "wait-allocations" || last.State != drills.StepFailed || last.Error == "" {
-			t.Errorf("last step = %s %s %q; want wait-allocations failed with an error", last.Key, last.State, last.Error)
+			t.Errorf("last plan step = %s %s %q; want wait-allocations failed with an error", last.Key, last.State, last.Error)
 		}
 		ms, err := st.MeasurementList(ctx, run.ID)
 		if err != nil {
@@ -274,8 +286,8 @@ func TestRunFailsWhenDRSiteNeverGetsHealthy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.State != drills.RunFailed || got.StateReason == "" {
-			t.Errorf("stored run = %s %q, want failed with the reason", got.State, got.StateReason)
+		if got.State != drills.RunRolledBack || got.StateReason == "" {
+			t.Errorf("stored run = %s %q, want rolled_back with the reason", got.State, got.StateReason)
 		}
 	})
 }
