@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/orchestrator/notify"
 	"github.com/firedrill/firedrill/orchestrator/store"
 )
 
@@ -116,6 +117,9 @@ func (x *execution) runPhase(ctx context.Context, phase string) *phaseReport {
 
 // event appends a timeline entry; failing to is logged, not fatal.
 func (x *execution) event(ctx context.Context, kind, msg string, data map[string]any) {
+	if kind == EventStopCondition {
+		x.r.notify(ctx, notify.Event{Kind: notify.EventStopCondition, RunID: x.runID, Plan: x.d.Plan.Name, Reason: msg, Fields: data})
+	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
 	defer cancel()
 	if err := x.r.cfg.Store.RunEventAppend(wctx, &store.RunEventAppendParams{

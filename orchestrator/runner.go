@@ -14,6 +14,7 @@ import (
 	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/internal/clock"
 	"github.com/firedrill/firedrill/orchestrator/actions"
+	"github.com/firedrill/firedrill/orchestrator/notify"
 	"github.com/firedrill/firedrill/orchestrator/store"
 )
 
@@ -51,6 +52,9 @@ type RunnerConfig struct {
 	// Probes runs the plan's continuous probes. Optional: without it, a plan that declares
 	// probes is blocked.
 	Probes actions.Prober
+	// Notifier is told when a run starts, breaches a stop condition and ends. Optional. It
+	// only enqueues, so a failing receiver never slows a drill.
+	Notifier Notifier
 	// DecisionPoll is how often a step waiting for a person looks for the decision.
 	// Defaults to 250ms.
 	DecisionPoll time.Duration
@@ -237,6 +241,15 @@ func (r *Runner) Execute(ctx context.Context, runID string, d *Drill) (*Outcome,
 // the rollback steps (after an abort, or after a failure once the disaster step started),
 // then the cleanup steps (always), then the recorded end.
 func (r *Runner) ExecuteClaimed(ctx context.Context, runID string, epoch int64, d *Drill) (*Outcome, error) {
+	out, err := r.executeClaimed(ctx, runID, epoch, d)
+	if out != nil {
+		r.notify(ctx, notify.Event{Kind: notify.EventRunEnded, RunID: runID, Plan: d.Plan.Name, State: string(out.State), Reason: out.Reason,
+			Fields: map[string]any{"objectives_met": out.Verdict.ObjectivesMet, "rto_actual_ms": out.Verdict.RTOActual.Milliseconds()}})
+	}
+	return out, err
+}
+
+func (r *Runner) executeClaimed(ctx context.Context, runID string, epoch int64, d *Drill) (*Outcome, error) {
 	x := &execution{r: r, d: d, runID: runID, epoch: epoch, log: r.log.With("run_id", runID, "plan", d.Plan.Name),
 		running: map[string]runningStep{}}
 	x.log.InfoContext(ctx, "run claimed", "epoch", epoch, "owner", r.cfg.Owner)
@@ -270,6 +283,10 @@ func (r *Runner) ExecuteClaimed(ctx context.Context, runID string, epoch int64, 
 		RunID: runID, Epoch: epoch, State: drills.RunRunning, At: r.cfg.Clock.Now(),
 	}); err != nil {
 		return nil, fmt.Errorf("start run %s: %w", runID, err)
+	}
+	if run.StartedAt == nil {
+		r.notify(ctx, notify.Event{Kind: notify.EventRunStarted, RunID: runID, Plan: d.Plan.Name, State: string(drills.RunRunning),
+			Fields: map[string]any{"from": d.Plan.From, "to": d.Plan.To, "triggered_by": run.TriggeredBy}})
 	}
 	if reason := x.startCanaries(runCtx); reason != "" {
 		return x.finishBlocked(ctx, reason)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/firedrill/firedrill/orchestrator/actions/nomad"
 	"github.com/firedrill/firedrill/orchestrator/actions/pause"
 	"github.com/firedrill/firedrill/orchestrator/actions/postgres"
+	"github.com/firedrill/firedrill/orchestrator/notify"
 	"github.com/firedrill/firedrill/orchestrator/secret"
 	"github.com/firedrill/firedrill/orchestrator/store"
 	"github.com/firedrill/firedrill/orchestrator/store/storetest"
@@ -25,6 +27,7 @@ import (
 
 // bundle is one test's estate, simulated sites and runner.
 type bundle struct {
+	notes  *recordedNotes
 	drill  *orchestrator.Drill
 	sim    *sitesim.Sim
 	runner *orchestrator.Runner
@@ -99,11 +102,13 @@ func setupFiles(t *testing.T, st *store.Store, estatePath, planPath string, env 
 	if err != nil {
 		t.Fatal(err)
 	}
+	notes := &recordedNotes{}
 	runner, err := orchestrator.NewRunner(orchestrator.RunnerConfig{
 		Store: st, Actions: registry, Owner: "test", Canaries: pg, DecisionPoll: 20 * time.Millisecond,
 		Probes:    httpaction.NewProber(httpaction.Config{Secrets: resolver}),
 		Preflight: []actions.Preflighter{nomad.NewPreflighter(clients), pg}, Lag: pg,
 		WatchInterval: 20 * time.Millisecond, LagInterval: 100 * time.Millisecond,
+		Notifier: notes,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -113,6 +118,7 @@ func setupFiles(t *testing.T, st *store.Store, estatePath, planPath string, env 
 		sim:    sim,
 		runner: runner,
 		store:  st,
+		notes:  notes,
 	}
 }
 
@@ -327,5 +333,38 @@ func TestRunRecordsEvidenceAsJSON(t *testing.T) {
 	all := string(recorded)
 	if strings.Contains(all, "token-sangam") || strings.Contains(all, "token-yatap") {
 		t.Error("a Nomad token was recorded")
+	}
+}
+
+// recordedNotes keeps the notifications a runner sent, in order.
+type recordedNotes struct {
+	mu     sync.Mutex
+	events []notify.Event
+}
+
+func (r *recordedNotes) Notify(_ context.Context, e notify.Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+	return nil
+}
+
+func (r *recordedNotes) kinds() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, e := range r.events {
+		out = append(out, string(e.Kind)+":"+e.State)
+	}
+	return out
+}
+
+func TestRunNotifiesStartAndEnd(t *testing.T) {
+	t.Parallel()
+	st := storetest.SQLite(t)
+	b := setup(t, st, nil)
+	b.run(t, context.Background())
+	if got, want := strings.Join(b.notes.kinds(), " "), "run_started:running run_ended:succeeded"; got != want {
+		t.Errorf("notifications = %s, want %s", got, want)
 	}
 }
