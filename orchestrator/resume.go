@@ -73,7 +73,10 @@ func (x *execution) resumeStep(ctx context.Context, seq int, inst drills.StepIns
 	log := x.log.With("step", inst.Key, "attempt", latest.Attempt)
 	switch latest.State {
 	case drills.StepSucceeded, drills.StepSkipped:
+		// Instances of a parallel step that were not skipped may be running already.
+		x.mu.Lock()
 		x.observations = append(x.observations, observationsOf(latest.Evidence)...)
+		x.mu.Unlock()
 		log.InfoContext(ctx, "step already done before the takeover; not repeated", "state", string(latest.State))
 		return true, 0, nil
 	case drills.StepFailed:

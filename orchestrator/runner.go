@@ -141,8 +141,19 @@ func (e *InvalidPlanError) Error() string { return "invalid plan:\n" + e.Diagnos
 // Unwrap exposes the diagnostics to errors.As.
 func (e *InvalidPlanError) Unwrap() error { return e.Diagnostics }
 
-// Submit validates the drill and records it as a pending run.
+// Submit validates the drill and records it as a pending run, for a worker to execute.
 func (r *Runner) Submit(ctx context.Context, d *Drill) (*store.Run, error) {
+	return r.submit(ctx, d, false)
+}
+
+// SubmitClaimed validates and records the drill already claimed by this runner (lease epoch
+// 1), so no worker of another replica can take it before this runner executes it with
+// ExecuteClaimed(ctx, run.ID, run.LeaseEpoch, d).
+func (r *Runner) SubmitClaimed(ctx context.Context, d *Drill) (*store.Run, error) {
+	return r.submit(ctx, d, true)
+}
+
+func (r *Runner) submit(ctx context.Context, d *Drill, claim bool) (*store.Run, error) {
 	opts := drills.ValidateOptions{AllowUnplannedDependencies: d.Force}
 	if diags := drills.ValidatePlanWith(d.Estate, d.Plan, opts); diags.HasErrors() {
 		return nil, &InvalidPlanError{Diagnostics: diags}
@@ -163,10 +174,14 @@ func (r *Runner) Submit(ctx context.Context, d *Drill) (*store.Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("submit run of %s: %w", d.Plan.Name, err)
 	}
-	run, err := r.cfg.Store.RunInsert(ctx, &store.RunInsertParams{
+	params := &store.RunInsertParams{
 		PlanID: plan.ID, PlanName: d.Plan.Name, EstateSHA256: d.Estate.SHA256,
 		FromSite: d.Plan.From, ToSite: d.Plan.To, TriggeredBy: triggeredBy, State: drills.RunPending,
-	})
+	}
+	if claim {
+		params.ClaimOwner, params.ClaimFor = r.cfg.Owner, r.cfg.LeaseFor
+	}
+	run, err := r.cfg.Store.RunInsert(ctx, params)
 	if err != nil {
 		return nil, fmt.Errorf("submit run of %s: %w", d.Plan.Name, err)
 	}
@@ -632,17 +647,24 @@ func encodeEvidence(res *actions.Result, took time.Duration) (json.RawMessage, e
 
 func (x *execution) stampMilestone(ctx context.Context, m drills.Milestone) error {
 	at := x.r.cfg.Clock.Now()
-	switch m {
-	case drills.MilestoneDisaster:
-		x.mu.Lock()
-		x.t0 = at
-		x.mu.Unlock()
+	// A resumed run passes its milestone steps again: the first stamp stands, in memory as in
+	// the store, so the measured RTO stays what the drill achieved.
+	x.mu.Lock()
+	stamp := &x.t0
+	if m == drills.MilestoneRestored {
+		stamp = &x.t1
+	}
+	already := !stamp.IsZero()
+	if !already {
+		*stamp = at
+	}
+	x.mu.Unlock()
+	if already {
+		return nil
+	}
+	if m == drills.MilestoneDisaster {
 		// Data written after the failure was injected cannot be lost by it.
 		x.stopCanaries()
-	case drills.MilestoneRestored:
-		x.mu.Lock()
-		x.t1 = at
-		x.mu.Unlock()
 	}
 	if err := x.r.cfg.Store.RunMilestone(ctx, &store.RunMilestoneParams{
 		RunID: x.runID, Epoch: x.epoch, Milestone: m, At: at,

@@ -83,7 +83,7 @@ func (a *app) runDrill(ctx context.Context, st *store.Store, secrets *secret.Res
 		return err
 	}
 	defer eng.Close()
-	run, err := eng.runner.Submit(ctx, d)
+	run, err := eng.runner.SubmitClaimed(ctx, d)
 	if err != nil {
 		var invalid *orchestrator.InvalidPlanError
 		if errors.As(err, &invalid) {
@@ -98,7 +98,7 @@ func (a *app) runDrill(ctx context.Context, st *store.Store, secrets *secret.Res
 		fmt.Fprintf(a.stderr, "run %s of plan %s started (%s -> %s), recorded in %s\n",
 			run.ID, d.Plan.Name, d.Plan.From, d.Plan.To, store.RedactURL(databaseURL))
 	}
-	outcome, err := eng.runner.Execute(ctx, run.ID, d)
+	outcome, err := eng.runner.ExecuteClaimed(ctx, run.ID, run.LeaseEpoch, d)
 	if err != nil {
 		return err
 	}

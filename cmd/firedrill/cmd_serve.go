@@ -10,17 +10,24 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/firedrill/firedrill/orchestrator"
 	"github.com/firedrill/firedrill/orchestrator/store"
 )
 
 func (a *app) serveCommand() *cobra.Command {
 	var databaseURL, listen string
+	var workerOpts workerOptions
+	var schedOpts schedulerOptions
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Apply migrations and serve the firedrill process (health endpoint for now)",
+		Short: "Apply migrations, execute submitted runs and serve the health endpoint",
 		Long: `Apply pending migrations and start the long-running firedrill process. It serves
-GET /healthz (200 when the database answers, 503 otherwise); the API, console and
-scheduler land here as they are built.`,
+GET /healthz (200 when the database answers, 503 otherwise).
+
+Its worker claims pending runs (firedrill submit) and executes them. Several serve replicas
+can share one PostgreSQL database: each run is executed by one of them, and the runs of a
+replica that dies are taken over by another once their lease (--lease-for) expires. On
+SQLite, serve runs as a single replica and a second one on the same file exits 1.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -29,6 +36,20 @@ scheduler land here as they are built.`,
 				return err
 			}
 			defer st.Close()
+			// Worker: claims pending runs and takes over those whose replica died.
+			stopWorker, err := a.startWorker(ctx, st, workerOpts)
+			if err != nil {
+				return err
+			}
+			defer stopWorker()
+			// End of worker.
+			// Scheduler: the replica holding the scheduler lease fires the estate's schedules.
+			stopScheduler, err := a.startScheduler(ctx, st, schedOpts)
+			if err != nil {
+				return err
+			}
+			defer stopScheduler()
+			// End of scheduler.
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return fmt.Errorf("--listen %s: %w", listen, err)
@@ -57,6 +78,10 @@ scheduler land here as they are built.`,
 	f := cmd.Flags()
 	f.StringVar(&databaseURL, "database-url", defaultDatabaseURL, "postgres://... or sqlite:PATH (env FIREDRILL_DATABASE_URL)")
 	f.StringVar(&listen, "listen", "127.0.0.1:8080", "address to serve on (env FIREDRILL_LISTEN)")
+	f.DurationVar(&workerOpts.leaseFor, "lease-for", orchestrator.DefaultLeaseFor, "how long a claim on a run lasts without renewal: a dead replica's runs are taken over after this (env FIREDRILL_LEASE_FOR)")
+	f.DurationVar(&workerOpts.poll, "poll", orchestrator.DefaultWorkerPoll, "how often the worker looks for runs to claim when idle (env FIREDRILL_POLL)")
+	f.IntVar(&workerOpts.concurrency, "concurrency", orchestrator.DefaultWorkerConcurrency, "runs this replica executes at once (env FIREDRILL_CONCURRENCY)")
+	schedOpts.register(f)
 	return cmd
 }
 

@@ -11,12 +11,14 @@ import (
 func (a *app) stepCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "step",
-		Short: "Decide a step that waits for a person (manual steps)",
-		Long: `Mark a step that waits for a person done or failed: a manual step ("call the VAN
-operator"). The run, wherever it executes, continues as soon as the decision is recorded;
-who decided, when and why are kept with the run.`,
+		Short: "Decide a step that waits for a person (manual steps, unknown outcomes)",
+		Long: `Decide a step that waits for a person: a manual step ("call the VAN operator") is marked
+done or failed; a non-idempotent step whose outcome is unknown after a replica died (the run
+is waiting_operator) is marked done (its effect is in place), retry (run it again) or abort
+(the run aborts and rolls back). The run, wherever it executes, continues as soon as the
+decision is recorded; who decided, when and why are kept with the run.`,
 	}
-	for _, decision := range []string{store.DecisionDone, store.DecisionFailed} {
+	for _, decision := range []string{store.DecisionDone, store.DecisionFailed, store.DecisionRetry, store.DecisionAbort} {
 		var databaseURL, by, comment string
 		var asJSON bool
 		sub := &cobra.Command{

@@ -40,6 +40,10 @@ type RunInsertParams struct {
 	ApprovalPolicy json.RawMessage
 	// ApprovalDeadline: approvals expire if the run has not started by then; nil: never.
 	ApprovalDeadline *time.Time
+	// ClaimOwner, when set, creates the run already claimed by that replica for ClaimFor
+	// (lease epoch 1), so no worker can take a run its creator is about to execute.
+	ClaimOwner string
+	ClaimFor   time.Duration
 }
 
 // RunInsert creates a run, unclaimed (lease epoch 0), and its run_created event.
@@ -73,6 +77,9 @@ func checkRunInsert(p *RunInsertParams) error {
 	if err := checkJSON(p.ApprovalPolicy); err != nil {
 		return fmt.Errorf("run insert: approval policy: %w", err)
 	}
+	if p.ClaimOwner != "" && p.ClaimFor < time.Second {
+		return fmt.Errorf("run insert: ClaimFor must be at least 1s, got %s", p.ClaimFor)
+	}
 	return nil
 }
 
@@ -100,6 +107,10 @@ func runInsertTx(tx *gorm.DB, p *RunInsertParams, now time.Time) (*runModel, err
 		FireTime:         utcMSPtr(p.FireTime),
 		ApprovalPolicy:   jsonDocOf(p.ApprovalPolicy),
 		ApprovalDeadline: utcMSPtr(p.ApprovalDeadline),
+	}
+	if p.ClaimOwner != "" {
+		expires := utcMS(now.Add(p.ClaimFor))
+		m.LeaseOwner, m.LeaseEpoch, m.LeaseExpiresAt, m.LeaseDurationMS = p.ClaimOwner, 1, &expires, msOf(p.ClaimFor)
 	}
 	if p.ScheduleName != "" {
 		name := p.ScheduleName

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/orchestrator"
+	"github.com/firedrill/firedrill/orchestrator/secret"
+)
+
+func (a *app) submitCommand() *cobra.Command {
+	var configPath, databaseURL, triggeredBy string
+	var asJSON, migrate, force bool
+	cmd := &cobra.Command{
+		Use:   "submit PLAN_FILE",
+		Short: "Record a drill run as pending, for a firedrill serve replica to execute",
+		Long: `Validate a drill plan against the estate, record the plan, the estate and a pending run,
+and print the run's ID. A firedrill serve replica on the same database claims and
+executes it; if that replica dies, another one takes the run over.
+
+The estate is --config, else the firedrill.hcl found next to the plan or in a parent
+directory.
+
+Exit 0 when the run was recorded, 1 on any error or an invalid plan.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			path, err := findConfig(configPath, args)
+			if err != nil {
+				return err
+			}
+			estate, estateSrc, err := loadEstate(path)
+			if err != nil {
+				return err
+			}
+			plan, planSrc, err := loadPlan(args[0])
+			if err != nil {
+				return err
+			}
+			opts := drills.ValidateOptions{AllowUnplannedDependencies: force}
+			if diags := drills.ValidatePlanWith(estate, plan, opts); diags.HasErrors() {
+				for _, d := range diags {
+					fmt.Fprintln(a.stderr, d.String())
+				}
+				return fmt.Errorf("plan %s is not valid against %s", args[0], path)
+			}
+			if triggeredBy == "" {
+				triggeredBy = "cli:" + currentUser()
+			}
+			st, err := a.openStore(ctx, databaseURL, migrate)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			eng, err := a.newEngine(st, &secret.Resolver{})
+			if err != nil {
+				return err
+			}
+			defer eng.Close()
+			run, err := eng.runner.Submit(ctx, &orchestrator.Drill{
+				Estate: estate, EstateSource: estateSrc, Plan: plan, PlanSource: planSrc, TriggeredBy: triggeredBy, Force: force,
+			})
+			if err != nil {
+				var invalid *orchestrator.InvalidPlanError
+				if errors.As(err, &invalid) {
+					for _, diag := range invalid.Diagnostics {
+						fmt.Fprintln(a.stderr, diag.String())
+					}
+					return errors.New("plan is not valid")
+				}
+				return err
+			}
+			if asJSON {
+				return writeJSON(a.stdout, map[string]any{
+					"run_id": run.ID, "plan": run.PlanName, "state": run.State, "triggered_by": run.TriggeredBy,
+				})
+			}
+			fmt.Fprintln(a.stdout, run.ID)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&configPath, "config", "", "estate file (env FIREDRILL_CONFIG); default: firedrill.hcl found next to the plan or above")
+	f.StringVar(&databaseURL, "database-url", defaultDatabaseURL, "postgres://... or sqlite:PATH (env FIREDRILL_DATABASE_URL)")
+	f.StringVar(&triggeredBy, "triggered-by", "", "who asks for the drill, recorded with the run (env FIREDRILL_TRIGGERED_BY); default: cli:<user>")
+	f.BoolVar(&migrate, "migrate", false, "apply pending database migrations first (env FIREDRILL_MIGRATE)")
+	f.BoolVar(&force, "force", false, "submit a plan that fails services over without their dependencies; recorded with the run")
+	f.BoolVar(&asJSON, "json", false, "print the run as JSON")
+	return cmd
+}
