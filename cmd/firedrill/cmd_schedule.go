@@ -648,6 +648,8 @@ type schedulerOptions struct {
 	configPath string
 	tick       time.Duration
 	leaseFor   time.Duration
+	// onFire is told of every run a fire creates (notifications); optional.
+	onFire func(ctx context.Context, run *store.Run)
 }
 
 func (o *schedulerOptions) register(fs *pflag.FlagSet) {
@@ -676,6 +678,7 @@ func (a *app) startScheduler(ctx context.Context, st *store.Store, opts schedule
 	s, err := scheduler.New(scheduler.Config{
 		Store: st, Estate: estate, EstateSource: src, EstateFile: path, LoadPlan: schedulePlanLoader(path),
 		Clock: clock.Real{}, Logger: a.logger, Owner: owner, Tick: opts.tick, LeaseFor: opts.leaseFor,
+		OnFire: opts.onFire,
 	})
 	if err == nil {
 		err = s.Start(ctx)

@@ -27,7 +27,12 @@ GET /healthz (200 when the database answers, 503 otherwise).
 Its worker claims pending runs (firedrill submit) and executes them. Several serve replicas
 can share one PostgreSQL database: each run is executed by one of them, and the runs of a
 replica that dies are taken over by another once their lease (--lease-for) expires. On
-SQLite, serve runs as a single replica and a second one on the same file exits 1.`,
+SQLite, serve runs as a single replica and a second one on the same file exits 1.
+
+With an estate (--config, or firedrill.hcl found from the working directory) it also fires
+the estate's schedules (one replica at a time holds the scheduler lease), sends the
+notifications its notify blocks ask for, closes approval windows that ended and announces
+overdue services.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -36,6 +41,17 @@ SQLite, serve runs as a single replica and a second one on the same file exits 1
 				return err
 			}
 			defer st.Close()
+			// Notifications: the outbox sender and the housekeeping that feeds it.
+			estatePath, _ := findConfig(schedOpts.configPath, nil)
+			notifier, stopNotifications, err := a.startNotifications(ctx, st, estatePath)
+			if err != nil {
+				return err
+			}
+			defer stopNotifications()
+			if notifier != nil {
+				workerOpts.notifier = notifier
+			}
+			schedOpts.onFire = approvalNeeded(notifier)
 			// Worker: claims pending runs and takes over those whose replica died.
 			stopWorker, err := a.startWorker(ctx, st, workerOpts)
 			if err != nil {

@@ -23,13 +23,18 @@ type workerOptions struct {
 	leaseFor    time.Duration
 	poll        time.Duration
 	concurrency int
+	// notifier is told when runs start, breach a stop condition and end; optional.
+	notifier orchestrator.Notifier
 }
 
 // startWorker starts the worker that claims and executes runs; the returned stop hands the
 // runs in flight back (see orchestrator.Worker.Stop) and releases what it holds. On SQLite it
 // first takes the single-replica lease, and refuses to start when another serve holds it.
 func (a *app) startWorker(ctx context.Context, st *store.Store, opts workerOptions) (stop func(), err error) {
-	eng, err := a.newEngine(st, &secret.Resolver{}, func(c *orchestrator.RunnerConfig) { c.LeaseFor = opts.leaseFor })
+	eng, err := a.newEngine(st, &secret.Resolver{}, func(c *orchestrator.RunnerConfig) {
+		c.LeaseFor = opts.leaseFor
+		c.Notifier = opts.notifier
+	})
 	if err != nil {
 		return nil, err
 	}
