@@ -42,3 +42,9 @@ const (
 	// StepAborted: the run was aborted (by an operator or a stop condition) while the step ran.
 	StepAborted StepState = "aborted"
 )
+
+// RunStates lists every run state.
+var RunStates = []RunState{
+	RunPending, RunAwaitingApproval, RunRunning, RunWaitingOperator, RunSucceeded, RunFailed,
+	RunBlocked, RunAborted, RunRolledBack, RunRollbackFailed,
+}

@@ -188,3 +188,30 @@ func TestServeHealthz(t *testing.T) {
 		t.Error("healthz leaks the database URL")
 	}
 }
+
+func TestRunsListAndShowReadWhatTheDemoRecorded(t *testing.T) {
+	t.Parallel()
+	db := "sqlite:" + filepath.Join(t.TempDir(), "demo.db")
+	ctx := context.Background()
+	if res := runCLI(t, ctx, nil, "demo", "--database-url", db, "--json"); res.code != exitOK {
+		t.Fatalf("demo: %d %s", res.code, res.stderr)
+	}
+	env := map[string]string{"FIREDRILL_DATABASE_URL": db}
+	res := runCLI(t, ctx, env, "runs", "list", "--json")
+	var list struct {
+		Runs []struct{ ID, State string }
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &list); err != nil || len(list.Runs) != 1 || list.Runs[0].State != "succeeded" {
+		t.Fatalf("runs list = %s (%v)", res.stdout, err)
+	}
+	res = runCLI(t, ctx, env, "runs", "show", list.Runs[0].ID)
+	if res.code != exitOK || !strings.Contains(res.stdout, "Drill PASSED") {
+		t.Errorf("runs show: exit %d\n%s", res.code, res.stdout)
+	}
+	if res := runCLI(t, ctx, env, "runs", "show", "no-such-run"); res.code != exitError || !strings.Contains(res.stderr, "not found") {
+		t.Errorf("runs show of an unknown run: exit %d %q", res.code, res.stderr)
+	}
+	if res := runCLI(t, ctx, env, "runs", "list", "--state", "exploded"); res.code != exitError || !strings.Contains(res.stderr, "--state") {
+		t.Errorf("runs list with an unknown state: exit %d %q; want 1 naming --state", res.code, res.stderr)
+	}
+}

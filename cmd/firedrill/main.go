@@ -111,6 +111,7 @@ Exit codes:
 		a.runCommand(),
 		a.submitCommand(),
 		a.stepCommand(),
+		a.runsCommand(),
 		a.userCommand(),
 		a.approvalCommand(store.ApprovalApprove),
 		a.approvalCommand(store.ApprovalReject),
