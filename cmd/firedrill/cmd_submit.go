@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/orchestrator"
 	"github.com/firedrill/firedrill/orchestrator/secret"
 )
@@ -28,27 +27,9 @@ Exit 0 when the run was recorded, 1 on any error or an invalid plan.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			path, err := findConfig(configPath, args)
+			drill, err := a.loadDrill(configPath, args[0], triggeredBy, force)
 			if err != nil {
 				return err
-			}
-			estate, estateSrc, err := loadEstate(path)
-			if err != nil {
-				return err
-			}
-			plan, planSrc, err := loadPlan(args[0])
-			if err != nil {
-				return err
-			}
-			opts := drills.ValidateOptions{AllowUnplannedDependencies: force}
-			if diags := drills.ValidatePlanWith(estate, plan, opts); diags.HasErrors() {
-				for _, d := range diags {
-					fmt.Fprintln(a.stderr, d.String())
-				}
-				return fmt.Errorf("plan %s is not valid against %s", args[0], path)
-			}
-			if triggeredBy == "" {
-				triggeredBy = "cli:" + currentUser()
 			}
 			st, err := a.openStore(ctx, databaseURL, migrate)
 			if err != nil {
@@ -60,9 +41,7 @@ Exit 0 when the run was recorded, 1 on any error or an invalid plan.`,
 				return err
 			}
 			defer eng.Close()
-			run, err := eng.runner.Submit(ctx, &orchestrator.Drill{
-				Estate: estate, EstateSource: estateSrc, Plan: plan, PlanSource: planSrc, TriggeredBy: triggeredBy, Force: force,
-			})
+			run, err := eng.runner.Submit(ctx, drill)
 			if err != nil {
 				var invalid *orchestrator.InvalidPlanError
 				if errors.As(err, &invalid) {

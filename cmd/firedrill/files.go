@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/orchestrator"
 )
 
 // defaultConfigName is the estate file that commands look for when --config is not given.
@@ -83,4 +84,34 @@ func readInput(path, what string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return b, nil
+}
+
+// loadDrill reads the estate and plan a command names and validates the plan against it,
+// printing every problem as file:line:col: message.
+func (a *app) loadDrill(configPath, planPath, triggeredBy string, force bool) (*orchestrator.Drill, error) {
+	path, err := findConfig(configPath, []string{planPath})
+	if err != nil {
+		return nil, err
+	}
+	estate, estateSrc, err := loadEstate(path)
+	if err != nil {
+		return nil, err
+	}
+	plan, planSrc, err := loadPlan(planPath)
+	if err != nil {
+		return nil, err
+	}
+	opts := drills.ValidateOptions{AllowUnplannedDependencies: force}
+	if diags := drills.ValidatePlanWith(estate, plan, opts); diags.HasErrors() {
+		for _, d := range diags {
+			fmt.Fprintln(a.stderr, d.String())
+		}
+		return nil, fmt.Errorf("plan %s is not valid against %s", planPath, path)
+	}
+	if triggeredBy == "" {
+		triggeredBy = "cli:" + currentUser()
+	}
+	return &orchestrator.Drill{
+		Estate: estate, EstateSource: estateSrc, Plan: plan, PlanSource: planSrc, TriggeredBy: triggeredBy, Force: force,
+	}, nil
 }
