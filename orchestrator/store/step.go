@@ -52,6 +52,12 @@ func (s *Store) StepStart(ctx context.Context, p *StepStartParams) (string, erro
 		return "", fmt.Errorf("step start %s/%s: %w", p.RunID, p.Key, err)
 	}
 	at := s.now(p.At)
+	if s.dialect == DialectPostgres {
+		if err := s.stepStartPostgres(ctx, p, id.String(), attempt, at); err != nil {
+			return "", fmt.Errorf("step start %s/%s attempt %d: %w", p.RunID, p.Key, attempt, err)
+		}
+		return id.String(), nil
+	}
 	err = s.fencedTx(ctx, p.RunID, p.Epoch, at, func(tx *gorm.DB, _ *fenceRow) error {
 		m := stepResultModel{
 			ID:         id.String(),
@@ -111,6 +117,12 @@ func (s *Store) StepFinish(ctx context.Context, p *StepFinishParams) error {
 		return fmt.Errorf("step finish %s: evidence: %w", p.StepID, err)
 	}
 	at := s.now(p.At)
+	if s.dialect == DialectPostgres {
+		if err := s.stepFinishPostgres(ctx, p, at); err != nil {
+			return fmt.Errorf("step finish %s/%s as %s: %w", p.RunID, p.StepID, p.State, err)
+		}
+		return nil
+	}
 	err := s.fencedTx(ctx, p.RunID, p.Epoch, at, func(tx *gorm.DB, _ *fenceRow) error {
 		var m stepResultModel
 		if err := tx.Where("id = ? AND run_id = ?", p.StepID, p.RunID).Take(&m).Error; err != nil {
