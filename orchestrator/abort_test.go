@@ -519,3 +519,34 @@ service "notices" {
 		}
 	})
 }
+
+// A probe that keeps failing after T0 + grace breaches probe_failures and aborts the drill.
+func TestProbeFailuresStopConditionAborts(t *testing.T) {
+	t.Parallel()
+	st := storetest.SQLite(t)
+	plan := strings.Replace(failoverPlan("", `
+  step "hold" {
+    action   = "wait"
+    duration = "1h"
+  }`, ""), "  rollback {", `  # Sangam is lost at T0: its payments endpoint never answers again.
+  probe "payments-on-sangam" {
+    url      = "{ingress}/payments/healthz"
+    site     = "sangam"
+    interval = "10ms"
+  }
+  stop_when {
+    probe_failures = 3
+    probe_grace    = "1ms"
+  }
+  rollback {`, 1)
+	b := setupFiles(t, st, "../examples/firedrill.hcl", writePlan(t, plan), nil, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	run, out := b.run(t, ctx)
+	if out.State != drills.RunRolledBack || !strings.Contains(out.Reason, "probe_failures") {
+		t.Fatalf("outcome = %s (%s), want rolled_back for the probe_failures breach", out.State, out.Reason)
+	}
+	if s := stepsByKey(t, st, run.ID)["hold"]; s == nil || s.State != drills.StepAborted {
+		t.Errorf("hold = %+v, want aborted", s)
+	}
+}
