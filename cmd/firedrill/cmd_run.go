@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"os/user"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -77,7 +79,25 @@ func (a *app) runDrill(ctx context.Context, st *store.Store, secrets *secret.Res
 		fmt.Fprintf(a.stderr, "run %s of plan %s started (%s -> %s), recorded in %s\n",
 			run.ID, d.Plan.Name, d.Plan.From, d.Plan.To, store.RedactURL(databaseURL))
 	}
-	outcome, err := eng.runner.ExecuteClaimed(ctx, run.ID, run.LeaseEpoch, d)
+	// Ctrl-C at the console aborts the drill the safe way: the current step stops and the
+	// plan's rollback and cleanup run, so no site is left half-failed-over. A second Ctrl-C
+	// quits at once (the run is then resumed or decided by a serve replica).
+	execCtx, stopExec := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopExec()
+	go func() {
+		select {
+		case <-ctx.Done():
+			signal.Reset(os.Interrupt, syscall.SIGTERM)
+			fmt.Fprintln(a.stderr, "interrupted: aborting the drill; its rollback and cleanup run (interrupt again to quit at once)")
+			if _, err := st.RunAbortRequest(execCtx, &store.RunAbortRequestParams{
+				RunID: run.ID, By: "cli:" + currentUser(), Reason: "interrupted at the console",
+			}); err != nil && !errors.Is(err, store.ErrRunTerminal) {
+				a.logger.Warn("abort request failed", "run_id", run.ID, "err", err)
+			}
+		case <-execCtx.Done():
+		}
+	}()
+	outcome, err := eng.runner.ExecuteClaimed(execCtx, run.ID, run.LeaseEpoch, d)
 	if err != nil {
 		return err
 	}
