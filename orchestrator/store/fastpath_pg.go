@@ -32,32 +32,33 @@ var terminalStatesSQL = func() string {
 	return strings.Join(q, ", ")
 }()
 
-// fenceCTE is fencedTx's fence: touch the run at the caller's epoch and extend its lease.
-// $1 run id, $2 epoch, $3 now.
-var fenceCTE = `fence AS (
-    UPDATE runs SET updated_at = $3,
+// fence is fencedTx's fence: touch the run at the caller's epoch, extend its lease and take
+// the next timeline number. $1 run id, $2 epoch, $3 now; extra is a further condition that
+// must hold for the write to happen, so that a fence that passes always leads to an event
+// (no number is given out for nothing). The UPDATE row-locks the run, and a writer that
+// waited for the lock re-reads the row, so event_seq + 1 is always the next free number.
+func fence(extra string) string {
+	return `fence AS (
+    UPDATE runs SET updated_at = $3, event_seq = event_seq + 1,
         lease_expires_at = CASE WHEN lease_duration_ms > 0
             THEN $3::timestamptz + lease_duration_ms * interval '1 millisecond' ELSE lease_expires_at END
-    WHERE id = $1 AND lease_epoch = $2 AND state NOT IN (` + terminalStatesSQL + `)
-    RETURNING id
+    WHERE id = $1 AND lease_epoch = $2 AND state NOT IN (` + terminalStatesSQL + `)` + extra + `
+    RETURNING id, event_seq
 )`
+}
 
-// nextEventSeq numbers the event. The fence row-locks the run, so two writers of one run are
-// serialised; a writer that does not fence (an operator's decision) can still collide on the
-// unique (run_id, seq), which retryOnSeqConflict absorbs.
-const nextEventSeq = `(SELECT COALESCE(MAX(seq), 0) + 1 FROM run_events WHERE run_id = $1)`
-
-var stepStartPG = `WITH ` + fenceCTE + `, step AS (
+var stepStartPG = `WITH ` + fence("") + `, step AS (
     INSERT INTO step_results (id, run_id, seq, step_key, step_name, action, site, service, attempt, state,
                               idempotent, timeout_ms, started_at, error)
     SELECT $4, id, $5, $6, $7, $8, $9, $10, $11, 'running', $12, $13, $3, '' FROM fence
     RETURNING id
 )
 INSERT INTO run_events (run_id, seq, at, kind, step_key, message, data)
-SELECT $1, ` + nextEventSeq + `, $3, '` + EventStepStarted + `', $6, $8, $14::jsonb FROM step
+SELECT $1, fence.event_seq, $3, '` + EventStepStarted + `', $6, $8, $14::jsonb FROM step, fence
 RETURNING seq`
 
-var stepFinishPG = `WITH ` + fenceCTE + `, step AS (
+var stepFinishPG = `WITH ` + fence(`
+      AND EXISTS (SELECT 1 FROM step_results WHERE id = $4 AND run_id = $1 AND ended_at IS NULL)`) + `, step AS (
     UPDATE step_results SET state = $5, ended_at = $3,
         duration_ms = GREATEST(0, floor(extract(epoch FROM ($3::timestamptz - started_at)) * 1000))::bigint,
         error = $6, evidence = $7::jsonb
@@ -65,9 +66,9 @@ var stepFinishPG = `WITH ` + fenceCTE + `, step AS (
     RETURNING step_key, attempt, duration_ms
 )
 INSERT INTO run_events (run_id, seq, at, kind, step_key, message, data)
-SELECT $1, ` + nextEventSeq + `, $3, '` + EventStepFinished + `', step_key, $6,
+SELECT $1, fence.event_seq, $3, '` + EventStepFinished + `', step_key, $6,
        jsonb_build_object('step_id', $4::text, 'attempt', attempt, 'state', $5::text, 'duration_ms', duration_ms)
-FROM step
+FROM step, fence
 RETURNING seq`
 
 // stepStartPostgres is StepStart's single-statement path.
@@ -79,7 +80,7 @@ func (s *Store) stepStartPostgres(ctx context.Context, p *StepStartParams, id st
 	if err != nil {
 		return err
 	}
-	return s.retryOnSeqConflict(ctx, func() error {
+	return translatePG(func() error {
 		var seq int
 		err := s.sqlDB.QueryRowContext(ctx, stepStartPG, p.RunID, p.Epoch, at, id, p.Seq, p.Key, p.Name, p.Action,
 			p.Site, p.Service, attempt, p.Idempotent, msOf(p.Timeout), string(data)).Scan(&seq)
@@ -87,7 +88,7 @@ func (s *Store) stepStartPostgres(ctx context.Context, p *StepStartParams, id st
 			return s.whyUnfenced(ctx, p.RunID, p.Epoch)
 		}
 		return err
-	})
+	}())
 }
 
 // stepFinishPostgres is StepFinish's single-statement path.
@@ -96,7 +97,7 @@ func (s *Store) stepFinishPostgres(ctx context.Context, p *StepFinishParams, at 
 	if len(p.Evidence) > 0 {
 		evidence = string(p.Evidence)
 	}
-	return s.retryOnSeqConflict(ctx, func() error {
+	return translatePG(func() error {
 		var seq int
 		err := s.sqlDB.QueryRowContext(ctx, stepFinishPG, p.RunID, p.Epoch, at, p.StepID, string(p.State), p.Error, evidence).Scan(&seq)
 		if !errors.Is(err, sql.ErrNoRows) {
@@ -116,7 +117,7 @@ func (s *Store) stepFinishPostgres(ctx context.Context, p *StepFinishParams, at 
 			return err
 		}
 		return fmt.Errorf("step already finished as %s", state)
-	})
+	}())
 }
 
 // whyUnfenced explains a fence that matched nothing: the run does not exist, has ended, or
@@ -136,25 +137,6 @@ func (s *Store) whyUnfenced(ctx context.Context, runID string, epoch int64) erro
 		return fmt.Errorf("%w (state %s)", ErrRunTerminal, state)
 	}
 	return nil
-}
-
-// retryOnSeqConflict runs fn again when it lost the race for an event number to a writer
-// that does not fence (a person's decision, an abort request). Each attempt is a whole
-// statement, so a failed one left nothing behind.
-func (s *Store) retryOnSeqConflict(ctx context.Context, fn func() error) error {
-	const attempts = 5
-	var err error
-	for range attempts {
-		err = fn()
-		var pgErr *pgconn.PgError
-		if !errors.As(err, &pgErr) || pgErr.Code != "23505" || pgErr.ConstraintName != "run_events_run_id_seq_key" {
-			return translatePG(err)
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-	}
-	return err
 }
 
 // translatePG maps a driver error of the fast path to the store's sentinels.

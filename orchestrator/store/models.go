@@ -145,6 +145,8 @@ type runModel struct {
 	AbortRequestedAt *time.Time `gorm:"column:abort_requested_at"`
 	AbortRequestedBy string     `gorm:"column:abort_requested_by"`
 	AbortReason      string     `gorm:"column:abort_reason"`
+	// Added by 00004_event_seq: the last timeline number given out.
+	EventSeq int64 `gorm:"column:event_seq"`
 }
 
 func (runModel) TableName() string { return "runs" }

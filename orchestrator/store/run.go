@@ -464,13 +464,18 @@ func (s *Store) fencedTx(ctx context.Context, runID string, epoch int64, now tim
 	return translate(err)
 }
 
-// appendEvent adds the next entry of the run's timeline. Callers hold the run's row lock (or
-// SQLite's writer lock), so max(seq)+1 cannot race.
+// appendEvent adds the next entry of the run's timeline, numbered from the run's counter.
 func appendEvent(tx *gorm.DB, runID string, at time.Time, kind, stepKey, message string, data any) error {
-	var next int
-	if err := tx.Raw(`SELECT COALESCE(MAX(seq), 0) + 1 FROM run_events WHERE run_id = ?`, runID).Scan(&next).Error; err != nil {
+	// The counter on the run row is bumped under the row's lock, which every writer of the
+	// run's timeline takes: numbers are unique and gapless.
+	var nexts []int
+	if err := tx.Raw(`UPDATE runs SET event_seq = event_seq + 1 WHERE id = ? RETURNING event_seq`, runID).Scan(&nexts).Error; err != nil {
 		return fmt.Errorf("event %s: %w", kind, err)
 	}
+	if len(nexts) == 0 {
+		return fmt.Errorf("event %s: run %s: %w", kind, runID, ErrNotFound)
+	}
+	next := nexts[0]
 	ev := runEventModel{RunID: runID, Seq: next, At: at, Kind: kind, StepKey: stepKey, Message: message}
 	if data != nil {
 		d := mustJSON(data)
