@@ -21,17 +21,13 @@ const firstEpoch = 1
 // the store, so the abort and rollback path takes it from there.
 var ErrOperatorAbort = errors.New("operator decided to abort the run")
 
-// loadPrior reads what earlier replicas recorded for the run (step results, milestones,
-// observations), so that a takeover continues where they stopped. A fresh run has nothing.
+// loadPrior restores from the run row what earlier replicas recorded (the milestones), so
+// that a takeover continues where they stopped. A fresh run has nothing to restore.
 // Step results are read step by step in resumeStep; milestones already stamped come from the
 // run row, and observations of steps that succeeded come back as those steps are skipped.
-func (x *execution) loadPrior(ctx context.Context) error {
+func (x *execution) loadPrior(ctx context.Context, run *store.Run) {
 	if x.epoch <= firstEpoch {
-		return nil
-	}
-	run, err := x.r.cfg.Store.RunGet(ctx, x.runID)
-	if err != nil {
-		return err
+		return
 	}
 	if run.T0 != nil {
 		x.t0 = *run.T0
@@ -41,7 +37,6 @@ func (x *execution) loadPrior(ctx context.Context) error {
 	}
 	x.log.InfoContext(ctx, "resuming run after a takeover", "epoch", x.epoch, "state", string(run.State),
 		"t0_stamped", run.T0 != nil, "t1_stamped", run.T1 != nil)
-	return nil
 }
 
 // resumeStep decides what to do with a step instance given what earlier replicas recorded:

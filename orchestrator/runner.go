@@ -268,13 +268,11 @@ func (r *Runner) executeClaimed(ctx context.Context, runID string, epoch int64, 
 	x := &execution{r: r, d: d, runID: runID, epoch: epoch, log: r.log.With("run_id", runID, "plan", d.Plan.Name),
 		running: map[string]runningStep{}}
 	x.log.InfoContext(ctx, "run claimed", "epoch", epoch, "owner", r.cfg.Owner)
-	if err := x.loadPrior(ctx); err != nil {
-		return nil, fmt.Errorf("resume run %s: %w", runID, err)
-	}
 	run, err := r.cfg.Store.RunGet(ctx, runID)
 	if err != nil {
 		return nil, fmt.Errorf("read run %s: %w", runID, err)
 	}
+	x.loadPrior(ctx, run)
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)

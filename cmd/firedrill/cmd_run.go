@@ -66,13 +66,7 @@ func (a *app) runDrill(ctx context.Context, st *store.Store, secrets *secret.Res
 	defer eng.Close()
 	run, err := eng.runner.SubmitClaimed(ctx, d)
 	if err != nil {
-		var invalid *orchestrator.InvalidPlanError
-		if errors.As(err, &invalid) {
-			for _, diag := range invalid.Diagnostics {
-				fmt.Fprintln(a.stderr, diag.String())
-			}
-			return errors.New("plan is not valid")
-		}
+		// An *orchestrator.InvalidPlanError says every problem as file:line:col: message.
 		return err
 	}
 	if !asJSON {

@@ -660,19 +660,12 @@ func (o *schedulerOptions) register(fs *pflag.FlagSet) {
 
 // startScheduler starts firing the estate's schedules; the returned stop stops it and releases
 // the scheduler lease. Without an estate (none given, none found) there is nothing to fire.
-func (a *app) startScheduler(ctx context.Context, st *store.Store, opts schedulerOptions) (stop func(), err error) {
-	path, err := findConfig(opts.configPath, nil)
-	if err != nil {
-		if opts.configPath == "" {
-			a.logger.InfoContext(ctx, "no estate file: schedules are not fired by this replica", "reason", err.Error())
-			return func() {}, nil
-		}
-		return nil, err
+func (a *app) startScheduler(ctx context.Context, st *store.Store, est *serveEstate, opts schedulerOptions) (stop func(), err error) {
+	if est == nil {
+		a.logger.InfoContext(ctx, "no estate file: schedules are not fired by this replica")
+		return func() {}, nil
 	}
-	estate, src, err := loadEstate(path)
-	if err != nil {
-		return nil, err
-	}
+	path, estate, src := est.path, est.cfg, est.src
 	host, _ := os.Hostname()
 	owner := fmt.Sprintf("%s/%d/%s", host, os.Getpid(), uuid.NewString()[:8])
 	s, err := scheduler.New(scheduler.Config{

@@ -42,8 +42,11 @@ overdue services.`,
 			}
 			defer st.Close()
 			// Notifications: the outbox sender and the housekeeping that feeds it.
-			estatePath, _ := findConfig(schedOpts.configPath, nil)
-			notifier, stopNotifications, err := a.startNotifications(ctx, st, estatePath)
+			estate, err := loadServeEstate(schedOpts.configPath)
+			if err != nil {
+				return err
+			}
+			notifier, stopNotifications, err := a.startNotifications(ctx, st, estate)
 			if err != nil {
 				return err
 			}
@@ -60,7 +63,7 @@ overdue services.`,
 			defer stopWorker()
 			// End of worker.
 			// Scheduler: the replica holding the scheduler lease fires the estate's schedules.
-			stopScheduler, err := a.startScheduler(ctx, st, schedOpts)
+			stopScheduler, err := a.startScheduler(ctx, st, estate, schedOpts)
 			if err != nil {
 				return err
 			}

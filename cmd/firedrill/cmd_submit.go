@@ -1,12 +1,10 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
-	"github.com/firedrill/firedrill/orchestrator"
 	"github.com/firedrill/firedrill/orchestrator/secret"
 )
 
@@ -43,13 +41,7 @@ Exit 0 when the run was recorded, 1 on any error or an invalid plan.`,
 			defer eng.Close()
 			run, err := eng.runner.Submit(ctx, drill)
 			if err != nil {
-				var invalid *orchestrator.InvalidPlanError
-				if errors.As(err, &invalid) {
-					for _, diag := range invalid.Diagnostics {
-						fmt.Fprintln(a.stderr, diag.String())
-					}
-					return errors.New("plan is not valid")
-				}
+				// An *orchestrator.InvalidPlanError says every problem as file:line:col: message.
 				return err
 			}
 			if asJSON {

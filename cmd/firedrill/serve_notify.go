@@ -21,14 +21,10 @@ const (
 // startNotifications starts the notification sender for the estate's notify blocks and the
 // housekeeping that feeds it: approvals whose window ended are closed, and overdue services
 // are announced once a day. It returns the notifier (nil without notify blocks) and a stop.
-func (a *app) startNotifications(ctx context.Context, st *store.Store, estatePath string) (*notify.Notifier, func(), error) {
+func (a *app) startNotifications(ctx context.Context, st *store.Store, est *serveEstate) (*notify.Notifier, func(), error) {
 	var estate *drills.Config
-	if estatePath != "" {
-		e, _, err := loadEstate(estatePath)
-		if err != nil {
-			return nil, nil, err
-		}
-		estate = e
+	if est != nil {
+		estate = est.cfg
 	}
 	n, err := a.newNotifier(estate, st, &secret.Resolver{})
 	if err != nil {
@@ -120,4 +116,29 @@ func days(d time.Duration) string {
 		return fmt.Sprintf("%dd", d/(24*time.Hour))
 	}
 	return d.String()
+}
+
+// serveEstate is the estate serve works from, read once at start-up.
+type serveEstate struct {
+	path string
+	cfg  *drills.Config
+	src  []byte
+}
+
+// loadServeEstate reads the estate serve was given, or the firedrill.hcl found from the
+// working directory; nil when neither exists (serve then fires no schedules and sends no
+// notifications). An explicit --config that cannot be read is an error.
+func loadServeEstate(configPath string) (*serveEstate, error) {
+	path, err := findConfig(configPath, nil)
+	if err != nil {
+		if configPath == "" {
+			return nil, nil
+		}
+		return nil, err
+	}
+	cfg, src, err := loadEstate(path)
+	if err != nil {
+		return nil, err
+	}
+	return &serveEstate{path: path, cfg: cfg, src: src}, nil
 }
