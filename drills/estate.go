@@ -22,9 +22,9 @@ const (
 	CriticalitySupporting Criticality = "supporting"
 )
 
-// Config is the estate: every site and service that plans refer to. It is declared in HCL
-// (conventionally firedrill.hcl) and parsed by ParseConfig.
-type Config struct {
+// Estate is the estate: every site and service that plans refer to. It is declared in HCL
+// (conventionally firedrill.hcl) and parsed by ParseEstate.
+type Estate struct {
 	// Notify lists where notifications go.
 	Notify []*NotifyChannel
 	// File is the name the configuration was parsed from (for messages).
@@ -39,7 +39,7 @@ type Config struct {
 }
 
 // Site returns the site named name, or nil.
-func (c *Config) Site(name string) *Site {
+func (c *Estate) Site(name string) *Site {
 	for _, s := range c.Sites {
 		if s.Name == name {
 			return s
@@ -49,7 +49,7 @@ func (c *Config) Site(name string) *Site {
 }
 
 // Service returns the service named name, or nil.
-func (c *Config) Service(name string) *Service {
+func (c *Estate) Service(name string) *Service {
 	for _, s := range c.Services {
 		if s.Name == name {
 			return s
@@ -59,7 +59,7 @@ func (c *Config) Service(name string) *Service {
 }
 
 // Schedule returns the schedule named name, or nil.
-func (c *Config) Schedule(name string) *Schedule {
+func (c *Estate) Schedule(name string) *Schedule {
 	for _, s := range c.Schedules {
 		if s.Name == name {
 			return s
@@ -69,7 +69,7 @@ func (c *Config) Schedule(name string) *Schedule {
 }
 
 // Blackout returns the blackout named name, or nil.
-func (c *Config) Blackout(name string) *Blackout {
+func (c *Estate) Blackout(name string) *Blackout {
 	for _, b := range c.Blackouts {
 		if b.Name == name {
 			return b

@@ -60,7 +60,7 @@ plan "sangam-site-loss" {
   }
 }
 `)
-	cfg, diags := drills.ParseConfig(estate, "firedrill.hcl")
+	cfg, diags := drills.ParseEstate(estate, "firedrill.hcl")
 	if diags.HasErrors() {
 		fmt.Println(diags)
 		return

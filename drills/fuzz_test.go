@@ -32,7 +32,7 @@ func FuzzParsePlan(f *testing.F) {
 	f.Add(readExample(f, "plans/site-loss.hcl"), false)
 	f.Add([]byte(basePlan), false)
 	f.Add([]byte(`{"plan": {"p": {"from": "sangam", "to": "yatap", "services": ["auth"], "step": {"s": {"action": "nomad.run_job", "count": 2}}}}}`), true)
-	cfg, diags := drills.ParseConfig(readExample(f, "firedrill.hcl"), "firedrill.hcl")
+	cfg, diags := drills.ParseEstate(readExample(f, "firedrill.hcl"), "firedrill.hcl")
 	if len(diags) > 0 {
 		f.Fatal(diags)
 	}
@@ -76,7 +76,7 @@ func FuzzParseConfig(f *testing.F) {
 	plan := readExample(f, "plans/site-loss.hcl")
 	f.Fuzz(func(t *testing.T, src []byte, json bool) {
 		name := fuzzName(json)
-		cfg, diags := drills.ParseConfig(src, name)
+		cfg, diags := drills.ParseEstate(src, name)
 		checkDiagPositions(t, "ParseConfig", name, diags)
 		if cfg == nil {
 			if !diags.HasErrors() {
@@ -120,7 +120,7 @@ func FuzzParseConfig(f *testing.F) {
 		if v2 := drills.ValidatePlan(cfg, p); !reflect.DeepEqual(v1, v2) {
 			t.Fatalf("ValidatePlan is not deterministic")
 		}
-		if _, again := drills.ParseConfig(src, name); !reflect.DeepEqual(diags, again) {
+		if _, again := drills.ParseEstate(src, name); !reflect.DeepEqual(diags, again) {
 			t.Fatalf("ParseConfig is not deterministic")
 		}
 	})

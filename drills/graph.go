@@ -8,7 +8,7 @@ import (
 
 // checkDependencies reports depends_on entries that name no service or the service itself,
 // then every dependency cycle once.
-func (p *configParser) checkDependencies(cfg *Config) {
+func (p *estateParser) checkDependencies(cfg *Estate) {
 	for _, svc := range cfg.Services {
 		a := p.dependsOn[svc]
 		if a == nil {
@@ -33,7 +33,7 @@ func (p *configParser) checkDependencies(cfg *Config) {
 	}
 }
 
-func serviceNames(cfg *Config) []string {
+func serviceNames(cfg *Estate) []string {
 	names := make([]string, len(cfg.Services))
 	for i, s := range cfg.Services {
 		names[i] = s.Name
@@ -44,7 +44,7 @@ func serviceNames(cfg *Config) []string {
 // findCycles returns each dependency cycle once, as a path that starts and ends with the
 // member declared first ("auth", "payments", "auth"). Self-dependencies are not cycles here:
 // they are reported on their own.
-func findCycles(cfg *Config) [][]string {
+func findCycles(cfg *Estate) [][]string {
 	index := map[string]int{}
 	for i, s := range cfg.Services {
 		if _, dup := index[s.Name]; !dup {
@@ -103,7 +103,7 @@ func findCycles(cfg *Config) [][]string {
 // TopoOrder returns names ordered so that every service comes after the services it depends
 // on, directly or through services not in names. Services with no order between them keep
 // the order of names, so plans read and run the way they were written.
-func TopoOrder(cfg *Config, names []string) ([]string, error) {
+func TopoOrder(cfg *Estate, names []string) ([]string, error) {
 	var diags Diagnostics
 	pos := make(map[string]int, len(names))
 	for i, n := range names {
@@ -165,8 +165,8 @@ func TopoOrder(cfg *Config, names []string) ([]string, error) {
 }
 
 // cycleError describes the cycle through name, for callers that were handed a configuration
-// ParseConfig would have rejected.
-func cycleError(cfg *Config, name string) error {
+// ParseEstate would have rejected.
+func cycleError(cfg *Estate, name string) error {
 	for _, c := range findCycles(cfg) {
 		if slices.Contains(c, name) {
 			return Diagnostics{{Pos: cfg.Service(c[0]).Pos, Msg: "dependency cycle: " + strings.Join(c, " -> ")}}
@@ -178,22 +178,22 @@ func cycleError(cfg *Config, name string) error {
 
 // Expand lists the plan's step instances in execution order: a for_each step gives one
 // instance per service, ordered as its action asks (dependencies first, or dependents first).
-func (p *Plan) Expand(cfg *Config) ([]StepInstance, error) {
+func (p *Plan) Expand(cfg *Estate) ([]StepInstance, error) {
 	return expand(cfg, p.Steps)
 }
 
 // ExpandRollback is Expand for the rollback steps.
-func (p *Plan) ExpandRollback(cfg *Config) ([]StepInstance, error) {
+func (p *Plan) ExpandRollback(cfg *Estate) ([]StepInstance, error) {
 	return expand(cfg, p.Rollback)
 }
 
 // ExpandCleanup is Expand for the cleanup steps.
-func (p *Plan) ExpandCleanup(cfg *Config) ([]StepInstance, error) {
+func (p *Plan) ExpandCleanup(cfg *Estate) ([]StepInstance, error) {
 	return expand(cfg, p.Cleanup)
 }
 
 // Needs reports whether service a depends on service b, directly or through other services.
-func Needs(cfg *Config, a, b string) bool {
+func Needs(cfg *Estate, a, b string) bool {
 	seen := map[string]bool{}
 	var walk func(s string) bool
 	walk = func(s string) bool {
@@ -222,7 +222,7 @@ func Needs(cfg *Config, a, b string) bool {
 // does not cover) when the action starts dependencies first, or of the services that depend on
 // it when the action goes dependents first (stopping). Keys map to keys; an instance that waits
 // for nothing maps to nil.
-func ParallelWaits(cfg *Config, group []StepInstance) map[string][]string {
+func ParallelWaits(cfg *Estate, group []StepInstance) map[string][]string {
 	out := make(map[string][]string, len(group))
 	for _, inst := range group {
 		out[inst.Key] = nil
@@ -246,7 +246,7 @@ func ParallelWaits(cfg *Config, group []StepInstance) map[string][]string {
 	return out
 }
 
-func expand(cfg *Config, steps []*Step) ([]StepInstance, error) {
+func expand(cfg *Estate, steps []*Step) ([]StepInstance, error) {
 	var out []StepInstance
 	for _, st := range steps {
 		if len(st.ForEach) == 0 {
@@ -274,7 +274,7 @@ func expand(cfg *Config, steps []*Step) ([]StepInstance, error) {
 // ServicesOf returns the services an instance acts on: its own service, or every service of
 // the plan in dependency order when the step has no for_each. Names the configuration does
 // not know are left out.
-func (p *Plan) ServicesOf(cfg *Config, inst StepInstance) []*Service {
+func (p *Plan) ServicesOf(cfg *Estate, inst StepInstance) []*Service {
 	if inst.Service != "" {
 		if svc := cfg.Service(inst.Service); svc != nil {
 			return []*Service{svc}
@@ -292,7 +292,7 @@ func (p *Plan) ServicesOf(cfg *Config, inst StepInstance) []*Service {
 
 // orderedServices is the plan's services in dependency order, or as written when the
 // configuration cannot order them (validation reports why).
-func (p *Plan) orderedServices(cfg *Config) []string {
+func (p *Plan) orderedServices(cfg *Estate) []string {
 	known := slices.DeleteFunc(slices.Clone(p.Services), func(n string) bool { return cfg.Service(n) == nil })
 	if order, err := TopoOrder(cfg, known); err == nil {
 		return order

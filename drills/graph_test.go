@@ -10,10 +10,10 @@ import (
 )
 
 // chain is an estate where c depends on b, b on a, and d and e stand alone.
-func chain(t *testing.T) *drills.Config {
+func chain(t *testing.T) *drills.Estate {
 	t.Helper()
 	src := primary + svc("d") + svc("c", `  depends_on = ["b"]`) + svc("b", `  depends_on = ["a"]`) + svc("a") + svc("e")
-	cfg, diags := drills.ParseConfig([]byte(src), "c.hcl")
+	cfg, diags := drills.ParseEstate([]byte(src), "c.hcl")
 	if len(diags) > 0 {
 		t.Fatalf("ParseConfig = %v", diags)
 	}

@@ -18,9 +18,9 @@ func readExample(t testing.TB, name string) []byte {
 	return src
 }
 
-func exampleConfig(t testing.TB) *drills.Config {
+func exampleConfig(t testing.TB) *drills.Estate {
 	t.Helper()
-	cfg, diags := drills.ParseConfig(readExample(t, "firedrill.hcl"), "firedrill.hcl")
+	cfg, diags := drills.ParseEstate(readExample(t, "firedrill.hcl"), "firedrill.hcl")
 	if len(diags) > 0 {
 		t.Fatalf("ParseConfig(firedrill.hcl) = %v, want no diagnostics", diags)
 	}

@@ -48,7 +48,7 @@ func TestHostileInputs(t *testing.T) {
 		{"c.hcl", "site \"a\" {\n  nomad {\n    address = \"http://[::1\"\n  }\n}"},
 	}
 	for _, tt := range configs {
-		_, diags := drills.ParseConfig([]byte(tt.src), tt.name)
+		_, diags := drills.ParseEstate([]byte(tt.src), tt.name)
 		if !diags.HasErrors() {
 			t.Errorf("ParseConfig(%q) = no errors, want some", tt.src)
 		}

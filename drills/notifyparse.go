@@ -57,7 +57,7 @@ var notifySchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "password_env"}, {Name: "password_file"}, {Name: "starttls"},
 }}
 
-func (p *configParser) notify(b *hcl.Block, name string) *NotifyChannel {
+func (p *estateParser) notify(b *hcl.Block, name string) *NotifyChannel {
 	n := &NotifyChannel{Name: name, Pos: p.pos(b.DefRange)}
 	content, hd := b.Body.Content(notifySchema)
 	p.hcl(hd)

@@ -37,7 +37,7 @@ notify "compliance" {
   starttls     = true
 }
 `
-	cfg, diags := drills.ParseConfig([]byte(good), "c.hcl")
+	cfg, diags := drills.ParseEstate([]byte(good), "c.hcl")
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -52,7 +52,7 @@ notify "compliance" {
 		{"notify \"x\" {\n kind = \"slack\"\n url = \"https://hooks.slack.com/services/SECRET\"\n}", `slack needs exactly one of url_env or url_file`},
 	}
 	for _, tt := range tests {
-		_, diags := drills.ParseConfig([]byte(base+"\n"+tt.block+"\n"), "c.hcl")
+		_, diags := drills.ParseEstate([]byte(base+"\n"+tt.block+"\n"), "c.hcl")
 		wantDiag(t, "ParseConfig", diags, tt.want)
 	}
 }

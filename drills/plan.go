@@ -162,7 +162,7 @@ type StopConditions struct {
 
 // EffectiveProbeGrace is the grace after T0 before probe failures count: ProbeGrace, or the
 // longest RTO objective of the plan's services when it is zero.
-func (p *Plan) EffectiveProbeGrace(cfg *Config) time.Duration {
+func (p *Plan) EffectiveProbeGrace(cfg *Estate) time.Duration {
 	if p.StopWhen != nil && p.StopWhen.ProbeGrace > 0 {
 		return p.StopWhen.ProbeGrace
 	}

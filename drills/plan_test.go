@@ -127,7 +127,7 @@ func TestValidatePlanDiagnostics(t *testing.T) {
 	tests := []struct {
 		name string
 		src  func(t *testing.T) string
-		cfg  func(cfg *drills.Config)
+		cfg  func(cfg *drills.Estate)
 		want string
 	}{
 		{"unknown from", func(t *testing.T) string { return edit(t, `"sangam"`, `"sangm"`) }, nil,
@@ -178,10 +178,10 @@ func TestValidatePlanDiagnostics(t *testing.T) {
 			s := edit(t, `milestone = "restored"`, `milestone = "disaster"`)
 			return strings.Replace(s, `milestone = "disaster"`, `milestone = "restored"`, 1)
 		}, nil, `p.hcl:10:17: milestone: the "restored" step "lose" comes before the "disaster" step "verify"`},
-		{"http wait without checks", func(t *testing.T) string { return basePlan }, func(cfg *drills.Config) {
+		{"http wait without checks", func(t *testing.T) string { return basePlan }, func(cfg *drills.Estate) {
 			cfg.Service("payments").Checks = nil
 		}, `p.hcl:12:3: step "verify": service "payments" has no check`},
-		{"ingress placeholder without ingress", func(t *testing.T) string { return basePlan }, func(cfg *drills.Config) {
+		{"ingress placeholder without ingress", func(t *testing.T) string { return basePlan }, func(cfg *drills.Estate) {
 			cfg.Site("yatap").Ingress = ""
 			cfg.Service("payments").Checks[0].URL = "https://pay.example/h"
 			cfg.Service("remittance").Checks[0].URL = "https://{site}.example/h"

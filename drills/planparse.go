@@ -46,7 +46,7 @@ var (
 
 // ParsePlan parses a plan file: exactly one plan block (HCL JSON syntax when filename ends in
 // .json). It checks everything that needs no estate: syntax, attribute types, actions and
-// their parameters, milestones and timeouts; ValidatePlan checks the rest against a Config.
+// their parameters, milestones and timeouts; ValidatePlan checks the rest against an Estate.
 //
 // The returned Plan is nil only when the file holds no usable plan block. It is returned even
 // with errors so that ValidatePlan can report more problems in one go; it must not be run.

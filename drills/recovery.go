@@ -15,7 +15,7 @@ type ServiceObservation struct {
 
 // RecoveryInput is what a run measured, enough to compute each service's recovery.
 type RecoveryInput struct {
-	Config *Config
+	Estate *Estate
 	Plan   *Plan
 	// Site is the DR site the services were restored on.
 	Site string
@@ -47,7 +47,7 @@ type ServiceRecovery struct {
 // checks: payments answering while auth is still down does not serve a single customer. So
 // its RestoredAt is the latest of its own first pass and its dependencies' RestoredAt.
 func Recoveries(in RecoveryInput) []ServiceRecovery {
-	if in.Config == nil || in.Plan == nil {
+	if in.Estate == nil || in.Plan == nil {
 		return nil
 	}
 	first := map[string]ServiceObservation{}
@@ -56,7 +56,7 @@ func Recoveries(in RecoveryInput) []ServiceRecovery {
 			first[o.Service] = o
 		}
 	}
-	order := in.Plan.orderedServices(in.Config)
+	order := in.Plan.orderedServices(in.Estate)
 	inPlan := make(map[string]bool, len(order))
 	for _, n := range order {
 		inPlan[n] = true
@@ -64,7 +64,7 @@ func Recoveries(in RecoveryInput) []ServiceRecovery {
 	done := make(map[string]*ServiceRecovery, len(order))
 	out := make([]ServiceRecovery, len(order))
 	for i, n := range order {
-		svc := in.Config.Service(n)
+		svc := in.Estate.Service(n)
 		r := &out[i]
 		*r = ServiceRecovery{Service: n, Criticality: svc.Criticality, RTOObjective: svc.RTO}
 		done[n] = r

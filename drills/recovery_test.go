@@ -116,7 +116,7 @@ func TestRecoveries(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			recs := drills.Recoveries(drills.RecoveryInput{Config: cfg, Plan: p, Site: "yatap", T0: tt.t0, Observations: tt.obs})
+			recs := drills.Recoveries(drills.RecoveryInput{Estate: cfg, Plan: p, Site: "yatap", T0: tt.t0, Observations: tt.obs})
 			if len(recs) != 3 || recs[0].Service != "auth" || recs[1].Service != "payments" || recs[2].Service != "remittance" {
 				t.Fatalf("Recoveries = %+v, want auth, payments, remittance", recs)
 			}

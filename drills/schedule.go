@@ -183,7 +183,7 @@ func (f Fire) Suppressed() bool { return f.Blackout != "" }
 
 // Fires returns every fire of s in (from, to], in order, suppressed ones included with their
 // Blackout set. The work grows with the days and the fires in the range.
-func (c *Config) Fires(s *Schedule, from, to time.Time) []Fire {
+func (c *Estate) Fires(s *Schedule, from, to time.Time) []Fire {
 	spec := s.cronSpec()
 	if spec == nil {
 		return nil
@@ -199,7 +199,7 @@ func (c *Config) Fires(s *Schedule, from, to time.Time) []Fire {
 
 // NextFire returns the first fire of s strictly after after that no blackout suppresses, or
 // false when there is none within five years.
-func (c *Config) NextFire(s *Schedule, after time.Time) (Fire, bool) {
+func (c *Estate) NextFire(s *Schedule, after time.Time) (Fire, bool) {
 	spec := s.cronSpec()
 	if spec == nil {
 		return Fire{}, false
@@ -238,7 +238,7 @@ func (c *Config) NextFire(s *Schedule, after time.Time) (Fire, bool) {
 // blackoutEnd returns an instant up to which the blackout that suppresses f suppresses every
 // fire: the end of its window on f's local date, or f itself when an offset change in between
 // makes that unsure.
-func (c *Config) blackoutEnd(s *Schedule, f Fire) time.Time {
+func (c *Estate) blackoutEnd(s *Schedule, f Fire) time.Time {
 	b := c.Blackout(f.Blackout)
 	if b == nil {
 		return f.At
@@ -260,7 +260,7 @@ func (c *Config) blackoutEnd(s *Schedule, f Fire) time.Time {
 	return f.At
 }
 
-func (c *Config) fire(s *Schedule, t time.Time) Fire {
+func (c *Estate) fire(s *Schedule, t time.Time) Fire {
 	f := Fire{Schedule: s.Name, At: t.UTC(), Local: t.In(s.location())}
 	f.Blackout, _ = c.BlackoutAt(s, t)
 	return f
@@ -268,7 +268,7 @@ func (c *Config) fire(s *Schedule, t time.Time) Fire {
 
 // BlackoutAt reports whether the instant t lies inside one of the schedule's blackouts, read
 // in the schedule's time zone, and names the first such blackout in the schedule's order.
-func (c *Config) BlackoutAt(s *Schedule, t time.Time) (name string, in bool) {
+func (c *Estate) BlackoutAt(s *Schedule, t time.Time) (name string, in bool) {
 	local := t.In(s.location())
 	for _, n := range s.Blackouts {
 		if b := c.Blackout(n); b != nil && b.Covers(local) {
@@ -421,7 +421,7 @@ type DueStatus struct {
 // DueStatuses returns the due status of every service with a DrillEvery, given the time of each
 // service's last passed drill (by service name; missing or zero: never): overdue ones first,
 // then by NextDue, then by name.
-func DueStatuses(c *Config, lastPassed map[string]time.Time, now time.Time) []DueStatus {
+func DueStatuses(c *Estate, lastPassed map[string]time.Time, now time.Time) []DueStatus {
 	var out []DueStatus
 	for _, svc := range c.Services {
 		if svc.DrillEvery <= 0 {

@@ -7,7 +7,7 @@ import (
 	"github.com/firedrill/firedrill/drills"
 )
 
-func ExampleConfig_NextFire() {
+func ExampleEstate_NextFire() {
 	estate := []byte(`
 site "sangam" {
   role = "primary"
@@ -27,7 +27,7 @@ schedule "nightly-failover" {
   blackouts = ["month-end"]
 }
 `)
-	cfg, diags := drills.ParseConfig(estate, "firedrill.hcl")
+	cfg, diags := drills.ParseEstate(estate, "firedrill.hcl")
 	if diags.HasErrors() {
 		fmt.Println(diags)
 		return

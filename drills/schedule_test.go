@@ -48,9 +48,9 @@ service "payments" {
 }
 `
 
-func parseEstate(t testing.TB, src string) *drills.Config {
+func parseEstate(t testing.TB, src string) *drills.Estate {
 	t.Helper()
-	cfg, diags := drills.ParseConfig([]byte(src), "c.hcl")
+	cfg, diags := drills.ParseEstate([]byte(src), "c.hcl")
 	if len(diags) > 0 {
 		t.Fatalf("ParseConfig = %v, want no diagnostics", diags)
 	}
@@ -199,7 +199,7 @@ func TestParseConfigScheduleDiagnostics(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, diags := drills.ParseConfig([]byte(primary+tt.src), "c.hcl")
+			_, diags := drills.ParseEstate([]byte(primary+tt.src), "c.hcl")
 			wantDiag(t, "ParseConfig", diags, tt.want)
 		})
 	}
@@ -212,7 +212,7 @@ func TestParseConfigSchedulesJSON(t *testing.T) {
   "blackout": {"h": {"dates": ["2027-01-01"]}},
   "schedule": {"s": {"plan": "p.hcl", "cron": "0 2 * * *", "time_zone": "UTC", "blackouts": ["h", "x"]}}
 }`
-	cfg, diags := drills.ParseConfig([]byte(src), "c.json")
+	cfg, diags := drills.ParseEstate([]byte(src), "c.json")
 	wantDiag(t, "ParseConfig(json)", diags, `c.json:4:99: blackouts: unknown blackout "x"`)
 	if s := cfg.Schedule("s"); s == nil || s.Location != time.UTC {
 		t.Errorf("Schedule(s) = %+v", s)
@@ -224,7 +224,7 @@ func TestParseConfigSchedulesCollectAllProblems(t *testing.T) {
 	t.Parallel()
 	src := primary + "schedule \"s\" {\n  plan = \"p.hcl\"\n  cron = \"0 2 * *\"\n  time_zone = \"Mars/Olympus\"\n  missed = \"no\"\n}\n" +
 		"blackout \"b\" {\n  from = \"10:00\"\n  to = \"09:00\"\n}\n"
-	_, diags := drills.ParseConfig([]byte(src), "c.hcl")
+	_, diags := drills.ParseEstate([]byte(src), "c.hcl")
 	want := []string{`c.hcl:10:10: cron`, `c.hcl:11:15: time_zone`, `c.hcl:12:12: missed`, `c.hcl:16:8: blackout "b": to`}
 	if len(diags) != len(want) {
 		t.Fatalf("ParseConfig = %v, want %d diagnostics", diags, len(want))
@@ -407,7 +407,7 @@ func TestFiresOnDSTDays(t *testing.T) {
 			t.Parallel()
 			loc := mustZone(t, tt.zone)
 			s := &drills.Schedule{Name: "s", Cron: tt.cron, TimeZone: tt.zone, Location: loc}
-			cfg := &drills.Config{Schedules: []*drills.Schedule{s}}
+			cfg := &drills.Estate{Schedules: []*drills.Schedule{s}}
 			y, m, d := tt.day.Date()
 			from := time.Date(y, m, d, 0, 0, 0, 0, loc).Add(-time.Nanosecond)
 			to := time.Date(y, m, d+1, 0, 0, 0, 0, loc).Add(-time.Nanosecond)
@@ -446,7 +446,7 @@ func TestFiresAgreeWithRobfig(t *testing.T) {
 		for _, zone := range zones {
 			loc := mustZone(t, zone)
 			s := &drills.Schedule{Name: "s", Cron: expr, TimeZone: zone, Location: loc}
-			cfg := &drills.Config{Schedules: []*drills.Schedule{s}}
+			cfg := &drills.Estate{Schedules: []*drills.Schedule{s}}
 			from := time.Date(2027, 1, 1, 0, 0, 0, 0, loc)
 			to := from.AddDate(1, 0, 0)
 			sched, err := cron.ParseStandard("CRON_TZ=" + zone + " " + expr)
@@ -475,7 +475,7 @@ func TestFiresAgreeWithRobfig(t *testing.T) {
 		}
 	}
 	s := &drills.Schedule{Name: "s", Cron: "5 4 -1 * *", Location: time.UTC}
-	if f := (&drills.Config{}).Fires(s, time.Time{}, time.Now()); f != nil {
+	if f := (&drills.Estate{}).Fires(s, time.Time{}, time.Now()); f != nil {
 		t.Errorf("Fires of an invalid expression = %v, want none", f)
 	}
 }
@@ -698,7 +698,7 @@ func FuzzParseConfigSchedules(f *testing.F) {
 	to := from.AddDate(0, 0, 3)
 	f.Fuzz(func(t *testing.T, src []byte, json bool) {
 		name := fuzzName(json)
-		cfg, diags := drills.ParseConfig(src, name)
+		cfg, diags := drills.ParseEstate(src, name)
 		checkDiagPositions(t, "ParseConfig", name, diags)
 		if cfg == nil || diags.HasErrors() {
 			return
@@ -737,7 +737,7 @@ func BenchmarkNextFire(b *testing.B) {
 	for _, expr := range []string{"* * * * *", "30 2 * * *", "0 2 * * SAT", "0 9 29 2 *"} {
 		b.Run(expr, func(b *testing.B) {
 			s := &drills.Schedule{Name: "s", Cron: expr, TimeZone: "America/New_York", Location: mustZone(b, "America/New_York")}
-			cfg := &drills.Config{Schedules: []*drills.Schedule{s}}
+			cfg := &drills.Estate{Schedules: []*drills.Schedule{s}}
 			start := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
 			at := start
 			for b.Loop() {

@@ -72,7 +72,7 @@ func parseCron(expr string) (*cron.SpecSchedule, error) {
 	return spec, nil
 }
 
-func (p *configParser) schedule(b *hcl.Block, name string) *Schedule {
+func (p *estateParser) schedule(b *hcl.Block, name string) *Schedule {
 	s := &Schedule{Name: name, StartWithin: DefaultStartWithin, Missed: MissedSkip, Pos: p.pos(b.DefRange)}
 	content, hd := b.Body.Content(scheduleSchema)
 	p.hcl(hd)
@@ -129,7 +129,7 @@ func (p *configParser) schedule(b *hcl.Block, name string) *Schedule {
 }
 
 // timeZone loads an IANA zone. "Local" is refused: it would make fires depend on the host.
-func (p *configParser) timeZone(a *hcl.Attribute, name string) (*time.Location, bool) {
+func (p *estateParser) timeZone(a *hcl.Attribute, name string) (*time.Location, bool) {
 	loc, err := time.LoadLocation(name)
 	if err != nil || name == "Local" {
 		p.errorf(a.Expr.Range(), "%s: unknown time zone %q (use an IANA name such as \"Asia/Seoul\" or \"UTC\")", a.Name, name)
@@ -138,7 +138,7 @@ func (p *configParser) timeZone(a *hcl.Attribute, name string) (*time.Location, 
 	return loc, true
 }
 
-func (p *configParser) approval(b *hcl.Block) ApprovalPolicy {
+func (p *estateParser) approval(b *hcl.Block) ApprovalPolicy {
 	var ap ApprovalPolicy
 	content, hd := b.Body.Content(approvalSchema)
 	p.hcl(hd)
@@ -167,7 +167,7 @@ func (p *configParser) approval(b *hcl.Block) ApprovalPolicy {
 	return ap
 }
 
-func (p *configParser) blackout(b *hcl.Block, name string) *Blackout {
+func (p *estateParser) blackout(b *hcl.Block, name string) *Blackout {
 	bo := &Blackout{Name: name, Pos: p.pos(b.DefRange)}
 	content, hd := b.Body.Content(blackoutSchema)
 	p.hcl(hd)
@@ -226,7 +226,7 @@ func (p *configParser) blackout(b *hcl.Block, name string) *Blackout {
 }
 
 // clock reads a time of day written HH:MM.
-func (p *configParser) clock(a *hcl.Attribute) (string, int, bool) {
+func (p *estateParser) clock(a *hcl.Attribute) (string, int, bool) {
 	v, ok := p.str(a)
 	if !ok {
 		return "", 0, false
@@ -239,7 +239,7 @@ func (p *configParser) clock(a *hcl.Attribute) (string, int, bool) {
 	return v, m, true
 }
 
-func (p *configParser) monthDays(a *hcl.Attribute) ([]int, bool) {
+func (p *estateParser) monthDays(a *hcl.Attribute) ([]int, bool) {
 	v, ok := p.value(a)
 	if !ok {
 		return nil, false
@@ -296,7 +296,7 @@ func wholeNumber(v cty.Value) (int64, bool) {
 
 // stringList reads a list of strings and where each element was written (the whole list's
 // range when the syntax does not say).
-func (p *configParser) stringList(a *hcl.Attribute) ([]string, []hcl.Range, bool) {
+func (p *estateParser) stringList(a *hcl.Attribute) ([]string, []hcl.Range, bool) {
 	l, ok := p.strings(a)
 	if !ok {
 		return nil, nil, false
@@ -313,7 +313,7 @@ func (p *configParser) stringList(a *hcl.Attribute) ([]string, []hcl.Range, bool
 }
 
 // noDuplicates reports an element listed twice, at its second place.
-func (p *configParser) noDuplicates(a *hcl.Attribute, l []string, ranges []hcl.Range) bool {
+func (p *estateParser) noDuplicates(a *hcl.Attribute, l []string, ranges []hcl.Range) bool {
 	for i, e := range l {
 		if slices.Index(l, e) < i {
 			p.errorf(ranges[i], "%s: %q is listed twice", a.Name, e)
@@ -324,7 +324,7 @@ func (p *configParser) noDuplicates(a *hcl.Attribute, l []string, ranges []hcl.R
 }
 
 // checkSchedules reports blackout names that no blackout block declares.
-func (p *configParser) checkSchedules(cfg *Config) {
+func (p *estateParser) checkSchedules(cfg *Estate) {
 	names := make([]string, len(cfg.Blackouts))
 	for i, b := range cfg.Blackouts {
 		names[i] = b.Name

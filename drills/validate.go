@@ -10,7 +10,7 @@ import (
 // dependency of a failed-over service fails over too, steps suit their actions, and the
 // milestones that measure the RTO are there. Positions are in the plan file. Problems that
 // ParsePlan reports (unknown actions, bad values) are not repeated.
-func ValidatePlan(cfg *Config, p *Plan) Diagnostics {
+func ValidatePlan(cfg *Estate, p *Plan) Diagnostics {
 	return ValidatePlanWith(cfg, p, ValidateOptions{})
 }
 
@@ -23,7 +23,7 @@ type ValidateOptions struct {
 }
 
 // ValidatePlanWith is ValidatePlan with options.
-func ValidatePlanWith(cfg *Config, p *Plan, opts ValidateOptions) Diagnostics {
+func ValidatePlanWith(cfg *Estate, p *Plan, opts ValidateOptions) Diagnostics {
 	if cfg == nil || p == nil {
 		return nil
 	}
@@ -53,7 +53,7 @@ func ValidatePlanWith(cfg *Config, p *Plan, opts ValidateOptions) Diagnostics {
 }
 
 type planValidator struct {
-	cfg   *Config
+	cfg   *Estate
 	p     *Plan
 	diags Diagnostics
 }

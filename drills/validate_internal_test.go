@@ -33,7 +33,7 @@ func TestCheckAgainstSpec(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			v := &planValidator{cfg: &Config{}, p: &Plan{}}
+			v := &planValidator{cfg: &Estate{}, p: &Plan{}}
 			v.checkAgainstSpec(tt.step, tt.spec)
 			if tt.want == "" {
 				if len(v.diags) > 0 {

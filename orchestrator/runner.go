@@ -122,7 +122,7 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 // Drill is a plan to run against an estate, with the sources both were parsed from so that
 // the run records exactly what ran.
 type Drill struct {
-	Estate       *drills.Config
+	Estate       *drills.Estate
 	EstateSource []byte
 	Plan         *drills.Plan
 	PlanSource   []byte
@@ -732,7 +732,7 @@ func (e *ending) state(x *execution, verdict drills.DrillVerdict) (drills.RunSta
 // finish computes the recovery of every service and records the run's end.
 func (x *execution) finish(ctx context.Context, end *ending) (*Outcome, error) {
 	recs := drills.Recoveries(drills.RecoveryInput{
-		Config: x.d.Estate, Plan: x.d.Plan, Site: x.d.Plan.To, T0: x.t0, Observations: x.observations,
+		Estate: x.d.Estate, Plan: x.d.Plan, Site: x.d.Plan.To, T0: x.t0, Observations: x.observations,
 	})
 	verdict := drills.Verdict(recs, x.t0)
 	rpos := x.measureCanaries(ctx)
@@ -762,7 +762,7 @@ func (x *execution) finish(ctx context.Context, end *ending) (*Outcome, error) {
 	return out, nil
 }
 
-func measurementInputs(estate *drills.Config, recs []drills.ServiceRecovery, rpos map[string]*rpoResult) []store.MeasurementInput {
+func measurementInputs(estate *drills.Estate, recs []drills.ServiceRecovery, rpos map[string]*rpoResult) []store.MeasurementInput {
 	out := make([]store.MeasurementInput, 0, len(recs))
 	for _, rec := range recs {
 		m := store.MeasurementInput{
@@ -784,7 +784,7 @@ func measurementInputs(estate *drills.Config, recs []drills.ServiceRecovery, rpo
 	return out
 }
 
-func rpoObjective(estate *drills.Config, service string) time.Duration {
+func rpoObjective(estate *drills.Estate, service string) time.Duration {
 	if s := estate.Service(service); s != nil {
 		return s.RPO
 	}

@@ -52,7 +52,7 @@ func setupFiles(t *testing.T, st *store.Store, estatePath, planPath string, env 
 	if err != nil {
 		t.Fatal(err)
 	}
-	estate, diags := drills.ParseConfig(estateSrc, estatePath)
+	estate, diags := drills.ParseEstate(estateSrc, estatePath)
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

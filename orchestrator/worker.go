@@ -276,7 +276,7 @@ func (w *Worker) loadRecordedDrill(ctx context.Context, run *store.Run) (*Drill,
 	if err != nil {
 		return nil, fmt.Errorf("load estate of run %s: %w", run.ID, err)
 	}
-	cfg, diags := drills.ParseConfig(estate.Source, estate.File)
+	cfg, diags := drills.ParseEstate(estate.Source, estate.File)
 	if diags.HasErrors() {
 		return nil, fmt.Errorf("parse estate %s of run %s: %w", estate.File, run.ID, diags)
 	}

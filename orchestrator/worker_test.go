@@ -119,7 +119,7 @@ func takeoverDrill(t *testing.T, steps string) *orchestrator.Drill {
 	if err != nil {
 		t.Fatal(err)
 	}
-	estate, diags := drills.ParseConfig(estateSrc, "../examples/firedrill.hcl")
+	estate, diags := drills.ParseEstate(estateSrc, "../examples/firedrill.hcl")
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

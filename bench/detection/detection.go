@@ -205,7 +205,7 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 		Name: siteName, Role: drills.SiteRoleDR, Ingress: simSite.IngressAddress(),
 		Nomad: &drills.NomadEndpoint{Address: simSite.NomadAddress(), Region: "kr-yatap", Datacenter: "yatap-1"},
 	}
-	estate := &drills.Config{Sites: []*drills.Site{site}}
+	estate := &drills.Estate{Sites: []*drills.Site{site}}
 	for _, j := range jobs {
 		estate.Services = append(estate.Services, &drills.Service{
 			Name: j.ID, NomadJob: j.ID, RTO: time.Hour,

@@ -231,7 +231,7 @@ func Plan(n int) string {
 // Drill parses Estate and Plan(n).
 func Drill(n int) (*orchestrator.Drill, error) {
 	estateSrc := []byte(Estate)
-	estate, diags := drills.ParseConfig(estateSrc, "overhead-estate.hcl")
+	estate, diags := drills.ParseEstate(estateSrc, "overhead-estate.hcl")
 	if diags.HasErrors() {
 		return nil, fmt.Errorf("parse estate: %w", diags)
 	}

@@ -124,7 +124,7 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 		opt.DatabaseURL = "sqlite:" + filepath.Join(opt.Dir, "bench.db")
 	}
 	src := estateSource(opt.Schedules, opt.Seed)
-	cfg, diags := drills.ParseConfig(src, "bench.hcl")
+	cfg, diags := drills.ParseEstate(src, "bench.hcl")
 	if diags.HasErrors() {
 		return nil, diags
 	}

@@ -46,7 +46,7 @@ Exit 0 when the drill passed, 2 when it failed or missed an objective, 1 on erro
 			if err != nil {
 				return err
 			}
-			estate, diags := drills.ParseConfig(estateSrc, demoEstateFile)
+			estate, diags := drills.ParseEstate(estateSrc, demoEstateFile)
 			if diags.HasErrors() {
 				return diags
 			}

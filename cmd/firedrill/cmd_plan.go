@@ -41,7 +41,7 @@ Exit 0 when every plan is valid, 1 on any problem.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var diags drills.Diagnostics
-			var estate *drills.Config
+			var estate *drills.Estate
 			path, err := findConfig(configPath, args)
 			if err != nil {
 				return err
@@ -50,7 +50,7 @@ Exit 0 when every plan is valid, 1 on any problem.`,
 			if err != nil {
 				return err
 			}
-			estate, cdiags := drills.ParseConfig(src, path)
+			estate, cdiags := drills.ParseEstate(src, path)
 			diags = append(diags, cdiags...)
 			for _, planPath := range args {
 				psrc, err := readInput(planPath, "plan")

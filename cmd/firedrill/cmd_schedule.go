@@ -42,7 +42,7 @@ func (f *scheduleFlags) register(cmd *cobra.Command, withConfig bool) {
 }
 
 // estate loads the estate the flags name.
-func (f *scheduleFlags) estate() (*drills.Config, []byte, string, error) {
+func (f *scheduleFlags) estate() (*drills.Estate, []byte, string, error) {
 	path, err := findConfig(f.configPath, nil)
 	if err != nil {
 		return nil, nil, "", err
@@ -100,7 +100,7 @@ type scheduleRow struct {
 	NextFireLoc  string     `json:"next_fire_local,omitempty"`
 }
 
-func scheduleRowOf(cfg *drills.Config, sch *drills.Schedule, rec *store.Schedule, now time.Time) scheduleRow {
+func scheduleRowOf(cfg *drills.Estate, sch *drills.Schedule, rec *store.Schedule, now time.Time) scheduleRow {
 	r := scheduleRow{Blackouts: []string{}, Approval: []string{}}
 	if sch != nil {
 		r.Name, r.Plan, r.Cron, r.TimeZone, r.InEstate = sch.Name, sch.Plan, sch.Cron, sch.TimeZone, true
@@ -142,7 +142,7 @@ func scheduleRowOf(cfg *drills.Config, sch *drills.Schedule, rec *store.Schedule
 
 // scheduleRows merges the estate's schedules with the recorded ones: estate order first, then
 // recorded schedules the estate no longer defines.
-func scheduleRows(cfg *drills.Config, recs []*store.Schedule, now time.Time) []scheduleRow {
+func scheduleRows(cfg *drills.Estate, recs []*store.Schedule, now time.Time) []scheduleRow {
 	byName := map[string]*store.Schedule{}
 	for _, r := range recs {
 		byName[r.Name] = r
@@ -316,7 +316,7 @@ func (a *app) scheduleShowCommand() *cobra.Command {
 
 // nextFires returns the next n fires of sch after now, blacked-out ones included (they show why
 // a date is skipped).
-func nextFires(cfg *drills.Config, sch *drills.Schedule, now time.Time, n int) []upcomingRow {
+func nextFires(cfg *drills.Estate, sch *drills.Schedule, now time.Time, n int) []upcomingRow {
 	var out []upcomingRow
 	from := now
 	for window := 24 * time.Hour; len(out) < n && window <= 8*366*24*time.Hour; window *= 2 {
@@ -553,7 +553,7 @@ func parseDateFlag(flag, v string) (time.Time, error) {
 }
 
 // calendarFires returns the fires of schedules on local dates from..to (included), by time.
-func calendarFires(cfg *drills.Config, schedules []*drills.Schedule, from, to time.Time) []calendarFire {
+func calendarFires(cfg *drills.Estate, schedules []*drills.Schedule, from, to time.Time) []calendarFire {
 	out := []calendarFire{}
 	for _, sch := range schedules {
 		loc := sch.Location
@@ -577,7 +577,7 @@ func sortCalendar(fs []calendarFire) {
 	})
 }
 
-func calendarDues(cfg *drills.Config, passed map[string]time.Time, now time.Time) []calendarDue {
+func calendarDues(cfg *drills.Estate, passed map[string]time.Time, now time.Time) []calendarDue {
 	out := []calendarDue{}
 	for _, d := range drills.DueStatuses(cfg, passed, now) {
 		c := calendarDue{Service: d.Service, Every: formatEvery(d.Every), Overdue: d.Overdue, NeverDrilled: d.NeverDrilled}

@@ -49,12 +49,12 @@ func findConfig(explicit string, plans []string) (string, error) {
 }
 
 // loadEstate reads and parses the estate file.
-func loadEstate(path string) (*drills.Config, []byte, error) {
+func loadEstate(path string) (*drills.Estate, []byte, error) {
 	src, err := readInput(path, "--config")
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg, diags := drills.ParseConfig(src, path)
+	cfg, diags := drills.ParseEstate(src, path)
 	if diags.HasErrors() {
 		return nil, nil, diags
 	}

@@ -22,7 +22,7 @@ func TestInterruptedRunRollsBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	estate, diags := drills.ParseConfig(src, "firedrill.hcl")
+	estate, diags := drills.ParseEstate(src, "firedrill.hcl")
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 // newNotifier builds the notifier for the estate's notify blocks; nil when there are none.
-func (a *app) newNotifier(estate *drills.Config, st *store.Store, secrets *secret.Resolver) (*notify.Notifier, error) {
+func (a *app) newNotifier(estate *drills.Estate, st *store.Store, secrets *secret.Resolver) (*notify.Notifier, error) {
 	if estate == nil || len(estate.Notify) == 0 {
 		return nil, nil
 	}

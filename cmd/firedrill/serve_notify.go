@@ -22,7 +22,7 @@ const (
 // housekeeping that feeds it: approvals whose window ended are closed, and overdue services
 // are announced once a day. It returns the notifier (nil without notify blocks) and a stop.
 func (a *app) startNotifications(ctx context.Context, st *store.Store, est *serveEstate) (*notify.Notifier, func(), error) {
-	var estate *drills.Config
+	var estate *drills.Estate
 	if est != nil {
 		estate = est.cfg
 	}
@@ -52,7 +52,7 @@ func (a *app) startNotifications(ctx context.Context, st *store.Store, est *serv
 }
 
 // housekeep closes expired approval windows and announces overdue services until ctx ends.
-func (a *app) housekeep(ctx context.Context, st *store.Store, estate *drills.Config, n *notify.Notifier) {
+func (a *app) housekeep(ctx context.Context, st *store.Store, estate *drills.Estate, n *notify.Notifier) {
 	announced := map[string]string{} // service -> the day it was last announced overdue
 	sweep := time.NewTicker(approvalSweepEvery)
 	defer sweep.Stop()
@@ -121,7 +121,7 @@ func days(d time.Duration) string {
 // serveEstate is the estate serve works from, read once at start-up.
 type serveEstate struct {
 	path string
-	cfg  *drills.Config
+	cfg  *drills.Estate
 	src  []byte
 }
 

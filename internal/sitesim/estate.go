@@ -16,7 +16,7 @@ import (
 // services it depends on), running on primary sites and a pilot light elsewhere. A site's
 // token comes from the environment variable its nomad block names, looked up with lookupEnv
 // (nil means os.LookupEnv), or from its token file; none means no ACL on that site.
-func FromEstate(estate *drills.Config, ephemeral bool, lookupEnv func(string) (string, bool)) (Config, error) {
+func FromEstate(estate *drills.Estate, ephemeral bool, lookupEnv func(string) (string, bool)) (Config, error) {
 	if estate == nil {
 		return Config{}, fmt.Errorf("sitesim: estate is nil")
 	}

@@ -10,8 +10,8 @@ import (
 )
 
 // exampleEstate mirrors examples/firedrill.hcl (whose parser lives elsewhere).
-func exampleEstate() *drills.Config {
-	return &drills.Config{
+func exampleEstate() *drills.Estate {
+	return &drills.Estate{
 		File: "examples/firedrill.hcl",
 		Sites: []*drills.Site{
 			{Name: "sangam", Role: drills.SiteRolePrimary, Ingress: "http://127.0.0.1:18080",

@@ -29,7 +29,7 @@ type Action interface {
 // Request is everything an action needs to perform one step instance.
 type Request struct {
 	RunID    string
-	Config   *drills.Config
+	Config   *drills.Estate
 	Plan     *drills.Plan
 	Instance drills.StepInstance
 	// Site is the step's site (nil when the action takes none).

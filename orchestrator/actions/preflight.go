@@ -21,7 +21,7 @@ type Preflighter interface {
 // PreflightRequest is what pre-flight checks need to know.
 type PreflightRequest struct {
 	RunID  string
-	Config *drills.Config
+	Config *drills.Estate
 	Plan   *drills.Plan
 	Clock  clock.Clock
 	Logger *slog.Logger

@@ -45,7 +45,7 @@ type Config struct {
 	Store *store.Store
 	// Estate defines the schedules, blackouts and services; EstateSource is its file's bytes
 	// and EstateFile its path (recorded with each fired run). Estate and EstateSource required.
-	Estate       *drills.Config
+	Estate       *drills.Estate
 	EstateSource []byte
 	EstateFile   string
 	// LoadPlan reads a schedule's plan: path is the schedule's plan as written in the estate;

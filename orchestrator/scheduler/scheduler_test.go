@@ -17,16 +17,16 @@ import (
 )
 
 // estate parses testdata/estate.hcl with extra (schedule blocks) appended.
-func estate(t testing.TB, extra string) (*drills.Config, []byte) {
+func estate(t testing.TB, extra string) (*drills.Estate, []byte) {
 	t.Helper()
 	base, err := os.ReadFile("testdata/estate.hcl")
 	if err != nil {
 		t.Fatal(err)
 	}
 	src := append(base, []byte("\n"+extra)...)
-	cfg, diags := drills.ParseConfig(src, "testdata/estate.hcl")
+	cfg, diags := drills.ParseEstate(src, "testdata/estate.hcl")
 	if diags.HasErrors() {
-		t.Fatalf("ParseConfig: %v", diags)
+		t.Fatalf("ParseEstate: %v", diags)
 	}
 	return cfg, src
 }

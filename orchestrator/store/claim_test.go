@@ -202,7 +202,7 @@ func TestClaimEstateGet(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		src := []byte("site \"sangam\" {\n  role = \"primary\"\n  nomad {\n    address = \"http://127.0.0.1:4646\"\n    region = \"kr\"\n  }\n}\n")
-		cfg, diags := drills.ParseConfig(src, "firedrill.hcl")
+		cfg, diags := drills.ParseEstate(src, "firedrill.hcl")
 		if diags.HasErrors() {
 			t.Fatal(diags)
 		}

@@ -18,7 +18,7 @@ import (
 // of every site and service, in one transaction. Sites and services keep only references to
 // credentials ("env:NAME" or "file:/path"), never a secret. Rows of sites or services that left
 // the estate stay, marked by an older estate_sha256.
-func (s *Store) EstateSave(ctx context.Context, cfg *drills.Config, source []byte) error {
+func (s *Store) EstateSave(ctx context.Context, cfg *drills.Estate, source []byte) error {
 	if cfg == nil {
 		return errors.New("estate save: config is nil")
 	}

@@ -601,7 +601,7 @@ func TestEstateSaveStoresTokenReferencesOnly(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		cfg := &drills.Config{
+		cfg := &drills.Estate{
 			File: "firedrill.hcl",
 			Sites: []*drills.Site{
 				{Name: "sangam", Role: drills.SiteRolePrimary, Ingress: "https://sangam.example",
@@ -677,7 +677,7 @@ func TestEstateSaveStoresTokenReferencesOnly(t *testing.T) {
 		if err := db.Table("estate_snapshots").Count(&snaps).Error; err != nil || snaps != 2 {
 			t.Errorf("estate snapshots = %d, %v; want 2", snaps, err)
 		}
-		if err := s.EstateSave(ctx, &drills.Config{SHA256: strings.Repeat("0", 64)}, src); err == nil {
+		if err := s.EstateSave(ctx, &drills.Estate{SHA256: strings.Repeat("0", 64)}, src); err == nil {
 			t.Errorf("EstateSave(wrong SHA256) = nil, want error")
 		}
 	})

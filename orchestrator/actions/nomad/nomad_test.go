@@ -20,14 +20,14 @@ import (
 // fixture is one simulated primary+DR pair with an estate pointing at it.
 type fixture struct {
 	sim     *sitesim.Sim
-	estate  *drills.Config
+	estate  *drills.Estate
 	clients *nomad.Clients
 	byName  map[string]actions.Action
 }
 
 func setup(t *testing.T) *fixture {
 	t.Helper()
-	estate := &drills.Config{
+	estate := &drills.Estate{
 		Sites: []*drills.Site{
 			{Name: "sangam", Role: drills.SiteRolePrimary, Nomad: &drills.NomadEndpoint{Region: "kr-sangam", Datacenter: "sangam-1", TokenEnv: "TOK_SANGAM"}},
 			{Name: "yatap", Role: drills.SiteRoleDR, Nomad: &drills.NomadEndpoint{Region: "kr-yatap", Datacenter: "yatap-1", TokenEnv: "TOK_YATAP"}},

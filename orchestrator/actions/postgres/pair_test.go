@@ -39,7 +39,7 @@ type fixture struct {
 	primaryDSN string
 	standbyDSN string
 	pg         *postgres.Postgres
-	cfg        *drills.Config
+	cfg        *drills.Estate
 	plan       *drills.Plan
 }
 
@@ -77,7 +77,7 @@ func newFixture(t *testing.T, env map[string]string) *fixture {
 	}
 	return &fixture{
 		pg: pg,
-		cfg: &drills.Config{Sites: []*drills.Site{
+		cfg: &drills.Estate{Sites: []*drills.Site{
 			site("sangam", drills.SiteRolePrimary), site("yatap", drills.SiteRoleDR), site("busan", drills.SiteRoleBackup),
 		}},
 		plan: &drills.Plan{Name: "sangam-site-loss", From: "sangam", To: "yatap"},

@@ -68,7 +68,7 @@ func (p *Postgres) Preflight(ctx context.Context, req *actions.PreflightRequest)
 // postgres.check_replication: the standby's replay lag in time behind the primary.
 func (p *Postgres) ReplicationLag(ctx context.Context, primary, dr *drills.Site, database string) (time.Duration, error) {
 	req := &actions.PreflightRequest{
-		Config: &drills.Config{Sites: []*drills.Site{primary, dr}},
+		Config: &drills.Estate{Sites: []*drills.Site{primary, dr}},
 		Plan:   &drills.Plan{From: primary.Name, To: dr.Name},
 	}
 	res, err := p.checkReplication(ctx, req, dr, database, map[string]any{"require_streaming": false})

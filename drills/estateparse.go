@@ -60,20 +60,20 @@ var (
 	}}
 )
 
-// configParser holds what is needed across blocks: the sink and, for checks that span
+// estateParser holds what is needed across blocks: the sink and, for checks that span
 // blocks, where each depends_on and each schedule's blackout names were written.
-type configParser struct {
+type estateParser struct {
 	diagSink
 	dependsOn    map[*Service]*hcl.Attribute
 	blackoutRefs map[*Schedule][]hcl.Range
 }
 
-// ParseConfig parses and validates an estate configuration (conventionally firedrill.hcl;
+// ParseEstate parses and validates an estate configuration (conventionally firedrill.hcl;
 // HCL JSON syntax when filename ends in .json). It reports every problem it finds, sorted by
-// position. The returned Config is nil only when the source could not be read as HCL at all;
+// position. The returned Estate is nil only when the source could not be read as HCL at all;
 // it must not be used when the diagnostics hold errors.
-func ParseConfig(src []byte, filename string) (*Config, Diagnostics) {
-	p := &configParser{
+func ParseEstate(src []byte, filename string) (*Estate, Diagnostics) {
+	p := &estateParser{
 		diagSink:     diagSink{file: filename},
 		dependsOn:    map[*Service]*hcl.Attribute{},
 		blackoutRefs: map[*Schedule][]hcl.Range{},
@@ -83,13 +83,13 @@ func ParseConfig(src []byte, filename string) (*Config, Diagnostics) {
 	return cfg, p.diags
 }
 
-func (p *configParser) parse(src []byte) *Config {
+func (p *estateParser) parse(src []byte) *Estate {
 	body := p.parseFile(src, p.file)
 	if body == nil {
 		return nil
 	}
 	sum := sha256.Sum256(src)
-	cfg := &Config{File: p.file, SHA256: hex.EncodeToString(sum[:])}
+	cfg := &Estate{File: p.file, SHA256: hex.EncodeToString(sum[:])}
 	content, hd := body.Content(configSchema)
 	p.hcl(hd)
 
@@ -126,7 +126,7 @@ func (p *configParser) parse(src []byte) *Config {
 	return cfg
 }
 
-func (p *configParser) site(b *hcl.Block, name string) *Site {
+func (p *estateParser) site(b *hcl.Block, name string) *Site {
 	s := &Site{Name: name, Pos: p.pos(b.DefRange)}
 	content, hd := b.Body.Content(siteSchema)
 	p.hcl(hd)
@@ -164,7 +164,7 @@ func (p *configParser) site(b *hcl.Block, name string) *Site {
 	return s
 }
 
-func (p *configParser) nomad(b *hcl.Block) *NomadEndpoint {
+func (p *estateParser) nomad(b *hcl.Block) *NomadEndpoint {
 	n := &NomadEndpoint{Namespace: DefaultNomadNamespace, Pos: p.pos(b.DefRange)}
 	content, hd := b.Body.Content(nomadSchema)
 	p.hcl(hd)
@@ -197,7 +197,7 @@ func (p *configParser) nomad(b *hcl.Block) *NomadEndpoint {
 	return n
 }
 
-func (p *configParser) postgres(b *hcl.Block, name string) *Database {
+func (p *estateParser) postgres(b *hcl.Block, name string) *Database {
 	db := &Database{Name: name, Pos: p.pos(b.DefRange)}
 	content, hd := b.Body.Content(postgresSchema)
 	p.hcl(hd)
@@ -217,7 +217,7 @@ func (p *configParser) postgres(b *hcl.Block, name string) *Database {
 	return db
 }
 
-func (p *configParser) service(b *hcl.Block, name string) *Service {
+func (p *estateParser) service(b *hcl.Block, name string) *Service {
 	svc := &Service{Name: name, NomadJob: name, Pos: p.pos(b.DefRange)}
 	content, hd := b.Body.Content(serviceSchema)
 	p.hcl(hd)
@@ -274,7 +274,7 @@ func (p *configParser) service(b *hcl.Block, name string) *Service {
 // placeholder finds {name} in a check URL.
 var placeholder = regexp.MustCompile(`\{[^{}]*\}`)
 
-func (p *configParser) check(b *hcl.Block) *Check {
+func (p *estateParser) check(b *hcl.Block) *Check {
 	c := &Check{Kind: CheckKind(b.Labels[0]), ExpectStatus: DefaultExpectStatus, Interval: DefaultCheckInterval, Pos: p.pos(b.DefRange)}
 	if c.Kind != CheckHTTP {
 		p.errorf(b.LabelRanges[0], "check kind %q is not supported: use check \"http\"", c.Kind)
@@ -326,7 +326,7 @@ func (p *configParser) check(b *hcl.Block) *Check {
 
 // checkURL reads a check URL: {site} and {ingress} are its only placeholders, and once they
 // are filled in it must be an absolute http(s) URL.
-func (p *configParser) checkURL(a *hcl.Attribute) (string, bool) {
+func (p *estateParser) checkURL(a *hcl.Attribute) (string, bool) {
 	v, ok := p.str(a)
 	if !ok {
 		return "", false
@@ -352,7 +352,7 @@ func (p *configParser) checkURL(a *hcl.Attribute) (string, bool) {
 // sqlIdent is a plain, unquoted SQL identifier: the canary table name is put into SQL text.
 var sqlIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
-func (p *configParser) canary(b *hcl.Block) *Canary {
+func (p *estateParser) canary(b *hcl.Block) *Canary {
 	c := &Canary{Interval: DefaultCanaryInterval, Pos: p.pos(b.DefRange)}
 	content, hd := b.Body.Content(canarySchema)
 	p.hcl(hd)
@@ -382,7 +382,7 @@ func (p *configParser) canary(b *hcl.Block) *Canary {
 }
 
 // checkPrimary requires a primary site: a drill fails over from one.
-func (p *configParser) checkPrimary(cfg *Config) {
+func (p *estateParser) checkPrimary(cfg *Estate) {
 	if len(cfg.Sites) == 0 {
 		p.errorAt(Pos{File: p.file, Line: 1, Column: 1}, "the configuration declares no site: add site blocks with role = \"primary\" and \"dr\"")
 		return

@@ -23,7 +23,7 @@ func svc(name string, extra ...string) string {
 		strings.Join(extra, "\n") + "\n}\n"
 }
 
-func TestParseConfigDiagnostics(t *testing.T) {
+func TestParseEstateDiagnostics(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
@@ -119,21 +119,21 @@ func TestParseConfigDiagnostics(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, diags := drills.ParseConfig([]byte(tt.src), "c.hcl")
-			wantDiag(t, "ParseConfig", diags, tt.want)
+			_, diags := drills.ParseEstate([]byte(tt.src), "c.hcl")
+			wantDiag(t, "ParseEstate", diags, tt.want)
 		})
 	}
 }
 
-func TestParseConfigDefaults(t *testing.T) {
+func TestParseEstateDefaults(t *testing.T) {
 	t.Parallel()
 	src := primary + svc("x",
 		`  check "http" { url = "https://{site}.example/h" }`,
 		`  canary {`, `    database = "ledger"`, `    table = "firedrill_canary"`, `  }`)
 	src = strings.Replace(src, `rto = "30m"`, `rto = "1d12h"`, 1)
-	cfg, diags := drills.ParseConfig([]byte(src), "c.hcl")
+	cfg, diags := drills.ParseEstate([]byte(src), "c.hcl")
 	if len(diags) > 0 {
-		t.Fatalf("ParseConfig = %v", diags)
+		t.Fatalf("ParseEstate = %v", diags)
 	}
 	x := cfg.Service("x")
 	if x.RTO.String() != "36h0m0s" || x.NomadJob != "x" {
@@ -151,10 +151,10 @@ func TestParseConfigDefaults(t *testing.T) {
 }
 
 // Every problem is reported, not only the first.
-func TestParseConfigCollectsAllProblems(t *testing.T) {
+func TestParseEstateCollectsAllProblems(t *testing.T) {
 	t.Parallel()
 	src := primary + "service \"x\" {\n  criticality = \"high\"\n  rto = \"soon\"\n  rpo = \"-1s\"\n  depends_on = [\"nope\"]\n}\n"
-	_, diags := drills.ParseConfig([]byte(src), "c.hcl")
+	_, diags := drills.ParseEstate([]byte(src), "c.hcl")
 	want := []string{
 		`c.hcl:9:17: criticality`,
 		`c.hcl:10:9: rto`,
@@ -162,7 +162,7 @@ func TestParseConfigCollectsAllProblems(t *testing.T) {
 		`c.hcl:12:16: depends_on`,
 	}
 	if len(diags) != len(want) {
-		t.Fatalf("ParseConfig = %v, want %d diagnostics", diags, len(want))
+		t.Fatalf("ParseEstate = %v, want %d diagnostics", diags, len(want))
 	}
 	for i, w := range want {
 		if !strings.HasPrefix(diags[i].String(), w) {
@@ -174,16 +174,16 @@ func TestParseConfigCollectsAllProblems(t *testing.T) {
 	}
 }
 
-func TestParseConfigJSON(t *testing.T) {
+func TestParseEstateJSON(t *testing.T) {
 	t.Parallel()
 	src := `{
   "site": {"a": {"role": "primary", "nomad": {"address": "http://a:4646", "region": "r"}}},
   "service": {"x": {"criticality": "core", "rto": "1h", "rpo": "soon"}}
 }`
-	cfg, diags := drills.ParseConfig([]byte(src), "c.json")
-	wantDiag(t, "ParseConfig(json)", diags, `c.json:3:64: rpo: "soon" is not a duration`)
+	cfg, diags := drills.ParseEstate([]byte(src), "c.json")
+	wantDiag(t, "ParseEstate(json)", diags, `c.json:3:64: rpo: "soon" is not a duration`)
 	if cfg == nil || cfg.Service("x") == nil || cfg.Service("x").RTO.String() != "1h0m0s" {
-		t.Errorf("ParseConfig(json) = %+v", cfg)
+		t.Errorf("ParseEstate(json) = %+v", cfg)
 	}
 }
 
@@ -210,7 +210,7 @@ service "s" {
   }
 }
 `
-	cfg, diags := drills.ParseConfig([]byte(src), "c.hcl")
+	cfg, diags := drills.ParseEstate([]byte(src), "c.hcl")
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -219,6 +219,6 @@ service "s" {
 		t.Errorf("check = %+v", c)
 	}
 	dup := strings.Replace(src, `"X-Drill" = "yes"`, `"Authorization" = "Bearer x"`, 1)
-	_, diags = drills.ParseConfig([]byte(dup), "c.hcl")
-	wantDiag(t, "ParseConfig", diags, `c.hcl:16:24: headers_from_env: header "Authorization" is also in headers`)
+	_, diags = drills.ParseEstate([]byte(dup), "c.hcl")
+	wantDiag(t, "ParseEstate", diags, `c.hcl:16:24: headers_from_env: header "Authorization" is also in headers`)
 }
