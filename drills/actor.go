@@ -58,13 +58,13 @@ const (
 // Actor is who or what acted, as stored with every operation and run. It is a typed value,
 // never parsed out of a string.
 type Actor struct {
-	Kind ActorKind
+	Kind ActorKind `json:"kind"`
 	// Name is the user, schedule, condition or component.
-	Name string
+	Name string `json:"name"`
 	// Via is the channel of a person (user or local); empty for the others.
-	Via Via
+	Via Via `json:"via,omitempty"`
 	// TokenID identifies the API token a user authenticated with; empty otherwise.
-	TokenID string
+	TokenID string `json:"token_id,omitempty"`
 }
 
 // IsPerson reports whether a person acted (authenticated or local).

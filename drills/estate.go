@@ -34,6 +34,9 @@ type Estate struct {
 	// Schedules say when plans run; Blackouts are the windows they name to suppress fires.
 	Schedules []*Schedule
 	Blackouts []*Blackout
+	// DefaultApproval is the policy of every run whose plan and schedule declare none (the
+	// estate's top-level approval block).
+	DefaultApproval ApprovalPolicy
 	// SHA256 is the hex digest of the source bytes, so a run records which estate it used.
 	SHA256 string
 }

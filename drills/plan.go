@@ -39,7 +39,10 @@ type Plan struct {
 	StopWhen *StopConditions
 	// Probes are URLs polled for the whole run: what users saw during the failover.
 	Probes []*Probe
-	Pos    Pos
+	// Approval is the plan's approval policy (its approval block); it wins over the estate's
+	// default, and a schedule's own policy wins over it.
+	Approval ApprovalPolicy
+	Pos      Pos
 	// AttrPos records where each attribute of the plan block (from, to, services, ...) was
 	// written, so that validation can point at it.
 	AttrPos map[string]Pos

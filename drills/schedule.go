@@ -32,11 +32,34 @@ const (
 	MissedRunOnce MissedFirePolicy = "run_once"
 )
 
-// ApprovalPolicy says who must approve a scheduled run before it may start.
+// ApprovalPolicy says who must approve a run before it may start. It is declared on a
+// schedule, on a plan, or as the estate's default for every run that touches production.
 type ApprovalPolicy struct {
 	// Roles lists the roles that must each approve, one distinct person per role (the same
 	// person cannot fill two roles). Empty: no approval is needed.
 	Roles []string
+	// Within is how long approvers have, from the request, before the run ends blocked. Zero:
+	// DefaultApprovalWithin for a run people asked for; a schedule's start window for a fire.
+	Within time.Duration
+}
+
+// DefaultApprovalWithin is how long approvers have for a run a person asked for when the
+// policy does not say.
+const DefaultApprovalWithin = 24 * time.Hour
+
+// EffectiveApproval is the policy a run of plan needs: the schedule's when a schedule fired
+// it (sch non-nil and declaring one), else the plan's, else the estate's default. A policy
+// with no roles means no approval is needed.
+func EffectiveApproval(estate *Estate, plan *Plan, sch *Schedule) ApprovalPolicy {
+	switch {
+	case sch != nil && sch.Approval.Required():
+		return sch.Approval
+	case plan != nil && plan.Approval.Required():
+		return plan.Approval
+	case estate != nil:
+		return estate.DefaultApproval
+	}
+	return ApprovalPolicy{}
 }
 
 // Required reports whether a run needs approvals before it starts.

@@ -1,0 +1,113 @@
+package control
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/firedrill/firedrill/drills"
+)
+
+// Operation names one thing a caller does or reads. Every exported method of Control checks
+// exactly one.
+type Operation string
+
+// Operations.
+const (
+	// OpRunRead: list runs and read one with its evidence and timeline.
+	OpRunRead Operation = "run.read"
+	// OpRunSubmit: ask for a run of a plan.
+	OpRunSubmit Operation = "run.submit"
+	// OpRunApprove: approve or reject a run awaiting approval (the run's policy then says
+	// whose approval counts, and never the requester's).
+	OpRunApprove Operation = "run.approve"
+	// OpRunAbort: abort a run.
+	OpRunAbort Operation = "run.abort"
+	// OpStepDecide: decide a step that waits for a person (done, failed, retry, abort).
+	OpStepDecide Operation = "step.decide"
+	// OpApprovalList: list the runs waiting for the caller's approval.
+	OpApprovalList Operation = "approval.list"
+	// OpFreezeRead: say whether a freeze is on.
+	OpFreezeRead Operation = "freeze.read"
+	// OpFreezeSet: turn the freeze on (optionally aborting running runs) or off.
+	OpFreezeSet Operation = "freeze.set"
+	// OpScheduleRead: read schedules, the calendar and which services are due.
+	OpScheduleRead Operation = "schedule.read"
+	// OpSchedulePause: pause or resume a schedule.
+	OpSchedulePause Operation = "schedule.pause"
+	// OpEstateRead: read the sites and services of the estate.
+	OpEstateRead Operation = "estate.read"
+	// OpPlanValidate: validate a plan against the estate.
+	OpPlanValidate Operation = "plan.validate"
+	// OpUserRead: list users, their roles and the history of grants.
+	OpUserRead Operation = "user.read"
+	// OpUserManage: create and disable users, grant and revoke roles.
+	OpUserManage Operation = "user.manage"
+	// OpTokenManage: create, list and revoke API tokens.
+	OpTokenManage Operation = "token.manage"
+)
+
+// Permissions is the one authorization table: for each operation, the roles that may take it.
+// The CLI, the API, the console and the tests all read it; nothing else decides who may do
+// what.
+var Permissions = map[Operation][]string{
+	OpRunRead:       {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance, drills.RoleAuditor, drills.RoleViewer},
+	OpRunSubmit:     {drills.RoleSRE},
+	OpRunApprove:    {drills.RoleSRE, drills.RoleCompliance},
+	OpRunAbort:      {drills.RoleSRE, drills.RoleCompliance},
+	OpStepDecide:    {drills.RoleSRE},
+	OpApprovalList:  {drills.RoleSRE, drills.RoleCompliance},
+	OpFreezeRead:    {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance, drills.RoleViewer},
+	OpFreezeSet:     {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance},
+	OpScheduleRead:  {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance, drills.RoleViewer},
+	OpSchedulePause: {drills.RoleCompliance},
+	OpEstateRead:    {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance, drills.RoleViewer},
+	OpPlanValidate:  {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance},
+	OpUserRead:      {drills.RoleAdmin},
+	OpUserManage:    {drills.RoleAdmin},
+	OpTokenManage:   {drills.RoleAdmin},
+}
+
+// Operations lists every operation, sorted.
+func Operations() []Operation {
+	ops := make([]Operation, 0, len(Permissions))
+	for op := range Permissions {
+		ops = append(ops, op)
+	}
+	slices.Sort(ops)
+	return ops
+}
+
+// Allowed reports whether a caller holding roles may take op.
+func Allowed(op Operation, roles []string) bool {
+	return slices.ContainsFunc(Permissions[op], func(r string) bool { return slices.Contains(roles, r) })
+}
+
+// Caller is an authenticated party: who it is (the actor recorded with what it does) and the
+// roles it acts with (a token's roles that its user still holds).
+type Caller struct {
+	Actor drills.Actor
+	Roles []string
+}
+
+// HasRole reports whether the caller acts with role.
+func (c *Caller) HasRole(role string) bool { return c != nil && slices.Contains(c.Roles, role) }
+
+// Authorize returns nil when caller may take op, else a forbidden (or unauthenticated) *Error
+// that says which roles would do.
+func Authorize(caller *Caller, op Operation) error {
+	if caller == nil || caller.Actor.IsZero() {
+		return unauthenticatedf("%s needs an authenticated caller: give an API token (FIREDRILL_TOKEN)", op)
+	}
+	if Allowed(op, caller.Roles) {
+		return nil
+	}
+	return forbiddenf("%s may not %s: it needs one of the roles %s (the caller acts as %s)",
+		caller.Actor.Name, op, strings.Join(Permissions[op], ", "), rolesOrNone(caller.Roles))
+}
+
+func rolesOrNone(roles []string) string {
+	if len(roles) == 0 {
+		return "no role"
+	}
+	return strings.Join(roles, ", ")
+}

@@ -1,0 +1,42 @@
+package control_test
+
+import (
+	"testing"
+
+	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/orchestrator/control"
+)
+
+func TestPermissionsNameKnownRoles(t *testing.T) {
+	t.Parallel()
+	for op, roles := range control.Permissions {
+		if len(roles) == 0 {
+			t.Errorf("operation %s: no role may take it", op)
+		}
+		for _, r := range roles {
+			if !drills.IsRole(r) {
+				t.Errorf("operation %s: unknown role %q", op, r)
+			}
+		}
+	}
+}
+
+func TestAuthorize(t *testing.T) {
+	t.Parallel()
+	alice := drills.Actor{Kind: drills.ActorUser, Name: "alice", Via: drills.ViaAPI}
+	for _, op := range control.Operations() {
+		for _, role := range drills.Roles {
+			err := control.Authorize(&control.Caller{Actor: alice, Roles: []string{role}}, op)
+			want := control.Allowed(op, []string{role})
+			if (err == nil) != want {
+				t.Errorf("Authorize(%s, %s) = %v, want allowed=%v", role, op, err, want)
+			}
+			if err != nil && control.CategoryOf(err) != control.CategoryForbidden {
+				t.Errorf("Authorize(%s, %s) category = %s, want forbidden", role, op, control.CategoryOf(err))
+			}
+		}
+		if err := control.Authorize(nil, op); control.CategoryOf(err) != control.CategoryUnauthenticated {
+			t.Errorf("Authorize(nil, %s) = %v, want unauthenticated", op, err)
+		}
+	}
+}
