@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// readmeBlock is one ```sh block of the README: commands a reader is told to type.
+type readmeBlock struct {
+	line int // where the block starts in README.md
+	body string
+}
+
+// readmeShellBlocks returns every ```sh block of the README. Blocks fenced without a language
+// (a command synopsis) or with another one (hcl, a config) are not commands to run.
+func readmeShellBlocks(t *testing.T, path string) []readmeBlock {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var blocks []readmeBlock
+	var cur *readmeBlock
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		switch {
+		case cur == nil && strings.TrimSpace(line) == "```sh":
+			cur = &readmeBlock{line: n}
+		case cur != nil && strings.TrimSpace(line) == "```":
+			blocks = append(blocks, *cur)
+			cur = nil
+		case cur != nil:
+			cur.body += line + "\n"
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if cur != nil {
+		t.Fatalf("%s:%d: unterminated ```sh block", path, cur.line)
+	}
+	return blocks
+}
+
+// TestReadmeCommandsRun runs every ```sh block of the README, as written, with bash in the
+// repository root: `firedrill` is the binary built for these tests, `go run ./cmd/firedrill`
+// runs as is. The test command itself (scripts/test.sh) is the one line not run: this test
+// is part of it. Each block runs with a fresh FIREDRILL_DATABASE_URL and HOME, so nothing is
+// left in the checkout; a command that exits non-zero fails the test with the block's line.
+func TestReadmeCommandsRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the README's commands")
+	}
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := readmeShellBlocks(t, filepath.Join(root, "README.md"))
+	if len(blocks) == 0 {
+		t.Fatal("README.md has no ```sh block")
+	}
+	shim := t.TempDir()
+	if err := os.Symlink(binPath, filepath.Join(shim, "firedrill")); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range blocks {
+		var script strings.Builder
+		// Background jobs (a sim, a server) end with the block.
+		script.WriteString("set -euo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n")
+		ran := 0
+		for _, line := range strings.Split(b.body, "\n") {
+			if strings.Contains(line, "scripts/test.sh") {
+				continue
+			}
+			if strings.TrimSpace(line) != "" && !strings.HasPrefix(strings.TrimSpace(line), "#") {
+				ran++
+			}
+			script.WriteString(line + "\n")
+		}
+		if ran == 0 {
+			continue
+		}
+		t.Run("README.md:"+strconv.Itoa(b.line), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			work := t.TempDir()
+			cmd := exec.CommandContext(ctx, "bash", "-c", script.String())
+			cmd.Dir = root
+			cmd.Env = append(readmeEnv(), "PATH="+shim+string(os.PathListSeparator)+os.Getenv("PATH"),
+				"HOME="+work, "FIREDRILL_DATABASE_URL=sqlite:"+filepath.Join(work, "firedrill.db"))
+			// The block's background jobs (go run's children included) share its process
+			// group; all of it is killed when the block ends, so no pipe stays open.
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+			// Output goes to a file, not a pipe: a background job must not keep Wait waiting.
+			logPath := filepath.Join(work, "output")
+			logFile, err := os.Create(logPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd.Stdout, cmd.Stderr = logFile, logFile
+			err = cmd.Start()
+			if err == nil {
+				err = cmd.Wait()
+				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			}
+			logFile.Close()
+			out, _ := os.ReadFile(logPath)
+			if err != nil {
+				t.Fatalf("README.md:%d: the block failed: %v\n--- block ---\n%s--- output ---\n%s", b.line, err, b.body, out)
+			}
+		})
+	}
+}
+
+// readmeEnv is the environment without FIREDRILL_* settings of the caller (a reader starts
+// with none) but with what Go needs (GOPATH, GOCACHE, GOFLAGS...).
+func readmeEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "FIREDRILL_") || strings.HasPrefix(kv, "PATH=") || strings.HasPrefix(kv, "HOME=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	if os.Getenv("GOCACHE") == "" {
+		if dir, err := os.UserCacheDir(); err == nil {
+			env = append(env, "GOCACHE="+filepath.Join(dir, "go-build"))
+		}
+	}
+	if os.Getenv("GOPATH") == "" {
+		if home, err := os.UserHomeDir(); err == nil {
+			env = append(env, "GOPATH="+filepath.Join(home, "go"))
+		}
+	}
+	return env
+}
