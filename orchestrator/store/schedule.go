@@ -418,9 +418,20 @@ func loadFire(tx *gorm.DB, schedule string, fire time.Time, res *ScheduleFireRes
 	return nil
 }
 
-// ScheduleFireList returns the decided fires of schedule name (every schedule when empty) with
-// from <= fire time < to, oldest first. A zero from or to leaves that end open.
-func (s *Store) ScheduleFireList(ctx context.Context, name string, from, to time.Time) ([]*FireRecord, error) {
+// ScheduleFireListParams are the arguments of ScheduleFireList.
+type ScheduleFireListParams struct {
+	// Schedule names the schedule; empty for every schedule.
+	Schedule string
+	// From and To bound the fire time: From <= fire time < To. A zero end is open.
+	From, To time.Time
+}
+
+// ScheduleFireList returns the decided fires that p selects, oldest first.
+func (s *Store) ScheduleFireList(ctx context.Context, p *ScheduleFireListParams) ([]*FireRecord, error) {
+	if p == nil {
+		p = &ScheduleFireListParams{}
+	}
+	name, from, to := p.Schedule, p.From, p.To
 	q := s.db.WithContext(ctx).Model(&scheduleFireModel{})
 	if name != "" {
 		q = q.Where("schedule_name = ?", name)
