@@ -528,4 +528,3 @@ type BootstrapParams struct {
 	// By is who ran the bootstrap on the host (an ActorLocal).
 	By drills.Actor
 }
-

@@ -777,7 +777,10 @@ func TestEveryOperationFollowsThePermissionsTable(t *testing.T) {
 	day := time.Date(2027, 1, 10, 0, 0, 0, 0, time.UTC)
 	calls := map[control.Operation][]func(c *control.Caller) error{
 		control.OpRunRead: {
-			func(c *control.Caller) error { _, err := f.ctl.RunListGet(ctx, c, &control.RunListParams{}); return err },
+			func(c *control.Caller) error {
+				_, err := f.ctl.RunListGet(ctx, c, &control.RunListParams{})
+				return err
+			},
 			func(c *control.Caller) error { _, err := f.ctl.RunGet(ctx, c, run.ID); return err },
 		},
 		control.OpRunSubmit: {func(c *control.Caller) error {
@@ -785,8 +788,14 @@ func TestEveryOperationFollowsThePermissionsTable(t *testing.T) {
 			return err
 		}},
 		control.OpRunApprove: {
-			func(c *control.Caller) error { _, err := f.ctl.RunApprove(ctx, c, &control.ApprovalDecideParams{RunID: "nope"}); return err },
-			func(c *control.Caller) error { _, err := f.ctl.RunReject(ctx, c, &control.ApprovalDecideParams{RunID: "nope"}); return err },
+			func(c *control.Caller) error {
+				_, err := f.ctl.RunApprove(ctx, c, &control.ApprovalDecideParams{RunID: "nope"})
+				return err
+			},
+			func(c *control.Caller) error {
+				_, err := f.ctl.RunReject(ctx, c, &control.ApprovalDecideParams{RunID: "nope"})
+				return err
+			},
 		},
 		control.OpRunAbort: {func(c *control.Caller) error {
 			_, err := f.ctl.RunAbort(ctx, c, &control.RunAbortParams{RunID: "nope", Reason: "x"})
@@ -799,7 +808,10 @@ func TestEveryOperationFollowsThePermissionsTable(t *testing.T) {
 		control.OpApprovalList: {func(c *control.Caller) error { _, err := f.ctl.ApprovalsWaiting(ctx, c); return err }},
 		control.OpFreezeRead:   {func(c *control.Caller) error { _, err := f.ctl.FreezeGet(ctx, c); return err }},
 		control.OpFreezeSet: {
-			func(c *control.Caller) error { _, err := f.ctl.FreezeOn(ctx, c, &control.FreezeOnParams{Reason: "x"}); return err },
+			func(c *control.Caller) error {
+				_, err := f.ctl.FreezeOn(ctx, c, &control.FreezeOnParams{Reason: "x"})
+				return err
+			},
 			func(c *control.Caller) error { _, err := f.ctl.FreezeOff(ctx, c); return err },
 		},
 		control.OpScheduleRead: {
