@@ -78,9 +78,9 @@ func TestScheduleListShowPauseResume(t *testing.T) {
 	res = cli("schedule", "list", "--json")
 	var list struct {
 		Schedules []struct {
-			Name         string `json:"name"`
-			Paused       bool   `json:"paused"`
-			PausedBy     struct {
+			Name     string `json:"name"`
+			Paused   bool   `json:"paused"`
+			PausedBy struct {
 				Kind string `json:"kind"`
 				Name string `json:"name"`
 			} `json:"paused_by"`
