@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -42,5 +43,49 @@ func TestInternalErrorsSayNothing(t *testing.T) {
 	r = b.do(t, callerNone, request{method: "GET", path: "/healthz"})
 	if r.status != http.StatusServiceUnavailable || !strings.Contains(string(r.body), `"unavailable"`) {
 		t.Errorf("healthz without a database = %s, want 503 unavailable", r)
+	}
+}
+
+// TestBodyLimit: a body beyond the limit is a 413 however large, read no further than the
+// limit; the public route decodes bodies like every other.
+func TestBodyLimit(t *testing.T) {
+	t.Parallel()
+	b := setupServer(t)
+	ten := []byte(`{"comment":"` + strings.Repeat("x", 10<<20) + `"}`)
+	for _, c := range []struct {
+		name   string
+		rq     request
+		status int
+	}{
+		{"10 MB", request{method: "GET", path: "/api/v1/openapi.json", body: ten}, http.StatusRequestEntityTooLarge},
+		{"1 MiB + 1", request{method: "GET", path: "/api/v1/openapi.json", body: []byte(strings.Repeat(" ", 1<<20) + "{}")}, http.StatusRequestEntityTooLarge},
+		{"1 MiB", request{method: "GET", path: "/api/v1/openapi.json", body: []byte(strings.Repeat(" ", 1<<20-2) + "{}")}, http.StatusOK},
+		{"empty object", request{method: "GET", path: "/api/v1/openapi.json", body: []byte(`{}`)}, http.StatusOK},
+		{"a field", request{method: "GET", path: "/api/v1/openapi.json", body: []byte(`{"a":1}`)}, http.StatusBadRequest},
+		{"text", request{method: "GET", path: "/api/v1/openapi.json", body: []byte(`{}`), contentType: "text/plain"}, http.StatusUnsupportedMediaType},
+		{"unknown query", request{method: "GET", path: "/api/v1/openapi.json?x=1"}, http.StatusBadRequest},
+	} {
+		if r := b.do(t, callerNone, c.rq); r.status != c.status {
+			t.Errorf("%s: %s, want %d", c.name, truncate(r.body), c.status)
+		}
+	}
+
+	small, err := web.New(web.Config{Control: b.ctl, MaxBodyBytes: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(small.Handler())
+	defer ts.Close()
+	for body, want := range map[string]int{`{        }`: 200, `{         }`: 413} {
+		req, _ := http.NewRequest("GET", ts.URL+"/api/v1/openapi.json", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := ts.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("MaxBodyBytes 10, a body of %d bytes: %d, want %d", len(body), resp.StatusCode, want)
+		}
 	}
 }
