@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -298,7 +299,9 @@ func TestFencing(t *testing.T) {
 			{"StepFinish", func(e int64) error {
 				return s.StepFinish(ctx, &store.StepFinishParams{RunID: b.run.ID, Epoch: e, StepID: stepID, State: drills.StepUnknown})
 			}},
-			{"RunLeaseRenew", func(e int64) error { return s.RunLeaseRenew(ctx, b.run.ID, e, time.Minute) }},
+			{"RunLeaseRenew", func(e int64) error {
+				return s.RunLeaseRenew(ctx, &store.RunLeaseRenewParams{RunID: b.run.ID, Epoch: e, LeaseFor: time.Minute})
+			}},
 			{"RunStateSet", func(e int64) error {
 				return s.RunStateSet(ctx, &store.RunStateSetParams{RunID: b.run.ID, Epoch: e, State: drills.RunRunning})
 			}},
@@ -350,7 +353,7 @@ func TestLeaseRenewAndFencedWritesExtendLease(t *testing.T) {
 		ctx := context.Background()
 		b := setup(t, s)
 		before := time.Now()
-		if err := s.RunLeaseRenew(ctx, b.run.ID, b.epoch, time.Hour); err != nil {
+		if err := s.RunLeaseRenew(ctx, &store.RunLeaseRenewParams{RunID: b.run.ID, Epoch: b.epoch, LeaseFor: time.Hour}); err != nil {
 			t.Fatalf("RunLeaseRenew: %v", err)
 		}
 		run, err := s.RunGet(ctx, b.run.ID)
@@ -360,10 +363,10 @@ func TestLeaseRenewAndFencedWritesExtendLease(t *testing.T) {
 		if run.LeaseExpiresAt == nil || run.LeaseExpiresAt.Before(before.Add(time.Hour-time.Second)) || run.LeaseExpiresAt.After(time.Now().Add(time.Hour)) {
 			t.Errorf("LeaseExpiresAt after renew for 1h = %v, want about now+1h", run.LeaseExpiresAt)
 		}
-		if err := s.RunLeaseRenew(ctx, b.run.ID, b.epoch, 0); err == nil {
+		if err := s.RunLeaseRenew(ctx, &store.RunLeaseRenewParams{RunID: b.run.ID, Epoch: b.epoch, LeaseFor: 0}); err == nil {
 			t.Errorf("RunLeaseRenew(0) = nil, want error")
 		}
-		if err := s.RunLeaseRenew(ctx, "no-such-run", 1, time.Minute); !errors.Is(err, store.ErrNotFound) {
+		if err := s.RunLeaseRenew(ctx, &store.RunLeaseRenewParams{RunID: "no-such-run", Epoch: 1, LeaseFor: time.Minute}); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("RunLeaseRenew(unknown run) = %v, want ErrNotFound", err)
 		}
 	})
@@ -756,13 +759,88 @@ func TestConcurrentClaims(t *testing.T) {
 			}
 		}
 		for e := b.epoch; e < last; e++ {
-			if err := s.RunLeaseRenew(ctx, b.run.ID, e, time.Minute); !errors.Is(err, store.ErrLeaseLost) {
+			if err := s.RunLeaseRenew(ctx, &store.RunLeaseRenewParams{RunID: b.run.ID, Epoch: e, LeaseFor: time.Minute}); !errors.Is(err, store.ErrLeaseLost) {
 				t.Errorf("RunLeaseRenew(epoch %d) = %v, want ErrLeaseLost", e, err)
 			}
 		}
-		if err := s.RunLeaseRenew(ctx, b.run.ID, last, time.Minute); err != nil {
+		if err := s.RunLeaseRenew(ctx, &store.RunLeaseRenewParams{RunID: b.run.ID, Epoch: last, LeaseFor: time.Minute}); err != nil {
 			t.Errorf("RunLeaseRenew(last epoch %d) = %v", last, err)
 		}
 		assertEventsGapless(t, s, b.run.ID)
+	})
+}
+
+// TestRunListPages: pages follow one another on (created_at, id) without a gap or a repeat,
+// runs created in the same millisecond included, and the filters keep to their runs.
+func TestRunListPages(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		plan, err := s.PlanSave(ctx, store.PlanSaveParams{Name: "a", Source: []byte("a")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for i := range 9 {
+			p := &store.RunInsertParams{PlanID: plan.ID, PlanName: plan.Name, RequestedBy: person([]string{"alice", "bob", "kim"}[i%3])}
+			if i%4 == 0 {
+				fire := at(time.Duration(i) * time.Hour)
+				p.RequestedBy, p.ScheduleName, p.FireTime = drills.Actor{Kind: drills.ActorSchedule, Name: "nightly"}, "nightly", &fire
+			}
+			r, err := s.RunInsert(ctx, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, r.ID)
+		}
+		// Give the runs three creation times, three runs each.
+		for i, id := range want {
+			if err := s.DBForTest().Exec("UPDATE runs SET created_at = ? WHERE id = ?", wantTime(at(time.Duration(i/3)*time.Minute)), id).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		slices.Reverse(want)
+		var got []string
+		var after *store.RunCursor
+		for range 10 {
+			page, err := s.RunList(ctx, &store.RunListParams{Limit: 2, After: after})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range page.Runs {
+				got = append(got, r.ID)
+			}
+			if page.Next == nil {
+				break
+			}
+			after = page.Next
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("paged = %v, want %v", got, want)
+		}
+		count := func(p *store.RunListParams) int {
+			t.Helper()
+			page, err := s.RunList(ctx, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(page.Runs)
+		}
+		since, until := wantTime(at(time.Minute)), wantTime(at(2*time.Minute))
+		for _, tt := range []struct {
+			name string
+			p    store.RunListParams
+			want int
+		}{
+			{"by requester", store.RunListParams{RequestedBy: "bob"}, 2},
+			{"by schedule", store.RunListParams{ScheduleName: "nightly"}, 3},
+			{"a schedule is no person", store.RunListParams{RequestedBy: "nightly"}, 0},
+			{"since", store.RunListParams{Since: &since}, 6},
+			{"since and until", store.RunListParams{Since: &since, Until: &until}, 3},
+		} {
+			if n := count(&tt.p); n != tt.want {
+				t.Errorf("RunList(%s) = %d runs, want %d", tt.name, n, tt.want)
+			}
+		}
 	})
 }
