@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/orchestrator"
 	"github.com/firedrill/firedrill/orchestrator/secret"
 	"github.com/firedrill/firedrill/orchestrator/store"
@@ -122,4 +123,10 @@ func currentUser() string {
 		return v
 	}
 	return "unknown"
+}
+
+// localActor is the person at this host, acting without a server: recorded as not
+// authenticated.
+func localActor() drills.Actor {
+	return drills.Actor{Kind: drills.ActorLocal, Name: currentUser(), Via: drills.ViaCLI}
 }

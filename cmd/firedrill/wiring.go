@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/spf13/cobra"
-
 	"github.com/firedrill/firedrill/internal/clock"
 	"github.com/firedrill/firedrill/orchestrator"
 	"github.com/firedrill/firedrill/orchestrator/actions"
@@ -91,17 +89,4 @@ func (a *app) newEngine(st *store.Store, secrets *secret.Resolver, tune ...func(
 		return nil, err
 	}
 	return &engine{runner: runner, clients: clients, registry: registry}, nil
-}
-
-// withStore makes a command body that runs with the store at *url open (its schema current)
-// and closes it afterwards.
-func (a *app) withStore(url *string, fn func(cmd *cobra.Command, args []string, st *store.Store) error) func(*cobra.Command, []string) error {
-	return func(cmd *cobra.Command, args []string) error {
-		st, err := a.openStore(cmd.Context(), *url, false)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		return fn(cmd, args, st)
-	}
 }
