@@ -84,22 +84,63 @@ JSON, next_cursor).`,
 	lf.StringVar(&p.Cursor, "cursor", "", "the page after the one that printed this cursor")
 	cmd.AddCommand(list)
 
-	cmd.AddCommand(&cobra.Command{
-		Use:   "show RUN_ID",
+	var wait bool
+	var poll time.Duration
+	show := &cobra.Command{
+		Use:   "show RUN_ID [--wait]",
 		Short: "Show a run: its timeline, each service's RTO and RPO, approvals, decisions, the verdict",
-		Args:  cobra.ExactArgs(1),
+		Long: `Show a run as the server recorded it: who asked for it and who approved it, the timeline of
+its steps with millisecond timestamps, each service's measured RTO and RPO against its
+objectives, the decisions people took, and the verdict.
+
+With --wait, first wait until the run has ended (printing each state it passes through on
+stderr), then show it and exit as firedrill run does: 0 when the drill passed, 2 when it
+ended otherwise.`,
+		Args: cobra.ExactArgs(1),
 		RunE: a.withAPI(func(cmd *cobra.Command, args []string, c *client.Client) error {
-			v, err := c.RunGet(cmd.Context(), args[0])
+			ctx := cmd.Context()
+			v, err := c.RunGet(ctx, args[0])
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return writeJSON(a.stdout, v)
+			if wait {
+				if poll <= 0 {
+					return fmt.Errorf("--poll must be positive, got %s", poll)
+				}
+				tick := time.NewTicker(poll)
+				defer tick.Stop()
+				var last drills.RunState
+				for !v.Run.State.IsTerminal() {
+					if v.Run.State != last {
+						fmt.Fprintf(a.stderr, "run %s is %s\n", v.Run.ID, v.Run.State)
+						last = v.Run.State
+					}
+					select {
+					case <-ctx.Done():
+						return ctx.Err()
+					case <-tick.C:
+					}
+					if v, err = c.RunGet(ctx, args[0]); err != nil {
+						return err
+					}
+				}
 			}
-			printRunView(a.stdout, v, "firedrill at "+c.Address())
+			if asJSON {
+				if err := writeJSON(a.stdout, v); err != nil {
+					return err
+				}
+			} else {
+				printRunView(a.stdout, v, "firedrill at "+c.Address())
+			}
+			if wait && !v.Run.Passed {
+				return &exitCodeError{code: exitDrillFailed, err: fmt.Errorf("run %s ended %s without passing", v.Run.ID, v.Run.State)}
+			}
 			return nil
 		}),
-	})
+	}
+	show.Flags().BoolVar(&wait, "wait", false, "wait until the run has ended; exit 2 unless the drill passed")
+	show.Flags().DurationVar(&poll, "poll", time.Second, "how often --wait asks the server")
+	cmd.AddCommand(show)
 	return cmd
 }
 

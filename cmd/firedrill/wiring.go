@@ -21,11 +21,18 @@ import (
 const defaultDatabaseURL = "sqlite:firedrill.db"
 
 // openStore opens the database. With migrate it applies pending migrations (serve, demo);
-// without, it refuses to work on an outdated schema.
-func (a *app) openStore(ctx context.Context, url string, migrate bool) (*store.Store, error) {
+// without, it refuses to work on an outdated schema. Each check, when given, may refuse the
+// database before anything is applied to it.
+func (a *app) openStore(ctx context.Context, url string, migrate bool, checks ...func(*store.Store) error) (*store.Store, error) {
 	st, err := store.Open(ctx, store.Config{DatabaseURL: url, Logger: a.logger})
 	if err != nil {
 		return nil, fmt.Errorf("--database-url %s: %w", store.RedactURL(url), err)
+	}
+	for _, check := range checks {
+		if err := check(st); err != nil {
+			st.Close()
+			return nil, err
+		}
 	}
 	if migrate {
 		applied, err := st.MigrateUp(ctx)
