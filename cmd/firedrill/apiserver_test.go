@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/firedrill/firedrill/orchestrator/control"
+	"github.com/firedrill/firedrill/orchestrator/store"
+	"github.com/firedrill/firedrill/orchestrator/store/storetest"
+	"github.com/firedrill/firedrill/web"
+)
+
+// apiServer is a real firedrill server for the CLI tests: web over control over a store,
+// on a real HTTP listener. The CLI reaches it as a user would, through FIREDRILL_ADDR and
+// an API token.
+type apiServer struct {
+	url string
+	// dsn is the database, for firedrill user bootstrap.
+	dsn string
+	st  *store.Store
+}
+
+// startAPI serves the API over a fresh PostgreSQL database, with the estate at estatePath
+// ("" for none).
+func startAPI(t *testing.T, estatePath string) *apiServer {
+	t.Helper()
+	dsn := storetest.NewDatabase(t)
+	st, err := store.Open(context.Background(), store.Config{DatabaseURL: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.MigrateUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return serveAPI(t, st, dsn, estatePath)
+}
+
+// serveAPI serves the API over st, whose URL is dsn.
+func serveAPI(t *testing.T, st *store.Store, dsn, estatePath string) *apiServer {
+	t.Helper()
+	cfg := control.Config{Store: st}
+	if estatePath != "" {
+		est, src, err := loadEstate(estatePath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Estate = &control.Estate{Path: estatePath, Estate: est, Source: src}
+	}
+	ctl, err := control.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := web.New(web.Config{Control: ctl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return &apiServer{url: hs.URL, dsn: dsn, st: st}
+}
+
+// as is the environment of a CLI invocation that acts with token.
+func (s *apiServer) as(token string) map[string]string {
+	return map[string]string{"FIREDRILL_ADDR": s.url, "FIREDRILL_TOKEN": token}
+}
+
+// cli runs the CLI acting with token and fails the test unless it exits 0.
+func (s *apiServer) cli(t *testing.T, token string, args ...string) cliResult {
+	t.Helper()
+	res := runCLI(t, context.Background(), s.as(token), args...)
+	if res.code != exitOK {
+		t.Fatalf("firedrill %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), res.code, res.stdout, res.stderr)
+	}
+	return res
+}
+
+// bootstrap creates the first admin through `firedrill user bootstrap` and returns their
+// token.
+func (s *apiServer) bootstrap(t *testing.T, name string) string {
+	t.Helper()
+	res := runCLI(t, context.Background(), nil, "user", "bootstrap", name, "--database-url", s.dsn)
+	if res.code != exitOK {
+		t.Fatalf("user bootstrap %s: exit %d: %s", name, res.code, res.stderr)
+	}
+	return strings.TrimSpace(res.stdout)
+}
+
+// person creates, as admin, a user holding roles and a token for them, through the CLI, and
+// returns the token.
+func (s *apiServer) person(t *testing.T, admin, name string, roles ...string) string {
+	t.Helper()
+	args := []string{"user", "add", name}
+	for _, r := range roles {
+		args = append(args, "--role", r)
+	}
+	s.cli(t, admin, args...)
+	return strings.TrimSpace(s.cli(t, admin, "token", "create", "--user", name).stdout)
+}
