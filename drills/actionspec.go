@@ -74,91 +74,35 @@ type ActionSpec struct {
 	Idempotent bool
 }
 
-// Action names.
-const (
-	ActionNomadStopJob     = "nomad.stop_job"
-	ActionNomadRunJob      = "nomad.run_job"
-	ActionNomadWaitHealthy = "nomad.wait_healthy"
-	ActionHTTPWaitHealthy  = "http.wait_healthy"
+// actionSpecs lists every action the plan language accepts, by name: one registry built from
+// the families (actionspec_<family>.go), each holding its own specs.
+var actionSpecs = registryOf(nomadActionSpecs, postgresActionSpecs, httpActionSpecs, localActionSpecs)
 
-	ActionNomadDrainSite           = "nomad.drain_site"
-	ActionNomadUndrainSite         = "nomad.undrain_site"
-	ActionNomadScale               = "nomad.scale"
-	ActionPostgresPromote          = "postgres.promote"
-	ActionPostgresCheckReplication = "postgres.check_replication"
-	ActionHTTPCall                 = "http.call"
-	ActionCommand                  = "command"
-	ActionManual                   = "manual"
-	ActionWait                     = "wait"
-)
-
-// actionSpecs lists every action the plan language accepts, by name.
-var actionSpecs = map[string]ActionSpec{
-	ActionNomadStopJob: {
-		Name:     ActionNomadStopJob,
-		Doc:      "Deregister (stop) each service's Nomad job on the site.",
-		Site:     SiteRequired,
-		Services: ServicesRequired,
-		Order:    DependentsFirst,
-		Params: map[string]ParamSpec{
-			"purge": {Type: ParamBool, Doc: "Also purge the job from the site's state. Defaults to false."},
-		},
-		DefaultTimeout: time.Minute,
-		Idempotent:     true,
-	},
-	ActionNomadRunJob: {
-		Name:     ActionNomadRunJob,
-		Doc:      "Start each service's Nomad job on the site: register the jobspec file when given, otherwise re-register the job the site already knows (a pilot-light job) with Stop cleared.",
-		Site:     SiteRequired,
-		Services: ServicesRequired,
-		Order:    DependenciesFirst,
-		Params: map[string]ParamSpec{
-			"jobspec": {Type: ParamString, Doc: "Path of a JSON jobspec, relative to the plan file; {service} is replaced by the service name."},
-			"count":   {Type: ParamInt, Doc: "Count for every task group. Defaults to the job's own count, or 1 where that is 0."},
-		},
-		DefaultTimeout: time.Minute,
-		Idempotent:     true,
-	},
-	ActionNomadWaitHealthy: {
-		Name:           ActionNomadWaitHealthy,
-		Doc:            "Wait until each service's job has all allocations running and healthy and its latest deployment is successful.",
-		Site:           SiteRequired,
-		Services:       ServicesOptional,
-		Order:          DependenciesFirst,
-		Params:         map[string]ParamSpec{},
-		DefaultTimeout: 5 * time.Minute,
-		Idempotent:     true,
-	},
-	ActionHTTPWaitHealthy: {
-		Name:     ActionHTTPWaitHealthy,
-		Doc:      "Poll every HTTP check of each service on the site until all pass; records the moment each service first passed.",
-		Site:     SiteRequired,
-		Services: ServicesOptional,
-		Order:    DependenciesFirst,
-		Params: map[string]ParamSpec{
-			"interval": {Type: ParamDuration, Doc: "Polling interval, overriding each check's own."},
-		},
-		DefaultTimeout: 5 * time.Minute,
-		Idempotent:     true,
-	},
+// registryOf indexes the families' specs by name. Two specs of one name are a programming
+// error, caught when the package is initialised.
+func registryOf(families ...[]ActionSpec) map[string]ActionSpec {
+	m := map[string]ActionSpec{}
+	for _, family := range families {
+		for _, s := range family {
+			if _, dup := m[s.Name]; dup {
+				panic("drills: two action specs named " + s.Name)
+			}
+			m[s.Name] = s
+		}
+	}
+	return m
 }
 
 // LookupAction returns the spec of the named action.
 func LookupAction(name string) (ActionSpec, bool) {
-	if s, ok := actionSpecs[name]; ok {
-		return s, true
-	}
-	s, ok := failoverActionSpecs[name]
+	s, ok := actionSpecs[name]
 	return s, ok
 }
 
 // ActionNames returns every known action name, sorted.
 func ActionNames() []string {
-	names := make([]string, 0, len(actionSpecs)+len(failoverActionSpecs))
+	names := make([]string, 0, len(actionSpecs))
 	for n := range actionSpecs {
-		names = append(names, n)
-	}
-	for n := range failoverActionSpecs {
 		names = append(names, n)
 	}
 	slices.Sort(names)

@@ -155,6 +155,35 @@ func (s *diagSink) uniqueStrings(attr *hcl.Attribute) ([]string, bool) {
 	return l, true
 }
 
+// stringList reads a list of strings and where each element was written (the whole list's
+// range when the syntax does not say).
+func (s *diagSink) stringList(a *hcl.Attribute) ([]string, []hcl.Range, bool) {
+	l, ok := s.strings(a)
+	if !ok {
+		return nil, nil, false
+	}
+	ranges := make([]hcl.Range, len(l))
+	exprs, hd := hcl.ExprList(a.Expr)
+	for i := range ranges {
+		ranges[i] = a.Expr.Range()
+		if !hd.HasErrors() && len(exprs) == len(l) {
+			ranges[i] = exprs[i].Range()
+		}
+	}
+	return l, ranges, true
+}
+
+// noDuplicates reports an element listed twice, at its second place.
+func (s *diagSink) noDuplicates(a *hcl.Attribute, l []string, ranges []hcl.Range) bool {
+	for i, e := range l {
+		if slices.Index(l, e) < i {
+			s.errorf(ranges[i], "%s: %q is listed twice", a.Name, e)
+			return false
+		}
+	}
+	return true
+}
+
 func (s *diagSink) stringMap(attr *hcl.Attribute) (map[string]string, bool) {
 	v, ok := s.value(attr)
 	if !ok {

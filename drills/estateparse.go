@@ -27,6 +27,7 @@ var (
 		{Type: "schedule", LabelNames: []string{"name"}},
 		{Type: "blackout", LabelNames: []string{"name"}},
 		{Type: "notify", LabelNames: []string{"name"}},
+		{Type: "approval"},
 	}}
 	siteSchema = &hcl.BodySchema{
 		Attributes: []hcl.AttributeSchema{{Name: "role"}, {Name: "ingress"}},
@@ -93,9 +94,15 @@ func (p *estateParser) parse(src []byte) *Estate {
 	content, hd := body.Content(configSchema)
 	p.hcl(hd)
 
+	// The estate's approval block is the default policy of every run (its plan and schedule
+	// declare none).
+	cfg.DefaultApproval = p.approvals(content.Blocks, "the estate").policy
 	// Each block type is its own namespace.
 	declared := map[string]map[string]hcl.Range{}
 	for _, b := range content.Blocks {
+		if b.Type == "approval" {
+			continue
+		}
 		name, _ := p.label(b)
 		seen := declared[b.Type]
 		if seen == nil {

@@ -94,3 +94,54 @@ plan "sangam-site-loss" {
 	// start[payments]
 	// verify
 }
+
+func ExampleEffectiveApproval() {
+	estate, diags := drills.ParseEstate([]byte(`
+site "sangam" {
+  role = "primary"
+  nomad {
+    address = "https://nomad.sangam.example:4646"
+    region  = "kr-sangam"
+  }
+}
+# Every run that touches production waits for an SRE and a compliance officer.
+approval {
+  roles = ["sre", "compliance"]
+}
+`), "firedrill.hcl")
+	if diags.HasErrors() {
+		fmt.Println(diags)
+		return
+	}
+	plan := func(approval string) *drills.Plan {
+		p, diags := drills.ParsePlan([]byte(`
+plan "dns-switch" {
+  from     = "sangam"
+  to       = "yatap"
+  services = ["auth"]
+  `+approval+`
+  step "switch" {
+    action   = "wait"
+    duration = "1s"
+  }
+}
+`), "plans/dns-switch.hcl")
+		if diags.HasErrors() {
+			fmt.Println(diags)
+		}
+		return p
+	}
+	for _, p := range []*drills.Plan{
+		plan(""), // no block of its own: the estate's default
+		plan(`approval {
+    roles  = ["compliance"]
+    within = "4h"
+  }`),
+	} {
+		a := drills.EffectiveApproval(estate, p, nil)
+		fmt.Println(a.Roles, a.Within)
+	}
+	// Output:
+	// [sre compliance] 0s
+	// [compliance] 4h0m0s
+}

@@ -32,6 +32,7 @@ func FuzzParsePlan(f *testing.F) {
 	f.Add(readExample(f, "plans/site-loss.hcl"), false)
 	f.Add([]byte(basePlan), false)
 	f.Add([]byte(`{"plan": {"p": {"from": "sangam", "to": "yatap", "services": ["auth"], "step": {"s": {"action": "nomad.run_job", "count": 2}}}}}`), true)
+	f.Add([]byte(withBlock(`  approval {`, `    roles  = ["sre", "compliance"]`, `    within = "24h"`, `  }`)), false)
 	cfg, diags := drills.ParseEstate(readExample(f, "firedrill.hcl"), "firedrill.hcl")
 	if len(diags) > 0 {
 		f.Fatal(diags)
@@ -73,6 +74,8 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add(readExample(f, "firedrill.hcl"), false)
 	f.Add([]byte(primary+svc("x", `  depends_on = ["y"]`, `  check "http" { url = "{ingress}/h" }`, `  canary {`, `    database = "l"`, `    table = "t"`, `  }`)+svc("y", `  depends_on = ["x"]`)), false)
 	f.Add([]byte(`{"site": {"a": {"role": "primary", "nomad": {"address": "http://a:4646", "region": "r"}}}, "service": {"x": {"criticality": "core", "rto": "1d", "rpo": "0s"}}}`), true)
+	f.Add([]byte(primary+"approval {\n  roles  = [\"sre\", \"compliance\"]\n  within = \"24h\"\n}\n"), false)
+	f.Add([]byte(`{"approval": {"roles": ["compliance"], "within": "1d"}}`), true)
 	plan := readExample(f, "plans/site-loss.hcl")
 	f.Fuzz(func(t *testing.T, src []byte, json bool) {
 		name := fuzzName(json)

@@ -24,6 +24,7 @@ var (
 			{Type: "cleanup"},
 			{Type: "stop_when"},
 			{Type: "probe", LabelNames: []string{"name"}},
+			{Type: "approval"},
 		},
 	}
 	stopWhenSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
@@ -137,6 +138,7 @@ func (s *diagSink) plan(b *hcl.Block) *Plan {
 			}
 		}
 	}
+	p.Approval = s.approvals(content.Blocks, fmt.Sprintf("plan %q", name)).policy
 	if len(p.Steps) == 0 {
 		s.errorf(b.DefRange, "plan %q has no step", name)
 	}

@@ -22,7 +22,6 @@ var (
 		},
 		Blocks: []hcl.BlockHeaderSchema{{Type: "approval"}},
 	}
-	approvalSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "roles"}}}
 	blackoutSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "reason"}, {Name: "dates"}, {Name: "weekdays"}, {Name: "from"}, {Name: "to"}, {Name: "month_days"},
 	}}
@@ -118,12 +117,14 @@ func (p *estateParser) schedule(b *hcl.Block, name string) *Schedule {
 			p.blackoutRefs[s] = ranges
 		}
 	}
-	for i, ab := range content.Blocks {
-		if i > 0 {
-			p.errorf(ab.DefRange, "schedule %q: only one approval block is allowed", name)
-			continue
-		}
-		s.Approval = p.approval(ab)
+	ab := p.approvals(content.Blocks, fmt.Sprintf("schedule %q", name))
+	s.Approval = ab.policy
+	// A fire's run must start within its start window, so approvals cannot be given later;
+	// without within, the window is the deadline.
+	if ab.within != nil && s.Approval.Within > s.StartWithin {
+		p.errorf(*ab.within, "within: %s is longer than the schedule's start_within (%s): a fire's approvals must come before its run must start",
+			formatDuration(s.Approval.Within), formatDuration(s.StartWithin))
+		s.Approval = ApprovalPolicy{}
 	}
 	return s
 }
@@ -136,35 +137,6 @@ func (p *estateParser) timeZone(a *hcl.Attribute, name string) (*time.Location, 
 		return nil, false
 	}
 	return loc, true
-}
-
-func (p *estateParser) approval(b *hcl.Block) ApprovalPolicy {
-	var ap ApprovalPolicy
-	content, hd := b.Body.Content(approvalSchema)
-	p.hcl(hd)
-	a := content.Attributes["roles"]
-	if a == nil {
-		p.errorf(b.DefRange, "approval: roles is required (e.g. [\"sre\", \"compliance\"]; omit the block when no approval is needed)")
-		return ap
-	}
-	l, ranges, ok := p.stringList(a)
-	if !ok {
-		return ap
-	}
-	if len(l) == 0 {
-		p.errorf(a.Expr.Range(), "roles: must name at least one role (omit the approval block when no approval is needed)")
-		return ap
-	}
-	for i, r := range l {
-		if strings.TrimSpace(r) == "" {
-			p.errorf(ranges[i], "roles: a role must not be empty")
-			return ap
-		}
-	}
-	if p.noDuplicates(a, l, ranges) {
-		ap.Roles = l
-	}
-	return ap
 }
 
 func (p *estateParser) blackout(b *hcl.Block, name string) *Blackout {
@@ -292,35 +264,6 @@ func wholeNumber(v cty.Value) (int64, bool) {
 	}
 	n, acc := bf.Int64()
 	return n, acc == big.Exact
-}
-
-// stringList reads a list of strings and where each element was written (the whole list's
-// range when the syntax does not say).
-func (p *estateParser) stringList(a *hcl.Attribute) ([]string, []hcl.Range, bool) {
-	l, ok := p.strings(a)
-	if !ok {
-		return nil, nil, false
-	}
-	ranges := make([]hcl.Range, len(l))
-	exprs, hd := hcl.ExprList(a.Expr)
-	for i := range ranges {
-		ranges[i] = a.Expr.Range()
-		if !hd.HasErrors() && len(exprs) == len(l) {
-			ranges[i] = exprs[i].Range()
-		}
-	}
-	return l, ranges, true
-}
-
-// noDuplicates reports an element listed twice, at its second place.
-func (p *estateParser) noDuplicates(a *hcl.Attribute, l []string, ranges []hcl.Range) bool {
-	for i, e := range l {
-		if slices.Index(l, e) < i {
-			p.errorf(ranges[i], "%s: %q is listed twice", a.Name, e)
-			return false
-		}
-	}
-	return true
 }
 
 // checkSchedules reports blackout names that no blackout block declares.

@@ -35,6 +35,9 @@ type abortError struct {
 	reason string
 	// condition is the stop condition breached; empty for an operator's abort.
 	condition string
+	// err, optional, is what callers match with errors.Is (ErrOperatorAbort for an operator's
+	// decision at a step whose outcome was unknown).
+	err error
 }
 
 func (e *abortError) Error() string {
@@ -46,6 +49,8 @@ func (e *abortError) Error() string {
 	}
 	return "aborted: " + e.reason
 }
+
+func (e *abortError) Unwrap() error { return e.err }
 
 // stopConditionBy is who requests the abort of a run whose stop condition was breached.
 const stopConditionBy = "firedrill (stop condition)"

@@ -16,7 +16,7 @@ import (
 // what earlier replicas left.
 const firstEpoch = 1
 
-// ErrOperatorAbort is returned (wrapped in the step's failure) when an operator decided to
+// ErrOperatorAbort is wrapped by the error that ends the steps when an operator decided to
 // abort a run at a step whose outcome was unknown. The run's abort has also been requested in
 // the store, so the abort and rollback path takes it from there.
 var ErrOperatorAbort = errors.New("operator decided to abort the run")
@@ -206,9 +206,11 @@ func (x *execution) waitDecision(ctx context.Context, stepID string) (*store.Ste
 }
 
 // abortFailure requests the run's abort in the store (so the abort and rollback path sees it)
-// and returns the step failure that ends the step loop.
+// and returns the abort, which ends the step loop. It is not wrapped in a step failure: the
+// reason already names the step, once ("aborted by alice: the outcome of step notify was
+// unknown after a takeover: site on fire").
 func (x *execution) abortFailure(ctx context.Context, inst drills.StepInstance, dec *store.StepDecision) error {
-	reason := fmt.Sprintf("%s decided to abort at step %s, whose outcome was unknown after a takeover", dec.By, inst.Key)
+	reason := fmt.Sprintf("the outcome of step %s was unknown after a takeover", inst.Key)
 	if dec.Comment != "" {
 		reason += ": " + dec.Comment
 	}
@@ -217,7 +219,7 @@ func (x *execution) abortFailure(ctx context.Context, inst drills.StepInstance, 
 	}); err != nil {
 		return fmt.Errorf("request abort of run %s: %w", x.runID, err)
 	}
-	return &stepFailure{key: inst.Key, err: fmt.Errorf("%w: %s", ErrOperatorAbort, reason)}
+	return &abortError{by: dec.By, reason: reason, err: ErrOperatorAbort}
 }
 
 // closeStep records the outcome of an attempt a dead replica left open.

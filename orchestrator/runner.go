@@ -191,9 +191,13 @@ func (r *Runner) submit(ctx context.Context, d *Drill, claim bool) (*store.Run, 
 
 // Outcome is what a run achieved.
 type Outcome struct {
-	RunID      string
-	State      drills.RunState
-	Reason     string
+	RunID  string
+	State  drills.RunState
+	Reason string
+	// Err is the error that ended the plan's steps, nil when none did: a step's failure,
+	// which wraps its action's error, so errors.As finds the action's typed errors (a failure
+	// recorded by an earlier replica comes back as its message only).
+	Err        error
 	T0, T1     time.Time
 	Recoveries []drills.ServiceRecovery
 	Verdict    drills.DrillVerdict
@@ -334,7 +338,8 @@ func (r *Runner) executeClaimed(ctx context.Context, runID string, epoch int64, 
 
 	end := &ending{stepErr: stepErr}
 	if !errors.As(context.Cause(stepsCtx), &end.abort) && errors.Is(stepErr, ErrOperatorAbort) {
-		end.abort = &abortError{reason: stepErr.Error()}
+		// An operator decided to abort at a step (abortFailure): the abort is the cause.
+		errors.As(stepErr, &end.abort)
 	}
 	if end.abort == nil && runCtx.Err() != nil {
 		// The process is stopping (not an abort): leave the run to a takeover or the operator.
@@ -381,7 +386,9 @@ func (x *execution) renewLease(ctx context.Context, cancel context.CancelCauseFu
 	}
 }
 
-// stepFailure is a step that ended the run.
+// stepFailure is a step that ended the run. It is the one place that names the step in the
+// message ("step KEY failed: ..."): the errors it wraps (the action's, kept for errors.As) do
+// not repeat it.
 type stepFailure struct {
 	key string
 	err error
@@ -594,13 +601,20 @@ func (x *execution) runStep(ctx context.Context, seq int, inst drills.StepInstan
 	var ab *abortError
 	if runErr != nil {
 		state = drills.StepFailed
-		msg = runErr.Error()
+		// The action's error stays in the chain (errors.As finds its typed errors through the
+		// step's failure); only the message gains why the step was cut short.
 		switch {
 		case timedOut:
-			msg = fmt.Sprintf("timed out after %s: %s", timeout, msg)
+			runErr = fmt.Errorf("timed out after %s: %w", timeout, runErr)
+			msg = runErr.Error()
 		case errors.As(context.Cause(ctx), &ab):
 			state = drills.StepAborted
-			msg = fmt.Sprintf("aborted (%s): %s", ab, msg)
+			// The step's record says why; the run's reason carries the abort itself (which
+			// may name this step: a budget overrun), so the failure does not repeat it.
+			msg = fmt.Sprintf("aborted (%s): %s", ab, runErr)
+			runErr = fmt.Errorf("aborted: %w", runErr)
+		default:
+			msg = runErr.Error()
 		}
 	}
 	x.sites.note(step.Site, inst.Key, step.Action, state, msg)
@@ -618,7 +632,7 @@ func (x *execution) runStep(ctx context.Context, seq int, inst drills.StepInstan
 	}
 	if runErr != nil {
 		log.WarnContext(ctx, "step "+string(state), "err", msg, "took", ended.Sub(started).String())
-		return &stepFailure{key: inst.Key, err: errors.New(msg)}
+		return &stepFailure{key: inst.Key, err: runErr}
 	}
 	log.InfoContext(ctx, "step succeeded", "took", ended.Sub(started).String())
 	return nil
@@ -741,7 +755,7 @@ func (x *execution) finish(ctx context.Context, end *ending) (*Outcome, error) {
 			verdict.ObjectivesMet = false
 		}
 	}
-	out := &Outcome{RunID: x.runID, T0: x.t0, T1: x.t1, Recoveries: recs, Verdict: verdict}
+	out := &Outcome{RunID: x.runID, T0: x.t0, T1: x.t1, Recoveries: recs, Verdict: verdict, Err: end.stepErr}
 	out.State, out.Reason = end.state(x, verdict)
 
 	params := &store.RunFinishParams{

@@ -417,6 +417,9 @@ func TestTakeoverOperatorAbortFailsTheRun(t *testing.T) {
 	if got.State == drills.RunSucceeded || got.AbortRequestedBy != "alice" || !strings.Contains(got.StateReason, "abort") {
 		t.Errorf("run = %s (%s), abort requested by %q; want it ended by alice's abort", got.State, got.StateReason, got.AbortRequestedBy)
 	}
+	if n := strings.Count(got.StateReason, "step notify"); n != 1 || !strings.Contains(got.StateReason, "site on fire") {
+		t.Errorf("reason = %q names step notify %d times; want once, with alice's comment", got.StateReason, n)
+	}
 	if n := countLines(t, marker); n != 0 {
 		t.Errorf("command ran %d times, want 0", n)
 	}

@@ -102,6 +102,11 @@ type fixedClock struct{ t time.Time }
 func (c fixedClock) Now() time.Time                       { return c.t }
 func (c fixedClock) NewTimer(d time.Duration) clock.Timer { return clock.Real{}.NewTimer(d) }
 
+func (c fixedClock) NewTicker(d time.Duration) clock.Ticker { return clock.Real{}.NewTicker(d) }
+func (c fixedClock) AfterFunc(d time.Duration, f func()) clock.Timer {
+	return clock.Real{}.AfterFunc(d, f)
+}
+
 func TestClockStampsDefaults(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 10, 15, 3, 4, 5, 678901234, kst)

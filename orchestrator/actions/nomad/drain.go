@@ -40,11 +40,11 @@ func (a *DrainSite) Run(ctx context.Context, req *actions.Request) (*actions.Res
 		mode = DrainModeDrain
 	}
 	if mode != DrainModeDrain && mode != DrainModeIneligible {
-		return nil, fmt.Errorf("step %s: param mode: %q is neither %q nor %q", req.Instance.Key, mode, DrainModeDrain, DrainModeIneligible)
+		return nil, fmt.Errorf("param mode: %q is neither %q nor %q", mode, DrainModeDrain, DrainModeIneligible)
 	}
 	deadline := step.Duration("deadline")
 	if deadline < 0 {
-		return nil, fmt.Errorf("step %s: param deadline: must not be negative, got %s", req.Instance.Key, deadline)
+		return nil, fmt.Errorf("param deadline: must not be negative, got %s", deadline)
 	}
 	ignoreSystem := step.Bool("ignore_system_jobs")
 	sc, err := a.clients.For(req.Site)

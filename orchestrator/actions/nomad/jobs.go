@@ -39,7 +39,7 @@ func spec(name string) drills.ActionSpec {
 // jobOf returns the Nomad job ID of the instance's single service.
 func jobOf(req *actions.Request) (*drills.Service, string, error) {
 	if len(req.Services) != 1 {
-		return nil, "", fmt.Errorf("step %s: expected one service, got %d", req.Instance.Key, len(req.Services))
+		return nil, "", fmt.Errorf("expected one service, got %d", len(req.Services))
 	}
 	svc := req.Services[0]
 	job := svc.NomadJob

@@ -31,10 +31,10 @@ func (a *Scale) Run(ctx context.Context, req *actions.Request) (*actions.Result,
 	step := req.Instance.Step
 	count64, ok := step.Int("count")
 	if !ok {
-		return nil, fmt.Errorf("step %s: param count is required", req.Instance.Key)
+		return nil, errors.New("param count is required")
 	}
 	if count64 < 0 || count64 > 1<<31-1 {
-		return nil, fmt.Errorf("step %s: param count: %d is out of range", req.Instance.Key, count64)
+		return nil, fmt.Errorf("param count: %d is out of range", count64)
 	}
 	count := int(count64)
 	sc, err := a.clients.For(req.Site)
@@ -72,8 +72,8 @@ func (a *Scale) Run(ctx context.Context, req *actions.Request) (*actions.Result,
 	targets := groups
 	if g := step.String("group"); g != "" {
 		if !slices.Contains(groups, g) {
-			return &actions.Result{Evidence: ev}, fmt.Errorf("step %s: param group: job %s on site %s has no task group %q (its groups: %s)",
-				req.Instance.Key, jobID, req.Site.Name, g, strings.Join(groups, ", "))
+			return &actions.Result{Evidence: ev}, fmt.Errorf("param group: job %s on site %s has no task group %q (its groups: %s)",
+				jobID, req.Site.Name, g, strings.Join(groups, ", "))
 		}
 		targets = []string{g}
 	}

@@ -40,6 +40,12 @@ func (c *manualClock) NewTimer(d time.Duration) clock.Timer {
 	return t
 }
 
+// The wait action uses one timer; tickers and AfterFuncs are not part of its contract.
+func (c *manualClock) NewTicker(time.Duration) clock.Ticker { panic("pause: unexpected NewTicker") }
+func (c *manualClock) AfterFunc(time.Duration, func()) clock.Timer {
+	panic("pause: unexpected AfterFunc")
+}
+
 func (c *manualClock) advance(d time.Duration) time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
