@@ -35,11 +35,11 @@ func startAPI(t *testing.T, estatePath string) *apiServer {
 	if _, err := st.MigrateUp(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return serveAPI(t, st, dsn, estatePath)
+	return apiOver(t, st, dsn, estatePath)
 }
 
-// serveAPI serves the API over st, whose URL is dsn.
-func serveAPI(t *testing.T, st *store.Store, dsn, estatePath string) *apiServer {
+// apiOver serves the API over st, whose URL is dsn.
+func apiOver(t *testing.T, st *store.Store, dsn, estatePath string) *apiServer {
 	t.Helper()
 	cfg := control.Config{Store: st}
 	if estatePath != "" {
