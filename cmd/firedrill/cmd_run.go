@@ -19,7 +19,7 @@ import (
 )
 
 func (a *app) runCommand() *cobra.Command {
-	var configPath, databaseURL, triggeredBy string
+	var configPath, databaseURL string
 	var asJSON, migrate, force bool
 	cmd := &cobra.Command{
 		Use:   "run PLAN_FILE",
@@ -42,7 +42,8 @@ an objective, 1 on any other error.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			drill, err := a.loadDrill(configPath, args[0], triggeredBy, force)
+			// Started on the database directly: recorded as the local person, unauthenticated.
+			drill, err := a.loadDrill(configPath, args[0], localActor(), force)
 			if err != nil {
 				return err
 			}
@@ -61,7 +62,6 @@ an objective, 1 on any other error.`,
 	f := cmd.Flags()
 	f.StringVar(&configPath, "config", "", "estate file (env FIREDRILL_CONFIG); default: firedrill.hcl found next to the plan or above")
 	f.StringVar(&databaseURL, "database-url", defaultDatabaseURL, "sqlite:PATH (env FIREDRILL_DATABASE_URL)")
-	f.StringVar(&triggeredBy, "triggered-by", "", "who starts the drill, recorded with the run (env FIREDRILL_TRIGGERED_BY); default: cli:<user>")
 	f.BoolVar(&migrate, "migrate", false, "apply pending database migrations first (env FIREDRILL_MIGRATE)")
 	f.BoolVar(&force, "force", false, "run a plan that fails services over without their dependencies, to show what it would do; recorded with the run")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
@@ -105,7 +105,7 @@ func (a *app) runDrill(ctx context.Context, st *store.Store, secrets *secret.Res
 			signal.Reset(os.Interrupt, syscall.SIGTERM)
 			fmt.Fprintln(a.stderr, "interrupted: aborting the drill; its rollback and cleanup run (interrupt again to quit at once)")
 			if _, err := st.RunAbortRequest(execCtx, &store.RunAbortRequestParams{
-				RunID: run.ID, By: "cli:" + currentUser(), Reason: "interrupted at the console",
+				RunID: run.ID, By: localActor(), Reason: "interrupted at the console",
 			}); err != nil && !errors.Is(err, store.ErrRunTerminal) {
 				a.logger.Warn("abort request failed", "run_id", run.ID, "err", err)
 			}
@@ -135,6 +135,15 @@ func (a *app) runDrill(ctx context.Context, st *store.Store, secrets *secret.Res
 	return nil
 }
 
+// localActor is the person at this host, unauthenticated: who a run started on the database
+// directly (firedrill run, demo) is recorded as.
+func localActor() drills.Actor { return localPerson(currentUser()) }
+
+// localPerson is a person named name at this host, unauthenticated.
+func localPerson(name string) drills.Actor {
+	return drills.Actor{Kind: drills.ActorLocal, Name: name, Via: drills.ViaCLI}
+}
+
 func currentUser() string {
 	if u, err := user.Current(); err == nil && u.Username != "" {
 		return u.Username
@@ -143,10 +152,4 @@ func currentUser() string {
 		return v
 	}
 	return "unknown"
-}
-
-// localActor is the person at this host, acting without a server: recorded as not
-// authenticated.
-func localActor() drills.Actor {
-	return drills.Actor{Kind: drills.ActorLocal, Name: currentUser(), Via: drills.ViaCLI}
 }

@@ -189,7 +189,7 @@ func (h *Housekeeper) Stop() {
 		if h.leaseHeld {
 			ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
 			defer cancel()
-			if err := h.cfg.Store.LeaseRelease(ctx, ReplicaLeaseName, h.cfg.Owner, h.leaseEpoch); err != nil {
+			if err := h.cfg.Store.LeaseRelease(ctx, &store.LeaseParams{Name: ReplicaLeaseName, Owner: h.cfg.Owner, Epoch: h.leaseEpoch}); err != nil {
 				h.log.Warn("replica lease not released; it expires on its own", "err", err)
 			}
 			h.leaseHeld = false
@@ -257,7 +257,7 @@ func (h *Housekeeper) checkOverdue(ctx context.Context) {
 
 // acquireReplicaLease takes the replica lease, or says who holds it.
 func (h *Housekeeper) acquireReplicaLease(ctx context.Context) error {
-	epoch, held, err := h.cfg.Store.LeaseAcquire(ctx, ReplicaLeaseName, h.cfg.Owner, h.cfg.ReplicaLeaseFor)
+	epoch, held, err := h.cfg.Store.LeaseAcquire(ctx, &store.LeaseParams{Name: ReplicaLeaseName, Owner: h.cfg.Owner, TTL: h.cfg.ReplicaLeaseFor})
 	if err != nil {
 		return fmt.Errorf("take the SQLite replica lease: %w", err)
 	}
@@ -283,7 +283,7 @@ func (h *Housekeeper) renewReplicaLease(ctx context.Context, t clock.Ticker) {
 			return
 		case <-t.C():
 		}
-		err := h.cfg.Store.LeaseRenew(ctx, ReplicaLeaseName, h.cfg.Owner, epoch, h.cfg.ReplicaLeaseFor)
+		err := h.cfg.Store.LeaseRenew(ctx, &store.LeaseParams{Name: ReplicaLeaseName, Owner: h.cfg.Owner, Epoch: epoch, TTL: h.cfg.ReplicaLeaseFor})
 		switch {
 		case errors.Is(err, store.ErrLeaseLost):
 			h.log.ErrorContext(ctx, "the SQLite replica lease was lost: another serve may be using this database", "owner", h.cfg.Owner)

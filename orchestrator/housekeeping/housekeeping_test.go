@@ -118,8 +118,8 @@ func TestApprovalExpiryBlocksAnOverdueRun(t *testing.T) {
 		awaiting := func(deadline time.Time) *store.Run {
 			t.Helper()
 			r, err := s.RunInsert(ctx, &store.RunInsertParams{
-				PlanID: plan.ID, PlanName: "p", TriggeredBy: "cli:alice", State: drills.RunAwaitingApproval,
-				ApprovalPolicy: []byte(`{"roles":["sre","compliance"]}`), ApprovalDeadline: &deadline,
+				PlanID: plan.ID, PlanName: "p", RequestedBy: drills.Actor{Kind: drills.ActorUser, Name: "alice", Via: drills.ViaCLI}, State: drills.RunAwaitingApproval,
+				ApprovalRoles: []string{"sre", "compliance"}, ApprovalDeadline: &deadline,
 			})
 			if err != nil {
 				t.Fatal(err)

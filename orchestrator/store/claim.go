@@ -29,11 +29,6 @@ type RunClaimNextParams struct {
 	Now time.Time
 }
 
-// claimableStates are the states a worker may pick up: a run nobody started, or one whose
-// holder stopped renewing its lease. awaiting_approval is never claimable (nobody may start
-// it before its policy is met), and terminal runs are done.
-var claimableStates = []string{string(drills.RunPending), string(drills.RunRunning), string(drills.RunWaitingOperator)}
-
 // RunClaimNext claims the oldest run that needs a replica: pending, running or waiting for an
 // operator, whose lease is unset or expired (lease_expires_at < now). The claim bumps the epoch,
 // sets owner and expiry and records a run_claimed event naming the previous owner, all in the
@@ -79,10 +74,12 @@ func (s *Store) RunClaimNext(ctx context.Context, p *RunClaimNextParams) (*Run, 
 
 // claimLocked gives the run cur, which the caller has locked in tx (FOR UPDATE on PostgreSQL,
 // the writer lock on SQLite), to owner at the next epoch, and records the run_claimed event.
-// It is the one place a claim is written (RunClaim and RunClaimNext).
+// It is the one place a claim is written (RunClaim and RunClaimNext). A claim is for running
+// the run: a run in a state that cannot move to running (awaiting approval, ended) is refused
+// with ErrInvalidTransition.
 func claimLocked(tx *gorm.DB, cur *runModel, owner string, leaseFor time.Duration, now time.Time) (int64, error) {
-	if drills.RunState(cur.State).IsTerminal() {
-		return 0, fmt.Errorf("%w (state %s)", ErrRunTerminal, cur.State)
+	if err := checkTransition(drills.RunState(cur.State), drills.RunRunning); err != nil {
+		return 0, fmt.Errorf("claim: %w", err)
 	}
 	expires := utcMS(now.Add(leaseFor))
 	epoch := cur.LeaseEpoch + 1
@@ -192,12 +189,25 @@ func (s *Store) StepResultLatest(ctx context.Context, runID, key string) (*StepR
 // EventRunReleased is the timeline entry of a replica handing a run back (it is stopping).
 const EventRunReleased = "run_released"
 
+// RunReleaseParams are the arguments of RunRelease.
+type RunReleaseParams struct {
+	RunID string
+	// Epoch is the epoch the stopping replica holds.
+	Epoch int64
+	// Reason is recorded on the timeline.
+	Reason string
+}
+
 // RunRelease hands back a run held at epoch by a replica that is stopping: the epoch is bumped
 // (so anything the stopping replica still tries to write fails with ErrLeaseLost, exactly as
 // after a takeover), the owner and expiry are cleared (so another replica can claim it at once)
 // and a run_released event is recorded. The run's state is kept: the next holder resumes it.
 // ErrLeaseLost when the epoch already moved on.
-func (s *Store) RunRelease(ctx context.Context, runID string, epoch int64, reason string) error {
+func (s *Store) RunRelease(ctx context.Context, p *RunReleaseParams) error {
+	if p == nil {
+		return errors.New("run release: params are required")
+	}
+	runID, epoch, reason := p.RunID, p.Epoch, p.Reason
 	now := s.now(time.Time{})
 	err := s.fencedTx(ctx, runID, epoch, now, func(tx *gorm.DB, _ *fenceRow) error {
 		res := tx.Table("runs").Where("id = ? AND lease_epoch = ?", runID, epoch).UpdateColumns(map[string]any{
