@@ -80,6 +80,13 @@ service "remittance" {
   }
 }
 
+# Who must approve a drill before it touches production: every run whose plan and schedule
+# declare no approval block of their own waits for an SRE and a compliance officer.
+approval {
+  roles  = ["sre", "compliance"] # two different people, never the requester
+  within = "24h"
+}
+
 # When drills run. Times are in the schedule's zone; blackouts keep drills out of month-end
 # closing, trading hours and public holidays.
 blackout "month-end" {
