@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/orchestrator/control"
 	"github.com/firedrill/firedrill/orchestrator/store"
 	"github.com/firedrill/firedrill/orchestrator/store/storetest"
@@ -98,4 +100,45 @@ func (s *apiServer) person(t *testing.T, admin, name string, roles ...string) st
 	}
 	s.cli(t, admin, args...)
 	return strings.TrimSpace(s.cli(t, admin, "token", "create", "--user", name).stdout)
+}
+
+// defaultApproval is an estate's top-level approval block (a schedule's is indented).
+var defaultApproval = regexp.MustCompile(`(?m)^approval \{[^}]*\}\n`)
+
+// withoutDefaultApproval is an estate's source without its default approval policy, for tests
+// whose runs must start without approvers.
+func withoutDefaultApproval(t *testing.T, src string) string {
+	t.Helper()
+	out := defaultApproval.ReplaceAllString(src, "")
+	if out == src {
+		t.Fatal("the estate has no top-level approval block to remove")
+	}
+	return out
+}
+
+// sreToken creates, on st directly, the first admin and through them an SRE, and returns the
+// SRE's token: for tests that run firedrill serve as a process of its own.
+func sreToken(t *testing.T, st *store.Store, name string) string {
+	t.Helper()
+	ctx := context.Background()
+	ctl, err := control.New(control.Config{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := ctl.Bootstrap(ctx, &control.BootstrapParams{Name: "root", By: localPerson("test")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	caller, err := ctl.Authenticate(ctx, admin.Secret, drills.ViaCLI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ctl.UserCreate(ctx, caller, &control.UserCreateParams{Name: name, Roles: []string{drills.RoleSRE}}); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := ctl.TokenCreate(ctx, caller, &control.TokenCreateParams{User: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.Secret
 }

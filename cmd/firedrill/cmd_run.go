@@ -127,7 +127,7 @@ func (a *app) runDrill(ctx context.Context, st *store.Store, secrets *secret.Res
 			return err
 		}
 	} else {
-		printRunSummary(a.stdout, summary)
+		printRunView(a.stdout, summary.RunView, "in "+summary.Database)
 	}
 	if !outcome.Passed() {
 		return &exitCodeError{code: exitDrillFailed, err: errors.New("")}

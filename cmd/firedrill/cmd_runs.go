@@ -130,7 +130,7 @@ ended otherwise.`,
 					return err
 				}
 			} else {
-				printRunView(a.stdout, v, "firedrill at "+c.Address())
+				printRunView(a.stdout, v, "by firedrill at "+c.Address())
 			}
 			if wait && !v.Run.Passed {
 				return &exitCodeError{code: exitDrillFailed, err: fmt.Errorf("run %s ended %s without passing", v.Run.ID, v.Run.State)}

@@ -12,9 +12,9 @@ import (
 	"github.com/firedrill/firedrill/orchestrator/control"
 )
 
-// approvalEstate is examples/firedrill.hcl without schedules, with an approval policy (sre and
-// compliance) as the estate's default: every run waits for two people, neither the requester.
-const approvalEstate = "testdata/approval/firedrill.hcl"
+// approvalEstate is the example estate, whose default approval policy (sre and compliance)
+// makes every run wait for two people, neither the requester.
+const approvalEstate = "../../examples/firedrill.hcl"
 
 // sitePlan is the example plan, submitted as a user would.
 const sitePlan = "../../examples/plans/site-loss.hcl"

@@ -12,7 +12,7 @@ import (
 
 // printRunView prints a run as the server recorded it: who asked, its approvals, the
 // timeline of its steps, each service's recovery and the verdict. where says where it is
-// recorded ("firedrill at http://...").
+// recorded ("in sqlite:firedrill.db", "by firedrill at http://...").
 func printRunView(w io.Writer, v *control.RunView, where string) {
 	r := v.Run
 	fmt.Fprintf(w, "\nDrill %s  run %s\n", r.Plan, r.ID)
@@ -43,7 +43,7 @@ func printRunView(w io.Writer, v *control.RunView, where string) {
 		if ap.Comment != "" {
 			comment = ": " + ap.Comment
 		}
-		fmt.Fprintf(w, "  %s by %s as %s at %s%s\n", ap.Decision, ap.By, strings.Join(ap.Roles, ", "), clockTime(ap.At), comment)
+		fmt.Fprintf(w, "  %s by %s as %s at %s%s\n", decided(ap.Decision), ap.By, strings.Join(ap.Roles, ", "), clockTime(ap.At), comment)
 	}
 	if r.AbortRequestedAt != nil {
 		fmt.Fprintf(w, "  abort requested by %s at %s: %s\n", actorOrDash(r.AbortRequestedBy), clockTime(*r.AbortRequestedAt), r.AbortReason)
@@ -129,5 +129,16 @@ func printRunView(w io.Writer, v *control.RunView, where string) {
 	if r.Reason != "" {
 		fmt.Fprintf(w, " (%s)", r.Reason)
 	}
-	fmt.Fprintf(w, "\n%d timeline events recorded by %s\n", len(v.Timeline), where)
+	fmt.Fprintf(w, "\n%d timeline events recorded %s\n", len(v.Timeline), where)
+}
+
+// decided says what an approval decision did: approve -> approved.
+func decided(decision string) string {
+	switch decision {
+	case "approve":
+		return "approved"
+	case "reject":
+		return "rejected"
+	}
+	return decision
 }
