@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/orchestrator/control"
@@ -141,4 +142,17 @@ func sreToken(t *testing.T, st *store.Store, name string) string {
 		t.Fatal(err)
 	}
 	return tok.Secret
+}
+
+// waitFor polls cond until it holds, failing the test after timeout: for what only real time
+// brings about (a process starting up).
+func waitFor(t *testing.T, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not so after %s", timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -333,6 +333,18 @@ func TestFreezeAndAbortThroughTheServer(t *testing.T) {
 	if res := runCLI(t, ctx, srv.as(alice), "abort", "no-such-run", "--reason", "x"); res.code != exitError || !strings.Contains(res.stderr, "no-such-run") {
 		t.Errorf("abort of an unknown run: exit %d, %q", res.code, res.stderr)
 	}
+
+	// Two runs, a page at a time.
+	res := srv.cli(t, audrey, "runs", "list", "--limit", "1")
+	_, cursor, ok := strings.Cut(strings.TrimSpace(res.stderr), "more runs: --cursor ")
+	if !ok || strings.Count(res.stdout, "\n") != 2 {
+		t.Fatalf("runs list --limit 1: stdout %q stderr %q; want one run and the next page's cursor", res.stdout, res.stderr)
+	}
+	first := decodeJSON[control.RunList](t, srv.cli(t, audrey, "runs", "list", "--limit", "1", "--json"))
+	second := decodeJSON[control.RunList](t, srv.cli(t, audrey, "runs", "list", "--limit", "1", "--cursor", cursor, "--json"))
+	if len(first.Runs) != 1 || len(second.Runs) != 1 || first.Runs[0].ID == second.Runs[0].ID || second.NextCursor != "" || first.NextCursor != cursor {
+		t.Errorf("pages = %+v then %+v; want the two runs, one each, and no third page", first, second)
+	}
 }
 
 func TestSubmitAnInvalidPlanPrintsPositions(t *testing.T) {
