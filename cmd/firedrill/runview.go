@@ -29,9 +29,9 @@ func printRunView(w io.Writer, v *control.RunView, where string) {
 		fmt.Fprintf(w, "  fired by schedule %s%s\n", r.Schedule, fire)
 	}
 	if len(r.ApprovalRoles) > 0 {
-		fmt.Fprintf(w, "  approval needed from %s", strings.Join(r.ApprovalRoles, ", "))
+		fmt.Fprintf(w, "  approval policy: %s", strings.Join(r.ApprovalRoles, ", "))
 		if r.ApprovalDeadline != nil {
-			fmt.Fprintf(w, " by %s", r.ApprovalDeadline.UTC().Format(time.RFC3339))
+			fmt.Fprintf(w, ", before %s", r.ApprovalDeadline.UTC().Format(time.RFC3339))
 		}
 		if len(v.MissingRoles) > 0 {
 			fmt.Fprintf(w, "; still missing %s", strings.Join(v.MissingRoles, ", "))
