@@ -228,7 +228,7 @@ func TestKill9ServeMidDrill(t *testing.T) {
 		t.Fatal(err)
 	}
 	dsn := storetest.NewDatabase(t)
-	env = append(env, "FIREDRILL_DATABASE_URL="+dsn, "FIREDRILL_LEASE_FOR=2s", "FIREDRILL_POLL=50ms", "FIREDRILL_LOG_LEVEL=info")
+	env = append(env, "FIREDRILL_DATABASE_URL="+dsn, "FIREDRILL_CONFIG="+estatePath, "FIREDRILL_LEASE_FOR=2s", "FIREDRILL_POLL=50ms", "FIREDRILL_LOG_LEVEL=info")
 
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
@@ -445,7 +445,7 @@ func TestPostgresRestartMidDrill(t *testing.T) {
 	if err := os.WriteFile(planPath, []byte(plan), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env = append(env, "FIREDRILL_DATABASE_URL="+dsn, "FIREDRILL_LEASE_FOR=3s", "FIREDRILL_POLL=100ms", "FIREDRILL_LOG_LEVEL=info")
+	env = append(env, "FIREDRILL_DATABASE_URL="+dsn, "FIREDRILL_CONFIG="+estatePath, "FIREDRILL_LEASE_FOR=3s", "FIREDRILL_POLL=100ms", "FIREDRILL_LOG_LEVEL=info")
 	p := startServe(t, ctx, env)
 	st := openWhenMigrated(t, ctx, dsn, p)
 	id := submitRun(t, ctx, env, planPath, estatePath, p.address(t), sreToken(t, st, "restart-test"))
