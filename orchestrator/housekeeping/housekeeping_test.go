@@ -119,7 +119,7 @@ func TestApprovalExpiryBlocksAnOverdueRun(t *testing.T) {
 			t.Helper()
 			r, err := s.RunInsert(ctx, &store.RunInsertParams{
 				PlanID: plan.ID, PlanName: "p", RequestedBy: drills.Actor{Kind: drills.ActorUser, Name: "alice", Via: drills.ViaCLI}, State: drills.RunAwaitingApproval,
-				ApprovalRoles: []string{"sre", "compliance"}, ApprovalDeadline: &deadline,
+				ApprovalRoles: []string{drills.RoleSRE, drills.RoleCompliance}, ApprovalDeadline: &deadline,
 			})
 			if err != nil {
 				t.Fatal(err)
