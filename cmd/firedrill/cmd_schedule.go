@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -258,19 +257,12 @@ due (from its last passed drill) and whether it is overdue.`,
 			if to.Before(from) {
 				return fmt.Errorf("--to %s is before --from %s", toFlag, fromFlag)
 			}
-			if only != "" {
-				if _, err := c.ScheduleGet(ctx, only); control.CategoryOf(err) == control.CategoryNotFound {
-					return fmt.Errorf("--schedule: the server's estate defines no schedule %q", only)
-				} else if err != nil {
-					return err
-				}
+			cal, err := c.CalendarGet(ctx, &control.CalendarParams{From: from, To: to, Schedule: only})
+			if only != "" && control.CategoryOf(err) == control.CategoryNotFound {
+				return fmt.Errorf("--schedule: %w", err)
 			}
-			cal, err := c.CalendarGet(ctx, &control.CalendarParams{From: from, To: to})
 			if err != nil {
 				return err
-			}
-			if only != "" {
-				cal.Fires = slices.DeleteFunc(cal.Fires, func(f control.CalendarFire) bool { return f.Schedule != only })
 			}
 			if cal.Fires == nil {
 				cal.Fires = []control.CalendarFire{}

@@ -212,7 +212,7 @@ func TestCalendar(t *testing.T) {
 		{[]string{"calendar", "--from", "2027-01-01"}, "--to is required"},
 		{[]string{"calendar", "--from", "2027-13-01", "--to", "2027-12-31"}, `--from "2027-13-01" is not a date`},
 		{[]string{"calendar", "--from", "2027-02-01", "--to", "2027-01-01"}, "--to 2027-01-01 is before --from 2027-02-01"},
-		{[]string{"calendar", "--from", "2027-01-01", "--to", "2027-01-02", "--schedule", "nope"}, `--schedule: the server's estate defines no schedule "nope"`},
+		{[]string{"calendar", "--from", "2027-01-01", "--to", "2027-01-02", "--schedule", "nope"}, `--schedule: the estate defines no schedule "nope"`},
 	}
 	for _, b := range bad {
 		res := runCLI(t, ctx, srv.as(alice), b.args...)

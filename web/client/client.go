@@ -491,12 +491,14 @@ func (c *Client) schedulePaused(ctx context.Context, verb string, p *control.Sch
 	return &out, nil
 }
 
-// CalendarGet returns the fires on the local dates From..To (both included) and each
-// service's due status. Only the dates of From and To count.
+// CalendarGet returns the fires on the local dates From..To (both included), of every
+// schedule or of p.Schedule, and each service's due status. Only the dates of From and To
+// count.
 func (c *Client) CalendarGet(ctx context.Context, p *control.CalendarParams) (*control.Calendar, error) {
 	q := url.Values{}
 	q.Set("from", p.From.Format(time.DateOnly))
 	q.Set("to", p.To.Format(time.DateOnly))
+	setNonEmpty(q, "schedule", p.Schedule)
 	var out control.Calendar
 	if err := c.do(ctx, http.MethodGet, "/calendar", q, nil, &out); err != nil {
 		return nil, err
