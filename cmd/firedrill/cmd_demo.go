@@ -33,6 +33,8 @@ func (a *app) demoCommand() *cobra.Command {
 service, start in this process; the plan examples/plans/site-loss.hcl fails auth, payments
 and remittance over from sangam to yatap; every step is recorded in an embedded SQLite file
 (or --database-url), and the timeline and the measured RTO of each service are printed.
+The sites are simulated, so the estate's approval policy is not asked for: the run is
+recorded as started locally by the operating-system user.
 
 Exit 0 when the drill passed, 2 when it failed or missed an objective, 1 on error.`,
 		Args: cobra.NoArgs,

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"os/user"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -22,9 +23,15 @@ func (a *app) runCommand() *cobra.Command {
 	var asJSON, migrate, force bool
 	cmd := &cobra.Command{
 		Use:   "run PLAN_FILE",
-		Short: "Run a drill plan against the configured sites and record it",
-		Long: `Run a drill plan against the sites of the estate and record every step, milestone and
-measurement in the database.
+		Short: "Run a drill plan at once, on an embedded SQLite database, and record it",
+		Long: `Run a drill plan against the sites of the estate, in this process, and record every step,
+milestone and measurement in an embedded SQLite database: for a single node where no
+firedrill server runs yet. The run is recorded as started locally, without authentication,
+by the operating-system user.
+
+A plan that needs approval (its approval block, or the estate's default) is refused: submit
+it to a firedrill server (firedrill submit), where people of the roles it names approve it.
+On PostgreSQL, which firedrill serve replicas share, runs are always submitted.
 
 The estate is --config, else the firedrill.hcl found next to the plan or in a parent
 directory. Nomad tokens are read from the environment variables or files that the estate
@@ -40,7 +47,11 @@ an objective, 1 on any other error.`,
 			if err != nil {
 				return err
 			}
-			st, err := a.openStore(ctx, databaseURL, migrate)
+			if p := drills.EffectiveApproval(drill.Estate, drill.Plan, nil); p.Required() {
+				return fmt.Errorf("plan %s needs approval by %s: submit it to a firedrill server (firedrill submit), where people of those roles approve it; firedrill run starts a drill at once",
+					drill.Plan.Name, strings.Join(p.Roles, ", "))
+			}
+			st, err := a.openStore(ctx, databaseURL, migrate, embeddedOnly)
 			if err != nil {
 				return err
 			}
@@ -50,11 +61,20 @@ an objective, 1 on any other error.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&configPath, "config", "", "estate file (env FIREDRILL_CONFIG); default: firedrill.hcl found next to the plan or above")
-	f.StringVar(&databaseURL, "database-url", defaultDatabaseURL, "postgres://... or sqlite:PATH (env FIREDRILL_DATABASE_URL)")
+	f.StringVar(&databaseURL, "database-url", defaultDatabaseURL, "sqlite:PATH (env FIREDRILL_DATABASE_URL)")
 	f.BoolVar(&migrate, "migrate", false, "apply pending database migrations first (env FIREDRILL_MIGRATE)")
 	f.BoolVar(&force, "force", false, "run a plan that fails services over without their dependencies, to show what it would do; recorded with the run")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
+}
+
+// embeddedOnly refuses a database that firedrill serve replicas may share: there, runs are
+// submitted to a server, which authenticates who asks and applies approvals.
+func embeddedOnly(st *store.Store) error {
+	if st.Dialect() != store.DialectSQLite {
+		return errors.New("--database-url: firedrill run works on an embedded SQLite database only: on PostgreSQL, which firedrill serve replicas share, submit the run to a server (firedrill submit)")
+	}
+	return nil
 }
 
 // runDrill submits and executes a drill, prints what was recorded and maps the outcome to an
@@ -107,7 +127,7 @@ func (a *app) runDrill(ctx context.Context, st *store.Store, secrets *secret.Res
 			return err
 		}
 	} else {
-		printRunSummary(a.stdout, summary)
+		printRunView(a.stdout, summary.RunView, "in "+summary.Database)
 	}
 	if !outcome.Passed() {
 		return &exitCodeError{code: exitDrillFailed, err: errors.New("")}

@@ -9,85 +9,151 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/firedrill/firedrill/drills"
-	"github.com/firedrill/firedrill/orchestrator/store"
+	"github.com/firedrill/firedrill/orchestrator/control"
+	"github.com/firedrill/firedrill/web/client"
 )
 
 func (a *app) runsCommand() *cobra.Command {
-	var databaseURL string
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "runs",
-		Short: "List runs and show one as the database recorded it",
+		Short: "List runs and show one with its evidence, as the server recorded them",
 	}
-	cmd.PersistentFlags().StringVar(&databaseURL, "database-url", defaultDatabaseURL, "postgres://... or sqlite:PATH (env FIREDRILL_DATABASE_URL)")
 	cmd.PersistentFlags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 
-	var plan string
+	var p control.RunListParams
 	var states []string
-	var limit int
+	var since, until string
 	list := &cobra.Command{
-		Use:   "list [--plan NAME] [--state STATE]",
-		Short: "List runs, newest first",
-		Args:  cobra.NoArgs,
-		RunE: a.withStore(&databaseURL, func(cmd *cobra.Command, _ []string, st *store.Store) error {
-			p := &store.RunListParams{PlanName: plan, Limit: limit}
+		Use:   "list [--state STATE] [--plan NAME] [--schedule NAME] [--requested-by USER] [--since T] [--until T] [--limit N] [--cursor C]",
+		Short: "List runs, newest first, a page at a time",
+		Long: `List runs, newest first. Filters combine: --state (repeat or comma-separate), --plan,
+--schedule (runs it fired), --requested-by (runs a user asked for), --since and --until
+(creation time, RFC 3339 or YYYY-MM-DD in UTC). At most --limit runs are listed (the server's
+default is 50); when there are more, the next page's --cursor is printed on stderr (in the
+JSON, next_cursor).`,
+		Args: cobra.NoArgs,
+		RunE: a.withAPI(func(cmd *cobra.Command, _ []string, c *client.Client) error {
+			q := p
+			q.States = nil
 			for _, s := range states {
 				if !slices.Contains(drills.RunStates, drills.RunState(s)) {
 					return fmt.Errorf("--state: %q is not a run state (%v)", s, drills.RunStates)
 				}
-				p.States = append(p.States, drills.RunState(s))
+				q.States = append(q.States, drills.RunState(s))
 			}
-			page, err := st.RunList(cmd.Context(), p)
+			var err error
+			if q.Since, err = parseTimeFlag("--since", since); err != nil {
+				return err
+			}
+			if q.Until, err = parseTimeFlag("--until", until); err != nil {
+				return err
+			}
+			page, err := c.RunList(cmd.Context(), &q)
 			if err != nil {
 				return err
 			}
-			runs := page.Runs
 			if asJSON {
-				type row struct {
-					ID          string     `json:"id"`
-					Plan        string     `json:"plan"`
-					State       string     `json:"state"`
-					Reason      string     `json:"reason,omitempty"`
-					TriggeredBy string     `json:"triggered_by"`
-					Schedule    string     `json:"schedule,omitempty"`
-					CreatedAt   time.Time  `json:"created_at"`
-					EndedAt     *time.Time `json:"ended_at,omitempty"`
+				if page.Runs == nil {
+					page.Runs = []control.RunSummary{}
 				}
-				rows := []row{}
-				for _, r := range runs {
-					rows = append(rows, row{ID: r.ID, Plan: r.PlanName, State: string(r.State), Reason: r.StateReason,
-						TriggeredBy: r.RequestedBy.String(), Schedule: r.ScheduleName, CreatedAt: r.CreatedAt, EndedAt: r.EndedAt})
-				}
-				return writeJSON(a.stdout, map[string]any{"runs": rows})
+				return writeJSON(a.stdout, page)
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "RUN\tPLAN\tSTATE\tCREATED (UTC)\tTRIGGERED BY")
-			for _, r := range runs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.PlanName, r.State, r.CreatedAt.Format("2006-01-02 15:04:05"), r.RequestedBy.String())
+			fmt.Fprintln(tw, "RUN\tPLAN\tSTATE\tCREATED (UTC)\tREQUESTED BY")
+			for _, r := range page.Runs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Plan, r.State, r.CreatedAt.UTC().Format("2006-01-02 15:04:05"), r.RequestedBy)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if page.NextCursor != "" {
+				fmt.Fprintf(a.stderr, "more runs: --cursor %s\n", page.NextCursor)
+			}
+			return nil
 		}),
 	}
-	list.Flags().StringVar(&plan, "plan", "", "only runs of this plan")
-	list.Flags().StringSliceVar(&states, "state", nil, "only runs in these states (repeat or comma-separate)")
-	list.Flags().IntVar(&limit, "limit", store.DefaultRunListLimit, "at most this many runs")
+	lf := list.Flags()
+	lf.StringSliceVar(&states, "state", nil, "only runs in these states (repeat or comma-separate)")
+	lf.StringVar(&p.Plan, "plan", "", "only runs of this plan")
+	lf.StringVar(&p.Schedule, "schedule", "", "only runs this schedule fired")
+	lf.StringVar(&p.RequestedBy, "requested-by", "", "only runs this user asked for")
+	lf.StringVar(&since, "since", "", "only runs created at or after this time (RFC 3339, or YYYY-MM-DD in UTC)")
+	lf.StringVar(&until, "until", "", "only runs created before this time (RFC 3339, or YYYY-MM-DD in UTC)")
+	lf.IntVar(&p.Limit, "limit", 0, "at most this many runs (default: the server's, 50; at most 1000)")
+	lf.StringVar(&p.Cursor, "cursor", "", "the page after the one that printed this cursor")
 	cmd.AddCommand(list)
-	cmd.AddCommand(&cobra.Command{
-		Use:   "show RUN_ID",
-		Short: "Show a run: its timeline, each service's RTO and RPO, the verdict",
-		Args:  cobra.ExactArgs(1),
-		RunE: a.withStore(&databaseURL, func(cmd *cobra.Command, args []string, st *store.Store) error {
-			summary, err := loadRunSummary(cmd.Context(), st, args[0])
+
+	var wait bool
+	var poll time.Duration
+	show := &cobra.Command{
+		Use:   "show RUN_ID [--wait]",
+		Short: "Show a run: its timeline, each service's RTO and RPO, approvals, decisions, the verdict",
+		Long: `Show a run as the server recorded it: who asked for it and who approved it, the timeline of
+its steps with millisecond timestamps, each service's measured RTO and RPO against its
+objectives, the decisions people took, and the verdict.
+
+With --wait, first wait until the run has ended (printing each state it passes through on
+stderr), then show it and exit as firedrill run does: 0 when the drill passed, 2 when it
+ended otherwise.`,
+		Args: cobra.ExactArgs(1),
+		RunE: a.withAPI(func(cmd *cobra.Command, args []string, c *client.Client) error {
+			ctx := cmd.Context()
+			v, err := c.RunGet(ctx, args[0])
 			if err != nil {
 				return err
 			}
-			summary.Database = store.RedactURL(databaseURL)
-			if asJSON {
-				return writeJSON(a.stdout, summary)
+			if wait {
+				if poll <= 0 {
+					return fmt.Errorf("--poll must be positive, got %s", poll)
+				}
+				tick := time.NewTicker(poll)
+				defer tick.Stop()
+				var last drills.RunState
+				for !v.Run.State.IsTerminal() {
+					if v.Run.State != last {
+						fmt.Fprintf(a.stderr, "run %s is %s\n", v.Run.ID, v.Run.State)
+						last = v.Run.State
+					}
+					select {
+					case <-ctx.Done():
+						return ctx.Err()
+					case <-tick.C:
+					}
+					if v, err = c.RunGet(ctx, args[0]); err != nil {
+						return err
+					}
+				}
 			}
-			printRunSummary(a.stdout, summary)
+			if asJSON {
+				if err := writeJSON(a.stdout, v); err != nil {
+					return err
+				}
+			} else {
+				printRunView(a.stdout, v, "by firedrill at "+c.Address())
+			}
+			if wait && !v.Run.Passed {
+				return &exitCodeError{code: exitDrillFailed, err: fmt.Errorf("run %s ended %s without passing", v.Run.ID, v.Run.State)}
+			}
 			return nil
 		}),
-	})
+	}
+	show.Flags().BoolVar(&wait, "wait", false, "wait until the run has ended; exit 2 unless the drill passed")
+	show.Flags().DurationVar(&poll, "poll", time.Second, "how often --wait asks the server")
+	cmd.AddCommand(show)
 	return cmd
+}
+
+// parseTimeFlag parses an RFC 3339 time or a UTC date; "" is no bound.
+func parseTimeFlag(flag, v string) (*time.Time, error) {
+	if v == "" {
+		return nil, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return &t, nil
+	}
+	if d, err := time.Parse(time.DateOnly, v); err == nil {
+		return &d, nil
+	}
+	return nil, fmt.Errorf("%s %q is not a time: want RFC 3339 (2027-01-02T15:04:05Z) or YYYY-MM-DD", flag, v)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,35 +18,8 @@ import (
 	"github.com/firedrill/firedrill/orchestrator/control"
 	"github.com/firedrill/firedrill/orchestrator/scheduler"
 	"github.com/firedrill/firedrill/orchestrator/store"
+	"github.com/firedrill/firedrill/web/client"
 )
-
-// scheduleFlags are the flags every schedule and calendar command shares.
-type scheduleFlags struct {
-	configPath, databaseURL string
-	asJSON                  bool
-}
-
-func (f *scheduleFlags) register(cmd *cobra.Command, withConfig bool) {
-	fs := cmd.Flags()
-	if withConfig {
-		fs.StringVar(&f.configPath, "config", "", "estate file (env FIREDRILL_CONFIG); default: firedrill.hcl in the working directory or above")
-	}
-	fs.StringVar(&f.databaseURL, "database-url", defaultDatabaseURL, "postgres://... or sqlite:PATH (env FIREDRILL_DATABASE_URL)")
-	fs.BoolVar(&f.asJSON, "json", false, "print the result as JSON")
-}
-
-// estate loads the estate the flags name.
-func (f *scheduleFlags) estate() (*drills.Estate, []byte, string, error) {
-	path, err := findConfig(f.configPath, nil)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	cfg, src, err := loadEstate(path)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	return cfg, src, path, nil
-}
 
 // schedulePlanLoader reads a schedule's plan, written relative to the estate file.
 func schedulePlanLoader(estatePath string) func(string) (*drills.Plan, []byte, error) {
@@ -74,27 +46,20 @@ Fire times are shown in each schedule's time zone.`,
 }
 
 func (a *app) scheduleListCommand() *cobra.Command {
-	var f scheduleFlags
+	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the schedules with their state and next fire in local time",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, _, _, err := f.estate()
+		RunE: a.withAPI(func(cmd *cobra.Command, _ []string, c *client.Client) error {
+			rows, err := c.ScheduleList(cmd.Context())
 			if err != nil {
 				return err
 			}
-			st, err := a.openStore(cmd.Context(), f.databaseURL, false)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			recs, err := st.ScheduleList(cmd.Context())
-			if err != nil {
-				return err
-			}
-			rows := control.ScheduleViewsOf(cfg, recs, time.Now())
-			if f.asJSON {
+			if asJSON {
+				if rows == nil {
+					rows = []control.ScheduleView{}
+				}
 				return writeJSON(a.stdout, map[string]any{"schedules": rows})
 			}
 			if len(rows) == 0 {
@@ -111,9 +76,9 @@ func (a *app) scheduleListCommand() *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Plan, orDash(r.Cron), orDash(r.TimeZone), r.State(), next)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
-	f.register(cmd, true)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
 }
 
@@ -125,43 +90,38 @@ func orDash(s string) string {
 }
 
 func (a *app) scheduleShowCommand() *cobra.Command {
-	var f scheduleFlags
+	var asJSON bool
 	var recent int
 	cmd := &cobra.Command{
 		Use:   "show NAME",
 		Short: "Show a schedule: its definition, recent fires with their decisions and the next 5 fires",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			name := args[0]
-			if recent <= 0 {
-				return fmt.Errorf("--recent must be positive, got %d", recent)
+		RunE: a.withAPI(func(cmd *cobra.Command, args []string, c *client.Client) error {
+			if recent <= 0 || recent > control.DefaultRecentFires {
+				return fmt.Errorf("--recent must be between 1 and %d, got %d", control.DefaultRecentFires, recent)
 			}
-			cfg, _, path, err := f.estate()
+			d, err := c.ScheduleGet(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			st, err := a.openStore(ctx, f.databaseURL, false)
-			if err != nil {
-				return err
+			if len(d.RecentFires) > recent {
+				d.RecentFires = d.RecentFires[:recent]
 			}
-			defer st.Close()
-			d, err := control.ScheduleDetailOf(ctx, st, cfg, name, recent, time.Now())
-			switch {
-			case errors.Is(err, store.ErrNotFound):
-				return fmt.Errorf("no schedule %q in %s nor in the database", name, path)
-			case err != nil:
-				return err
+			if d.RecentFires == nil {
+				d.RecentFires = []control.FireView{}
 			}
-			if f.asJSON {
+			if d.NextFires == nil {
+				d.NextFires = []control.UpcomingFire{}
+			}
+			if asJSON {
 				return writeJSON(a.stdout, d)
 			}
 			printSchedule(a.stdout, &d.Schedule, d.RecentFires, d.NextFires)
 			return nil
-		},
+		}),
 	}
-	f.register(cmd, true)
-	cmd.Flags().IntVar(&recent, "recent", 10, "how many recent fires to show")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	cmd.Flags().IntVar(&recent, "recent", control.DefaultRecentFires, fmt.Sprintf("how many recent fires to show (at most %d)", control.DefaultRecentFires))
 	return cmd
 }
 
@@ -223,89 +183,69 @@ func joinOrNone(ss []string) string {
 }
 
 func (a *app) schedulePauseCommand() *cobra.Command {
-	var f scheduleFlags
-	var by, reason string
+	var reason string
+	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "pause NAME",
+		Use:   "pause NAME --reason TEXT",
 		Short: "Pause a schedule: its fires are recorded as skipped until it is resumed",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if reason == "" {
-				return errors.New("--reason is required: say why the schedule is paused; it is recorded")
+		RunE: a.withAPI(func(cmd *cobra.Command, args []string, c *client.Client) error {
+			v, err := c.SchedulePause(cmd.Context(), &control.SchedulePauseParams{Name: args[0], Reason: reason})
+			if err != nil {
+				return err
 			}
-			if by == "" {
-				by = currentUser()
-			}
-			return a.scheduleSetPaused(cmd.Context(), &f, args[0], func(st *store.Store) (*store.Schedule, error) {
-				return st.SchedulePause(cmd.Context(), &store.SchedulePauseParams{Name: args[0], By: localPerson(by), Reason: reason})
-			})
-		},
+			return a.printPaused(v, asJSON)
+		}),
 	}
-	f.register(cmd, false)
-	cmd.Flags().StringVar(&by, "by", "", "who pauses, recorded (env FIREDRILL_BY); default: the OS user")
 	cmd.Flags().StringVar(&reason, "reason", "", "why, recorded (required)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the schedule as JSON")
 	return cmd
 }
 
 func (a *app) scheduleResumeCommand() *cobra.Command {
-	var f scheduleFlags
-	var by string
+	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "resume NAME",
 		Short: "Resume a paused schedule; fires skipped while it was paused stay skipped",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if by == "" {
-				by = currentUser()
+		RunE: a.withAPI(func(cmd *cobra.Command, args []string, c *client.Client) error {
+			v, err := c.ScheduleResume(cmd.Context(), &control.SchedulePauseParams{Name: args[0]})
+			if err != nil {
+				return err
 			}
-			return a.scheduleSetPaused(cmd.Context(), &f, args[0], func(st *store.Store) (*store.Schedule, error) {
-				return st.ScheduleResume(cmd.Context(), &store.SchedulePauseParams{Name: args[0], By: localPerson(by)})
-			})
-		},
+			return a.printPaused(v, asJSON)
+		}),
 	}
-	f.register(cmd, false)
-	cmd.Flags().StringVar(&by, "by", "", "who resumes, recorded (env FIREDRILL_BY); default: the OS user")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the schedule as JSON")
 	return cmd
 }
 
-func (a *app) scheduleSetPaused(ctx context.Context, f *scheduleFlags, name string, set func(*store.Store) (*store.Schedule, error)) error {
-	st, err := a.openStore(ctx, f.databaseURL, false)
-	if err != nil {
-		return err
+// printPaused says what pausing or resuming did.
+func (a *app) printPaused(v *control.ScheduleView, asJSON bool) error {
+	if asJSON {
+		return writeJSON(a.stdout, v)
 	}
-	defer st.Close()
-	rec, err := set(st)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no schedule %q in the database (schedules are recorded when `firedrill serve` starts with the estate)", name)
-	}
-	if err != nil {
-		return err
-	}
-	if f.asJSON {
-		return writeJSON(a.stdout, map[string]any{
-			"name": rec.Name, "paused": rec.Paused, "by": rec.PausedBy.Name, "reason": rec.PausedReason, "at": rec.PausedAt,
-		})
-	}
-	if rec.Paused {
-		fmt.Fprintf(a.stdout, "schedule %s paused by %s: %s\n", rec.Name, rec.PausedBy.Name, rec.PausedReason)
+	if v.Paused {
+		fmt.Fprintf(a.stdout, "schedule %s paused by %s: %s\n", v.Name, actorOrDash(v.PausedBy), v.PausedReason)
 	} else {
-		fmt.Fprintf(a.stdout, "schedule %s resumed by %s\n", rec.Name, rec.PausedBy.Name)
+		fmt.Fprintf(a.stdout, "schedule %s resumed\n", v.Name)
 	}
 	return nil
 }
 
 func (a *app) calendarCommand() *cobra.Command {
-	var f scheduleFlags
+	var asJSON bool
 	var fromFlag, toFlag, only string
 	cmd := &cobra.Command{
 		Use:   "calendar --from YYYY-MM-DD --to YYYY-MM-DD",
 		Short: "Show every scheduled fire between two dates in local time, and which services are due",
-		Long: `Show every fire of the estate's schedules whose local date lies between --from and --to
-(both included), in the schedule's time zone; fires a blackout suppresses are shown with the
-blackout's name. Then, for every service with a drill_every, when its next drill is due
-(from its last passed drill in the database) and whether it is overdue.`,
+		Long: `Show every fire of the server's estate's schedules whose local date lies between --from
+and --to (both included), in the schedule's time zone; fires a blackout suppresses are shown
+with the blackout's name. Then, for every service with a drill_every, when its next drill is
+due (from its last passed drill) and whether it is overdue.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: a.withAPI(func(cmd *cobra.Command, _ []string, c *client.Client) error {
+			ctx := cmd.Context()
 			from, err := parseDateFlag("--from", fromFlag)
 			if err != nil {
 				return err
@@ -317,36 +257,27 @@ blackout's name. Then, for every service with a drill_every, when its next drill
 			if to.Before(from) {
 				return fmt.Errorf("--to %s is before --from %s", toFlag, fromFlag)
 			}
-			cfg, _, path, err := f.estate()
+			cal, err := c.CalendarGet(ctx, &control.CalendarParams{From: from, To: to, Schedule: only})
+			if only != "" && control.CategoryOf(err) == control.CategoryNotFound {
+				return fmt.Errorf("--schedule: %w", err)
+			}
 			if err != nil {
 				return err
 			}
-			schedules := cfg.Schedules
-			if only != "" {
-				sch := cfg.Schedule(only)
-				if sch == nil {
-					return fmt.Errorf("--schedule: %s defines no schedule %q", path, only)
-				}
-				schedules = []*drills.Schedule{sch}
+			if cal.Fires == nil {
+				cal.Fires = []control.CalendarFire{}
 			}
-			st, err := a.openStore(cmd.Context(), f.databaseURL, false)
-			if err != nil {
-				return err
+			if cal.Services == nil {
+				cal.Services = []control.ServiceDue{}
 			}
-			defer st.Close()
-			passed, err := st.LastPassedRuns(cmd.Context())
-			if err != nil {
-				return err
-			}
-			cal := control.CalendarOf(cfg, schedules, passed, from, to, time.Now())
-			if f.asJSON {
+			if asJSON {
 				return writeJSON(a.stdout, cal)
 			}
 			printCalendar(a.stdout, cal.Fires, cal.Services)
 			return nil
-		},
+		}),
 	}
-	f.register(cmd, true)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	cmd.Flags().StringVar(&fromFlag, "from", "", "first local date, YYYY-MM-DD (required)")
 	cmd.Flags().StringVar(&toFlag, "to", "", "last local date, YYYY-MM-DD, included (required)")
 	cmd.Flags().StringVar(&only, "schedule", "", "show only this schedule's fires")

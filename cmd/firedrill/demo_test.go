@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/orchestrator/control"
+	"github.com/firedrill/firedrill/orchestrator/store"
 	"github.com/firedrill/firedrill/orchestrator/store/storetest"
 )
 
@@ -57,9 +60,10 @@ func TestDemoJSONOnPostgres(t *testing.T) {
 	}
 }
 
-// TestRunAgainstSimProcessOnPostgres starts the simulated sites as a process of their own, then
-// runs the example plan through the CLI binary against them, recording in PostgreSQL.
-func TestRunAgainstSimProcessOnPostgres(t *testing.T) {
+// TestRunAgainstSimProcess starts the simulated sites as a process of their own, then runs the
+// example plan at once through the CLI binary against them, recording in an embedded SQLite
+// database (the estate without its approval policy: run refuses a plan that needs one).
+func TestRunAgainstSimProcess(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -91,7 +95,7 @@ func TestRunAgainstSimProcessOnPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	estate := string(src)
+	estate := withoutDefaultApproval(t, string(src))
 	for _, s := range addrs.Sites {
 		port := map[string][2]string{"sangam": {"14646", "18080"}, "yatap": {"14647", "18081"}, "busan": {"14648", "18082"}}[s.Name]
 		estate = strings.Replace(estate, "http://127.0.0.1:"+port[0], s.Nomad, 1)
@@ -103,10 +107,10 @@ func TestRunAgainstSimProcessOnPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	dsn := storetest.NewDatabase(t)
+	db := "sqlite:" + filepath.Join(dir, "firedrill.db")
 	run := exec.CommandContext(ctx, binPath, "run", "../../examples/plans/site-loss.hcl",
 		"--config", estatePath, "--migrate", "--json")
-	run.Env = append(env, "FIREDRILL_DATABASE_URL="+dsn)
+	run.Env = append(env, "FIREDRILL_DATABASE_URL="+db)
 	out, err := run.Output()
 	if err != nil {
 		var stderr string
@@ -125,7 +129,7 @@ func TestRunAgainstSimProcessOnPostgres(t *testing.T) {
 	}
 
 	// The same run is in the database, as `migrate status` and a second process can see.
-	status := exec.CommandContext(ctx, binPath, "migrate", "status", "--json", "--database-url", dsn)
+	status := exec.CommandContext(ctx, binPath, "migrate", "status", "--json", "--database-url", db)
 	statusOut, err := status.Output()
 	if err != nil {
 		t.Fatalf("migrate status: %v", err)
@@ -137,16 +141,58 @@ func TestRunAgainstSimProcessOnPostgres(t *testing.T) {
 
 func TestRunWithoutTokenFailsClearly(t *testing.T) {
 	t.Parallel()
-	dsn := storetest.NewDatabase(t)
+	dir := t.TempDir()
+	src, err := os.ReadFile("../../examples/firedrill.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	estate := filepath.Join(dir, "firedrill.hcl")
+	if err := os.WriteFile(estate, []byte(withoutDefaultApproval(t, string(src))), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	// No sim is running and no token is set: the drill must fail at its first Nomad step with
 	// the token reference named, never hang.
-	res := runCLI(t, context.Background(), map[string]string{"FIREDRILL_DATABASE_URL": dsn, "FIREDRILL_MIGRATE": "true"},
-		"run", "../../examples/plans/site-loss.hcl")
+	res := runCLI(t, context.Background(), map[string]string{"FIREDRILL_DATABASE_URL": "sqlite:" + filepath.Join(dir, "firedrill.db"), "FIREDRILL_MIGRATE": "true"},
+		"run", "../../examples/plans/site-loss.hcl", "--config", estate)
 	if res.code != exitDrillFailed {
 		t.Fatalf("exit code = %d, want %d\n%s\n%s", res.code, exitDrillFailed, res.stdout, res.stderr)
 	}
 	if !strings.Contains(res.stdout, "env:NOMAD_TOKEN_SANGAM") {
 		t.Errorf("output does not name the missing token reference:\n%s", res.stdout)
+	}
+	if !strings.Contains(res.stdout, "requested by local user "+currentUser()+" (unauthenticated)") {
+		t.Errorf("output does not say the run was started locally, unauthenticated:\n%s", res.stdout)
+	}
+}
+
+// firedrill run starts a drill at once, without a server: never one that needs approval, and
+// never on a database that serve replicas share.
+func TestRunRefusesWhatNeedsAServer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := "sqlite:" + filepath.Join(t.TempDir(), "firedrill.db")
+	res := runCLI(t, ctx, map[string]string{"FIREDRILL_DATABASE_URL": db, "FIREDRILL_MIGRATE": "true"}, "run", "../../examples/plans/site-loss.hcl")
+	if res.code != exitError || !strings.Contains(res.stderr, "plan sangam-site-loss needs approval by sre, compliance: submit it to a firedrill server") {
+		t.Errorf("run of a plan that needs approval: exit %d, stderr %q", res.code, res.stderr)
+	}
+	dir := t.TempDir()
+	src, err := os.ReadFile("../../examples/firedrill.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	estate := filepath.Join(dir, "firedrill.hcl")
+	if err := os.WriteFile(estate, []byte(withoutDefaultApproval(t, string(src))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dsn := storetest.NewDatabase(t)
+	res = runCLI(t, ctx, map[string]string{"FIREDRILL_DATABASE_URL": dsn, "FIREDRILL_MIGRATE": "true"}, "run", "../../examples/plans/site-loss.hcl", "--config", estate)
+	if res.code != exitError || !strings.Contains(res.stderr, "embedded SQLite database only") {
+		t.Errorf("run on PostgreSQL: exit %d, stderr %q", res.code, res.stderr)
+	}
+	// Refused before anything was applied to the database.
+	status := runCLI(t, ctx, nil, "migrate", "status", "--json", "--database-url", dsn)
+	if strings.Contains(status.stdout, `"applied": true`) {
+		t.Errorf("a refused run migrated the database:\n%s", status.stdout)
 	}
 }
 
@@ -197,22 +243,47 @@ func TestRunsListAndShowReadWhatTheDemoRecorded(t *testing.T) {
 	if res := runCLI(t, ctx, nil, "demo", "--database-url", db, "--json"); res.code != exitOK {
 		t.Fatalf("demo: %d %s", res.code, res.stderr)
 	}
-	env := map[string]string{"FIREDRILL_DATABASE_URL": db}
-	res := runCLI(t, ctx, env, "runs", "list", "--json")
-	var list struct {
-		Runs []struct{ ID, State string }
+	// A server over the demo's database, and a viewer who reads it through the API.
+	st, err := store.Open(ctx, store.Config{DatabaseURL: db})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := json.Unmarshal([]byte(res.stdout), &list); err != nil || len(list.Runs) != 1 || list.Runs[0].State != "succeeded" {
-		t.Fatalf("runs list = %s (%v)", res.stdout, err)
+	t.Cleanup(func() { st.Close() })
+	srv := apiOver(t, st, db, "")
+	vera := srv.person(t, srv.bootstrap(t, "root"), "vera", "viewer")
+
+	list := decodeJSON[control.RunList](t, srv.cli(t, vera, "runs", "list", "--json"))
+	if len(list.Runs) != 1 || list.Runs[0].State != drills.RunSucceeded || list.Runs[0].RequestedBy.Kind != drills.ActorLocal {
+		t.Fatalf("runs list = %+v; want the demo's run, succeeded, started locally", list.Runs)
 	}
-	res = runCLI(t, ctx, env, "runs", "show", list.Runs[0].ID)
-	if res.code != exitOK || !strings.Contains(res.stdout, "Drill PASSED") {
-		t.Errorf("runs show: exit %d\n%s", res.code, res.stdout)
+	res := srv.cli(t, vera, "runs", "list")
+	if !strings.Contains(res.stdout, list.Runs[0].ID) || !strings.Contains(res.stdout, "(unauthenticated)") {
+		t.Errorf("runs list:\n%s", res.stdout)
 	}
-	if res := runCLI(t, ctx, env, "runs", "show", "no-such-run"); res.code != exitError || !strings.Contains(res.stderr, "not found") {
+	res = srv.cli(t, vera, "runs", "show", list.Runs[0].ID)
+	for _, want := range []string{"Drill PASSED", "requested by local user", "Timeline (UTC, ms)", "lose-sangam", "by firedrill at " + srv.url} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("runs show lacks %q:\n%s", want, res.stdout)
+		}
+	}
+	res = srv.cli(t, vera, "runs", "show", list.Runs[0].ID, "--wait")
+	if !strings.Contains(res.stdout, "Drill PASSED") {
+		t.Errorf("runs show --wait of an ended run:\n%s", res.stdout)
+	}
+	if res := runCLI(t, ctx, srv.as(vera), "runs", "show", "no-such-run"); res.code != exitError || !strings.Contains(res.stderr, "not found") {
 		t.Errorf("runs show of an unknown run: exit %d %q", res.code, res.stderr)
 	}
-	if res := runCLI(t, ctx, env, "runs", "list", "--state", "exploded"); res.code != exitError || !strings.Contains(res.stderr, "--state") {
+	if res := runCLI(t, ctx, srv.as(vera), "runs", "list", "--state", "exploded"); res.code != exitError || !strings.Contains(res.stderr, "--state") {
 		t.Errorf("runs list with an unknown state: exit %d %q; want 1 naming --state", res.code, res.stderr)
+	}
+	if res := runCLI(t, ctx, srv.as(vera), "runs", "list", "--since", "yesterday"); res.code != exitError || !strings.Contains(res.stderr, "--since") {
+		t.Errorf("runs list with a bad --since: exit %d %q", res.code, res.stderr)
+	}
+	// Filters and pages.
+	if none := decodeJSON[control.RunList](t, srv.cli(t, vera, "runs", "list", "--plan", "nope", "--json")); len(none.Runs) != 0 {
+		t.Errorf("runs list --plan nope = %+v", none.Runs)
+	}
+	if page := decodeJSON[control.RunList](t, srv.cli(t, vera, "runs", "list", "--limit", "1", "--since", "2000-01-01", "--json")); len(page.Runs) != 1 || page.NextCursor != "" {
+		t.Errorf("runs list --limit 1 = %+v; want the one run and no next page", page)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/internal/sitesim"
 	"github.com/firedrill/firedrill/orchestrator/store"
-	"github.com/firedrill/firedrill/orchestrator/store/storetest"
 )
 
 // Ctrl-C during `firedrill run` aborts the drill the safe way: the rollback runs and the
@@ -35,7 +34,7 @@ func TestInterruptedRunRollsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sim.Close()
-	text := string(src)
+	text := withoutDefaultApproval(t, string(src))
 	for name, ports := range map[string][2]string{"sangam": {"14646", "18080"}, "yatap": {"14647", "18081"}, "busan": {"14648", "18082"}} {
 		text = strings.Replace(text, "http://127.0.0.1:"+ports[0], sim.Site(name).NomadAddress(), 1)
 		text = strings.Replace(text, "http://127.0.0.1:"+ports[1], sim.Site(name).IngressAddress(), 1)
@@ -74,7 +73,8 @@ func TestInterruptedRunRollsBack(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	dsn := storetest.NewDatabase(t)
+	// firedrill run works on an embedded database.
+	dsn := "sqlite:" + filepath.Join(dir, "firedrill.db")
 	ctx, interrupt := context.WithCancel(context.Background())
 	done := make(chan cliResult, 1)
 	go func() {

@@ -51,7 +51,8 @@ func simEstate(t *testing.T, ctx context.Context, dir string) (string, []string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	estate := string(src)
+	// Without the estate's approval policy: these runs start as soon as they are submitted.
+	estate := withoutDefaultApproval(t, string(src))
 	for _, s := range addrs.Sites {
 		port := map[string][2]string{"sangam": {"14646", "18080"}, "yatap": {"14647", "18081"}, "busan": {"14648", "18082"}}[s.Name]
 		estate = strings.Replace(estate, "http://127.0.0.1:"+port[0], s.Nomad, 1)
@@ -146,10 +147,24 @@ func (p *serveProc) kill9() {
 	_ = p.cmd.Wait()
 }
 
-func submitRun(t *testing.T, ctx context.Context, env []string, planPath, estatePath string) string {
+// address is where the serve process serves, once it does.
+func (p *serveProc) address(t *testing.T) string {
 	t.Helper()
-	cmd := exec.CommandContext(ctx, binPath, "submit", planPath, "--config", estatePath, "--triggered-by", "kill-test")
-	cmd.Env = env
+	var addr string
+	waitFor(t, 30*time.Second, func() bool {
+		_, rest, ok := strings.Cut(p.stderr.String(), "firedrill serving on ")
+		addr, _, _ = strings.Cut(rest, " ")
+		return ok
+	})
+	return addr
+}
+
+// submitRun submits a plan through the CLI binary to the server at addr, as the person token
+// stands for, and returns the run's ID.
+func submitRun(t *testing.T, ctx context.Context, env []string, planPath, estatePath, addr, token string) string {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, binPath, "submit", planPath, "--config", estatePath)
+	cmd.Env = append(env, "FIREDRILL_ADDR="+addr, "FIREDRILL_TOKEN="+token)
 	out, err := cmd.Output()
 	if err != nil {
 		var stderr string
@@ -213,7 +228,7 @@ func TestKill9ServeMidDrill(t *testing.T) {
 		t.Fatal(err)
 	}
 	dsn := storetest.NewDatabase(t)
-	env = append(env, "FIREDRILL_DATABASE_URL="+dsn, "FIREDRILL_LEASE_FOR=2s", "FIREDRILL_POLL=50ms", "FIREDRILL_LOG_LEVEL=info")
+	env = append(env, "FIREDRILL_DATABASE_URL="+dsn, "FIREDRILL_CONFIG="+estatePath, "FIREDRILL_LEASE_FOR=2s", "FIREDRILL_POLL=50ms", "FIREDRILL_LOG_LEVEL=info")
 
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
@@ -222,6 +237,7 @@ func TestKill9ServeMidDrill(t *testing.T) {
 	// The first serve migrates the database; submit needs the schema.
 	first := startServe(t, ctx, env)
 	st := openWhenMigrated(t, ctx, dsn, first)
+	token := sreToken(t, st, "kill-test")
 	retries := map[string]int{}
 	var runIDs []string
 	for i := range 30 {
@@ -230,7 +246,7 @@ func TestKill9ServeMidDrill(t *testing.T) {
 			p = startServe(t, ctx, env)
 		}
 		if i%3 == 0 {
-			runIDs = append(runIDs, submitRun(t, ctx, env, planPath, estatePath))
+			runIDs = append(runIDs, submitRun(t, ctx, env, planPath, estatePath, p.address(t), token))
 		}
 		delay := time.Duration(300+rng.IntN(3200)) * time.Millisecond
 		time.Sleep(delay) // real time must pass for the drill to get somewhere
@@ -429,10 +445,10 @@ func TestPostgresRestartMidDrill(t *testing.T) {
 	if err := os.WriteFile(planPath, []byte(plan), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env = append(env, "FIREDRILL_DATABASE_URL="+dsn, "FIREDRILL_LEASE_FOR=3s", "FIREDRILL_POLL=100ms", "FIREDRILL_LOG_LEVEL=info")
+	env = append(env, "FIREDRILL_DATABASE_URL="+dsn, "FIREDRILL_CONFIG="+estatePath, "FIREDRILL_LEASE_FOR=3s", "FIREDRILL_POLL=100ms", "FIREDRILL_LOG_LEVEL=info")
 	p := startServe(t, ctx, env)
 	st := openWhenMigrated(t, ctx, dsn, p)
-	id := submitRun(t, ctx, env, planPath, estatePath)
+	id := submitRun(t, ctx, env, planPath, estatePath, p.address(t), sreToken(t, st, "restart-test"))
 
 	// Restart while the run is in its first long pause.
 	deadline := time.Now().Add(time.Minute)

@@ -1,11 +1,19 @@
 // Command firedrill schedules and runs disaster-recovery drills and records what they achieved.
 //
-// Exit codes: 0 success; 1 error or bad input; 2 the drill ran but failed or missed an objective.
+// The commands people use to act on drills (submit, approve, reject, abort, freeze, step,
+// schedule pause|resume, runs, approvals, user, token) are clients of the JSON API that
+// `firedrill serve` serves: --address (env FIREDRILL_ADDR) names the server, the API token
+// comes from FIREDRILL_TOKEN or --token-file (env FIREDRILL_TOKEN_FILE), and the server decides
+// who may do what. Only migrate, user bootstrap, demo, sim and run (on an embedded SQLite
+// database) open the database themselves.
+//
+// Exit codes, mapped from the error's category in one place (exitCode): 0 success; 1 error,
+// bad input or a request the server refused (no or a bad token, a missing role, not found, a
+// state that does not allow it); 2 the drill ran but failed or missed an objective.
 package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,8 +26,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-
-	"github.com/firedrill/firedrill/orchestrator/store"
 )
 
 // Exit codes, documented in the root command's help.
@@ -36,7 +42,7 @@ func main() {
 	os.Exit(code)
 }
 
-// exitCodeError carries a specific exit code up to main.
+// exitCodeError carries a specific exit code up to main; exitCode honours it first.
 type exitCodeError struct {
 	code int
 	err  error
@@ -52,27 +58,27 @@ type app struct {
 	logFormat      string
 	logger         *slog.Logger
 	getenv         func(string) string
+	// api says which server the API commands talk to and where their token is.
+	api apiFlags
 }
 
+// run is the CLI's entry point: it runs one command and returns the process's exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	a := &app{stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	return a.execute(ctx, args)
+}
+
+// execute runs one command line, prints its error and maps it to an exit code.
+func (a *app) execute(ctx context.Context, args []string) int {
 	root := a.rootCommand()
 	root.SetArgs(args)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
 	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return exitOK
+	if err != nil {
+		reportError(a.stderr, err)
 	}
-	var ec *exitCodeError
-	if errors.As(err, &ec) {
-		if ec.err != nil && ec.err.Error() != "" {
-			fmt.Fprintln(stderr, "firedrill:", ec.err)
-		}
-		return ec.code
-	}
-	fmt.Fprintln(stderr, "firedrill:", err)
-	return exitError
+	return exitCode(err)
 }
 
 func (a *app) rootCommand() *cobra.Command {
@@ -86,9 +92,19 @@ recovery time (RTO) and data loss (RPO) actually achieved, and records every fac
 Every flag can also be set from the environment variable named in its help; a flag given
 on the command line wins over the environment, which wins over the default.
 
+The commands people act with (submit, approve, reject, abort, freeze, step, schedule,
+calendar, runs, approvals, user, token) talk to the JSON API of a firedrill server
+(firedrill serve): --address (env FIREDRILL_ADDR, default http://127.0.0.1:8080) names it,
+and the API token comes from FIREDRILL_TOKEN or --token-file (env FIREDRILL_TOKEN_FILE).
+The token says who you are; the server decides what you may do and records it. An admin
+creates tokens with firedrill token create; the first admin gets one from
+firedrill user bootstrap. Only migrate, user bootstrap, demo, sim and run (on an embedded
+SQLite database) open the database themselves.
+
 Exit codes:
   0  success (for a drill: it ran to the end and met every objective)
-  1  error or bad input
+  1  error or bad input, or a request the server refused (no or a bad token, a missing
+     role, nothing by that name, a state that does not allow it)
   2  the drill ran but failed or missed an objective`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -105,6 +121,7 @@ Exit codes:
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.logLevel, "log-level", "warn", "log level: debug, info, warn or error (env FIREDRILL_LOG_LEVEL)")
 	pf.StringVar(&a.logFormat, "log-format", "text", "log format: text or json (env FIREDRILL_LOG_FORMAT)")
+	a.api.register(root)
 	root.AddCommand(
 		a.demoCommand(),
 		a.planCommand(),
@@ -113,8 +130,11 @@ Exit codes:
 		a.stepCommand(),
 		a.runsCommand(),
 		a.userCommand(),
-		a.approvalCommand(store.ApprovalApprove),
-		a.approvalCommand(store.ApprovalReject),
+		a.tokenCommand(),
+		a.whoamiCommand(),
+		a.approvalsCommand(),
+		a.approvalCommand("approve"),
+		a.approvalCommand("reject"),
 		a.freezeCommand(),
 		a.abortCommand(),
 		a.serveCommand(),
@@ -126,8 +146,15 @@ Exit codes:
 	return root
 }
 
+// envNames are the environment variables whose names are not derived from their flag's:
+// FIREDRILL_ADDR, as NOMAD_ADDR.
+var envNames = map[string]string{"address": "FIREDRILL_ADDR"}
+
 // envOf names the environment variable of a flag: --database-url -> FIREDRILL_DATABASE_URL.
 func envOf(flag string) string {
+	if name, ok := envNames[flag]; ok {
+		return name
+	}
 	return "FIREDRILL_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 

@@ -45,23 +45,14 @@ type cliResult struct {
 	code           int
 }
 
-// runCLI runs the CLI in-process with the given arguments and a clean FIREDRILL_* environment.
+// runCLI runs the CLI in-process, through the same entry point as main (errors printed and
+// mapped to exit codes as a user sees them), with the given arguments and a FIREDRILL_*
+// environment of env only.
 func runCLI(t *testing.T, ctx context.Context, env map[string]string, args ...string) cliResult {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	a := &app{stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return env[k] }}
-	root := a.rootCommand()
-	root.SetArgs(args)
-	root.SetOut(&stdout)
-	root.SetErr(&stderr)
-	code := exitOK
-	if err := root.ExecuteContext(ctx); err != nil {
-		code = exitError
-		if ec, ok := err.(*exitCodeError); ok {
-			code = ec.code
-		}
-		stderr.WriteString(err.Error())
-	}
+	code := a.execute(ctx, args)
 	return cliResult{stdout: stdout.String(), stderr: stderr.String(), code: code}
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -119,8 +120,35 @@ func TestReadmeCommandsRun(t *testing.T) {
 			if err != nil {
 				t.Fatalf("README.md:%d: the block failed: %v\n--- block ---\n%s--- output ---\n%s", b.line, err, b.body, out)
 			}
+			for key, wants := range readmeExpect {
+				if !strings.Contains(b.body, key) {
+					continue
+				}
+				for _, want := range wants {
+					if !strings.Contains(string(out), want) {
+						t.Errorf("README.md:%d: the block printed no %q\n--- output ---\n%s", b.line, want, out)
+					}
+				}
+			}
 		})
 	}
+	for key := range readmeExpect {
+		if !slices.ContainsFunc(blocks, func(b readmeBlock) bool { return strings.Contains(b.body, key) }) {
+			t.Errorf("README.md has no ```sh block with %q, whose output readmeExpect checks", key)
+		}
+	}
+}
+
+// readmeExpect says what a block must print beyond exiting 0: the block holding the key
+// prints every string of its value.
+var readmeExpect = map[string][]string{
+	// The walk from the first admin to an approved, executed drill: the requester's own
+	// approval is refused, two other people's start it, and it passes.
+	"firedrill user bootstrap": {
+		"awaits approval by sre, compliance", "cannot approve", "refused: alice asked for the run",
+		"still needs compliance", "policy met, run is pending", "requested by alice (via cli)",
+		"approved by bob (via cli) as sre", "approved by carol (via cli) as compliance", "Drill PASSED",
+	},
 }
 
 // readmeEnv is the environment without FIREDRILL_* settings of the caller (a reader starts

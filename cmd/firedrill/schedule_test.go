@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/firedrill/firedrill/internal/clock/clocktest"
+	"github.com/firedrill/firedrill/orchestrator/control"
 	"github.com/firedrill/firedrill/orchestrator/scheduler"
 	"github.com/firedrill/firedrill/orchestrator/store"
 )
@@ -54,12 +55,26 @@ func scheduleDB(t *testing.T) string {
 	return url
 }
 
+// scheduleServer serves the API over scheduleDB's database, with testdata/schedule's estate,
+// and returns it with the tokens of a compliance officer (kim) and an SRE (alice).
+func scheduleServer(t *testing.T) (srv *apiServer, kim, alice string) {
+	t.Helper()
+	url := scheduleDB(t)
+	st, err := store.Open(context.Background(), store.Config{DatabaseURL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	srv = apiOver(t, st, url, scheduleEstate)
+	admin := srv.bootstrap(t, "root")
+	return srv, srv.person(t, admin, "kim", "compliance"), srv.person(t, admin, "alice", "sre")
+}
+
 func TestScheduleListShowPauseResume(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := scheduleDB(t)
-	flags := []string{"--config", scheduleEstate, "--database-url", db}
-	cli := func(args ...string) cliResult { return runCLI(t, ctx, nil, append(args, flags...)...) }
+	srv, kim, alice := scheduleServer(t)
+	cli := func(args ...string) cliResult { return runCLI(t, ctx, srv.as(alice), args...) }
 
 	res := cli("schedule", "list")
 	if res.code != exitOK {
@@ -71,9 +86,13 @@ func TestScheduleListShowPauseResume(t *testing.T) {
 		}
 	}
 
-	res = runCLI(t, ctx, nil, "schedule", "pause", "nightly", "--by", "alice", "--reason", "DR site maintenance", "--database-url", db)
-	if res.code != exitOK || !strings.Contains(res.stdout, "schedule nightly paused by alice: DR site maintenance") {
-		t.Fatalf("schedule pause: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	// Pausing is the compliance officer's.
+	if res := cli("schedule", "pause", "nightly", "--reason", "x"); res.code != exitError || !strings.Contains(res.stderr, "schedule.pause") {
+		t.Errorf("an SRE pauses: exit %d, stderr %q; want forbidden", res.code, res.stderr)
+	}
+	res = srv.cli(t, kim, "schedule", "pause", "nightly", "--reason", "DR site maintenance")
+	if !strings.Contains(res.stdout, "schedule nightly paused by kim (via cli): DR site maintenance") {
+		t.Fatalf("schedule pause: %s", res.stdout)
 	}
 	res = cli("schedule", "list", "--json")
 	var list struct {
@@ -93,7 +112,7 @@ func TestScheduleListShowPauseResume(t *testing.T) {
 		t.Fatalf("schedule list --json: %v\n%s", err, res.stdout)
 	}
 	if len(list.Schedules) != 2 || list.Schedules[0].Name != "nightly" || !list.Schedules[0].Paused ||
-		list.Schedules[0].PausedBy.Name != "alice" || list.Schedules[0].NextFire != "" ||
+		list.Schedules[0].PausedBy.Name != "kim" || list.Schedules[0].PausedBy.Kind != "user" || list.Schedules[0].NextFire != "" ||
 		list.Schedules[1].Paused || list.Schedules[1].NextFire == "" || !list.Schedules[1].Recorded {
 		t.Errorf("schedule list --json = %+v", list.Schedules)
 	}
@@ -122,28 +141,32 @@ func TestScheduleListShowPauseResume(t *testing.T) {
 		t.Errorf("schedule show --json = %+v", show)
 	}
 	res = cli("schedule", "show", "nightly")
-	for _, want := range []string{"nightly", "start within  1h\n", "paused by alice: DR site maintenance", "2027-01-03 02:00 KST  run", "next fires:"} {
+	for _, want := range []string{"nightly", "start within  1h\n", "paused by kim: DR site maintenance", "2027-01-03 02:00 KST  run", "next fires:"} {
 		if !strings.Contains(res.stdout, want) {
 			t.Errorf("schedule show lacks %q:\n%s", want, res.stdout)
 		}
 	}
+	if res := cli("schedule", "show", "nightly", "--recent", "1"); strings.Contains(res.stdout, "2027-01-02 02:00 KST") || !strings.Contains(res.stdout, "2027-01-03 02:00 KST") {
+		t.Errorf("schedule show --recent 1:\n%s", res.stdout)
+	}
 
-	res = runCLI(t, ctx, nil, "schedule", "resume", "nightly", "--by", "bob", "--database-url", db, "--json")
-	var resumed map[string]any
-	if err := json.Unmarshal([]byte(res.stdout), &resumed); err != nil || resumed["paused"] != false || resumed["by"] != "bob" {
-		t.Errorf("schedule resume --json = %s (%v)", res.stdout, err)
+	resumed := decodeJSON[control.ScheduleView](t, srv.cli(t, kim, "schedule", "resume", "nightly", "--json"))
+	if resumed.Paused || resumed.NextFire == nil {
+		t.Errorf("schedule resume --json = %+v; want active with a next fire", resumed)
 	}
 
 	bad := []struct {
-		args []string
-		want string
+		token string
+		args  []string
+		want  string
 	}{
-		{[]string{"schedule", "pause", "nightly", "--database-url", db}, "--reason is required"},
-		{[]string{"schedule", "pause", "nope", "--reason", "x", "--database-url", db}, `no schedule "nope"`},
-		{append([]string{"schedule", "show", "nope"}, flags...), `no schedule "nope"`},
+		{kim, []string{"schedule", "pause", "nightly"}, "reason is required"},
+		{kim, []string{"schedule", "pause", "nope", "--reason", "x"}, `nope`},
+		{alice, []string{"schedule", "show", "nope"}, `nope`},
+		{alice, []string{"schedule", "show", "nightly", "--recent", "0"}, "--recent"},
 	}
 	for _, b := range bad {
-		res := runCLI(t, ctx, nil, b.args...)
+		res := runCLI(t, ctx, srv.as(b.token), b.args...)
 		if res.code != exitError || !strings.Contains(res.stderr, b.want) {
 			t.Errorf("%v: exit %d, stderr %q; want exit 1 and %q", b.args, res.code, res.stderr, b.want)
 		}
@@ -153,15 +176,11 @@ func TestScheduleListShowPauseResume(t *testing.T) {
 func TestCalendar(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := scheduleDB(t)
-	flags := []string{"--config", scheduleEstate, "--database-url", db}
-	res := runCLI(t, ctx, nil, append([]string{"calendar", "--from", "2027-01-24", "--to", "2027-02-01"}, flags...)...)
-	if res.code != exitOK {
-		t.Fatalf("calendar: exit %d: %s", res.code, res.stderr)
-	}
+	srv, _, alice := scheduleServer(t)
+	res := srv.cli(t, alice, "calendar", "--from", "2027-01-24", "--to", "2027-02-01")
 	golden(t, "calendar.txt", res.stdout)
 
-	res = runCLI(t, ctx, nil, append([]string{"calendar", "--from", "2027-03-13", "--to", "2027-03-14", "--schedule", "weekly-ny", "--json"}, flags...)...)
+	res = srv.cli(t, alice, "calendar", "--from", "2027-03-13", "--to", "2027-03-14", "--schedule", "weekly-ny", "--json")
 	var cal struct {
 		Fires []struct {
 			Schedule string `json:"schedule"`
@@ -193,10 +212,10 @@ func TestCalendar(t *testing.T) {
 		{[]string{"calendar", "--from", "2027-01-01"}, "--to is required"},
 		{[]string{"calendar", "--from", "2027-13-01", "--to", "2027-12-31"}, `--from "2027-13-01" is not a date`},
 		{[]string{"calendar", "--from", "2027-02-01", "--to", "2027-01-01"}, "--to 2027-01-01 is before --from 2027-02-01"},
-		{[]string{"calendar", "--from", "2027-01-01", "--to", "2027-01-02", "--schedule", "nope"}, `--schedule: testdata/schedule/firedrill.hcl defines no schedule "nope"`},
+		{[]string{"calendar", "--from", "2027-01-01", "--to", "2027-01-02", "--schedule", "nope"}, `--schedule: the estate defines no schedule "nope"`},
 	}
 	for _, b := range bad {
-		res := runCLI(t, ctx, nil, append(b.args, flags...)...)
+		res := runCLI(t, ctx, srv.as(alice), b.args...)
 		if res.code != exitError || !strings.Contains(res.stderr, b.want) {
 			t.Errorf("%v: exit %d, stderr %q; want exit 1 and %q", b.args, res.code, res.stderr, b.want)
 		}

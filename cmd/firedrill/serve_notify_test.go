@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/firedrill/firedrill/orchestrator/notify"
+	"github.com/firedrill/firedrill/orchestrator/store"
 	"github.com/firedrill/firedrill/orchestrator/store/storetest"
 )
 
@@ -45,7 +46,7 @@ func TestServeNotifiesWhenARunEnds(t *testing.T) {
 		t.Fatal(err)
 	}
 	estate := strings.NewReplacer("http://127.0.0.1:14646", "http://127.0.0.1:1", "http://127.0.0.1:14647", "http://127.0.0.1:1",
-		"http://127.0.0.1:14648", "http://127.0.0.1:1").Replace(string(src))
+		"http://127.0.0.1:14648", "http://127.0.0.1:1").Replace(withoutDefaultApproval(t, string(src)))
 	estate += "\nnotify \"ops\" {\n  kind    = \"webhook\"\n  url     = \"" + hook.URL + "\"\n  key_env = \"HOOK_KEY\"\n}\n"
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "plans"), 0o755); err != nil {
@@ -74,12 +75,23 @@ func TestServeNotifiesWhenARunEnds(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = serve.Process.Kill(); _ = serve.Wait() })
 	sc := bufio.NewScanner(stderr)
-	for sc.Scan() && !strings.Contains(sc.Text(), "firedrill serving on") {
+	var addr string
+	for sc.Scan() {
+		if _, rest, ok := strings.Cut(sc.Text(), "firedrill serving on "); ok {
+			addr, _, _ = strings.Cut(rest, " ")
+			break
+		}
 	}
 	go func() { _, _ = io.Copy(io.Discard, stderr) }()
+	st, err := store.Open(ctx, store.Config{DatabaseURL: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	token := sreToken(t, st, "alice")
 
 	submit := exec.CommandContext(ctx, binPath, "submit", filepath.Join(dir, "plans/site-loss.hcl"), "--json")
-	submit.Env = env
+	submit.Env = append(env, "FIREDRILL_ADDR="+addr, "FIREDRILL_TOKEN="+token)
 	out, err := submit.CombinedOutput()
 	if err != nil {
 		t.Fatalf("submit: %v\n%s", err, out)

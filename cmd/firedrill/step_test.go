@@ -2,28 +2,29 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/orchestrator/control"
 	"github.com/firedrill/firedrill/orchestrator/store"
-	"github.com/firedrill/firedrill/orchestrator/store/storetest"
 )
 
+// TestStepDoneRecordsWhoDecided: a manual step waits for a person; an SRE marks it done
+// through the server, which records who (the token's user), and refuses a second decision and
+// a viewer's.
 func TestStepDoneRecordsWhoDecided(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dsn := storetest.NewDatabase(t)
-	st, err := store.Open(ctx, store.Config{DatabaseURL: dsn})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.MigrateUp(ctx); err != nil {
-		t.Fatal(err)
-	}
+	srv := startAPI(t, "")
+	admin := srv.bootstrap(t, "root")
+	alice := srv.person(t, admin, "alice", "sre")
+	bob := srv.person(t, admin, "bob", "sre")
+	vera := srv.person(t, admin, "vera", "viewer")
+
+	// A run executing a manual step, as a replica records it.
+	st := srv.st
 	plan, err := st.PlanSave(ctx, store.PlanSaveParams{Name: "p", Source: []byte("plan")})
 	if err != nil {
 		t.Fatal(err)
@@ -32,32 +33,37 @@ func TestStepDoneRecordsWhoDecided(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	epoch, err := st.RunClaim(ctx, &store.RunClaimParams{RunID: run.ID, Owner: "test", LeaseFor: time.Minute})
+	epoch, err := st.RunClaim(ctx, &store.RunClaimParams{RunID: run.ID, Owner: "test", LeaseFor: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.StepStart(ctx, &store.StepStartParams{RunID: run.ID, Epoch: epoch, Key: "call-van", Action: drills.ActionManual}); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"FIREDRILL_DATABASE_URL": dsn}
 
-	res := runCLI(t, ctx, env, "step", "done", run.ID, "no-such-step", "--by", "alice")
+	view := decodeJSON[control.RunView](t, srv.cli(t, vera, "runs", "show", run.ID, "--json"))
+	if len(view.Steps) != 1 || !view.Steps[0].AwaitingDecision {
+		t.Errorf("runs show --json steps = %+v; want call-van awaiting a decision", view.Steps)
+	}
+	if res := srv.cli(t, vera, "runs", "show", run.ID); !strings.Contains(res.stdout, "awaits a decision") {
+		t.Errorf("runs show does not say the step awaits a decision:\n%s", res.stdout)
+	}
+	if res := runCLI(t, ctx, srv.as(vera), "step", "done", run.ID, "call-van"); res.code != exitError || !strings.Contains(res.stderr, "step.decide") {
+		t.Errorf("a viewer decides: exit %d, stderr %q; want forbidden", res.code, res.stderr)
+	}
+	res := runCLI(t, ctx, srv.as(alice), "step", "done", run.ID, "no-such-step")
 	if res.code != exitError || !strings.Contains(res.stderr, "not found") {
 		t.Errorf("step done on an unknown step: exit %d, stderr %q; want 1 and not found", res.code, res.stderr)
 	}
-	res = runCLI(t, ctx, env, "step", "done", run.ID, "call-van", "--by", "alice", "--comment", "VAN operator confirmed", "--json")
-	if res.code != exitOK {
-		t.Fatalf("step done: exit %d, stderr %s", res.code, res.stderr)
+	d := decodeJSON[control.DecisionView](t, srv.cli(t, alice, "step", "done", run.ID, "call-van", "--comment", "VAN operator confirmed", "--json"))
+	if d.By.Name != "alice" || d.By.Kind != drills.ActorUser || d.By.Via != drills.ViaCLI || d.Decision != "done" || d.StepKey != "call-van" || d.Comment != "VAN operator confirmed" {
+		t.Errorf("step done --json = %+v; want done by alice via cli, with the comment", d)
 	}
-	var out map[string]any
-	if err := json.Unmarshal([]byte(res.stdout), &out); err != nil {
-		t.Fatalf("step done --json: %v\n%s", err, res.stdout)
-	}
-	if out["decided_by"] != "alice" || out["decision"] != "done" || out["step_key"] != "call-van" {
-		t.Errorf("step done --json = %v", out)
-	}
-	res = runCLI(t, ctx, env, "step", "failed", run.ID, "call-van", "--by", "bob")
-	if res.code != exitError || !strings.Contains(res.stderr, "already decided") {
+	res = runCLI(t, ctx, srv.as(bob), "step", "failed", run.ID, "call-van")
+	if res.code != exitError || !strings.Contains(res.stderr, "firedrill: ") {
 		t.Errorf("second decision: exit %d, stderr %q; want refused", res.code, res.stderr)
+	}
+	if res := srv.cli(t, vera, "runs", "show", run.ID); !strings.Contains(res.stdout, "step call-van marked done by alice (via cli)") {
+		t.Errorf("runs show does not show the decision:\n%s", res.stdout)
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/spf13/cobra"
-
 	"github.com/firedrill/firedrill/internal/clock"
 	"github.com/firedrill/firedrill/orchestrator"
 	"github.com/firedrill/firedrill/orchestrator/actions"
@@ -23,11 +21,18 @@ import (
 const defaultDatabaseURL = "sqlite:firedrill.db"
 
 // openStore opens the database. With migrate it applies pending migrations (serve, demo);
-// without, it refuses to work on an outdated schema.
-func (a *app) openStore(ctx context.Context, url string, migrate bool) (*store.Store, error) {
+// without, it refuses to work on an outdated schema. Each check, when given, may refuse the
+// database before anything is applied to it.
+func (a *app) openStore(ctx context.Context, url string, migrate bool, checks ...func(*store.Store) error) (*store.Store, error) {
 	st, err := store.Open(ctx, store.Config{DatabaseURL: url, Logger: a.logger})
 	if err != nil {
 		return nil, fmt.Errorf("--database-url %s: %w", store.RedactURL(url), err)
+	}
+	for _, check := range checks {
+		if err := check(st); err != nil {
+			st.Close()
+			return nil, err
+		}
 	}
 	if migrate {
 		applied, err := st.MigrateUp(ctx)
@@ -91,17 +96,4 @@ func (a *app) newEngine(st *store.Store, secrets *secret.Resolver, tune ...func(
 		return nil, err
 	}
 	return &engine{runner: runner, clients: clients, registry: registry}, nil
-}
-
-// withStore makes a command body that runs with the store at *url open (its schema current)
-// and closes it afterwards.
-func (a *app) withStore(url *string, fn func(cmd *cobra.Command, args []string, st *store.Store) error) func(*cobra.Command, []string) error {
-	return func(cmd *cobra.Command, args []string) error {
-		st, err := a.openStore(cmd.Context(), *url, false)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		return fn(cmd, args, st)
-	}
 }

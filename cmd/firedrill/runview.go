@@ -1,0 +1,144 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/firedrill/firedrill/orchestrator/control"
+)
+
+// printRunView prints a run as the server recorded it: who asked, its approvals, the
+// timeline of its steps, each service's recovery and the verdict. where says where it is
+// recorded ("in sqlite:firedrill.db", "by firedrill at http://...").
+func printRunView(w io.Writer, v *control.RunView, where string) {
+	r := v.Run
+	fmt.Fprintf(w, "\nDrill %s  run %s\n", r.Plan, r.ID)
+	forced := ""
+	if r.Forced {
+		forced = ", forced"
+	}
+	fmt.Fprintf(w, "  %s -> %s, requested by %s%s, plan sha256 %s\n", r.From, r.To, r.RequestedBy, forced, short(r.PlanSHA256))
+	if r.Schedule != "" {
+		fire := ""
+		if r.FireTime != nil {
+			fire = " at " + r.FireTime.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(w, "  fired by schedule %s%s\n", r.Schedule, fire)
+	}
+	if len(r.ApprovalRoles) > 0 {
+		fmt.Fprintf(w, "  approval policy: %s", strings.Join(r.ApprovalRoles, ", "))
+		if r.ApprovalDeadline != nil {
+			fmt.Fprintf(w, ", before %s", r.ApprovalDeadline.UTC().Format(time.RFC3339))
+		}
+		if len(v.MissingRoles) > 0 {
+			fmt.Fprintf(w, "; still missing %s", strings.Join(v.MissingRoles, ", "))
+		}
+		fmt.Fprintln(w)
+	}
+	for _, ap := range v.Approvals {
+		comment := ""
+		if ap.Comment != "" {
+			comment = ": " + ap.Comment
+		}
+		fmt.Fprintf(w, "  %s by %s as %s at %s%s\n", decided(ap.Decision), ap.By, strings.Join(ap.Roles, ", "), clockTime(ap.At), comment)
+	}
+	if r.AbortRequestedAt != nil {
+		fmt.Fprintf(w, "  abort requested by %s at %s: %s\n", actorOrDash(r.AbortRequestedBy), clockTime(*r.AbortRequestedAt), r.AbortReason)
+	}
+	fmt.Fprintln(w)
+
+	fmt.Fprintln(w, "Timeline (UTC, ms)")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  START\tT0+\tSTEP\tACTION\tSITE\tRESULT\tTOOK")
+	for _, s := range v.Steps {
+		took := ""
+		if s.DurationMS != nil {
+			took = (time.Duration(*s.DurationMS) * time.Millisecond).String()
+		}
+		state := string(s.State)
+		if s.AwaitingDecision {
+			state += " (awaits a decision: firedrill step)"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", clockTime(s.StartedAt), sinceT0(s.StartedAt, r.T0), s.Key, s.Action, s.Site, state, took)
+	}
+	tw.Flush()
+	for _, s := range v.Steps {
+		if s.Error != "" {
+			fmt.Fprintf(w, "  ! %s: %s\n", s.Key, s.Error)
+		}
+	}
+	for _, d := range v.Decisions {
+		comment := ""
+		if d.Comment != "" {
+			comment = ": " + d.Comment
+		}
+		fmt.Fprintf(w, "  step %s marked %s by %s at %s%s\n", d.StepKey, d.Decision, d.By, clockTime(d.At), comment)
+	}
+	if r.T0 != nil {
+		fmt.Fprintf(w, "  T0 disaster  %s\n", clockTime(*r.T0))
+	}
+	if r.T1 != nil {
+		fmt.Fprintf(w, "  T1 restored  %s\n", clockTime(*r.T1))
+	}
+
+	fmt.Fprintln(w, "\nRecovery per service (RTO = restored on the DR site - T0; RPO = data written before T0 missing on DR)")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  SERVICE\tCRITICALITY\tRTO OBJECTIVE\tRTO ACTUAL\tRESOLUTION\tRPO OBJECTIVE\tRPO ACTUAL\tLOST ROWS\tRESULT")
+	for _, m := range v.Services {
+		actual := "not restored"
+		if m.RTOActualMS != nil {
+			actual = (time.Duration(*m.RTOActualMS) * time.Millisecond).String()
+		}
+		rpo, lost := "not measured", "-"
+		if m.RPOActualMS != nil {
+			rpo = (time.Duration(*m.RPOActualMS) * time.Millisecond).String()
+		}
+		if m.RPOLostRows != nil {
+			lost = fmt.Sprint(*m.RPOLostRows)
+		}
+		result := "met"
+		if !m.RTOMet || (m.RPOMet != nil && !*m.RPOMet) {
+			result = "MISSED"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t±%dms\t%s\t%s\t%s\t%s\n", m.Service, m.Criticality,
+			(time.Duration(m.RTOObjectiveMS) * time.Millisecond).String(), actual, m.ResolutionMS,
+			(time.Duration(m.RPOObjectiveMS) * time.Millisecond).String(), rpo, lost, result)
+	}
+	tw.Flush()
+	for _, m := range v.Services {
+		if m.Reason != "" {
+			fmt.Fprintf(w, "  ! %s: %s\n", m.Service, m.Reason)
+		}
+	}
+
+	rto := "not measured"
+	if r.RTOActualMS != nil {
+		rto = (time.Duration(*r.RTOActualMS) * time.Millisecond).String()
+	}
+	switch {
+	case !r.State.IsTerminal():
+		fmt.Fprintf(w, "\nDrill not ended: run %s", r.State)
+	case r.Passed:
+		fmt.Fprintf(w, "\nDrill PASSED: run %s, drill RTO %s", r.State, rto)
+	default:
+		fmt.Fprintf(w, "\nDrill FAILED: run %s, drill RTO %s", r.State, rto)
+	}
+	if r.Reason != "" {
+		fmt.Fprintf(w, " (%s)", r.Reason)
+	}
+	fmt.Fprintf(w, "\n%d timeline events recorded %s\n", len(v.Timeline), where)
+}
+
+// decided says what an approval decision did: approve -> approved.
+func decided(decision string) string {
+	switch decision {
+	case "approve":
+		return "approved"
+	case "reject":
+		return "rejected"
+	}
+	return decision
+}

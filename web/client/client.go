@@ -1,0 +1,663 @@
+// Package client is the Go client of firedrill's JSON API (/api/v1), the way
+// github.com/hashicorp/nomad/api is Nomad's: one method per route, taking and returning the
+// params and view types of orchestrator/control (their JSON tags are the wire format).
+//
+// A refused request comes back as a *control.Error carrying the server's category, its safe
+// message, the field at fault and, for plan problems, the positioned diagnostics, so a front
+// end maps categories to exit codes in one place (control.CategoryOf). Every request has its
+// own deadline. The API token is sent as a bearer token and never appears in an error.
+//
+// client performs no authorization of its own and holds no state beyond its Config: the
+// server decides.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/orchestrator/control"
+)
+
+// Defaults.
+const (
+	// DefaultAddress is where `firedrill serve` listens by default.
+	DefaultAddress = "http://127.0.0.1:8080"
+	// DefaultTimeout bounds one request, reply included.
+	DefaultTimeout = 30 * time.Second
+	// MaxReplyBytes bounds a reply the client reads.
+	MaxReplyBytes = 64 << 20
+)
+
+// HeaderVia names the channel a person acts through (cli); the server records it with the
+// actor. Without it the server records api.
+const HeaderVia = "X-Firedrill-Via"
+
+// APIPrefix is the path every route of the API starts with.
+const APIPrefix = "/api/v1"
+
+// Config configures a Client.
+type Config struct {
+	// Address is the server's base URL, http:// or https://. Defaults to DefaultAddress.
+	Address string
+	// Token is the API token sent as "Authorization: Bearer <token>"; empty sends none (only
+	// the OpenAPI document can be read without one).
+	Token string
+	// HTTPClient defaults to a client of its own on a clone of http.DefaultTransport.
+	HTTPClient *http.Client
+	// Via is sent as X-Firedrill-Via (the CLI sends cli); empty sends nothing.
+	Via drills.Via
+	// Timeout bounds each request, reply included. Defaults to DefaultTimeout.
+	Timeout time.Duration
+}
+
+// Client talks to one firedrill server. It is safe for concurrent use.
+type Client struct {
+	cfg  Config
+	base *url.URL
+	hc   *http.Client
+}
+
+// New returns a Client. It checks the configuration only; it does not contact the server.
+func New(cfg Config) (*Client, error) {
+	if cfg.Address == "" {
+		cfg.Address = DefaultAddress
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.Timeout < 0 {
+		return nil, fmt.Errorf("client: Config.Timeout %s is negative", cfg.Timeout)
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	u, err := url.Parse(strings.TrimRight(cfg.Address, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("client: Config.Address %q is not an http:// or https:// URL of a firedrill server", cfg.Address)
+	}
+	if u.User != nil {
+		return nil, errors.New("client: Config.Address must not carry credentials: give the API token as Config.Token")
+	}
+	for _, r := range cfg.Token {
+		// A header value cannot hold these; say so without echoing the secret.
+		if r <= ' ' || r == 0x7f {
+			return nil, errors.New("client: Config.Token holds a space or a control character: an API token is one word (fdt_...)")
+		}
+	}
+	switch cfg.Via {
+	case "", drills.ViaCLI, drills.ViaAPI, drills.ViaWeb:
+	default:
+		return nil, fmt.Errorf("client: Config.Via %q is not one of cli, api, web", cfg.Via)
+	}
+	return &Client{cfg: cfg, base: u, hc: cfg.HTTPClient}, nil
+}
+
+// Address is the server's base URL.
+func (c *Client) Address() string { return c.base.String() }
+
+// HasToken reports whether the client sends an API token.
+func (c *Client) HasToken() bool { return c.cfg.Token != "" }
+
+// HTTPError is the internal cause of an error reply: the route and the status. It is wrapped
+// in the *control.Error the client returns.
+type HTTPError struct {
+	Method     string
+	Path       string
+	StatusCode int
+}
+
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("%s %s: %d %s", e.Method, e.Path, e.StatusCode, http.StatusText(e.StatusCode))
+}
+
+// errorReply is the body of every error reply.
+type errorReply struct {
+	Error *struct {
+		Code        string               `json:"code"`
+		Message     string               `json:"message"`
+		Field       string               `json:"field,omitempty"`
+		Diagnostics []control.Diagnostic `json:"diagnostics,omitempty"`
+	} `json:"error"`
+}
+
+// categoryOfStatus is the category of a status when the reply says none (a proxy's page, a
+// server too old to say).
+func categoryOfStatus(status int) control.Category {
+	switch status {
+	case http.StatusUnauthorized:
+		return control.CategoryUnauthenticated
+	case http.StatusForbidden:
+		return control.CategoryForbidden
+	case http.StatusNotFound:
+		return control.CategoryNotFound
+	case http.StatusConflict:
+		return control.CategoryConflict
+	}
+	if status >= 400 && status < 500 {
+		return control.CategoryInvalid
+	}
+	return control.CategoryInternal
+}
+
+var knownCategories = map[control.Category]bool{
+	control.CategoryInvalid: true, control.CategoryUnauthenticated: true, control.CategoryForbidden: true,
+	control.CategoryNotFound: true, control.CategoryConflict: true, control.CategoryInternal: true,
+}
+
+// replyError turns an error reply into a *control.Error.
+func replyError(method, path string, status int, body []byte) *control.Error {
+	cause := &HTTPError{Method: method, Path: path, StatusCode: status}
+	var r errorReply
+	if json.Unmarshal(body, &r) == nil && r.Error != nil && r.Error.Message != "" {
+		cat := control.Category(r.Error.Code)
+		if !knownCategories[cat] {
+			cat = categoryOfStatus(status)
+		}
+		e := &control.Error{Category: cat, Message: r.Error.Message, Field: r.Error.Field, Err: cause}
+		if len(r.Error.Diagnostics) > 0 {
+			e.Details = r.Error.Diagnostics
+		}
+		return e
+	}
+	return &control.Error{
+		Category: categoryOfStatus(status),
+		Message:  fmt.Sprintf("%s %s: the server answered %d %s", method, path, status, http.StatusText(status)),
+		Err:      cause,
+	}
+}
+
+// Diagnostics returns the positioned plan problems an error carries, if any.
+func Diagnostics(err error) []control.Diagnostic {
+	var e *control.Error
+	if errors.As(err, &e) {
+		if ds, ok := e.Details.([]control.Diagnostic); ok {
+			return ds
+		}
+	}
+	return nil
+}
+
+// do sends one request under its own deadline. body, when not nil, is sent as JSON; a 2xx
+// reply is decoded into out when out is not nil.
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	u := *c.base
+	u.Path = c.base.Path + APIPrefix + path
+	u.RawPath = c.base.Path + APIPrefix + escapedPath(path)
+	if len(query) > 0 {
+		u.RawQuery = query.Encode()
+	}
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("%s %s: encode request: %w", method, path, err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "firedrill-client")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.cfg.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
+	}
+	if c.cfg.Via != "" {
+		req.Header.Set(HeaderVia, string(c.cfg.Via))
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return c.transportError(ctx, method, path, err)
+	}
+	defer resp.Body.Close()
+	reply, err := io.ReadAll(io.LimitReader(resp.Body, MaxReplyBytes+1))
+	if err != nil {
+		return c.transportError(ctx, method, path, err)
+	}
+	if len(reply) > MaxReplyBytes {
+		return fmt.Errorf("%s %s: the reply is larger than %d bytes", method, path, MaxReplyBytes)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return replyError(method, path, resp.StatusCode, reply)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(reply, out); err != nil {
+		return fmt.Errorf("%s %s: the reply is not what firedrill sends (is %s a firedrill server?): %w", method, path, c.base, err)
+	}
+	return nil
+}
+
+// transportError says the server could not be reached or did not answer in time. It names
+// the address (never the token, which only travels in a header).
+func (c *Client) transportError(ctx context.Context, method, path string, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%s %s: firedrill at %s did not answer within %s", method, path, c.base, c.cfg.Timeout)
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return fmt.Errorf("%s %s: cannot reach firedrill at %s (is `firedrill serve` running there? set --address or FIREDRILL_ADDR): %w", method, path, c.base, err)
+}
+
+// escapedPath escapes each segment of a route path built with seg.
+func escapedPath(p string) string {
+	parts := strings.Split(p, "/")
+	for i, s := range parts {
+		parts[i] = url.PathEscape(s)
+	}
+	return strings.Join(parts, "/")
+}
+
+// seg checks a path segment supplied by the caller: it must not be empty nor hold a slash,
+// which would name another route.
+func seg(what, v string) (string, error) {
+	if v == "" {
+		return "", &control.Error{Category: control.CategoryInvalid, Message: what + " is required", Field: what}
+	}
+	if strings.Contains(v, "/") {
+		return "", &control.Error{Category: control.CategoryInvalid, Message: fmt.Sprintf("%s %q holds a slash", what, v), Field: what}
+	}
+	return v, nil
+}
+
+// ---- Routes -----------------------------------------------------------------------------
+
+// OpenAPI returns the API's OpenAPI 3 document. It needs no token.
+func (c *Client) OpenAPI(ctx context.Context) (json.RawMessage, error) {
+	var doc json.RawMessage
+	if err := c.do(ctx, http.MethodGet, "/openapi.json", nil, nil, &doc); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// Whoami says who the token stands for and what it may do.
+func (c *Client) Whoami(ctx context.Context) (*control.Whoami, error) {
+	var out control.Whoami
+	if err := c.do(ctx, http.MethodGet, "/whoami", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// RunList returns a page of runs, newest first.
+func (c *Client) RunList(ctx context.Context, p *control.RunListParams) (*control.RunList, error) {
+	q := url.Values{}
+	if p != nil {
+		for _, s := range p.States {
+			q.Add("state", string(s))
+		}
+		setNonEmpty(q, "plan", p.Plan)
+		setNonEmpty(q, "schedule", p.Schedule)
+		setNonEmpty(q, "requested_by", p.RequestedBy)
+		if p.Since != nil {
+			q.Set("since", p.Since.UTC().Format(time.RFC3339Nano))
+		}
+		if p.Until != nil {
+			q.Set("until", p.Until.UTC().Format(time.RFC3339Nano))
+		}
+		if p.Limit != 0 {
+			q.Set("limit", strconv.Itoa(p.Limit))
+		}
+		setNonEmpty(q, "cursor", p.Cursor)
+	}
+	var out control.RunList
+	if err := c.do(ctx, http.MethodGet, "/runs", q, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+func setNonEmpty(q url.Values, k, v string) {
+	if v != "" {
+		q.Set(k, v)
+	}
+}
+
+// RunSubmit asks for a run of a plan against the server's estate.
+func (c *Client) RunSubmit(ctx context.Context, p *control.RunSubmitParams) (*control.RunSummary, error) {
+	var out control.RunSummary
+	if err := c.do(ctx, http.MethodPost, "/runs", nil, p, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// RunGet returns a run with all its evidence and its timeline.
+func (c *Client) RunGet(ctx context.Context, runID string) (*control.RunView, error) {
+	id, err := seg("run_id", runID)
+	if err != nil {
+		return nil, err
+	}
+	var out control.RunView
+	if err := c.do(ctx, http.MethodGet, "/runs/"+id, nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// RunApprove approves a run awaiting approval.
+func (c *Client) RunApprove(ctx context.Context, p *control.ApprovalDecideParams) (*control.ApprovalOutcome, error) {
+	return c.approvalDecide(ctx, "approve", p)
+}
+
+// RunReject rejects a run awaiting approval.
+func (c *Client) RunReject(ctx context.Context, p *control.ApprovalDecideParams) (*control.ApprovalOutcome, error) {
+	return c.approvalDecide(ctx, "reject", p)
+}
+
+func (c *Client) approvalDecide(ctx context.Context, verb string, p *control.ApprovalDecideParams) (*control.ApprovalOutcome, error) {
+	id, err := seg("run_id", p.RunID)
+	if err != nil {
+		return nil, err
+	}
+	var out control.ApprovalOutcome
+	if err := c.do(ctx, http.MethodPost, "/runs/"+id+"/"+verb, nil, p, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// RunAbort asks a run to abort.
+func (c *Client) RunAbort(ctx context.Context, p *control.RunAbortParams) (*control.RunSummary, error) {
+	id, err := seg("run_id", p.RunID)
+	if err != nil {
+		return nil, err
+	}
+	var out control.RunSummary
+	if err := c.do(ctx, http.MethodPost, "/runs/"+id+"/abort", nil, p, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// StepDecide records a decision on a step that waits for a person.
+func (c *Client) StepDecide(ctx context.Context, p *control.StepDecideParams) (*control.DecisionView, error) {
+	id, err := seg("run_id", p.RunID)
+	if err != nil {
+		return nil, err
+	}
+	key, err := seg("step_key", p.StepKey)
+	if err != nil {
+		return nil, err
+	}
+	var out control.DecisionView
+	if err := c.do(ctx, http.MethodPost, "/runs/"+id+"/steps/"+key+"/decision", nil, p, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ApprovalsWaiting lists the runs awaiting approval, those the caller can approve first.
+func (c *Client) ApprovalsWaiting(ctx context.Context) ([]control.ApprovalWaiting, error) {
+	var out struct {
+		Approvals []control.ApprovalWaiting `json:"approvals"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/approvals", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Approvals, nil
+}
+
+// FreezeGet says whether a freeze is on.
+func (c *Client) FreezeGet(ctx context.Context) (*control.FreezeView, error) {
+	var out control.FreezeView
+	if err := c.do(ctx, http.MethodGet, "/freeze", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// FreezeOn turns the freeze on.
+func (c *Client) FreezeOn(ctx context.Context, p *control.FreezeOnParams) (*control.FreezeView, error) {
+	var out control.FreezeView
+	if err := c.do(ctx, http.MethodPut, "/freeze", nil, p, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// FreezeOff lifts the freeze.
+func (c *Client) FreezeOff(ctx context.Context) (*control.FreezeView, error) {
+	var out control.FreezeView
+	if err := c.do(ctx, http.MethodDelete, "/freeze", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ScheduleList lists the schedules.
+func (c *Client) ScheduleList(ctx context.Context) ([]control.ScheduleView, error) {
+	var out struct {
+		Schedules []control.ScheduleView `json:"schedules"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/schedules", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Schedules, nil
+}
+
+// ScheduleGet returns one schedule with its recorded and next fires.
+func (c *Client) ScheduleGet(ctx context.Context, name string) (*control.ScheduleDetail, error) {
+	n, err := seg("name", name)
+	if err != nil {
+		return nil, err
+	}
+	var out control.ScheduleDetail
+	if err := c.do(ctx, http.MethodGet, "/schedules/"+n, nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// SchedulePause pauses a schedule.
+func (c *Client) SchedulePause(ctx context.Context, p *control.SchedulePauseParams) (*control.ScheduleView, error) {
+	return c.schedulePaused(ctx, "pause", p)
+}
+
+// ScheduleResume resumes a paused schedule.
+func (c *Client) ScheduleResume(ctx context.Context, p *control.SchedulePauseParams) (*control.ScheduleView, error) {
+	return c.schedulePaused(ctx, "resume", p)
+}
+
+func (c *Client) schedulePaused(ctx context.Context, verb string, p *control.SchedulePauseParams) (*control.ScheduleView, error) {
+	n, err := seg("name", p.Name)
+	if err != nil {
+		return nil, err
+	}
+	var out control.ScheduleView
+	if err := c.do(ctx, http.MethodPost, "/schedules/"+n+"/"+verb, nil, p, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// CalendarGet returns the fires on the local dates From..To (both included), of every
+// schedule or of p.Schedule, and each service's due status. Only the dates of From and To
+// count.
+func (c *Client) CalendarGet(ctx context.Context, p *control.CalendarParams) (*control.Calendar, error) {
+	q := url.Values{}
+	q.Set("from", p.From.Format(time.DateOnly))
+	q.Set("to", p.To.Format(time.DateOnly))
+	setNonEmpty(q, "schedule", p.Schedule)
+	var out control.Calendar
+	if err := c.do(ctx, http.MethodGet, "/calendar", q, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ServiceList lists the estate's services with their due status.
+func (c *Client) ServiceList(ctx context.Context) ([]control.ServiceView, error) {
+	var out struct {
+		Services []control.ServiceView `json:"services"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/services", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Services, nil
+}
+
+// SiteList lists the estate's sites.
+func (c *Client) SiteList(ctx context.Context) ([]control.SiteView, error) {
+	var out struct {
+		Sites []control.SiteView `json:"sites"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/sites", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Sites, nil
+}
+
+// PlanValidate validates a plan against the server's estate; an invalid plan is a
+// PlanValidation with Valid false, not an error.
+func (c *Client) PlanValidate(ctx context.Context, p *control.PlanValidateParams) (*control.PlanValidation, error) {
+	var out control.PlanValidation
+	if err := c.do(ctx, http.MethodPost, "/plans/validate", nil, p, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// UserList lists users.
+func (c *Client) UserList(ctx context.Context) ([]control.UserView, error) {
+	var out struct {
+		Users []control.UserView `json:"users"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/users", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Users, nil
+}
+
+// UserGet returns one user.
+func (c *Client) UserGet(ctx context.Context, name string) (*control.UserView, error) {
+	n, err := seg("name", name)
+	if err != nil {
+		return nil, err
+	}
+	var out control.UserView
+	if err := c.do(ctx, http.MethodGet, "/users/"+n, nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// UserCreate creates a user with roles.
+func (c *Client) UserCreate(ctx context.Context, p *control.UserCreateParams) (*control.UserView, error) {
+	var out control.UserView
+	if err := c.do(ctx, http.MethodPost, "/users", nil, p, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// UserDisable disables a user; their tokens stop working at once.
+func (c *Client) UserDisable(ctx context.Context, name string) (*control.UserView, error) {
+	n, err := seg("name", name)
+	if err != nil {
+		return nil, err
+	}
+	var out control.UserView
+	if err := c.do(ctx, http.MethodPost, "/users/"+n+"/disable", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// RoleGrant grants a user a role.
+func (c *Client) RoleGrant(ctx context.Context, p *control.RoleChangeParams) (*control.UserView, error) {
+	n, err := seg("user", p.User)
+	if err != nil {
+		return nil, err
+	}
+	var out control.UserView
+	if err := c.do(ctx, http.MethodPost, "/users/"+n+"/roles", nil, p, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// RoleRevoke revokes a user's role.
+func (c *Client) RoleRevoke(ctx context.Context, p *control.RoleChangeParams) (*control.UserView, error) {
+	n, err := seg("user", p.User)
+	if err != nil {
+		return nil, err
+	}
+	r, err := seg("role", p.Role)
+	if err != nil {
+		return nil, err
+	}
+	var out control.UserView
+	if err := c.do(ctx, http.MethodDelete, "/users/"+n+"/roles/"+r, nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// RoleGrantList returns the recorded role changes of user, or of everyone when user is "".
+func (c *Client) RoleGrantList(ctx context.Context, user string) ([]control.RoleGrantView, error) {
+	q := url.Values{}
+	setNonEmpty(q, "user", user)
+	var out struct {
+		Grants []control.RoleGrantView `json:"grants"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/role-grants", q, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Grants, nil
+}
+
+// TokenList lists the tokens of user, or of everyone when user is "", without secrets.
+func (c *Client) TokenList(ctx context.Context, user string) ([]control.TokenView, error) {
+	q := url.Values{}
+	setNonEmpty(q, "user", user)
+	var out struct {
+		Tokens []control.TokenView `json:"tokens"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/tokens", q, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Tokens, nil
+}
+
+// TokenCreate creates a token; its secret is in the reply and nowhere else.
+func (c *Client) TokenCreate(ctx context.Context, p *control.TokenCreateParams) (*control.NewToken, error) {
+	var out control.NewToken
+	if err := c.do(ctx, http.MethodPost, "/tokens", nil, p, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// TokenRevoke revokes a token.
+func (c *Client) TokenRevoke(ctx context.Context, id string) (*control.TokenView, error) {
+	tid, err := seg("token_id", id)
+	if err != nil {
+		return nil, err
+	}
+	var out control.TokenView
+	if err := c.do(ctx, http.MethodDelete, "/tokens/"+tid, nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
