@@ -107,15 +107,16 @@ func (c *Control) parsePlan(file, source string, force bool) (*drills.Plan, erro
 	case !filepath.IsAbs(file):
 		return nil, invalidf("plan_file", "plan_file %q leaves the estate's directory: give it relative to the estate (or absolute)", file)
 	}
+	// Every problem at once, as `firedrill plan validate` reports them: the plan is checked
+	// against the estate even when it parsed with errors.
 	plan, diags := drills.ParsePlan([]byte(source), file)
-	if diags.HasErrors() {
+	if plan != nil {
+		diags = append(diags, drills.ValidatePlanWith(est.Estate, plan, drills.ValidateOptions{AllowUnplannedDependencies: force})...)
+	}
+	if diags.HasErrors() || plan == nil {
 		return nil, invalidPlan(file, diags)
 	}
 	plan.File = resolved
-	opts := drills.ValidateOptions{AllowUnplannedDependencies: force}
-	if vd := drills.ValidatePlanWith(est.Estate, plan, opts); vd.HasErrors() {
-		return nil, invalidPlan(file, vd)
-	}
 	return plan, nil
 }
 

@@ -27,15 +27,6 @@ func (c actorCols) actor() drills.Actor {
 	return drills.Actor{Kind: drills.ActorKind(c.Kind), Name: c.Name, Via: drills.Via(c.Via), TokenID: c.TokenID}
 }
 
-// actorPtr is the actor, or nil when nobody is recorded.
-func (c actorCols) actorPtr() *drills.Actor {
-	if c.Kind == "" {
-		return nil
-	}
-	a := c.actor()
-	return &a
-}
-
 // setActor adds the columns of a under prefix to an UpdateColumns map.
 func setActor(set map[string]any, prefix string, a drills.Actor) map[string]any {
 	set[prefix+"kind"] = string(a.Kind)
