@@ -70,7 +70,7 @@ func FuzzParsePlan(f *testing.F) {
 	})
 }
 
-func FuzzParseConfig(f *testing.F) {
+func FuzzParseEstate(f *testing.F) {
 	f.Add(readExample(f, "firedrill.hcl"), false)
 	f.Add([]byte(primary+svc("x", `  depends_on = ["y"]`, `  check "http" { url = "{ingress}/h" }`, `  canary {`, `    database = "l"`, `    table = "t"`, `  }`)+svc("y", `  depends_on = ["x"]`)), false)
 	f.Add([]byte(`{"site": {"a": {"role": "primary", "nomad": {"address": "http://a:4646", "region": "r"}}}, "service": {"x": {"criticality": "core", "rto": "1d", "rpo": "0s"}}}`), true)

@@ -689,7 +689,7 @@ func dueLines(l []drills.DueStatus) string {
 	return b.String()
 }
 
-func FuzzParseConfigSchedules(f *testing.F) {
+func FuzzParseEstateSchedules(f *testing.F) {
 	f.Add([]byte(scheduleEstate), false)
 	f.Add([]byte(yearEstate), false)
 	f.Add([]byte(primary+schedBlock("s", `  blackouts = ["b"]`, `  approval { roles = ["sre"] }`)+"blackout \"b\" {\n  weekdays = [\"sat\"]\n  from = \"01:00\"\n  to = \"03:00\"\n}\n"), false)

@@ -12,6 +12,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/orchestrator/control"
 )
 
 // readmeBlock is one ```sh block of the README: commands a reader is told to type.
@@ -172,4 +175,49 @@ func readmeEnv() []string {
 		}
 	}
 	return env
+}
+
+// TestReadmeAuthorizationTableIsTheCode holds the README's table of who may do what to the
+// one authorization table, control.Permissions: every operation, every role, nothing else.
+func TestReadmeAuthorizationTableIsTheCode(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var roles []string
+	seen := map[control.Operation]bool{}
+	for n, line := range strings.Split(string(src), "\n") {
+		cells := strings.Split(strings.Trim(strings.TrimSpace(line), "|"), "|")
+		for i := range cells {
+			cells[i] = strings.TrimSpace(cells[i])
+		}
+		if len(cells) > 2 && cells[0] == "operation" && cells[1] == "what" {
+			roles = cells[2:]
+			continue
+		}
+		if roles == nil || len(cells) != len(roles)+2 || !strings.HasPrefix(cells[0], "`") {
+			continue
+		}
+		op := control.Operation(strings.Trim(cells[0], "`"))
+		want, known := control.Permissions[op]
+		if !known {
+			t.Errorf("README.md:%d: %s is not an operation of control.Permissions", n+1, op)
+			continue
+		}
+		seen[op] = true
+		for i, role := range roles {
+			if got := cells[i+2] == "y"; got != slices.Contains(want, role) {
+				t.Errorf("README.md:%d: %s for %s says %q; control.Permissions says allowed=%v", n+1, op, role, cells[i+2], !got)
+			}
+		}
+	}
+	if sorted := slices.Sorted(slices.Values(roles)); !slices.Equal(sorted, drills.Roles) {
+		t.Errorf("README's table has the roles %v, want every role %v", roles, drills.Roles)
+	}
+	for _, op := range control.Operations() {
+		if !seen[op] {
+			t.Errorf("README's authorization table lacks %s", op)
+		}
+	}
 }
