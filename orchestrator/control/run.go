@@ -82,6 +82,7 @@ func (c *Control) RunSubmit(ctx context.Context, caller *Caller, p *RunSubmitPar
 		return nil, c.failed(ctx, caller, name, p.PlanFile, err, "plan "+plan.Name, nil)
 	}
 	c.log.InfoContext(ctx, "run submitted", "run_id", run.ID, "plan", plan.Name, "requested_by", caller.Actor.String(), "state", string(run.State))
+	c.announceAwaiting(ctx, run)
 	s := runSummaryOf(run)
 	return &s, nil
 }
@@ -468,6 +469,8 @@ func (c *Control) decideApproval(ctx context.Context, caller *Caller, p *Approva
 	if err != nil {
 		return nil, fail(err)
 	}
+	// A rejection or an ended window ends the run here: no worker will announce it.
+	c.announceEnded(ctx, out.Run)
 	if out.Expired {
 		return nil, &Error{Category: CategoryConflict, Message: fmt.Sprintf("the approval window of run %s ended; the run is blocked", run.ID), Err: store.ErrApprovalExpired}
 	}
@@ -508,6 +511,8 @@ func (c *Control) RunAbort(ctx context.Context, caller *Caller, p *RunAbortParam
 	if err != nil {
 		return nil, fail(err)
 	}
+	// A run that waited for approval ends aborted at once; any other ends with its worker.
+	c.announceEnded(ctx, run)
 	s := runSummaryOf(run)
 	return &s, nil
 }
