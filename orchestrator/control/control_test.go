@@ -710,10 +710,6 @@ func TestSchedulesCalendarServicesSites(t *testing.T) {
 		!slices.Equal(list[0].Approval, []string{"sre", "compliance"}) || list[0].StartWithin != "3h" {
 		t.Fatalf("ScheduleList = %+v, %v", list, err)
 	}
-	wantCategory(t, "pausing a schedule not recorded", func() error {
-		_, err := f.ctl.SchedulePause(ctx, kim, &control.SchedulePauseParams{Name: "nightly", Reason: "maintenance"})
-		return err
-	}(), control.CategoryNotFound)
 	if err := f.st.ScheduleSync(ctx, []store.ScheduleDef{{Name: "nightly", PlanName: "auth-failover", PlanFile: planFile}}); err != nil {
 		t.Fatal(err)
 	}

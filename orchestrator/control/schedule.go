@@ -94,8 +94,14 @@ func (c *Control) schedulePause(ctx context.Context, caller *Caller, p *Schedule
 	case len(p.Reason) > maxComment:
 		return nil, fail(invalidf("reason", "reason is longer than %d characters", maxComment))
 	}
+	// A schedule the estate declares but the database does not know yet can be paused before
+	// its first fire: it is recorded first.
+	recorded, err := c.recordSchedule(ctx, p.Name)
+	if err != nil {
+		return nil, fail(err)
+	}
 	var rec *store.Schedule
-	err := c.cfg.Store.InTx(ctx, func(tx *store.Tx) error {
+	err = c.cfg.Store.InTx(ctx, func(tx *store.Tx) error {
 		sp := &store.SchedulePauseParams{Name: p.Name, By: caller.Actor, Reason: p.Reason, At: c.cfg.Clock.Now()}
 		var err error
 		if pause {
@@ -110,7 +116,11 @@ func (c *Control) schedulePause(ctx context.Context, caller *Caller, p *Schedule
 		if pause {
 			msg = "schedule paused"
 		}
-		return c.recordTx(ctx, tx, caller, name, p.Name, msg, map[string]any{"reason": p.Reason})
+		detail := map[string]any{"reason": p.Reason}
+		if recorded {
+			detail["recorded"] = true
+		}
+		return c.recordTx(ctx, tx, caller, name, p.Name, msg, detail)
 	})
 	if err != nil {
 		return nil, fail(err)
@@ -123,6 +133,46 @@ func (c *Control) schedulePause(ctx context.Context, caller *Caller, p *Schedule
 	}
 	v := scheduleViewOf(est, sch, rec, c.cfg.Clock.Now())
 	return &v, nil
+}
+
+// recordSchedule records the estate's schedule name when the database does not know it yet,
+// and says whether it did. serve records the estate's schedules when its scheduler starts;
+// until one has, a schedule is listed (recorded false) but has no row to pause.
+//
+// It records with ScheduleSync, which runs in a transaction of its own (the store has no Tx
+// twin of it): recording is what a starting scheduler does anyway, so an operation that then
+// fails leaves the schedule recorded and active, as serve would have. Every other stored
+// schedule is passed back as stored, so the sync creates the one row and changes nothing else
+// (orphaned schedules are left out: they stay as they are). The new row has no anchor: the
+// first scheduler that syncs it anchors it at its own next fire, so it never backfills fires
+// from before that scheduler ran.
+func (c *Control) recordSchedule(ctx context.Context, name string) (bool, error) {
+	if c.cfg.Estate == nil || c.cfg.Estate.Estate == nil {
+		return false, nil
+	}
+	sch := c.cfg.Estate.Estate.Schedule(name)
+	if sch == nil {
+		return false, nil
+	}
+	recs, err := c.cfg.Store.ScheduleList(ctx)
+	if err != nil {
+		return false, err
+	}
+	defs := make([]store.ScheduleDef, 0, len(recs)+1)
+	for _, r := range recs {
+		if r.Name == name {
+			return false, nil // recorded already
+		}
+		if !r.Orphaned {
+			defs = append(defs, store.ScheduleDef{Name: r.Name, PlanName: r.PlanName, PlanFile: r.PlanFile, Spec: r.Spec})
+		}
+	}
+	defs = append(defs, store.ScheduleDef{Name: sch.Name, PlanFile: sch.Plan})
+	if err := c.cfg.Store.ScheduleSync(ctx, defs); err != nil {
+		return false, err
+	}
+	c.log.InfoContext(ctx, "schedule recorded ahead of the scheduler", "schedule", name)
+	return true, nil
 }
 
 // CalendarGet returns the calendar.
