@@ -410,7 +410,9 @@ func (c *Control) decideApproval(ctx context.Context, caller *Caller, p *Approva
 		return nil, err
 	}
 	fail := func(err error) error {
-		return c.failed(ctx, caller, name, p.RunID, err, "run "+p.RunID, nil)
+		return c.failed(ctx, caller, name, p.RunID, err, "run "+p.RunID, map[error]string{
+			store.ErrDuplicate: fmt.Sprintf("%s already decided on run %s: one decision per person", caller.Actor.Name, p.RunID),
+		})
 	}
 	switch {
 	case p.RunID == "":

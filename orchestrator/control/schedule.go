@@ -45,7 +45,7 @@ func (c *Control) ScheduleList(ctx context.Context, caller *Caller) ([]ScheduleV
 	if err != nil {
 		return nil, internal(err)
 	}
-	return ScheduleViewsOf(est, recs, c.cfg.Clock.Now()), nil
+	return scheduleViewsOf(est, recs, c.cfg.Clock.Now()), nil
 }
 
 // ScheduleGet returns one schedule.
@@ -53,11 +53,14 @@ func (c *Control) ScheduleGet(ctx context.Context, caller *Caller, name string) 
 	if err := c.authorize(ctx, caller, OpScheduleRead, "", name); err != nil {
 		return nil, err
 	}
+	if name == "" {
+		return nil, invalidf("name", "the schedule's name is required")
+	}
 	est, err := c.estate()
 	if err != nil {
 		return nil, err
 	}
-	d, err := ScheduleDetailOf(ctx, c.cfg.Store, est, name, DefaultRecentFires, c.cfg.Clock.Now())
+	d, err := scheduleDetailOf(ctx, c.cfg.Store, est, name, DefaultRecentFires, c.cfg.Clock.Now())
 	if err != nil {
 		return nil, storeError(err, "schedule "+name, nil)
 	}
@@ -201,7 +204,9 @@ func (c *Control) CalendarGet(ctx context.Context, caller *Caller, p *CalendarPa
 	if p.Schedule != "" {
 		sch := est.Schedule(p.Schedule)
 		if sch == nil {
-			return nil, notFoundf("the estate defines no schedule %q", p.Schedule)
+			e := notFoundf("the estate defines no schedule %q", p.Schedule)
+			e.Field = "schedule"
+			return nil, e
 		}
 		schedules = []*drills.Schedule{sch}
 	}
@@ -209,7 +214,7 @@ func (c *Control) CalendarGet(ctx context.Context, caller *Caller, p *CalendarPa
 	if err != nil {
 		return nil, internal(err)
 	}
-	return CalendarOf(est, schedules, passed, p.From, p.To, c.cfg.Clock.Now()), nil
+	return calendarOf(est, schedules, passed, p.From, p.To, c.cfg.Clock.Now()), nil
 }
 
 // ServiceList lists the estate's services with their due status.
@@ -275,10 +280,9 @@ func (c *Control) SiteList(ctx context.Context, caller *Caller) ([]SiteView, err
 	return out, nil
 }
 
-// ScheduleViewsOf merges the estate's schedules with the recorded ones: the estate's in its
-// order, then recorded schedules it no longer defines. It reads nothing; commands that own the
-// database (firedrill schedule list) and ScheduleList both build their view with it.
-func ScheduleViewsOf(estate *drills.Estate, recs []*store.Schedule, now time.Time) []ScheduleView {
+// scheduleViewsOf merges the estate's schedules with the recorded ones: the estate's in its
+// order, then recorded schedules it no longer defines. It reads nothing.
+func scheduleViewsOf(estate *drills.Estate, recs []*store.Schedule, now time.Time) []ScheduleView {
 	byName := map[string]*store.Schedule{}
 	for _, r := range recs {
 		byName[r.Name] = r
@@ -342,10 +346,10 @@ func scheduleViewOf(estate *drills.Estate, sch *drills.Schedule, rec *store.Sche
 	return v
 }
 
-// ScheduleDetailOf reads one schedule, its latest recent decided fires and its next fires.
-// ErrNotFound when neither the estate nor the database knows it. It authorizes nothing (see
-// ScheduleViewsOf).
-func ScheduleDetailOf(ctx context.Context, st *store.Store, estate *drills.Estate, name string, recent int, now time.Time) (*ScheduleDetail, error) {
+// scheduleDetailOf reads one schedule, its latest recent decided fires and its next fires.
+// ErrNotFound when neither the estate nor the database knows it. It authorizes nothing:
+// ScheduleGet does.
+func scheduleDetailOf(ctx context.Context, st *store.Store, estate *drills.Estate, name string, recent int, now time.Time) (*ScheduleDetail, error) {
 	if recent <= 0 {
 		recent = DefaultRecentFires
 	}
@@ -401,10 +405,10 @@ func nextFires(estate *drills.Estate, sch *drills.Schedule, now time.Time, n int
 	return out
 }
 
-// CalendarOf is the calendar of schedules on the local dates from..to (both included) and the
+// calendarOf is the calendar of schedules on the local dates from..to (both included) and the
 // due status of every service with a drill_every, given each one's last passed drill. It reads
-// nothing (see ScheduleViewsOf).
-func CalendarOf(estate *drills.Estate, schedules []*drills.Schedule, passed map[string]time.Time, from, to, now time.Time) *Calendar {
+// nothing.
+func calendarOf(estate *drills.Estate, schedules []*drills.Schedule, passed map[string]time.Time, from, to, now time.Time) *Calendar {
 	cal := &Calendar{From: from.Format(time.DateOnly), To: to.Format(time.DateOnly), Fires: []CalendarFire{}, Services: []ServiceDue{}}
 	for _, sch := range schedules {
 		loc := sch.Location
