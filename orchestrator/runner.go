@@ -654,7 +654,7 @@ func encodeEvidence(res *actions.Result, took time.Duration) (json.RawMessage, e
 		for _, o := range res.Observations {
 			obs = append(obs, map[string]any{
 				"service": o.Service, "site": o.Site, "passed_at": o.PassedAt.UTC(),
-				"resolution_ms": o.Resolution.Milliseconds(),
+				"resolution_ms": o.Resolution.Milliseconds(), "resolution_method": o.Method,
 			})
 		}
 		ev["observations"] = obs
