@@ -60,7 +60,12 @@ type Config struct {
 // Actions returns every http.* action.
 func Actions(cfg Config) []actions.Action {
 	if cfg.Client == nil {
+		// Probes overlap in the fast window: keep enough idle connections per host that they
+		// do not open a new one each (the default keeps 2).
+		transport := http.DefaultTransport.(*http.Transport).Clone()
+		transport.MaxIdleConnsPerHost = maxInFlight
 		cfg.Client = &http.Client{
+			Transport: transport,
 			// A health endpoint that redirects is answering something else.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
