@@ -200,7 +200,11 @@ func (a *WaitHealthy) detect(ctx context.Context, req *actions.Request, svc *dri
 				windowEnd = time.Time{}
 				continue
 			}
-			windowEnd = clk.Now().Add(a.cfg.WindowLength)
+			now := clk.Now()
+			if windowEnd.IsZero() {
+				ev["window_opened_at"] = now.UTC()
+			}
+			windowEnd = now.Add(a.cfg.WindowLength)
 			start(method)
 			armFast()
 
