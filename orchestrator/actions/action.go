@@ -72,7 +72,8 @@ type Observation struct {
 	Site     string
 	PassedAt time.Time
 	// Resolution bounds the observation's lateness: PassedAt minus the start of the last
-	// probe that found the service failing (or the poll interval when none did).
+	// probe that found the service failing (or the poll interval when none did), rounded up
+	// to whole milliseconds.
 	Resolution time.Duration
 	// Method says how the moment was caught (a Resolution* constant).
 	Method string

@@ -58,7 +58,7 @@ type roundResult struct {
 // hangs delays nothing but itself.
 //
 // The observation's resolution is PassedAt minus the start of the latest round that got a
-// failing answer: the service became healthy within it. Its method is the source of the
+// failing answer, rounded up to whole ms: the service became healthy within it. Its method is the source of the
 // passing round's tick.
 func (a *WaitHealthy) detect(ctx context.Context, req *actions.Request, svc *drills.Service, interval time.Duration,
 	urls []string, prepared []preparedCheck, ev map[string]any) serviceWatch {
@@ -165,7 +165,7 @@ func (a *WaitHealthy) detect(ctx context.Context, req *actions.Request, svc *dri
 				ev["resolution_us"] = resolution.Microseconds()
 				return serviceWatch{
 					obs: &actions.Observation{Service: svc.Name, Site: req.Site.Name, PassedAt: at,
-						Resolution: resolution, Method: r.method},
+						Resolution: ceilMillisecond(resolution), Method: r.method},
 					evidence: ev,
 				}
 			}
@@ -244,4 +244,10 @@ func (a *WaitHealthy) round(ctx context.Context, svc *drills.Service, urls []str
 		}
 	}
 	return answered, err
+}
+
+// ceilMillisecond rounds a bound up to whole milliseconds: measurements are stored in ms, and
+// a bound cut down to 0 would read as an exact observation.
+func ceilMillisecond(d time.Duration) time.Duration {
+	return (d + time.Millisecond - 1).Truncate(time.Millisecond)
 }

@@ -112,8 +112,9 @@ func (d *drSite) waitAndStart(t *testing.T, cfg httpaction.Config) (actions.Obse
 	if !ok || obs.PassedAt.Before(healthyAt) {
 		t.Errorf("passed at %v, before sitesim made auth healthy (%v, %t)", obs.PassedAt, healthyAt, ok)
 	}
-	if obs.Resolution <= 0 {
-		t.Errorf("resolution = %v, want the positive bound of the observation", obs.Resolution)
+	// The bound is stored in whole ms, rounded up (never 0, which would read as exact).
+	if obs.Resolution <= 0 || obs.Resolution%time.Millisecond != 0 {
+		t.Errorf("resolution = %v, want the bound of the observation in whole positive ms", obs.Resolution)
 	}
 	return obs, o.res.Evidence["services"].(map[string]any)["auth"].(map[string]any)
 }
