@@ -317,6 +317,11 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	}
 	fr := &front{site: simSite, proxy: httputil.NewSingleHostReverseProxy(ingress), armed: map[string]bool{}, hung: map[string]int{}}
 	fr.proxy.ErrorLog = log.New(io.Discard, "", 0)
+	// As wait_healthy's own client: enough idle connections that overlapping probes do not
+	// dial through the front (the default transport keeps 2 per host).
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 16
+	fr.proxy.Transport = transport
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
