@@ -20,10 +20,11 @@ var httpActionSpecs = []ActionSpec{
 		Services: ServicesOptional,
 		Order:    DependenciesFirst,
 		Params: map[string]ParamSpec{
-			"interval": {Type: ParamDuration, Doc: "Polling interval, overriding each check's own."},
+			"interval": {Type: ParamDuration, Positive: true, Doc: "Polling interval, overriding each check's own."},
 		},
 		DefaultTimeout: 5 * time.Minute,
 		Idempotent:     true,
+		Aliases:        []string{"wait", "check", "wait_ready", "healthcheck"},
 	},
 	{
 		Name:     ActionHTTPCall,
@@ -32,13 +33,14 @@ var httpActionSpecs = []ActionSpec{
 		Services: ServicesNone,
 		Params: map[string]ParamSpec{
 			"url":              {Type: ParamString, Required: true, Doc: "The URL to call."},
-			"method":           {Type: ParamString, Doc: "The HTTP method. Defaults to POST."},
+			"method":           {Type: ParamString, OneOf: []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}, FoldCase: true, Doc: "The HTTP method. Defaults to POST."},
 			"body":             {Type: ParamString, Doc: "The request body."},
 			"headers":          {Type: ParamStringMap, Doc: "Request headers, literal values."},
 			"headers_from_env": {Type: ParamStringMap, Doc: "Request headers whose values are read from the named environment variables (secrets: never recorded)."},
-			"expect_status":    {Type: ParamInt, Doc: "The status that means success. Defaults to any 2xx."},
+			"expect_status":    {Type: ParamInt, Range: true, Min: 100, Max: 599, Doc: "The status that means success. Defaults to any 2xx."},
 		},
 		DefaultTimeout: 30 * time.Second,
 		Idempotent:     false,
+		Aliases:        []string{"webhook", "request", "post", "get"},
 	},
 }
