@@ -48,7 +48,7 @@ var localActionSpecs = []ActionSpec{
 		Site:     SiteForbidden,
 		Services: ServicesNone,
 		Params: map[string]ParamSpec{
-			"duration": {Type: ParamDuration, Required: true, Positive: true, Doc: "How long to wait."},
+			"duration": {Type: ParamDuration, Required: true, Doc: "How long to wait."},
 		},
 		DefaultTimeout: 24 * time.Hour,
 		Idempotent:     true,

@@ -34,8 +34,6 @@ func TestParsePlanParamValues(t *testing.T) {
 			`p.hcl:20:21: expect_status: 20 is out of range: write a number from 100 to 599`},
 		{"method unknown", step(`  step "x" {`, `    action = "http.call"`, `    url = "https://gslb.example/switch"`, `    method = "PSOT"`, `  }`),
 			`p.hcl:20:14: method: "PSOT" is not one of "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"; did you mean "POST"?`},
-		{"wait zero", step(`  step "x" {`, `    action = "wait"`, `    duration = "0s"`, `  }`),
-			`p.hcl:19:16: duration: must be greater than zero`},
 		{"interval zero", step(`  step "x" {`, `    action = "http.wait_healthy"`, `    site = "yatap"`, `    interval = "0s"`, `  }`),
 			`p.hcl:20:16: interval: must be greater than zero`},
 		{"bad duration", step(`  step "x" {`, `    action = "nomad.drain_site"`, `    site = "sangam"`, `    deadline = "5 minutes"`, `  }`),

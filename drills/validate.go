@@ -328,9 +328,16 @@ func (v *planValidator) checkMilestones() {
 // of the drill: a service that nothing starts there is not failed over, whatever the checks
 // say (they would pass only if it already ran there). Starting means an action of start
 // effect (nomad.run_job, nomad.scale to a count above zero) on the plan's to site that covers
-// the service.
+// the service. It applies to plans that drive Nomad on a DR site that has it.
 func (v *planValidator) checkStartedOnDR() {
 	if v.p.To == "" || v.p.To == v.p.From || v.cfg.Site(v.p.To) == nil {
+		return
+	}
+	// A plan that drives no Nomad action on a site fails over by commands or people, whose
+	// effect validation cannot see.
+	if v.cfg.Site(v.p.To).Nomad == nil || !slices.ContainsFunc(v.p.Steps, func(st *Step) bool {
+		return strings.HasPrefix(st.Action, "nomad.") && st.Site != ""
+	}) {
 		return
 	}
 	started := map[string]bool{}

@@ -103,6 +103,8 @@ plan "crash-drill" {
     milestone = "restored"
     timeout   = "1m"
   }
+  rollback        = "none"
+  rollback_reason = "the simulated sites are thrown away after the test"
 }
 `
 
