@@ -56,7 +56,7 @@ func failoverPlan(disaster, middle, rollbackExtra string) string {
     milestone = "disaster"
   }`
 	}
-	if !strings.Contains(middle, `"nomad.run_job"`) {
+	if !strings.Contains(middle, `for_each = ["auth", "payments", "remittance"]`) {
 		// Validation wants every service started on the DR site.
 		middle += `
   step "start-on-yatap" {
