@@ -324,6 +324,17 @@ func (v *planValidator) checkMilestones() {
 	}
 }
 
+// DrivesNomad reports whether a step of the drill (rollback and cleanup aside) is a Nomad
+// action on a site: such a plan fails its services over with Nomad, so validation wants each
+// started on the DR site and pre-flight wants each running on the from site and in standby
+// on the DR site. A plan without one fails over by commands or people, whose effect neither
+// can see.
+func (p *Plan) DrivesNomad() bool {
+	return slices.ContainsFunc(p.Steps, func(st *Step) bool {
+		return strings.HasPrefix(st.Action, "nomad.") && st.Site != ""
+	})
+}
+
 // checkStartedOnDR requires every service of the plan to be started on the DR site by a step
 // of the drill: a service that nothing starts there is not failed over, whatever the checks
 // say (they would pass only if it already ran there). Starting means an action of start
@@ -335,9 +346,7 @@ func (v *planValidator) checkStartedOnDR() {
 	}
 	// A plan that drives no Nomad action on a site fails over by commands or people, whose
 	// effect validation cannot see.
-	if v.cfg.Site(v.p.To).Nomad == nil || !slices.ContainsFunc(v.p.Steps, func(st *Step) bool {
-		return strings.HasPrefix(st.Action, "nomad.") && st.Site != ""
-	}) {
+	if v.cfg.Site(v.p.To).Nomad == nil || !v.p.DrivesNomad() {
 		return
 	}
 	started := map[string]bool{}

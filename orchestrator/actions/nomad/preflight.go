@@ -25,7 +25,7 @@ func NewPreflighter(clients *Clients) *Preflighter { return &Preflighter{clients
 // the plan's to site (at least one node of its datacenter ready, eligible and not draining),
 // "serving" for each service on the from site (its job runs allocations there) and "standby"
 // for each on the to site (its job absent, stopped, or running fewer allocations than on the
-// from site: a pilot light).
+// from site: a pilot light), for plans that drive Nomad (drills.Plan.DrivesNomad).
 func (p *Preflighter) Preflight(ctx context.Context, req *actions.PreflightRequest) []actions.PreflightCheck {
 	var out []actions.PreflightCheck
 	for _, name := range req.Plan.Sites() {
@@ -110,7 +110,7 @@ func (p *Preflighter) capacity(ctx context.Context, sc *siteClient, req *actions
 // here instead of "passing" with nothing removed.
 func (p *Preflighter) steadyState(ctx context.Context, req *actions.PreflightRequest) []actions.PreflightCheck {
 	from, to := req.Config.Site(req.Plan.From), req.Config.Site(req.Plan.To)
-	if from == nil || from.Nomad == nil || to == nil || to.Nomad == nil {
+	if from == nil || from.Nomad == nil || to == nil || to.Nomad == nil || !req.Plan.DrivesNomad() {
 		return nil
 	}
 	fromC, err1 := p.clients.For(from)
