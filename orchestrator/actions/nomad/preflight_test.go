@@ -144,7 +144,8 @@ func TestPreflightSteadyState(t *testing.T) {
 	f := setup(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	plan := &drills.Plan{Name: "p", From: "sangam", To: "yatap", Services: []string{"auth"}}
+	plan := &drills.Plan{Name: "p", From: "sangam", To: "yatap", Services: []string{"auth"},
+		Steps: []*drills.Step{{Name: "lose", Action: drills.ActionNomadStopJob, Site: "sangam", ForEach: []string{"auth"}}}}
 	state := func() map[string]actions.PreflightCheck {
 		out := map[string]actions.PreflightCheck{}
 		for _, c := range f.preflighter().Preflight(ctx, &actions.PreflightRequest{RunID: "r", Config: f.estate, Plan: plan, Clock: clock.Real{}}) {
