@@ -1,6 +1,9 @@
 package drills
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // The HTTP family: waiting until a site's services pass their HTTP checks, and calling a URL
 // once (a webhook that switches a GSLB or DNS record, pages a team).
@@ -41,6 +44,16 @@ var httpActionSpecs = []ActionSpec{
 		},
 		DefaultTimeout: 30 * time.Second,
 		Idempotent:     false,
+		Combine:        callCombine,
 		Aliases:        []string{"webhook", "request", "post", "get"},
 	},
+}
+
+// callCombine refuses a body on a method that sends none: the server would never see it.
+func callCombine(params map[string]any) []ParamProblem {
+	method, _ := params["method"].(string)
+	if _, body := params["body"]; body && (strings.EqualFold(method, "GET") || strings.EqualFold(method, "HEAD")) {
+		return []ParamProblem{{Param: "body", Msg: "body: a " + strings.ToUpper(method) + " request sends no body: remove body or use method = \"POST\""}}
+	}
+	return nil
 }

@@ -30,6 +30,8 @@ func TestParsePlanParamValues(t *testing.T) {
 			`p.hcl:21:13: count: -1 is out of range: write a number from 0 to 10000`},
 		{"run_job count zero", step(`  step "x" {`, `    action = "nomad.run_job"`, `    site = "yatap"`, `    for_each = ["auth"]`, `    count = 0`, `  }`),
 			`p.hcl:21:13: count: 0 is out of range: write a number from 1 to 10000`},
+		{"body on a GET", step(`  step "x" {`, `    action = "http.call"`, `    url = "https://gslb.example/switch"`, `    method = "get"`, `    body = "{}"`, `  }`),
+			`p.hcl:21:12: body: a GET request sends no body: remove body or use method = "POST"`},
 		{"expect_status not a status", step(`  step "x" {`, `    action = "http.call"`, `    url = "https://gslb.example/switch"`, `    expect_status = 20`, `  }`),
 			`p.hcl:20:21: expect_status: 20 is out of range: write a number from 100 to 599`},
 		{"method unknown", step(`  step "x" {`, `    action = "http.call"`, `    url = "https://gslb.example/switch"`, `    method = "PSOT"`, `  }`),
@@ -70,6 +72,22 @@ func TestParsePlanParamValues(t *testing.T) {
 			_, diags := drills.ParsePlan([]byte(tt.src), "p.hcl")
 			wantDiag(t, "ParsePlan", diags, tt.want)
 		})
+	}
+}
+
+// TestParseEstateSyntaxErrorFirst: an estate with a syntax error reports only its syntax
+// errors, not the blocks the parser lost to it.
+func TestParseEstateSyntaxErrorFirst(t *testing.T) {
+	t.Parallel()
+	src := strings.Replace(string(readExample(t, "firedrill.hcl")), `service "payments" {`, `service "payments"`, 1)
+	_, diags := drills.ParseEstate([]byte(src), "firedrill.hcl")
+	if len(diags) == 0 || !strings.Contains(diags[0].String(), "invalid block definition") {
+		t.Fatalf("ParseEstate = %v, want the syntax error first", diags)
+	}
+	for _, d := range diags {
+		if strings.Contains(d.Msg, "unknown service") || strings.Contains(d.Msg, "depends_on") {
+			t.Errorf("ParseEstate reports %s, a problem the syntax error caused", d)
+		}
 	}
 }
 
