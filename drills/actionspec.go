@@ -110,9 +110,14 @@ type ActionSpec struct {
 	// Aliases are other names people write for the action ("start_job" for nomad.run_job),
 	// without the family: "did you mean" matches them too.
 	Aliases []string
-	// Combine reports the combinations of parameters (already type-checked) the action
-	// refuses; nil when any combination is fine.
-	Combine func(params map[string]any) []ParamProblem
+}
+
+// combinations report, per action, the combinations of parameters (already type-checked)
+// the action refuses. Kept beside the specs rather than in them, so that specs stay
+// comparable values.
+var combinations = map[string]func(params map[string]any) []ParamProblem{
+	ActionNomadDrainSite: drainCombine,
+	ActionHTTPCall:       callCombine,
 }
 
 // actionSpecs lists every action the plan language accepts, by name: one registry built from

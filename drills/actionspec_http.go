@@ -44,7 +44,6 @@ var httpActionSpecs = []ActionSpec{
 		},
 		DefaultTimeout: 30 * time.Second,
 		Idempotent:     false,
-		Combine:        callCombine,
 		Aliases:        []string{"webhook", "request", "post", "get"},
 	},
 }

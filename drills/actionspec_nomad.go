@@ -75,7 +75,6 @@ var nomadActionSpecs = []ActionSpec{
 		Idempotent:     true,
 		Effect:         EffectStop,
 		Aliases:        []string{"drain", "drain_nodes", "fail_site", "lose_site", "kill_site"},
-		Combine:        drainCombine,
 	},
 	{
 		Name:           ActionNomadUndrainSite,

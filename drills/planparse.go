@@ -264,8 +264,8 @@ func (s *diagSink) params(st *Step, b *hcl.Block, spec ActionSpec, known bool, p
 	if !known {
 		return
 	}
-	if spec.Combine != nil {
-		for _, pr := range spec.Combine(st.Params) {
+	if combine := combinations[spec.Name]; combine != nil {
+		for _, pr := range combine(st.Params) {
 			pos, ok := st.ParamPos[pr.Param]
 			if !ok {
 				pos = st.Pos
