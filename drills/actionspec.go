@@ -2,7 +2,10 @@ package drills
 
 import (
 	"slices"
+	"strings"
 	"time"
+
+	"github.com/agext/levenshtein"
 )
 
 // ParamType is the type of an action parameter in the plan language.
@@ -18,12 +21,42 @@ const (
 	ParamStringMap ParamType = "map(string)"
 )
 
-// ParamSpec describes one parameter of an action.
+// ParamSpec describes one parameter of an action, and the values it accepts: ParsePlan
+// refuses any other, so a plan never fails mid-drill on a value it could have refused.
 type ParamSpec struct {
 	Type     ParamType
 	Required bool
 	Doc      string
+	// OneOf lists the values a string parameter accepts; empty means any.
+	OneOf []string
+	// Min and Max bound a number parameter, when Range is set.
+	Range    bool
+	Min, Max int64
+	// Positive refuses a zero duration.
+	Positive bool
+	// FoldCase compares a string with OneOf regardless of case (HTTP methods).
+	FoldCase bool
 }
+
+// ParamProblem is a combination of parameters an action refuses: Param names the one to
+// point at.
+type ParamProblem struct {
+	Param string
+	Msg   string
+}
+
+// Effect says what an action does to what it acts on, so that "did you mean" never proposes
+// the opposite of what was written (nomad.start_job is nomad.run_job, never nomad.stop_job).
+type Effect int
+
+// Effects.
+const (
+	EffectNeutral Effect = iota
+	// EffectStart brings something up: run, scale, undrain.
+	EffectStart
+	// EffectStop takes something down: stop, drain.
+	EffectStop
+)
 
 // ForEachOrder says in which order a for_each step visits its services.
 type ForEachOrder int
@@ -72,6 +105,19 @@ type ActionSpec struct {
 	DefaultTimeout time.Duration
 	// Idempotent actions may be re-run after a crash; others are never repeated blindly.
 	Idempotent bool
+	// Effect is what the action does to what it acts on.
+	Effect Effect
+	// Aliases are other names people write for the action ("start_job" for nomad.run_job),
+	// without the family: "did you mean" matches them too.
+	Aliases []string
+}
+
+// combinations report, per action, the combinations of parameters (already type-checked)
+// the action refuses. Kept beside the specs rather than in them, so that specs stay
+// comparable values.
+var combinations = map[string]func(params map[string]any) []ParamProblem{
+	ActionNomadDrainSite: drainCombine,
+	ActionHTTPCall:       callCombine,
 }
 
 // actionSpecs lists every action the plan language accepts, by name: one registry built from
@@ -107,4 +153,57 @@ func ActionNames() []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// Words that say what a misspelt action name means to do, for SuggestAction.
+var (
+	startWords = []string{"start", "run", "up", "enable", "resume", "register", "deploy", "launch", "undrain", "restore", "promote", "scale", "submit", "return", "failback"}
+	stopWords  = []string{"stop", "kill", "down", "disable", "halt", "drain", "deregister", "destroy", "remove", "fail", "lose", "shutdown", "purge"}
+)
+
+// effectOfName guesses the effect of an action name from its words ("nomad.start_job": start).
+func effectOfName(name string) Effect {
+	words := strings.FieldsFunc(strings.ToLower(name), func(r rune) bool { return r == '.' || r == '_' || r == '-' })
+	for _, w := range words {
+		switch {
+		case slices.Contains(startWords, w):
+			return EffectStart
+		case slices.Contains(stopWords, w):
+			return EffectStop
+		}
+	}
+	return EffectNeutral
+}
+
+// SuggestAction returns the known action a mistyped name most likely means, or "" when none
+// is close. It matches each action's name and aliases, with and without the family, and never
+// proposes an action of the opposite effect: nomad.start_job suggests nomad.run_job, never
+// nomad.stop_job.
+func SuggestAction(name string) string {
+	want := effectOfName(name)
+	best, bestDist := "", 0
+	for _, spec := range actionSpecs {
+		if want != EffectNeutral && spec.Effect != EffectNeutral && spec.Effect != want {
+			continue
+		}
+		family, verb, hasFamily := strings.Cut(spec.Name, ".")
+		forms := []string{spec.Name}
+		if hasFamily {
+			forms = append(forms, verb)
+		}
+		for _, a := range spec.Aliases {
+			forms = append(forms, a)
+			if hasFamily {
+				forms = append(forms, family+"."+a)
+			}
+		}
+		for _, f := range forms {
+			d := levenshtein.Distance(strings.ToLower(name), f, nil)
+			near := d < len(f) && (d <= 2 || (d <= 3 && d*3 <= len(f)))
+			if near && (best == "" || d < bestDist || (d == bestDist && spec.Name < best)) {
+				best, bestDist = spec.Name, d
+			}
+		}
+	}
+	return best
 }

@@ -24,10 +24,11 @@ var localActionSpecs = []ActionSpec{
 			"args":             {Type: ParamStrings, Doc: "Its arguments."},
 			"env":              {Type: ParamStringMap, Doc: "Extra environment variables."},
 			"dir":              {Type: ParamString, Doc: "The working directory, relative to the plan file. Defaults to the plan's directory."},
-			"max_output_bytes": {Type: ParamInt, Doc: "How much of stdout and of stderr is kept. Defaults to 65536."},
+			"max_output_bytes": {Type: ParamInt, Range: true, Min: 1, Max: 64 << 20, Doc: "How much of stdout and of stderr is kept. Defaults to 65536."},
 		},
 		DefaultTimeout: 5 * time.Minute,
 		Idempotent:     false,
+		Aliases:        []string{"exec", "run", "shell", "script"},
 	},
 	{
 		Name:     ActionManual,
@@ -39,6 +40,7 @@ var localActionSpecs = []ActionSpec{
 		},
 		DefaultTimeout: 24 * time.Hour,
 		Idempotent:     false,
+		Aliases:        []string{"human", "person", "operator"},
 	},
 	{
 		Name:     ActionWait,
@@ -50,5 +52,6 @@ var localActionSpecs = []ActionSpec{
 		},
 		DefaultTimeout: 24 * time.Hour,
 		Idempotent:     true,
+		Aliases:        []string{"sleep", "pause", "delay"},
 	},
 }

@@ -25,6 +25,8 @@ var postgresActionSpecs = []ActionSpec{
 		// A re-run cannot tell its own earlier promotion from someone else's: it refuses as
 		// already primary, so an interrupted step needs an operator.
 		Idempotent: false,
+		Effect:     EffectStart,
+		Aliases:    []string{"promote_standby", "failover", "pg_promote"},
 	},
 	{
 		Name:     ActionPostgresCheckReplication,
@@ -34,10 +36,11 @@ var postgresActionSpecs = []ActionSpec{
 		Params: map[string]ParamSpec{
 			"database":          {Type: ParamString, Required: true, Doc: "Name of the postgres block, on both the step's site (the standby) and the plan's from site (the primary)."},
 			"max_lag":           {Type: ParamDuration, Doc: "Largest acceptable replay lag in time. Unset: not checked."},
-			"max_lag_bytes":     {Type: ParamInt, Doc: "Largest acceptable replay lag in bytes of WAL. Unset: not checked."},
+			"max_lag_bytes":     {Type: ParamInt, Range: true, Min: 0, Max: 1 << 50, Doc: "Largest acceptable replay lag in bytes of WAL. Unset: not checked."},
 			"require_streaming": {Type: ParamBool, Doc: "Fail when the standby has no WAL receiver streaming from its primary. Defaults to true."},
 		},
 		DefaultTimeout: time.Minute,
 		Idempotent:     true,
+		Aliases:        []string{"check_lag", "replication_lag", "check_standby"},
 	},
 }

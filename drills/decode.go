@@ -17,6 +17,9 @@ import (
 )
 
 // parseFile parses src as HCL JSON when the name ends in .json, and as native HCL otherwise.
+// A file with a syntax error yields nil: what the parser recovered is not what was meant, and
+// the problems it would cause (a block "missing", a step "without action") would bury the one
+// line to fix. The syntax errors are the whole report.
 func (s *diagSink) parseFile(src []byte, filename string) hcl.Body {
 	p := hclparse.NewParser()
 	var f *hcl.File
@@ -27,7 +30,7 @@ func (s *diagSink) parseFile(src []byte, filename string) hcl.Body {
 		f, hd = p.ParseHCL(src, filename)
 	}
 	s.hcl(hd)
-	if f == nil || f.Body == nil {
+	if f == nil || f.Body == nil || hd.HasErrors() {
 		return nil
 	}
 	return f.Body

@@ -58,6 +58,8 @@ plan "sangam-site-loss" {
     site      = "yatap"
     milestone = "restored"
   }
+  rollback = "none"
+  rollback_reason = "the on-call team fails back by hand after the drill"
 }
 `)
 	cfg, diags := drills.ParseEstate(estate, "firedrill.hcl")

@@ -1,6 +1,8 @@
 package drills_test
 
 import (
+	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -58,4 +60,36 @@ func TestKakaoPlanWithoutAuthIsRejected(t *testing.T) {
 	}
 	wantDiag(t, "ValidatePlan", drills.ValidatePlan(cfg, p),
 		`site-loss.hcl:9:17: service "payments" depends on "auth", which this plan does not fail over: add "auth" to services`)
+}
+
+// TestREADMEPlansAreValid holds the README's plan examples (the ```hcl blocks that declare a
+// plan) to the language: each parses and validates against the example estate.
+func TestREADMEPlansAreValid(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := exampleConfig(t)
+	blocks := strings.Split(string(src), "```hcl\n")
+	n := 0
+	for i, b := range blocks[1:] {
+		block, _, _ := strings.Cut(b, "```")
+		if !strings.HasPrefix(block, "plan ") {
+			continue
+		}
+		n++
+		name := fmt.Sprintf("README.md hcl block %d", i+1)
+		p, diags := drills.ParsePlan([]byte(block), name)
+		if len(diags) > 0 {
+			t.Errorf("ParsePlan(%s) = %v", name, diags)
+			continue
+		}
+		if diags := drills.ValidatePlan(cfg, p); len(diags) > 0 {
+			t.Errorf("ValidatePlan(%s) = %v", name, diags)
+		}
+	}
+	if n == 0 {
+		t.Fatal("the README has no hcl block declaring a plan")
+	}
 }

@@ -31,6 +31,10 @@ type Plan struct {
 	// run after an abort (an operator's or a stop condition's), and after a step failure once
 	// the disaster step has started; every rollback step is attempted even when one fails.
 	Rollback []*Step
+	// NoRollbackReason is set when the plan says rollback = "none": why a drill that fails
+	// after its disaster step may leave the sites failed over. A plan with a disaster step
+	// has rollback steps or this reason.
+	NoRollbackReason string
 	// Cleanup steps run at the end of every run that got past pre-flight, whatever its
 	// outcome (after the rollback, when there was one): remove test data, re-enable alerts.
 	Cleanup []*Step

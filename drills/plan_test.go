@@ -8,8 +8,9 @@ import (
 	"github.com/firedrill/firedrill/drills"
 )
 
-// basePlan is a valid plan over the example estate; cases edit it. Its last line is 17.
-const basePlan = `plan "p" {
+// basePlanHead is the start of a valid plan over the example estate; cases edit it. Its last
+// line is 16; withBlock adds lines from line 17 on, before the tail.
+const basePlanHead = `plan "p" {
   from     = "sangam"
   to       = "yatap"
   services = ["auth", "payments", "remittance"]
@@ -25,8 +26,29 @@ const basePlan = `plan "p" {
     site      = "yatap"
     milestone = "restored"
   }
-}
 `
+
+// basePlanStart starts the services on the DR site and basePlanRollback returns them: a plan
+// needs both. They come after whatever a case adds, so the case's line numbers stay put.
+const (
+	basePlanStart = `  step "start" {
+    action   = "nomad.run_job"
+    site     = "yatap"
+    for_each = ["auth", "payments", "remittance"]
+  }
+`
+	basePlanRollback = `  rollback {
+    step "return" {
+      action   = "nomad.run_job"
+      site     = "sangam"
+      for_each = ["auth", "payments", "remittance"]
+    }
+  }
+`
+)
+
+// basePlan is the valid plan; its last line is 28.
+const basePlan = basePlanHead + basePlanStart + basePlanRollback + "}\n"
 
 // edit replaces old by new in basePlan, failing if old is not there.
 func edit(t *testing.T, old, new string) string {
@@ -37,9 +59,15 @@ func edit(t *testing.T, old, new string) string {
 	return strings.Replace(basePlan, old, new, 1)
 }
 
-// withBlock adds lines at the end of the plan block, from line 17 on.
+// withBlock adds lines at the end of the head of the plan block, from line 17 on. Lines that
+// declare their own rollback block replace the base's.
 func withBlock(lines ...string) string {
-	return strings.TrimSuffix(basePlan, "}\n") + strings.Join(lines, "\n") + "\n}\n"
+	add := strings.Join(lines, "\n") + "\n"
+	tail := basePlanStart + basePlanRollback
+	if strings.Contains(add, "rollback {") {
+		tail = basePlanStart
+	}
+	return basePlanHead + add + tail + "}\n"
 }
 
 func TestParsePlanDiagnostics(t *testing.T) {
@@ -51,7 +79,7 @@ func TestParsePlanDiagnostics(t *testing.T) {
 	}{
 		{"no plan", func(*testing.T) string { return "# nothing\n" }, `p.hcl:1:1: the file declares no plan`},
 		{"two plans", func(*testing.T) string { return basePlan + strings.Replace(basePlan, `"p"`, `"q"`, 1) },
-			`p.hcl:18:1: only one plan per file: plan "p" is already declared at line 1`},
+			`p.hcl:30:1: only one plan per file: plan "p" is already declared at line 1`},
 		{"unknown plan attribute", func(t *testing.T) string {
 			return edit(t, `to       = "yatap"`, "to       = \"yatap\"\n  descripton = \"x\"")
 		},
@@ -141,11 +169,11 @@ func TestValidatePlanDiagnostics(t *testing.T) {
 		}, nil, `p.hcl:4:14: services: unknown service "paymnts"; did you mean "payments"?`},
 		{"transitive dependency", func(t *testing.T) string {
 			s := edit(t, `services = ["auth", "payments", "remittance"]`, `services = ["remittance", "payments"]`)
-			return strings.Replace(s, `["auth", "payments", "remittance"]`, `["payments", "remittance"]`, 1)
+			return strings.ReplaceAll(s, `["auth", "payments", "remittance"]`, `["payments", "remittance"]`)
 		}, nil, `p.hcl:4:14: service "payments" depends on "auth", which this plan does not fail over: add "auth" to services`},
 		{"dependency through a service", func(t *testing.T) string {
 			s := edit(t, `services = ["auth", "payments", "remittance"]`, `services = ["remittance", "auth"]`)
-			return strings.Replace(s, `["auth", "payments", "remittance"]`, `["auth", "remittance"]`, 1)
+			return strings.ReplaceAll(s, `["auth", "payments", "remittance"]`, `["auth", "remittance"]`)
 		}, nil, `p.hcl:4:14: service "remittance" depends on "payments", which this plan does not fail over: add "payments" to services`},
 		{"unknown step site", func(t *testing.T) string { return edit(t, `site      = "yatap"`, `site      = "yatp"`) }, nil,
 			`p.hcl:14:17: site: unknown site "yatp"`},
@@ -156,6 +184,7 @@ func TestValidatePlanDiagnostics(t *testing.T) {
 		}, nil, `p.hcl:6:3: step "lose": action "nomad.stop_job" needs for_each`},
 		{"for_each outside the plan", func(t *testing.T) string {
 			s := edit(t, `services = ["auth", "payments", "remittance"]`, `services = ["auth"]`)
+			s = strings.ReplaceAll(s, `for_each = ["auth", "payments", "remittance"]`, `for_each = ["auth"]`)
 			return strings.Replace(s, `["auth", "payments", "remittance"]`, `["auth", "payments"]`, 1)
 		}, nil, `p.hcl:9:17: for_each: service "payments" is not in the plan's services`},
 		{"for_each unknown service", func(t *testing.T) string {
@@ -247,8 +276,10 @@ func TestParsePlanJSON(t *testing.T) {
   "from": "sangam", "to": "yatap", "services": ["auth", "payments", "remittance"],
   "step": {
     "lose": {"action": "nomad.stop_job", "site": "sangam", "for_each": ["auth", "payments", "remittance"], "milestone": "disaster"},
-    "verify": {"action": "http.wait_healthy", "site": "yatap", "milestone": "restored", "interval": "1s"}
-  }
+    "verify": {"action": "http.wait_healthy", "site": "yatap", "milestone": "restored", "interval": "1s"},
+    "start": {"action": "nomad.run_job", "site": "yatap", "for_each": ["auth", "payments", "remittance"]}
+  },
+  "rollback": {"step": {"back": {"action": "nomad.run_job", "site": "sangam", "for_each": ["auth", "payments", "remittance"]}}}
 }}}`
 	p, diags := drills.ParsePlan([]byte(src), "p.json")
 	if len(diags) > 0 {
@@ -257,7 +288,7 @@ func TestParsePlanJSON(t *testing.T) {
 	if diags := drills.ValidatePlan(exampleConfig(t), p); len(diags) > 0 {
 		t.Fatalf("ValidatePlan(json) = %v", diags)
 	}
-	if len(p.Steps) != 2 || p.Steps[0].Name != "lose" || p.Steps[1].Duration("interval") != time.Second {
+	if len(p.Steps) != 3 || p.Steps[0].Name != "lose" || p.Steps[1].Duration("interval") != time.Second || len(p.Rollback) != 1 {
 		t.Errorf("ParsePlan(json) steps = %+v", p.Steps)
 	}
 }

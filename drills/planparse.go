@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
@@ -17,7 +18,8 @@ var (
 		{Type: "plan", LabelNames: []string{"name"}},
 	}}
 	planSchema = &hcl.BodySchema{
-		Attributes: []hcl.AttributeSchema{{Name: "description"}, {Name: "from"}, {Name: "to"}, {Name: "services"}},
+		Attributes: []hcl.AttributeSchema{{Name: "description"}, {Name: "from"}, {Name: "to"}, {Name: "services"},
+			{Name: "rollback_reason"}},
 		Blocks: []hcl.BlockHeaderSchema{
 			{Type: "step", LabelNames: []string{"name"}},
 			{Type: "rollback"},
@@ -85,7 +87,13 @@ func (s *diagSink) parsePlanFile(src []byte) *Plan {
 func (s *diagSink) plan(b *hcl.Block) *Plan {
 	name, _ := s.label(b)
 	p := &Plan{Name: name, Pos: s.pos(b.DefRange), AttrPos: map[string]Pos{}}
-	content, hd := b.Body.Content(planSchema)
+	schema := planSchema
+	if !strings.HasSuffix(s.file, ".json") {
+		// rollback = "none" beside the rollback block: in HCL's JSON form an attribute and a
+		// block of one name cannot be told apart, so there the block is the only form.
+		schema = &hcl.BodySchema{Attributes: append(slices.Clone(planSchema.Attributes), hcl.AttributeSchema{Name: "rollback"}), Blocks: planSchema.Blocks}
+	}
+	content, hd := b.Body.Content(schema)
 	s.hcl(hd)
 	attrs := content.Attributes
 	for _, a := range attrs {
@@ -142,7 +150,43 @@ func (s *diagSink) plan(b *hcl.Block) *Plan {
 	if len(p.Steps) == 0 {
 		s.errorf(b.DefRange, "plan %q has no step", name)
 	}
+	s.noRollback(p, b, attrs, seen["rollback"])
 	return p
+}
+
+// noRollback reads rollback = "none" and its rollback_reason, and requires a plan with a
+// disaster step to say how the sites return to normal: rollback steps, or why there are none.
+func (s *diagSink) noRollback(p *Plan, b *hcl.Block, attrs hcl.Attributes, hasBlock bool) {
+	none := false
+	if a := attrs["rollback"]; a != nil {
+		if _, ok := s.oneOf(a, "none"); ok {
+			none = true
+			if hasBlock {
+				s.errorf(a.Expr.Range(), "rollback: the plan has a rollback block and says rollback = \"none\": keep one")
+			}
+		}
+	}
+	reason := attrs["rollback_reason"]
+	switch {
+	case reason != nil && !none:
+		if _, set := attrs["rollback"]; !set {
+			s.errorf(reason.Expr.Range(), "rollback_reason: only a plan with rollback = \"none\" gives one")
+		}
+	case reason != nil:
+		p.NoRollbackReason, _ = s.nonEmpty(reason)
+	case none:
+		s.errorf(attrs["rollback"].Expr.Range(), "rollback: say why the plan has no rollback: add rollback_reason = \"...\" (who returns the sites to normal, and how)")
+	}
+	if _, said := attrs["rollback"]; hasBlock || said {
+		return
+	}
+	for _, st := range p.Steps {
+		if st.Milestone == MilestoneDisaster {
+			s.errorAt(stepAttr(st, "milestone"), "milestone: step %q injects the disaster but plan %q has no rollback: add a rollback { } block that returns the sites to normal, or rollback = \"none\" with rollback_reason = \"...\"",
+				st.Name, p.Name)
+			return
+		}
+	}
 }
 
 func (s *diagSink) step(b *hcl.Block) *Step {
@@ -160,7 +204,11 @@ func (s *diagSink) step(b *hcl.Block) *Step {
 		if v, ok := s.str(a); ok {
 			st.Action = v
 			if spec, known = LookupAction(v); !known {
-				s.errorf(a.Expr.Range(), "action: unknown action %q%s", v, suggestOrList(v, ActionNames(), "known actions"))
+				sg := "; known actions: " + strings.Join(ActionNames(), ", ")
+				if c := SuggestAction(v); c != "" {
+					sg = fmt.Sprintf("; did you mean %q?", c)
+				}
+				s.errorf(a.Expr.Range(), "action: unknown action %q%s", v, sg)
 			}
 		}
 	} else {
@@ -209,18 +257,53 @@ func (s *diagSink) params(st *Step, b *hcl.Block, spec ActionSpec, known bool, p
 			s.errorf(a.NameRange, "%s", unknownParam(a.Name, spec))
 			continue
 		}
-		if v, ok := s.param(a, ps.Type); ok {
+		if v, ok := s.param(a, ps.Type); ok && s.paramValue(a, ps, v) {
 			st.Params[a.Name] = v
 		}
 	}
 	if !known {
 		return
 	}
+	if combine := combinations[spec.Name]; combine != nil {
+		for _, pr := range combine(st.Params) {
+			pos, ok := st.ParamPos[pr.Param]
+			if !ok {
+				pos = st.Pos
+			}
+			s.errorAt(pos, "%s", pr.Msg)
+		}
+	}
 	for _, pn := range slices.Sorted(maps.Keys(spec.Params)) {
 		if _, set := params[pn]; spec.Params[pn].Required && !set {
 			s.errorf(b.DefRange, "step %q: action %q requires parameter %q: %s", st.Name, spec.Name, pn, spec.Params[pn].Doc)
 		}
 	}
+}
+
+// paramValue checks a typed parameter value against the spec's enum, range and sign.
+func (s *diagSink) paramValue(a *hcl.Attribute, ps ParamSpec, v any) bool {
+	switch v := v.(type) {
+	case string:
+		if len(ps.OneOf) == 0 {
+			return true
+		}
+		if slices.ContainsFunc(ps.OneOf, func(o string) bool { return o == v || (ps.FoldCase && strings.EqualFold(o, v)) }) {
+			return true
+		}
+		s.errorf(a.Expr.Range(), "%s: %q is not one of %s%s", a.Name, v, quoteList(ps.OneOf), suggest(v, ps.OneOf))
+		return false
+	case int64:
+		if ps.Range && (v < ps.Min || v > ps.Max) {
+			s.errorf(a.Expr.Range(), "%s: %d is out of range: write a number from %d to %d", a.Name, v, ps.Min, ps.Max)
+			return false
+		}
+	case time.Duration:
+		if ps.Positive && v == 0 {
+			s.errorf(a.Expr.Range(), "%s: must be greater than zero", a.Name)
+			return false
+		}
+	}
+	return true
 }
 
 func unknownParam(name string, spec ActionSpec) string {

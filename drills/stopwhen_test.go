@@ -10,7 +10,17 @@ import (
 )
 
 // planWith is the example site-loss plan with extra blocks and step attributes spliced in.
+// Blocks without a rollback get the plan's usual one, after them.
 func planWith(stepAttrs, blocks string) string {
+	if !strings.Contains(blocks, "rollback {") {
+		blocks += `
+  rollback {
+    step "return" {
+      action = "nomad.undrain_site"
+      site   = "sangam"
+    }
+  }`
+	}
 	return `plan "p" {
   from     = "sangam"
   to       = "yatap"

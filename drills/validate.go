@@ -46,6 +46,7 @@ func ValidatePlanWith(cfg *Estate, p *Plan, opts ValidateOptions) Diagnostics {
 		v.checkAfterStep(st, "cleanup")
 	}
 	v.checkMilestones()
+	v.checkStartedOnDR()
 	v.checkProbes()
 	v.checkStopWhen()
 	v.diags.Sort()
@@ -320,6 +321,56 @@ func (v *planValidator) checkMilestones() {
 	if hasD && hasR && r < d {
 		v.errorf(stepAttr(v.p.Steps[r], "milestone"), "milestone: the %q step %q comes before the %q step %q: restored must come after disaster",
 			MilestoneRestored, v.p.Steps[r].Name, MilestoneDisaster, v.p.Steps[d].Name)
+	}
+}
+
+// DrivesNomad reports whether a step of the drill (rollback and cleanup aside) is a Nomad
+// action on a site: such a plan fails its services over with Nomad, so validation wants each
+// started on the DR site and pre-flight wants each running on the from site and in standby
+// on the DR site. A plan without one fails over by commands or people, whose effect neither
+// can see.
+func (p *Plan) DrivesNomad() bool {
+	return slices.ContainsFunc(p.Steps, func(st *Step) bool {
+		return strings.HasPrefix(st.Action, "nomad.") && st.Site != ""
+	})
+}
+
+// checkStartedOnDR requires every service of the plan to be started on the DR site by a step
+// of the drill: a service that nothing starts there is not failed over, whatever the checks
+// say (they would pass only if it already ran there). Starting means an action of start
+// effect (nomad.run_job, nomad.scale to a count above zero) on the plan's to site that covers
+// the service. It applies to plans that drive Nomad on a DR site that has it.
+func (v *planValidator) checkStartedOnDR() {
+	if v.p.To == "" || v.p.To == v.p.From || v.cfg.Site(v.p.To) == nil {
+		return
+	}
+	// A plan that drives no Nomad action on a site fails over by commands or people, whose
+	// effect validation cannot see.
+	if v.cfg.Site(v.p.To).Nomad == nil || !v.p.DrivesNomad() {
+		return
+	}
+	started := map[string]bool{}
+	for _, st := range v.p.Steps {
+		spec, ok := LookupAction(st.Action)
+		if !ok || spec.Effect != EffectStart || st.Site != v.p.To || spec.Services == ServicesNone {
+			continue
+		}
+		if n, set := st.Params["count"].(int64); set && n == 0 {
+			continue
+		}
+		names := st.ForEach
+		if len(names) == 0 && spec.Services == ServicesOptional {
+			names = v.p.Services
+		}
+		for _, n := range names {
+			started[n] = true
+		}
+	}
+	for _, n := range v.p.Services {
+		if !started[n] && v.cfg.Service(n) != nil {
+			v.errorf(v.planAttr("services"), "services: no step starts %q on the DR site %q, so the drill would not fail it over: add it to the for_each of a %s step on site %q",
+				n, v.p.To, ActionNomadRunJob, v.p.To)
+		}
 	}
 }
 

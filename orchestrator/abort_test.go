@@ -56,6 +56,15 @@ func failoverPlan(disaster, middle, rollbackExtra string) string {
     milestone = "disaster"
   }`
 	}
+	if !strings.Contains(middle, `for_each = ["auth", "payments", "remittance"]`) {
+		// Validation wants every service started on the DR site.
+		middle += `
+  step "start-on-yatap" {
+    action   = "nomad.run_job"
+    site     = "yatap"
+    for_each = ["auth", "payments", "remittance"]
+  }`
+	}
 	return `plan "abort-test" {
   from     = "sangam"
   to       = "yatap"
@@ -479,6 +488,8 @@ service "notices" {
     milestone = "restored"
     timeout   = "1m"
   }
+  rollback        = "none"
+  rollback_reason = "a test: the simulated sites are thrown away"
 }
 `
 		noticesStarted := make(chan struct{})

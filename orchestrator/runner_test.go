@@ -46,6 +46,12 @@ func setup(t *testing.T, st *store.Store, wrap func(actions.Action) actions.Acti
 // setupFiles is setup for any estate and plan file; env adds secrets (DSNs) to the tokens.
 func setupFiles(t *testing.T, st *store.Store, estatePath, planPath string, env map[string]string, wrap func(actions.Action) actions.Action) *bundle {
 	t.Helper()
+	return setupSim(t, st, estatePath, planPath, env, wrap, nil)
+}
+
+// setupSim is setupFiles with the simulated sites' configuration edited by tune, when set.
+func setupSim(t *testing.T, st *store.Store, estatePath, planPath string, env map[string]string, wrap func(actions.Action) actions.Action, tune func(*sitesim.Config)) *bundle {
+	t.Helper()
 	estateSrc, err := os.ReadFile(estatePath)
 	if err != nil {
 		t.Fatal(err)
@@ -70,6 +76,9 @@ func setupFiles(t *testing.T, st *store.Store, estatePath, planPath string, env 
 	simCfg, err := sitesim.FromEstate(estate, true, lookup)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if tune != nil {
+		tune(&simCfg)
 	}
 	sim, err := sitesim.Start(context.Background(), simCfg)
 	if err != nil {
@@ -107,8 +116,9 @@ func setupFiles(t *testing.T, st *store.Store, estatePath, planPath string, env 
 	notes := &recordedNotes{}
 	runner, err := orchestrator.NewRunner(orchestrator.RunnerConfig{
 		Store: st, Actions: registry, Owner: "test", Canaries: pg, DecisionPoll: 20 * time.Millisecond,
-		Probes:    httpaction.NewProber(httpaction.Config{Secrets: resolver}),
-		Preflight: []actions.Preflighter{nomad.NewPreflighter(clients), pg}, Lag: pg,
+		Probes:        httpaction.NewProber(httpaction.Config{Secrets: resolver}),
+		Preflight:     []actions.Preflighter{nomad.NewPreflighter(clients), httpaction.NewPreflighter(httpaction.Config{Secrets: resolver}), pg},
+		Lag:           pg,
 		WatchInterval: 20 * time.Millisecond, LagInterval: 100 * time.Millisecond,
 		Notifier: notes,
 	})

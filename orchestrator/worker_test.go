@@ -109,6 +109,8 @@ plan "takeover" {
     duration  = "1ms"
     milestone = "restored"
   }
+  rollback        = "none"
+  rollback_reason = "touches no site"
 }
 `
 

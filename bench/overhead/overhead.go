@@ -224,7 +224,7 @@ func Plan(n int) string {
 		}
 		b.WriteString("  }\n")
 	}
-	b.WriteString("}\n")
+	b.WriteString("  rollback        = \"none\"\n  rollback_reason = \"a benchmark: touches no site\"\n}\n")
 	return b.String()
 }
 

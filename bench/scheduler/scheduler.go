@@ -63,12 +63,19 @@ const planSource = `plan "bench" {
     for_each  = ["svc"]
     milestone = "disaster"
   }
+  step "start" {
+    action   = "nomad.run_job"
+    site     = "b"
+    for_each = ["svc"]
+  }
   step "verify" {
     action    = "http.wait_healthy"
     site      = "b"
     milestone = "restored"
     timeout   = "1m"
   }
+  rollback        = "none"
+  rollback_reason = "a benchmark: the sites are simulated"
 }
 `
 

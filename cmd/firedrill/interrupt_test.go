@@ -55,6 +55,11 @@ func TestInterruptedRunRollsBack(t *testing.T) {
     action   = "wait"
     duration = "1h"
   }
+  step "start" {
+    action   = "nomad.run_job"
+    site     = "yatap"
+    for_each = ["auth"]
+  }
   step "verify" {
     action    = "http.wait_healthy"
     site      = "yatap"

@@ -65,7 +65,7 @@ func simEstate(t *testing.T, ctx context.Context, dir string) (string, []string)
 	return path, env
 }
 
-// crashPlan fails the example services over with pauses to be killed in and a non-idempotent
+// crashPlan is a drill of pauses to be killed in (it touches no site) and a non-idempotent
 // command step that appends the run's ID to a marker file each time it runs, then lingers (so
 // that kills land after its effect and before its outcome is recorded).
 const crashPlan = `
@@ -74,9 +74,11 @@ plan "crash-drill" {
   to       = "yatap"
   services = ["auth", "payments", "remittance"]
 
+  # The steps touch no site: pre-flight blocks a run against sites another run has failed
+  # over, and the runs of this test overlap. What is killed here is the engine.
   step "lose-sangam" {
-    action    = "nomad.drain_site"
-    site      = "sangam"
+    action    = "wait"
+    duration  = "100ms"
     milestone = "disaster"
   }
   step "settle" {
@@ -88,21 +90,17 @@ plan "crash-drill" {
     command = "/bin/sh"
     args    = ["-c", "echo \"$FIREDRILL_RUN_ID\" >> %s; sleep 1"]
   }
-  step "start-on-yatap" {
-    action   = "nomad.run_job"
-    site     = "yatap"
-    for_each = ["auth", "payments", "remittance"]
-  }
   step "hold" {
     action   = "wait"
     duration = "400ms"
   }
   step "verify" {
-    action    = "http.wait_healthy"
-    site      = "yatap"
+    action    = "wait"
+    duration  = "100ms"
     milestone = "restored"
-    timeout   = "1m"
   }
+  rollback        = "none"
+  rollback_reason = "touches no site"
 }
 `
 

@@ -86,7 +86,8 @@ func (a *app) newEngine(st *store.Store, secrets *secret.Resolver, tune ...func(
 	rcfg := orchestrator.RunnerConfig{
 		Store: st, Actions: registry, Clock: clk, Logger: a.logger, Canaries: pg,
 		Probes:    httpaction.NewProber(httpaction.Config{Secrets: secrets}),
-		Preflight: []actions.Preflighter{nomad.NewPreflighter(clients), pg}, Lag: pg,
+		Preflight: []actions.Preflighter{nomad.NewPreflighter(clients), httpaction.NewPreflighter(httpaction.Config{Secrets: secrets}), pg},
+		Lag:       pg,
 	}
 	for _, f := range tune {
 		f(&rcfg)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/nomad/api"
+
+	"github.com/firedrill/firedrill/internal/nomadacl"
 )
 
 // Blocking query limits, as the real server's.
@@ -71,6 +73,8 @@ func (st *Site) nomadHandler() http.Handler {
 	mux.Handle("GET /v1/status/leader", q(func(*http.Request) (any, error) { return "127.0.0.1:4647", nil }))
 	mux.Handle("GET /v1/status/peers", q(func(*http.Request) (any, error) { return []string{"127.0.0.1:4647"}, nil }))
 	mux.Handle("GET /v1/agent/self", q(st.agentSelf))
+	mux.Handle("GET /v1/acl/token/self", q(st.aclTokenSelf))
+	mux.Handle("GET /v1/acl/policy/{name}", q(st.aclPolicy))
 	mux.HandleFunc("GET /v1/event/stream", st.handleEventStream)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &httpError{http.StatusNotFound, "Invalid URL"})
@@ -78,7 +82,8 @@ func (st *Site) nomadHandler() http.Handler {
 	return st.faults(st.acl(mux))
 }
 
-// acl enforces the site's token and region on every request.
+// acl enforces the site's tokens and region on every request: the management token may do
+// anything, a client token what its policies allow.
 func (st *Site) acl(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if reg := r.URL.Query().Get("region"); reg != "" && reg != st.region {
@@ -86,12 +91,88 @@ func (st *Site) acl(next http.Handler) http.Handler {
 			return
 		}
 		open := r.URL.Path == "/v1/regions" || strings.HasPrefix(r.URL.Path, "/v1/status/")
-		if st.token != "" && !open && requestToken(r) != st.token {
+		if open || !st.aclEnabled() {
+			next.ServeHTTP(w, r)
+			return
+		}
+		secret := requestToken(r)
+		if secret == st.token {
+			next.ServeHTTP(w, r)
+			return
+		}
+		tok, ok := st.clientTokens[secret]
+		if !ok || !tok.allows(r) {
 			writeError(w, &httpError{http.StatusForbidden, "Permission denied"})
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+func (st *Site) aclEnabled() bool { return st.token != "" || len(st.clientTokens) > 0 }
+
+// clientToken is a client token with its parsed policies.
+type clientToken struct {
+	cfg      TokenConfig
+	policies nomadacl.Set
+}
+
+// allows says whether the token may make the request, by the capability Nomad's endpoint
+// would ask for.
+func (t *clientToken) allows(r *http.Request) bool {
+	p, write := r.URL.Path, r.Method != http.MethodGet
+	ns := r.URL.Query().Get("namespace")
+	if ns == "" || ns == "*" {
+		ns = "default"
+	}
+	switch {
+	case p == "/v1/acl/token/self", p == "/v1/agent/self":
+		return true
+	case strings.HasPrefix(p, "/v1/acl/policy/"):
+		_, mine := t.cfg.Policies[strings.TrimPrefix(p, "/v1/acl/policy/")]
+		return mine
+	case strings.HasPrefix(p, "/v1/node"):
+		return t.policies.AllowsNode(write)
+	case strings.HasSuffix(p, "/scale") && write:
+		return t.policies.AllowsNamespace(ns, nomadacl.CapScaleJob) || t.policies.AllowsNamespace(ns, nomadacl.CapSubmitJob)
+	case (p == "/v1/jobs" || strings.HasPrefix(p, "/v1/job/")) && write:
+		return t.policies.AllowsNamespace(ns, nomadacl.CapSubmitJob)
+	case p == "/v1/jobs":
+		return t.policies.AllowsNamespace(ns, nomadacl.CapListJobs)
+	default: // jobs, allocations, deployments, evaluations, events: reading
+		return t.policies.AllowsNamespace(ns, nomadacl.CapReadJob)
+	}
+}
+
+// aclTokenSelf answers /v1/acl/token/self: 400 when ACLs are off, as a server started
+// without them does.
+func (st *Site) aclTokenSelf(r *http.Request) (any, error) {
+	if !st.aclEnabled() {
+		return nil, &httpError{http.StatusBadRequest, "ACL support disabled"}
+	}
+	secret := requestToken(r)
+	if secret == st.token {
+		return &api.ACLToken{AccessorID: "management-" + st.name, SecretID: secret, Name: "management", Type: "management", Global: true}, nil
+	}
+	tok := st.clientTokens[secret]
+	names := make([]string, 0, len(tok.cfg.Policies))
+	for n := range tok.cfg.Policies {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return &api.ACLToken{AccessorID: "accessor-" + tok.cfg.Name, SecretID: secret, Name: tok.cfg.Name, Type: "client", Policies: names}, nil
+}
+
+// aclPolicy answers /v1/acl/policy/{name} for the management token and for the tokens the
+// policy is attached to.
+func (st *Site) aclPolicy(r *http.Request) (any, error) {
+	name := r.PathValue("name")
+	for _, tok := range st.cfg.Tokens {
+		if rules, ok := tok.Policies[name]; ok {
+			return &api.ACLPolicy{Name: name, Rules: rules}, nil
+		}
+	}
+	return nil, errNotFound("ACL policy")
 }
 
 func requestToken(r *http.Request) string {

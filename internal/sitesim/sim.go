@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/firedrill/firedrill/internal/clock"
+	"github.com/firedrill/firedrill/internal/nomadacl"
 )
 
 // Defaults applied by Start to zero Config fields.
@@ -55,9 +56,22 @@ type SiteConfig struct {
 	// Token, if non-empty, is the only ACL token the Nomad API accepts (X-Nomad-Token or
 	// Authorization: Bearer); other requests get 403 "Permission denied".
 	Token string
+	// Tokens are further ACL tokens the site accepts, each limited to what its policies
+	// allow (Nomad's ACL policy rules: namespace and node blocks); a request they do not
+	// allow gets 403 "Permission denied". Token is the management token beside them.
+	Tokens []TokenConfig
 	// Nodes is the number of client nodes in the datacenter. Defaults to 3.
 	Nodes int
 	Jobs  []JobConfig
+}
+
+// TokenConfig is a client ACL token of a site and the policies attached to it.
+type TokenConfig struct {
+	// Secret is the token's secret ID; Name its name.
+	Secret, Name string
+	// Policies are the token's policies: name to rules (HCL), e.g.
+	// `namespace "default" { policy = "read" }` and `node { policy = "read" }`.
+	Policies map[string]string
 }
 
 // JobConfig describes a job registered on a site at start, in the default namespace.
@@ -138,6 +152,16 @@ func (c Config) withDefaults() (Config, error) {
 			return c, fmt.Errorf("sitesim: Sites[%d].Name %q is not unique", i, sc.Name)
 		}
 		seen[sc.Name] = true
+		for j, tc := range sc.Tokens {
+			if tc.Secret == "" || tc.Secret == sc.Token {
+				return c, fmt.Errorf("sitesim: Sites[%d].Tokens[%d].Secret must be set and differ from the management Token", i, j)
+			}
+			for name, rules := range tc.Policies {
+				if _, err := nomadacl.Parse(rules); err != nil {
+					return c, fmt.Errorf("sitesim: Sites[%d].Tokens[%d] policy %s: %w", i, j, name, err)
+				}
+			}
+		}
 		if sc.Region == "" {
 			sc.Region = DefaultRegion
 		}

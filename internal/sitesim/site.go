@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/firedrill/firedrill/internal/clock"
+	"github.com/firedrill/firedrill/internal/nomadacl"
 )
 
 // Site is one simulated site: a Nomad API emulator and a toy service ingress.
@@ -24,6 +25,7 @@ type Site struct {
 	clock                           clock.Clock
 	log                             *slog.Logger
 	cfg                             SiteConfig
+	clientTokens                    map[string]*clientToken
 
 	done chan struct{} // closed when the site closes
 	wg   sync.WaitGroup
@@ -82,6 +84,16 @@ func newSite(cfg Config, sc SiteConfig) *Site {
 		healthyAt:   make(map[string]time.Time),
 	}
 	st.reqCond = sync.NewCond(&st.reqMu)
+	st.clientTokens = map[string]*clientToken{}
+	for _, tc := range sc.Tokens {
+		tok := &clientToken{cfg: tc}
+		for _, rules := range tc.Policies {
+			if p, err := nomadacl.Parse(rules); err == nil { // validated by withDefaults
+				tok.policies = append(tok.policies, p)
+			}
+		}
+		st.clientTokens[tc.Secret] = tok
+	}
 	return st
 }
 

@@ -21,4 +21,7 @@ plan "payments-without-auth" {
     milestone = "restored"
     timeout   = "2s"
   }
+
+  rollback        = "none"
+  rollback_reason = "a test plan: the simulated sites are thrown away after the test"
 }

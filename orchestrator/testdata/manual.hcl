@@ -24,4 +24,7 @@ plan "with-a-person" {
     milestone = "restored"
     timeout   = "1m"
   }
+
+  rollback        = "none"
+  rollback_reason = "a test plan: the simulated sites are thrown away after the test"
 }

@@ -69,7 +69,14 @@ func (a *DrainSite) Run(ctx context.Context, req *actions.Request) (*actions.Res
 		if err != nil {
 			return &actions.Result{Evidence: ev}, err
 		}
-		ev["running_allocations_before"] = len(liveOn(before, nodes, ignoreSystem))
+		live := len(liveOn(before, nodes, ignoreSystem))
+		ev["running_allocations_before"] = live
+		// A disaster that stops nothing proves nothing: the drill would measure an RTO from
+		// a T0 at which the site was already empty (a second run against sites already failed
+		// over). A resumed step whose drain this run already made is the exception.
+		if live == 0 && step.Milestone == drills.MilestoneDisaster && !drainedBy(nodes, req.RunID) {
+			return &actions.Result{Evidence: ev}, fmt.Errorf("drain site %s: the disaster removed nothing: no allocation ran on its %d nodes, so there was nothing to fail over", req.Site.Name, len(nodes))
+		}
 	}
 
 	start := req.Clock.Now()
@@ -83,7 +90,7 @@ func (a *DrainSite) Run(ctx context.Context, req *actions.Request) (*actions.Res
 			err = sc.call(ctx, "drain node "+n.Name, 0, func(ctx context.Context) error {
 				_, err := sc.client.Nodes().UpdateDrainOpts(n.ID, &api.DrainOptions{
 					DrainSpec: spec, MarkEligible: false,
-					Meta: map[string]string{"message": "firedrill drill " + req.RunID},
+					Meta: map[string]string{"message": drainMessage(req.RunID)},
 				}, (&api.WriteOptions{}).WithContext(ctx))
 				return err
 			})
@@ -110,6 +117,19 @@ func (a *DrainSite) Run(ctx context.Context, req *actions.Request) (*actions.Res
 	}
 	return &actions.Result{Evidence: ev}, nil
 }
+
+// drainedBy reports whether every node already carries a drain made by this run (a resumed
+// disaster step).
+func drainedBy(nodes []*api.NodeListStub, runID string) bool {
+	for _, n := range nodes {
+		if n.LastDrain == nil || n.LastDrain.Meta["message"] != drainMessage(runID) {
+			return false
+		}
+	}
+	return len(nodes) > 0
+}
+
+func drainMessage(runID string) string { return "firedrill drill " + runID }
 
 // waitNodesEmpty blocks until no allocation runs on the nodes any more.
 func waitNodesEmpty(ctx context.Context, sc *siteClient, nodes []*api.NodeListStub, ignoreSystem bool) error {

@@ -68,6 +68,29 @@ func (a *StopJob) Run(ctx context.Context, req *actions.Request) (*actions.Resul
 	}
 	purge := req.Instance.Step.Bool("purge")
 	ev := map[string]any{"site": req.Site.Name, "job": job, "purge": purge}
+	disaster := req.Instance.Step.Milestone == drills.MilestoneDisaster
+	if disaster {
+		// A disaster that stops nothing proves nothing: look at what runs before stopping it.
+		var allocs []*api.AllocationListStub
+		err := sc.call(ctx, "list allocations of job "+job, 0, func(ctx context.Context) error {
+			al, _, err := sc.client.Jobs().Allocations(job, false, (&api.QueryOptions{}).WithContext(ctx))
+			allocs = al
+			return err
+		})
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return &actions.Result{Evidence: ev}, err
+		}
+		live := 0
+		for _, al := range allocs {
+			if al.DesiredStatus == "run" && (al.ClientStatus == "pending" || al.ClientStatus == "running") {
+				live++
+			}
+		}
+		ev["running_allocations_before"] = live
+		if live == 0 {
+			return &actions.Result{Evidence: ev}, fmt.Errorf("stop job %s on %s: the disaster removed nothing: the job runs no allocation there, so there was nothing to fail over", job, req.Site.Name)
+		}
+	}
 	var evalID string
 	err = sc.call(ctx, "deregister job "+job, 0, func(ctx context.Context) error {
 		id, _, err := sc.client.Jobs().Deregister(job, purge, (&api.WriteOptions{}).WithContext(ctx))

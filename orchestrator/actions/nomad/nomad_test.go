@@ -23,9 +23,21 @@ type fixture struct {
 	estate  *drills.Estate
 	clients *nomad.Clients
 	byName  map[string]actions.Action
+	// tokens are the environment the site tokens are read from (TOK_SANGAM, TOK_YATAP).
+	tokens map[string]string
 }
 
+// preflighter returns the Nomad pre-flight checks over the fixture's clients.
+func (f *fixture) preflighter() *nomad.Preflighter { return nomad.NewPreflighter(f.clients) }
+
 func setup(t *testing.T) *fixture {
+	t.Helper()
+	return setupWithTokens(t, "", "", "")
+}
+
+// setupWithTokens is setup with a client token (secret, one policy of rules) beside the
+// management token of site, when secret is set.
+func setupWithTokens(t *testing.T, site, secretID, rules string) *fixture {
 	t.Helper()
 	estate := &drills.Estate{
 		Sites: []*drills.Site{
@@ -42,6 +54,11 @@ func setup(t *testing.T) *fixture {
 	cfg, err := sitesim.FromEstate(estate, true, lookup)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i := range cfg.Sites {
+		if secretID != "" && cfg.Sites[i].Name == site {
+			cfg.Sites[i].Tokens = []sitesim.TokenConfig{{Secret: secretID, Name: secretID + "-token", Policies: map[string]string{secretID: rules}}}
+		}
 	}
 	cfg.StartDelay, cfg.HealthDelay = 20*time.Millisecond, 20*time.Millisecond
 	sim, err := sitesim.Start(context.Background(), cfg)
@@ -60,7 +77,7 @@ func setup(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(clients.Close)
-	f := &fixture{sim: sim, estate: estate, clients: clients, byName: map[string]actions.Action{}}
+	f := &fixture{sim: sim, estate: estate, clients: clients, byName: map[string]actions.Action{}, tokens: tokens}
 	for _, a := range nomad.Actions(clients) {
 		f.byName[a.Spec().Name] = a
 	}

@@ -2,6 +2,7 @@ package nomad
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/hashicorp/nomad/api"
@@ -10,15 +11,21 @@ import (
 )
 
 // Preflighter checks the plan's Nomad clusters before a run touches anything: every site the
-// plan uses answers with a leader, and the DR site has nodes to run the failed-over jobs on.
+// plan uses answers with a leader and its token allows what the plan will do there, the DR
+// site has nodes to run the failed-over jobs on, and the drill would prove something: each
+// service runs on the from site and the DR site is in standby.
 type Preflighter struct{ clients *Clients }
 
 // NewPreflighter returns the Nomad pre-flight checks, over the same site clients as the actions.
 func NewPreflighter(clients *Clients) *Preflighter { return &Preflighter{clients: clients} }
 
 // Preflight implements actions.Preflighter. Checks: "reachable" for every site of the plan
-// that has a nomad block (its cluster reports a leader), "capacity" for the plan's to site
-// (at least one node of its datacenter ready, eligible and not draining).
+// that has a nomad block (its cluster reports a leader), "credentials" for each of them (the
+// token allows every call the plan's steps, rollback and cleanup make there), "capacity" for
+// the plan's to site (at least one node of its datacenter ready, eligible and not draining),
+// "serving" for each service on the from site (its job runs allocations there) and "standby"
+// for each on the to site (its job absent, stopped, or running fewer allocations than on the
+// from site: a pilot light), for plans that drive Nomad (drills.Plan.DrivesNomad).
 func (p *Preflighter) Preflight(ctx context.Context, req *actions.PreflightRequest) []actions.PreflightCheck {
 	var out []actions.PreflightCheck
 	for _, name := range req.Plan.Sites() {
@@ -48,11 +55,15 @@ func (p *Preflighter) Preflight(ctx context.Context, req *actions.PreflightReque
 			check.Detail = "leader " + leader
 		}
 		out = append(out, check)
-		if name == req.Plan.To && check.OK {
+		if !check.OK {
+			continue
+		}
+		out = append(out, p.credentials(ctx, sc, site, req.Plan))
+		if name == req.Plan.To {
 			out = append(out, p.capacity(ctx, sc, req))
 		}
 	}
-	return out
+	return append(out, p.steadyState(ctx, req)...)
 }
 
 // capacity checks that the DR site's datacenter has a node the failed-over jobs can be
@@ -91,6 +102,98 @@ func (p *Preflighter) capacity(ctx context.Context, sc *siteClient, req *actions
 	}
 	check.OK = true
 	return check
+}
+
+// steadyState checks that the drill would fail something over: every service's job runs on
+// the from site, and the DR site holds it in standby (absent, stopped, or at a pilot-light
+// count below the primary's). A second run against sites already failed over is blocked
+// here instead of "passing" with nothing removed.
+func (p *Preflighter) steadyState(ctx context.Context, req *actions.PreflightRequest) []actions.PreflightCheck {
+	from, to := req.Config.Site(req.Plan.From), req.Config.Site(req.Plan.To)
+	if from == nil || from.Nomad == nil || to == nil || to.Nomad == nil || !req.Plan.DrivesNomad() {
+		return nil
+	}
+	fromC, err1 := p.clients.For(from)
+	toC, err2 := p.clients.For(to)
+	if err1 != nil || err2 != nil {
+		return nil // reported by the reachable checks
+	}
+	var out []actions.PreflightCheck
+	for _, name := range req.Plan.Services {
+		svc := req.Config.Service(name)
+		if svc == nil {
+			continue
+		}
+		job := svc.NomadJob
+		if job == "" {
+			job = svc.Name
+		}
+		serving := actions.PreflightCheck{Check: "serving", Site: from.Name, Subject: svc.Name}
+		primary, state, err := runningAllocs(ctx, fromC, job)
+		switch {
+		case err != nil:
+			serving.Detail = err.Error()
+		case primary == 0:
+			serving.Detail = fmt.Sprintf("%s is not serving on %s: nothing to fail over (job %s %s)", svc.Name, from.Name, job, state)
+		default:
+			serving.OK = true
+			serving.Detail = fmt.Sprintf("job %s runs %d allocations on %s", job, primary, from.Name)
+		}
+		out = append(out, serving)
+
+		standby := actions.PreflightCheck{Check: "standby", Site: to.Name, Subject: svc.Name}
+		dr, state, err := runningAllocs(ctx, toC, job)
+		switch {
+		case err != nil:
+			standby.Detail = err.Error()
+		case dr == 0:
+			standby.OK = true
+			standby.Detail = fmt.Sprintf("job %s %s on %s: in standby", job, state, to.Name)
+		case dr < primary:
+			standby.OK = true
+			standby.Detail = fmt.Sprintf("job %s runs %d allocations on %s, fewer than the %d on %s: a pilot light", job, dr, to.Name, primary, from.Name)
+		default:
+			standby.Detail = fmt.Sprintf("%s already runs on %s (%d allocations, %d on %s): the DR site is not in standby, so the drill would prove nothing", svc.Name, to.Name, dr, primary, from.Name)
+		}
+		out = append(out, standby)
+	}
+	return out
+}
+
+// runningAllocs counts the job's allocations that are wanted and pending or running, and
+// says in words what the job is when it runs none ("is not registered", "is stopped").
+func runningAllocs(ctx context.Context, sc *siteClient, job string) (int, string, error) {
+	var info *api.Job
+	err := sc.call(ctx, "read job "+job, 0, func(ctx context.Context) error {
+		j, _, err := sc.client.Jobs().Info(job, (&api.QueryOptions{}).WithContext(ctx))
+		info = j
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return 0, "is not registered", nil
+	}
+	if err != nil {
+		return 0, "", err
+	}
+	if info.Stop != nil && *info.Stop {
+		return 0, "is stopped", nil
+	}
+	var allocs []*api.AllocationListStub
+	err = sc.call(ctx, "list allocations of job "+job, 0, func(ctx context.Context) error {
+		al, _, err := sc.client.Jobs().Allocations(job, false, (&api.QueryOptions{}).WithContext(ctx))
+		allocs = al
+		return err
+	})
+	if err != nil {
+		return 0, "", err
+	}
+	n := 0
+	for _, al := range allocs {
+		if al.DesiredStatus == "run" && (al.ClientStatus == "pending" || al.ClientStatus == "running") {
+			n++
+		}
+	}
+	return n, "runs no allocation", nil
 }
 
 var _ actions.Preflighter = (*Preflighter)(nil)

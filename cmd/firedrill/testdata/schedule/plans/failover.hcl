@@ -20,4 +20,7 @@ plan "auth-failover" {
     milestone = "restored"
     timeout   = "1m"
   }
+
+  rollback        = "none"
+  rollback_reason = "a test plan: the simulated sites are thrown away after the test"
 }

@@ -1,0 +1,178 @@
+package nomad_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/internal/clock"
+	"github.com/firedrill/firedrill/orchestrator/actions"
+)
+
+// A disaster that removes nothing fails: draining a site already drained, or stopping a job
+// that runs nowhere, would stamp a T0 at which nothing was lost.
+func TestDisasterThatRemovedNothingFails(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	disaster := func(name, site, service string) error {
+		req := f.request(name, site, service, nil)
+		req.RunID = "second-run"
+		req.Instance.Step.Milestone = drills.MilestoneDisaster
+		if service == "" {
+			req.Instance.Service, req.Services = "", nil
+		}
+		_, err := f.byName[name].Run(ctx, req)
+		return err
+	}
+	// yatap runs nothing: its jobs are pilot lights.
+	if err := disaster(drills.ActionNomadDrainSite, "yatap", ""); err == nil || !strings.Contains(err.Error(), "the disaster removed nothing") {
+		t.Errorf("drain of an empty site as the disaster = %v, want it to fail: removed nothing", err)
+	}
+	if err := disaster(drills.ActionNomadStopJob, "yatap", "payments"); err == nil || !strings.Contains(err.Error(), "the disaster removed nothing") {
+		t.Errorf("stop of a stopped job as the disaster = %v, want it to fail: removed nothing", err)
+	}
+	// The same steps without the milestone are fine (a rollback, a cleanup).
+	if _, err := f.doSite(ctx, drills.ActionNomadDrainSite, "yatap", nil); err != nil {
+		t.Errorf("drain of an empty site, not the disaster = %v, want success", err)
+	}
+	// sangam runs everything: the disaster removes it.
+	if err := disaster(drills.ActionNomadDrainSite, "sangam", ""); err != nil {
+		t.Errorf("drain of a serving site as the disaster = %v", err)
+	}
+}
+
+// readOnlyRules reads everything and changes nothing.
+const readOnlyRules = `
+namespace "default" { policy = "read" }
+node { policy = "read" }
+`
+
+// The simulator limits a client token to its policies, over real HTTP with the official
+// client, as a Nomad server with ACLs does.
+func TestSimulatedClientTokenIsLimitedToItsPolicies(t *testing.T) {
+	t.Parallel()
+	f := setupWithTokens(t, "sangam", "ro", readOnlyRules)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := api.NewClient(&api.Config{Address: f.sim.Site("sangam").NomadAddress(), Region: "kr-sangam", SecretID: "ro"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	q := (&api.QueryOptions{}).WithContext(ctx)
+	self, _, err := c.ACLTokens().Self(q)
+	if err != nil || self.Type != "client" || len(self.Policies) != 1 {
+		t.Fatalf("token self = %+v, %v; want a client token with one policy", self, err)
+	}
+	pol, _, err := c.ACLPolicies().Info(self.Policies[0], q)
+	if err != nil || !strings.Contains(pol.Rules, `policy = "read"`) {
+		t.Fatalf("policy = %+v, %v", pol, err)
+	}
+	if _, _, err := c.Jobs().Info("payments", q); err != nil {
+		t.Errorf("read job with a read token = %v, want allowed", err)
+	}
+	_, _, err = c.Jobs().Deregister("payments", false, (&api.WriteOptions{}).WithContext(ctx))
+	if err == nil || !strings.Contains(err.Error(), "403") {
+		t.Errorf("deregister with a read token = %v, want 403", err)
+	}
+	nodes, _, err := c.Nodes().List(q)
+	if err != nil || len(nodes) == 0 {
+		t.Fatalf("nodes = %v, %v", nodes, err)
+	}
+	if _, err := c.Nodes().ToggleEligibility(nodes[0].ID, false, (&api.WriteOptions{}).WithContext(ctx)); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Errorf("node eligibility with a read token = %v, want 403", err)
+	}
+	if !f.sim.Site("sangam").JobHealthy("payments") {
+		t.Error("payments is not healthy on sangam after refused calls")
+	}
+}
+
+// The credentials check reads the token and its policies and names each permission missing
+// and the steps that need it; the management token passes.
+func TestPreflightCredentials(t *testing.T) {
+	t.Parallel()
+	plan := &drills.Plan{Name: "p", From: "sangam", To: "yatap", Services: []string{"auth", "payments"},
+		Steps: []*drills.Step{
+			{Name: "lose", Action: drills.ActionNomadDrainSite, Site: "sangam", Milestone: drills.MilestoneDisaster},
+			{Name: "start", Action: drills.ActionNomadRunJob, Site: "yatap", ForEach: []string{"auth", "payments"}},
+		},
+		Rollback: []*drills.Step{{Name: "back", Action: drills.ActionNomadUndrainSite, Site: "sangam"}},
+	}
+	tests := []struct {
+		name, token string
+		ok          bool
+		want        string
+	}{
+		{"management", "ts", true, `management token "management"`},
+		{"read only", "ro", false, `token "ro-token" (policies ro) does not allow node write (for nomad.drain_site (lose), nomad.undrain_site (back))`},
+		{"unknown", "nope", false, "the cluster refuses the token (HTTP 403: Permission denied)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := setupWithTokens(t, "sangam", "ro", readOnlyRules)
+			f.tokens["TOK_SANGAM"] = tt.token
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			checks := f.preflighter().Preflight(ctx, &actions.PreflightRequest{RunID: "r", Config: f.estate, Plan: plan, Clock: clock.Real{}})
+			var got *actions.PreflightCheck
+			for i, c := range checks {
+				if c.Check == "credentials" && c.Site == "sangam" {
+					got = &checks[i]
+				}
+			}
+			if got == nil {
+				t.Fatalf("no sangam credentials check in %+v", checks)
+			}
+			if got.OK != tt.ok || !strings.Contains(got.Detail, tt.want) {
+				t.Errorf("credentials = ok %v %q, want ok %v containing %q", got.OK, got.Detail, tt.ok, tt.want)
+			}
+		})
+	}
+}
+
+// The steady-state checks pass on fresh sites and fail once the services run on the DR site
+// and no longer on the primary.
+func TestPreflightSteadyState(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	plan := &drills.Plan{Name: "p", From: "sangam", To: "yatap", Services: []string{"auth"},
+		Steps: []*drills.Step{{Name: "lose", Action: drills.ActionNomadStopJob, Site: "sangam", ForEach: []string{"auth"}}}}
+	state := func() map[string]actions.PreflightCheck {
+		out := map[string]actions.PreflightCheck{}
+		for _, c := range f.preflighter().Preflight(ctx, &actions.PreflightRequest{RunID: "r", Config: f.estate, Plan: plan, Clock: clock.Real{}}) {
+			if c.Check == "serving" || c.Check == "standby" {
+				out[c.Check] = c
+			}
+		}
+		return out
+	}
+	before := state()
+	if !before["serving"].OK || !before["standby"].OK {
+		t.Fatalf("fresh sites: %+v, want serving and standby", before)
+	}
+	if _, err := f.do(ctx, drills.ActionNomadStopJob, "sangam", "auth", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.do(ctx, drills.ActionNomadRunJob, "yatap", "auth", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.sim.Site("yatap").WaitJobHealthy(ctx, "auth"); err != nil {
+		t.Fatal(err)
+	}
+	after := state()
+	if s := after["serving"]; s.OK || !strings.Contains(s.Detail, "auth is not serving on sangam: nothing to fail over") {
+		t.Errorf("serving after failover = %+v", s)
+	}
+	if s := after["standby"]; s.OK || !strings.Contains(s.Detail, "auth already runs on yatap") {
+		t.Errorf("standby after failover = %+v", s)
+	}
+}
