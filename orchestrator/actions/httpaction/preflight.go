@@ -43,7 +43,7 @@ func (p *Preflighter) Preflight(ctx context.Context, req *actions.PreflightReque
 			url := ExpandURL(c.URL, from)
 			prepared, err := p.wait.prepare(c)
 			if err == nil {
-				err = p.wait.probe(ctx, url, c, prepared)
+				err = p.wait.probe(ctx, url, c, prepared, p.wait.cfg.RequestTimeout)
 			}
 			if err != nil {
 				check.OK = false
