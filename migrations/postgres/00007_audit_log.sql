@@ -10,8 +10,8 @@
 -- zeros. Appends are serialized by the single audit_head row, which every append updates (a
 -- row lock held to the end of the transaction): the chain cannot fork across replicas.
 --
--- The runtime role gets SELECT on audit_log and nothing on audit_head; the trigger function
--- runs as the owner (SECURITY DEFINER). events_before / operations_before mark the rows that
+-- The runtime role gets only SELECT on audit_log and audit_head (store.RuntimeRoleGrant); the
+-- trigger functions run as the owner (SECURITY DEFINER). events_before / operations_before mark the rows that
 -- existed before the log began: they are not in the chain. Keep sqlite/00007_audit_log.sql
 -- equivalent (there the store appends, in the same transaction).
 
