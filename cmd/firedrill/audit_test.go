@@ -72,3 +72,35 @@ func TestAuditVerifyCatchesARowEditedAsSuperuser(t *testing.T) {
 		t.Errorf("runs show --json integrity = %+v, want a problem", view.Integrity)
 	}
 }
+
+// TestMigrateUpAsOwnerGrantsTheRuntimeRole: the README's two connection strings. migrate up
+// runs as the owner and grants the runtime role, which can then verify the log but not
+// rewrite the record.
+func TestMigrateUpAsOwnerGrantsTheRuntimeRole(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	roles := storetest.NewRolesDatabase(t)
+	env := map[string]string{
+		"FIREDRILL_MIGRATE_DATABASE_URL": roles.OwnerURL,
+		"FIREDRILL_DATABASE_URL":         roles.RuntimeURL,
+		"FIREDRILL_RUNTIME_ROLE":         storetest.RuntimeRole,
+	}
+	if res := runCLI(t, ctx, env, "migrate", "up"); res.code != exitOK || !strings.Contains(res.stdout, "migration(s) applied") {
+		t.Fatalf("migrate up: exit %d\nstdout %s\nstderr %s", res.code, res.stdout, res.stderr)
+	}
+	if res := runCLI(t, ctx, env, "audit", "verify", "--json"); res.code != exitOK || !strings.Contains(res.stdout, `"verified": true`) {
+		t.Errorf("audit verify as the runtime role: exit %d\nstdout %s\nstderr %s", res.code, res.stdout, res.stderr)
+	}
+	conn, err := pgx.Connect(ctx, roles.RuntimeURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "TRUNCATE run_events"); err == nil || !strings.Contains(err.Error(), "permission denied") {
+		t.Errorf("TRUNCATE run_events as the runtime role = %v, want permission denied", err)
+	}
+	// Migrating as the runtime role itself is refused by PostgreSQL, not half-applied.
+	if res := runCLI(t, ctx, map[string]string{"FIREDRILL_DATABASE_URL": roles.RuntimeURL}, "migrate", "up", "--runtime-role", storetest.RuntimeRole); res.code != exitError {
+		t.Errorf("migrate up --runtime-role as the runtime role: exit %d, want 1", res.code)
+	}
+}

@@ -26,9 +26,9 @@ CREATE TABLE audit_log (
     prev_hash text           NOT NULL,
     hash      text           NOT NULL,
     CONSTRAINT audit_log_source_check CHECK (source IN ('run_event', 'operation')),
+    -- Also the index that finds a run's rows (source = 'run_event' AND run_id = ?, by ref).
     CONSTRAINT audit_log_source_ref_key UNIQUE (source, run_id, ref)
 );
-CREATE INDEX audit_log_run_id_idx ON audit_log (run_id) WHERE run_id <> '';
 
 CREATE TABLE audit_head (
     id                integer PRIMARY KEY,

@@ -16,7 +16,6 @@ CREATE TABLE audit_log (
     CHECK (source IN ('run_event', 'operation')),
     UNIQUE (source, run_id, ref)
 );
-CREATE INDEX audit_log_run_id_idx ON audit_log (run_id) WHERE run_id <> '';
 
 CREATE TABLE audit_head (
     id                INTEGER NOT NULL PRIMARY KEY,

@@ -188,14 +188,18 @@ type Roles struct {
 	OwnerURL, RuntimeURL, AdminURL string
 }
 
-// PostgresRoles creates a fresh database owned by OwnerRole (both roles are created, with
-// LOGIN, when missing), migrates it as the owner and grants RuntimeRole. Closed and dropped
-// when the test ends.
-func PostgresRoles(t testing.TB) *Roles {
+// NewRolesDatabase creates an empty, unmigrated database owned by OwnerRole (both roles are
+// created, with LOGIN, when missing) and returns its URLs; dropped when the test ends.
+func NewRolesDatabase(t testing.TB) *Roles {
+	t.Helper()
+	return newRolesDatabase(t, callerPackage())
+}
+
+func newRolesDatabase(t testing.TB, pkg string) *Roles {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	adminURL := newDatabase(t, callerPackage())
+	adminURL := newDatabase(t, pkg)
 	conn, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
 		t.Fatalf("storetest: connect %s: %v", store.RedactURL(adminURL), err)
@@ -216,7 +220,7 @@ func PostgresRoles(t testing.TB) *Roles {
 	if _, err := conn.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{db}.Sanitize()+" OWNER TO "+pgx.Identifier{OwnerRole}.Sanitize()); err != nil {
 		t.Fatalf("storetest: database owner: %v", err)
 	}
-	// PostgreSQL 15 lets only the database owner create in public; make the owner own it.
+	// PostgreSQL 15 lets only the schema's owner create in public: the owner owns it.
 	if _, err := conn.Exec(ctx, "ALTER SCHEMA public OWNER TO "+pgx.Identifier{OwnerRole}.Sanitize()); err != nil {
 		t.Fatalf("storetest: schema owner: %v", err)
 	}
@@ -225,7 +229,16 @@ func PostgresRoles(t testing.TB) *Roles {
 		v.User = url.User(role)
 		return v.String()
 	}
-	r := &Roles{OwnerURL: as(OwnerRole), RuntimeURL: as(RuntimeRole), AdminURL: adminURL}
+	return &Roles{OwnerURL: as(OwnerRole), RuntimeURL: as(RuntimeRole), AdminURL: adminURL}
+}
+
+// PostgresRoles is NewRolesDatabase migrated as the owner, with RuntimeRole granted, and a
+// store open as each role. Closed and dropped when the test ends.
+func PostgresRoles(t testing.TB) *Roles {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r := newRolesDatabase(t, callerPackage())
 	r.Owner = open(t, r.OwnerURL)
 	if err := r.Owner.RuntimeRoleGrant(ctx, RuntimeRole); err != nil {
 		t.Fatalf("storetest: %v", err)
