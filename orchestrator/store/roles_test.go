@@ -61,7 +61,7 @@ func TestRuntimeRoleCannotRewriteTheRecord(t *testing.T) {
 		"ALTER TABLE operations DISABLE TRIGGER ALL",
 		"DROP TRIGGER audit_log_append_only ON audit_log",
 		"CREATE TRIGGER x BEFORE INSERT ON runs FOR EACH ROW EXECUTE FUNCTION firedrill_append_only()",
-		"CREATE OR REPLACE FUNCTION audit_append(p_source text, p_run_id text, p_ref bigint, p_at timestamptz, p_content text) RETURNS void LANGUAGE sql AS 'SELECT 1'",
+		"CREATE OR REPLACE FUNCTION audit_run_event() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END'",
 		"ALTER TABLE audit_log OWNER TO firedrill_runtime",
 		"SET session_replication_role = replica",
 		"CREATE TABLE scratch (id int)",
