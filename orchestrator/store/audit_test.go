@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -175,4 +176,57 @@ func TestAuditVerifyNamesTheFirstAlteredRow(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestAuditChainHasNoForkUnderConcurrentWriters: runners of different runs and control
+// operations append at once (the replicas' case); the chain stays one gapless line.
+func TestAuditChainHasNoForkUnderConcurrentWriters(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		const runs, steps, ops = 4, 10, 20
+		bundles := make([]*bundle, runs)
+		for i := range bundles {
+			bundles[i] = setup(t, s)
+		}
+		errs := make(chan error, runs+2)
+		for _, b := range bundles {
+			go func() {
+				for i := range steps {
+					id, err := s.StepStart(ctx, &store.StepStartParams{RunID: b.run.ID, Epoch: b.epoch, Seq: i + 1,
+						Key: fmt.Sprintf("s%d", i), Action: "wait", Timeout: time.Minute})
+					if err == nil {
+						err = s.StepFinish(ctx, &store.StepFinishParams{RunID: b.run.ID, Epoch: b.epoch, StepID: id, State: drills.StepSucceeded})
+					}
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+				errs <- nil
+			}()
+		}
+		for range 2 {
+			go func() {
+				for i := range ops {
+					if _, err := s.OperationRecord(ctx, &store.OperationRecordParams{Actor: person("alice"), Operation: "freeze.read",
+						Outcome: store.OutcomeOK, Message: fmt.Sprint(i)}); err != nil {
+						errs <- err
+						return
+					}
+				}
+				errs <- nil
+			}()
+		}
+		for range runs + 2 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		rep := verify(t, s, "")
+		// Each run: created, claimed, and a start and finish per step.
+		if want := int64(runs*(2+2*steps) + 2*ops); rep.Problem != nil || rep.Rows != want || rep.HeadSeq != want {
+			t.Errorf("AuditVerify = %+v (problem %+v), want %d rows and no problem", rep, rep.Problem, want)
+		}
+	})
 }
