@@ -21,11 +21,11 @@ import (
 //
 //	hash(n) = AuditHash(hash(n-1), n, content(n))
 //
-// where content is the fact as a JSON object (AuditContent's fields below) and hash(0) is
+// where content is the fact as a JSON object (its fields below) and hash(0) is
 // AuditGenesis. The hash covers content's stored text byte for byte, so checking a link never
 // re-encodes anything; comparing a row with the fact it copies (AuditVerify) compares the
-// decoded JSON values, which is independent of key order and spacing (PostgreSQL writes jsonb
-// text, the store Go's encoding/json with sorted keys). Timestamps in content are UTC with
+// decoded JSON values, which is independent of key order and spacing (PostgreSQL writes
+// json_build_object's text, the store Go's encoding/json with sorted keys). Timestamps in content are UTC with
 // milliseconds, AuditTimeLayout.
 //
 // Content of a run event:
