@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 if [ -z "${FIREDRILL_TEST_DATABASE_URL:-}" ]; then
   scripts/ensure-postgres.sh
 fi
+# The owner and runtime roles the role tests (and a production-like setup) use.
+scripts/create-roles.sh
 # The real primary + streaming standby that the promotion and data-loss drills run against.
 if [ -z "${FIREDRILL_TEST_PG_PRIMARY:-}" ]; then
   scripts/pg-standby-pair.sh up

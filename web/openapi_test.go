@@ -105,6 +105,7 @@ var wireTypes = map[string]reflect.Type{
 	"RunList":              reflect.TypeFor[control.RunList](),
 	"RunSummary":           reflect.TypeFor[control.RunSummary](),
 	"RunView":              reflect.TypeFor[control.RunView](),
+	"IntegrityView":        reflect.TypeFor[control.IntegrityView](),
 	"StepView":             reflect.TypeFor[control.StepView](),
 	"MeasurementView":      reflect.TypeFor[control.MeasurementView](),
 	"ApprovalView":         reflect.TypeFor[control.ApprovalView](),

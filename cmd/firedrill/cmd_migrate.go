@@ -11,15 +11,22 @@ import (
 )
 
 func (a *app) migrateCommand() *cobra.Command {
-	var databaseURL string
+	var databaseURL, ownerURL, runtimeRole string
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "migrate",
 		Short: "Apply or inspect the database schema migrations",
 		Long: `Apply or inspect the versioned SQL migrations embedded in this binary (one set per
-database: PostgreSQL and SQLite).`,
+database: PostgreSQL and SQLite).
+
+On PostgreSQL, migrations run as the owner role (--migrate-database-url, env
+FIREDRILL_MIGRATE_DATABASE_URL; when unset, --database-url), and serve and the CLI connect as a
+runtime role (FIREDRILL_DATABASE_URL) that migrate up --runtime-role grants: INSERT and SELECT
+only on the timeline, the operations log and the role grants, SELECT only on the audit log,
+the usual rights on the working tables, and no TRUNCATE, trigger or ownership rights.`,
 	}
 	cmd.PersistentFlags().StringVar(&databaseURL, "database-url", defaultDatabaseURL, "postgres://... or sqlite:PATH (env FIREDRILL_DATABASE_URL)")
+	cmd.PersistentFlags().StringVar(&ownerURL, "migrate-database-url", "", "the owner role's postgres://... URL; wins over --database-url (env FIREDRILL_MIGRATE_DATABASE_URL)")
 	cmd.PersistentFlags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 
 	print := func(list []store.MigrationStatus, header string) error {
@@ -57,11 +64,14 @@ database: PostgreSQL and SQLite).`,
 		return tw.Flush()
 	}
 
-	cmd.AddCommand(&cobra.Command{
+	up := &cobra.Command{
 		Use:   "up",
-		Short: "Apply every pending migration",
+		Short: "Apply every pending migration, then grant the runtime role",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if ownerURL != "" {
+				databaseURL = ownerURL
+			}
 			st, err := store.Open(cmd.Context(), store.Config{DatabaseURL: databaseURL, Logger: a.logger})
 			if err != nil {
 				return fmt.Errorf("--database-url %s: %w", store.RedactURL(databaseURL), err)
@@ -71,14 +81,24 @@ database: PostgreSQL and SQLite).`,
 			if err != nil {
 				return err
 			}
+			if runtimeRole != "" {
+				if err := st.RuntimeRoleGrant(cmd.Context(), runtimeRole); err != nil {
+					return fmt.Errorf("--runtime-role: %w", err)
+				}
+			}
 			return print(applied, fmt.Sprintf("%d migration(s) applied to %s", len(applied), store.RedactURL(databaseURL)))
 		},
-	})
+	}
+	up.Flags().StringVar(&runtimeRole, "runtime-role", "", "PostgreSQL role that serve and the CLI connect as, granted after migrating (env FIREDRILL_RUNTIME_ROLE)")
+	cmd.AddCommand(up)
 	cmd.AddCommand(&cobra.Command{
 		Use:   "status",
 		Short: "List the migrations and whether each is applied",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if ownerURL != "" {
+				databaseURL = ownerURL
+			}
 			st, err := store.Open(cmd.Context(), store.Config{DatabaseURL: databaseURL, Logger: a.logger})
 			if err != nil {
 				return fmt.Errorf("--database-url %s: %w", store.RedactURL(databaseURL), err)

@@ -140,6 +140,7 @@ Exit codes:
 		a.serveCommand(),
 		a.simCommand(),
 		a.migrateCommand(),
+		a.auditCommand(),
 		a.scheduleCommand(),
 		a.calendarCommand(),
 	)

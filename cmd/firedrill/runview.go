@@ -21,6 +21,7 @@ func printRunView(w io.Writer, v *control.RunView, where string) {
 		forced = ", forced"
 	}
 	fmt.Fprintf(w, "  %s -> %s, requested by %s%s, plan sha256 %s\n", r.From, r.To, r.RequestedBy, forced, short(r.PlanSHA256))
+	printIntegrityWarning(w, v.Integrity)
 	if r.Schedule != "" {
 		fire := ""
 		if r.FireTime != nil {
@@ -130,6 +131,21 @@ func printRunView(w io.Writer, v *control.RunView, where string) {
 		fmt.Fprintf(w, " (%s)", r.Reason)
 	}
 	fmt.Fprintf(w, "\n%d timeline events recorded %s\n", len(v.Timeline), where)
+	if v.Integrity.Verified {
+		fmt.Fprintf(w, "audit log: the run's %d audit rows verify (hash chain intact, timeline and state unaltered)\n", v.Integrity.AuditRows)
+	} else {
+		printIntegrityWarning(w, v.Integrity)
+	}
+}
+
+// printIntegrityWarning warns, loudly, when the run's record disagrees with the audit log:
+// what is printed above or below may have been edited after the fact.
+func printIntegrityWarning(w io.Writer, in control.IntegrityView) {
+	if in.Verified {
+		return
+	}
+	fmt.Fprintf(w, "\n  !!! WARNING: THIS RUN'S RECORD DOES NOT MATCH THE AUDIT LOG: %s\n", in.Problem)
+	fmt.Fprintln(w, "  !!! Do not rely on this record; run `firedrill audit verify` on the database.")
 }
 
 // decided says what an approval decision did: approve -> approved.

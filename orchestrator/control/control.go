@@ -155,6 +155,20 @@ type RunView struct {
 	Decisions    []DecisionView    `json:"decisions"`
 	Timeline     []EventView       `json:"timeline"`
 	MissingRoles []string          `json:"missing_roles,omitempty"`
+	// Integrity is what checking the run's part of the audit log found.
+	Integrity IntegrityView `json:"integrity"`
+}
+
+// IntegrityView says whether a run's record agrees with the hash-chained audit log: every
+// timeline event is in the log unaltered, the log's rows for it hash and link, and the run's
+// state is the one its audited events end in.
+type IntegrityView struct {
+	// Verified is true when nothing was found wrong.
+	Verified bool `json:"verified"`
+	// AuditRows is how many audit rows of the run were checked.
+	AuditRows int64 `json:"audit_rows"`
+	// Problem names the first missing or altered row; empty when verified.
+	Problem string `json:"problem,omitempty"`
 }
 
 // StepView is one attempt of one step.

@@ -317,10 +317,18 @@ func LoadRunView(ctx context.Context, st *store.Store, runID string) (*RunView, 
 	if err != nil {
 		return nil, err
 	}
+	audit, err := st.AuditVerify(ctx, &store.AuditVerifyParams{RunID: runID})
+	if err != nil {
+		return nil, err
+	}
 	v := &RunView{
-		Run: runSummaryOf(run), Steps: make([]StepView, 0, len(steps)), Services: make([]MeasurementView, 0, len(ms)),
+		Integrity: IntegrityView{Verified: audit.Problem == nil, AuditRows: audit.Rows},
+		Run:       runSummaryOf(run), Steps: make([]StepView, 0, len(steps)), Services: make([]MeasurementView, 0, len(ms)),
 		Approvals: make([]ApprovalView, 0, len(approvals)), Decisions: make([]DecisionView, 0, len(decisions)),
 		Timeline: make([]EventView, 0, len(events)),
+	}
+	if audit.Problem != nil {
+		v.Integrity.Problem = audit.Problem.Message
 	}
 	for _, s := range steps {
 		v.Steps = append(v.Steps, StepView{

@@ -111,6 +111,14 @@ func (s *Store) RunAbortActiveTx(ctx context.Context, tx *Tx, p *RunAbortActiveP
 		return nil, fmt.Errorf("abort active runs: %w", translate(err))
 	}
 	at := s.now(p.At)
+	// Every run is locked before the first event is appended: that takes the audit log's
+	// head lock (PostgreSQL), and a runner holding a later run's lock while it waits for the
+	// head would otherwise deadlock with this transaction.
+	for _, id := range active {
+		if _, err := lockRun(db, id); err != nil {
+			return nil, fmt.Errorf("abort active runs: run %s: %w", id, translate(err))
+		}
+	}
 	for _, id := range active {
 		if _, err := abortRequestTx(db, &RunAbortRequestParams{RunID: id, By: p.By, Reason: p.Reason}, at); err != nil {
 			return nil, fmt.Errorf("abort active runs: run %s: %w", id, translate(err))

@@ -220,6 +220,7 @@ func allModels() []any {
 		&scheduleModel{}, &scheduleFireModel{}, &leaseModel{}, &userModel{}, &approvalModel{},
 		&freezeModel{}, &notificationModel{},
 		&roleGrantModel{}, &apiTokenModel{}, &operationModel{},
+		&auditModel{}, &auditHeadModel{},
 	}
 }
 

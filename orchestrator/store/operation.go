@@ -89,6 +89,12 @@ func (s *Store) OperationRecordTx(ctx context.Context, tx *Tx, p *OperationRecor
 	if err := tx.with(ctx).Create(&m).Error; err != nil {
 		return nil, fmt.Errorf("record operation %s: %w", p.Operation, translate(err))
 	}
+	if isSQLite(tx.db) {
+		// On PostgreSQL a trigger appends the audit row (migration 00007).
+		if err := auditAppendSQLite(tx.with(ctx), AuditSourceOperation, "", m.ID, m.At, operationContent(&m)); err != nil {
+			return nil, fmt.Errorf("record operation %s: %w", p.Operation, translate(err))
+		}
+	}
 	return operationOf(&m), nil
 }
 

@@ -592,5 +592,9 @@ func appendEvent(tx *gorm.DB, runID string, at time.Time, kind, stepKey, message
 	if err := tx.Create(&ev).Error; err != nil {
 		return fmt.Errorf("event %s: %w", kind, err)
 	}
+	if isSQLite(tx) {
+		// On PostgreSQL a trigger appends the audit row (migration 00007).
+		return auditAppendSQLite(tx, AuditSourceRunEvent, runID, int64(next), at, eventContent(&ev))
+	}
 	return nil
 }

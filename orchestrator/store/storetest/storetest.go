@@ -171,3 +171,87 @@ func callerPackage() string {
 		}
 	}
 }
+
+// The roles that scripts/create-roles.sh creates for tests and CI, as the README names them.
+const (
+	OwnerRole   = "firedrill_owner"
+	RuntimeRole = "firedrill_runtime"
+)
+
+// Roles is a PostgreSQL database set up as in production: owned and migrated by OwnerRole,
+// with RuntimeRole granted what serve needs (store.RuntimeRoleGrant).
+type Roles struct {
+	// Owner is a store connected as OwnerRole, Runtime one connected as RuntimeRole.
+	Owner, Runtime *store.Store
+	// OwnerURL, RuntimeURL and AdminURL connect to the database as the owner, the runtime
+	// role and the superuser that created it.
+	OwnerURL, RuntimeURL, AdminURL string
+}
+
+// NewRolesDatabase creates an empty, unmigrated database owned by OwnerRole (both roles are
+// created, with LOGIN, when missing) and returns its URLs; dropped when the test ends.
+func NewRolesDatabase(t testing.TB) *Roles {
+	t.Helper()
+	return newRolesDatabase(t, callerPackage())
+}
+
+func newRolesDatabase(t testing.TB, pkg string) *Roles {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	adminURL := newDatabase(t, pkg)
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		t.Fatalf("storetest: connect %s: %v", store.RedactURL(adminURL), err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	for _, role := range []string{OwnerRole, RuntimeRole} {
+		// Concurrent tests may race to create the role: either error means it exists.
+		if _, err := conn.Exec(ctx, `DO $$ BEGIN CREATE ROLE `+pgx.Identifier{role}.Sanitize()+` LOGIN;
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`); err != nil {
+			t.Fatalf("storetest: create role %s: %v", role, err)
+		}
+	}
+	u, err := url.Parse(adminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := strings.TrimPrefix(u.Path, "/")
+	if _, err := conn.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{db}.Sanitize()+" OWNER TO "+pgx.Identifier{OwnerRole}.Sanitize()); err != nil {
+		t.Fatalf("storetest: database owner: %v", err)
+	}
+	// PostgreSQL 15 lets only the schema's owner create in public: the owner owns it.
+	if _, err := conn.Exec(ctx, "ALTER SCHEMA public OWNER TO "+pgx.Identifier{OwnerRole}.Sanitize()); err != nil {
+		t.Fatalf("storetest: schema owner: %v", err)
+	}
+	as := func(role string) string {
+		v := *u
+		v.User = url.User(role)
+		return v.String()
+	}
+	return &Roles{OwnerURL: as(OwnerRole), RuntimeURL: as(RuntimeRole), AdminURL: adminURL}
+}
+
+// PostgresRoles is NewRolesDatabase migrated as the owner, with RuntimeRole granted, and a
+// store open as each role. Closed and dropped when the test ends.
+func PostgresRoles(t testing.TB) *Roles {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r := newRolesDatabase(t, callerPackage())
+	r.Owner = open(t, r.OwnerURL)
+	if err := r.Owner.RuntimeRoleGrant(ctx, RuntimeRole); err != nil {
+		t.Fatalf("storetest: %v", err)
+	}
+	rt, err := store.Open(ctx, store.Config{DatabaseURL: r.RuntimeURL})
+	if err != nil {
+		t.Fatalf("storetest: open %s: %v", store.RedactURL(r.RuntimeURL), err)
+	}
+	t.Cleanup(func() {
+		if err := rt.Close(); err != nil {
+			t.Errorf("storetest: close store: %v", err)
+		}
+	})
+	r.Runtime = rt
+	return r
+}

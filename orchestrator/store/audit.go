@@ -1,0 +1,552 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// The audit log (migration 00007) is one hash chain over every run event and every recorded
+// control operation, appended in the transaction that inserts the fact: by a trigger on
+// PostgreSQL, by appendEvent and OperationRecordTx on SQLite. Row n stores
+//
+//	hash(n) = AuditHash(hash(n-1), n, content(n))
+//
+// where content is the fact as a JSON object (its fields below) and hash(0) is
+// AuditGenesis. The hash covers content's stored text byte for byte, so checking a link never
+// re-encodes anything; comparing a row with the fact it copies (AuditVerify) compares the
+// decoded JSON values, which is independent of key order and spacing (PostgreSQL writes
+// json_build_object's text, the store Go's encoding/json with sorted keys). Timestamps in content are UTC with
+// milliseconds, AuditTimeLayout.
+//
+// Content of a run event:
+//
+//	{"source":"run_event","run_id":..,"seq":..,"at":..,"kind":..,"step_key":..,"message":..,"data":..}
+//
+// Content of an operation:
+//
+//	{"source":"operation","id":..,"at":..,"actor":{"kind":..,"name":..,"via":..,"token_id":..},
+//	 "operation":..,"target":..,"outcome":..,"message":..,"detail":..}
+
+// AuditGenesis is the prev_hash of the first row of the chain.
+const AuditGenesis = "0000000000000000000000000000000000000000000000000000000000000000"
+
+// AuditTimeLayout is how content writes a timestamp (always UTC).
+const AuditTimeLayout = "2006-01-02T15:04:05.000Z"
+
+// Sources of audit rows.
+const (
+	AuditSourceRunEvent  = "run_event"
+	AuditSourceOperation = "operation"
+)
+
+// AuditHash is the hash of the audit row numbered seq, whose predecessor's hash is prev:
+// hex(SHA-256(prev + "\n" + decimal(seq) + "\n" + content)).
+func AuditHash(prev string, seq int64, content string) string {
+	h := sha256.New()
+	h.Write([]byte(prev))
+	h.Write([]byte("\n" + strconv.FormatInt(seq, 10) + "\n"))
+	h.Write([]byte(content))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+type auditModel struct {
+	Seq      int64     `gorm:"column:seq;primaryKey;autoIncrement:false"`
+	At       time.Time `gorm:"column:at"`
+	Source   string    `gorm:"column:source"`
+	RunID    string    `gorm:"column:run_id"`
+	Ref      int64     `gorm:"column:ref"`
+	Content  string    `gorm:"column:content"`
+	PrevHash string    `gorm:"column:prev_hash"`
+	Hash     string    `gorm:"column:hash"`
+}
+
+func (auditModel) TableName() string { return "audit_log" }
+
+type auditHeadModel struct {
+	ID               int    `gorm:"column:id;primaryKey;autoIncrement:false"`
+	Seq              int64  `gorm:"column:seq"`
+	Hash             string `gorm:"column:hash"`
+	PrevHash         string `gorm:"column:prev_hash"`
+	EventsBefore     int64  `gorm:"column:events_before"`
+	OperationsBefore int64  `gorm:"column:operations_before"`
+}
+
+func (auditHeadModel) TableName() string { return "audit_head" }
+
+func auditTime(t time.Time) string { return t.UTC().Format(AuditTimeLayout) }
+
+func rawOrNull(d *jsonDoc) json.RawMessage {
+	if d == nil || len(*d) == 0 {
+		return json.RawMessage("null")
+	}
+	return json.RawMessage(*d)
+}
+
+func eventContent(m *runEventModel) map[string]any {
+	return map[string]any{
+		"source": AuditSourceRunEvent, "run_id": m.RunID, "seq": m.Seq, "at": auditTime(m.At),
+		"kind": m.Kind, "step_key": m.StepKey, "message": m.Message, "data": rawOrNull(m.Data),
+	}
+}
+
+func operationContent(m *operationModel) map[string]any {
+	return map[string]any{
+		"source": AuditSourceOperation, "id": m.ID, "at": auditTime(m.At),
+		"actor": map[string]any{
+			"kind": m.Actor.Kind, "name": m.Actor.Name, "via": m.Actor.Via, "token_id": m.Actor.TokenID,
+		},
+		"operation": m.Operation, "target": m.Target, "outcome": m.Outcome, "message": m.Message,
+		"detail": rawOrNull(m.Detail),
+	}
+}
+
+// isSQLite tells whether tx talks to SQLite, where the store appends audit rows itself.
+func isSQLite(tx *gorm.DB) bool { return tx.Dialector.Name() == "sqlite" }
+
+// auditAppendSQLite appends the next audit row in tx. SQLite has one writer, and the update
+// of the head row comes first, so nothing else can append between it and the commit.
+func auditAppendSQLite(tx *gorm.DB, source, runID string, ref int64, at time.Time, content map[string]any) error {
+	b, err := json.Marshal(content)
+	if err != nil {
+		return fmt.Errorf("audit %s: %w", source, err)
+	}
+	var heads []auditHeadModel
+	if err := tx.Raw(`UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING id, seq, hash, prev_hash, events_before, operations_before`).
+		Scan(&heads).Error; err != nil {
+		return fmt.Errorf("audit %s: head: %w", source, err)
+	}
+	if len(heads) != 1 {
+		return fmt.Errorf("audit %s: the audit_head row is missing", source)
+	}
+	h := heads[0]
+	row := auditModel{Seq: h.Seq, At: utcMS(at), Source: source, RunID: runID, Ref: ref, Content: string(b), PrevHash: h.Hash}
+	row.Hash = AuditHash(row.PrevHash, row.Seq, row.Content)
+	if err := tx.Create(&row).Error; err != nil {
+		return fmt.Errorf("audit %s: %w", source, err)
+	}
+	if err := tx.Exec(`UPDATE audit_head SET hash = ?, prev_hash = ? WHERE id = 1`, row.Hash, row.PrevHash).Error; err != nil {
+		return fmt.Errorf("audit %s: head: %w", source, err)
+	}
+	return nil
+}
+
+// AuditProblem is the first thing wrong that AuditVerify found.
+type AuditProblem struct {
+	// Seq is the audit row concerned; 0 when the problem is a fact missing from the log.
+	Seq int64 `json:"seq"`
+	// RunID and EventSeq name the run event concerned, when there is one.
+	RunID    string `json:"run_id,omitempty"`
+	EventSeq int64  `json:"event_seq,omitempty"`
+	// OperationID names the operation concerned, when there is one.
+	OperationID int64 `json:"operation_id,omitempty"`
+	// Message says what is wrong, for a person.
+	Message string `json:"message"`
+}
+
+func (p *AuditProblem) Error() string { return p.Message }
+
+// AuditReport is the result of AuditVerify.
+type AuditReport struct {
+	// Rows is how many audit rows were checked.
+	Rows int64 `json:"rows"`
+	// HeadSeq and HeadHash are the chain's last row as the head records it.
+	HeadSeq  int64  `json:"head_seq"`
+	HeadHash string `json:"head_hash"`
+	// Problem is the first problem found; nil when everything checked holds.
+	Problem *AuditProblem `json:"problem,omitempty"`
+}
+
+// AuditVerifyParams are the arguments of AuditVerify.
+type AuditVerifyParams struct {
+	// RunID, when set, checks only that run's part: its audit rows' hashes and links to
+	// their predecessors, its timeline against them, and its recorded state against the
+	// state its audited events end in. Empty walks the whole chain.
+	RunID string
+}
+
+// AuditVerify checks the audit log and the facts it copies, and reports the first row
+// missing or altered. An error is returned only when the check itself could not run.
+func (s *Store) AuditVerify(ctx context.Context, p *AuditVerifyParams) (*AuditReport, error) {
+	if p == nil {
+		p = &AuditVerifyParams{}
+	}
+	db := s.db.WithContext(ctx)
+	var head auditHeadModel
+	if err := db.Where("id = 1").Take(&head).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return &AuditReport{Problem: &AuditProblem{Message: "the audit log's head row is missing"}}, nil
+		}
+		return nil, fmt.Errorf("audit verify: head: %w", translate(err))
+	}
+	rep := &AuditReport{HeadSeq: head.Seq, HeadHash: head.Hash}
+	var err error
+	if p.RunID != "" {
+		rep.Problem, rep.Rows, err = s.auditVerifyRun(db, &head, p.RunID)
+	} else {
+		rep.Problem, rep.Rows, err = s.auditVerifyAll(db, &head)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audit verify: %w", translate(err))
+	}
+	return rep, nil
+}
+
+const auditBatch = 1000
+
+// checkRow checks a row's own hash and its link to prevHash.
+func checkRow(r *auditModel, prevHash string) *AuditProblem {
+	if r.PrevHash != prevHash {
+		return &AuditProblem{Seq: r.Seq, Message: fmt.Sprintf(
+			"audit row %d does not link to row %d: its prev_hash %.12s… is not that row's hash %.12s… (a row was altered, removed or inserted)",
+			r.Seq, r.Seq-1, r.PrevHash, prevHash)}
+	}
+	if got := AuditHash(r.PrevHash, r.Seq, r.Content); got != r.Hash {
+		return &AuditProblem{Seq: r.Seq, Message: fmt.Sprintf("audit row %d was altered: its hash does not match its content", r.Seq)}
+	}
+	return nil
+}
+
+// sameContent tells whether the stored content holds the same JSON value as want.
+func sameContent(stored string, want map[string]any) bool {
+	var a, b any
+	if json.Unmarshal([]byte(stored), &a) != nil {
+		return false
+	}
+	wb, err := json.Marshal(want)
+	if err != nil || json.Unmarshal(wb, &b) != nil {
+		return false
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+func eventProblem(r *auditModel, ev *runEventModel) *AuditProblem {
+	p := &AuditProblem{Seq: r.Seq, RunID: r.RunID, EventSeq: r.Ref}
+	switch {
+	case ev == nil:
+		p.Message = fmt.Sprintf("run %s event %d is missing from the timeline (audit row %d records it)", r.RunID, r.Ref, r.Seq)
+	case !sameContent(r.Content, eventContent(ev)):
+		p.Message = fmt.Sprintf("run %s event %d was altered after it was recorded (audit row %d differs)", r.RunID, r.Ref, r.Seq)
+	default:
+		return nil
+	}
+	return p
+}
+
+func (s *Store) auditVerifyAll(db *gorm.DB, head *auditHeadModel) (*AuditProblem, int64, error) {
+	prev, last := AuditGenesis, int64(0)
+	var n int64
+	// The state-bearing events of each run, to hold the run rows to at the end.
+	states := map[string][]auditRunRow{}
+	for {
+		var rows []auditModel
+		if err := db.Where("seq > ?", last).Order("seq").Limit(auditBatch).Find(&rows).Error; err != nil {
+			return nil, n, err
+		}
+		if len(rows) == 0 {
+			break
+		}
+		events, ops, err := s.auditSources(db, rows)
+		if err != nil {
+			return nil, n, err
+		}
+		for i := range rows {
+			r := &rows[i]
+			if r.Seq != last+1 {
+				return &AuditProblem{Seq: last + 1, Message: fmt.Sprintf("audit row %d is missing (the next row is %d)", last+1, r.Seq)}, n, nil
+			}
+			if pr := checkRow(r, prev); pr != nil {
+				return pr, n, nil
+			}
+			switch r.Source {
+			case AuditSourceRunEvent:
+				if pr := eventProblem(r, events[eventKey{r.RunID, r.Ref}]); pr != nil {
+					return pr, n, nil
+				}
+				if stateBearing(r.Content) {
+					states[r.RunID] = append(states[r.RunID], auditRunRow{auditModel: *r})
+				}
+			case AuditSourceOperation:
+				op := ops[r.Ref]
+				switch {
+				case op == nil:
+					return &AuditProblem{Seq: r.Seq, OperationID: r.Ref, Message: fmt.Sprintf("operation %d is missing from the operations log (audit row %d records it)", r.Ref, r.Seq)}, n, nil
+				case !sameContent(r.Content, operationContent(op)):
+					return &AuditProblem{Seq: r.Seq, OperationID: r.Ref, Message: fmt.Sprintf("operation %d was altered after it was recorded (audit row %d differs)", r.Ref, r.Seq)}, n, nil
+				}
+			default:
+				return &AuditProblem{Seq: r.Seq, Message: fmt.Sprintf("audit row %d has an unknown source %q", r.Seq, r.Source)}, n, nil
+			}
+			prev, last = r.Hash, r.Seq
+			n++
+		}
+	}
+	if last != head.Seq || prev != head.Hash {
+		return &AuditProblem{Seq: last + 1, Message: fmt.Sprintf("the audit log ends at row %d but its head records row %d: rows were removed", last, head.Seq)}, n, nil
+	}
+	ids := make([]string, 0, len(states))
+	for id := range states {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for len(ids) > 0 {
+		k := min(len(ids), auditBatch)
+		var runs []runModel
+		if err := db.Where("id IN ?", ids[:k]).Order("id").Find(&runs).Error; err != nil {
+			return nil, n, err
+		}
+		for i := range runs {
+			if pr := runStateProblem(&runs[i], states[runs[i].ID]); pr != nil {
+				return pr, n, nil
+			}
+		}
+		ids = ids[k:]
+	}
+	// Facts inserted around the log (by someone who could bypass its trigger) have no row.
+	var ev runEventModel
+	err := db.Raw(`SELECT * FROM run_events e WHERE e.id > ? AND NOT EXISTS (
+        SELECT 1 FROM audit_log a WHERE a.source = 'run_event' AND a.run_id = e.run_id AND a.ref = e.seq) ORDER BY e.id LIMIT 1`,
+		head.EventsBefore).Scan(&ev).Error
+	if err != nil {
+		return nil, n, err
+	}
+	if ev.ID != 0 {
+		return &AuditProblem{RunID: ev.RunID, EventSeq: int64(ev.Seq), Message: fmt.Sprintf("run %s event %d is not in the audit log", ev.RunID, ev.Seq)}, n, nil
+	}
+	var op operationModel
+	err = db.Raw(`SELECT * FROM operations o WHERE o.id > ? AND NOT EXISTS (
+        SELECT 1 FROM audit_log a WHERE a.source = 'operation' AND a.run_id = '' AND a.ref = o.id) ORDER BY o.id LIMIT 1`,
+		head.OperationsBefore).Scan(&op).Error
+	if err != nil {
+		return nil, n, err
+	}
+	if op.ID != 0 {
+		return &AuditProblem{OperationID: op.ID, Message: fmt.Sprintf("operation %d is not in the audit log", op.ID)}, n, nil
+	}
+	return nil, n, nil
+}
+
+type eventKey struct {
+	runID string
+	seq   int64
+}
+
+// auditSources loads the facts a batch of audit rows copies.
+func (s *Store) auditSources(db *gorm.DB, rows []auditModel) (map[eventKey]*runEventModel, map[int64]*operationModel, error) {
+	runSet, opIDs := map[string]bool{}, []int64{}
+	for _, r := range rows {
+		if r.Source == AuditSourceRunEvent {
+			runSet[r.RunID] = true
+		} else {
+			opIDs = append(opIDs, r.Ref)
+		}
+	}
+	events := map[eventKey]*runEventModel{}
+	if len(runSet) > 0 {
+		runIDs := make([]string, 0, len(runSet))
+		for id := range runSet {
+			runIDs = append(runIDs, id)
+		}
+		var evs []runEventModel
+		if err := db.Where("run_id IN ? AND seq >= ? AND seq <= ?", runIDs, 0, maxRef(rows)).Find(&evs).Error; err != nil {
+			return nil, nil, err
+		}
+		for i := range evs {
+			events[eventKey{evs[i].RunID, int64(evs[i].Seq)}] = &evs[i]
+		}
+	}
+	ops := map[int64]*operationModel{}
+	if len(opIDs) > 0 {
+		var ms []operationModel
+		if err := db.Where("id IN ?", opIDs).Find(&ms).Error; err != nil {
+			return nil, nil, err
+		}
+		for i := range ms {
+			ops[ms[i].ID] = &ms[i]
+		}
+	}
+	return events, ops, nil
+}
+
+func maxRef(rows []auditModel) int64 {
+	var m int64
+	for _, r := range rows {
+		if r.Source == AuditSourceRunEvent && r.Ref > m {
+			m = r.Ref
+		}
+	}
+	return m
+}
+
+// auditRunRow is a run's audit row with the hash of the row before it in the chain.
+type auditRunRow struct {
+	auditModel
+	BeforeSeq  *int64
+	BeforeHash *string
+}
+
+func (s *Store) auditVerifyRun(db *gorm.DB, head *auditHeadModel, runID string) (*AuditProblem, int64, error) {
+	var run runModel
+	if err := db.Where("id = ?", runID).Take(&run).Error; err != nil {
+		return nil, 0, fmt.Errorf("run %s: %w", runID, err)
+	}
+	var own []auditModel
+	if err := db.Where("source = ? AND run_id = ?", AuditSourceRunEvent, runID).Order("ref").Find(&own).Error; err != nil {
+		return nil, 0, err
+	}
+	// The hash of the row before each of the run's rows in the chain.
+	befores := make([]int64, len(own))
+	for i, r := range own {
+		befores[i] = r.Seq - 1
+	}
+	var prevRows []auditModel
+	if len(befores) > 0 {
+		if err := db.Select("seq", "hash").Where("seq IN ?", befores).Find(&prevRows).Error; err != nil {
+			return nil, 0, err
+		}
+	}
+	hashOf := map[int64]string{}
+	for _, r := range prevRows {
+		hashOf[r.Seq] = r.Hash
+	}
+	rows := make([]auditRunRow, len(own))
+	for i := range own {
+		rows[i].auditModel = own[i]
+		if h, ok := hashOf[own[i].Seq-1]; ok {
+			seq := own[i].Seq - 1
+			rows[i].BeforeSeq, rows[i].BeforeHash = &seq, &h
+		}
+	}
+	var evs []runEventModel
+	if err := db.Where("run_id = ?", runID).Order("seq").Find(&evs).Error; err != nil {
+		return nil, 0, err
+	}
+	bySeq := map[int64]*runEventModel{}
+	for i := range evs {
+		bySeq[int64(evs[i].Seq)] = &evs[i]
+	}
+	var n int64
+	var lastRef int64
+	for i := range rows {
+		r := &rows[i]
+		prev := AuditGenesis
+		if r.Seq > 1 {
+			if r.BeforeSeq == nil {
+				return &AuditProblem{Seq: r.Seq - 1, RunID: runID, Message: fmt.Sprintf("audit row %d, before run %s event %d, is missing", r.Seq-1, runID, r.Ref)}, n, nil
+			}
+			prev = *r.BeforeHash
+		}
+		if pr := checkRow(&r.auditModel, prev); pr != nil {
+			pr.RunID, pr.EventSeq = runID, r.Ref
+			return pr, n, nil
+		}
+		if i > 0 && r.Ref != lastRef+1 {
+			return &AuditProblem{Seq: r.Seq, RunID: runID, EventSeq: lastRef + 1, Message: fmt.Sprintf("run %s event %d is missing from the audit log (the next audited event is %d)", runID, lastRef+1, r.Ref)}, n, nil
+		}
+		if pr := eventProblem(&r.auditModel, bySeq[r.Ref]); pr != nil {
+			return pr, n, nil
+		}
+		lastRef = r.Ref
+		n++
+	}
+	audited := map[int64]bool{}
+	for _, r := range rows {
+		audited[r.Ref] = true
+	}
+	for _, ev := range evs {
+		if ev.ID > head.EventsBefore && !audited[int64(ev.Seq)] {
+			return &AuditProblem{RunID: runID, EventSeq: int64(ev.Seq), Message: fmt.Sprintf("run %s event %d is not in the audit log", runID, ev.Seq)}, n, nil
+		}
+	}
+	if len(rows) > 0 && run.EventSeq != lastRef {
+		return &AuditProblem{RunID: runID, EventSeq: lastRef + 1, Message: fmt.Sprintf("run %s numbered %d events but the audit log ends at event %d: events were removed", runID, run.EventSeq, lastRef)}, n, nil
+	}
+	if len(rows) == 0 && len(evs) > 0 && evs[len(evs)-1].ID > head.EventsBefore {
+		return &AuditProblem{RunID: runID, Message: fmt.Sprintf("run %s has no audited events", runID)}, n, nil
+	}
+	return runStateProblem(&run, rows), n, nil
+}
+
+// stateBearing tells whether an audited run event's content sets the run's state.
+func stateBearing(content string) bool {
+	var c struct {
+		Kind string `json:"kind"`
+	}
+	if json.Unmarshal([]byte(content), &c) != nil {
+		return false
+	}
+	return c.Kind == EventRunCreated || c.Kind == EventRunState || c.Kind == EventRunFinished
+}
+
+// runStateProblem compares the run row's state (and, once finished, its verdict) with what
+// its audited events say: the run row is updated in place, the events are not.
+func runStateProblem(run *runModel, rows []auditRunRow) *AuditProblem {
+	var state string
+	var finished map[string]any
+	for _, r := range rows {
+		var c struct {
+			Kind string         `json:"kind"`
+			Data map[string]any `json:"data"`
+		}
+		if json.Unmarshal([]byte(r.Content), &c) != nil {
+			continue
+		}
+		switch c.Kind {
+		case EventRunCreated, EventRunFinished:
+			if v, ok := c.Data["state"].(string); ok {
+				state = v
+			}
+			if c.Kind == EventRunFinished {
+				finished = c.Data
+			}
+		case EventRunState:
+			if v, ok := c.Data["to"].(string); ok {
+				state = v
+			}
+		}
+	}
+	if state == "" {
+		return nil
+	}
+	bad := func(what string) *AuditProblem {
+		return &AuditProblem{RunID: run.ID, Message: fmt.Sprintf("run %s was altered after it was recorded: %s", run.ID, what)}
+	}
+	if run.State != state {
+		return bad(fmt.Sprintf("its state is %s but its audited events end in %s", run.State, state))
+	}
+	if finished != nil {
+		if v, ok := finished["objectives_met"].(bool); ok && (run.ObjectivesMet == nil || *run.ObjectivesMet != v) {
+			return bad(fmt.Sprintf("objectives_met is %s but the audited run_finished event says %t", boolText(run.ObjectivesMet), v))
+		}
+		if _, ok := finished["objectives_met"]; !ok && run.ObjectivesMet != nil {
+			return bad(fmt.Sprintf("objectives_met is %t but the audited run_finished event has none", *run.ObjectivesMet))
+		}
+		if v, ok := finished["rto_actual_ms"].(float64); ok && (run.RTOActualMS == nil || float64(*run.RTOActualMS) != v) {
+			return bad(fmt.Sprintf("rto_actual_ms is %s but the audited run_finished event says %d", int64Text(run.RTOActualMS), int64(v)))
+		}
+	}
+	return nil
+}
+
+func boolText(b *bool) string {
+	if b == nil {
+		return "unset"
+	}
+	return strconv.FormatBool(*b)
+}
+
+func int64Text(v *int64) string {
+	if v == nil {
+		return "unset"
+	}
+	return strconv.FormatInt(*v, 10)
+}
