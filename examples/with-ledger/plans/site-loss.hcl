@@ -1,6 +1,8 @@
 # Whole-site loss of Sangam with its ledger database: replication is checked before anything is
-# touched, Sangam is drained (T0; the canary stops writing), the Yatap standby is promoted, the
-# services start on Yatap and are checked (T1). RTO and RPO are both measured.
+# touched, Sangam is drained (T0; the canary stops writing), the Yatap standby is promoted and
+# the old primary on Sangam fenced (made read-only, so the drill never leaves two writable
+# ledgers), the services start on Yatap and are checked (T1). RTO and RPO are both measured.
+# A rollback unfences Sangam's ledger and undrains Sangam.
 
 plan "sangam-site-loss-with-ledger" {
   description = "Whole-site loss of Sangam; the ledger standby in Yatap is promoted"
@@ -27,6 +29,12 @@ plan "sangam-site-loss-with-ledger" {
     database = "ledger"
   }
 
+  step "fence-old-ledger" {
+    action   = "postgres.fence"
+    site     = "sangam"
+    database = "ledger"
+  }
+
   step "start-on-yatap" {
     action   = "nomad.run_job"
     site     = "yatap"
@@ -41,6 +49,11 @@ plan "sangam-site-loss-with-ledger" {
   }
 
   rollback {
+    step "unfence-old-ledger" {
+      action   = "postgres.unfence"
+      site     = "sangam"
+      database = "ledger"
+    }
     step "return-to-sangam" {
       action = "nomad.undrain_site"
       site   = "sangam"
