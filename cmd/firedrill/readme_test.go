@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/internal/pgpairtest"
 	"github.com/firedrill/firedrill/orchestrator/control"
 )
 
@@ -95,6 +96,12 @@ func TestReadmeCommandsRun(t *testing.T) {
 			continue
 		}
 		t.Run("README.md:"+strconv.Itoa(b.line), func(t *testing.T) {
+			if strings.Contains(b.body, pairScript) {
+				// The block promotes the real standby pair: it alone uses it meanwhile, and it
+				// leaves it reset even when it fails half-way.
+				pgpairtest.Lock(t)
+				t.Cleanup(func() { pgpairtest.Reset(t) })
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
 			work := t.TempDir()
@@ -142,9 +149,16 @@ func TestReadmeCommandsRun(t *testing.T) {
 	}
 }
 
+// pairScript is the script of the real PostgreSQL standby pair (see internal/pgpairtest).
+const pairScript = "scripts/pg-standby-pair.sh"
+
 // readmeExpect says what a block must print beyond exiting 0: the block holding the key
 // prints every string of its value.
 var readmeExpect = map[string][]string{
+	// The ledger example: a real promotion, the old primary fenced, the data loss measured.
+	"examples/with-ledger/plans/site-loss.hcl": {
+		"postgres.fence", "Drill PASSED", "refused: Sangam's ledger is fenced",
+	},
 	// The walk from the first admin to an approved, executed drill: the requester's own
 	// approval is refused, two other people's start it, and it passes.
 	"firedrill user bootstrap": {

@@ -10,6 +10,13 @@ plan "sangam-site-loss-with-ledger" {
   to          = "yatap"
   services    = ["auth", "payments", "remittance"]
 
+  # The canary writes from the start of the run until T0: give the RPO a baseline of rows
+  # (about 50 at payments' 100ms interval) rather than one.
+  step "canary-baseline" {
+    action   = "wait"
+    duration = "5s"
+  }
+
   step "check-ledger-lag" {
     action   = "postgres.check_replication"
     site     = "yatap"
