@@ -219,8 +219,23 @@ func TestLedgerDrillFencesTheOldPrimary(t *testing.T) {
 	defer cancel()
 	env := map[string]string{"LEDGER_SANGAM_DSN": primary, "LEDGER_YATAP_DSN": standby}
 
-	t.Run("drill", func(t *testing.T) {
+	t.Run("failure before T0", func(t *testing.T) {
 		pgpairtest.Reset(t)
+		st := storetest.Postgres(t)
+		b := setupFiles(t, st, "../examples/with-ledger/firedrill.hcl", "testdata/ledger-fails-early.hcl", env, nil)
+		run, out := b.run(t, ctx)
+		if out.State != drills.RunFailed {
+			t.Fatalf("outcome = %s (%s), want failed", out.State, out.Reason)
+		}
+		if n := canaryRows(t, ctx, primary, run.ID); n != 0 {
+			t.Errorf("%d canary rows of a failed run left in the primary's ledger", n)
+		}
+		// The standby gets the delete by replication.
+		pollUntil(t, ctx, "the canary rows to leave the standby", func() bool { return canaryRows(t, ctx, standby, run.ID) == 0 })
+	})
+
+	t.Run("drill", func(t *testing.T) {
+		// The pair is as the failed run left it: nothing was promoted.
 		st := storetest.Postgres(t)
 		b := setupFiles(t, st, "../examples/with-ledger/firedrill.hcl", "../examples/with-ledger/plans/site-loss.hcl", env, nil)
 		run, out := b.run(t, ctx)

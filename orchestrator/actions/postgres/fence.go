@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -100,9 +99,6 @@ func (p *Postgres) readOnlyOverrides(ctx context.Context, t *target, conn *pgx.C
 	}
 	return out, nil
 }
-
-// errWriteCommitted is a fresh session's write that went through.
-var errWriteCommitted = errors.New("a write committed")
 
 // freshWrite opens a new session (the reload reaches new sessions first) and tries to commit
 // a write (a temporary table: a read-only transaction refuses every CREATE). It returns the

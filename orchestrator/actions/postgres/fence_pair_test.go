@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -198,4 +199,88 @@ func TestPairFence(t *testing.T) {
 			t.Errorf("unfence again = %v, want success", err)
 		}
 	})
+}
+
+// TestPairCanaryCleanup: a canary's rows are removed from the primary (and so from the
+// standby) after the run, a fenced primary is not written to and its rows are counted, and a
+// canary starting removes other runs' rows older than the retention.
+func TestPairCanaryCleanup(t *testing.T) {
+	if testing.Short() {
+		t.Skip("uses the PostgreSQL standby pair")
+	}
+	pgpairtest.Lock(t)
+	pgpairtest.Reset(t)
+	f := newPairFixture(t)
+	t.Cleanup(func() { unfencePrimary(t, f.primaryDSN); pgpairtest.Reset(t) })
+	const table = "firedrill_canary_cleanup"
+	primary, standby := connect(t, f.primaryDSN), connect(t, f.standbyDSN)
+	exec1(t, primary, "DROP TABLE IF EXISTS "+table)
+
+	first := f.canary(t, uniqueRunID("first"), table, 10*time.Millisecond)
+	if err := first.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	waitCanary(t, first, 3)
+	if _, err := first.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	// Rows other runs left: one past the retention, one within it.
+	exec1(t, primary, "INSERT INTO "+table+" VALUES ('old-run', 'payments', 1, now() - interval '8 days'), ('recent-run', 'payments', 1, now() - interval '1 day')")
+
+	runID := uniqueRunID("cleanup")
+	c := f.canary(t, runID, table, 10*time.Millisecond)
+	if err := c.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	waitCanary(t, c, 5)
+	last, err := c.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old, recent int
+	if err := primary.QueryRow(t.Context(), "SELECT count(*) FILTER (WHERE run_id = 'old-run'), count(*) FILTER (WHERE run_id = 'recent-run') FROM "+table).Scan(&old, &recent); err != nil {
+		t.Fatal(err)
+	}
+	if old != 0 || recent != 1 {
+		t.Errorf("after a canary started: %d rows of the run past the retention, %d of the recent one; want 0 and 1", old, recent)
+	}
+	waitReplayed(t, primary, standby)
+	if got := lastCanaryRow(t, standby, table, runID); got.Seq != last.Seq {
+		t.Fatalf("standby holds seq %d of the run, want %d", got.Seq, last.Seq)
+	}
+
+	// The primary fenced: nothing is written to it, the rows left are counted.
+	exec1(t, primary, "ALTER SYSTEM SET default_transaction_read_only = on")
+	exec1(t, primary, "SELECT pg_reload_conf()")
+	poll(t, "the fence to reach new sessions", func() bool { return writeState(t, f.primaryDSN) == "25006" })
+	fencedEv, err := first.Cleanup(t.Context())
+	if err != nil {
+		t.Fatalf("Cleanup with the primary fenced = %v", err)
+	}
+	sangam, _ := fencedEv["sangam"].(map[string]any)
+	if left, _ := sangam["left"].(int64); left < 3 || !strings.Contains(fmt.Sprint(sangam["reason"]), "fenced") {
+		t.Errorf("Cleanup evidence with the primary fenced = %v, want the rows left on sangam counted as fenced", fencedEv)
+	}
+	if yatap, _ := fencedEv["yatap"].(map[string]any); !strings.Contains(fmt.Sprint(yatap["reason"]), "standby") {
+		t.Errorf("Cleanup evidence = %v, want yatap skipped as a standby", fencedEv)
+	}
+	exec1(t, primary, "ALTER SYSTEM RESET default_transaction_read_only")
+	exec1(t, primary, "SELECT pg_reload_conf()")
+	poll(t, "the fence to be lifted", func() bool { return writeState(t, f.primaryDSN) == "" })
+
+	ev, err := c.Cleanup(t.Context())
+	if err != nil {
+		t.Fatalf("Cleanup = %v", err)
+	}
+	sangam, _ = ev["sangam"].(map[string]any)
+	if sangam["deleted"] != last.Seq {
+		t.Errorf("Cleanup evidence = %v, want %d rows deleted on sangam", ev, last.Seq)
+	}
+	if got := lastCanaryRow(t, primary, table, runID); got.Seq != 0 {
+		t.Errorf("primary still holds the run's seq %d after Cleanup", got.Seq)
+	}
+	poll(t, "the delete to reach the standby", func() bool { return lastCanaryRow(t, standby, table, runID).Seq == 0 })
+	if again, err := c.Cleanup(t.Context()); err != nil || fmt.Sprint(again) != fmt.Sprint(ev) {
+		t.Errorf("Cleanup again = %v, %v; want the first result", again, err)
+	}
 }
