@@ -187,6 +187,22 @@ func TestLedgerDrillMeasuresTheDataItLost(t *testing.T) {
 	if payments == nil || payments.RPOActual == nil || payments.RPOLostRows == nil || payments.RPOMet == nil {
 		t.Fatalf("payments measurement = %+v; want RPO, lost rows and verdict", payments)
 	}
+	var ev struct {
+		RPO struct {
+			Detail struct {
+				Cleanup struct {
+					Sangam map[string]any `json:"sangam"`
+					Yatap  map[string]any `json:"yatap"`
+				} `json:"cleanup"`
+			} `json:"detail"`
+		} `json:"rpo"`
+	}
+	if err := json.Unmarshal(payments.Evidence, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if c := ev.RPO.Detail.Cleanup; c.Sangam["deleted"] != float64(primarySeq) || c.Yatap["deleted"] != float64(drSeq) {
+		t.Errorf("cleanup evidence = %v, want %d rows deleted on sangam and %d on yatap", c, primarySeq, drSeq)
+	}
 	if got, want := *payments.RPOLostRows, primarySeq-drSeq; got != want {
 		t.Errorf("lost rows = %d, want %d (primary seq %d, DR seq %d)", got, want, primarySeq, drSeq)
 	}
