@@ -11,6 +11,8 @@ type ServiceObservation struct {
 	PassedAt time.Time
 	// Resolution is how late the observation may be: the polling interval of the check.
 	Resolution time.Duration
+	// Method is how the moment was caught (poll, nomad_event_stream, nomad_blocking_query).
+	Method string
 }
 
 // RecoveryInput is what a run measured, enough to compute each service's recovery.
@@ -37,6 +39,8 @@ type ServiceRecovery struct {
 	Met       bool
 	// Resolution bounds the error of RTOActual: the coarsest check interval involved.
 	Resolution time.Duration
+	// ResolutionMethod is the Method of the observation that Resolution comes from.
+	ResolutionMethod string
 	// Reason explains, in a sentence for the report, why the objective was not met.
 	Reason string
 }
@@ -83,7 +87,7 @@ func Recoveries(in RecoveryInput) []ServiceRecovery {
 			}
 			continue
 		}
-		r.RestoredAt, r.Resolution, r.Restored = obs.PassedAt, obs.Resolution, true
+		r.RestoredAt, r.Resolution, r.ResolutionMethod, r.Restored = obs.PassedAt, obs.Resolution, obs.Method, true
 		for _, dep := range svc.DependsOn {
 			d := done[dep]
 			if !inPlan[dep] || d == nil {
@@ -98,10 +102,12 @@ func Recoveries(in RecoveryInput) []ServiceRecovery {
 			if d.RestoredAt.After(r.RestoredAt) {
 				r.RestoredAt = d.RestoredAt
 			}
-			r.Resolution = max(r.Resolution, d.Resolution)
+			if d.Resolution > r.Resolution {
+				r.Resolution, r.ResolutionMethod = d.Resolution, d.ResolutionMethod
+			}
 		}
 		if !r.Restored {
-			r.Resolution = 0
+			r.Resolution, r.ResolutionMethod = 0, ""
 			continue
 		}
 		// A service already healthy on the DR site before T0 (active-active) recovered at

@@ -164,3 +164,25 @@ func TestVerdict(t *testing.T) {
 		}
 	}
 }
+
+func TestRecoveriesKeepTheMethodOfTheirResolution(t *testing.T) {
+	t.Parallel()
+	cfg := exampleConfig(t) // auth <- payments <- remittance
+	p, diags := drills.ParsePlan(readExample(t, "plans/site-loss.hcl"), "site-loss.hcl")
+	if len(diags) > 0 {
+		t.Fatal(diags)
+	}
+	t0 := time.Now()
+	recs := drills.Recoveries(drills.RecoveryInput{Estate: cfg, Plan: p, Site: "yatap", T0: t0, Observations: []drills.ServiceObservation{
+		{Service: "auth", PassedAt: t0.Add(time.Minute), Resolution: 50 * time.Millisecond, Method: "poll"},
+		{Service: "payments", PassedAt: t0.Add(2 * time.Minute), Resolution: 2 * time.Millisecond, Method: "nomad_event_stream"},
+		{Service: "remittance", PassedAt: t0.Add(3 * time.Minute), Resolution: time.Millisecond, Method: "nomad_event_stream"},
+	}})
+	// A service's resolution is the coarsest of its own and its dependencies': so is its method.
+	want := map[string]string{"auth": "poll", "payments": "poll", "remittance": "poll"}
+	for _, r := range recs {
+		if r.ResolutionMethod != want[r.Service] || r.Resolution != 50*time.Millisecond {
+			t.Errorf("%s: resolution %s by %q, want 50ms by %q", r.Service, r.Resolution, r.ResolutionMethod, want[r.Service])
+		}
+	}
+}

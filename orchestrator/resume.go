@@ -250,6 +250,7 @@ func observationsOf(evidence json.RawMessage) []drills.ServiceObservation {
 			Service      string    `json:"service"`
 			PassedAt     time.Time `json:"passed_at"`
 			ResolutionMS int64     `json:"resolution_ms"`
+			Method       string    `json:"resolution_method"`
 		} `json:"observations"`
 	}
 	if err := json.Unmarshal(evidence, &ev); err != nil {
@@ -259,6 +260,7 @@ func observationsOf(evidence json.RawMessage) []drills.ServiceObservation {
 	for _, o := range ev.Observations {
 		out = append(out, drills.ServiceObservation{
 			Service: o.Service, PassedAt: o.PassedAt, Resolution: time.Duration(o.ResolutionMS) * time.Millisecond,
+			Method: o.Method,
 		})
 	}
 	return out

@@ -598,7 +598,7 @@ func (x *execution) runStep(ctx context.Context, seq int, inst drills.StepInstan
 	delete(x.running, inst.Key)
 	for _, o := range res.Observations {
 		x.observations = append(x.observations, drills.ServiceObservation{
-			Service: o.Service, PassedAt: o.PassedAt, Resolution: o.Resolution,
+			Service: o.Service, PassedAt: o.PassedAt, Resolution: o.Resolution, Method: o.Method,
 		})
 	}
 	x.mu.Unlock()
@@ -656,7 +656,7 @@ func encodeEvidence(res *actions.Result, took time.Duration) (json.RawMessage, e
 		for _, o := range res.Observations {
 			obs = append(obs, map[string]any{
 				"service": o.Service, "site": o.Site, "passed_at": o.PassedAt.UTC(),
-				"resolution_ms": o.Resolution.Milliseconds(),
+				"resolution_ms": o.Resolution.Milliseconds(), "resolution_method": o.Method,
 			})
 		}
 		ev["observations"] = obs
@@ -800,9 +800,29 @@ func measurementInputs(estate *drills.Estate, recs []drills.ServiceRecovery, rpo
 		if r := rpos[rec.Service]; r != nil {
 			r.apply(&m)
 		}
+		if rec.ResolutionMethod != "" {
+			m.Evidence = withResolutionMethod(m.Evidence, rec.ResolutionMethod)
+		}
 		out = append(out, m)
 	}
 	return out
+}
+
+// withResolutionMethod adds to a measurement's evidence how its restored moment was caught, so
+// the recorded resolution says which method bounds it.
+func withResolutionMethod(evidence json.RawMessage, method string) json.RawMessage {
+	ev := map[string]any{}
+	if len(evidence) > 0 {
+		if err := json.Unmarshal(evidence, &ev); err != nil {
+			return evidence
+		}
+	}
+	ev["resolution_method"] = method
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return evidence
+	}
+	return b
 }
 
 func rpoObjective(estate *drills.Estate, service string) time.Duration {

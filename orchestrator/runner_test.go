@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -89,7 +90,7 @@ func setupFiles(t *testing.T, st *store.Store, estatePath, planPath string, env 
 	if err != nil {
 		t.Fatal(err)
 	}
-	list := append(nomad.Actions(clients), httpaction.Actions(httpaction.Config{Secrets: resolver})...)
+	list := append(nomad.Actions(clients), httpaction.Actions(httpaction.Config{Secrets: resolver, Allocations: clients})...)
 	list = append(list, pg.Actions()...)
 	list = append(list, manual.Actions()...)
 	list = append(list, command.Actions(command.Config{})...)
@@ -215,6 +216,14 @@ func TestRunExamplePlanEndToEnd(t *testing.T) {
 				continue
 			}
 			rto[m.Service] = *m.RTOActual
+			// The recorded resolution says how the restored moment was caught.
+			var ev struct {
+				Method string `json:"resolution_method"`
+			}
+			if err := json.Unmarshal(m.Evidence, &ev); err != nil || !slices.Contains(
+				[]string{actions.ResolutionPoll, actions.ResolutionEventStream, actions.ResolutionBlockingQuery}, ev.Method) {
+				t.Errorf("measurement %s evidence %s: want its resolution_method", m.Service, m.Evidence)
+			}
 		}
 		if len(rto) != 3 {
 			t.Fatalf("measured %d services, want 3", len(rto))

@@ -4,12 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/firedrill/firedrill/drills"
@@ -23,7 +31,9 @@ import (
 // Defaults for Options.
 const (
 	DefaultFailovers         = 200
+	DefaultPollFailovers     = 200
 	DefaultBaselineFailovers = 200
+	DefaultHangFailovers     = 200
 	DefaultBaselineInterval  = time.Second
 	DefaultLanes             = 4
 	DefaultStartDelay        = 20 * time.Millisecond
@@ -34,17 +44,24 @@ const (
 
 // Options configures Run. A zero field means its default.
 type Options struct {
-	// Failovers is how many failovers are measured with the product's default check
-	// interval (drills.DefaultCheckInterval, taken from the check as a plan would). Defaults to 200.
+	// Failovers is how many failovers are measured with the product's method: the check's
+	// default interval (drills.DefaultCheckInterval, as the parser fills it) polled, plus the
+	// fast window opened by the DR site's Nomad event stream. Defaults to 200.
 	Failovers int
-	// BaselineFailovers is how many failovers are measured with the step parameter
-	// interval = BaselineInterval. Defaults to 200.
+	// PollFailovers is how many are measured with today's method: the default interval
+	// polled, no Nomad watch. Defaults to 200.
+	PollFailovers int
+	// BaselineFailovers is how many are measured with the poll alone at BaselineInterval
+	// (the step parameter interval). Defaults to 200.
 	BaselineFailovers int
+	// HangFailovers is how many are measured with the product's method while the probe that
+	// would first see the service healthy hangs (until its deadline). Defaults to 200.
+	HangFailovers int
 	// BaselineInterval is the poll interval of the baseline. Defaults to 1s.
 	BaselineInterval time.Duration
 	// Lanes is how many failovers run at once, each lane on its own job of the one DR site.
-	// Both kinds of failover are shuffled together and shared out among the lanes, so
-	// whatever noise concurrency adds hits both alike. Defaults to 4.
+	// All kinds of failover are shuffled together and shared out among the lanes, so
+	// whatever noise concurrency adds hits them alike. Defaults to 4.
 	Lanes int
 	// StartDelay and HealthDelay are sitesim's allocation life-cycle delays. Default to
 	// 20ms and 30ms.
@@ -56,15 +73,21 @@ type Options struct {
 }
 
 func (o Options) withDefaults() (Options, error) {
-	if o.Failovers < 0 || o.BaselineFailovers < 0 || o.Lanes < 0 || o.BaselineInterval < 0 ||
-		o.StartDelay < 0 || o.HealthDelay < 0 {
-		return o, errors.New("detection options: Failovers, BaselineFailovers, Lanes, BaselineInterval, StartDelay and HealthDelay must not be negative")
+	if o.Failovers < 0 || o.PollFailovers < 0 || o.BaselineFailovers < 0 || o.HangFailovers < 0 || o.Lanes < 0 ||
+		o.BaselineInterval < 0 || o.StartDelay < 0 || o.HealthDelay < 0 {
+		return o, errors.New("detection options: counts, Lanes, BaselineInterval, StartDelay and HealthDelay must not be negative")
 	}
 	if o.Failovers == 0 {
 		o.Failovers = DefaultFailovers
 	}
+	if o.PollFailovers == 0 {
+		o.PollFailovers = DefaultPollFailovers
+	}
 	if o.BaselineFailovers == 0 {
 		o.BaselineFailovers = DefaultBaselineFailovers
+	}
+	if o.HangFailovers == 0 {
+		o.HangFailovers = DefaultHangFailovers
 	}
 	if o.BaselineInterval == 0 {
 		o.BaselineInterval = DefaultBaselineInterval
@@ -84,17 +107,55 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
-// Stats summarises the detection lags of one poll interval.
+// Kind is one way of detecting restoration that Run measures.
+type Kind int
+
+// The kinds, in the order the report lists them.
+const (
+	// KindStream is the product's method: poll plus the Nomad event-stream window.
+	KindStream Kind = iota
+	// KindPoll is today's method: the default interval polled.
+	KindPoll
+	// KindBaseline is a poll at BaselineInterval.
+	KindBaseline
+	// KindHang is KindStream with the probe that would first pass hanging.
+	KindHang
+	numKinds
+)
+
+func (k Kind) String() string {
+	return [...]string{"event stream + 2ms window", "50ms poll (today)", "1s poll", "event stream, a probe hangs"}[k]
+}
+
+func (k Kind) count(o Options) int {
+	return [...]int{o.Failovers, o.PollFailovers, o.BaselineFailovers, o.HangFailovers}[k]
+}
+
+// interval is the poll interval the kind's failovers are jittered over.
+func (k Kind) interval(o Options) time.Duration {
+	if k == KindBaseline {
+		return o.BaselineInterval
+	}
+	return drills.DefaultCheckInterval
+}
+
+// Stats summarises the detection lags of one kind.
 type Stats struct {
-	Interval time.Duration
+	Kind Kind
 	// Lags are the measured lags in the order the failovers finished.
 	Lags                       []time.Duration
 	Median, P90, P99, Max, Min time.Duration
 	Mean                       time.Duration
+	// Methods counts the observations by the method recorded with them.
+	Methods map[string]int
+	// MaxResolution is the largest resolution recorded with an observation.
+	MaxResolution time.Duration
+	// Hung counts the probes that hung (KindHang).
+	Hung int
 }
 
-func newStats(interval time.Duration, lags []time.Duration) Stats {
-	s := Stats{Interval: interval, Lags: lags}
+func newStats(kind Kind, lags []time.Duration) Stats {
+	s := Stats{Kind: kind, Lags: lags, Methods: map[string]int{}}
 	if len(lags) == 0 {
 		return s
 	}
@@ -118,19 +179,13 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 
 // Report is the outcome of Run.
 type Report struct {
-	Options  Options
-	Default  Stats
-	Baseline Stats
-	Started  time.Time
-	Wall     time.Duration
-}
-
-// Ratio is p99(default) / p99(baseline).
-func (r *Report) Ratio() float64 {
-	if r.Baseline.P99 == 0 {
-		return math.NaN()
-	}
-	return float64(r.Default.P99) / float64(r.Baseline.P99)
+	Options Options
+	// Kinds holds the stats of each Kind, indexed by it.
+	Kinds   [numKinds]Stats
+	Started time.Time
+	Wall    time.Duration
+	// CPU is the process's user+system CPU time during the run (0 where unknown).
+	CPU time.Duration
 }
 
 // Markdown renders the report as a table with the conditions of the run.
@@ -138,18 +193,28 @@ func (r *Report) Markdown() string {
 	var b strings.Builder
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(time.Millisecond)) }
 	fmt.Fprintf(&b, "Detection lag = http.wait_healthy PassedAt (recorded T1) − sitesim HealthyAt, in ms.\n\n")
-	fmt.Fprintf(&b, "| poll interval | failovers | median | p90 | p99 | max | mean |\n")
-	fmt.Fprintf(&b, "|---|---:|---:|---:|---:|---:|---:|\n")
-	row := func(name string, s Stats) {
-		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s |\n",
-			name, len(s.Lags), ms(s.Median), ms(s.P90), ms(s.P99), ms(s.Max), ms(s.Mean))
+	fmt.Fprintf(&b, "| method | failovers | median | p90 | p99 | max | mean | recorded method | max recorded resolution |\n")
+	fmt.Fprintf(&b, "|---|---:|---:|---:|---:|---:|---:|---|---:|\n")
+	for _, s := range r.Kinds {
+		var methods []string
+		for _, m := range slices.Sorted(maps.Keys(s.Methods)) {
+			methods = append(methods, fmt.Sprintf("%s %d", m, s.Methods[m]))
+		}
+		name := s.Kind.String()
+		if s.Kind == KindBaseline {
+			name = r.Options.BaselineInterval.String() + " poll"
+		}
+		if s.Kind == KindHang {
+			name += fmt.Sprintf(" (%d hung)", s.Hung)
+		}
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", name, len(s.Lags),
+			ms(s.Median), ms(s.P90), ms(s.P99), ms(s.Max), ms(s.Mean), strings.Join(methods, ", "), ms(s.MaxResolution))
 	}
-	row(fmt.Sprintf("%s (product default)", r.Default.Interval), r.Default)
-	row(fmt.Sprintf("%s (baseline)", r.Baseline.Interval), r.Baseline)
-	fmt.Fprintf(&b, "\np99(default) / p99(baseline) = %.3f. Target p99 ≤ 100 ms at the default interval: %s.\n",
-		r.Ratio(), met(r.Default.P99 <= 100*time.Millisecond))
-	fmt.Fprintf(&b, "\nRun %s, %s wall, lanes %d, sitesim StartDelay %s / HealthDelay %s, seed %d, %s %s/%s, NumCPU %d, GOMAXPROCS %d.\n",
-		r.Started.UTC().Format(time.RFC3339), r.Wall.Round(time.Second), r.Options.Lanes,
+	st := r.Kinds[KindStream]
+	fmt.Fprintf(&b, "\nTarget p99 ≤ 5 ms with the event stream: %s (%s ms; with a hanging probe %s ms).\n",
+		met(st.P99 <= 5*time.Millisecond), ms(st.P99), ms(r.Kinds[KindHang].P99))
+	fmt.Fprintf(&b, "\nRun %s, %s wall, %s CPU, lanes %d, sitesim StartDelay %s / HealthDelay %s, seed %d, %s %s/%s, NumCPU %d, GOMAXPROCS %d.\n",
+		r.Started.UTC().Format(time.RFC3339), r.Wall.Round(time.Second), r.CPU.Round(100*time.Millisecond), r.Options.Lanes,
 		r.Options.StartDelay, r.Options.HealthDelay, r.Options.Seed,
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))
 	return b.String()
@@ -164,23 +229,68 @@ func met(ok bool) string {
 
 // trial is one failover to measure.
 type trial struct {
-	baseline bool
-	jitter   time.Duration
+	kind   Kind
+	jitter time.Duration
 }
 
 // lane is one job on the DR site with the actions and requests that drive it.
 type lane struct {
-	job                    string
-	site                   *sitesim.Site
-	runJob, stopJob, watch actions.Action
-	run, stop, wait        *actions.Request
+	job              string
+	site             *sitesim.Site
+	front            *front
+	runJob, stopJob  actions.Action
+	watch, pollWatch actions.Action // with the Nomad watch, and without (today's poll)
+	run, stop, wait  *actions.Request
 	// waitBaseline is wait with the step parameter interval = the baseline's.
 	waitBaseline *actions.Request
+	// waitHang is wait on the site seen through the front (KindHang).
+	waitHang *actions.Request
 }
 
-// Run starts one simulated DR site and measures the detection lag of opt.Failovers
-// failovers polled at the default interval and opt.BaselineFailovers polled at
-// opt.BaselineInterval, interleaved in a random order.
+// front stands between http.wait_healthy and sitesim's ingress: it can make the first probe
+// of a job that would see it healthy hang until the prober gives up on it.
+type front struct {
+	site  *sitesim.Site
+	proxy *httputil.ReverseProxy
+	mu    sync.Mutex
+	armed map[string]bool
+	hung  map[string]int
+}
+
+func (f *front) arm(job string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.armed[job] = true
+}
+
+// disarm ends a trial; it reports whether a probe hung in it.
+func (f *front) disarm(job string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.armed, job)
+	n := f.hung[job]
+	delete(f.hung, job)
+	return n > 0
+}
+
+func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	job, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	f.mu.Lock()
+	hang := f.armed[job] && f.site.JobHealthy(job)
+	if hang {
+		delete(f.armed, job)
+		f.hung[job]++
+	}
+	f.mu.Unlock()
+	if hang {
+		<-r.Context().Done()
+		return
+	}
+	f.proxy.ServeHTTP(w, r)
+}
+
+// Run starts one simulated DR site and measures the detection lag of the failovers of
+// every Kind, interleaved in a random order.
 func Run(ctx context.Context, opt Options) (*Report, error) {
 	opt, err := opt.withDefaults()
 	if err != nil {
@@ -201,10 +311,33 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	defer sim.Close()
 	simSite := sim.Site(siteName)
 
+	ingress, err := url.Parse(simSite.IngressAddress())
+	if err != nil {
+		return nil, err
+	}
+	fr := &front{site: simSite, proxy: httputil.NewSingleHostReverseProxy(ingress), armed: map[string]bool{}, hung: map[string]int{}}
+	fr.proxy.ErrorLog = log.New(io.Discard, "", 0)
+	// As wait_healthy's own client: enough idle connections that overlapping probes do not
+	// dial through the front (the default transport keeps 2 per host).
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 16
+	fr.proxy.Transport = transport
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	frontSrv := &http.Server{Handler: fr, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = frontSrv.Serve(ln) }()
+	defer frontSrv.Close()
+
 	site := &drills.Site{
 		Name: siteName, Role: drills.SiteRoleDR, Ingress: simSite.IngressAddress(),
 		Nomad: &drills.NomadEndpoint{Address: simSite.NomadAddress(), Region: "kr-yatap", Datacenter: "yatap-1"},
 	}
+	// Only the failovers with a hanging probe go through the front, so the others pay no
+	// extra hop.
+	frontSite := *site
+	frontSite.Ingress = "http://" + ln.Addr().String()
 	estate := &drills.Estate{Sites: []*drills.Site{site}}
 	for _, j := range jobs {
 		estate.Services = append(estate.Services, &drills.Service{
@@ -220,9 +353,10 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	}
 	defer clients.Close()
 	byName := map[string]actions.Action{}
-	for _, a := range append(nomad.Actions(clients), httpaction.Actions(httpaction.Config{})...) {
+	for _, a := range append(nomad.Actions(clients), httpaction.Actions(httpaction.Config{Allocations: clients})...) {
 		byName[a.Spec().Name] = a
 	}
+	pollWatch := httpaction.Actions(httpaction.Config{})[0]
 	plan := &drills.Plan{Name: "detection-lag", To: siteName}
 	request := func(action string, svc *drills.Service, params map[string]any) *actions.Request {
 		step := &drills.Step{Name: strings.ReplaceAll(action, ".", "-"), Action: action, Site: siteName, Params: params}
@@ -235,32 +369,35 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	lanes := make([]*lane, opt.Lanes)
 	for i, svc := range estate.Services {
 		lanes[i] = &lane{
-			job: svc.NomadJob, site: simSite,
+			job: svc.NomadJob, site: simSite, front: fr,
 			runJob: byName[drills.ActionNomadRunJob], stopJob: byName[drills.ActionNomadStopJob],
-			watch:        byName[drills.ActionHTTPWaitHealthy],
+			watch: byName[drills.ActionHTTPWaitHealthy], pollWatch: pollWatch,
 			run:          request(drills.ActionNomadRunJob, svc, nil),
 			stop:         request(drills.ActionNomadStopJob, svc, nil),
 			wait:         request(drills.ActionHTTPWaitHealthy, svc, nil),
 			waitBaseline: request(drills.ActionHTTPWaitHealthy, svc, map[string]any{"interval": opt.BaselineInterval}),
 		}
+		lanes[i].waitHang = request(drills.ActionHTTPWaitHealthy, svc, nil)
+		lanes[i].waitHang.Site = &frontSite
 	}
 
-	// The jitter delays the failover by a uniform fraction of the interval after the wait's
-	// first poll, so the health instant falls at a uniformly random phase of the poll ticks,
-	// as it does in a real drill where restarting takes far longer than one interval.
+	// The jitter delays the failover by a uniform fraction of the poll interval after the
+	// wait's first poll, so the health instant falls at a uniformly random phase of the poll
+	// ticks, as it does in a real drill where restarting takes far longer than one interval.
 	rng := rand.New(rand.NewPCG(opt.Seed, opt.Seed^0x9e3779b97f4a7c15))
-	trials := make([]trial, 0, opt.Failovers+opt.BaselineFailovers)
-	for i := range opt.Failovers + opt.BaselineFailovers {
-		tr := trial{baseline: i >= opt.Failovers}
-		tr.jitter = time.Duration(rng.Int64N(int64(tr.interval(opt))))
-		trials = append(trials, tr)
+	var trials []trial
+	for k := range numKinds {
+		for range k.count(opt) {
+			trials = append(trials, trial{kind: k, jitter: time.Duration(rng.Int64N(int64(k.interval(opt))))})
+		}
 	}
 	rng.Shuffle(len(trials), func(i, j int) { trials[i], trials[j] = trials[j], trials[i] })
 
 	rep := &Report{Options: opt, Started: time.Now()}
+	cpu0 := cpuTime()
 	var (
 		mu           sync.Mutex
-		def, base    []time.Duration
+		outs         [numKinds][]outcome
 		done         int
 		firstErr     error
 		next         = make(chan trial)
@@ -271,18 +408,14 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	for _, l := range lanes {
 		wg.Go(func() {
 			for tr := range next {
-				lag, err := l.failover(runCtx, tr)
+				out, err := l.failover(runCtx, tr)
 				mu.Lock()
 				if err != nil && firstErr == nil {
-					firstErr = fmt.Errorf("failover of %s (baseline %t): %w", l.job, tr.baseline, err)
+					firstErr = fmt.Errorf("failover of %s (%s): %w", l.job, tr.kind, err)
 					stop()
 				}
 				if err == nil {
-					if tr.baseline {
-						base = append(base, lag)
-					} else {
-						def = append(def, lag)
-					}
+					outs[tr.kind] = append(outs[tr.kind], out)
 				}
 				done++
 				if opt.Progress != nil {
@@ -309,26 +442,47 @@ feed:
 		return nil, err
 	}
 	rep.Wall = time.Since(rep.Started)
-	rep.Default = newStats(drills.DefaultCheckInterval, def)
-	rep.Baseline = newStats(opt.BaselineInterval, base)
+	rep.CPU = cpuTime() - cpu0
+	for k := range numKinds {
+		lags := make([]time.Duration, len(outs[k]))
+		for i, o := range outs[k] {
+			lags[i] = o.lag
+		}
+		s := newStats(k, lags)
+		for _, o := range outs[k] {
+			s.Methods[o.method]++
+			s.MaxResolution = max(s.MaxResolution, o.resolution)
+			if o.hung {
+				s.Hung++
+			}
+		}
+		rep.Kinds[k] = s
+	}
 	return rep, nil
 }
 
-func (t trial) interval(opt Options) time.Duration {
-	if t.baseline {
-		return opt.BaselineInterval
-	}
-	return drills.DefaultCheckInterval
+// outcome is what one failover measured.
+type outcome struct {
+	lag        time.Duration
+	method     string
+	resolution time.Duration
+	hung       bool
 }
 
 // failover brings the lane's job up on the DR site while http.wait_healthy watches it, and
 // returns PassedAt − HealthyAt. It leaves the job stopped and unhealthy.
-func (l *lane) failover(ctx context.Context, tr trial) (time.Duration, error) {
+func (l *lane) failover(ctx context.Context, tr trial) (outcome, error) {
 	ctx, cancel := context.WithTimeout(ctx, failoverTimeout)
 	defer cancel()
-	wait := l.wait
-	if tr.baseline {
-		wait = l.waitBaseline
+	watch, wait := l.watch, l.wait
+	switch tr.kind {
+	case KindPoll:
+		watch = l.pollWatch
+	case KindBaseline:
+		watch, wait = l.pollWatch, l.waitBaseline
+	case KindHang:
+		wait = l.waitHang
+		l.front.arm(l.job)
 	}
 	type waited struct {
 		res *actions.Result
@@ -337,32 +491,43 @@ func (l *lane) failover(ctx context.Context, tr trial) (time.Duration, error) {
 	got := make(chan waited, 1)
 	began := time.Now()
 	go func() {
-		res, err := l.watch.Run(ctx, wait)
+		res, err := watch.Run(ctx, wait)
 		got <- waited{res, err}
 	}()
 	// Letting real time pass is the point here: it sets the phase of the failover.
 	time.Sleep(tr.jitter)
 	if _, err := l.runJob.Run(ctx, l.run); err != nil {
-		return 0, fmt.Errorf("run_job: %w", err)
+		return outcome{}, fmt.Errorf("run_job: %w", err)
 	}
 	w := <-got
+	hung := l.front.disarm(l.job)
 	if w.err != nil {
-		return 0, fmt.Errorf("wait_healthy: %w", w.err)
+		return outcome{}, fmt.Errorf("wait_healthy: %w", w.err)
 	}
 	if len(w.res.Observations) != 1 {
-		return 0, fmt.Errorf("wait_healthy: %d observations, want 1", len(w.res.Observations))
+		return outcome{}, fmt.Errorf("wait_healthy: %d observations, want 1", len(w.res.Observations))
 	}
 	healthyAt, ok := l.site.HealthyAt(l.job)
 	if !ok || healthyAt.Before(began) {
-		return 0, fmt.Errorf("sitesim has no healthy instant for %s in this failover", l.job)
+		return outcome{}, fmt.Errorf("sitesim has no healthy instant for %s in this failover", l.job)
 	}
-	lag := w.res.Observations[0].PassedAt.Sub(healthyAt)
+	obs := w.res.Observations[0]
+	out := outcome{lag: obs.PassedAt.Sub(healthyAt), method: obs.Method, resolution: obs.Resolution, hung: hung}
 
 	if _, err := l.stopJob.Run(ctx, l.stop); err != nil {
-		return 0, fmt.Errorf("stop_job: %w", err)
+		return outcome{}, fmt.Errorf("stop_job: %w", err)
 	}
 	if err := l.site.WaitJobUnhealthy(ctx, l.job); err != nil {
-		return 0, fmt.Errorf("wait unhealthy: %w", err)
+		return outcome{}, fmt.Errorf("wait unhealthy: %w", err)
 	}
-	return lag, nil
+	return out, nil
+}
+
+// cpuTime is the process's user+system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

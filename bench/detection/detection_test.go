@@ -14,8 +14,10 @@ import (
 // Environment variables that size the measurement (see bench/run.sh).
 const (
 	envBench     = "FIREDRILL_BENCH"              // 1 runs TestDetectionLag
-	envFailovers = "FIREDRILL_BENCH_FAILOVERS"    // default-interval failovers, default 200
-	envBaseline  = "FIREDRILL_BENCH_BASELINE"     // 1s-interval failovers, default 200
+	envFailovers = "FIREDRILL_BENCH_FAILOVERS"    // event-stream failovers, default 200
+	envPoll      = "FIREDRILL_BENCH_POLL"         // 50ms-poll failovers, default 200
+	envBaseline  = "FIREDRILL_BENCH_BASELINE"     // 1s-poll failovers, default 200
+	envHang      = "FIREDRILL_BENCH_HANG"         // event-stream failovers with a hanging probe, default 200
 	envLanes     = "FIREDRILL_BENCH_LANES"        // failovers at once, default 4
 	envSeed      = "FIREDRILL_BENCH_SEED"         // order and jitter seed, default random
 	envOut       = "FIREDRILL_BENCH_MARKDOWN_OUT" // file to write the table to, optional
@@ -34,7 +36,8 @@ func optionsFromEnv(tb testing.TB) detection.Options {
 		}
 		return n
 	}
-	opt := detection.Options{Failovers: num(envFailovers), BaselineFailovers: num(envBaseline), Lanes: num(envLanes)}
+	opt := detection.Options{Failovers: num(envFailovers), PollFailovers: num(envPoll), BaselineFailovers: num(envBaseline),
+		HangFailovers: num(envHang), Lanes: num(envLanes)}
 	if v := os.Getenv(envSeed); v != "" {
 		seed, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
@@ -79,11 +82,12 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 func BenchmarkDetectionLag(b *testing.B) {
 	rep := measure(b, optionsFromEnv(b))
 	b.ReportMetric(0, "ns/op")
-	b.ReportMetric(ms(rep.Default.Median), "p50-ms")
-	b.ReportMetric(ms(rep.Default.P99), "p99-ms")
-	b.ReportMetric(ms(rep.Baseline.Median), "baseline-p50-ms")
-	b.ReportMetric(ms(rep.Baseline.P99), "baseline-p99-ms")
-	b.ReportMetric(rep.Ratio(), "p99-ratio")
+	st, poll, base, hang := rep.Kinds[detection.KindStream], rep.Kinds[detection.KindPoll], rep.Kinds[detection.KindBaseline], rep.Kinds[detection.KindHang]
+	b.ReportMetric(ms(st.Median), "p50-ms")
+	b.ReportMetric(ms(st.P99), "p99-ms")
+	b.ReportMetric(ms(hang.P99), "hang-p99-ms")
+	b.ReportMetric(ms(poll.P99), "poll-p99-ms")
+	b.ReportMetric(ms(base.P99), "baseline-p99-ms")
 }
 
 // TestDetectionLag is the same measurement as a test, for `go test -run` users; it runs only
@@ -102,17 +106,30 @@ func TestRunSmoke(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	rep, err := detection.Run(ctx, detection.Options{
-		Failovers: 4, BaselineFailovers: 2, BaselineInterval: 200 * time.Millisecond, Lanes: 2, Seed: 1,
+		Failovers: 4, PollFailovers: 2, BaselineFailovers: 2, HangFailovers: 3, BaselineInterval: 200 * time.Millisecond, Lanes: 2, Seed: 1,
 	})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if len(rep.Default.Lags) != 4 || len(rep.Baseline.Lags) != 2 {
-		t.Errorf("Run measured %d default and %d baseline failovers, want 4 and 2", len(rep.Default.Lags), len(rep.Baseline.Lags))
-	}
-	for _, l := range append(rep.Default.Lags, rep.Baseline.Lags...) {
-		if l < 0 {
-			t.Errorf("lag %s is negative: PassedAt before sitesim made the service healthy", l)
+	want := [...]int{detection.KindStream: 4, detection.KindPoll: 2, detection.KindBaseline: 2, detection.KindHang: 3}
+	for k, s := range rep.Kinds {
+		if len(s.Lags) != want[k] {
+			t.Errorf("%s: measured %d failovers, want %d", s.Kind, len(s.Lags), want[k])
 		}
+		for _, l := range s.Lags {
+			if l < 0 {
+				t.Errorf("%s: lag %s is negative: PassedAt before sitesim made the service healthy", s.Kind, l)
+			}
+		}
+	}
+	// Today's poll never follows Nomad; the hanging probe really hangs.
+	if n := rep.Kinds[detection.KindPoll].Methods["poll"]; n != 2 {
+		t.Errorf("poll failovers recorded methods %v, want poll for both", rep.Kinds[detection.KindPoll].Methods)
+	}
+	// A probe that reached the front just before the health instant is answered healthy by
+	// sitesim without hanging, so not every hang failover has one; none at all means the
+	// front is broken.
+	if h := rep.Kinds[detection.KindHang].Hung; h < 1 || h > 3 {
+		t.Errorf("%d of 3 hang failovers had a probe hang, want at least 1", h)
 	}
 }

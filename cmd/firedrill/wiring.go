@@ -74,7 +74,7 @@ func (a *app) newEngine(st *store.Store, secrets *secret.Resolver, tune ...func(
 	if err != nil {
 		return nil, err
 	}
-	list := append(nomad.Actions(clients), httpaction.Actions(httpaction.Config{Secrets: secrets})...)
+	list := append(nomad.Actions(clients), httpaction.Actions(httpaction.Config{Secrets: secrets, Allocations: clients})...)
 	list = append(list, pg.Actions()...)
 	list = append(list, command.Actions(command.Config{LookupEnv: secrets.LookupEnv})...)
 	list = append(list, manual.Actions()...)

@@ -49,6 +49,10 @@ func (f eventFilter) match(ev *wireEvent) bool {
 // with Index >= ?index= (only new ones when 0), and a `{}` heartbeat at once and then every
 // HeartbeatInterval.
 func (st *Site) handleEventStream(w http.ResponseWriter, r *http.Request) {
+	if st.eventStreamDenied.Load() {
+		writeError(w, &httpError{http.StatusForbidden, "Permission denied"})
+		return
+	}
 	var next uint64
 	if s := r.URL.Query().Get("index"); s != "" {
 		v, err := strconv.ParseUint(s, 10, 64)
@@ -127,3 +131,8 @@ func (st *Site) handleEventStream(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 }
+
+// DenyEventStream makes the event stream answer 403 Permission denied (true), as a cluster
+// does to a token whose ACL policy does not cover it, while every other endpoint still
+// answers; false serves it again. Streams already open go on.
+func (st *Site) DenyEventStream(deny bool) { st.eventStreamDenied.Store(deny) }

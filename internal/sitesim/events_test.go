@@ -3,6 +3,7 @@ package sitesim
 import (
 	"bufio"
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -164,5 +165,29 @@ func TestEventStreamHeartbeat(t *testing.T) {
 		if sc.Text() != "{}" {
 			t.Fatalf("line %d = %q, want heartbeat {}", i, sc.Text())
 		}
+	}
+}
+
+func TestDenyEventStream(t *testing.T) {
+	t.Parallel()
+	sim := setup(t, testConfig())
+	ctx := testCtx(t)
+	dr := sim.Site("yatap")
+	c := newClient(t, dr, "")
+	dr.DenyEventStream(true)
+	_, err := c.EventStream().Stream(ctx, map[api.Topic][]string{api.TopicAllocation: {"auth"}}, 0, qo(ctx))
+	var ure api.UnexpectedResponseError
+	if !errors.As(err, &ure) || ure.StatusCode() != http.StatusForbidden || !strings.Contains(ure.Body(), "Permission denied") {
+		t.Fatalf("denied stream: %v, want 403 Permission denied", err)
+	}
+	// Only the stream is denied: blocking queries still answer.
+	if _, _, err := c.Jobs().Allocations("auth", false, qo(ctx)); err != nil {
+		t.Errorf("allocations while the stream is denied: %v", err)
+	}
+	dr.DenyEventStream(false)
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if _, err := c.EventStream().Stream(sctx, map[api.Topic][]string{api.TopicAllocation: {"auth"}}, 0, qo(ctx)); err != nil {
+		t.Errorf("stream served again: %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/nomad/api"
@@ -42,6 +43,8 @@ type Site struct {
 	failing     map[string]bool
 	healthy     map[string]bool
 	healthyAt   map[string]time.Time
+
+	eventStreamDenied atomic.Bool
 
 	faultMu   sync.Mutex
 	errorRate float64

@@ -66,13 +66,29 @@ type Result struct {
 }
 
 // Observation says that a service passed all of its checks at a moment, measured with a
-// given resolution (the poll interval, or the event-stream latency).
+// given resolution: how much earlier than PassedAt the service may have become healthy.
 type Observation struct {
-	Service    string
-	Site       string
-	PassedAt   time.Time
+	Service  string
+	Site     string
+	PassedAt time.Time
+	// Resolution bounds the observation's lateness: PassedAt minus the start of the last
+	// probe that found the service failing (or the poll interval when none did), rounded up
+	// to whole milliseconds.
 	Resolution time.Duration
+	// Method says how the moment was caught (a Resolution* constant).
+	Method string
 }
+
+// How an observation's moment was caught.
+const (
+	// ResolutionPoll: the checks polled at their interval.
+	ResolutionPoll = "poll"
+	// ResolutionEventStream: the checks probed at a short interval from the moment the site's
+	// Nomad event stream reported the service's allocations running.
+	ResolutionEventStream = "nomad_event_stream"
+	// ResolutionBlockingQuery: as ResolutionEventStream, told by blocking queries instead.
+	ResolutionBlockingQuery = "nomad_blocking_query"
+)
 
 // Registry maps action names to implementations.
 type Registry struct {

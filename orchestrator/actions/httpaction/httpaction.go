@@ -24,7 +24,10 @@ import (
 
 // Defaults for Config.
 const (
-	DefaultRequestTimeout = 2 * time.Second
+	DefaultRequestTimeout     = 2 * time.Second
+	DefaultWindowInterval     = 2 * time.Millisecond
+	DefaultWindowLength       = 10 * time.Second
+	DefaultWindowProbeTimeout = 250 * time.Millisecond
 	// maxBodyBytes bounds what a check reads of a reply: enough to match an expected body.
 	maxBodyBytes = 64 << 10
 )
@@ -38,12 +41,31 @@ type Config struct {
 	RequestTimeout time.Duration
 	// Secrets resolves http.call's headers_from_env. Nil reads the process environment.
 	Secrets *secret.Resolver
+	// Allocations tells http.wait_healthy when a service's allocations run on a site with a
+	// nomad block (the nomad actions' Clients). Nil: the checks are only polled at their
+	// interval.
+	Allocations AllocWatcher
+	// WindowInterval is how often the checks are probed while the service's allocations are
+	// running and its checks do not pass yet. Defaults to 2ms.
+	WindowInterval time.Duration
+	// WindowLength is how long that fast probing lasts after the last change of the
+	// allocations; after it only the interval poll goes on. Defaults to 10s.
+	WindowLength time.Duration
+	// WindowProbeTimeout bounds one probe of the fast window (a probe that hangs is
+	// abandoned, the others go on). Defaults to 250ms; the interval poll's probes are
+	// bounded by RequestTimeout.
+	WindowProbeTimeout time.Duration
 }
 
 // Actions returns every http.* action.
 func Actions(cfg Config) []actions.Action {
 	if cfg.Client == nil {
+		// Probes overlap in the fast window: keep enough idle connections per host that they
+		// do not open a new one each (the default keeps 2).
+		transport := http.DefaultTransport.(*http.Transport).Clone()
+		transport.MaxIdleConnsPerHost = maxInFlight
 		cfg.Client = &http.Client{
+			Transport: transport,
 			// A health endpoint that redirects is answering something else.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
@@ -51,11 +73,22 @@ func Actions(cfg Config) []actions.Action {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
 	}
+	if cfg.WindowInterval <= 0 {
+		cfg.WindowInterval = DefaultWindowInterval
+	}
+	if cfg.WindowLength <= 0 {
+		cfg.WindowLength = DefaultWindowLength
+	}
+	if cfg.WindowProbeTimeout <= 0 {
+		cfg.WindowProbeTimeout = DefaultWindowProbeTimeout
+	}
 	return []actions.Action{&WaitHealthy{cfg: cfg}, &Call{cfg: cfg}}
 }
 
-// WaitHealthy polls every HTTP check of each service on a site until, in one round, all of a
-// service's checks pass; that round's moment is the service's restored observation.
+// WaitHealthy probes every HTTP check of each service on a site until, in one round, all of a
+// service's checks pass; that round's moment is the service's restored observation. The
+// checks are polled at their interval; while the site's Nomad cluster reports the service's
+// allocations running they are also probed every WindowInterval (see detect).
 type WaitHealthy struct{ cfg Config }
 
 // Spec implements actions.Action.
@@ -126,40 +159,7 @@ func (a *WaitHealthy) watch(ctx context.Context, req *actions.Request, svc *dril
 		}
 		prepared[i] = p
 	}
-	polls := 0
-	var last string
-	for {
-		polls++
-		ev["polls"] = polls
-		allPass := true
-		for i, c := range svc.Checks {
-			if err := a.probe(ctx, urls[i], c, prepared[i]); err != nil {
-				allPass = false
-				// A probe cut short by the step's end says nothing about the service: keep
-				// the last real failure for the message.
-				if ctx.Err() == nil || last == "" {
-					last = fmt.Sprintf("%s: %v", urls[i], err)
-				}
-				break
-			}
-		}
-		if allPass {
-			at := req.Clock.Now()
-			ev["passed_at"] = at.UTC()
-			return serviceWatch{
-				obs:      &actions.Observation{Service: svc.Name, Site: req.Site.Name, PassedAt: at, Resolution: interval},
-				evidence: ev,
-			}
-		}
-		ev["last_failure"] = last
-		t := req.Clock.NewTimer(interval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return serviceWatch{evidence: ev, err: fmt.Errorf("still failing after %d polls, last: %s: %w", polls, last, ctx.Err())}
-		case <-t.C():
-		}
-	}
+	return a.detect(ctx, req, svc, interval, urls, prepared, ev)
 }
 
 // preparedCheck is what a check needs on every poll: its headers, secrets resolved once,
@@ -203,9 +203,9 @@ func (a *WaitHealthy) prepare(c *drills.Check) (preparedCheck, error) {
 	return p, nil
 }
 
-// probe performs one check once.
-func (a *WaitHealthy) probe(ctx context.Context, url string, c *drills.Check, p preparedCheck) error {
-	ctx, cancel := context.WithTimeout(ctx, a.cfg.RequestTimeout)
+// probe performs one check once, abandoning it after timeout.
+func (a *WaitHealthy) probe(ctx context.Context, url string, c *drills.Check, p preparedCheck, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	httpReq, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {

@@ -58,11 +58,15 @@ func TestWaitHealthyObservesTheFirstPassingPoll(t *testing.T) {
 		t.Fatalf("observations = %v, want one", res.Observations)
 	}
 	o := res.Observations[0]
-	if o.Service != "auth" || o.Site != "yatap" || o.Resolution != 5*time.Millisecond || o.PassedAt.Before(before) {
-		t.Errorf("observation = %+v; want auth on yatap at 5ms resolution after the start", o)
+	// The resolution is the bound measured: since the start of the last failing poll.
+	if o.Service != "auth" || o.Site != "yatap" || o.Method != actions.ResolutionPoll || o.PassedAt.Before(before) ||
+		o.Resolution <= 0 || o.Resolution > o.PassedAt.Sub(before)+time.Millisecond { // rounded up to ms
+		t.Errorf("observation = %+v; want auth on yatap by poll after the start, resolution within the wait", o)
 	}
-	if got := calls.Load(); got != healthyAfter {
-		t.Errorf("polled %d times, want %d (stop at the first pass)", got, healthyAfter)
+	// Polls overlap (one that hangs must not hold the next), so one more may be on its way
+	// when the first pass comes back; none starts after it.
+	if got := calls.Load(); got < healthyAfter || got > healthyAfter+1 {
+		t.Errorf("polled %d times, want %d or %d (stop at the first pass)", got, healthyAfter, healthyAfter+1)
 	}
 	ev := res.Evidence["services"].(map[string]any)["auth"].(map[string]any)
 	if ev["poll_interval_ms"] != int64(5) {
@@ -141,8 +145,9 @@ func TestWaitHealthyOverTLSWithSecretHeaders(t *testing.T) {
 	}}
 	a := httpaction.Actions(httpaction.Config{Secrets: secrets})[0]
 
-	// Without the CA the certificate is not trusted: the check never passes.
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	// Without the CA the certificate is not trusted: the check never passes. (Long enough for
+	// a handshake to fail on a loaded machine under -race.)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	_, err := a.Run(ctx, request(site, svc))
 	cancel()
 	if err == nil || !strings.Contains(err.Error(), "certificate") {
