@@ -47,6 +47,7 @@ func (x *execution) startCanaries(ctx context.Context) string {
 		cancel()
 		if err != nil {
 			x.stopCanaries()
+			x.cleanupCanaries(ctx)
 			return fmt.Sprintf("canary of %s could not write to %s: %v", name, x.d.Plan.From, err)
 		}
 		x.canaries[name] = c
@@ -73,6 +74,29 @@ func (x *execution) stopCanaries() {
 	}
 }
 
+// cleanupCanaries removes the rows the stopped canaries wrote to the services' own databases,
+// so that drills never accumulate them there, and returns, per service, what was removed and
+// what was left (a fenced or unreachable copy) as evidence.
+func (x *execution) cleanupCanaries(ctx context.Context) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for name, c := range x.canaries {
+		cl, ok := c.(actions.CanaryCleaner)
+		if !ok || c == nil {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), canaryTimeout)
+		ev, err := cl.Cleanup(cctx)
+		cancel()
+		if err != nil {
+			x.log.WarnContext(ctx, "canary rows not removed", "service", name, "err", err)
+		} else {
+			x.log.InfoContext(ctx, "canary rows removed", "service", name)
+		}
+		out[name] = ev
+	}
+	return out
+}
+
 // rpoResult is one service's measured data loss, or why it could not be measured.
 type rpoResult struct {
 	objective time.Duration
@@ -87,8 +111,16 @@ func (x *execution) measureCanaries(ctx context.Context) map[string]*rpoResult {
 	x.stopCanaries()
 	out := map[string]*rpoResult{}
 	if x.t0.IsZero() {
+		x.cleanupCanaries(ctx)
 		return out
 	}
+	defer func() {
+		for name, ev := range x.cleanupCanaries(ctx) {
+			if r := out[name]; r != nil && r.m != nil {
+				r.m.Evidence["cleanup"] = ev
+			}
+		}
+	}()
 	for name, c := range x.canaries {
 		r := &rpoResult{objective: x.d.Estate.Service(name).RPO}
 		out[name] = r

@@ -2,10 +2,13 @@ package orchestrator_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/internal/pgpairtest"
@@ -29,6 +32,53 @@ func canaryHead(t *testing.T, ctx context.Context, dsn, runID string) (int64, ti
 		t.Fatalf("read canary head: %v", err)
 	}
 	return seq, at
+}
+
+// canaryRows counts the run's canary rows in a database (0 when the table is missing).
+func canaryRows(t *testing.T, ctx context.Context, dsn, runID string) int64 {
+	t.Helper()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var n int64
+	err = conn.QueryRow(ctx, `SELECT count(*) FROM firedrill_canary WHERE run_id = $1`, runID).Scan(&n)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "42P01" {
+		return 0
+	}
+	if err != nil {
+		t.Fatalf("count canary rows: %v", err)
+	}
+	return n
+}
+
+// writeError tries a write in a new session: "" when it committed, else the SQLSTATE.
+func writeError(t *testing.T, ctx context.Context, dsn string) string {
+	t.Helper()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	_, err = conn.Exec(ctx, "CREATE TEMPORARY TABLE firedrill_write_test (x int)")
+	var pgErr *pgconn.PgError
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &pgErr):
+		return pgErr.Code
+	}
+	t.Fatalf("write: %v", err)
+	return ""
+}
+
+func decide(t *testing.T, ctx context.Context, st *store.Store, runID, step string) {
+	t.Helper()
+	if _, err := st.StepDecide(ctx, &store.StepDecideParams{RunID: runID, StepKey: step, Decision: store.DecisionDone, By: drills.Actor{Kind: drills.ActorUser, Name: "test", Via: drills.ViaAPI}}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func exec(t *testing.T, ctx context.Context, dsn string, sqls ...string) {
@@ -100,17 +150,24 @@ func TestLedgerDrillMeasuresTheDataItLost(t *testing.T) {
 		seq, _ := canaryHead(t, ctx, primary, run.ID)
 		return seq >= cutSeq+5
 	})
-	if _, err := st.StepDecide(ctx, &store.StepDecideParams{RunID: run.ID, StepKey: "cut-replication", Decision: store.DecisionDone, By: drills.Actor{Kind: drills.ActorUser, Name: "test", Via: drills.ViaAPI}}); err != nil {
-		t.Fatal(err)
-	}
+	decide(t, ctx, st, run.ID, "cut-replication")
+
+	// The truth, read while the run waits after the promotion: what the old primary holds
+	// against what the promoted standby holds.
+	waitStepRunning(t, st, run.ID, "inspect")
+	primarySeq, primaryAt := canaryHead(t, ctx, primary, run.ID)
+	drSeq, drAt := canaryHead(t, ctx, standby, run.ID)
+	decide(t, ctx, st, run.ID, "inspect")
 	out := <-done
 	if out == nil || out.State != drills.RunSucceeded {
 		t.Fatalf("outcome = %+v, want succeeded", out)
 	}
-
-	// The truth: what the old primary holds against what the promoted standby holds.
-	primarySeq, primaryAt := canaryHead(t, ctx, primary, run.ID)
-	drSeq, drAt := canaryHead(t, ctx, standby, run.ID)
+	// The canary's rows do not stay in the ledger: gone from both copies.
+	for _, dsn := range []string{primary, standby} {
+		if n := canaryRows(t, ctx, dsn, run.ID); n != 0 {
+			t.Errorf("%d canary rows of the run left in the ledger after the run", n)
+		}
+	}
 	if primarySeq-drSeq < 5 {
 		t.Fatalf("primary at seq %d, DR at %d: the test did not lose the rows it meant to", primarySeq, drSeq)
 	}
@@ -130,6 +187,22 @@ func TestLedgerDrillMeasuresTheDataItLost(t *testing.T) {
 	if payments == nil || payments.RPOActual == nil || payments.RPOLostRows == nil || payments.RPOMet == nil {
 		t.Fatalf("payments measurement = %+v; want RPO, lost rows and verdict", payments)
 	}
+	var ev struct {
+		RPO struct {
+			Detail struct {
+				Cleanup struct {
+					Sangam map[string]any `json:"sangam"`
+					Yatap  map[string]any `json:"yatap"`
+				} `json:"cleanup"`
+			} `json:"detail"`
+		} `json:"rpo"`
+	}
+	if err := json.Unmarshal(payments.Evidence, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if c := ev.RPO.Detail.Cleanup; c.Sangam["deleted"] != float64(primarySeq) || c.Yatap["deleted"] != float64(drSeq) {
+		t.Errorf("cleanup evidence = %v, want %d rows deleted on sangam and %d on yatap", c, primarySeq, drSeq)
+	}
 	if got, want := *payments.RPOLostRows, primarySeq-drSeq; got != want {
 		t.Errorf("lost rows = %d, want %d (primary seq %d, DR seq %d)", got, want, primarySeq, drSeq)
 	}
@@ -145,4 +218,89 @@ func TestLedgerDrillMeasuresTheDataItLost(t *testing.T) {
 			t.Errorf("%s has no canary but an RPO %v", m.Service, *m.RPOActual)
 		}
 	}
+}
+
+// The example ledger drill against the real pair fences the old primary: after it, a write on
+// Sangam's ledger is refused while the promoted Yatap one commits. A drill that fails after the
+// fence rolls back and unfences it: writes on Sangam commit again. Neither leaves canary rows
+// in a ledger it may write to.
+func TestLedgerDrillFencesTheOldPrimary(t *testing.T) {
+	pgpairtest.Lock(t)
+	primary, standby := pgpairtest.PrimaryDSN(), pgpairtest.StandbyDSN()
+	unfence := func() {
+		exec(t, context.Background(), primary, "ALTER SYSTEM RESET default_transaction_read_only", "SELECT pg_reload_conf()")
+	}
+	t.Cleanup(func() { unfence(); pgpairtest.Reset(t) })
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	env := map[string]string{"LEDGER_SANGAM_DSN": primary, "LEDGER_YATAP_DSN": standby}
+
+	t.Run("failure before T0", func(t *testing.T) {
+		pgpairtest.Reset(t)
+		st := storetest.Postgres(t)
+		b := setupFiles(t, st, "../examples/with-ledger/firedrill.hcl", "testdata/ledger-fails-early.hcl", env, nil)
+		run, out := b.run(t, ctx)
+		if out.State != drills.RunFailed {
+			t.Fatalf("outcome = %s (%s), want failed", out.State, out.Reason)
+		}
+		if n := canaryRows(t, ctx, primary, run.ID); n != 0 {
+			t.Errorf("%d canary rows of a failed run left in the primary's ledger", n)
+		}
+		// The standby gets the delete by replication.
+		pollUntil(t, ctx, "the canary rows to leave the standby", func() bool { return canaryRows(t, ctx, standby, run.ID) == 0 })
+	})
+
+	t.Run("drill", func(t *testing.T) {
+		// The pair is as the failed run left it: nothing was promoted.
+		st := storetest.Postgres(t)
+		b := setupFiles(t, st, "../examples/with-ledger/firedrill.hcl", "../examples/with-ledger/plans/site-loss.hcl", env, nil)
+		run, out := b.run(t, ctx)
+		if out.State != drills.RunSucceeded || !out.Verdict.ObjectivesMet {
+			t.Fatalf("outcome = %s (%s), objectives met %v; want a passed drill", out.State, out.Reason, out.Verdict.ObjectivesMet)
+		}
+		if got := writeError(t, ctx, primary); got != "25006" {
+			t.Errorf("a write on the old primary after the drill = %q, want refused (25006 read_only_sql_transaction)", got)
+		}
+		if got := writeError(t, ctx, standby); got != "" {
+			t.Errorf("a write on the promoted ledger after the drill = %q, want committed", got)
+		}
+		steps, err := st.StepResultList(ctx, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fenced map[string]any
+		for _, s := range steps {
+			if s.Key == "fence-old-ledger" {
+				if err := json.Unmarshal(s.Evidence, &fenced); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if fenced["read_only_before"] != "off" || fenced["read_only_after"] != "on" || fenced["write_refused"] == nil {
+			t.Errorf("fence evidence = %v, want off before, on after, a refused write", fenced)
+		}
+		// Gone from the ledger that is written to now; the fenced one is not written to.
+		if n := canaryRows(t, ctx, standby, run.ID); n != 0 {
+			t.Errorf("%d canary rows of the run left in the promoted ledger", n)
+		}
+	})
+
+	t.Run("rollback", func(t *testing.T) {
+		unfence()
+		pgpairtest.Reset(t)
+		st := storetest.Postgres(t)
+		b := setupFiles(t, st, "../examples/with-ledger/firedrill.hcl", "testdata/ledger-fence-fails.hcl", env, nil)
+		run, out := b.run(t, ctx)
+		if out.State != drills.RunRolledBack {
+			t.Fatalf("outcome = %s (%s), want rolled_back", out.State, out.Reason)
+		}
+		if got := writeError(t, ctx, primary); got != "" {
+			t.Errorf("a write on the old primary after the rollback = %q, want committed", got)
+		}
+		for _, dsn := range []string{primary, standby} {
+			if n := canaryRows(t, ctx, dsn, run.ID); n != 0 {
+				t.Errorf("%d canary rows of the run left in a ledger after the rollback", n)
+			}
+		}
+	})
 }

@@ -315,6 +315,8 @@ func (r *Runner) executeClaimed(ctx context.Context, runID string, epoch int64, 
 	}
 	defer x.stopCanaries()
 	if reason := x.startProbes(runCtx); reason != "" {
+		x.stopCanaries()
+		x.cleanupCanaries(ctx)
 		return x.finishBlocked(ctx, reason)
 	}
 

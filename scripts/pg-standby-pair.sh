@@ -4,8 +4,9 @@
 # port 5433 and drstandby on port 5434, trust auth on 127.0.0.1. Never touches the main cluster.
 #
 #   scripts/pg-standby-pair.sh up      create what is missing and start both (idempotent)
-#   scripts/pg-standby-pair.sh reset   start the primary and rebuild the standby from it
-#                                      (after a test promoted the standby or cut replication)
+#   scripts/pg-standby-pair.sh reset   start the primary, lift a fence from it (postgres.fence),
+#                                      and rebuild the standby from it (after a test promoted
+#                                      the standby or cut replication)
 #   scripts/pg-standby-pair.sh status  print the clusters
 #   scripts/pg-standby-pair.sh down    stop and drop both clusters
 set -euo pipefail
@@ -88,6 +89,9 @@ case "${1:-up}" in
     ;;
   reset)
     primary_up
+    # A drill may have fenced the primary (postgres.fence); the standby would copy the fence.
+    psql_at "$PRIMARY_PORT" 'ALTER SYSTEM RESET default_transaction_read_only' >/dev/null
+    psql_at "$PRIMARY_PORT" 'SELECT pg_reload_conf()' >/dev/null
     standby_rebuild
     ;;
   status)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/internal/pgpairtest"
 	"github.com/firedrill/firedrill/orchestrator/control"
 )
 
@@ -61,7 +62,21 @@ func readmeShellBlocks(t *testing.T, path string) []readmeBlock {
 // runs as is. The test command itself (scripts/test.sh) is the one line not run: this test
 // is part of it. Each block runs with a fresh FIREDRILL_DATABASE_URL and HOME, so nothing is
 // left in the checkout; a command that exits non-zero fails the test with the block's line.
+// The blocks that use the real PostgreSQL standby pair are TestReadmeLedgerExample's.
 func TestReadmeCommandsRun(t *testing.T) {
+	runReadmeBlocks(t, func(b readmeBlock) bool { return !strings.Contains(b.body, pairScript) })
+}
+
+// TestReadmeLedgerExample runs the README's blocks that use the real standby pair (the ledger
+// example promotes its standby), holding the pair's lock and resetting the pair afterwards,
+// even when the block failed half-way. Tests that may not promote the pair skip it by name.
+func TestReadmeLedgerExample(t *testing.T) {
+	runReadmeBlocks(t, func(b readmeBlock) bool { return strings.Contains(b.body, pairScript) })
+}
+
+// runReadmeBlocks runs the README's ```sh blocks that pick selects, as TestReadmeCommandsRun
+// says.
+func runReadmeBlocks(t *testing.T, pick func(readmeBlock) bool) {
 	if testing.Short() {
 		t.Skip("runs the README's commands")
 	}
@@ -77,7 +92,12 @@ func TestReadmeCommandsRun(t *testing.T) {
 	if err := os.Symlink(binPath, filepath.Join(shim, "firedrill")); err != nil {
 		t.Fatal(err)
 	}
+	picked := 0
 	for _, b := range blocks {
+		if !pick(b) {
+			continue
+		}
+		picked++
 		var script strings.Builder
 		// Background jobs (a sim, a server) end with the block.
 		script.WriteString("set -euo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n")
@@ -95,6 +115,11 @@ func TestReadmeCommandsRun(t *testing.T) {
 			continue
 		}
 		t.Run("README.md:"+strconv.Itoa(b.line), func(t *testing.T) {
+			if strings.Contains(b.body, pairScript) {
+				// The block promotes the real standby pair: it alone uses it meanwhile.
+				pgpairtest.Lock(t)
+				t.Cleanup(func() { pgpairtest.Reset(t) })
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
 			work := t.TempDir()
@@ -135,6 +160,9 @@ func TestReadmeCommandsRun(t *testing.T) {
 			}
 		})
 	}
+	if picked == 0 {
+		t.Error("README.md has no ```sh block for this test")
+	}
 	for key := range readmeExpect {
 		if !slices.ContainsFunc(blocks, func(b readmeBlock) bool { return strings.Contains(b.body, key) }) {
 			t.Errorf("README.md has no ```sh block with %q, whose output readmeExpect checks", key)
@@ -142,9 +170,16 @@ func TestReadmeCommandsRun(t *testing.T) {
 	}
 }
 
+// pairScript is the script of the real PostgreSQL standby pair (see internal/pgpairtest).
+const pairScript = "scripts/pg-standby-pair.sh"
+
 // readmeExpect says what a block must print beyond exiting 0: the block holding the key
 // prints every string of its value.
 var readmeExpect = map[string][]string{
+	// The ledger example: a real promotion, the old primary fenced, the data loss measured.
+	"examples/with-ledger/plans/site-loss.hcl": {
+		"postgres.fence", "Drill PASSED", "refused: Sangam's ledger is fenced",
+	},
 	// The walk from the first admin to an approved, executed drill: the requester's own
 	// approval is refused, two other people's start it, and it passes.
 	"firedrill user bootstrap": {

@@ -22,6 +22,15 @@ type Canary interface {
 	Measure(ctx context.Context) (*RPOMeasurement, error)
 }
 
+// CanaryCleaner is implemented by a canary that leaves rows in the service's own store: Cleanup
+// removes the run's rows from every copy it may write to, once the run no longer needs them
+// (after Measure, or when the run ends without a measurement). It returns what it removed and
+// what it left, and why, as evidence. It may be called more than once; later calls report the
+// first one's result.
+type CanaryCleaner interface {
+	Cleanup(ctx context.Context) (map[string]any, error)
+}
+
 // CanaryFactory builds the canary of one service for one run.
 type CanaryFactory interface {
 	NewCanary(req *CanaryRequest) (Canary, error)

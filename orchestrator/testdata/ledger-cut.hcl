@@ -31,6 +31,13 @@ plan "ledger-loss-with-a-cut" {
     database = "ledger"
   }
 
+  # The test reads both copies of the canary rows here, then marks it done: they must be
+  # gone from both once the run ends.
+  step "inspect" {
+    action       = "manual"
+    instructions = "Read the canary rows on both copies, then mark this done"
+  }
+
   step "start-on-yatap" {
     action   = "nomad.run_job"
     site     = "yatap"

@@ -45,6 +45,10 @@ type Canary struct {
 	lastErr     string
 	cancel      context.CancelFunc
 	done        chan struct{}
+
+	cleaned    bool
+	cleanupEv  map[string]any
+	cleanupErr error
 }
 
 // NewCanary builds the canary of req.Service, which must have a canary block whose database
@@ -166,6 +170,16 @@ func (c *Canary) setUp(ctx context.Context) (*pgx.Conn, actions.CanaryMark, erro
 	}
 	if err != nil {
 		return conn, actions.CanaryMark{}, fmt.Errorf("canary of service %s: create table %s on %s: %w", c.service, c.table.Sanitize(), c.primary, c.primary.safe(err))
+	}
+	// Rows a run could not remove (its replica died, the copy was fenced) go once they are
+	// older than the retention: the table never grows with drills.
+	tag, err := conn.Exec(ctx, `DELETE FROM `+c.table.Sanitize()+` WHERE run_id <> $1 AND written_at < clock_timestamp() - make_interval(secs => $2)`,
+		c.runID, c.p.cfg.CanaryRetention.Seconds())
+	if err != nil {
+		return conn, actions.CanaryMark{}, fmt.Errorf("canary of service %s: remove rows older than %s from %s on %s: %w", c.service, c.p.cfg.CanaryRetention, c.table.Sanitize(), c.primary, c.primary.safe(err))
+	}
+	if n := tag.RowsAffected(); n > 0 {
+		c.logger.Info("removed old canary rows", "rows", n, "retention", c.p.cfg.CanaryRetention.String())
 	}
 	mark, err := c.insert(ctx, conn, 1)
 	if err != nil {
@@ -401,3 +415,69 @@ func (c *Canary) Measure(ctx context.Context) (*actions.RPOMeasurement, error) {
 	ev["rpo_us"] = m.RPO.Microseconds()
 	return m, nil
 }
+
+// Cleanup implements actions.CanaryCleaner: it deletes the run's rows of this service from the
+// primary and from the DR copy, each where it may write. A copy in recovery gets the primary's
+// delete by replication; a read-only copy (the old primary, fenced by postgres.fence) is not
+// written to, so its rows are left and counted: they go when it is rebuilt from the new
+// primary, or with the retention at the next canary's start once it is writable again. An
+// unreachable copy is left the same way, and is the only error.
+func (c *Canary) Cleanup(ctx context.Context) (map[string]any, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cleaned {
+		return c.cleanupEv, c.cleanupErr
+	}
+	c.cleaned = true
+	ev := map[string]any{"table": c.table.Sanitize()}
+	var errs []error
+	for _, t := range []*target{c.primary, c.dr} {
+		res, err := c.cleanupOne(ctx, t)
+		ev[t.site] = res
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	c.cleanupEv, c.cleanupErr = ev, errors.Join(errs...)
+	return c.cleanupEv, c.cleanupErr
+}
+
+func (c *Canary) cleanupOne(ctx context.Context, t *target) (map[string]any, error) {
+	res := map[string]any{"endpoint": t.addr}
+	conn, err := c.p.connect(ctx, t)
+	if err != nil {
+		res["left"] = "unknown"
+		res["reason"] = "unreachable"
+		return res, fmt.Errorf("remove canary rows of service %s: %w", c.service, err)
+	}
+	defer c.p.closeConn(ctx, conn)
+	ctx, cancel := context.WithTimeout(ctx, c.p.cfg.CallTimeout)
+	defer cancel()
+	var inRecovery bool
+	if err := conn.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&inRecovery); err != nil {
+		return res, fmt.Errorf("remove canary rows of service %s: %s: %w", c.service, t, t.safe(err))
+	}
+	if inRecovery {
+		res["reason"] = "standby: the primary's delete replicates to it"
+		return res, nil
+	}
+	tag, err := conn.Exec(ctx, `DELETE FROM `+c.table.Sanitize()+` WHERE run_id = $1 AND service = $2`, c.runID, c.service)
+	switch sqlState(err) {
+	case "":
+		res["deleted"] = tag.RowsAffected()
+		return res, nil
+	case "42P01": // undefined_table: nothing to remove
+		res["deleted"] = int64(0)
+		return res, nil
+	case "25006": // read_only_sql_transaction: fenced; firedrill does not override the fence
+		var left int64
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM `+c.table.Sanitize()+` WHERE run_id = $1 AND service = $2`, c.runID, c.service).Scan(&left); err == nil {
+			res["left"] = left
+		}
+		res["reason"] = "read-only (fenced): left until it is rebuilt from the new primary, or removed by the retention once writable"
+		return res, nil
+	}
+	return res, fmt.Errorf("remove canary rows of service %s from %s: %w", c.service, t, t.safe(err))
+}
+
+var _ actions.CanaryCleaner = (*Canary)(nil)

@@ -531,7 +531,7 @@ func TestRefused(t *testing.T) {
 	f := newFixture(t, map[string]string{
 		"LEDGER_SANGAM_DSN": refused, "LEDGER_YATAP_DSN": refused, "LEDGER_BUSAN_DSN": refused,
 	})
-	for _, name := range []string{postgres.ActionPromote, postgres.ActionCheckReplication} {
+	for _, name := range []string{postgres.ActionPromote, postgres.ActionCheckReplication, postgres.ActionFence, postgres.ActionUnfence} {
 		_, err := f.run(t, name, "yatap", map[string]any{"database": "ledger"})
 		if !errors.Is(err, postgres.ErrUnreachable) {
 			t.Errorf("%s = %v, want ErrUnreachable", name, err)
@@ -600,11 +600,11 @@ func TestSpecs(t *testing.T) {
 		if p, ok := s.Params["database"]; !ok || !p.Required || s.Site != drills.SiteRequired || s.Services != drills.ServicesNone {
 			t.Errorf("spec %s = %+v, want a required database and site, no services", s.Name, s)
 		}
-		if want := s.Name == postgres.ActionCheckReplication; s.Idempotent != want {
+		if want := s.Name != postgres.ActionPromote; s.Idempotent != want {
 			t.Errorf("spec %s idempotent = %v, want %v", s.Name, s.Idempotent, want)
 		}
 	}
-	if !slices.Equal(names, []string{postgres.ActionPromote, postgres.ActionCheckReplication}) {
+	if !slices.Equal(names, []string{postgres.ActionPromote, postgres.ActionCheckReplication, postgres.ActionFence, postgres.ActionUnfence}) {
 		t.Errorf("Actions() = %v", names)
 	}
 	var _ actions.CanaryFactory = f.pg

@@ -29,6 +29,9 @@ const (
 	DefaultRetryBackoff   = 200 * time.Millisecond
 	// DefaultCanaryInterval applies when a service's canary block sets no interval.
 	DefaultCanaryInterval = 200 * time.Millisecond
+	// DefaultCanaryRetention is how old another run's canary rows must be before a canary
+	// starting on the same table removes them (rows a run could not remove itself).
+	DefaultCanaryRetention = 7 * 24 * time.Hour
 )
 
 // Errors callers branch on. They are wrapped with the site and database concerned.
@@ -44,6 +47,9 @@ var (
 	ErrLagExceeded = errors.New("replication lag over the limit")
 	// ErrUnreachable means a database could not be connected to, after the retries.
 	ErrUnreachable = errors.New("database unreachable")
+	// ErrFenceDoesNotHold means postgres.fence set the database read-only but a write still
+	// commits (or a setting would let one), or postgres.unfence reset it but writes still fail.
+	ErrFenceDoesNotHold = errors.New("fence does not hold")
 )
 
 // Config configures the actions and canaries. A zero field means its default.
@@ -67,6 +73,10 @@ type Config struct {
 	RetryBackoff time.Duration
 	// Clock stamps evidence and paces polls and retries. Defaults to the wall clock.
 	Clock clock.Clock
+	// CanaryRetention: a canary starting on a table first removes the rows of other runs older
+	// than this (runs that could not remove their own). Defaults to 7 days; longer than any
+	// drill, whose rows must outlive its measurement.
+	CanaryRetention time.Duration
 }
 
 // Postgres holds the configuration shared by the actions and canaries. It keeps no
@@ -98,6 +108,9 @@ func New(cfg Config) (*Postgres, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
 	}
+	if cfg.CanaryRetention == 0 {
+		cfg.CanaryRetention = DefaultCanaryRetention
+	}
 	switch {
 	case cfg.CallTimeout < 0:
 		return nil, fmt.Errorf("postgres config: CallTimeout must be positive, got %s", cfg.CallTimeout)
@@ -107,6 +120,8 @@ func New(cfg Config) (*Postgres, error) {
 		return nil, fmt.Errorf("postgres config: PollInterval must be positive, got %s", cfg.PollInterval)
 	case cfg.MaxAttempts < 1:
 		return nil, fmt.Errorf("postgres config: MaxAttempts must be at least 1, got %d", cfg.MaxAttempts)
+	case cfg.CanaryRetention < 0:
+		return nil, fmt.Errorf("postgres config: CanaryRetention must be positive, got %s", cfg.CanaryRetention)
 	case cfg.RetryBackoff < 0:
 		return nil, fmt.Errorf("postgres config: RetryBackoff must be positive, got %s", cfg.RetryBackoff)
 	}
@@ -115,7 +130,7 @@ func New(cfg Config) (*Postgres, error) {
 
 // Actions returns every postgres.* action.
 func (p *Postgres) Actions() []actions.Action {
-	return []actions.Action{&Promote{p: p}, &CheckReplication{p: p}}
+	return []actions.Action{&Promote{p: p}, &CheckReplication{p: p}, &Fence{p: p}, &Unfence{p: p}}
 }
 
 // target is one site's database, resolved: its connection settings and what may be shown of it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/firedrill/firedrill/drills"
@@ -61,7 +62,106 @@ func (p *Postgres) Preflight(ctx context.Context, req *actions.PreflightRequest)
 		}
 		out = append(out, check)
 	}
+	return append(out, p.fencePreflight(ctx, req)...)
+}
+
+// fencePreflight proves, for every postgres.fence and postgres.unfence step of the plan (its
+// rollback and cleanup too), that the site's database is a primary and that the step's
+// credentials may do what the step will: ALTER SYSTEM on default_transaction_read_only,
+// pg_reload_conf, and (when it terminates sessions) pg_terminate_backend; and that no role or
+// database setting would defeat the fence. One "fence_privileges" check per site and database.
+func (p *Postgres) fencePreflight(ctx context.Context, req *actions.PreflightRequest) []actions.PreflightCheck {
+	type key struct{ site, db string }
+	terminates := map[key]bool{}
+	var order []key
+	for _, steps := range [][]*drills.Step{req.Plan.Steps, req.Plan.Rollback, req.Plan.Cleanup} {
+		for _, s := range steps {
+			if s.Action != ActionFence && s.Action != ActionUnfence {
+				continue
+			}
+			k := key{s.Site, s.String("database")}
+			if _, seen := terminates[k]; !seen {
+				order = append(order, k)
+				terminates[k] = false
+			}
+			if _, set := s.Params["terminate_sessions"]; s.Action == ActionFence && (!set || s.Bool("terminate_sessions")) {
+				terminates[k] = true
+			}
+		}
+	}
+	var out []actions.PreflightCheck
+	for _, k := range order {
+		check := actions.PreflightCheck{Check: "fence_privileges", Site: k.site, Subject: k.db}
+		detail, err := p.fenceCapable(ctx, req.Config.Site(k.site), k.db, terminates[k])
+		check.OK, check.Detail = err == nil, detail
+		if err != nil {
+			check.Detail = err.Error()
+		}
+		out = append(out, check)
+	}
 	return out
+}
+
+// fenceCapable checks one database for fencePreflight. It only reads.
+func (p *Postgres) fenceCapable(ctx context.Context, site *drills.Site, db string, terminate bool) (string, error) {
+	t, err := p.target(site, db)
+	if err != nil {
+		return "", err
+	}
+	conn, err := p.connect(ctx, t)
+	if err != nil {
+		return "", err
+	}
+	defer p.closeConn(ctx, conn)
+	st, err := p.readOnlyState(ctx, t, conn)
+	if err != nil {
+		return "", err
+	}
+	if st.inRecovery {
+		return "", fmt.Errorf("%s is in recovery: postgres.fence and postgres.unfence need the primary", t)
+	}
+	overrides, err := p.readOnlyOverrides(ctx, t, conn)
+	if err != nil {
+		return "", err
+	}
+	if len(overrides) > 0 {
+		return "", fmt.Errorf("%s: %w: role or database settings turn default_transaction_read_only off (%s)", t, ErrFenceDoesNotHold, strings.Join(overrides, "; "))
+	}
+	if st.superuser {
+		return fmt.Sprintf("%s is a primary; %s is a superuser: may ALTER SYSTEM, reload and terminate sessions", t, st.user), nil
+	}
+	callCtx, cancel := context.WithTimeout(ctx, p.cfg.CallTimeout)
+	defer cancel()
+	var version int
+	var reload, signal bool
+	if err := conn.QueryRow(callCtx, `SELECT current_setting('server_version_num')::int,
+		has_function_privilege('pg_reload_conf()', 'EXECUTE'), pg_has_role('pg_signal_backend', 'MEMBER')`).Scan(&version, &reload, &signal); err != nil {
+		return "", fmt.Errorf("read the privileges of %s on %s: %w", st.user, t, t.safe(err))
+	}
+	alter := false
+	if version >= 150000 {
+		if err := conn.QueryRow(callCtx, `SELECT has_parameter_privilege('default_transaction_read_only', 'ALTER SYSTEM')`).Scan(&alter); err != nil {
+			return "", fmt.Errorf("read the privileges of %s on %s: %w", st.user, t, t.safe(err))
+		}
+	}
+	var missing []string
+	if !alter {
+		missing = append(missing, "ALTER SYSTEM on default_transaction_read_only (superuser, or from PostgreSQL 15 GRANT ALTER SYSTEM ON PARAMETER default_transaction_read_only)")
+	}
+	if !reload {
+		missing = append(missing, "EXECUTE on pg_reload_conf()")
+	}
+	if terminate && !signal {
+		missing = append(missing, "pg_terminate_backend of other sessions (superuser, or membership of pg_signal_backend)")
+	}
+	if len(missing) > 0 {
+		return "", fmt.Errorf("%s: the user %s may not %s", t, st.user, strings.Join(missing, "; "))
+	}
+	detail := fmt.Sprintf("%s is a primary; %s may ALTER SYSTEM on default_transaction_read_only and reload", t, st.user)
+	if terminate {
+		detail += "; it may terminate sessions, except those of superusers"
+	}
+	return detail, nil
 }
 
 // ReplicationLag implements actions.LagReader with the measurement of

@@ -6,6 +6,8 @@ import "github.com/firedrill/firedrill/drills"
 const (
 	ActionPromote          = drills.ActionPostgresPromote
 	ActionCheckReplication = drills.ActionPostgresCheckReplication
+	ActionFence            = drills.ActionPostgresFence
+	ActionUnfence          = drills.ActionPostgresUnfence
 )
 
 func spec(name string) drills.ActionSpec {
