@@ -49,6 +49,8 @@ var (
 	// ErrDuplicate: a row with the same natural key exists (same step attempt, same measured
 	// service in a run).
 	ErrDuplicate = errors.New("already exists")
+	// ErrStepFinished: the step attempt already has its outcome recorded.
+	ErrStepFinished = errors.New("step already finished")
 )
 
 // Dialect names the SQL database behind a Store.
