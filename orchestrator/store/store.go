@@ -24,6 +24,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -95,6 +96,8 @@ type Store struct {
 	dialect Dialect
 	clock   clock.Clock
 	logger  *slog.Logger
+	// schemaOKUntil (UnixNano) is until when Health trusts the schema it last found current.
+	schemaOKUntil atomic.Int64
 }
 
 // Open connects to the database cfg names and pings it. It does not migrate: call MigrateUp
