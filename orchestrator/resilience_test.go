@@ -2,7 +2,14 @@ package orchestrator_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
 	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -219,4 +226,158 @@ func TestAbortFoundAtTakeoverClosesTheInterruptedAttempt(t *testing.T) {
 			}
 		})
 	}
+}
+
+// partitionProxy forwards TCP connections to a PostgreSQL server until cut: then it closes
+// every connection and refuses new ones, as a network partition between one replica and the
+// database would.
+type partitionProxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	cut    bool
+	conns  []net.Conn
+}
+
+func startPartitionProxy(t *testing.T, target string) *partitionProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &partitionProxy{ln: ln, target: target}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			if p.cut {
+				p.mu.Unlock()
+				c.Close()
+				continue
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				p.mu.Unlock()
+				c.Close()
+				continue
+			}
+			p.conns = append(p.conns, c, up)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(up, c); up.Close() }()
+			go func() { _, _ = io.Copy(c, up); c.Close() }()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); p.partition() })
+	return p
+}
+
+func (p *partitionProxy) partition() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = true
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// TestPartitionedReplicaStopsItsStepBeforeATakeover: replica A runs a non-idempotent command
+// step when the network between it and the database is cut. A stops the step's program while
+// its lease still stands; replica B takes the run over once the lease lapsed, an operator
+// decides retry, and B's copy of the step starts only after A's copy is gone.
+func TestPartitionedReplicaStopsItsStepBeforeATakeover(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn, st := migratedPool(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := startPartitionProxy(t, u.Host)
+	u.Host = proxy.ln.Addr().String()
+	stA := openPool(t, u.String())
+
+	dir := t.TempDir()
+	pids := filepath.Join(dir, "pids")
+	d := takeoverDrill(t, fmt.Sprintf(`
+  step "switch" {
+    action  = "command"
+    command = "/bin/sh"
+    args    = ["-c", "echo $$ >> %[1]s; if [ $(wc -l < %[1]s) -gt 1 ]; then exit 0; fi; exec sleep 120"]
+    timeout = "5m"
+  }`, pids))
+	run, err := quietRunner(t, st, "submitter", 0, nil).Submit(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := quietRunner(t, stA, "replica-a", 3*time.Second, nil)
+	doneA := make(chan error, 1)
+	go func() {
+		_, err := a.Execute(ctx, run.ID, d)
+		doneA <- err
+	}()
+	var first int
+	waitFor(t, "A's copy of the step to start", 30*time.Second, func() bool {
+		ps := readPIDs(t, pids)
+		if len(ps) > 0 {
+			first = ps[0]
+		}
+		return first != 0
+	})
+	proxy.partition()
+	select {
+	case err := <-doneA:
+		if !errors.Is(err, store.ErrLeaseLost) {
+			t.Errorf("A ended with %v, want it to stop as having lost its lease", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("A did not stop within 20s of losing the database")
+	}
+
+	startWorkerB(t, dsn, nil)
+	waitFor(t, "the run to wait for an operator", 30*time.Second, func() bool {
+		return runState(t, st, run.ID).State == drills.RunWaitingOperator
+	})
+	if processAlive(first) {
+		t.Fatalf("A's copy of the step (pid %d) still runs after B took the run over", first)
+	}
+	if _, err := st.StepDecide(ctx, &store.StepDecideParams{RunID: run.ID, StepKey: "switch", Decision: store.DecisionRetry, By: drills.Actor{Kind: drills.ActorUser, Name: "alice", Via: drills.ViaAPI}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the run to end", 30*time.Second, func() bool { return runState(t, st, run.ID).State.IsTerminal() })
+	if got := runState(t, st, run.ID); got.State != drills.RunSucceeded {
+		t.Errorf("run = %s (%s), want succeeded", got.State, got.StateReason)
+	}
+	if ps := readPIDs(t, pids); len(ps) != 2 {
+		t.Errorf("the step ran %d times, want twice (A's copy, then B's after the retry)", len(ps))
+	}
+}
+
+func readPIDs(t *testing.T, path string) []int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, f := range strings.Fields(string(b)) {
+		if n, err := strconv.Atoi(f); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// processAlive reports whether pid runs (a zombie does not).
+func processAlive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && s[i+2] != 'Z' && s[i+2] != 'X'
 }

@@ -410,9 +410,18 @@ func (x *execution) renewLease(ctx context.Context, cancel context.CancelCauseFu
 			cancel(store.ErrLeaseLost)
 			return
 		case ctx.Err() == nil:
-			// A transient store error: try again soon, while the lease still lasts.
+			// A transient store error: try again soon, while the lease still lasts. Once it
+			// would run out before the next try, stop the run (its steps' programs with it)
+			// while the lease still stands: another replica may claim the run at its end,
+			// and two copies of a step must never run at once.
 			x.log.WarnContext(ctx, "lease renewal failed", "err", err)
 			wait = min(every, time.Second)
+			margin := max(x.r.cfg.LeaseFor/10, 2*wait)
+			if !x.r.cfg.Clock.Now().Add(wait + margin).Before(time.Unix(0, x.leaseUntil.Load())) {
+				x.log.ErrorContext(ctx, "the run's lease is about to lapse with the database unreachable; stopping the run", "err", err)
+				cancel(errLeaseLapsed)
+				return
+			}
 		}
 	}
 }
