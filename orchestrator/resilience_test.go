@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/orchestrator"
 	"github.com/firedrill/firedrill/orchestrator/store"
 	"github.com/firedrill/firedrill/orchestrator/store/storetest"
 )
@@ -380,4 +381,71 @@ func processAlive(pid int) bool {
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	return i >= 0 && i+2 < len(s) && s[i+2] != 'Z' && s[i+2] != 'X'
+}
+
+// TestWorkerReclaimingItsOwnRunStopsTheStaleExecution: the lease of a run a worker executes
+// lapses under it (set in the past from outside, as after a long stall), and the same worker
+// claims the run again. The stale execution is stopped at once (its step's program with it),
+// and Stop returns promptly instead of waiting for the orphan.
+func TestWorkerReclaimingItsOwnRunStopsTheStaleExecution(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn, st := migratedPool(t)
+	pids := filepath.Join(t.TempDir(), "pids")
+	d := takeoverDrill(t, fmt.Sprintf(`
+  step "switch" {
+    action  = "command"
+    command = "/bin/sh"
+    args    = ["-c", "echo $$ >> %s; exec sleep 120"]
+    timeout = "5m"
+  }`, pids))
+	run, err := quietRunner(t, st, "submitter", 0, nil).Submit(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := orchestrator.NewWorker(orchestrator.WorkerConfig{
+		Runner: quietRunner(t, openPool(t, dsn), "replica-a", 30*time.Second, nil), Poll: 20 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	var first int
+	waitFor(t, "the step to start", 30*time.Second, func() bool {
+		if ps := readPIDs(t, pids); len(ps) > 0 {
+			first = ps[0]
+		}
+		return first != 0
+	})
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `UPDATE runs SET lease_expires_at = now() - interval '1 minute' WHERE id = $1`, run.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the worker to claim its own run again", 10*time.Second, func() bool { return runState(t, st, run.ID).LeaseEpoch >= 2 })
+	deadline := time.Now().Add(3 * time.Second)
+	for processAlive(first) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the stale execution's step (pid %d) still runs 3s after the run was re-claimed", first)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stopped := make(chan struct{})
+	began := time.Now()
+	go func() { w.Stop(); close(stopped) }()
+	select {
+	case <-stopped:
+		t.Logf("Stop took %s", time.Since(began).Round(time.Millisecond))
+	case <-time.After(5 * time.Second):
+		t.Fatal("Stop did not return within 5s")
+	}
+	if ps := readPIDs(t, pids); len(ps) != 1 {
+		t.Errorf("the non-idempotent step ran %d times, want once", len(ps))
+	}
 }
