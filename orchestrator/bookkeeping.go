@@ -18,11 +18,11 @@ const (
 	recordBackoffMax = 2 * time.Second
 )
 
-// errLeaseLapsed stops a run whose bookkeeping could not reach the database before its lease
-// ran out: another replica may claim the run by now, so this one stops without further writes,
-// exactly as when the lease is lost, and the takeover resumes the run. It is never a step's
-// failure and never starts a rollback.
-var errLeaseLapsed = fmt.Errorf("the database stayed unreachable until the run's lease ran out: %w", store.ErrLeaseLost)
+// errLeaseLapsed stops a run whose bookkeeping could not reach the database in time (before
+// its lease ran out, or within the write's deadline): another replica may claim the run by
+// then, so this one stops without further writes, exactly as when the lease is lost, and the
+// takeover resumes the run. It is never a step's failure and never starts a rollback.
+var errLeaseLapsed = fmt.Errorf("the database stayed unreachable; the run is left to a takeover: %w", store.ErrLeaseLost)
 
 // leaseConfirmed notes that the run's lease was extended to at least from+LeaseFor.
 func (x *execution) leaseConfirmed(from time.Time) {
@@ -40,7 +40,8 @@ func (x *execution) leaseConfirmed(from time.Time) {
 // server) and the run's lease, as last confirmed, outlasts the wait. fn is told whether an
 // earlier attempt failed (retry), so that it can recognise a write that did commit before its
 // connection went away. Any other error is returned at once: a lost lease stays fatal. When
-// the lease runs out first, the run is stopped with errLeaseLapsed (see there).
+// the lease or ctx's deadline runs out first, the run is stopped with errLeaseLapsed (see
+// there); when ctx is cancelled (an abort, a shutdown), its cause is returned.
 func (x *execution) record(ctx context.Context, what string, fn func(ctx context.Context, retry bool) error) error {
 	clk := x.r.cfg.Clock
 	backoff := recordBackoffMin
@@ -54,11 +55,13 @@ func (x *execution) record(ctx context.Context, what string, fn func(ctx context
 		}
 		leaseEnd := time.Unix(0, x.leaseUntil.Load())
 		wake := clk.Now().Add(backoff)
-		if dl, ok := ctx.Deadline(); ok && wake.After(dl) {
-			return fmt.Errorf("%s: %d attempts, out of time: %w", what, attempt, err)
-		}
-		if wake.After(leaseEnd) {
-			x.log.ErrorContext(ctx, "bookkeeping gave up: the run's lease ran out", "what", what, "attempts", attempt, "err", err)
+		dl, hasDeadline := ctx.Deadline()
+		if wake.After(leaseEnd) || (hasDeadline && wake.After(dl)) {
+			// The write cannot be made in time. Failing the step over it would roll a healthy
+			// drill back: the run stops instead, without further writes, and is resumed by
+			// a takeover (of this replica or another) once its lease lapses.
+			x.log.ErrorContext(ctx, "bookkeeping gave up on a database that stayed unreachable; leaving the run to a takeover",
+				"what", what, "attempts", attempt, "err", err)
 			if x.stopRun != nil {
 				x.stopRun(errLeaseLapsed)
 			}
