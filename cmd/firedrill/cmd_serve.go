@@ -13,6 +13,7 @@ import (
 	"github.com/firedrill/firedrill/internal/clock"
 	"github.com/firedrill/firedrill/orchestrator"
 	"github.com/firedrill/firedrill/orchestrator/control"
+	"github.com/firedrill/firedrill/orchestrator/notify"
 	"github.com/firedrill/firedrill/orchestrator/store"
 	"github.com/firedrill/firedrill/web"
 )
@@ -60,7 +61,7 @@ overdue services.`,
 			if notifier != nil {
 				workerOpts.notifier = notifier
 			}
-			schedOpts.onFire = approvalNeeded(notifier)
+			schedOpts.onFire = a.approvalNeeded(notifier)
 			// Worker: claims pending runs and takes over those whose replica died.
 			stopWorker, err := a.startWorker(ctx, st, workerOpts)
 			if err != nil {
@@ -79,7 +80,7 @@ overdue services.`,
 			if err != nil {
 				return fmt.Errorf("--listen %s: %w", listen, err)
 			}
-			handler, err := a.apiHandler(st, estate)
+			handler, err := a.apiHandler(st, estate, notifier)
 			if err != nil {
 				return err
 			}
@@ -115,13 +116,18 @@ overdue services.`,
 }
 
 // apiHandler serves /healthz and /api/v1 over the store and the estate serve loaded (nil when
-// it has none).
-func (a *app) apiHandler(st *store.Store, est *serveEstate) (http.Handler, error) {
+// it has none). The notifier (nil without notify blocks) hears of the runs the API's
+// operations leave awaiting approval or end, as the scheduler's hook does for fired runs.
+func (a *app) apiHandler(st *store.Store, est *serveEstate, n *notify.Notifier) (http.Handler, error) {
 	var estate *control.Estate
 	if est != nil {
 		estate = &control.Estate{Path: est.path, Estate: est.cfg, Source: est.src}
 	}
-	ctl, err := control.New(control.Config{Store: st, Estate: estate, Clock: clock.Real{}, Logger: a.logger})
+	cfg := control.Config{Store: st, Estate: estate, Clock: clock.Real{}, Logger: a.logger}
+	if n != nil {
+		cfg.Notifier = n // never a nil *Notifier in the interface
+	}
+	ctl, err := control.New(cfg)
 	if err != nil {
 		return nil, err
 	}

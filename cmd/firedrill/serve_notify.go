@@ -50,17 +50,17 @@ func (a *app) startNotifications(ctx context.Context, st *store.Store, est *serv
 	}, nil
 }
 
-// approvalNeeded returns the scheduler hook that announces runs waiting for approval.
-func approvalNeeded(n *notify.Notifier) func(ctx context.Context, run *store.Run) {
+// approvalNeeded returns the scheduler hook that announces fired runs waiting for approval,
+// with the event a submission through the API announces (notify.ApprovalNeeded). A
+// notification that cannot be queued is logged; the fire stands.
+func (a *app) approvalNeeded(n *notify.Notifier) func(ctx context.Context, run *store.Run) {
 	return func(ctx context.Context, run *store.Run) {
 		if n == nil || run.State != drills.RunAwaitingApproval {
 			return
 		}
-		fields := map[string]any{"schedule": run.ScheduleName, "fire_time": run.FireTime, "approval_roles": run.ApprovalRoles}
-		if run.ApprovalDeadline != nil {
-			fields["deadline"] = run.ApprovalDeadline
+		if err := n.Notify(ctx, notify.ApprovalNeeded(run)); err != nil {
+			a.logger.WarnContext(ctx, "notification not queued", "run_id", run.ID, "event", string(notify.EventApprovalNeeded), "err", err)
 		}
-		_ = n.Notify(ctx, notify.Event{Kind: notify.EventApprovalNeeded, RunID: run.ID, Plan: run.PlanName, State: string(run.State), Fields: fields})
 	}
 }
 

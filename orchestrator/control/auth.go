@@ -109,7 +109,7 @@ func (c *Control) Authenticate(ctx context.Context, token string, via drills.Via
 
 // WhoamiGet says who the caller is and what it may do. Every authenticated caller may ask.
 func (c *Control) WhoamiGet(ctx context.Context, caller *Caller) (*Whoami, error) {
-	if caller == nil || caller.Actor.IsZero() {
+	if caller == nil || !caller.Actor.Authenticated() {
 		return nil, unauthenticatedf("whoami needs an authenticated caller: give an API token (FIREDRILL_TOKEN)")
 	}
 	w := &Whoami{Actor: caller.Actor, Roles: nonNil(slices.Clone(caller.Roles)), Operations: []Operation{}}

@@ -93,9 +93,11 @@ type Caller struct {
 func (c *Caller) HasRole(role string) bool { return c != nil && slices.Contains(c.Roles, role) }
 
 // Authorize returns nil when caller may take op, else a forbidden (or unauthenticated) *Error
-// that says which roles would do.
+// that says which roles would do. Only a person firedrill authenticated (an actor of kind
+// user, as Authenticate makes) is authorized: roles held by anything else (a local user, a
+// schedule, the system) count for nothing.
 func Authorize(caller *Caller, op Operation) error {
-	if caller == nil || caller.Actor.IsZero() {
+	if caller == nil || !caller.Actor.Authenticated() {
 		return unauthenticatedf("%s needs an authenticated caller: give an API token (FIREDRILL_TOKEN)", op)
 	}
 	if Allowed(op, caller.Roles) {

@@ -38,5 +38,15 @@ func TestAuthorize(t *testing.T) {
 		if err := control.Authorize(nil, op); control.CategoryOf(err) != control.CategoryUnauthenticated {
 			t.Errorf("Authorize(nil, %s) = %v, want unauthenticated", op, err)
 		}
+		// Roles count only for a person firedrill authenticated.
+		for _, a := range []drills.Actor{
+			{Kind: drills.ActorLocal, Name: "ops", Via: drills.ViaCLI},
+			{Kind: drills.ActorSchedule, Name: "nightly"},
+			{Kind: drills.ActorSystem, Name: "freeze"},
+		} {
+			if err := control.Authorize(&control.Caller{Actor: a, Roles: drills.Roles}, op); control.CategoryOf(err) != control.CategoryUnauthenticated {
+				t.Errorf("Authorize(%s with every role, %s) = %v, want unauthenticated", a, op, err)
+			}
+		}
 	}
 }

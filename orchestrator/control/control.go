@@ -1,6 +1,7 @@
 package control
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/internal/clock"
+	"github.com/firedrill/firedrill/orchestrator/notify"
 	"github.com/firedrill/firedrill/orchestrator/store"
 )
 
@@ -23,6 +25,16 @@ type Config struct {
 	Clock clock.Clock
 	// Logger defaults to one that discards.
 	Logger *slog.Logger
+	// Notifier is told of the runs operations leave waiting for approval (approval_needed)
+	// and of those they end without a worker (run_ended: rejected, approval window ended,
+	// aborted while waiting). Optional: nil sends no notifications. A notification that cannot
+	// be queued is logged; it never fails the operation.
+	Notifier Notifier
+}
+
+// Notifier receives the announcements operations make. *notify.Notifier is one.
+type Notifier interface {
+	Notify(ctx context.Context, e notify.Event) error
 }
 
 // Estate is the server's estate, read once at start-up.

@@ -68,6 +68,7 @@ func (c *Control) FreezeOn(ctx context.Context, caller *Caller, p *FreezeOnParam
 		}
 		return nil, c.failed(ctx, caller, name, "", err, "the freeze", msgs)
 	}
+	c.announceEndedIDs(ctx, aborted)
 	return freezeViewOf(f, aborted), nil
 }
 

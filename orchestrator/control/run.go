@@ -82,6 +82,7 @@ func (c *Control) RunSubmit(ctx context.Context, caller *Caller, p *RunSubmitPar
 		return nil, c.failed(ctx, caller, name, p.PlanFile, err, "plan "+plan.Name, nil)
 	}
 	c.log.InfoContext(ctx, "run submitted", "run_id", run.ID, "plan", plan.Name, "requested_by", caller.Actor.String(), "state", string(run.State))
+	c.announceAwaiting(ctx, run)
 	s := runSummaryOf(run)
 	return &s, nil
 }
@@ -409,7 +410,9 @@ func (c *Control) decideApproval(ctx context.Context, caller *Caller, p *Approva
 		return nil, err
 	}
 	fail := func(err error) error {
-		return c.failed(ctx, caller, name, p.RunID, err, "run "+p.RunID, nil)
+		return c.failed(ctx, caller, name, p.RunID, err, "run "+p.RunID, map[error]string{
+			store.ErrDuplicate: fmt.Sprintf("%s already decided on run %s: one decision per person", caller.Actor.Name, p.RunID),
+		})
 	}
 	switch {
 	case p.RunID == "":
@@ -468,6 +471,8 @@ func (c *Control) decideApproval(ctx context.Context, caller *Caller, p *Approva
 	if err != nil {
 		return nil, fail(err)
 	}
+	// A rejection or an ended window ends the run here: no worker will announce it.
+	c.announceEnded(ctx, out.Run)
 	if out.Expired {
 		return nil, &Error{Category: CategoryConflict, Message: fmt.Sprintf("the approval window of run %s ended; the run is blocked", run.ID), Err: store.ErrApprovalExpired}
 	}
@@ -508,6 +513,8 @@ func (c *Control) RunAbort(ctx context.Context, caller *Caller, p *RunAbortParam
 	if err != nil {
 		return nil, fail(err)
 	}
+	// A run that waited for approval ends aborted at once; any other ends with its worker.
+	c.announceEnded(ctx, run)
 	s := runSummaryOf(run)
 	return &s, nil
 }

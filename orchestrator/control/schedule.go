@@ -45,7 +45,7 @@ func (c *Control) ScheduleList(ctx context.Context, caller *Caller) ([]ScheduleV
 	if err != nil {
 		return nil, internal(err)
 	}
-	return ScheduleViewsOf(est, recs, c.cfg.Clock.Now()), nil
+	return scheduleViewsOf(est, recs, c.cfg.Clock.Now()), nil
 }
 
 // ScheduleGet returns one schedule.
@@ -53,11 +53,14 @@ func (c *Control) ScheduleGet(ctx context.Context, caller *Caller, name string) 
 	if err := c.authorize(ctx, caller, OpScheduleRead, "", name); err != nil {
 		return nil, err
 	}
+	if name == "" {
+		return nil, invalidf("name", "the schedule's name is required")
+	}
 	est, err := c.estate()
 	if err != nil {
 		return nil, err
 	}
-	d, err := ScheduleDetailOf(ctx, c.cfg.Store, est, name, DefaultRecentFires, c.cfg.Clock.Now())
+	d, err := scheduleDetailOf(ctx, c.cfg.Store, est, name, DefaultRecentFires, c.cfg.Clock.Now())
 	if err != nil {
 		return nil, storeError(err, "schedule "+name, nil)
 	}
@@ -94,8 +97,14 @@ func (c *Control) schedulePause(ctx context.Context, caller *Caller, p *Schedule
 	case len(p.Reason) > maxComment:
 		return nil, fail(invalidf("reason", "reason is longer than %d characters", maxComment))
 	}
+	// A schedule the estate declares but the database does not know yet can be paused before
+	// its first fire: it is recorded first.
+	recorded, err := c.recordSchedule(ctx, p.Name)
+	if err != nil {
+		return nil, fail(err)
+	}
 	var rec *store.Schedule
-	err := c.cfg.Store.InTx(ctx, func(tx *store.Tx) error {
+	err = c.cfg.Store.InTx(ctx, func(tx *store.Tx) error {
 		sp := &store.SchedulePauseParams{Name: p.Name, By: caller.Actor, Reason: p.Reason, At: c.cfg.Clock.Now()}
 		var err error
 		if pause {
@@ -110,7 +119,11 @@ func (c *Control) schedulePause(ctx context.Context, caller *Caller, p *Schedule
 		if pause {
 			msg = "schedule paused"
 		}
-		return c.recordTx(ctx, tx, caller, name, p.Name, msg, map[string]any{"reason": p.Reason})
+		detail := map[string]any{"reason": p.Reason}
+		if recorded {
+			detail["recorded"] = true
+		}
+		return c.recordTx(ctx, tx, caller, name, p.Name, msg, detail)
 	})
 	if err != nil {
 		return nil, fail(err)
@@ -123,6 +136,46 @@ func (c *Control) schedulePause(ctx context.Context, caller *Caller, p *Schedule
 	}
 	v := scheduleViewOf(est, sch, rec, c.cfg.Clock.Now())
 	return &v, nil
+}
+
+// recordSchedule records the estate's schedule name when the database does not know it yet,
+// and says whether it did. serve records the estate's schedules when its scheduler starts;
+// until one has, a schedule is listed (recorded false) but has no row to pause.
+//
+// It records with ScheduleSync, which runs in a transaction of its own (the store has no Tx
+// twin of it): recording is what a starting scheduler does anyway, so an operation that then
+// fails leaves the schedule recorded and active, as serve would have. Every other stored
+// schedule is passed back as stored, so the sync creates the one row and changes nothing else
+// (orphaned schedules are left out: they stay as they are). The new row has no anchor: the
+// first scheduler that syncs it anchors it at its own next fire, so it never backfills fires
+// from before that scheduler ran.
+func (c *Control) recordSchedule(ctx context.Context, name string) (bool, error) {
+	if c.cfg.Estate == nil || c.cfg.Estate.Estate == nil {
+		return false, nil
+	}
+	sch := c.cfg.Estate.Estate.Schedule(name)
+	if sch == nil {
+		return false, nil
+	}
+	recs, err := c.cfg.Store.ScheduleList(ctx)
+	if err != nil {
+		return false, err
+	}
+	defs := make([]store.ScheduleDef, 0, len(recs)+1)
+	for _, r := range recs {
+		if r.Name == name {
+			return false, nil // recorded already
+		}
+		if !r.Orphaned {
+			defs = append(defs, store.ScheduleDef{Name: r.Name, PlanName: r.PlanName, PlanFile: r.PlanFile, Spec: r.Spec})
+		}
+	}
+	defs = append(defs, store.ScheduleDef{Name: sch.Name, PlanFile: sch.Plan})
+	if err := c.cfg.Store.ScheduleSync(ctx, defs); err != nil {
+		return false, err
+	}
+	c.log.InfoContext(ctx, "schedule recorded ahead of the scheduler", "schedule", name)
+	return true, nil
 }
 
 // CalendarGet returns the calendar.
@@ -151,7 +204,9 @@ func (c *Control) CalendarGet(ctx context.Context, caller *Caller, p *CalendarPa
 	if p.Schedule != "" {
 		sch := est.Schedule(p.Schedule)
 		if sch == nil {
-			return nil, notFoundf("the estate defines no schedule %q", p.Schedule)
+			e := notFoundf("the estate defines no schedule %q", p.Schedule)
+			e.Field = "schedule"
+			return nil, e
 		}
 		schedules = []*drills.Schedule{sch}
 	}
@@ -159,7 +214,7 @@ func (c *Control) CalendarGet(ctx context.Context, caller *Caller, p *CalendarPa
 	if err != nil {
 		return nil, internal(err)
 	}
-	return CalendarOf(est, schedules, passed, p.From, p.To, c.cfg.Clock.Now()), nil
+	return calendarOf(est, schedules, passed, p.From, p.To, c.cfg.Clock.Now()), nil
 }
 
 // ServiceList lists the estate's services with their due status.
@@ -225,10 +280,9 @@ func (c *Control) SiteList(ctx context.Context, caller *Caller) ([]SiteView, err
 	return out, nil
 }
 
-// ScheduleViewsOf merges the estate's schedules with the recorded ones: the estate's in its
-// order, then recorded schedules it no longer defines. It reads nothing; commands that own the
-// database (firedrill schedule list) and ScheduleList both build their view with it.
-func ScheduleViewsOf(estate *drills.Estate, recs []*store.Schedule, now time.Time) []ScheduleView {
+// scheduleViewsOf merges the estate's schedules with the recorded ones: the estate's in its
+// order, then recorded schedules it no longer defines. It reads nothing.
+func scheduleViewsOf(estate *drills.Estate, recs []*store.Schedule, now time.Time) []ScheduleView {
 	byName := map[string]*store.Schedule{}
 	for _, r := range recs {
 		byName[r.Name] = r
@@ -292,10 +346,10 @@ func scheduleViewOf(estate *drills.Estate, sch *drills.Schedule, rec *store.Sche
 	return v
 }
 
-// ScheduleDetailOf reads one schedule, its latest recent decided fires and its next fires.
-// ErrNotFound when neither the estate nor the database knows it. It authorizes nothing (see
-// ScheduleViewsOf).
-func ScheduleDetailOf(ctx context.Context, st *store.Store, estate *drills.Estate, name string, recent int, now time.Time) (*ScheduleDetail, error) {
+// scheduleDetailOf reads one schedule, its latest recent decided fires and its next fires.
+// ErrNotFound when neither the estate nor the database knows it. It authorizes nothing:
+// ScheduleGet does.
+func scheduleDetailOf(ctx context.Context, st *store.Store, estate *drills.Estate, name string, recent int, now time.Time) (*ScheduleDetail, error) {
 	if recent <= 0 {
 		recent = DefaultRecentFires
 	}
@@ -351,10 +405,10 @@ func nextFires(estate *drills.Estate, sch *drills.Schedule, now time.Time, n int
 	return out
 }
 
-// CalendarOf is the calendar of schedules on the local dates from..to (both included) and the
+// calendarOf is the calendar of schedules on the local dates from..to (both included) and the
 // due status of every service with a drill_every, given each one's last passed drill. It reads
-// nothing (see ScheduleViewsOf).
-func CalendarOf(estate *drills.Estate, schedules []*drills.Schedule, passed map[string]time.Time, from, to, now time.Time) *Calendar {
+// nothing.
+func calendarOf(estate *drills.Estate, schedules []*drills.Schedule, passed map[string]time.Time, from, to, now time.Time) *Calendar {
 	cal := &Calendar{From: from.Format(time.DateOnly), To: to.Format(time.DateOnly), Fires: []CalendarFire{}, Services: []ServiceDue{}}
 	for _, sch := range schedules {
 		loc := sch.Location

@@ -30,6 +30,9 @@ func (c *Control) UserGet(ctx context.Context, caller *Caller, name string) (*Us
 	if err := c.authorize(ctx, caller, OpUserRead, "", name); err != nil {
 		return nil, err
 	}
+	if name == "" {
+		return nil, invalidf("name", "the user's name is required")
+	}
 	u, err := c.cfg.Store.UserGet(ctx, name)
 	if err != nil {
 		return nil, storeError(err, "user "+name, nil)
@@ -134,7 +137,8 @@ func (c *Control) roleChange(ctx context.Context, caller *Caller, p *RoleChangeP
 	}
 	switch {
 	case p.User == "":
-		return nil, fail(invalidf("user", "the user's name is required"))
+		// The API takes the user from the path: /users/{name}/roles.
+		return nil, fail(invalidf("name", "the user's name is required"))
 	case !drills.IsRole(p.Role):
 		return nil, fail(invalidf("role", "%q is not a role (%s)", p.Role, strings.Join(drills.Roles, ", ")))
 	}

@@ -48,7 +48,7 @@ type Config struct {
 	// Estate lists the services whose drill frequency is watched. Optional: without it (or
 	// without a Notifier) no overdue service is announced.
 	Estate *drills.Estate
-	// Notifier is told about overdue services. Optional.
+	// Notifier is told about overdue services and runs whose approval window ended. Optional.
 	Notifier Notifier
 	// Clock drives every loop. Defaults to the wall clock.
 	Clock clock.Clock
@@ -225,6 +225,18 @@ func (h *Housekeeper) sweepApprovals(ctx context.Context) {
 	}
 	for _, id := range ids {
 		h.log.InfoContext(ctx, "approval window ended; run blocked", "run_id", id)
+		if h.cfg.Notifier == nil {
+			continue
+		}
+		// The run ended without a worker: nobody else announces its end.
+		run, err := h.cfg.Store.RunGet(ctx, id)
+		if err != nil {
+			h.log.WarnContext(ctx, "expired run not announced", "run_id", id, "err", err)
+			continue
+		}
+		if err := h.cfg.Notifier.Notify(ctx, notify.RunEndedUnexecuted(run)); err != nil {
+			h.log.WarnContext(ctx, "expired run not announced", "run_id", id, "err", err)
+		}
 	}
 }
 

@@ -129,12 +129,24 @@ func TestApprovalExpiryBlocksAnOverdueRun(t *testing.T) {
 		overdue := awaiting(start.Add(30 * time.Second))
 		later := awaiting(start.Add(time.Hour))
 
-		h := newHousekeeper(t, housekeeping.Config{Store: s, Clock: clk})
+		rec := newRecorder()
+		h := newHousekeeper(t, housekeeping.Config{Store: s, Clock: clk, Notifier: rec})
 		if err := h.Start(ctx); err != nil {
 			t.Fatalf("Start: %v", err)
 		}
 		// The first sweep, a minute in, sees the first window closed; the next tick proves it ran.
 		passes(clk, housekeeping.DefaultApprovalSweepEvery, 2)
+
+		// Nobody else announces the end of a run no worker ran.
+		var ended []notify.Event
+		for _, e := range rec.take(t, 1) {
+			if e.Kind == notify.EventRunEnded {
+				ended = append(ended, e)
+			}
+		}
+		if len(ended) != 1 || ended[0].RunID != overdue.ID || ended[0].State != string(drills.RunBlocked) {
+			t.Errorf("announcements = %+v; want the expired run's end, blocked", ended)
+		}
 
 		r, err := s.RunGet(ctx, overdue.ID)
 		if err != nil {
