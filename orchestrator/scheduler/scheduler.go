@@ -3,11 +3,13 @@
 // schedule's approval policy requires it). It never executes runs: a worker claims them.
 //
 // Exactly-once firing does not depend on timing. Only the replica holding the "scheduler" lease
-// decides fires, and even two deciders cannot run a fire twice: the store decides each
-// (schedule, fire time) once, in one transaction with the run it creates. Fire times are
-// computed by package drills from the persisted last fire, so a restart, a replica takeover or
-// a clock step backwards neither loses nor repeats a fire; fires missed while no replica ran
-// are settled by the schedule's missed-fire policy.
+// decides fires (each decision is fenced by the lease's epoch), and even two deciders cannot
+// run a fire twice: the store decides each (schedule, fire time) once, in one transaction with
+// the run it creates. Fire times are computed by package drills from the persisted last fire,
+// so a restart, a replica takeover or a clock step backwards neither loses nor repeats a fire.
+// Every replica records its spans of liveness; only fires at times no replica was alive are
+// settled by the schedule's missed-fire policy: one that came due while a dead leader's lease
+// was orphaned runs late.
 package scheduler
 
 import (
