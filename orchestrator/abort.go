@@ -121,7 +121,7 @@ func (x *execution) event(ctx context.Context, kind, msg string, data map[string
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
 	defer cancel()
-	if err := x.r.cfg.Store.RunEventAppend(wctx, &store.RunEventAppendParams{
+	if err := x.eventAppend(wctx, &store.RunEventAppendParams{
 		RunID: x.runID, Epoch: x.epoch, Kind: kind, Message: msg, Data: data, At: x.r.cfg.Clock.Now(),
 	}); err != nil && !errors.Is(err, context.Canceled) {
 		x.log.WarnContext(ctx, "run event not recorded", "kind", kind, "err", err)
@@ -188,7 +188,7 @@ func (x *execution) finishUntouched(ctx context.Context, state drills.RunState, 
 	met := false
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
 	defer cancel()
-	if err := x.r.cfg.Store.RunFinish(wctx, &store.RunFinishParams{
+	if err := x.runFinish(wctx, &store.RunFinishParams{
 		RunID: x.runID, Epoch: x.epoch, State: state, Reason: reason, At: x.r.cfg.Clock.Now(), ObjectivesMet: &met,
 	}); err != nil {
 		return nil, fmt.Errorf("record end of run %s: %w", x.runID, err)

@@ -178,7 +178,10 @@ func (x *execution) finishBlocked(ctx context.Context, reason string) (*Outcome,
 	met := false
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
 	defer cancel()
-	if err := x.r.cfg.Store.RunFinish(wctx, &store.RunFinishParams{
+	if err := x.closeInterrupted(wctx, drills.RunBlocked); err != nil {
+		return nil, err
+	}
+	if err := x.runFinish(wctx, &store.RunFinishParams{
 		RunID: x.runID, Epoch: x.epoch, State: drills.RunBlocked, Reason: reason, At: x.r.cfg.Clock.Now(), ObjectivesMet: &met,
 	}); err != nil {
 		return nil, fmt.Errorf("record end of run %s: %w", x.runID, err)

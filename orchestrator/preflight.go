@@ -29,7 +29,14 @@ func (x *execution) preflight(ctx context.Context, run *store.Run) string {
 	var checks []actions.PreflightCheck
 
 	freeze := actions.PreflightCheck{Check: "freeze"}
-	switch f, on, err := x.r.cfg.Store.FreezeActive(ctx); {
+	var f *store.Freeze
+	var on bool
+	err := x.record(ctx, "read the freeze", func(ctx context.Context, _ bool) error {
+		var err error
+		f, on, err = x.r.cfg.Store.FreezeActive(ctx)
+		return err
+	})
+	switch {
 	case err != nil:
 		freeze.Detail = "could not read the freeze: " + err.Error()
 	case on:

@@ -41,7 +41,7 @@ func (x *execution) stopProbes(ctx context.Context) {
 		sum := rp.Stop()
 		data := probeData(sum, x.t0)
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
-		err := x.r.cfg.Store.RunEventAppend(wctx, &store.RunEventAppendParams{
+		err := x.eventAppend(wctx, &store.RunEventAppendParams{
 			RunID: x.runID, Epoch: x.epoch, Kind: EventProbe, Message: sum.Name, Data: data, At: x.r.cfg.Clock.Now(),
 		})
 		cancel()

@@ -58,7 +58,12 @@ func (x *execution) resumeStep(ctx context.Context, seq int, inst drills.StepIns
 		return false, 1, nil
 	}
 	st := x.r.cfg.Store
-	latest, err := st.StepResultLatest(ctx, x.runID, inst.Key)
+	var latest *store.StepResult
+	err = x.record(ctx, "read step "+inst.Key, func(ctx context.Context, _ bool) error {
+		var err error
+		latest, err = st.StepResultLatest(ctx, x.runID, inst.Key)
+		return err
+	})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return false, 1, nil
@@ -95,7 +100,7 @@ func (x *execution) resumeStep(ctx context.Context, seq int, inst drills.StepIns
 }
 
 func (x *execution) resumeClosedUnknown(ctx context.Context, inst drills.StepInstance, latest *store.StepResult) (bool, int, error) {
-	dec, err := x.r.cfg.Store.StepDecisionGet(ctx, latest.ID)
+	dec, err := x.decisionGet(ctx, latest.ID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		if latest.Idempotent {
@@ -121,21 +126,29 @@ func (x *execution) awaitOperator(ctx context.Context, inst drills.StepInstance,
 	st := x.r.cfg.Store
 	clk := x.r.cfg.Clock
 	log := x.log.With("step", inst.Key, "attempt", latest.Attempt)
-	dec, err := st.StepDecisionGet(ctx, latest.ID)
+	dec, err := x.decisionGet(ctx, latest.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		// No decision yet (a manual step may have been decided while nobody held the run).
 		reason := fmt.Sprintf("step %s's outcome is unknown after a takeover: decide with firedrill step done|retry|abort %s %s",
 			inst.Key, x.runID, inst.Key)
 		if latest.State == drills.StepRunning {
-			if err := st.StepMarkUnknown(ctx, &store.StepMarkUnknownParams{
-				RunID: x.runID, Epoch: x.epoch, StepID: latest.ID, At: clk.Now(),
-				Note: fmt.Sprintf("outcome unknown: the replica running attempt %d stopped and the action (%s) is not idempotent", latest.Attempt, latest.Action),
+			if err := x.record(ctx, "mark step unknown", func(ctx context.Context, retry bool) error {
+				err := st.StepMarkUnknown(ctx, &store.StepMarkUnknownParams{
+					RunID: x.runID, Epoch: x.epoch, StepID: latest.ID, At: clk.Now(),
+					Note: fmt.Sprintf("outcome unknown: the replica running attempt %d stopped and the action (%s) is not idempotent", latest.Attempt, latest.Action),
+				})
+				if retry && errors.Is(err, store.ErrStepFinished) {
+					return nil
+				}
+				return err
 			}); err != nil {
 				return false, 0, fmt.Errorf("mark step %s unknown: %w", inst.Key, err)
 			}
 		}
-		if err := st.RunStateSet(ctx, &store.RunStateSetParams{
-			RunID: x.runID, Epoch: x.epoch, State: drills.RunWaitingOperator, Reason: reason, At: clk.Now(),
+		if err := x.record(ctx, "wait for an operator", func(ctx context.Context, _ bool) error {
+			return st.RunStateSet(ctx, &store.RunStateSetParams{
+				RunID: x.runID, Epoch: x.epoch, State: drills.RunWaitingOperator, Reason: reason, At: clk.Now(),
+			})
 		}); err != nil {
 			return false, 0, fmt.Errorf("wait for an operator on step %s: %w", inst.Key, err)
 		}
@@ -146,9 +159,11 @@ func (x *execution) awaitOperator(ctx context.Context, inst drills.StepInstance,
 		return false, 0, fmt.Errorf("decision on step %s: %w", inst.Key, err)
 	}
 	log.InfoContext(ctx, "operator decided", "decision", dec.Decision, "by", dec.By.String())
-	if err := st.RunStateSet(ctx, &store.RunStateSetParams{
-		RunID: x.runID, Epoch: x.epoch, State: drills.RunRunning, At: clk.Now(),
-		Reason: fmt.Sprintf("step %s decided %s by %s", inst.Key, dec.Decision, dec.By.String()),
+	if err := x.record(ctx, "resume the run", func(ctx context.Context, _ bool) error {
+		return st.RunStateSet(ctx, &store.RunStateSetParams{
+			RunID: x.runID, Epoch: x.epoch, State: drills.RunRunning, At: clk.Now(),
+			Reason: fmt.Sprintf("step %s decided %s by %s", inst.Key, dec.Decision, dec.By.String()),
+		})
 	}); err != nil {
 		return false, 0, fmt.Errorf("resume run after the decision on step %s: %w", inst.Key, err)
 	}
@@ -214,8 +229,11 @@ func (x *execution) abortFailure(ctx context.Context, inst drills.StepInstance, 
 	if dec.Comment != "" {
 		reason += ": " + dec.Comment
 	}
-	if _, err := x.r.cfg.Store.RunAbortRequest(ctx, &store.RunAbortRequestParams{
-		RunID: x.runID, By: dec.By, Reason: reason, At: x.r.cfg.Clock.Now(),
+	if err := x.record(ctx, "request abort", func(ctx context.Context, _ bool) error {
+		_, err := x.r.cfg.Store.RunAbortRequest(ctx, &store.RunAbortRequestParams{
+			RunID: x.runID, By: dec.By, Reason: reason, At: x.r.cfg.Clock.Now(),
+		})
+		return err
 	}); err != nil {
 		return fmt.Errorf("request abort of run %s: %w", x.runID, err)
 	}
@@ -232,7 +250,7 @@ func (x *execution) closeStep(ctx context.Context, sr *store.StepResult, state d
 		}
 		raw = b
 	}
-	if err := x.r.cfg.Store.StepFinish(ctx, &store.StepFinishParams{
+	if err := x.stepFinish(ctx, &store.StepFinishParams{
 		RunID: x.runID, Epoch: x.epoch, StepID: sr.ID, State: state, Error: msg, Evidence: raw, At: x.r.cfg.Clock.Now(),
 	}); err != nil {
 		return fmt.Errorf("close attempt %d of step %s as %s: %w", sr.Attempt, sr.Key, state, err)

@@ -238,6 +238,12 @@ type execution struct {
 	// disasterStarted is set once the disaster step started: from then on a failed run
 	// is rolled back.
 	disasterStarted bool
+
+	// leaseUntil (UnixNano) is when the run's lease ends, as last confirmed: how long a
+	// bookkeeping write may be retried (see record).
+	leaseUntil atomic.Int64
+	// stopRun cancels the run's context with a cause: set once the run's context exists.
+	stopRun context.CancelCauseFunc
 }
 
 // runningStep is a step instance whose action runs now.
@@ -276,8 +282,15 @@ func (r *Runner) ExecuteClaimed(ctx context.Context, runID string, epoch int64, 
 func (r *Runner) executeClaimed(ctx context.Context, runID string, epoch int64, d *Drill) (*Outcome, error) {
 	x := &execution{r: r, d: d, runID: runID, epoch: epoch, log: r.log.With("run_id", runID, "plan", d.Plan.Name),
 		running: map[string]runningStep{}}
+	// The claim was just taken (or renewed by SubmitClaimed's caller moments ago).
+	x.leaseConfirmed(r.cfg.Clock.Now())
 	x.log.InfoContext(ctx, "run claimed", "epoch", epoch, "owner", r.cfg.Owner)
-	run, err := r.cfg.Store.RunGet(ctx, runID)
+	var run *store.Run
+	err := x.record(ctx, "read run", func(ctx context.Context, _ bool) error {
+		var err error
+		run, err = r.cfg.Store.RunGet(ctx, runID)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("read run %s: %w", runID, err)
 	}
@@ -285,6 +298,7 @@ func (r *Runner) executeClaimed(ctx context.Context, runID string, epoch int64, 
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	x.stopRun = cancel
 	renewDone := make(chan struct{})
 	go func() {
 		defer close(renewDone)
@@ -301,9 +315,15 @@ func (r *Runner) executeClaimed(ctx context.Context, runID string, epoch int64, 
 			return x.finishBlocked(ctx, reason)
 		}
 	}
-	if err := r.cfg.Store.RunStateSet(runCtx, &store.RunStateSetParams{
-		RunID: runID, Epoch: epoch, State: drills.RunRunning, At: r.cfg.Clock.Now(),
+	if err := x.record(runCtx, "start run", func(ctx context.Context, _ bool) error {
+		// A retry after a write that committed is running -> running: allowed.
+		return r.cfg.Store.RunStateSet(ctx, &store.RunStateSetParams{
+			RunID: runID, Epoch: epoch, State: drills.RunRunning, At: r.cfg.Clock.Now(),
+		})
 	}); err != nil {
+		if errors.Is(context.Cause(runCtx), store.ErrLeaseLost) {
+			return nil, fmt.Errorf("run %s: %w", runID, store.ErrLeaseLost)
+		}
 		return nil, fmt.Errorf("start run %s: %w", runID, err)
 	}
 	if run.StartedAt == nil {
@@ -373,22 +393,37 @@ var errStepsDone = errors.New("steps done")
 // renewLease keeps the claim alive; losing it cancels the run at once.
 func (x *execution) renewLease(ctx context.Context, cancel context.CancelCauseFunc) {
 	every := x.r.cfg.LeaseFor / 3
+	wait := every
 	for {
-		t := x.r.cfg.Clock.NewTimer(every)
+		t := x.r.cfg.Clock.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return
 		case <-t.C():
 		}
+		at := x.r.cfg.Clock.Now()
 		err := x.r.cfg.Store.RunLeaseRenew(ctx, &store.RunLeaseRenewParams{RunID: x.runID, Epoch: x.epoch, LeaseFor: x.r.cfg.LeaseFor})
 		switch {
+		case err == nil:
+			x.leaseConfirmed(at)
+			wait = every
 		case errors.Is(err, store.ErrLeaseLost):
 			cancel(store.ErrLeaseLost)
 			return
-		case err != nil && ctx.Err() == nil:
-			// A transient store error: the next renewal may succeed before the lease ends.
+		case ctx.Err() == nil:
+			// A transient store error: try again soon, while the lease still lasts. Once it
+			// would run out before the next try, stop the run (its steps' programs with it)
+			// while the lease still stands: another replica may claim the run at its end,
+			// and two copies of a step must never run at once.
 			x.log.WarnContext(ctx, "lease renewal failed", "err", err)
+			wait = min(every, time.Second)
+			margin := max(x.r.cfg.LeaseFor/10, 2*wait)
+			if !x.r.cfg.Clock.Now().Add(wait + margin).Before(time.Unix(0, x.leaseUntil.Load())) {
+				x.log.ErrorContext(ctx, "the run's lease is about to lapse with the database unreachable; stopping the run", "err", err)
+				cancel(errLeaseLapsed)
+				return
+			}
 		}
 	}
 }
@@ -565,7 +600,7 @@ func (x *execution) runStep(ctx context.Context, seq int, inst drills.StepInstan
 	}
 	services := x.d.Plan.ServicesOf(x.d.Estate, inst)
 
-	stepID, err := st.StepStart(ctx, &store.StepStartParams{
+	stepID, err := x.stepStart(ctx, &store.StepStartParams{
 		RunID: x.runID, Epoch: x.epoch, Seq: seq, Key: inst.Key, Name: step.Name, Action: step.Action,
 		Site: step.Site, Service: inst.Service, Attempt: attempt, Idempotent: spec.Idempotent,
 		Timeout: timeout, At: clk.Now(),
@@ -632,7 +667,7 @@ func (x *execution) runStep(ctx context.Context, seq int, inst drills.StepInstan
 	// The result is recorded even when the run was interrupted: it is a fact of the drill.
 	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
 	defer wcancel()
-	if err := st.StepFinish(wctx, &store.StepFinishParams{
+	if err := x.stepFinish(wctx, &store.StepFinishParams{
 		RunID: x.runID, Epoch: x.epoch, StepID: stepID, State: state, Error: msg, Evidence: evidence, At: ended,
 	}); err != nil {
 		return fmt.Errorf("record result of step %s: %w", inst.Key, err)
@@ -685,8 +720,10 @@ func (x *execution) stampMilestone(ctx context.Context, m drills.Milestone) erro
 		// Data written after the failure was injected cannot be lost by it.
 		x.stopCanaries()
 	}
-	if err := x.r.cfg.Store.RunMilestone(ctx, &store.RunMilestoneParams{
-		RunID: x.runID, Epoch: x.epoch, Milestone: m, At: at,
+	if err := x.record(ctx, "record milestone", func(ctx context.Context, _ bool) error {
+		// The first stamp wins in the store: a retry after a write that committed only
+		// repeats the milestone's event.
+		return x.r.cfg.Store.RunMilestone(ctx, &store.RunMilestoneParams{RunID: x.runID, Epoch: x.epoch, Milestone: m, At: at})
 	}); err != nil {
 		return fmt.Errorf("record milestone %s: %w", m, err)
 	}
@@ -775,7 +812,10 @@ func (x *execution) finish(ctx context.Context, end *ending) (*Outcome, error) {
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
 	defer cancel()
-	if err := x.r.cfg.Store.RunFinish(wctx, params); err != nil {
+	if err := x.closeInterrupted(wctx, out.State); err != nil {
+		return nil, err
+	}
+	if err := x.runFinish(wctx, params); err != nil {
 		return nil, fmt.Errorf("record end of run %s: %w", x.runID, err)
 	}
 	x.log.InfoContext(ctx, "run finished", "state", string(out.State), "objectives_met", verdict.ObjectivesMet,

@@ -19,6 +19,8 @@ const (
 	DefaultWorkerConcurrency = 4
 	// releaseTimeout bounds handing a run back when the worker stops.
 	releaseTimeout = 5 * time.Second
+	// DefaultStopTimeout bounds how long Stop waits for the runs it handed back to return.
+	DefaultStopTimeout = 10 * time.Second
 )
 
 // WorkerConfig configures a Worker. A zero field means its default.
@@ -40,6 +42,10 @@ type WorkerConfig struct {
 	Poll time.Duration
 	// Concurrency bounds the runs this worker executes at once. Defaults to 4.
 	Concurrency int
+	// StopTimeout bounds how long Stop waits for the runs it handed back and cancelled to
+	// return; past it Stop returns anyway (their leases are released, nothing they still try
+	// to write is accepted). Defaults to 10s.
+	StopTimeout time.Duration
 }
 
 // Worker claims runs that need a replica (pending ones, and those whose holder stopped
@@ -85,6 +91,9 @@ func NewWorker(cfg WorkerConfig) (*Worker, error) {
 	}
 	if cfg.Concurrency == 0 {
 		cfg.Concurrency = DefaultWorkerConcurrency
+	}
+	if cfg.StopTimeout == 0 {
+		cfg.StopTimeout = DefaultStopTimeout
 	}
 	if cfg.Poll < 0 {
 		return nil, fmt.Errorf("worker config: Poll must be positive, got %s", cfg.Poll)
@@ -159,8 +168,17 @@ func (w *Worker) Stop() {
 		c.cancel(fmt.Errorf("worker stopping: %w", store.ErrLeaseLost))
 	}
 	w.mu.Unlock()
-	w.runs.Wait()
-	w.log.Info("worker stopped")
+	done := make(chan struct{})
+	go func() { w.runs.Wait(); close(done) }()
+	t := w.cfg.Clock.NewTimer(w.cfg.StopTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+		w.log.Info("worker stopped")
+	case <-t.C():
+		// Each was handed back (or its lease expires): nothing it still tries is recorded.
+		w.log.Warn("worker stopped without waiting for every run to return", "waited", w.cfg.StopTimeout.String())
+	}
 }
 
 func (w *Worker) loop(ctx, runsCtx context.Context) {
@@ -198,13 +216,23 @@ func (w *Worker) loop(ctx, runsCtx context.Context) {
 			return
 		}
 		runCtx, cancel := context.WithCancelCause(runsCtx)
-		w.inflight[run.ID] = &claimedRun{epoch: epoch, cancel: cancel}
+		if old := w.inflight[run.ID]; old != nil {
+			// This replica claimed its own run again: the earlier execution let its lease
+			// lapse (its epoch is stale, so it can record nothing more). Stop it now, so that
+			// two copies of a step never run and Stop waits for no orphan.
+			w.log.WarnContext(ctx, "run re-claimed from a stale execution of this replica", "run_id", run.ID, "stale_epoch", old.epoch, "epoch", epoch)
+			old.cancel(fmt.Errorf("run re-claimed at epoch %d: %w", epoch, store.ErrLeaseLost))
+		}
+		mine := &claimedRun{epoch: epoch, cancel: cancel}
+		w.inflight[run.ID] = mine
 		w.runs.Add(1)
 		w.mu.Unlock()
 		go func() {
 			defer func() {
 				w.mu.Lock()
-				delete(w.inflight, run.ID)
+				if w.inflight[run.ID] == mine {
+					delete(w.inflight, run.ID)
+				}
 				w.mu.Unlock()
 				cancel(nil)
 				<-slots

@@ -182,3 +182,25 @@ func (w *trackingWriter) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *trackingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Timeouts of the HTTP server NewHTTPServer returns. No route streams, so a reply that takes
+// longer than WriteTimeout is a stuck one.
+const (
+	ReadHeaderTimeout = 10 * time.Second
+	ReadTimeout       = 30 * time.Second
+	WriteTimeout      = 60 * time.Second
+	IdleTimeout       = 2 * time.Minute
+)
+
+// NewHTTPServer returns the http.Server to serve h with: every phase of a connection is
+// bounded, so a slow or silent client (or one that keeps idle connections open) cannot hold
+// a replica's connections, or its shutdown, for ever.
+func NewHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
+		WriteTimeout:      WriteTimeout,
+		IdleTimeout:       IdleTimeout,
+	}
+}

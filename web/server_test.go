@@ -89,3 +89,17 @@ func TestBodyLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPServerBoundsEveryPhase: the server serve runs has read, write and idle timeouts, so
+// a silent client cannot hold a connection (or the shutdown) for ever.
+func TestHTTPServerBoundsEveryPhase(t *testing.T) {
+	t.Parallel()
+	srv := web.NewHTTPServer(http.NotFoundHandler())
+	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.WriteTimeout <= 0 || srv.IdleTimeout <= 0 {
+		t.Fatalf("timeouts: read header %s, read %s, write %s, idle %s; want all set",
+			srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout)
+	}
+	if srv.WriteTimeout <= web.HealthTimeout {
+		t.Errorf("write timeout %s must outlast a health check (%s)", srv.WriteTimeout, web.HealthTimeout)
+	}
+}

@@ -134,7 +134,7 @@ func setupServer(t *testing.T) *bundle {
 	}
 	b := &bundle{ctl: ctl, st: st, clock: clk, tokens: map[string]string{}, callers: map[string]*control.Caller{},
 		planSrc: string(planSrc), logs: logs}
-	srv, err := web.New(web.Config{Control: ctl, Logger: logger, Health: st.SchemaCheck, Database: string(st.Dialect())})
+	srv, err := web.New(web.Config{Control: ctl, Logger: logger, Health: st.Health, Database: string(st.Dialect())})
 	if err != nil {
 		t.Fatal(err)
 	}

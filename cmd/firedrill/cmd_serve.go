@@ -84,7 +84,7 @@ overdue services.`,
 			if err != nil {
 				return err
 			}
-			srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+			srv := web.NewHTTPServer(handler)
 			fmt.Fprintf(a.stderr, "firedrill serving on http://%s (database %s)\n", ln.Addr(), store.RedactURL(databaseURL))
 			a.logger.InfoContext(ctx, "serving", "addr", ln.Addr().String(), "database", store.RedactURL(databaseURL))
 			errc := make(chan error, 1)
@@ -131,7 +131,7 @@ func (a *app) apiHandler(st *store.Store, est *serveEstate, n *notify.Notifier) 
 	if err != nil {
 		return nil, err
 	}
-	srv, err := web.New(web.Config{Control: ctl, Logger: a.logger, Health: st.SchemaCheck, Database: string(st.Dialect())})
+	srv, err := web.New(web.Config{Control: ctl, Logger: a.logger, Health: st.Health, Database: string(st.Dialect())})
 	if err != nil {
 		return nil, err
 	}

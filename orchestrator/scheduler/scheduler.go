@@ -3,11 +3,13 @@
 // schedule's approval policy requires it). It never executes runs: a worker claims them.
 //
 // Exactly-once firing does not depend on timing. Only the replica holding the "scheduler" lease
-// decides fires, and even two deciders cannot run a fire twice: the store decides each
-// (schedule, fire time) once, in one transaction with the run it creates. Fire times are
-// computed by package drills from the persisted last fire, so a restart, a replica takeover or
-// a clock step backwards neither loses nor repeats a fire; fires missed while no replica ran
-// are settled by the schedule's missed-fire policy.
+// decides fires (each decision is fenced by the lease's epoch), and even two deciders cannot
+// run a fire twice: the store decides each (schedule, fire time) once, in one transaction with
+// the run it creates. Fire times are computed by package drills from the persisted last fire,
+// so a restart, a replica takeover or a clock step backwards neither loses nor repeats a fire.
+// Every replica records its spans of liveness; only fires at times no replica was alive are
+// settled by the schedule's missed-fire policy: one that came due while a dead leader's lease
+// was orphaned runs late.
 package scheduler
 
 import (
@@ -215,6 +217,13 @@ func (s *Scheduler) pass(ctx context.Context) (time.Duration, error) {
 			return wait, err
 		}
 	}
+	// Every replica, deciding or not, records that it is alive: a fire is missed only when no
+	// replica was (see decide).
+	if err := s.cfg.Store.SchedulerHeartbeat(ctx, &store.SchedulerHeartbeatParams{
+		Owner: s.cfg.Owner, Gap: s.cfg.LeaseFor, At: s.cfg.Clock.Now(),
+	}); err != nil && ctx.Err() == nil {
+		s.log.WarnContext(ctx, "scheduler heartbeat not recorded", "err", err)
+	}
 	epoch, held, err := s.cfg.Store.LeaseAcquire(ctx, &store.LeaseParams{Name: LeaseName, Owner: s.cfg.Owner, TTL: s.cfg.LeaseFor})
 	if err != nil {
 		return wait, err
@@ -245,6 +254,12 @@ func (s *Scheduler) pass(ctx context.Context) (time.Duration, error) {
 		if err := s.decideDue(ctx, e, now); err != nil {
 			if ctx.Err() != nil {
 				return wait, ctx.Err()
+			}
+			if errors.Is(err, store.ErrLeaseLost) {
+				// Another replica decides from now on; this pass decides nothing more.
+				s.log.WarnContext(ctx, "scheduler lease lost while deciding", "epoch", s.epoch, "err", err)
+				s.held, s.loaded = false, false
+				return wait, nil
 			}
 			errs = append(errs, fmt.Errorf("schedule %s: %w", e.sch.Name, err))
 			e.at = now.Add(s.cfg.Tick) // retried next pass
@@ -440,6 +455,23 @@ func (s *Scheduler) decide(ctx context.Context, sch *drills.Schedule, st *store.
 		return false, nil
 	}
 	missedBefore := now.Add(-s.cfg.MissedGrace)
+	// A fire seen late is missed only if no replica was alive at its time. When one was (the
+	// deciding replica died just before the fire and its lease had to lapse first), the fire
+	// runs late: the missed-fire policy is for downtime, not for a change of decider.
+	var alive []*store.SchedulerReplica
+	if fires[0].At.Before(missedBefore) {
+		if alive, err = s.cfg.Store.SchedulerReplicasBetween(ctx, fires[0].At.Add(-s.cfg.Tick), now); err != nil {
+			return false, err
+		}
+	}
+	aliveAt := func(t time.Time) bool {
+		for _, r := range alive {
+			if r.AliveAt(t, s.cfg.Tick) {
+				return true
+			}
+		}
+		return false
+	}
 	// Under run_once, the latest missed fire runs unless a fire is due now (which then is the
 	// one run): the others are superseded.
 	runOnce := -1
@@ -469,6 +501,8 @@ func (s *Scheduler) decide(ctx context.Context, sch *drills.Schedule, st *store.
 			d.kind, d.reason = store.FireSkippedBlackout, f.Blackout
 		case !f.At.Before(missedBefore):
 			d.kind = store.FireRun
+		case aliveAt(f.At):
+			d.kind, d.reason = store.FireRun, fmt.Sprintf("late: decided %s after its time, once the previous decider's lease lapsed", now.Sub(f.At).Round(time.Millisecond))
 		case missedPolicy(sch) == drills.MissedSkip:
 			d.kind, d.reason = store.FireSkippedMissed, fmt.Sprintf("missed: seen %s after its time", now.Sub(f.At).Round(time.Millisecond))
 		case i == runOnce:
@@ -498,7 +532,7 @@ func pausedReason(st *store.Schedule) string {
 func (s *Scheduler) record(ctx context.Context, sch *drills.Schedule, d decision) error {
 	p := &store.ScheduleFireParams{
 		Schedule: sch.Name, FireTime: d.fire.At, Decision: d.kind, Reason: d.reason, DecidedBy: s.cfg.Owner,
-		At: s.cfg.Clock.Now(),
+		Lease: LeaseName, LeaseEpoch: s.epoch, At: s.cfg.Clock.Now(),
 	}
 	if next, ok := s.cfg.Estate.NextFire(sch, d.fire.At); ok {
 		p.NextFireTime = &next.At

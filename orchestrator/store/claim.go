@@ -135,7 +135,7 @@ func (s *Store) StepMarkUnknown(ctx context.Context, p *StepMarkUnknownParams) e
 			return translate(err)
 		}
 		if m.EndedAt != nil {
-			return fmt.Errorf("step already finished as %s", m.State)
+			return fmt.Errorf("%w as %s", ErrStepFinished, m.State)
 		}
 		if m.State == string(drills.StepUnknown) {
 			return nil

@@ -116,7 +116,7 @@ func (s *Store) stepFinishPostgres(ctx context.Context, p *StepFinishParams, at 
 		case err != nil:
 			return err
 		}
-		return fmt.Errorf("step already finished as %s", state)
+		return fmt.Errorf("%w as %s", ErrStepFinished, state)
 	}())
 }
 

@@ -132,8 +132,18 @@ func (s *Store) MigrateStatus(ctx context.Context) ([]MigrationStatus, error) {
 }
 
 // SchemaCheck returns ErrSchemaOutdated, naming the pending versions, when the database lacks
-// migrations this binary carries. Serving commands call it at start instead of migrating.
+// migrations this binary carries. Serving commands call it at start instead of migrating. A
+// current schema is recognised without goose's migration lock (HasPending takes none), so a
+// check never waits for, or blocks, a `migrate up` of another replica; only an outdated or
+// unversioned database takes the lock to name what is pending.
 func (s *Store) SchemaCheck(ctx context.Context) error {
+	p, err := s.provider()
+	if err != nil {
+		return fmt.Errorf("schema check: %w", err)
+	}
+	if pending, err := p.HasPending(ctx); err == nil && !pending {
+		return nil
+	}
 	sts, err := s.MigrateStatus(ctx)
 	if err != nil {
 		return fmt.Errorf("schema check: %w", err)
@@ -147,5 +157,27 @@ func (s *Store) SchemaCheck(ctx context.Context) error {
 	if len(pending) > 0 {
 		return fmt.Errorf("%w: pending migrations %s (run `firedrill migrate up`)", ErrSchemaOutdated, strings.Join(pending, ", "))
 	}
+	return nil
+}
+
+// HealthSchemaTTL is how long Health trusts a schema it found current.
+const HealthSchemaTTL = 30 * time.Second
+
+// Health is a serving replica's health check: the database answers a SELECT 1, and the schema
+// is what this binary expects (SchemaCheck, whose success is trusted for HealthSchemaTTL). It
+// takes no lock: concurrent probes during a migration of another replica answer at once.
+func (s *Store) Health(ctx context.Context) error {
+	var one int
+	if err := s.sqlDB.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("health: database: %w", err)
+	}
+	now := s.clock.Now()
+	if now.UnixNano() < s.schemaOKUntil.Load() {
+		return nil
+	}
+	if err := s.SchemaCheck(ctx); err != nil {
+		return fmt.Errorf("health: %w", err)
+	}
+	s.schemaOKUntil.Store(now.Add(HealthSchemaTTL).UnixNano())
 	return nil
 }

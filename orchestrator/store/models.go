@@ -221,6 +221,7 @@ func allModels() []any {
 		&freezeModel{}, &notificationModel{},
 		&roleGrantModel{}, &apiTokenModel{}, &operationModel{},
 		&auditModel{}, &auditHeadModel{},
+		&schedulerReplicaModel{},
 	}
 }
 
@@ -294,6 +295,14 @@ type leaseModel struct {
 }
 
 func (leaseModel) TableName() string { return "leases" }
+
+type schedulerReplicaModel struct {
+	Owner     string    `gorm:"column:owner;primaryKey"`
+	StartedAt time.Time `gorm:"column:started_at"`
+	SeenAt    time.Time `gorm:"column:seen_at"`
+}
+
+func (schedulerReplicaModel) TableName() string { return "scheduler_replicas" }
 
 type userModel struct {
 	Name       string     `gorm:"column:name;primaryKey"`

@@ -298,6 +298,11 @@ type ScheduleFireParams struct {
 	Reason   string
 	// DecidedBy names the replica (or person) that decided.
 	DecidedBy string
+	// Lease and LeaseEpoch, when Lease is set, fence the decision: it is recorded only while
+	// DecidedBy holds that lease, unexpired, at that epoch; otherwise ErrLeaseLost and nothing
+	// changes. A decider that paused past its lease can so never decide for the next one.
+	Lease      string
+	LeaseEpoch int64
 	// Run is the run to create for decision FireRun (required then, forbidden otherwise). Its
 	// ScheduleName and FireTime are set from the fire.
 	Run *RunInsertParams
@@ -353,6 +358,11 @@ func (s *Store) ScheduleFire(ctx context.Context, p *ScheduleFireParams) (*Sched
 	at := s.now(p.At)
 	res := &ScheduleFireResult{}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if p.Lease != "" {
+			if err := s.checkLeaseHeld(tx, p.Lease, p.DecidedBy, p.LeaseEpoch, at); err != nil {
+				return err
+			}
+		}
 		// Lock the schedule: concurrent deciders of the same schedule queue here.
 		q := tx
 		if s.dialect == DialectPostgres {
@@ -498,4 +508,27 @@ func (s *Store) LastPassedRuns(ctx context.Context) (map[string]time.Time, error
 		}
 	}
 	return out, nil
+}
+
+// checkLeaseHeld is the fence of a write made under a named lease: owner holds it at epoch and
+// it has not expired at now. On PostgreSQL the lease row stays locked until tx ends, so the
+// lease cannot change hands before the write commits.
+func (s *Store) checkLeaseHeld(tx *gorm.DB, name, owner string, epoch int64, now time.Time) error {
+	q := tx
+	if s.dialect == DialectPostgres {
+		q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthShare})
+	}
+	var cur leaseModel
+	err := q.Where("name = ?", name).Take(&cur).Error
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return fmt.Errorf("lease %s is not held: %w", name, ErrLeaseLost)
+	case err != nil:
+		return err
+	case cur.Owner != owner || cur.Epoch != epoch:
+		return fmt.Errorf("lease %s is held by %q at epoch %d, not %q at %d: %w", name, cur.Owner, cur.Epoch, owner, epoch, ErrLeaseLost)
+	case !cur.ExpiresAt.After(now):
+		return fmt.Errorf("lease %s of %q expired at %s: %w", name, owner, cur.ExpiresAt.UTC().Format(time.RFC3339Nano), ErrLeaseLost)
+	}
+	return nil
 }

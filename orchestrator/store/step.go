@@ -15,6 +15,10 @@ import (
 
 // StepStartParams are the arguments of StepStart.
 type StepStartParams struct {
+	// ID is the step result's ID (a UUID); empty means a new one. A caller that retries a
+	// StepStart whose first attempt may have committed passes the same ID each time, so that
+	// ErrDuplicate on the retry can be told apart from a real duplicate.
+	ID    string
 	RunID string
 	Epoch int64
 	// Seq orders the step within the run's plan.
@@ -50,6 +54,11 @@ func (s *Store) StepStart(ctx context.Context, p *StepStartParams) (string, erro
 	id, err := uuid.NewV7()
 	if err != nil {
 		return "", fmt.Errorf("step start %s/%s: %w", p.RunID, p.Key, err)
+	}
+	if p.ID != "" {
+		if id, err = uuid.Parse(p.ID); err != nil {
+			return "", fmt.Errorf("step start %s/%s: ID: %w", p.RunID, p.Key, err)
+		}
 	}
 	at := s.now(p.At)
 	if s.dialect == DialectPostgres {
@@ -105,7 +114,8 @@ type StepFinishParams struct {
 }
 
 // StepFinish records a step attempt's outcome, its duration since started_at, and its
-// step_finished event. A step result is finished once: a second StepFinish fails. Fenced.
+// step_finished event. A step result is finished once: a second StepFinish fails with
+// ErrStepFinished. Fenced.
 func (s *Store) StepFinish(ctx context.Context, p *StepFinishParams) error {
 	if p == nil || p.RunID == "" || p.StepID == "" {
 		return errors.New("step finish: RunID and StepID are required")
@@ -129,7 +139,7 @@ func (s *Store) StepFinish(ctx context.Context, p *StepFinishParams) error {
 			return translate(err)
 		}
 		if m.EndedAt != nil {
-			return fmt.Errorf("step already finished as %s", m.State)
+			return fmt.Errorf("%w as %s", ErrStepFinished, m.State)
 		}
 		dur := max(at.Sub(m.StartedAt), 0)
 		durMS := msOf(dur)

@@ -24,6 +24,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -49,6 +50,8 @@ var (
 	// ErrDuplicate: a row with the same natural key exists (same step attempt, same measured
 	// service in a run).
 	ErrDuplicate = errors.New("already exists")
+	// ErrStepFinished: the step attempt already has its outcome recorded.
+	ErrStepFinished = errors.New("step already finished")
 )
 
 // Dialect names the SQL database behind a Store.
@@ -93,6 +96,8 @@ type Store struct {
 	dialect Dialect
 	clock   clock.Clock
 	logger  *slog.Logger
+	// schemaOKUntil (UnixNano) is until when Health trusts the schema it last found current.
+	schemaOKUntil atomic.Int64
 }
 
 // Open connects to the database cfg names and pings it. It does not migrate: call MigrateUp

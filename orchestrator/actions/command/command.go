@@ -180,8 +180,9 @@ func (a *Command) Run(ctx context.Context, req *actions.Request) (*actions.Resul
 	cmd.Stdin = nil // reads see /dev/null: a drill has no one at the keyboard
 	cmd.Stdout = stdout
 	cmd.Stderr = stderr
-	// Its own process group, so that a timeout kills the program and every child it started.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group, so that a timeout kills the program and every child it started,
+	// and, on Linux, killed with the replica (see sysProcAttr).
+	cmd.SysProcAttr = sysProcAttr()
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = a.cfg.WaitDelay
 
