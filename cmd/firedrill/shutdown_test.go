@@ -40,6 +40,12 @@ plan "manual-drill" {
     milestone = "restored"
     timeout   = "1m"
   }
+  rollback {
+    step "fail-back" {
+      action = "nomad.undrain_site"
+      site   = "sangam"
+    }
+  }
 }
 `
 
