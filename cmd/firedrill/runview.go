@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/orchestrator/control"
 )
 
@@ -92,17 +93,14 @@ func printRunView(w io.Writer, v *control.RunView, where string) {
 		if m.RTOActualMS != nil {
 			actual = (time.Duration(*m.RTOActualMS) * time.Millisecond).String()
 		}
-		rpo, lost := "not measured", "-"
+		rpo, lost := "not evidenced", "-"
 		if m.RPOActualMS != nil {
 			rpo = (time.Duration(*m.RPOActualMS) * time.Millisecond).String()
 		}
 		if m.RPOLostRows != nil {
 			lost = fmt.Sprint(*m.RPOLostRows)
 		}
-		result := "met"
-		if !m.RTOMet || (m.RPOMet != nil && !*m.RPOMet) {
-			result = "MISSED"
-		}
+		result := objectivesResult(m)
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t±%dms\t%s\t%s\t%s\t%s\n", m.Service, m.Criticality,
 			(time.Duration(m.RTOObjectiveMS) * time.Millisecond).String(), actual, m.ResolutionMS,
 			(time.Duration(m.RPOObjectiveMS) * time.Millisecond).String(), rpo, lost, result)
@@ -130,6 +128,19 @@ func printRunView(w io.Writer, v *control.RunView, where string) {
 		fmt.Fprintf(w, " (%s)", r.Reason)
 	}
 	fmt.Fprintf(w, "\n%d timeline events recorded %s\n", len(v.Timeline), where)
+}
+
+// objectivesResult says what a service's measurements prove: met only when both objectives
+// were measured and met; a missed objective outweighs one not evidenced.
+func objectivesResult(m control.MeasurementView) string {
+	switch {
+	case m.Met:
+		return "met"
+	case m.RTOEvidence == drills.EvidenceMissed || m.RPOEvidence == drills.EvidenceMissed:
+		return "MISSED"
+	default:
+		return "NOT EVIDENCED"
+	}
 }
 
 // decided says what an approval decision did: approve -> approved.

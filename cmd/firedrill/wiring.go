@@ -84,7 +84,8 @@ func (a *app) newEngine(st *store.Store, secrets *secret.Resolver, tune ...func(
 		return nil, err
 	}
 	rcfg := orchestrator.RunnerConfig{
-		Store: st, Actions: registry, Clock: clk, Logger: a.logger, Canaries: pg,
+		Store: st, Actions: registry, Clock: clk, Logger: a.logger,
+		Canaries:  &actions.CanaryRouter{Postgres: pg, HTTP: &httpaction.Canaries{Clock: clk}},
 		Probes:    httpaction.NewProber(httpaction.Config{Secrets: secrets}),
 		Preflight: []actions.Preflighter{nomad.NewPreflighter(clients), pg}, Lag: pg,
 	}

@@ -23,6 +23,7 @@ type Site struct {
 	clock                           clock.Clock
 	log                             *slog.Logger
 	cfg                             SiteConfig
+	data                            *data
 
 	done chan struct{} // closed when the site closes
 	wg   sync.WaitGroup

@@ -167,8 +167,13 @@ type StepView struct {
 
 // MeasurementView is what a run measured for one service.
 type MeasurementView struct {
-	Service        string          `json:"service"`
-	Criticality    string          `json:"criticality"`
+	Service     string `json:"service"`
+	Criticality string `json:"criticality"`
+	// RTOEvidence and RPOEvidence: met, missed or not_evidenced (never measured, so never
+	// met); Met: both were measured and met.
+	RTOEvidence    drills.Evidence `json:"rto_evidence"`
+	RPOEvidence    drills.Evidence `json:"rpo_evidence"`
+	Met            bool            `json:"met"`
 	RTOObjectiveMS int64           `json:"rto_objective_ms"`
 	RTOActualMS    *int64          `json:"rto_actual_ms"`
 	Restored       bool            `json:"restored"`

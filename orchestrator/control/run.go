@@ -82,7 +82,7 @@ func (c *Control) RunSubmit(ctx context.Context, caller *Caller, p *RunSubmitPar
 		return nil, c.failed(ctx, caller, name, p.PlanFile, err, "plan "+plan.Name, nil)
 	}
 	c.log.InfoContext(ctx, "run submitted", "run_id", run.ID, "plan", plan.Name, "requested_by", caller.Actor.String(), "state", string(run.State))
-	s := runSummaryOf(run)
+	s := runSummaryOf(run, nil)
 	return &s, nil
 }
 
@@ -259,9 +259,17 @@ func (c *Control) RunListGet(ctx context.Context, caller *Caller, p *RunListPara
 	if err != nil {
 		return nil, internal(err)
 	}
+	ids := make([]string, len(page.Runs))
+	for i, r := range page.Runs {
+		ids[i] = r.ID
+	}
+	ms, err := c.cfg.Store.MeasurementListRuns(ctx, ids)
+	if err != nil {
+		return nil, internal(err)
+	}
 	out := &RunList{Runs: make([]RunSummary, 0, len(page.Runs)), NextCursor: encodeCursor(page.Next)}
 	for _, r := range page.Runs {
-		out.Runs = append(out.Runs, runSummaryOf(r))
+		out.Runs = append(out.Runs, runSummaryOf(r, ms[r.ID]))
 	}
 	return out, nil
 }
@@ -317,7 +325,7 @@ func LoadRunView(ctx context.Context, st *store.Store, runID string) (*RunView, 
 		return nil, err
 	}
 	v := &RunView{
-		Run: runSummaryOf(run), Steps: make([]StepView, 0, len(steps)), Services: make([]MeasurementView, 0, len(ms)),
+		Run: runSummaryOf(run, ms), Steps: make([]StepView, 0, len(steps)), Services: make([]MeasurementView, 0, len(ms)),
 		Approvals: make([]ApprovalView, 0, len(approvals)), Decisions: make([]DecisionView, 0, len(decisions)),
 		Timeline: make([]EventView, 0, len(events)),
 	}
@@ -331,7 +339,9 @@ func LoadRunView(ctx context.Context, st *store.Store, runID string) (*RunView, 
 		})
 	}
 	for _, m := range ms {
+		obj := m.Objectives(run.T0 != nil)
 		v.Services = append(v.Services, MeasurementView{
+			RTOEvidence: obj.RTO, RPOEvidence: obj.RPO, Met: obj.Met(),
 			Service: m.Service, Criticality: string(m.Criticality), RTOObjectiveMS: m.RTOObjective.Milliseconds(),
 			RTOActualMS: msPtr(m.RTOActual), Restored: m.Restored, RestoredAt: m.RestoredAt, RTOMet: m.RTOMet,
 			RPOObjectiveMS: m.RPOObjective.Milliseconds(), RPOActualMS: msPtr(m.RPOActual), RPOLostRows: m.RPOLostRows,
@@ -369,18 +379,26 @@ func msPtr(d *time.Duration) *int64 {
 	return &v
 }
 
-// runSummaryOf is a stored run as lists show it. A run passed when it succeeded, met every
-// objective and was not forced.
-func runSummaryOf(r *store.Run) RunSummary {
-	return RunSummary{
+// runSummaryOf is a stored run as lists show it, with its measurements ms. Whether it passed
+// is drills.Passed over its state, forced flag and what its measurements prove; a run still
+// going (ms empty) has not passed yet.
+func runSummaryOf(r *store.Run, ms []*store.Measurement) RunSummary {
+	objs := store.RunObjectives(r, ms)
+	s := RunSummary{
 		ID: r.ID, Plan: r.PlanName, PlanSHA256: r.PlanSHA256, EstateSHA256: r.EstateSHA256, From: r.FromSite, To: r.ToSite,
 		State: r.State, Reason: r.StateReason, RequestedBy: r.RequestedBy, Forced: r.Forced, Schedule: r.ScheduleName,
 		FireTime: r.FireTime, CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, EndedAt: r.EndedAt, T0: r.T0, T1: r.T1,
 		RTOActualMS: msPtr(r.RTOActual), ObjectivesMet: r.ObjectivesMet,
-		Passed:        r.State == drills.RunSucceeded && r.ObjectivesMet != nil && *r.ObjectivesMet && !r.Forced,
+		Passed:        drills.Passed(r.State, r.Forced, objs),
 		ApprovalRoles: r.ApprovalRoles, ApprovalDeadline: r.ApprovalDeadline,
 		AbortRequestedAt: r.AbortRequestedAt, AbortRequestedBy: actorPtr(r.AbortRequestedBy), AbortReason: r.AbortReason,
 	}
+	if r.State.IsTerminal() && ms != nil {
+		// What the measurements prove, not a flag recorded by an older version.
+		met := drills.ObjectivesMet(objs)
+		s.ObjectivesMet = &met
+	}
+	return s
 }
 
 // RunApprove approves a run awaiting approval as the caller.
@@ -471,7 +489,7 @@ func (c *Control) decideApproval(ctx context.Context, caller *Caller, p *Approva
 	if out.Expired {
 		return nil, &Error{Category: CategoryConflict, Message: fmt.Sprintf("the approval window of run %s ended; the run is blocked", run.ID), Err: store.ErrApprovalExpired}
 	}
-	res := &ApprovalOutcome{Run: runSummaryOf(out.Run), PolicyMet: out.Satisfied, MissingRoles: nonNil(out.Missing)}
+	res := &ApprovalOutcome{Run: runSummaryOf(out.Run, nil), PolicyMet: out.Satisfied, MissingRoles: nonNil(out.Missing)}
 	if decision == store.ApprovalReject {
 		res.MissingRoles = []string{}
 	}
@@ -508,7 +526,7 @@ func (c *Control) RunAbort(ctx context.Context, caller *Caller, p *RunAbortParam
 	if err != nil {
 		return nil, fail(err)
 	}
-	s := runSummaryOf(run)
+	s := runSummaryOf(run, nil)
 	return &s, nil
 }
 
@@ -593,7 +611,7 @@ func (c *Control) ApprovalsWaiting(ctx context.Context, caller *Caller) ([]Appro
 		requester := r.RequestedBy.IsPerson() && r.RequestedBy.Name == caller.Actor.Name
 		open := r.ApprovalDeadline == nil || r.ApprovalDeadline.After(now)
 		out = append(out, ApprovalWaiting{
-			Run: runSummaryOf(r), MissingRoles: missing, Deadline: r.ApprovalDeadline,
+			Run: runSummaryOf(r, nil), MissingRoles: missing, Deadline: r.ApprovalDeadline,
 			CanApprove: caller.Actor.Authenticated() && open && !decided && !requester && slices.ContainsFunc(missing, caller.HasRole),
 		})
 	}

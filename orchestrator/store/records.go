@@ -116,6 +116,30 @@ type MeasurementInput struct {
 	Evidence   json.RawMessage
 }
 
+// Objectives is what the measurement proves about the service's objectives (see
+// drills.Passed). disaster: the run's disaster struck (it has a T0); before it nothing could be
+// measured. A service never restored after the disaster missed its RTO; an RPO without a
+// figure (no canary, too little canary evidence, DR copy unreadable) is not evidenced.
+func (m *MeasurementInput) Objectives(disaster bool) drills.ServiceObjectives {
+	o := drills.ServiceObjectives{Service: m.Service, RTO: drills.EvidenceNotEvidenced, RPO: drills.EvidenceNotEvidenced}
+	if !disaster {
+		return o
+	}
+	o.RTO = drills.EvidenceOf(true, m.RTOActual != nil && m.RTOMet)
+	o.RPO = drills.EvidenceOf(m.RPOActual != nil, m.RPOMet != nil && *m.RPOMet)
+	return o
+}
+
+// RunObjectives is what a run's measurements prove about each service's objectives, the input
+// of drills.Passed and drills.CountsAsDrillOf.
+func RunObjectives(r *Run, ms []*Measurement) []drills.ServiceObjectives {
+	out := make([]drills.ServiceObjectives, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, m.Objectives(r.T0 != nil))
+	}
+	return out
+}
+
 // Measurement is a stored MeasurementInput.
 type Measurement struct {
 	ID    string

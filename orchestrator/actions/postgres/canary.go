@@ -374,11 +374,12 @@ func (c *Canary) Measure(ctx context.Context) (*actions.RPOMeasurement, error) {
 	}
 
 	m := &actions.RPOMeasurement{
-		Service:     c.service,
-		LastPrimary: last,
-		LastDR:      dr,
-		Resolution:  c.interval,
-		Evidence:    ev,
+		Service:      c.service,
+		FirstPrimary: first,
+		LastPrimary:  last,
+		LastDR:       dr,
+		Resolution:   c.interval,
+		Evidence:     ev,
 	}
 	switch {
 	case dr.Seq >= last.Seq:
