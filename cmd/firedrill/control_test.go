@@ -87,7 +87,7 @@ func TestFourEyesThroughTheCLI(t *testing.T) {
 		t.Errorf("runs show --json = %+v; want pending, asked by alice via cli, two approvals", view.Run)
 	}
 	res = srv.cli(t, alice, "runs", "show", runID)
-	for _, want := range []string{"requested by alice (via cli)", "by bob (via cli) as sre", "CHG-1", "by carol (via cli) as compliance", "Drill not ended: run pending"} {
+	for _, want := range []string{"requested by alice (via cli)", "by bob (via cli) as sre", "CHG-1", "by carol (via cli) as compliance", "Drill IN PROGRESS: run pending, no verdict yet"} {
 		if !strings.Contains(res.stdout, want) {
 			t.Errorf("runs show lacks %q:\n%s", want, res.stdout)
 		}

@@ -87,7 +87,7 @@ func printRunView(w io.Writer, v *control.RunView, where string) {
 
 	fmt.Fprintln(w, "\nRecovery per service (RTO = restored on the DR site - T0; RPO = data written before T0 missing on DR)")
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  SERVICE\tCRITICALITY\tRTO OBJECTIVE\tRTO ACTUAL\tRESOLUTION\tRPO OBJECTIVE\tRPO ACTUAL\tLOST ROWS\tRESULT")
+	fmt.Fprintln(tw, "  SERVICE\tCRITICALITY\tRTO OBJECTIVE\tRTO ACTUAL\tRESOLUTION\tRPO OBJECTIVE\tRPO ACTUAL\tRESOLUTION\tLOST ROWS\tRESULT")
 	for _, m := range v.Services {
 		actual := "not restored"
 		if m.RTOActualMS != nil {
@@ -101,9 +101,13 @@ func printRunView(w io.Writer, v *control.RunView, where string) {
 			lost = fmt.Sprint(*m.RPOLostRows)
 		}
 		result := objectivesResult(m)
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t±%dms\t%s\t%s\t%s\t%s\n", m.Service, m.Criticality,
+		rpoRes := "-"
+		if m.RPOResolutionMS != nil && m.RPOActualMS != nil {
+			rpoRes = fmt.Sprintf("±%dms", *m.RPOResolutionMS)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t±%dms\t%s\t%s\t%s\t%s\t%s\n", m.Service, m.Criticality,
 			(time.Duration(m.RTOObjectiveMS) * time.Millisecond).String(), actual, m.ResolutionMS,
-			(time.Duration(m.RPOObjectiveMS) * time.Millisecond).String(), rpo, lost, result)
+			(time.Duration(m.RPOObjectiveMS) * time.Millisecond).String(), rpo, rpoRes, lost, result)
 	}
 	tw.Flush()
 	for _, m := range v.Services {
@@ -117,10 +121,20 @@ func printRunView(w io.Writer, v *control.RunView, where string) {
 		rto = (time.Duration(*r.RTOActualMS) * time.Millisecond).String()
 	}
 	switch {
+	case r.State == drills.RunAwaitingApproval:
+		fmt.Fprintf(w, "\nDrill AWAITING APPROVAL: nothing has run yet")
+		if len(v.MissingRoles) > 0 {
+			fmt.Fprintf(w, "; still missing %s", strings.Join(v.MissingRoles, ", "))
+		}
+	case r.State == drills.RunWaitingOperator:
+		fmt.Fprintf(w, "\nDrill WAITING FOR AN OPERATOR: a step awaits a decision (firedrill step)")
 	case !r.State.IsTerminal():
-		fmt.Fprintf(w, "\nDrill not ended: run %s", r.State)
+		fmt.Fprintf(w, "\nDrill IN PROGRESS: run %s, no verdict yet", r.State)
 	case r.Passed:
 		fmt.Fprintf(w, "\nDrill PASSED: run %s, drill RTO %s", r.State, rto)
+	case r.State == drills.RunSucceeded:
+		// The plan ran to the end, but not every objective was measured and met.
+		fmt.Fprintf(w, "\nDrill NOT PASSED: run %s, drill RTO %s", r.State, rto)
 	default:
 		fmt.Fprintf(w, "\nDrill FAILED: run %s, drill RTO %s", r.State, rto)
 	}

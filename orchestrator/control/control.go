@@ -183,9 +183,12 @@ type MeasurementView struct {
 	RPOActualMS    *int64          `json:"rpo_actual_ms"`
 	RPOLostRows    *int64          `json:"rpo_lost_rows"`
 	RPOMet         *bool           `json:"rpo_met"`
-	ResolutionMS   int64           `json:"resolution_ms"`
-	Reason         string          `json:"reason,omitempty"`
-	Evidence       json.RawMessage `json:"evidence,omitempty"`
+	// RPOResolutionMS bounds the RPO's error (the canary's write interval); nil without a
+	// canary figure. ResolutionMS is the RTO's.
+	RPOResolutionMS *int64          `json:"rpo_resolution_ms"`
+	ResolutionMS    int64           `json:"resolution_ms"`
+	Reason          string          `json:"reason,omitempty"`
+	Evidence        json.RawMessage `json:"evidence,omitempty"`
 }
 
 // ApprovalView is one approval or rejection.

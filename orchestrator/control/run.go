@@ -345,7 +345,7 @@ func LoadRunView(ctx context.Context, st *store.Store, runID string) (*RunView, 
 			Service: m.Service, Criticality: string(m.Criticality), RTOObjectiveMS: m.RTOObjective.Milliseconds(),
 			RTOActualMS: msPtr(m.RTOActual), Restored: m.Restored, RestoredAt: m.RestoredAt, RTOMet: m.RTOMet,
 			RPOObjectiveMS: m.RPOObjective.Milliseconds(), RPOActualMS: msPtr(m.RPOActual), RPOLostRows: m.RPOLostRows,
-			RPOMet: m.RPOMet, ResolutionMS: m.Resolution.Milliseconds(), Reason: m.Reason, Evidence: m.Evidence,
+			RPOMet: m.RPOMet, RPOResolutionMS: rpoResolution(m.Evidence), ResolutionMS: m.Resolution.Milliseconds(), Reason: m.Reason, Evidence: m.Evidence,
 		})
 	}
 	for _, a := range approvals {
@@ -361,6 +361,19 @@ func LoadRunView(ctx context.Context, st *store.Store, runID string) (*RunView, 
 		v.MissingRoles = nonNil(store.MissingApprovals(run, approvals))
 	}
 	return v, nil
+}
+
+// rpoResolution reads the canary's resolution from a measurement's evidence.
+func rpoResolution(ev json.RawMessage) *int64 {
+	var doc struct {
+		RPO *struct {
+			ResolutionMS *int64 `json:"resolution_ms"`
+		} `json:"rpo"`
+	}
+	if len(ev) == 0 || json.Unmarshal(ev, &doc) != nil || doc.RPO == nil {
+		return nil
+	}
+	return doc.RPO.ResolutionMS
 }
 
 func approvalViewOf(a *store.Approval) ApprovalView {
