@@ -142,6 +142,7 @@ Exit codes:
 		a.migrateCommand(),
 		a.scheduleCommand(),
 		a.calendarCommand(),
+		a.versionCommand(),
 	)
 	return root
 }

@@ -22,6 +22,9 @@ func printRunView(w io.Writer, v *control.RunView, where string) {
 		forced = ", forced"
 	}
 	fmt.Fprintf(w, "  %s -> %s, requested by %s%s, plan sha256 %s\n", r.From, r.To, r.RequestedBy, forced, short(r.PlanSHA256))
+	if r.FiredrillVersion != "" || r.FiredrillCommit != "" {
+		fmt.Fprintf(w, "  recorded by firedrill %s, commit %s\n", r.FiredrillVersion, r.FiredrillCommit)
+	}
 	if r.Schedule != "" {
 		fire := ""
 		if r.FireTime != nil {

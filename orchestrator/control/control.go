@@ -131,6 +131,10 @@ type RunSummary struct {
 	AbortRequestedAt *time.Time      `json:"abort_requested_at,omitempty"`
 	AbortRequestedBy *drills.Actor   `json:"abort_requested_by,omitempty"`
 	AbortReason      string          `json:"abort_reason,omitempty"`
+	// FiredrillVersion and FiredrillCommit are the build that created the run; empty for runs
+	// recorded before versions were.
+	FiredrillVersion string `json:"firedrill_version,omitempty"`
+	FiredrillCommit  string `json:"firedrill_commit,omitempty"`
 }
 
 // RunView is a run with all its evidence: steps, measurements, approvals, decisions and the

@@ -405,6 +405,7 @@ func runSummaryOf(r *store.Run, ms []*store.Measurement) RunSummary {
 		Passed:        drills.Passed(r.State, r.Forced, objs),
 		ApprovalRoles: r.ApprovalRoles, ApprovalDeadline: r.ApprovalDeadline,
 		AbortRequestedAt: r.AbortRequestedAt, AbortRequestedBy: actorPtr(r.AbortRequestedBy), AbortReason: r.AbortReason,
+		FiredrillVersion: r.FiredrillVersion, FiredrillCommit: r.FiredrillCommit,
 	}
 	if r.State.IsTerminal() && ms != nil {
 		// What the measurements prove, not a flag recorded by an older version.

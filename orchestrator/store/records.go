@@ -48,6 +48,9 @@ type Run struct {
 	T1            *time.Time
 	RTOActual     *time.Duration
 	ObjectivesMet *bool
+	// FiredrillVersion and FiredrillCommit are the build that created the run; empty for
+	// runs recorded before 00008.
+	FiredrillVersion, FiredrillCommit string
 	// LeaseOwner is the replica holding the run; empty when nobody does.
 	LeaseOwner string
 	// LeaseEpoch is the fencing token: bumped by every claim.
@@ -188,28 +191,30 @@ func utcPtr(t *time.Time) *time.Time {
 
 func runOf(m *runModel) *Run {
 	return &Run{
-		ID:             m.ID,
-		PlanID:         m.PlanID,
-		PlanName:       m.PlanName,
-		PlanSHA256:     m.PlanSHA256,
-		EstateSHA256:   m.EstateSHA256,
-		FromSite:       m.FromSite,
-		ToSite:         m.ToSite,
-		State:          drills.RunState(m.State),
-		StateReason:    m.StateReason,
-		RequestedBy:    m.RequestedBy.actor(),
-		Forced:         m.Forced,
-		CreatedAt:      m.CreatedAt.UTC(),
-		StartedAt:      utcPtr(m.StartedAt),
-		EndedAt:        utcPtr(m.EndedAt),
-		T0:             utcPtr(m.T0),
-		T1:             utcPtr(m.T1),
-		RTOActual:      durPtr(m.RTOActualMS),
-		ObjectivesMet:  m.ObjectivesMet,
-		LeaseOwner:     m.LeaseOwner,
-		LeaseEpoch:     m.LeaseEpoch,
-		LeaseExpiresAt: utcPtr(m.LeaseExpiresAt),
-		UpdatedAt:      m.UpdatedAt.UTC(),
+		ID:               m.ID,
+		PlanID:           m.PlanID,
+		PlanName:         m.PlanName,
+		PlanSHA256:       m.PlanSHA256,
+		EstateSHA256:     m.EstateSHA256,
+		FromSite:         m.FromSite,
+		ToSite:           m.ToSite,
+		State:            drills.RunState(m.State),
+		StateReason:      m.StateReason,
+		RequestedBy:      m.RequestedBy.actor(),
+		Forced:           m.Forced,
+		CreatedAt:        m.CreatedAt.UTC(),
+		StartedAt:        utcPtr(m.StartedAt),
+		EndedAt:          utcPtr(m.EndedAt),
+		T0:               utcPtr(m.T0),
+		T1:               utcPtr(m.T1),
+		RTOActual:        durPtr(m.RTOActualMS),
+		ObjectivesMet:    m.ObjectivesMet,
+		FiredrillVersion: m.FiredrillVersion,
+		FiredrillCommit:  m.FiredrillCommit,
+		LeaseOwner:       m.LeaseOwner,
+		LeaseEpoch:       m.LeaseEpoch,
+		LeaseExpiresAt:   utcPtr(m.LeaseExpiresAt),
+		UpdatedAt:        m.UpdatedAt.UTC(),
 
 		ScheduleName:       deref(m.ScheduleName),
 		FireTime:           utcPtr(m.FireTime),

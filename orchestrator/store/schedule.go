@@ -375,7 +375,7 @@ func (s *Store) ScheduleFire(ctx context.Context, p *ScheduleFireParams) (*Sched
 		}
 		res.Created = true
 		if p.Run != nil {
-			rm, err := runInsertTx(tx, &runParams, at)
+			rm, err := s.runInsertTx(tx, &runParams, at)
 			if err != nil {
 				return fmt.Errorf("run: %w", err)
 			}
