@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,6 +92,14 @@ func TestFourEyesThroughTheCLI(t *testing.T) {
 		if !strings.Contains(res.stdout, want) {
 			t.Errorf("runs show lacks %q:\n%s", want, res.stdout)
 		}
+	}
+	if strings.Contains(res.stdout, "FAILED") || strings.Contains(res.stdout, "\nEvents (") {
+		t.Errorf("runs show of a pending run says FAILED or prints the raw events unasked:\n%s", res.stdout)
+	}
+	// --events prints the raw timeline: every event, with its kind and data.
+	res = srv.cli(t, alice, "runs", "show", runID, "--events")
+	if want := fmt.Sprintf("\nEvents (%d, UTC)\n", len(view.Timeline)); !strings.Contains(res.stdout, want) || !strings.Contains(res.stdout, "run_created") {
+		t.Errorf("runs show --events lacks %q and run_created:\n%s", want, res.stdout)
 	}
 	list := decodeJSON[control.RunList](t, srv.cli(t, audrey, "runs", "list", "--requested-by", "alice", "--state", "pending", "--json"))
 	if len(list.Runs) != 1 || list.Runs[0].ID != runID {
