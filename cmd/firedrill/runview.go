@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/orchestrator"
 	"github.com/firedrill/firedrill/orchestrator/control"
 )
 
@@ -88,6 +90,8 @@ func printRunView(w io.Writer, v *control.RunView, where string) {
 		fmt.Fprintf(w, "  T1 restored  %s\n", clockTime(*r.T1))
 	}
 
+	printRunEvidence(w, v.Timeline)
+
 	fmt.Fprintln(w, "\nRecovery per service (RTO = restored on the DR site - T0; RPO = data written before T0 missing on DR)")
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  SERVICE\tCRITICALITY\tRTO OBJECTIVE\tRTO ACTUAL\tRESOLUTION\tRPO OBJECTIVE\tRPO ACTUAL\tRESOLUTION\tLOST ROWS\tRESULT")
@@ -145,6 +149,67 @@ func printRunView(w io.Writer, v *control.RunView, where string) {
 		fmt.Fprintf(w, " (%s)", r.Reason)
 	}
 	fmt.Fprintf(w, "\n%d timeline events recorded %s\n", len(v.Timeline), where)
+}
+
+// printRunEvidence prints the evidence the timeline holds beyond the steps: each pre-flight
+// check, each probe's summary, stop conditions that fired and steps over their budget.
+func printRunEvidence(w io.Writer, evs []control.EventView) {
+	var lines []string
+	for _, e := range evs {
+		switch e.Kind {
+		case orchestrator.EventPreflight:
+			lines = append(lines, fmt.Sprintf("  pre-flight at %s: %s", clockTime(e.At), e.Message))
+			var d struct {
+				Checks []struct {
+					Check, Site, Subject, Detail string
+					OK                           bool
+				} `json:"checks"`
+			}
+			if json.Unmarshal(e.Data, &d) == nil {
+				for _, c := range d.Checks {
+					mark := "ok  "
+					if !c.OK {
+						mark = "FAIL"
+					}
+					what := strings.TrimSpace(strings.Join([]string{c.Check, c.Site, c.Subject}, " "))
+					line := fmt.Sprintf("    %s %s", mark, what)
+					if c.Detail != "" {
+						line += ": " + c.Detail
+					}
+					lines = append(lines, line)
+				}
+			}
+		case orchestrator.EventProbe:
+			var d struct {
+				Polls         int64    `json:"polls"`
+				Failures      int64    `json:"failures"`
+				Availability  *float64 `json:"availability"`
+				LongestOutage int64    `json:"longest_outage_ms"`
+			}
+			_ = json.Unmarshal(e.Data, &d)
+			avail := "-"
+			if d.Availability != nil {
+				avail = fmt.Sprintf("%.2f%%", *d.Availability*100)
+			}
+			lines = append(lines, fmt.Sprintf("  probe %s: %d polls, %d failed, availability %s, longest outage %dms",
+				e.Message, d.Polls, d.Failures, avail, d.LongestOutage))
+		case orchestrator.EventStopCondition:
+			lines = append(lines, fmt.Sprintf("  STOP CONDITION at %s: %s", clockTime(e.At), e.Message))
+		case orchestrator.EventStepOverBudget:
+			step := ""
+			if e.StepKey != "" {
+				step = e.StepKey + ": "
+			}
+			lines = append(lines, fmt.Sprintf("  over budget at %s: %s%s", clockTime(e.At), step, e.Message))
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nEvidence")
+	for _, l := range lines {
+		fmt.Fprintln(w, l)
+	}
 }
 
 // objectivesResult says what a service's measurements prove: met only when both objectives
