@@ -111,3 +111,8 @@ func TestHTTPCanaryStartFailsWhenTheServiceIsDown(t *testing.T) {
 		t.Fatal("Start on a site whose service is down succeeded")
 	}
 }
+
+// The runner waits before the disaster for canaries that report their progress.
+var _ interface {
+	Progress() (first, last actions.CanaryMark)
+} = (*httpaction.HTTPCanary)(nil)
