@@ -1,6 +1,9 @@
 package drills
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // SiteRole says what a site is for in a failover.
 type SiteRole string
@@ -193,10 +196,38 @@ type Check struct {
 // It bounds the resolution of the measured RTO, so it is kept short.
 const DefaultCheckInterval = 50 * time.Millisecond
 
-// Canary configures sequenced writes used to measure data loss (RPO).
+// Canary configures sequenced writes used to measure data loss (RPO). A PostgreSQL canary
+// (Database and Table) writes rows to the primary's database; an HTTP canary (URL) writes
+// sequenced markers through the service itself, for stores that are not PostgreSQL.
 type Canary struct {
 	Database string
 	Table    string
+	// URL is the HTTP canary's endpoint; {ingress} and {site} are replaced per site. The
+	// canary POSTs {"run_id","service","seq"} to the primary's and GETs ?run_id=&service= from
+	// the DR site's, which answers the last marker visible there as {"seq","at"}.
+	URL      string
 	Interval time.Duration
-	Pos      Pos
+	// MinRows and MinDuration are the least evidence an RPO figure stands on: the canary must
+	// have written at least MinRows markers spanning at least MinDuration before T0, else the
+	// RPO is not evidenced. Default DefaultCanaryMinRows and DefaultCanaryMinDuration.
+	MinRows     int64
+	MinDuration time.Duration
+	Pos         Pos
+}
+
+// Evidenced says whether canary rows 1..rows written over span before T0 are enough for an
+// RPO figure, and if not why.
+func (c *Canary) Evidenced(rows int64, span time.Duration) (bool, string) {
+	minRows, minDur := c.MinRows, c.MinDuration
+	if minRows <= 0 {
+		minRows = DefaultCanaryMinRows
+	}
+	if minDur <= 0 {
+		minDur = DefaultCanaryMinDuration
+	}
+	if rows >= minRows && span >= minDur {
+		return true, ""
+	}
+	return false, fmt.Sprintf("the canary wrote %d rows over %s before T0; an RPO figure needs at least %d rows over %s (min_rows, min_duration)",
+		rows, formatDuration(span), minRows, formatDuration(minDur))
 }

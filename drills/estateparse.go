@@ -18,6 +18,10 @@ const (
 	DefaultExpectStatus = 200
 	// DefaultCanaryInterval is how often the RPO canary writes; it bounds the RPO resolution.
 	DefaultCanaryInterval = 200 * time.Millisecond
+	// DefaultCanaryMinRows and DefaultCanaryMinDuration are the least canary evidence before
+	// T0 an RPO figure stands on (see Canary.Evidenced).
+	DefaultCanaryMinRows     = 10
+	DefaultCanaryMinDuration = time.Second
 )
 
 var (
@@ -57,7 +61,7 @@ var (
 		{Name: "headers"}, {Name: "headers_from_env"}, {Name: "ca_cert"}, {Name: "tls_server_name"},
 	}}
 	canarySchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-		{Name: "database"}, {Name: "table"}, {Name: "interval"},
+		{Name: "database"}, {Name: "table"}, {Name: "url"}, {Name: "interval"}, {Name: "min_rows"}, {Name: "min_duration"},
 	}}
 )
 
@@ -360,29 +364,59 @@ func (p *estateParser) checkURL(a *hcl.Attribute) (string, bool) {
 var sqlIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
 func (p *estateParser) canary(b *hcl.Block) *Canary {
-	c := &Canary{Interval: DefaultCanaryInterval, Pos: p.pos(b.DefRange)}
+	c := &Canary{Interval: DefaultCanaryInterval, MinRows: DefaultCanaryMinRows, MinDuration: DefaultCanaryMinDuration, Pos: p.pos(b.DefRange)}
 	content, hd := b.Body.Content(canarySchema)
 	p.hcl(hd)
 	attrs := content.Attributes
-	if a := attrs["database"]; a != nil {
-		c.Database, _ = p.nonEmpty(a)
-	} else {
-		p.errorf(b.DefRange, "canary: database is required")
-	}
-	if a := attrs["table"]; a != nil {
-		if v, ok := p.str(a); ok {
-			if sqlIdent.MatchString(v) {
-				c.Table = v
+	if a := attrs["url"]; a != nil {
+		// An HTTP canary: through the service, for stores that are not PostgreSQL.
+		if v, ok := p.nonEmpty(a); ok {
+			if !strings.HasPrefix(v, "{ingress}") && !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
+				p.errorf(a.Expr.Range(), "url: %q must start with {ingress}, http:// or https://", v)
 			} else {
-				p.errorf(a.Expr.Range(), "table: %q is not a plain SQL identifier (letters, digits and '_', not starting with a digit, at most 63)", v)
+				c.URL = v
+			}
+		}
+		for _, n := range []string{"database", "table"} {
+			if d := attrs[n]; d != nil {
+				p.errorf(d.NameRange, "canary: %s is for a PostgreSQL canary; an HTTP canary (url) has none", n)
 			}
 		}
 	} else {
-		p.errorf(b.DefRange, "canary: table is required")
+		if a := attrs["database"]; a != nil {
+			c.Database, _ = p.nonEmpty(a)
+		} else {
+			p.errorf(b.DefRange, "canary: database is required (or url, for an HTTP canary)")
+		}
+		if a := attrs["table"]; a != nil {
+			if v, ok := p.str(a); ok {
+				if sqlIdent.MatchString(v) {
+					c.Table = v
+				} else {
+					p.errorf(a.Expr.Range(), "table: %q is not a plain SQL identifier (letters, digits and '_', not starting with a digit, at most 63)", v)
+				}
+			}
+		} else {
+			p.errorf(b.DefRange, "canary: table is required")
+		}
 	}
 	if a := attrs["interval"]; a != nil {
 		if d, ok := p.positiveDuration(a); ok {
 			c.Interval = d
+		}
+	}
+	if a := attrs["min_rows"]; a != nil {
+		if n, ok := p.integer(a); ok {
+			if n < 1 {
+				p.errorf(a.Expr.Range(), "min_rows: must be at least 1, got %d", n)
+			} else {
+				c.MinRows = n
+			}
+		}
+	}
+	if a := attrs["min_duration"]; a != nil {
+		if d, ok := p.duration(a); ok {
+			c.MinDuration = d
 		}
 	}
 	return c

@@ -111,6 +111,12 @@ func TestParseEstateDiagnostics(t *testing.T) {
 		{"canary without database", primary + svc("x", `  canary { table = "t" }`), `c.hcl:12:3: canary: database is required`},
 		{"canary table not an identifier", primary + svc("x", `  canary {`, `    database = "ledger"`, `    table = "t; drop table x"`, `  }`),
 			`c.hcl:14:13: table: "t; drop table x" is not a plain SQL identifier`},
+		{"http canary with a table", primary + svc("x", `  canary {`, `    url = "{ingress}/x/canary"`, `    table = "t"`, `  }`),
+			`c.hcl:14:5: canary: table is for a PostgreSQL canary; an HTTP canary (url) has none`},
+		{"http canary relative url", primary + svc("x", `  canary { url = "/x/canary" }`),
+			`c.hcl:12:18: url: "/x/canary" must start with {ingress}, http:// or https://`},
+		{"canary min_rows zero", primary + svc("x", `  canary {`, `    url = "{ingress}/x/canary"`, `    min_rows = 0`, `  }`),
+			`c.hcl:14:16: min_rows: must be at least 1, got 0`},
 		{"two canaries", primary + svc("x", `  canary {`, `    database = "l"`, `    table = "t"`, `  }`, `  canary {`, `    database = "l"`, `    table = "t"`, `  }`),
 			`c.hcl:16:3: service "x": only one canary block is allowed`},
 		{"null", primary + svc("x", `  owner = null`), `c.hcl:12:11: owner: must not be null`},
@@ -142,7 +148,8 @@ func TestParseEstateDefaults(t *testing.T) {
 	if c := x.Checks[0]; c.ExpectStatus != drills.DefaultExpectStatus || c.Interval != drills.DefaultCheckInterval || c.Kind != drills.CheckHTTP {
 		t.Errorf("check = %+v, want defaults", c)
 	}
-	if c := x.Canary; c.Interval != drills.DefaultCanaryInterval || c.Table != "firedrill_canary" {
+	if c := x.Canary; c.Interval != drills.DefaultCanaryInterval || c.Table != "firedrill_canary" ||
+		c.MinRows != drills.DefaultCanaryMinRows || c.MinDuration != drills.DefaultCanaryMinDuration {
 		t.Errorf("canary = %+v, want defaults", c)
 	}
 	if got, want := x.Pos, (drills.Pos{File: "c.hcl", Line: 8, Column: 1}); got != want {

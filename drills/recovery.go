@@ -128,8 +128,9 @@ type DrillVerdict struct {
 	RTOActual time.Duration
 	// Restored: every service was restored.
 	Restored bool
-	// ObjectivesMet: every service met its RTO objective.
-	ObjectivesMet bool
+	// RTOsMet: every service met its RTO objective. The drill's objectives also include each
+	// service's RPO: see ObjectivesMet and Passed.
+	RTOsMet bool
 }
 
 // Verdict sums up recoveries computed by Recoveries for a drill whose disaster was injected at t0.
@@ -137,11 +138,11 @@ func Verdict(recs []ServiceRecovery, t0 time.Time) DrillVerdict {
 	if t0.IsZero() || len(recs) == 0 {
 		return DrillVerdict{}
 	}
-	v := DrillVerdict{Restored: true, ObjectivesMet: true}
+	v := DrillVerdict{Restored: true, RTOsMet: true}
 	var last time.Time
 	for _, r := range recs {
 		v.Restored = v.Restored && r.Restored
-		v.ObjectivesMet = v.ObjectivesMet && r.Met
+		v.RTOsMet = v.RTOsMet && r.Met
 		if r.Restored && r.RestoredAt.After(last) {
 			last = r.RestoredAt
 		}

@@ -150,7 +150,7 @@ func TestVerdict(t *testing.T) {
 		want drills.DrillVerdict
 	}{
 		{"all met", t0, []drills.ServiceRecovery{ok(time.Minute, true), ok(3*time.Minute, true), ok(2*time.Minute, true)},
-			drills.DrillVerdict{RTOActual: 3 * time.Minute, Restored: true, ObjectivesMet: true}},
+			drills.DrillVerdict{RTOActual: 3 * time.Minute, Restored: true, RTOsMet: true}},
 		{"one missed", t0, []drills.ServiceRecovery{ok(time.Minute, true), ok(2*time.Hour, false)},
 			drills.DrillVerdict{RTOActual: 2 * time.Hour, Restored: true}},
 		{"one not restored", t0, []drills.ServiceRecovery{ok(time.Minute, true), {}},

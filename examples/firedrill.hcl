@@ -44,11 +44,18 @@ service "auth" {
   owner       = "identity-team"
   criticality = "core" # 핵심업무
   rto         = "30m"
-  rpo         = "0s"
+  rpo         = "1s" # asynchronous replication to yatap: about 300ms behind
   nomad_job   = "auth"
   drill_every = "365d" # Electronic Financial Supervisory Regulation art. 23: at least yearly
   check "http" {
     url = "{ingress}/auth/healthz"
+  }
+  # The data-loss canary: sequenced markers written through the service on the primary,
+  # the last one visible read on the DR site after the failover (an HTTP canary, for a
+  # store that is not PostgreSQL). The RPO figure needs 10 markers over 1s before T0.
+  canary {
+    url      = "{ingress}/auth/canary"
+    interval = "100ms"
   }
 }
 
@@ -64,6 +71,13 @@ service "payments" {
   check "http" {
     url = "{ingress}/payments/healthz"
   }
+  # The data-loss canary: sequenced markers written through the service on the primary,
+  # the last one visible read on the DR site after the failover (an HTTP canary, for a
+  # store that is not PostgreSQL). The RPO figure needs 10 markers over 1s before T0.
+  canary {
+    url      = "{ingress}/payments/canary"
+    interval = "100ms"
+  }
 }
 
 service "remittance" {
@@ -77,6 +91,13 @@ service "remittance" {
   drill_every = "365d" # Electronic Financial Supervisory Regulation art. 23: at least yearly
   check "http" {
     url = "{ingress}/remittance/healthz"
+  }
+  # The data-loss canary: sequenced markers written through the service on the primary,
+  # the last one visible read on the DR site after the failover (an HTTP canary, for a
+  # store that is not PostgreSQL). The RPO figure needs 10 markers over 1s before T0.
+  canary {
+    url      = "{ingress}/remittance/canary"
+    interval = "100ms"
   }
 }
 

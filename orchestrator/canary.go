@@ -97,12 +97,55 @@ func (x *execution) cleanupCanaries(ctx context.Context) map[string]map[string]a
 	return out
 }
 
+// canaryProgress is a canary that reports the markers acknowledged so far, so the runner can
+// hold the disaster until its RPO figure will stand on enough evidence.
+type canaryProgress interface {
+	Progress() (first, last actions.CanaryMark)
+}
+
+// awaitCanaryEvidence waits, before T0, until every canary that reports its progress has
+// written the least evidence its block asks for (drills.Canary.Evidenced), or until a bound
+// of twice the time that should take plus canaryTimeout. A canary still short of it then is
+// measured and reported not evidenced.
+func (x *execution) awaitCanaryEvidence(ctx context.Context) {
+	for name, c := range x.canaries {
+		p, ok := c.(canaryProgress)
+		cfg := x.d.Estate.Service(name).Canary
+		if !ok || cfg == nil {
+			continue
+		}
+		need := max(cfg.MinDuration, time.Duration(cfg.MinRows)*cfg.Interval)
+		deadline := x.r.cfg.Clock.Now().Add(2*need + 5*time.Second)
+		logged := false
+		for {
+			first, last := p.Progress()
+			if ok, _ := cfg.Evidenced(last.Seq, last.At.Sub(first.At)); ok || !x.r.cfg.Clock.Now().Before(deadline) {
+				break
+			}
+			if !logged {
+				x.log.InfoContext(ctx, "waiting for canary evidence before the disaster", "service", name,
+					"min_rows", cfg.MinRows, "min_duration", cfg.MinDuration.String())
+				logged = true
+			}
+			t := x.r.cfg.Clock.NewTimer(cfg.Interval)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C():
+			}
+		}
+	}
+}
+
 // rpoResult is one service's measured data loss, or why it could not be measured.
 type rpoResult struct {
 	objective time.Duration
 	m         *actions.RPOMeasurement
 	err       error
-	met       bool
+	// notEvidenced says why a figure that was measured does not stand on enough evidence.
+	notEvidenced string
+	met          bool
 }
 
 // measureCanaries reads each DR copy after the drill. Only a drill whose disaster struck
@@ -131,10 +174,20 @@ func (x *execution) measureCanaries(ctx context.Context) map[string]*rpoResult {
 		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), canaryTimeout)
 		r.m, r.err = c.Measure(mctx)
 		cancel()
-		r.met = r.err == nil && r.m.RPO <= r.objective
-		if r.err != nil {
+		if r.err == nil {
+			// Rows 1..LastPrimary.Seq were acknowledged before T0.
+			cfg := x.d.Estate.Service(name).Canary
+			if ok, why := cfg.Evidenced(r.m.LastPrimary.Seq, r.m.LastPrimary.At.Sub(r.m.FirstPrimary.At)); !ok {
+				r.notEvidenced = why
+			}
+		}
+		r.met = r.err == nil && r.notEvidenced == "" && r.m.RPO <= r.objective
+		switch {
+		case r.err != nil:
 			x.log.WarnContext(ctx, "data loss not measured", "service", name, "err", r.err)
-		} else {
+		case r.notEvidenced != "":
+			x.log.WarnContext(ctx, "data loss not evidenced", "service", name, "why", r.notEvidenced)
+		default:
 			x.log.InfoContext(ctx, "data loss measured", "service", name, "rpo_ms", r.m.RPO.Milliseconds(), "lost_rows", r.m.LostRows)
 		}
 	}
@@ -145,19 +198,26 @@ func (x *execution) measureCanaries(ctx context.Context) map[string]*rpoResult {
 func (r *rpoResult) apply(m *store.MeasurementInput) {
 	m.RPOMet = &r.met
 	if r.err != nil {
-		m.Reason = joinReason(m.Reason, "RPO could not be measured: "+r.err.Error())
+		m.Reason = joinReason(m.Reason, "RPO not evidenced: it could not be measured: "+r.err.Error())
 		return
 	}
 	rpo, lost := r.m.RPO, r.m.LostRows
-	m.RPOActual, m.RPOLostRows = &rpo, &lost
-	if !r.met {
+	if r.notEvidenced != "" {
+		// The figure is kept in the evidence, but it is no RPO: it stands on too little.
+		m.Reason = joinReason(m.Reason, "RPO not evidenced: "+r.notEvidenced)
+	} else {
+		m.RPOActual, m.RPOLostRows = &rpo, &lost
+	}
+	if r.notEvidenced == "" && !r.met {
 		m.Reason = joinReason(m.Reason, fmt.Sprintf("RPO %s (%d rows lost) exceeded objective %s", rpo, lost, r.objective))
 	}
 	ev := map[string]any{
 		"rpo": map[string]any{
 			"last_primary_seq": r.m.LastPrimary.Seq, "last_primary_at": r.m.LastPrimary.At.UTC(),
 			"last_dr_seq": r.m.LastDR.Seq, "last_dr_at": r.m.LastDR.At.UTC(),
+			"first_primary_seq": r.m.FirstPrimary.Seq, "first_primary_at": r.m.FirstPrimary.At.UTC(),
 			"lost_rows": lost, "rpo_ms": rpo.Milliseconds(), "resolution_ms": r.m.Resolution.Milliseconds(),
+			"evidenced": r.notEvidenced == "", "not_evidenced_reason": r.notEvidenced,
 			"detail": r.m.Evidence,
 		},
 	}

@@ -213,9 +213,10 @@ func TestLedgerDrillMeasuresTheDataItLost(t *testing.T) {
 	if !*payments.RPOMet || payments.RPOObjective != 5*time.Second {
 		t.Errorf("RPO met = %v against %s; want met against 5s", *payments.RPOMet, payments.RPOObjective)
 	}
+	// The others' stores are not PostgreSQL: their HTTP canaries measure them.
 	for _, m := range ms {
-		if m.Service != "payments" && m.RPOActual != nil {
-			t.Errorf("%s has no canary but an RPO %v", m.Service, *m.RPOActual)
+		if m.RPOActual == nil {
+			t.Errorf("%s: RPO not measured (%s); every service of the example has a canary", m.Service, m.Reason)
 		}
 	}
 }
@@ -255,8 +256,8 @@ func TestLedgerDrillFencesTheOldPrimary(t *testing.T) {
 		st := storetest.Postgres(t)
 		b := setupFiles(t, st, "../examples/with-ledger/firedrill.hcl", "../examples/with-ledger/plans/site-loss.hcl", env, nil)
 		run, out := b.run(t, ctx)
-		if out.State != drills.RunSucceeded || !out.Verdict.ObjectivesMet {
-			t.Fatalf("outcome = %s (%s), objectives met %v; want a passed drill", out.State, out.Reason, out.Verdict.ObjectivesMet)
+		if out.State != drills.RunSucceeded || !out.ObjectivesMet {
+			t.Fatalf("outcome = %s (%s), objectives met %v; want a passed drill", out.State, out.Reason, out.ObjectivesMet)
 		}
 		if got := writeError(t, ctx, primary); got != "25006" {
 			t.Errorf("a write on the old primary after the drill = %q, want refused (25006 read_only_sql_transaction)", got)

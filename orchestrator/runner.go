@@ -206,11 +206,17 @@ type Outcome struct {
 	T0, T1     time.Time
 	Recoveries []drills.ServiceRecovery
 	Verdict    drills.DrillVerdict
+	// Forced: the plan was validated without its dependencies; a forced run never passes.
+	Forced bool
+	// Objectives is what the run proved about each service's RTO and RPO; ObjectivesMet is
+	// drills.ObjectivesMet of it.
+	Objectives    []drills.ServiceObjectives
+	ObjectivesMet bool
 }
 
-// Passed reports whether the drill ran to the end and met every objective.
+// Passed reports whether the drill passed, by drills.Passed.
 func (o *Outcome) Passed() bool {
-	return o.State == drills.RunSucceeded && o.Verdict.ObjectivesMet
+	return drills.Passed(o.State, o.Forced, o.Objectives)
 }
 
 // execution is the state of one run being executed by this replica.
@@ -274,7 +280,7 @@ func (r *Runner) ExecuteClaimed(ctx context.Context, runID string, epoch int64, 
 	out, err := r.executeClaimed(ctx, runID, epoch, d)
 	if out != nil {
 		r.notify(ctx, notify.Event{Kind: notify.EventRunEnded, RunID: runID, Plan: d.Plan.Name, State: string(out.State), Reason: out.Reason,
-			Fields: map[string]any{"objectives_met": out.Verdict.ObjectivesMet, "rto_actual_ms": out.Verdict.RTOActual.Milliseconds()}})
+			Fields: map[string]any{"objectives_met": out.ObjectivesMet, "passed": out.Passed(), "rto_actual_ms": out.Verdict.RTOActual.Milliseconds()}})
 	}
 	return out, err
 }
@@ -454,6 +460,16 @@ func (x *execution) runSteps(ctx context.Context) error {
 	for _, g := range groupInstances(instances, 1, "") {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if g.milestone == drills.MilestoneDisaster {
+			x.mu.Lock()
+			before := x.t0.IsZero()
+			x.mu.Unlock()
+			if before {
+				// Nothing is lost by waiting before the disaster: let each canary gather
+				// the least evidence its RPO figure needs.
+				x.awaitCanaryEvidence(ctx)
+			}
 		}
 		if err := x.runGroup(ctx, g, false); err != nil {
 			return err
@@ -744,7 +760,7 @@ type ending struct {
 }
 
 // state decides the run's end state and reason. See ExecuteClaimed for the phases.
-func (e *ending) state(x *execution, verdict drills.DrillVerdict) (drills.RunState, string) {
+func (e *ending) state(x *execution, objectivesMet bool) (drills.RunState, string) {
 	var state drills.RunState
 	var reason string
 	switch {
@@ -772,8 +788,8 @@ func (e *ending) state(x *execution, verdict drills.DrillVerdict) (drills.RunSta
 			state = drills.RunRolledBack
 			reason = fmt.Sprintf("%s; rolled back, sites left: %s", cause, x.sites.summary())
 		}
-	case !verdict.ObjectivesMet:
-		state, reason = drills.RunSucceeded, "the plan ran to the end but not every recovery objective was met"
+	case !objectivesMet:
+		state, reason = drills.RunSucceeded, "the plan ran to the end but not every recovery objective was measured and met"
 	default:
 		state = drills.RunSucceeded
 	}
@@ -794,17 +810,17 @@ func (x *execution) finish(ctx context.Context, end *ending) (*Outcome, error) {
 	})
 	verdict := drills.Verdict(recs, x.t0)
 	rpos := x.measureCanaries(ctx)
-	for _, r := range rpos {
-		if !r.met {
-			verdict.ObjectivesMet = false
-		}
+	ms := measurementInputs(x.d.Estate, recs, rpos)
+	out := &Outcome{RunID: x.runID, T0: x.t0, T1: x.t1, Recoveries: recs, Verdict: verdict, Err: end.stepErr, Forced: x.d.Force}
+	for i := range ms {
+		out.Objectives = append(out.Objectives, ms[i].Objectives(!x.t0.IsZero()))
 	}
-	out := &Outcome{RunID: x.runID, T0: x.t0, T1: x.t1, Recoveries: recs, Verdict: verdict, Err: end.stepErr}
-	out.State, out.Reason = end.state(x, verdict)
+	out.ObjectivesMet = drills.ObjectivesMet(out.Objectives)
+	out.State, out.Reason = end.state(x, out.ObjectivesMet)
 
 	params := &store.RunFinishParams{
 		RunID: x.runID, Epoch: x.epoch, State: out.State, Reason: out.Reason, At: x.r.cfg.Clock.Now(),
-		ObjectivesMet: &verdict.ObjectivesMet, Measurements: measurementInputs(x.d.Estate, recs, rpos),
+		ObjectivesMet: &out.ObjectivesMet, Measurements: ms,
 	}
 	if verdict.Restored {
 		rto := verdict.RTOActual
@@ -818,7 +834,7 @@ func (x *execution) finish(ctx context.Context, end *ending) (*Outcome, error) {
 	if err := x.runFinish(wctx, params); err != nil {
 		return nil, fmt.Errorf("record end of run %s: %w", x.runID, err)
 	}
-	x.log.InfoContext(ctx, "run finished", "state", string(out.State), "objectives_met", verdict.ObjectivesMet,
+	x.log.InfoContext(ctx, "run finished", "state", string(out.State), "objectives_met", out.ObjectivesMet, "passed", out.Passed(),
 		"rto_ms", verdict.RTOActual.Milliseconds(), "reason", out.Reason)
 	return out, nil
 }
@@ -839,6 +855,8 @@ func measurementInputs(estate *drills.Estate, recs []drills.ServiceRecovery, rpo
 		}
 		if r := rpos[rec.Service]; r != nil {
 			r.apply(&m)
+		} else if s := estate.Service(rec.Service); s != nil && s.Canary == nil {
+			m.Reason = joinReason(m.Reason, "RPO not evidenced: no canary measures its data loss")
 		}
 		if rec.ResolutionMethod != "" {
 			m.Evidence = withResolutionMethod(m.Evidence, rec.ResolutionMethod)

@@ -115,7 +115,8 @@ func setupSim(t *testing.T, st *store.Store, estatePath, planPath string, env ma
 	}
 	notes := &recordedNotes{}
 	runner, err := orchestrator.NewRunner(orchestrator.RunnerConfig{
-		Store: st, Actions: registry, Owner: "test", Canaries: pg, DecisionPoll: 20 * time.Millisecond,
+		Store: st, Actions: registry, Owner: "test", DecisionPoll: 20 * time.Millisecond,
+		Canaries:      &actions.CanaryRouter{Postgres: pg, HTTP: &httpaction.Canaries{}},
 		Probes:        httpaction.NewProber(httpaction.Config{Secrets: resolver}),
 		Preflight:     []actions.Preflighter{nomad.NewPreflighter(clients), httpaction.NewPreflighter(httpaction.Config{Secrets: resolver}), pg},
 		Lag:           pg,
@@ -184,6 +185,10 @@ func TestRunExamplePlanEndToEnd(t *testing.T) {
 		ctx := context.Background()
 		run, out := b.run(t, ctx)
 		if out.State != drills.RunSucceeded || !out.Passed() {
+			ms, _ := st.MeasurementList(ctx, run.ID)
+			for _, m := range ms {
+				t.Logf("measurement %s: %+v (%s) %s", m.Service, m.Objectives(true), m.Reason, m.Evidence)
+			}
 			t.Fatalf("outcome = %s (%s), passed %v; want succeeded and passed", out.State, out.Reason, out.Passed())
 		}
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"slices"
 	"text/tabwriter"
 	"time"
@@ -84,10 +85,10 @@ JSON, next_cursor).`,
 	lf.StringVar(&p.Cursor, "cursor", "", "the page after the one that printed this cursor")
 	cmd.AddCommand(list)
 
-	var wait bool
+	var wait, events bool
 	var poll time.Duration
 	show := &cobra.Command{
-		Use:   "show RUN_ID [--wait]",
+		Use:   "show RUN_ID [--wait] [--events]",
 		Short: "Show a run: its timeline, each service's RTO and RPO, approvals, decisions, the verdict",
 		Long: `Show a run as the server recorded it: who asked for it and who approved it, the timeline of
 its steps with millisecond timestamps, each service's measured RTO and RPO against its
@@ -131,6 +132,9 @@ ended otherwise.`,
 				}
 			} else {
 				printRunView(a.stdout, v, "by firedrill at "+c.Address())
+				if events {
+					printEvents(a.stdout, v.Timeline)
+				}
 			}
 			if wait && !v.Run.Passed {
 				return &exitCodeError{code: exitDrillFailed, err: fmt.Errorf("run %s ended %s without passing", v.Run.ID, v.Run.State)}
@@ -138,10 +142,30 @@ ended otherwise.`,
 			return nil
 		}),
 	}
+	show.Flags().BoolVar(&events, "events", false, "also print the raw timeline: every recorded event with its data (JSON carries it always)")
 	show.Flags().BoolVar(&wait, "wait", false, "wait until the run has ended; exit 2 unless the drill passed")
 	show.Flags().DurationVar(&poll, "poll", time.Second, "how often --wait asks the server")
 	cmd.AddCommand(show)
 	return cmd
+}
+
+// printEvents prints the run's raw timeline, one event a line: seq, time, kind, step, message
+// and the event's data as recorded.
+func printEvents(w io.Writer, evs []control.EventView) {
+	fmt.Fprintf(w, "\nEvents (%d, UTC)\n", len(evs))
+	for _, e := range evs {
+		line := fmt.Sprintf("  %4d  %s  %s", e.Seq, e.At.UTC().Format("2006-01-02T15:04:05.000Z"), e.Kind)
+		if e.StepKey != "" {
+			line += "  step=" + e.StepKey
+		}
+		if e.Message != "" {
+			line += "  " + e.Message
+		}
+		if len(e.Data) > 0 {
+			line += "  " + string(e.Data)
+		}
+		fmt.Fprintln(w, line)
+	}
 }
 
 // parseTimeFlag parses an RFC 3339 time or a UTC date; "" is no bound.

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -12,6 +13,7 @@ import (
 func (a *app) simCommand() *cobra.Command {
 	var configPath string
 	var ephemeral, asJSON bool
+	var replicationLag time.Duration
 	cmd := &cobra.Command{
 		Use:   "sim",
 		Short: "Serve simulated sites (Nomad API emulator and toy services) for the estate",
@@ -22,7 +24,11 @@ A site whose nomad block names token_env requires that token when the variable i
 
 With --ephemeral every listener takes a free port instead; the addresses are printed
 (as JSON with --json), one site a line, so that a test can start the sites in a process
-of their own and kill the orchestrator while the sites live on.`,
+of their own and kill the orchestrator while the sites live on.
+
+The toy services replicate what is written to them (canary markers) to the other sites
+asynchronously, --replication-lag behind (default 300ms; negative: synchronous); writes not
+yet shipped when a service goes down are lost, as a drill's HTTP canary then measures.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -39,6 +45,7 @@ of their own and kill the orchestrator while the sites live on.`,
 				return err
 			}
 			simCfg.Logger = a.logger
+			simCfg.ReplicationLag = replicationLag
 			sim, err := sitesim.Start(ctx, simCfg)
 			if err != nil {
 				return err
@@ -70,5 +77,6 @@ of their own and kill the orchestrator while the sites live on.`,
 	cmd.Flags().StringVar(&configPath, "config", "", "estate file (env FIREDRILL_CONFIG); default: firedrill.hcl in the working directory or above")
 	cmd.Flags().BoolVar(&ephemeral, "ephemeral", false, "listen on free ports instead of the estate's addresses (env FIREDRILL_EPHEMERAL)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the addresses as JSON")
+	cmd.Flags().DurationVar(&replicationLag, "replication-lag", sitesim.DefaultReplicationLag, "how far behind the toy services replicate writes to the other sites; negative: synchronous (env FIREDRILL_REPLICATION_LAG)")
 	return cmd
 }

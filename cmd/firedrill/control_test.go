@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,10 +88,18 @@ func TestFourEyesThroughTheCLI(t *testing.T) {
 		t.Errorf("runs show --json = %+v; want pending, asked by alice via cli, two approvals", view.Run)
 	}
 	res = srv.cli(t, alice, "runs", "show", runID)
-	for _, want := range []string{"requested by alice (via cli)", "by bob (via cli) as sre", "CHG-1", "by carol (via cli) as compliance", "Drill not ended: run pending"} {
+	for _, want := range []string{"requested by alice (via cli)", "by bob (via cli) as sre", "CHG-1", "by carol (via cli) as compliance", "Drill IN PROGRESS: run pending, no verdict yet"} {
 		if !strings.Contains(res.stdout, want) {
 			t.Errorf("runs show lacks %q:\n%s", want, res.stdout)
 		}
+	}
+	if strings.Contains(res.stdout, "FAILED") || strings.Contains(res.stdout, "\nEvents (") {
+		t.Errorf("runs show of a pending run says FAILED or prints the raw events unasked:\n%s", res.stdout)
+	}
+	// --events prints the raw timeline: every event, with its kind and data.
+	res = srv.cli(t, alice, "runs", "show", runID, "--events")
+	if want := fmt.Sprintf("\nEvents (%d, UTC)\n", len(view.Timeline)); !strings.Contains(res.stdout, want) || !strings.Contains(res.stdout, "run_created") {
+		t.Errorf("runs show --events lacks %q and run_created:\n%s", want, res.stdout)
 	}
 	list := decodeJSON[control.RunList](t, srv.cli(t, audrey, "runs", "list", "--requested-by", "alice", "--state", "pending", "--json"))
 	if len(list.Runs) != 1 || list.Runs[0].ID != runID {

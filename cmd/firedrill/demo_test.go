@@ -28,7 +28,7 @@ func TestDemoPassesOnEmbeddedSQLite(t *testing.T) {
 		t.Fatalf("demo exit code = %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
 	}
 	for _, want := range []string{"Timeline (UTC, ms)", "lose-sangam", "nomad.drain_site", "start-on-yatap[auth]", "verify", "T0 disaster", "T1 restored",
-		"auth", "payments", "remittance", "Drill PASSED"} {
+		"auth", "payments", "remittance", "Drill PASSED", "pre-flight at", "ok   capacity yatap"} {
 		if !strings.Contains(res.stdout, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, res.stdout)
 		}
@@ -54,6 +54,16 @@ func TestDemoJSONOnPostgres(t *testing.T) {
 		if s.RTOActualMS == nil || !s.RTOMet {
 			t.Errorf("service %s: rto_actual_ms %v met %v; want measured and met", s.Service, s.RTOActualMS, s.RTOMet)
 		}
+		// The toy services replicate asynchronously: the demo measures a real RPO, with
+		// writes lost to the lag, within the example's objectives.
+		if s.RPOActualMS == nil || *s.RPOActualMS <= 0 || s.RPOLostRows == nil || *s.RPOLostRows == 0 ||
+			s.RPOEvidence != drills.EvidenceMet || s.RPOResolutionMS == nil || !s.Met {
+			t.Errorf("service %s: rpo %v, lost %v, evidence %s, resolution %v, met %v; want a real RPO with lost writes, met",
+				s.Service, s.RPOActualMS, s.RPOLostRows, s.RPOEvidence, s.RPOResolutionMS, s.Met)
+		}
+	}
+	if out.Run.FiredrillCommit == "" || out.Run.FiredrillVersion == "" {
+		t.Errorf("demo run records version %q commit %q; want both", out.Run.FiredrillVersion, out.Run.FiredrillCommit)
 	}
 	if strings.Contains(res.stdout, "password") || strings.Contains(res.stderr, "token") {
 		t.Error("demo output mentions a secret")

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +24,9 @@ import (
 	"github.com/firedrill/firedrill/orchestrator/store"
 	"github.com/firedrill/firedrill/orchestrator/store/storetest"
 )
+
+// canaryBlock matches a canary block of the example estate, with its comment.
+var canaryBlock = regexp.MustCompile(`(?m)^(  #.*\n)*  canary \{\n(    .*\n)*  \}\n`)
 
 // simEstate starts the simulated sites as their own process and writes the example estate,
 // with the addresses the sim took, into dir. It returns the estate's path and the environment
@@ -53,6 +57,10 @@ func simEstate(t *testing.T, ctx context.Context, dir string) (string, []string)
 	}
 	// Without the estate's approval policy: these runs start as soon as they are submitted.
 	estate := withoutDefaultApproval(t, string(src))
+	// Every drill of these tests fails over again without failing back: sangam's services are
+	// down from the second on, so no canary could write there. They test crash safety, not
+	// data loss.
+	estate = canaryBlock.ReplaceAllString(estate, "")
 	for _, s := range addrs.Sites {
 		port := map[string][2]string{"sangam": {"14646", "18080"}, "yatap": {"14647", "18081"}, "busan": {"14648", "18082"}}[s.Name]
 		estate = strings.Replace(estate, "http://127.0.0.1:"+port[0], s.Nomad, 1)

@@ -143,6 +143,7 @@ Exit codes:
 		a.auditCommand(),
 		a.scheduleCommand(),
 		a.calendarCommand(),
+		a.versionCommand(),
 	)
 	return root
 }

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/orchestrator"
 	"github.com/firedrill/firedrill/orchestrator/control"
 )
 
@@ -22,6 +25,9 @@ func printRunView(w io.Writer, v *control.RunView, where string) {
 	}
 	fmt.Fprintf(w, "  %s -> %s, requested by %s%s, plan sha256 %s\n", r.From, r.To, r.RequestedBy, forced, short(r.PlanSHA256))
 	printIntegrityWarning(w, v.Integrity)
+	if r.FiredrillVersion != "" || r.FiredrillCommit != "" {
+		fmt.Fprintf(w, "  recorded by firedrill %s, commit %s\n", r.FiredrillVersion, r.FiredrillCommit)
+	}
 	if r.Schedule != "" {
 		fire := ""
 		if r.FireTime != nil {
@@ -85,28 +91,31 @@ func printRunView(w io.Writer, v *control.RunView, where string) {
 		fmt.Fprintf(w, "  T1 restored  %s\n", clockTime(*r.T1))
 	}
 
+	printRunEvidence(w, v.Timeline)
+
 	fmt.Fprintln(w, "\nRecovery per service (RTO = restored on the DR site - T0; RPO = data written before T0 missing on DR)")
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  SERVICE\tCRITICALITY\tRTO OBJECTIVE\tRTO ACTUAL\tRESOLUTION\tRPO OBJECTIVE\tRPO ACTUAL\tLOST ROWS\tRESULT")
+	fmt.Fprintln(tw, "  SERVICE\tCRITICALITY\tRTO OBJECTIVE\tRTO ACTUAL\tRESOLUTION\tRPO OBJECTIVE\tRPO ACTUAL\tRESOLUTION\tLOST ROWS\tRESULT")
 	for _, m := range v.Services {
 		actual := "not restored"
 		if m.RTOActualMS != nil {
 			actual = (time.Duration(*m.RTOActualMS) * time.Millisecond).String()
 		}
-		rpo, lost := "not measured", "-"
+		rpo, lost := "not evidenced", "-"
 		if m.RPOActualMS != nil {
 			rpo = (time.Duration(*m.RPOActualMS) * time.Millisecond).String()
 		}
 		if m.RPOLostRows != nil {
 			lost = fmt.Sprint(*m.RPOLostRows)
 		}
-		result := "met"
-		if !m.RTOMet || (m.RPOMet != nil && !*m.RPOMet) {
-			result = "MISSED"
+		result := objectivesResult(m)
+		rpoRes := "-"
+		if m.RPOResolutionMS != nil && m.RPOActualMS != nil {
+			rpoRes = fmt.Sprintf("±%dms", *m.RPOResolutionMS)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t±%dms\t%s\t%s\t%s\t%s\n", m.Service, m.Criticality,
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t±%dms\t%s\t%s\t%s\t%s\t%s\n", m.Service, m.Criticality,
 			(time.Duration(m.RTOObjectiveMS) * time.Millisecond).String(), actual, m.ResolutionMS,
-			(time.Duration(m.RPOObjectiveMS) * time.Millisecond).String(), rpo, lost, result)
+			(time.Duration(m.RPOObjectiveMS) * time.Millisecond).String(), rpo, rpoRes, lost, result)
 	}
 	tw.Flush()
 	for _, m := range v.Services {
@@ -120,10 +129,20 @@ func printRunView(w io.Writer, v *control.RunView, where string) {
 		rto = (time.Duration(*r.RTOActualMS) * time.Millisecond).String()
 	}
 	switch {
+	case r.State == drills.RunAwaitingApproval:
+		fmt.Fprintf(w, "\nDrill AWAITING APPROVAL: nothing has run yet")
+		if len(v.MissingRoles) > 0 {
+			fmt.Fprintf(w, "; still missing %s", strings.Join(v.MissingRoles, ", "))
+		}
+	case r.State == drills.RunWaitingOperator:
+		fmt.Fprintf(w, "\nDrill WAITING FOR AN OPERATOR: a step awaits a decision (firedrill step)")
 	case !r.State.IsTerminal():
-		fmt.Fprintf(w, "\nDrill not ended: run %s", r.State)
+		fmt.Fprintf(w, "\nDrill IN PROGRESS: run %s, no verdict yet", r.State)
 	case r.Passed:
 		fmt.Fprintf(w, "\nDrill PASSED: run %s, drill RTO %s", r.State, rto)
+	case r.State == drills.RunSucceeded:
+		// The plan ran to the end, but not every objective was measured and met.
+		fmt.Fprintf(w, "\nDrill NOT PASSED: run %s, drill RTO %s", r.State, rto)
 	default:
 		fmt.Fprintf(w, "\nDrill FAILED: run %s, drill RTO %s", r.State, rto)
 	}
@@ -146,6 +165,80 @@ func printIntegrityWarning(w io.Writer, in control.IntegrityView) {
 	}
 	fmt.Fprintf(w, "\n  !!! WARNING: THIS RUN'S RECORD DOES NOT MATCH THE AUDIT LOG: %s\n", in.Problem)
 	fmt.Fprintln(w, "  !!! Do not rely on this record; run `firedrill audit verify` on the database.")
+}
+
+// printRunEvidence prints the evidence the timeline holds beyond the steps: each pre-flight
+// check, each probe's summary, stop conditions that fired and steps over their budget.
+func printRunEvidence(w io.Writer, evs []control.EventView) {
+	var lines []string
+	for _, e := range evs {
+		switch e.Kind {
+		case orchestrator.EventPreflight:
+			lines = append(lines, fmt.Sprintf("  pre-flight at %s: %s", clockTime(e.At), e.Message))
+			var d struct {
+				Checks []struct {
+					Check, Site, Subject, Detail string
+					OK                           bool
+				} `json:"checks"`
+			}
+			if json.Unmarshal(e.Data, &d) == nil {
+				for _, c := range d.Checks {
+					mark := "ok  "
+					if !c.OK {
+						mark = "FAIL"
+					}
+					what := strings.TrimSpace(strings.Join([]string{c.Check, c.Site, c.Subject}, " "))
+					line := fmt.Sprintf("    %s %s", mark, what)
+					if c.Detail != "" {
+						line += ": " + c.Detail
+					}
+					lines = append(lines, line)
+				}
+			}
+		case orchestrator.EventProbe:
+			var d struct {
+				Polls         int64    `json:"polls"`
+				Failures      int64    `json:"failures"`
+				Availability  *float64 `json:"availability"`
+				LongestOutage int64    `json:"longest_outage_ms"`
+			}
+			_ = json.Unmarshal(e.Data, &d)
+			avail := "-"
+			if d.Availability != nil {
+				avail = fmt.Sprintf("%.2f%%", *d.Availability*100)
+			}
+			lines = append(lines, fmt.Sprintf("  probe %s: %d polls, %d failed, availability %s, longest outage %dms",
+				e.Message, d.Polls, d.Failures, avail, d.LongestOutage))
+		case orchestrator.EventStopCondition:
+			lines = append(lines, fmt.Sprintf("  STOP CONDITION at %s: %s", clockTime(e.At), e.Message))
+		case orchestrator.EventStepOverBudget:
+			step := ""
+			if e.StepKey != "" {
+				step = e.StepKey + ": "
+			}
+			lines = append(lines, fmt.Sprintf("  over budget at %s: %s%s", clockTime(e.At), step, e.Message))
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nEvidence")
+	for _, l := range lines {
+		fmt.Fprintln(w, l)
+	}
+}
+
+// objectivesResult says what a service's measurements prove: met only when both objectives
+// were measured and met; a missed objective outweighs one not evidenced.
+func objectivesResult(m control.MeasurementView) string {
+	switch {
+	case m.Met:
+		return "met"
+	case m.RTOEvidence == drills.EvidenceMissed || m.RPOEvidence == drills.EvidenceMissed:
+		return "MISSED"
+	default:
+		return "NOT EVIDENCED"
+	}
 }
 
 // decided says what an approval decision did: approve -> approved.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/firedrill/firedrill/internal/version"
 
 	"github.com/firedrill/firedrill/internal/clock"
 	"github.com/firedrill/firedrill/orchestrator"
@@ -24,7 +25,8 @@ const defaultDatabaseURL = "sqlite:firedrill.db"
 // without, it refuses to work on an outdated schema. Each check, when given, may refuse the
 // database before anything is applied to it.
 func (a *app) openStore(ctx context.Context, url string, migrate bool, checks ...func(*store.Store) error) (*store.Store, error) {
-	st, err := store.Open(ctx, store.Config{DatabaseURL: url, Logger: a.logger})
+	bi := version.Get()
+	st, err := store.Open(ctx, store.Config{DatabaseURL: url, Logger: a.logger, Version: bi.Version, Commit: bi.Commit})
 	if err != nil {
 		return nil, fmt.Errorf("--database-url %s: %w", store.RedactURL(url), err)
 	}
@@ -84,7 +86,8 @@ func (a *app) newEngine(st *store.Store, secrets *secret.Resolver, tune ...func(
 		return nil, err
 	}
 	rcfg := orchestrator.RunnerConfig{
-		Store: st, Actions: registry, Clock: clk, Logger: a.logger, Canaries: pg,
+		Store: st, Actions: registry, Clock: clk, Logger: a.logger,
+		Canaries:  &actions.CanaryRouter{Postgres: pg, HTTP: &httpaction.Canaries{Clock: clk}},
 		Probes:    httpaction.NewProber(httpaction.Config{Secrets: secrets}),
 		Preflight: []actions.Preflighter{nomad.NewPreflighter(clients), httpaction.NewPreflighter(httpaction.Config{Secrets: secrets}), pg},
 		Lag:       pg,

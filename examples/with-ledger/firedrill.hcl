@@ -53,10 +53,15 @@ service "auth" {
   owner       = "identity-team"
   criticality = "core" # 핵심업무
   rto         = "30m"
-  rpo         = "0s"
+  rpo         = "1s" # asynchronous replication to yatap: about 300ms behind
   nomad_job   = "auth"
   check "http" {
     url = "{ingress}/auth/healthz"
+  }
+  # Its store is not PostgreSQL: sequenced markers through the service measure its RPO.
+  canary {
+    url      = "{ingress}/auth/canary"
+    interval = "100ms"
   }
 }
 
@@ -89,5 +94,9 @@ service "remittance" {
   nomad_job   = "remittance"
   check "http" {
     url = "{ingress}/remittance/healthz"
+  }
+  canary {
+    url      = "{ingress}/remittance/canary"
+    interval = "100ms"
   }
 }

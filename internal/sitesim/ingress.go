@@ -30,5 +30,6 @@ func (st *Site) ingressHandler() http.Handler {
 		w.WriteHeader(code)
 		_, _ = w.Write(append(b, '\n'))
 	})
+	st.dataHandlers(mux)
 	return mux
 }

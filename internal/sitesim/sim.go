@@ -36,6 +36,10 @@ type Config struct {
 	HeartbeatInterval time.Duration
 	// Logger defaults to a logger that discards everything.
 	Logger *slog.Logger
+	// ReplicationLag is how long a write to a toy service takes to reach the other sites
+	// (asynchronous replication; see the canary endpoint). Defaults to
+	// DefaultReplicationLag; negative means synchronous.
+	ReplicationLag time.Duration
 	// Clock stamps times (alloc and deployment times, HealthyAt). Defaults to clock.Real.
 	// The life-cycle delays use real timers whatever the clock.
 	Clock clock.Clock
@@ -97,6 +101,7 @@ type Sim struct {
 	stopCtx   func() bool
 	closeOnce sync.Once
 	closeErr  error
+	data      *data
 }
 
 // Start validates cfg, applies defaults and starts every site's listeners. The sites run
@@ -107,8 +112,11 @@ func Start(ctx context.Context, cfg Config) (*Sim, error) {
 		return nil, err
 	}
 	sim := &Sim{byName: make(map[string]*Site)}
+	sim.data = &data{lag: cfg.ReplicationLag, clock: cfg.Clock, sites: func() []*Site { return sim.sites },
+		last: map[string]map[string]map[string]dataMarker{}}
 	for _, sc := range cfg.Sites {
 		st := newSite(cfg, sc)
+		st.data = sim.data
 		if err := st.start(ctx); err != nil {
 			_ = sim.Close()
 			return nil, fmt.Errorf("start site %s: %w", sc.Name, err)
@@ -123,6 +131,9 @@ func Start(ctx context.Context, cfg Config) (*Sim, error) {
 func (c Config) withDefaults() (Config, error) {
 	if c.StartDelay < 0 || c.HealthDelay < 0 || c.HeartbeatInterval < 0 {
 		return c, errors.New("sitesim: StartDelay, HealthDelay and HeartbeatInterval must not be negative")
+	}
+	if c.ReplicationLag == 0 {
+		c.ReplicationLag = DefaultReplicationLag
 	}
 	if c.StartDelay == 0 {
 		c.StartDelay = DefaultStartDelay

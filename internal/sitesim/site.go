@@ -26,6 +26,7 @@ type Site struct {
 	log                             *slog.Logger
 	cfg                             SiteConfig
 	clientTokens                    map[string]*clientToken
+	data                            *data
 
 	done chan struct{} // closed when the site closes
 	wg   sync.WaitGroup

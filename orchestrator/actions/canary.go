@@ -2,6 +2,8 @@ package actions
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -56,6 +58,9 @@ type CanaryMark struct {
 // RPOMeasurement is the data a drill lost for one service.
 type RPOMeasurement struct {
 	Service string
+	// FirstPrimary is the first row the primary acknowledged: with LastPrimary, how much
+	// evidence the figure stands on (drills.Canary.Evidenced).
+	FirstPrimary CanaryMark
 	// LastPrimary is the last row the primary acknowledged; LastDR the last row visible on
 	// the DR copy (Seq 0 when none is).
 	LastPrimary CanaryMark
@@ -68,4 +73,27 @@ type RPOMeasurement struct {
 	// not seen, so RPO is known to within this.
 	Resolution time.Duration
 	Evidence   map[string]any
+}
+
+// CanaryRouter builds each service's canary with the factory of its kind: HTTP for a canary
+// block with a url, PostgreSQL for one with a database and table. A nil factory refuses its
+// kind, so a run that would not measure its RPO is blocked before it touches anything.
+type CanaryRouter struct {
+	Postgres CanaryFactory
+	HTTP     CanaryFactory
+}
+
+// NewCanary implements CanaryFactory.
+func (r *CanaryRouter) NewCanary(req *CanaryRequest) (Canary, error) {
+	if req == nil || req.Service == nil || req.Service.Canary == nil {
+		return nil, errors.New("canary: the service has no canary block")
+	}
+	f, kind := r.Postgres, "PostgreSQL"
+	if req.Service.Canary.URL != "" {
+		f, kind = r.HTTP, "HTTP"
+	}
+	if f == nil {
+		return nil, fmt.Errorf("canary of service %s: this runner cannot write %s canaries", req.Service.Name, kind)
+	}
+	return f.NewCanary(req)
 }

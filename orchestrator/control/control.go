@@ -143,6 +143,10 @@ type RunSummary struct {
 	AbortRequestedAt *time.Time      `json:"abort_requested_at,omitempty"`
 	AbortRequestedBy *drills.Actor   `json:"abort_requested_by,omitempty"`
 	AbortReason      string          `json:"abort_reason,omitempty"`
+	// FiredrillVersion and FiredrillCommit are the build that created the run; empty for runs
+	// recorded before versions were.
+	FiredrillVersion string `json:"firedrill_version,omitempty"`
+	FiredrillCommit  string `json:"firedrill_commit,omitempty"`
 }
 
 // RunView is a run with all its evidence: steps, measurements, approvals, decisions and the
@@ -193,8 +197,13 @@ type StepView struct {
 
 // MeasurementView is what a run measured for one service.
 type MeasurementView struct {
-	Service        string          `json:"service"`
-	Criticality    string          `json:"criticality"`
+	Service     string `json:"service"`
+	Criticality string `json:"criticality"`
+	// RTOEvidence and RPOEvidence: met, missed or not_evidenced (never measured, so never
+	// met); Met: both were measured and met.
+	RTOEvidence    drills.Evidence `json:"rto_evidence"`
+	RPOEvidence    drills.Evidence `json:"rpo_evidence"`
+	Met            bool            `json:"met"`
 	RTOObjectiveMS int64           `json:"rto_objective_ms"`
 	RTOActualMS    *int64          `json:"rto_actual_ms"`
 	Restored       bool            `json:"restored"`
@@ -204,9 +213,12 @@ type MeasurementView struct {
 	RPOActualMS    *int64          `json:"rpo_actual_ms"`
 	RPOLostRows    *int64          `json:"rpo_lost_rows"`
 	RPOMet         *bool           `json:"rpo_met"`
-	ResolutionMS   int64           `json:"resolution_ms"`
-	Reason         string          `json:"reason,omitempty"`
-	Evidence       json.RawMessage `json:"evidence,omitempty"`
+	// RPOResolutionMS bounds the RPO's error (the canary's write interval); nil without a
+	// canary figure. ResolutionMS is the RTO's.
+	RPOResolutionMS *int64          `json:"rpo_resolution_ms"`
+	ResolutionMS    int64           `json:"resolution_ms"`
+	Reason          string          `json:"reason,omitempty"`
+	Evidence        json.RawMessage `json:"evidence,omitempty"`
 }
 
 // ApprovalView is one approval or rejection.

@@ -83,7 +83,7 @@ func (c *Control) RunSubmit(ctx context.Context, caller *Caller, p *RunSubmitPar
 	}
 	c.log.InfoContext(ctx, "run submitted", "run_id", run.ID, "plan", plan.Name, "requested_by", caller.Actor.String(), "state", string(run.State))
 	c.announceAwaiting(ctx, run)
-	s := runSummaryOf(run)
+	s := runSummaryOf(run, nil)
 	return &s, nil
 }
 
@@ -260,9 +260,17 @@ func (c *Control) RunListGet(ctx context.Context, caller *Caller, p *RunListPara
 	if err != nil {
 		return nil, internal(err)
 	}
+	ids := make([]string, len(page.Runs))
+	for i, r := range page.Runs {
+		ids[i] = r.ID
+	}
+	ms, err := c.cfg.Store.MeasurementListRuns(ctx, ids)
+	if err != nil {
+		return nil, internal(err)
+	}
 	out := &RunList{Runs: make([]RunSummary, 0, len(page.Runs)), NextCursor: encodeCursor(page.Next)}
 	for _, r := range page.Runs {
-		out.Runs = append(out.Runs, runSummaryOf(r))
+		out.Runs = append(out.Runs, runSummaryOf(r, ms[r.ID]))
 	}
 	return out, nil
 }
@@ -323,7 +331,7 @@ func LoadRunView(ctx context.Context, st *store.Store, runID string) (*RunView, 
 	}
 	v := &RunView{
 		Integrity: IntegrityView{Verified: audit.Problem == nil, AuditRows: audit.Rows},
-		Run:       runSummaryOf(run), Steps: make([]StepView, 0, len(steps)), Services: make([]MeasurementView, 0, len(ms)),
+		Run:       runSummaryOf(run, ms), Steps: make([]StepView, 0, len(steps)), Services: make([]MeasurementView, 0, len(ms)),
 		Approvals: make([]ApprovalView, 0, len(approvals)), Decisions: make([]DecisionView, 0, len(decisions)),
 		Timeline: make([]EventView, 0, len(events)),
 	}
@@ -340,11 +348,13 @@ func LoadRunView(ctx context.Context, st *store.Store, runID string) (*RunView, 
 		})
 	}
 	for _, m := range ms {
+		obj := m.Objectives(run.T0 != nil)
 		v.Services = append(v.Services, MeasurementView{
+			RTOEvidence: obj.RTO, RPOEvidence: obj.RPO, Met: obj.Met(),
 			Service: m.Service, Criticality: string(m.Criticality), RTOObjectiveMS: m.RTOObjective.Milliseconds(),
 			RTOActualMS: msPtr(m.RTOActual), Restored: m.Restored, RestoredAt: m.RestoredAt, RTOMet: m.RTOMet,
 			RPOObjectiveMS: m.RPOObjective.Milliseconds(), RPOActualMS: msPtr(m.RPOActual), RPOLostRows: m.RPOLostRows,
-			RPOMet: m.RPOMet, ResolutionMS: m.Resolution.Milliseconds(), Reason: m.Reason, Evidence: m.Evidence,
+			RPOMet: m.RPOMet, RPOResolutionMS: rpoResolution(m.Evidence), ResolutionMS: m.Resolution.Milliseconds(), Reason: m.Reason, Evidence: m.Evidence,
 		})
 	}
 	for _, a := range approvals {
@@ -360,6 +370,19 @@ func LoadRunView(ctx context.Context, st *store.Store, runID string) (*RunView, 
 		v.MissingRoles = nonNil(store.MissingApprovals(run, approvals))
 	}
 	return v, nil
+}
+
+// rpoResolution reads the canary's resolution from a measurement's evidence.
+func rpoResolution(ev json.RawMessage) *int64 {
+	var doc struct {
+		RPO *struct {
+			ResolutionMS *int64 `json:"resolution_ms"`
+		} `json:"rpo"`
+	}
+	if len(ev) == 0 || json.Unmarshal(ev, &doc) != nil || doc.RPO == nil {
+		return nil
+	}
+	return doc.RPO.ResolutionMS
 }
 
 func approvalViewOf(a *store.Approval) ApprovalView {
@@ -378,18 +401,27 @@ func msPtr(d *time.Duration) *int64 {
 	return &v
 }
 
-// runSummaryOf is a stored run as lists show it. A run passed when it succeeded, met every
-// objective and was not forced.
-func runSummaryOf(r *store.Run) RunSummary {
-	return RunSummary{
+// runSummaryOf is a stored run as lists show it, with its measurements ms. Whether it passed
+// is drills.Passed over its state, forced flag and what its measurements prove; a run still
+// going (ms empty) has not passed yet.
+func runSummaryOf(r *store.Run, ms []*store.Measurement) RunSummary {
+	objs := store.RunObjectives(r, ms)
+	s := RunSummary{
 		ID: r.ID, Plan: r.PlanName, PlanSHA256: r.PlanSHA256, EstateSHA256: r.EstateSHA256, From: r.FromSite, To: r.ToSite,
 		State: r.State, Reason: r.StateReason, RequestedBy: r.RequestedBy, Forced: r.Forced, Schedule: r.ScheduleName,
 		FireTime: r.FireTime, CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, EndedAt: r.EndedAt, T0: r.T0, T1: r.T1,
 		RTOActualMS: msPtr(r.RTOActual), ObjectivesMet: r.ObjectivesMet,
-		Passed:        r.State == drills.RunSucceeded && r.ObjectivesMet != nil && *r.ObjectivesMet && !r.Forced,
+		Passed:        drills.Passed(r.State, r.Forced, objs),
 		ApprovalRoles: r.ApprovalRoles, ApprovalDeadline: r.ApprovalDeadline,
 		AbortRequestedAt: r.AbortRequestedAt, AbortRequestedBy: actorPtr(r.AbortRequestedBy), AbortReason: r.AbortReason,
+		FiredrillVersion: r.FiredrillVersion, FiredrillCommit: r.FiredrillCommit,
 	}
+	if r.State.IsTerminal() && ms != nil {
+		// What the measurements prove, not a flag recorded by an older version.
+		met := drills.ObjectivesMet(objs)
+		s.ObjectivesMet = &met
+	}
+	return s
 }
 
 // RunApprove approves a run awaiting approval as the caller.
@@ -484,7 +516,7 @@ func (c *Control) decideApproval(ctx context.Context, caller *Caller, p *Approva
 	if out.Expired {
 		return nil, &Error{Category: CategoryConflict, Message: fmt.Sprintf("the approval window of run %s ended; the run is blocked", run.ID), Err: store.ErrApprovalExpired}
 	}
-	res := &ApprovalOutcome{Run: runSummaryOf(out.Run), PolicyMet: out.Satisfied, MissingRoles: nonNil(out.Missing)}
+	res := &ApprovalOutcome{Run: runSummaryOf(out.Run, nil), PolicyMet: out.Satisfied, MissingRoles: nonNil(out.Missing)}
 	if decision == store.ApprovalReject {
 		res.MissingRoles = []string{}
 	}
@@ -523,7 +555,7 @@ func (c *Control) RunAbort(ctx context.Context, caller *Caller, p *RunAbortParam
 	}
 	// A run that waited for approval ends aborted at once; any other ends with its worker.
 	c.announceEnded(ctx, run)
-	s := runSummaryOf(run)
+	s := runSummaryOf(run, nil)
 	return &s, nil
 }
 
@@ -608,7 +640,7 @@ func (c *Control) ApprovalsWaiting(ctx context.Context, caller *Caller) ([]Appro
 		requester := r.RequestedBy.IsPerson() && r.RequestedBy.Name == caller.Actor.Name
 		open := r.ApprovalDeadline == nil || r.ApprovalDeadline.After(now)
 		out = append(out, ApprovalWaiting{
-			Run: runSummaryOf(r), MissingRoles: missing, Deadline: r.ApprovalDeadline,
+			Run: runSummaryOf(r, nil), MissingRoles: missing, Deadline: r.ApprovalDeadline,
 			CanApprove: caller.Actor.Authenticated() && open && !decided && !requester && slices.ContainsFunc(missing, caller.HasRole),
 		})
 	}

@@ -120,9 +120,12 @@ type checkDoc struct {
 }
 
 type canaryDoc struct {
-	Database   string `json:"database"`
-	Table      string `json:"table"`
-	IntervalMS int64  `json:"interval_ms,omitempty"`
+	Database      string `json:"database,omitempty"`
+	Table         string `json:"table,omitempty"`
+	URL           string `json:"url,omitempty"`
+	IntervalMS    int64  `json:"interval_ms,omitempty"`
+	MinRows       int64  `json:"min_rows,omitempty"`
+	MinDurationMS int64  `json:"min_duration_ms,omitempty"`
 }
 
 func serviceModelOf(svc *drills.Service, digest string, now time.Time) serviceModel {
@@ -153,7 +156,8 @@ func serviceModelOf(svc *drills.Service, digest string, now time.Time) serviceMo
 		UpdatedAt:    now,
 	}
 	if c := svc.Canary; c != nil {
-		d := mustJSON(canaryDoc{Database: c.Database, Table: c.Table, IntervalMS: msOf(c.Interval)})
+		d := mustJSON(canaryDoc{Database: c.Database, Table: c.Table, URL: c.URL, IntervalMS: msOf(c.Interval),
+			MinRows: c.MinRows, MinDurationMS: msOf(c.MinDuration)})
 		m.Canary = &d
 	}
 	return m

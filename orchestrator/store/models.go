@@ -151,6 +151,9 @@ type runModel struct {
 	Forced             bool      `gorm:"column:forced"`
 	AbortBy            actorCols `gorm:"embedded;embeddedPrefix:abort_by_"`
 	AbortStopCondition string    `gorm:"column:abort_stop_condition"`
+	// Added by 00008_run_version: the firedrill build that created the run.
+	FiredrillVersion string `gorm:"column:firedrill_version"`
+	FiredrillCommit  string `gorm:"column:firedrill_commit"`
 }
 
 func (runModel) TableName() string { return "runs" }

@@ -48,6 +48,9 @@ type Run struct {
 	T1            *time.Time
 	RTOActual     *time.Duration
 	ObjectivesMet *bool
+	// FiredrillVersion and FiredrillCommit are the build that created the run; empty for
+	// runs recorded before 00008.
+	FiredrillVersion, FiredrillCommit string
 	// LeaseOwner is the replica holding the run; empty when nobody does.
 	LeaseOwner string
 	// LeaseEpoch is the fencing token: bumped by every claim.
@@ -116,6 +119,30 @@ type MeasurementInput struct {
 	Evidence   json.RawMessage
 }
 
+// Objectives is what the measurement proves about the service's objectives (see
+// drills.Passed). disaster: the run's disaster struck (it has a T0); before it nothing could be
+// measured. A service never restored after the disaster missed its RTO; an RPO without a
+// figure (no canary, too little canary evidence, DR copy unreadable) is not evidenced.
+func (m *MeasurementInput) Objectives(disaster bool) drills.ServiceObjectives {
+	o := drills.ServiceObjectives{Service: m.Service, RTO: drills.EvidenceNotEvidenced, RPO: drills.EvidenceNotEvidenced}
+	if !disaster {
+		return o
+	}
+	o.RTO = drills.EvidenceOf(true, m.RTOActual != nil && m.RTOMet)
+	o.RPO = drills.EvidenceOf(m.RPOActual != nil, m.RPOMet != nil && *m.RPOMet)
+	return o
+}
+
+// RunObjectives is what a run's measurements prove about each service's objectives, the input
+// of drills.Passed and drills.CountsAsDrillOf.
+func RunObjectives(r *Run, ms []*Measurement) []drills.ServiceObjectives {
+	out := make([]drills.ServiceObjectives, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, m.Objectives(r.T0 != nil))
+	}
+	return out
+}
+
 // Measurement is a stored MeasurementInput.
 type Measurement struct {
 	ID    string
@@ -164,28 +191,30 @@ func utcPtr(t *time.Time) *time.Time {
 
 func runOf(m *runModel) *Run {
 	return &Run{
-		ID:             m.ID,
-		PlanID:         m.PlanID,
-		PlanName:       m.PlanName,
-		PlanSHA256:     m.PlanSHA256,
-		EstateSHA256:   m.EstateSHA256,
-		FromSite:       m.FromSite,
-		ToSite:         m.ToSite,
-		State:          drills.RunState(m.State),
-		StateReason:    m.StateReason,
-		RequestedBy:    m.RequestedBy.actor(),
-		Forced:         m.Forced,
-		CreatedAt:      m.CreatedAt.UTC(),
-		StartedAt:      utcPtr(m.StartedAt),
-		EndedAt:        utcPtr(m.EndedAt),
-		T0:             utcPtr(m.T0),
-		T1:             utcPtr(m.T1),
-		RTOActual:      durPtr(m.RTOActualMS),
-		ObjectivesMet:  m.ObjectivesMet,
-		LeaseOwner:     m.LeaseOwner,
-		LeaseEpoch:     m.LeaseEpoch,
-		LeaseExpiresAt: utcPtr(m.LeaseExpiresAt),
-		UpdatedAt:      m.UpdatedAt.UTC(),
+		ID:               m.ID,
+		PlanID:           m.PlanID,
+		PlanName:         m.PlanName,
+		PlanSHA256:       m.PlanSHA256,
+		EstateSHA256:     m.EstateSHA256,
+		FromSite:         m.FromSite,
+		ToSite:           m.ToSite,
+		State:            drills.RunState(m.State),
+		StateReason:      m.StateReason,
+		RequestedBy:      m.RequestedBy.actor(),
+		Forced:           m.Forced,
+		CreatedAt:        m.CreatedAt.UTC(),
+		StartedAt:        utcPtr(m.StartedAt),
+		EndedAt:          utcPtr(m.EndedAt),
+		T0:               utcPtr(m.T0),
+		T1:               utcPtr(m.T1),
+		RTOActual:        durPtr(m.RTOActualMS),
+		ObjectivesMet:    m.ObjectivesMet,
+		FiredrillVersion: m.FiredrillVersion,
+		FiredrillCommit:  m.FiredrillCommit,
+		LeaseOwner:       m.LeaseOwner,
+		LeaseEpoch:       m.LeaseEpoch,
+		LeaseExpiresAt:   utcPtr(m.LeaseExpiresAt),
+		UpdatedAt:        m.UpdatedAt.UTC(),
 
 		ScheduleName:       deref(m.ScheduleName),
 		FireTime:           utcPtr(m.FireTime),

@@ -66,7 +66,7 @@ func (s *Store) RunInsertTx(ctx context.Context, tx *Tx, p *RunInsertParams) (*R
 	if err := checkRunInsert(p); err != nil {
 		return nil, err
 	}
-	m, err := runInsertTx(tx.with(ctx), p, s.now(time.Time{}))
+	m, err := s.runInsertTx(tx.with(ctx), p, s.now(time.Time{}))
 	if err != nil {
 		return nil, fmt.Errorf("run insert for plan %s: %w", p.PlanName, translate(err))
 	}
@@ -106,7 +106,7 @@ func checkRunInsert(p *RunInsertParams) error {
 }
 
 // runInsertTx creates the run checked by checkRunInsert and its run_created event in tx.
-func runInsertTx(tx *gorm.DB, p *RunInsertParams, now time.Time) (*runModel, error) {
+func (s *Store) runInsertTx(tx *gorm.DB, p *RunInsertParams, now time.Time) (*runModel, error) {
 	state := p.State
 	if state == "" {
 		state = drills.RunPending
@@ -133,6 +133,8 @@ func runInsertTx(tx *gorm.DB, p *RunInsertParams, now time.Time) (*runModel, err
 		State:            string(state),
 		RequestedBy:      colsOf(p.RequestedBy),
 		Forced:           p.Forced,
+		FiredrillVersion: s.version,
+		FiredrillCommit:  s.commit,
 		CreatedAt:        now,
 		UpdatedAt:        now,
 		FireTime:         utcMSPtr(p.FireTime),
@@ -159,6 +161,7 @@ func runInsertTx(tx *gorm.DB, p *RunInsertParams, now time.Time) (*runModel, err
 	data := map[string]any{
 		"plan_id": p.PlanID, "plan_name": p.PlanName, "state": state,
 		"from_site": p.FromSite, "to_site": p.ToSite, "requested_by": p.RequestedBy,
+		"firedrill_version": s.version, "firedrill_commit": s.commit,
 	}
 	if p.Forced {
 		data["forced"] = true

@@ -385,7 +385,7 @@ func (s *Store) ScheduleFire(ctx context.Context, p *ScheduleFireParams) (*Sched
 		}
 		res.Created = true
 		if p.Run != nil {
-			rm, err := runInsertTx(tx, &runParams, at)
+			rm, err := s.runInsertTx(tx, &runParams, at)
 			if err != nil {
 				return fmt.Errorf("run: %w", err)
 			}
@@ -479,32 +479,44 @@ func (s *Store) ScheduleFireRecent(ctx context.Context, name string, limit int) 
 	return out, nil
 }
 
-// LastPassedRuns returns, per service, when its latest passed drill ended: a succeeded run,
-// not forced, whose measurement for the service met the RTO. Services never passed are absent.
+// LastPassedRuns returns, per service, when its latest drill ended: a run that counts as a
+// drill of the service by drills.CountsAsDrillOf (succeeded, not forced, both the service's
+// RTO and RPO measured and met). Services never drilled are absent.
 func (s *Store) LastPassedRuns(ctx context.Context) (map[string]time.Time, error) {
-	type row struct {
-		Service   string     `gorm:"column:service"`
-		EndedAt   *time.Time `gorm:"column:ended_at"`
-		CreatedAt time.Time  `gorm:"column:created_at"`
-	}
-	var rows []row
-	err := s.db.WithContext(ctx).Table("measurements AS m").
-		Select("m.service AS service, r.ended_at AS ended_at, r.created_at AS created_at").
-		Joins("JOIN runs AS r ON r.id = m.run_id").
-		Where("m.rto_met = ? AND r.state = ? AND r.forced = ?", true, string(drills.RunSucceeded), false).
-		Scan(&rows).Error
+	var runs []runModel
+	err := s.db.WithContext(ctx).Where("state = ? AND forced = ?", string(drills.RunSucceeded), false).Find(&runs).Error
 	if err != nil {
 		return nil, fmt.Errorf("last passed runs: %w", translate(err))
 	}
 	out := map[string]time.Time{}
-	for _, r := range rows {
-		t := r.CreatedAt
-		if r.EndedAt != nil {
-			t = *r.EndedAt
+	// Batches keep the IN list of the measurement query short.
+	const batch = 500
+	for start := 0; start < len(runs); start += batch {
+		part := runs[start:min(start+batch, len(runs))]
+		ids := make([]string, len(part))
+		for i := range part {
+			ids[i] = part[i].ID
 		}
-		t = t.UTC()
-		if cur, ok := out[r.Service]; !ok || t.After(cur) {
-			out[r.Service] = t
+		ms, err := s.MeasurementListRuns(ctx, ids)
+		if err != nil {
+			return nil, fmt.Errorf("last passed runs: %w", err)
+		}
+		for i := range part {
+			r := runOf(&part[i])
+			objs := RunObjectives(r, ms[r.ID])
+			t := r.CreatedAt
+			if r.EndedAt != nil {
+				t = *r.EndedAt
+			}
+			t = t.UTC()
+			for _, o := range objs {
+				if !drills.CountsAsDrillOf(r.State, r.Forced, o.Service, objs) {
+					continue
+				}
+				if cur, ok := out[o.Service]; !ok || t.After(cur) {
+					out[o.Service] = t
+				}
+			}
 		}
 	}
 	return out, nil

@@ -211,28 +211,57 @@ func TestLastPassedRuns(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		plan := scheduleSetup(t, s)
-		finish := func(state drills.RunState, at time.Time, met bool) {
-			t.Helper()
-			run, err := s.RunInsert(ctx, &store.RunInsertParams{PlanID: plan.ID, PlanName: plan.Name, RequestedBy: tester})
+		sec, yes, no := time.Second, true, false
+		// measured is a service whose RTO and RPO were both measured and met.
+		measured := func(svc string) store.MeasurementInput {
+			return store.MeasurementInput{Service: svc, RTOActual: &sec, Restored: true, RTOMet: true, RPOActual: &sec, RPOMet: &yes}
+		}
+		type drill struct {
+			state  drills.RunState
+			forced bool
+			auth   store.MeasurementInput
+		}
+		jan := time.Date(2027, 1, 10, 0, 0, 0, 0, time.UTC)
+		runs := []drill{
+			{drills.RunSucceeded, false, measured("auth")},
+			{drills.RunSucceeded, false, store.MeasurementInput{Service: "auth", RTOActual: &sec, RTOMet: false, RPOActual: &sec, RPOMet: &yes}}, // missed its RTO
+			{drills.RunFailed, false, measured("auth")},   // failed run
+			{drills.RunSucceeded, true, measured("auth")}, // forced
+			{drills.RunSucceeded, false, store.MeasurementInput{Service: "auth", RTOActual: &sec, RTOMet: true, RPOActual: &sec, RPOMet: &no}}, // missed its RPO
+			{drills.RunSucceeded, false, store.MeasurementInput{Service: "auth", RTOActual: &sec, RTOMet: true}},                               // RPO not evidenced
+		}
+		for i, r := range runs {
+			at := jan.AddDate(0, i, 0)
+			run, err := s.RunInsert(ctx, &store.RunInsertParams{PlanID: plan.ID, PlanName: plan.Name, RequestedBy: tester, Forced: r.forced})
 			if err != nil {
 				t.Fatal(err)
 			}
 			epoch := claimRunning(t, s, run.ID)
-			if err := s.RunFinish(ctx, &store.RunFinishParams{RunID: run.ID, Epoch: epoch, State: state, At: at,
-				Measurements: []store.MeasurementInput{{Service: "auth", RTOMet: met}, {Service: "payments", RTOMet: true}}}); err != nil {
+			if err := s.RunMilestone(ctx, &store.RunMilestoneParams{RunID: run.ID, Epoch: epoch, Milestone: drills.MilestoneDisaster, At: at.Add(-time.Minute)}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.RunFinish(ctx, &store.RunFinishParams{RunID: run.ID, Epoch: epoch, State: r.state, At: at,
+				Measurements: []store.MeasurementInput{r.auth, measured("payments")}}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		jan := time.Date(2027, 1, 10, 0, 0, 0, 0, time.UTC)
-		finish(drills.RunSucceeded, jan, true)
-		finish(drills.RunSucceeded, jan.AddDate(0, 1, 0), false) // auth missed its RTO
-		finish(drills.RunFailed, jan.AddDate(0, 2, 0), true)     // failed run: does not count
+		// A succeeded run whose disaster never struck measured nothing.
+		run, err := s.RunInsert(ctx, &store.RunInsertParams{PlanID: plan.ID, PlanName: plan.Name, RequestedBy: tester})
+		if err != nil {
+			t.Fatal(err)
+		}
+		epoch := claimRunning(t, s, run.ID)
+		if err := s.RunFinish(ctx, &store.RunFinishParams{RunID: run.ID, Epoch: epoch, State: drills.RunSucceeded, At: jan.AddDate(1, 0, 0),
+			Measurements: []store.MeasurementInput{measured("auth"), measured("payments")}}); err != nil {
+			t.Fatal(err)
+		}
 		got, err := s.LastPassedRuns(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !got["auth"].Equal(jan) || !got["payments"].Equal(jan.AddDate(0, 1, 0)) || len(got) != 2 {
-			t.Fatalf("LastPassedRuns = %v", got)
+		// payments passed in every succeeded, unforced run with a disaster: the last is the sixth.
+		if !got["auth"].Equal(jan) || !got["payments"].Equal(jan.AddDate(0, 5, 0)) || len(got) != 2 {
+			t.Fatalf("LastPassedRuns = %v, want auth %v, payments %v", got, jan, jan.AddDate(0, 5, 0))
 		}
 	})
 }

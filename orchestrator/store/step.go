@@ -195,6 +195,23 @@ func (s *Store) MeasurementList(ctx context.Context, runID string) ([]*Measureme
 	return out, nil
 }
 
+// MeasurementListRuns returns the measurements of each of runIDs, by run and then by service
+// name. Runs with none are absent.
+func (s *Store) MeasurementListRuns(ctx context.Context, runIDs []string) (map[string][]*Measurement, error) {
+	out := map[string][]*Measurement{}
+	if len(runIDs) == 0 {
+		return out, nil
+	}
+	var ms []measurementModel
+	if err := s.db.WithContext(ctx).Where("run_id IN ?", runIDs).Order("run_id, service").Find(&ms).Error; err != nil {
+		return nil, fmt.Errorf("measurement list of %d runs: %w", len(runIDs), translate(err))
+	}
+	for i := range ms {
+		out[ms[i].RunID] = append(out[ms[i].RunID], measurementOf(&ms[i]))
+	}
+	return out, nil
+}
+
 // RunEventList returns the run's timeline by seq. An unknown run has none.
 func (s *Store) RunEventList(ctx context.Context, runID string) ([]*RunEvent, error) {
 	var ms []runEventModel

@@ -87,6 +87,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock stamps times the caller did not give. Defaults to the wall clock.
 	Clock clock.Clock
+	// Version and Commit identify the firedrill build (internal/version); every run this
+	// store inserts records them. Empty means unknown.
+	Version, Commit string
 }
 
 // Store is the database behind firedrill. It is safe for concurrent use.
@@ -98,6 +101,8 @@ type Store struct {
 	logger  *slog.Logger
 	// schemaOKUntil (UnixNano) is until when Health trusts the schema it last found current.
 	schemaOKUntil atomic.Int64
+	// version and commit are stamped on every run inserted.
+	version, commit string
 }
 
 // Open connects to the database cfg names and pings it. It does not migrate: call MigrateUp
@@ -128,7 +133,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", RedactURL(cfg.DatabaseURL), err)
 	}
-	s := &Store{dialect: dialect, clock: cfg.Clock, logger: cfg.Logger.With("component", "store")}
+	s := &Store{dialect: dialect, clock: cfg.Clock, logger: cfg.Logger.With("component", "store"), version: cfg.Version, commit: cfg.Commit}
 	if err := s.open(ctx, cfg); err != nil {
 		return nil, redactErr(fmt.Errorf("open store %s: %w", RedactURL(cfg.DatabaseURL), err), cfg.DatabaseURL)
 	}

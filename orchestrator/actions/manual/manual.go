@@ -25,6 +25,11 @@ func (*Manual) Spec() drills.ActionSpec {
 	return s
 }
 
+// CompleteCommand is the exact command that marks the manual step done.
+func CompleteCommand(runID, stepKey string) string {
+	return fmt.Sprintf("firedrill step done %s %s", runID, stepKey)
+}
+
 // Run implements actions.Action.
 func (*Manual) Run(ctx context.Context, req *actions.Request) (*actions.Result, error) {
 	instructions := req.Instance.Step.String("instructions")
@@ -33,8 +38,11 @@ func (*Manual) Run(ctx context.Context, req *actions.Request) (*actions.Result, 
 		return &actions.Result{Evidence: ev}, errors.New("this runner cannot take decisions from people")
 	}
 	if req.Logger != nil {
-		req.Logger.InfoContext(ctx, "waiting for a person", "instructions", instructions,
-			"how", fmt.Sprintf("firedrill step done|failed %s %s --by NAME", req.RunID, req.Instance.Key))
+		// A warning, so the console of firedrill run shows it at the default log level: the
+		// drill waits for a person, who must be told what to do and how to say it is done.
+		req.Logger.WarnContext(ctx, "manual step: waiting for a person", "instructions", instructions,
+			"complete_with", CompleteCommand(req.RunID, req.Instance.Key),
+			"fail_with", fmt.Sprintf("firedrill step failed %s %s", req.RunID, req.Instance.Key))
 	}
 	d, err := req.Decisions.Await(ctx)
 	if err != nil {

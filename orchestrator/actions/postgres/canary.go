@@ -282,6 +282,14 @@ func (c *Canary) Last() actions.CanaryMark {
 	return c.last
 }
 
+// Progress returns the first and last acknowledged rows (Seq 0 before Start), so the runner
+// can wait before the disaster until the RPO figure has its minimum evidence.
+func (c *Canary) Progress() (first, last actions.CanaryMark) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.first, c.last
+}
+
 // WriteErrors returns how many writes failed since Start.
 func (c *Canary) WriteErrors() int64 {
 	c.mu.Lock()
@@ -388,11 +396,12 @@ func (c *Canary) Measure(ctx context.Context) (*actions.RPOMeasurement, error) {
 	}
 
 	m := &actions.RPOMeasurement{
-		Service:     c.service,
-		LastPrimary: last,
-		LastDR:      dr,
-		Resolution:  c.interval,
-		Evidence:    ev,
+		Service:      c.service,
+		FirstPrimary: first,
+		LastPrimary:  last,
+		LastDR:       dr,
+		Resolution:   c.interval,
+		Evidence:     ev,
 	}
 	switch {
 	case dr.Seq >= last.Seq:

@@ -1,0 +1,343 @@
+package httpaction
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/internal/clock"
+	"github.com/firedrill/firedrill/orchestrator/actions"
+)
+
+// Canaries builds HTTP canaries: for services whose data is not in PostgreSQL, the canary
+// writes sequenced markers through the service itself on the primary site and, after the
+// failover, reads the last marker visible through the service on the DR site. The service
+// stamps each marker with its own clock, so no clock skew between firedrill and the sites
+// enters the RPO.
+//
+// The protocol, on the canary block's url ({ingress} and {site} replaced per site):
+//
+//	POST url  {"run_id":"...","service":"...","seq":N}  ->  200 {"seq":N,"at":"RFC 3339"}
+//	GET  url?run_id=...&service=...                     ->  200 {"seq":N,"at":"..."} (seq 0: none)
+type Canaries struct {
+	// Client sends the requests. Defaults to a client with no redirects followed.
+	Client *http.Client
+	// RequestTimeout bounds one request. Defaults to DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	// Clock paces the writes when a request brings none. Defaults to the real clock.
+	Clock clock.Clock
+}
+
+// NewCanary implements actions.CanaryFactory for services whose canary block has a url.
+func (f *Canaries) NewCanary(req *actions.CanaryRequest) (actions.Canary, error) {
+	if req == nil || req.Service == nil || req.Service.Canary == nil {
+		return nil, errors.New("http canary: the service has no canary block")
+	}
+	svc := req.Service
+	if svc.Canary.URL == "" {
+		return nil, fmt.Errorf("http canary of service %s: the canary block has no url", svc.Name)
+	}
+	if req.RunID == "" {
+		return nil, fmt.Errorf("http canary of service %s: no run ID given", svc.Name)
+	}
+	if req.Primary == nil || req.DR == nil {
+		return nil, fmt.Errorf("http canary of service %s: primary and DR sites are required", svc.Name)
+	}
+	primary, err := canaryURL(svc.Canary.URL, req.Primary)
+	if err != nil {
+		return nil, fmt.Errorf("http canary of service %s: primary: %w", svc.Name, err)
+	}
+	dr, err := canaryURL(svc.Canary.URL, req.DR)
+	if err != nil {
+		return nil, fmt.Errorf("http canary of service %s: DR: %w", svc.Name, err)
+	}
+	client := f.Client
+	if client == nil {
+		client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
+	timeout := f.RequestTimeout
+	if timeout <= 0 {
+		timeout = DefaultRequestTimeout
+	}
+	clk := req.Clock
+	if clk == nil {
+		clk = f.Clock
+	}
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	interval := svc.Canary.Interval
+	if interval <= 0 {
+		interval = drills.DefaultCanaryInterval
+	}
+	logger := req.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &HTTPCanary{
+		client: client, timeout: timeout, clock: clk, interval: interval,
+		runID: req.RunID, service: svc.Name, primary: primary, dr: dr, primarySite: req.Primary.Name, drSite: req.DR.Name,
+		logger: logger.With("component", "http_canary", "run_id", req.RunID, "service", svc.Name),
+	}, nil
+}
+
+func canaryURL(raw string, site *drills.Site) (string, error) {
+	if strings.Contains(raw, "{ingress}") && site.Ingress == "" {
+		return "", fmt.Errorf("site %s has no ingress for {ingress}", site.Name)
+	}
+	u := strings.NewReplacer("{site}", site.Name, "{ingress}", strings.TrimSuffix(site.Ingress, "/")).Replace(raw)
+	parsed, err := url.Parse(u)
+	if err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
+		return "", fmt.Errorf("url %q is not an http(s) URL", u)
+	}
+	return u, nil
+}
+
+// HTTPCanary is one service's HTTP canary for one run. A seq advances only once its marker is
+// acknowledged, so the acknowledged markers are exactly 1..last.Seq.
+type HTTPCanary struct {
+	client              *http.Client
+	timeout             time.Duration
+	clock               clock.Clock
+	interval            time.Duration
+	runID, service      string
+	primary, dr         string
+	primarySite, drSite string
+	logger              *slog.Logger
+
+	mu          sync.Mutex
+	started     bool
+	stopped     bool
+	startErr    error
+	first, last actions.CanaryMark
+	writes      int64
+	writeErrors int64
+	lastErr     string
+	cancel      context.CancelFunc
+	done        chan struct{}
+}
+
+// marker is the wire form of a canary marker.
+type marker struct {
+	RunID   string    `json:"run_id,omitempty"`
+	Service string    `json:"service,omitempty"`
+	Seq     int64     `json:"seq"`
+	At      time.Time `json:"at,omitzero"`
+}
+
+// Start writes marker 1 and starts writing one marker per interval until Stop.
+func (c *HTTPCanary) Start(ctx context.Context) error {
+	c.mu.Lock()
+	if c.started {
+		c.mu.Unlock()
+		return fmt.Errorf("http canary of service %s: already started", c.service)
+	}
+	c.started = true
+	c.mu.Unlock()
+	first, err := c.write(ctx, 1)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err == nil && c.stopped {
+		err = fmt.Errorf("http canary of service %s: stopped while starting", c.service)
+	}
+	if err != nil {
+		c.startErr = err
+		return err
+	}
+	c.first, c.last, c.writes = first, first, 1
+	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	c.cancel, c.done = cancel, make(chan struct{})
+	go c.loop(loopCtx)
+	return nil
+}
+
+func (c *HTTPCanary) loop(ctx context.Context) {
+	defer close(c.done)
+	next := c.clock.Now()
+	failing := false
+	for {
+		next = next.Add(c.interval)
+		if now := c.clock.Now(); next.Before(now) {
+			next = now
+		}
+		timer := c.clock.NewTimer(next.Sub(c.clock.Now()))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-timer.C():
+		}
+		c.mu.Lock()
+		seq := c.last.Seq + 1
+		c.mu.Unlock()
+		mark, err := c.write(ctx, seq)
+		if ctx.Err() != nil {
+			return // Stop interrupted the write: not acknowledged, not an error
+		}
+		c.mu.Lock()
+		if err != nil {
+			c.writeErrors++
+			c.lastErr = err.Error()
+		} else {
+			c.writes++
+			c.last = mark
+		}
+		c.mu.Unlock()
+		switch {
+		case err != nil && !failing:
+			c.logger.Warn("canary write failed", "err", err)
+		case err == nil && failing:
+			c.logger.Info("canary writes resumed")
+		}
+		failing = err != nil
+	}
+}
+
+// write POSTs marker seq to the primary and returns it as the service acknowledged it.
+func (c *HTTPCanary) write(ctx context.Context, seq int64) (actions.CanaryMark, error) {
+	body, _ := json.Marshal(marker{RunID: c.runID, Service: c.service, Seq: seq})
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.primary, bytes.NewReader(body))
+	if err != nil {
+		return actions.CanaryMark{}, fmt.Errorf("write seq %d: %w", seq, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	m, err := c.do(req)
+	if err != nil {
+		return actions.CanaryMark{}, fmt.Errorf("write seq %d to %s on %s: %w", seq, c.primary, c.primarySite, err)
+	}
+	if m.Seq != seq || m.At.IsZero() {
+		return actions.CanaryMark{}, fmt.Errorf("write seq %d to %s on %s: the service acknowledged seq %d at %v", seq, c.primary, c.primarySite, m.Seq, m.At)
+	}
+	return actions.CanaryMark{Seq: m.Seq, At: m.At.UTC()}, nil
+}
+
+func (c *HTTPCanary) do(req *http.Request) (*marker, error) {
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("status %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
+	}
+	var m marker
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("reply is not a canary marker: %w", err)
+	}
+	return &m, nil
+}
+
+// Progress returns the first and last acknowledged markers (Seq 0 before Start).
+func (c *HTTPCanary) Progress() (first, last actions.CanaryMark) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.first, c.last
+}
+
+// Stop ends the writing, waits for it and returns the last acknowledged marker.
+func (c *HTTPCanary) Stop() (actions.CanaryMark, error) {
+	c.mu.Lock()
+	switch {
+	case !c.started:
+		c.mu.Unlock()
+		return actions.CanaryMark{}, fmt.Errorf("http canary of service %s: stopped before it was started", c.service)
+	case c.startErr != nil:
+		c.stopped = true
+		err := c.startErr
+		c.mu.Unlock()
+		return actions.CanaryMark{}, fmt.Errorf("http canary of service %s never started: %w", c.service, err)
+	}
+	c.stopped = true
+	cancel, done := c.cancel, c.done
+	c.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+	_, last := c.Progress()
+	return last, nil
+}
+
+// Measure reads the last marker visible through the service on the DR site and compares it
+// with the last the primary acknowledged. It must follow Stop. When the DR site shows none of
+// the run's markers, every marker counts as lost and the RPO is the time between the first
+// and the last acknowledged: a lower bound, marked rpo_lower_bound in the evidence.
+func (c *HTTPCanary) Measure(ctx context.Context) (*actions.RPOMeasurement, error) {
+	c.mu.Lock()
+	stopped, startErr := c.stopped, c.startErr
+	first, last := c.first, c.last
+	writes, writeErrors, lastErr := c.writes, c.writeErrors, c.lastErr
+	c.mu.Unlock()
+	switch {
+	case !stopped:
+		return nil, fmt.Errorf("http canary of service %s: measure before stop", c.service)
+	case startErr != nil:
+		return nil, fmt.Errorf("http canary of service %s never started: %w", c.service, startErr)
+	}
+	ev := map[string]any{
+		"kind": "http", "primary_site": c.primarySite, "primary_url": c.primary, "dr_site": c.drSite, "dr_url": c.dr,
+		"interval_ms": c.interval.Milliseconds(), "primary_first_seq": first.Seq, "primary_first_at": first.At,
+		"primary_last_seq": last.Seq, "primary_last_at": last.At, "writes": writes, "write_errors": writeErrors,
+		"last_write_error": nil,
+	}
+	if lastErr != "" {
+		ev["last_write_error"] = lastErr
+	}
+	q := url.Values{"run_id": {c.runID}, "service": {c.service}}
+	sep := "?"
+	if strings.Contains(c.dr, "?") {
+		sep = "&"
+	}
+	rctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodGet, c.dr+sep+q.Encode(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("measure http canary of service %s: %w", c.service, err)
+	}
+	got, err := c.do(req)
+	if err != nil {
+		return nil, fmt.Errorf("measure http canary of service %s: read %s on %s: %w", c.service, c.dr, c.drSite, err)
+	}
+	dr := actions.CanaryMark{Seq: got.Seq, At: got.At.UTC()}
+	ev["dr_last_seq"] = dr.Seq
+	ev["dr_last_at"] = nil
+	if dr.Seq > 0 {
+		ev["dr_last_at"] = dr.At
+	}
+	m := &actions.RPOMeasurement{
+		Service: c.service, FirstPrimary: first, LastPrimary: last, LastDR: dr, Resolution: c.interval, Evidence: ev,
+	}
+	switch {
+	case dr.Seq >= last.Seq:
+		if dr.Seq > last.Seq {
+			ev["dr_unacknowledged_rows"] = dr.Seq - last.Seq
+		}
+	case dr.Seq == 0:
+		m.LostRows = last.Seq
+		m.RPO = last.At.Sub(first.At)
+		ev["rpo_lower_bound"] = true
+		ev["dr_note"] = "the DR site shows none of the run's canary markers"
+	default:
+		m.LostRows = last.Seq - dr.Seq
+		m.RPO = last.At.Sub(dr.At)
+	}
+	ev["lost_rows"] = m.LostRows
+	ev["rpo_ms"] = m.RPO.Milliseconds()
+	return m, nil
+}
