@@ -10,8 +10,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/firedrill/firedrill/internal/clock"
 	"github.com/firedrill/firedrill/orchestrator"
+	"github.com/firedrill/firedrill/orchestrator/control"
 	"github.com/firedrill/firedrill/orchestrator/store"
+	"github.com/firedrill/firedrill/web"
 )
 
 func (a *app) serveCommand() *cobra.Command {
@@ -20,9 +23,12 @@ func (a *app) serveCommand() *cobra.Command {
 	var schedOpts schedulerOptions
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Apply migrations, execute submitted runs and serve the health endpoint",
+		Short: "Apply migrations, execute submitted runs and serve the JSON API and the health endpoint",
 		Long: `Apply pending migrations and start the long-running firedrill process. It serves
-GET /healthz (200 when the database answers, 503 otherwise).
+GET /healthz (200 when the database answers, 503 otherwise) and the JSON API under /api/v1
+(authenticated with API tokens; GET /api/v1/openapi.json describes it). Without an estate the
+API still serves runs, approvals, the freeze, users and tokens; what needs the estate
+(submitting runs, validating plans, schedules, the calendar, sites and services) answers 409.
 
 Its worker claims pending runs (firedrill submit) and executes them. Several serve replicas
 can share one PostgreSQL database: each run is executed by one of them, and the runs of a
@@ -73,7 +79,11 @@ overdue services.`,
 			if err != nil {
 				return fmt.Errorf("--listen %s: %w", listen, err)
 			}
-			srv := &http.Server{Handler: healthMux(st), ReadHeaderTimeout: 10 * time.Second}
+			handler, err := a.apiHandler(st, estate)
+			if err != nil {
+				return err
+			}
+			srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 			fmt.Fprintf(a.stderr, "firedrill serving on http://%s (database %s)\n", ln.Addr(), store.RedactURL(databaseURL))
 			a.logger.InfoContext(ctx, "serving", "addr", ln.Addr().String(), "database", store.RedactURL(databaseURL))
 			errc := make(chan error, 1)
@@ -104,18 +114,20 @@ overdue services.`,
 	return cmd
 }
 
-func healthMux(st *store.Store) *http.ServeMux {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		w.Header().Set("Content-Type", "application/json")
-		if err := st.SchemaCheck(ctx); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintln(w, `{"status":"unavailable","database":"unreachable or schema outdated"}`)
-			return
-		}
-		fmt.Fprintf(w, "{\"status\":\"ok\",\"database\":%q}\n", st.Dialect())
-	})
-	return mux
+// apiHandler serves /healthz and /api/v1 over the store and the estate serve loaded (nil when
+// it has none).
+func (a *app) apiHandler(st *store.Store, est *serveEstate) (http.Handler, error) {
+	var estate *control.Estate
+	if est != nil {
+		estate = &control.Estate{Path: est.path, Estate: est.cfg, Source: est.src}
+	}
+	ctl, err := control.New(control.Config{Store: st, Estate: estate, Clock: clock.Real{}, Logger: a.logger})
+	if err != nil {
+		return nil, err
+	}
+	srv, err := web.New(web.Config{Control: ctl, Logger: a.logger, Health: st.SchemaCheck, Database: string(st.Dialect())})
+	if err != nil {
+		return nil, err
+	}
+	return srv.Handler(), nil
 }
