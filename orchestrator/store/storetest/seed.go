@@ -439,3 +439,14 @@ func CreateDatabase(ctx context.Context, admin, name string) (string, func(conte
 // DatabaseName returns a fresh database name firedrill_test_<what>_<random>, as NewDatabase
 // names its databases.
 func DatabaseName(what string) string { return databaseName(strings.ToLower(what)) }
+
+// ServerVersion is the server_version the PostgreSQL at databaseURL reports, for benchmark
+// reports.
+func ServerVersion(ctx context.Context, databaseURL string) (string, error) {
+	conn, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	return conn.PgConn().ParameterStatus("server_version"), nil
+}

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"math"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/firedrill/firedrill/orchestrator/store/storetest"
+)
+
+// Stats summarises the measured requests of one endpoint.
+type Stats struct {
+	Endpoint string
+	// Latencies are from each request's due instant to the end of its answer, sorted.
+	Latencies []time.Duration
+	// Service are from the instant each request was actually sent, sorted: Latencies minus
+	// the generator's own lateness.
+	Service []time.Duration
+	Errors  int
+	// FirstError is kept for the report.
+	FirstError error
+	// ServerCPU is the server process's CPU time while this endpoint was loaded; Wall the
+	// time it was loaded.
+	ServerCPU, Wall time.Duration
+
+	P50, P90, P99, Max, Mean time.Duration
+	ServiceP99             time.Duration
+}
+
+func (s *Stats) add(samples []sample) {
+	for _, x := range samples {
+		s.Latencies = append(s.Latencies, x.latency)
+		s.Service = append(s.Service, x.service)
+		if x.err != nil {
+			s.Errors++
+			if s.FirstError == nil {
+				s.FirstError = x.err
+			}
+		}
+	}
+}
+
+func (s *Stats) finish() {
+	slices.Sort(s.Latencies)
+	slices.Sort(s.Service)
+	if len(s.Latencies) == 0 {
+		return
+	}
+	s.P50 = percentile(s.Latencies, 50)
+	s.P90 = percentile(s.Latencies, 90)
+	s.P99 = percentile(s.Latencies, 99)
+	s.Max = s.Latencies[len(s.Latencies)-1]
+	var sum time.Duration
+	for _, l := range s.Latencies {
+		sum += l
+	}
+	s.Mean = sum / time.Duration(len(s.Latencies))
+	s.ServiceP99 = percentile(s.Service, 99)
+}
+
+// percentile is the nearest-rank p-th percentile of sorted.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	rank := int(math.Ceil(p / 100 * float64(len(sorted))))
+	return sorted[max(rank, 1)-1]
+}
+
+// Machine describes where the benchmark ran.
+type Machine struct {
+	NumCPU     int
+	CPUModel   string
+	MemTotal   string
+	GoVersion  string
+	GOOS, ARCH string
+}
+
+func machineInfo() Machine {
+	m := Machine{NumCPU: runtime.NumCPU(), GoVersion: runtime.Version(), GOOS: runtime.GOOS, ARCH: runtime.GOARCH}
+	m.CPUModel = procField("/proc/cpuinfo", "model name")
+	m.MemTotal = procField("/proc/meminfo", "MemTotal")
+	return m
+}
+
+// procField returns the value of the first "key: value" line of a /proc file.
+func procField(path, key string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return "unknown"
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if ok && strings.TrimSpace(k) == key {
+			return strings.Join(strings.Fields(v), " ")
+		}
+	}
+	return "unknown"
+}
+
+// Report is the outcome of run.
+type Report struct {
+	Options         Options
+	Machine         Machine
+	PostgresVersion string
+	Seed            storetest.SeedStats
+	// Stats are per endpoint, in Options.Endpoints order; Bytes the size of one answer of each.
+	Stats    []Stats
+	Bytes    []int64
+	DeepPath string
+	Started  time.Time
+	Wall     time.Duration
+}
+
+// baseline is the /healthz stats.
+func (r *Report) baseline() *Stats {
+	for i := range r.Stats {
+		if r.Stats[i].Endpoint == EndpointHealthz {
+			return &r.Stats[i]
+		}
+	}
+	return nil
+}
+
+// Ratio is p99(endpoint) / p99(/healthz); 0 if either is missing.
+func (r *Report) Ratio(endpoint string) float64 {
+	b := r.baseline()
+	for _, s := range r.Stats {
+		if s.Endpoint == endpoint && b != nil && b.P99 > 0 {
+			return float64(s.P99) / float64(b.P99)
+		}
+	}
+	return 0
+}
+
+// Met reports whether every API endpoint's p99 is within TargetRatio of /healthz's and
+// nothing failed.
+func (r *Report) Met() bool {
+	for _, s := range r.Stats {
+		if s.Errors > 0 || (s.Endpoint != EndpointHealthz && r.Ratio(s.Endpoint) > TargetRatio) {
+			return false
+		}
+	}
+	return true
+}
+
+var endpointLabels = map[string]string{
+	EndpointHealthz:   "`GET /healthz` (baseline)",
+	EndpointRunsFirst: "`GET /api/v1/runs` (first page)",
+	EndpointRunsDeep:  "`GET /api/v1/runs?cursor=…` (deep page)",
+	EndpointRunShow:   "`GET /api/v1/runs/{id}` (random runs)",
+}
+
+// Markdown renders the report as the tables of bench/README.md.
+func (r *Report) Markdown() string {
+	var b strings.Builder
+	o := r.Options
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d)/float64(time.Millisecond)) }
+	fmt.Fprintf(&b, "Latency from the instant each request was due (open loop, %g requests/s, one endpoint at a time), in ms.\n\n", o.Rate)
+	fmt.Fprintf(&b, "| endpoint | requests | errors | p50 | p90 | p99 | max | p99 / healthz p99 | p99 from send | answer bytes | server CPU / request |\n")
+	fmt.Fprintf(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for i, s := range r.Stats {
+		ratio := "1"
+		if s.Endpoint != EndpointHealthz {
+			ratio = fmt.Sprintf("%.2f", r.Ratio(s.Endpoint))
+		}
+		cpu := "-"
+		if s.ServerCPU > 0 && len(s.Latencies) > 0 {
+			cpu = ms(s.ServerCPU/time.Duration(len(s.Latencies))) + " ms"
+		}
+		var size int64
+		if i < len(r.Bytes) {
+			size = r.Bytes[i]
+		}
+		fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %s | %s | %s | %s | %d | %s |\n",
+			endpointLabels[s.Endpoint], len(s.Latencies), s.Errors, ms(s.P50), ms(s.P90), ms(s.P99), ms(s.Max), ratio, ms(s.ServiceP99), size, cpu)
+	}
+	fmt.Fprintf(&b, "\nTarget p99 ≤ %gx the /healthz p99: **%s**.", TargetRatio, metWord(r.Met()))
+	for _, s := range r.Stats {
+		if s.Errors > 0 {
+			fmt.Fprintf(&b, " %s: %d errors, first: %v.", s.Endpoint, s.Errors, s.FirstError)
+		}
+	}
+	fmt.Fprintf(&b, "\n\nData: %d runs, %d step results, %d measurements, %d timeline events, seeded in %s (+ %s VACUUM ANALYZE). ",
+		r.Seed.Runs, r.Seed.Steps, r.Seed.Measurements, r.Seed.Events, r.Seed.Took.Round(100*time.Millisecond), r.Seed.Analyze.Round(100*time.Millisecond))
+	fmt.Fprintf(&b, "Deep page: after %d runs. Per endpoint: %s warm-up, then %s measured in %d rounds. Seed %d.\n",
+		o.DeepOffset, o.Warmup, o.Duration, o.Rounds, o.Seed)
+	m := r.Machine
+	fmt.Fprintf(&b, "\nRun %s, %s wall; %d CPUs (%s), %s memory, %s %s/%s, PostgreSQL %s.\n",
+		r.Started.UTC().Format(time.RFC3339), r.Wall.Round(time.Second), m.NumCPU, m.CPUModel, m.MemTotal,
+		m.GoVersion, m.GOOS, m.ARCH, r.PostgresVersion)
+	return b.String()
+}
+
+func metWord(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "not met"
+}
