@@ -29,7 +29,7 @@ type Stats struct {
 	ServerCPU, Wall time.Duration
 
 	P50, P90, P99, Max, Mean time.Duration
-	ServiceP99             time.Duration
+	ServiceP99               time.Duration
 }
 
 func (s *Stats) add(samples []sample) {
