@@ -85,6 +85,15 @@ func machineInfo() Machine {
 	return m
 }
 
+// loadAverage is the first three fields of /proc/loadavg, or "unknown".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
+}
+
 // procField returns the value of the first "key: value" line of a /proc file.
 func procField(path, key string) string {
 	f, err := os.Open(path)
@@ -112,8 +121,13 @@ type Report struct {
 	Stats    []Stats
 	Bytes    []int64
 	DeepPath string
-	Started  time.Time
-	Wall     time.Duration
+	// WarmupErrors counts the failed warm-up requests of each endpoint.
+	WarmupErrors []int
+	// LoadBefore and LoadAfter are /proc/loadavg when the measurement began and ended: the
+	// machine is shared, and other load shows in the numbers.
+	LoadBefore, LoadAfter string
+	Started               time.Time
+	Wall                  time.Duration
 }
 
 // baseline is the /healthz stats.
@@ -180,9 +194,12 @@ func (r *Report) Markdown() string {
 			endpointLabels[s.Endpoint], len(s.Latencies), s.Errors, ms(s.P50), ms(s.P90), ms(s.P99), ms(s.Max), ratio, ms(s.ServiceP99), size, cpu)
 	}
 	fmt.Fprintf(&b, "\nTarget p99 ≤ %gx the /healthz p99: **%s**.", TargetRatio, metWord(r.Met()))
-	for _, s := range r.Stats {
+	for i, s := range r.Stats {
 		if s.Errors > 0 {
 			fmt.Fprintf(&b, " %s: %d errors, first: %v.", s.Endpoint, s.Errors, s.FirstError)
+		}
+		if i < len(r.WarmupErrors) && r.WarmupErrors[i] > 0 {
+			fmt.Fprintf(&b, " %s: %d errors during warm-up.", s.Endpoint, r.WarmupErrors[i])
 		}
 	}
 	fmt.Fprintf(&b, "\n\nData: %d runs, %d step results, %d measurements, %d timeline events, seeded in %s (+ %s VACUUM ANALYZE). ",
@@ -190,9 +207,9 @@ func (r *Report) Markdown() string {
 	fmt.Fprintf(&b, "Deep page: after %d runs. Per endpoint: %s warm-up, then %s measured in %d rounds. Seed %d.\n",
 		o.DeepOffset, o.Warmup, o.Duration, o.Rounds, o.Seed)
 	m := r.Machine
-	fmt.Fprintf(&b, "\nRun %s, %s wall; %d CPUs (%s), %s memory, %s %s/%s, PostgreSQL %s.\n",
+	fmt.Fprintf(&b, "\nRun %s, %s wall; %d CPUs (%s), %s memory, %s %s/%s, PostgreSQL %s; load average %s before the load, %s after.\n",
 		r.Started.UTC().Format(time.RFC3339), r.Wall.Round(time.Second), m.NumCPU, m.CPUModel, m.MemTotal,
-		m.GoVersion, m.GOOS, m.ARCH, r.PostgresVersion)
+		m.GoVersion, m.GOOS, m.ARCH, r.PostgresVersion, r.LoadBefore, r.LoadAfter)
 	return b.String()
 }
 
