@@ -31,7 +31,7 @@ const (
 // abortError is why a run was aborted: an operator's request or a stop condition's breach.
 // It is the cause of the steps' context once the abort is acted on.
 type abortError struct {
-	by     string
+	by     drills.Actor
 	reason string
 	// condition is the stop condition breached; empty for an operator's abort.
 	condition string
@@ -41,24 +41,18 @@ func (e *abortError) Error() string {
 	switch {
 	case e.condition != "":
 		return "stop condition " + e.condition + " breached: " + e.reason
-	case e.by != "":
+	case !e.by.IsZero():
 		return fmt.Sprintf("aborted by %s: %s", e.by, e.reason)
 	}
 	return "aborted: " + e.reason
 }
-
-// stopConditionBy is who requests the abort of a run whose stop condition was breached.
-const stopConditionBy = "firedrill (stop condition)"
 
 // abortOfRun is the abort the run row records as requested, or nil.
 func abortOfRun(run *store.Run) *abortError {
 	if run.AbortRequestedAt == nil {
 		return nil
 	}
-	if cond, ok := strings.CutPrefix(run.AbortRequestedBy, stopConditionBy+" "); ok {
-		return &abortError{by: stopConditionBy, condition: cond, reason: run.AbortReason}
-	}
-	return &abortError{by: run.AbortRequestedBy, reason: run.AbortReason}
+	return &abortError{by: run.AbortRequestedBy, condition: run.AbortStopCondition, reason: run.AbortReason}
 }
 
 // phaseReport is how a rollback or cleanup phase went.

@@ -170,7 +170,7 @@ func TestPreflightBlocksAndTouchesNothing(t *testing.T) {
 			}
 		}, []string{"yatap capacity: no node ready and eligible in yatap-1"}},
 		{"freeze on", func(t *testing.T, _ *bundle, st *store.Store) {
-			if _, err := st.FreezeSet(context.Background(), "alice", "quarter-end close", time.Time{}); err != nil {
+			if _, err := st.FreezeSet(context.Background(), &store.FreezeSetParams{By: drills.Actor{Kind: drills.ActorUser, Name: "alice", Via: drills.ViaAPI}, Reason: "quarter-end close"}); err != nil {
 				t.Fatal(err)
 			}
 		}, []string{"freeze: a freeze is on, set by alice", "quarter-end close"}},
@@ -298,7 +298,7 @@ func TestAbortDuringEachStepKind(t *testing.T) {
 				case out := <-done:
 					t.Fatalf("run ended before the target step started: %s (%s)", out.State, out.Reason)
 				}
-				if _, err := st.RunAbortRequest(ctx, &store.RunAbortRequestParams{RunID: run.ID, By: "tester", Reason: "drill test"}); err != nil {
+				if _, err := st.RunAbortRequest(ctx, &store.RunAbortRequestParams{RunID: run.ID, By: drills.Actor{Kind: drills.ActorSystem, Name: "tester"}, Reason: "drill test"}); err != nil {
 					t.Fatal(err)
 				}
 				out := <-done
@@ -378,7 +378,7 @@ func TestRollbackFailedNamesEachSiteState(t *testing.T) {
 	defer cancel()
 	run, done := b.runAsync(t, ctx)
 	<-started
-	if _, err := st.RunAbortRequest(ctx, &store.RunAbortRequestParams{RunID: run.ID, By: "tester", Reason: "drill test"}); err != nil {
+	if _, err := st.RunAbortRequest(ctx, &store.RunAbortRequestParams{RunID: run.ID, By: drills.Actor{Kind: drills.ActorSystem, Name: "tester"}, Reason: "drill test"}); err != nil {
 		t.Fatal(err)
 	}
 	out := <-done
@@ -429,8 +429,8 @@ func TestStopConditionBreachAborts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.AbortRequestedAt == nil || !strings.Contains(got.AbortRequestedBy, "stop condition") {
-			t.Errorf("abort request = %v by %q, want the stop condition's", got.AbortRequestedAt, got.AbortRequestedBy)
+		if got.AbortRequestedAt == nil || got.AbortRequestedBy.Kind != drills.ActorStopCondition || got.AbortStopCondition != "rto_budget" {
+			t.Errorf("abort request = %v by %+v (%q), want the rto_budget stop condition's", got.AbortRequestedAt, got.AbortRequestedBy, got.AbortStopCondition)
 		}
 	})
 }

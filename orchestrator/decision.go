@@ -26,7 +26,7 @@ func (d *storeDecisions) Await(ctx context.Context) (*actions.Decision, error) {
 		dec, err := d.store.StepDecisionGet(ctx, d.stepID)
 		switch {
 		case err == nil:
-			return &actions.Decision{Done: dec.Decision == store.DecisionDone, By: dec.By, Comment: dec.Comment, At: dec.At}, nil
+			return &actions.Decision{Done: dec.Decision == store.DecisionDone, By: dec.By.Name, Comment: dec.Comment, At: dec.At}, nil
 		case !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil:
 			// A store hiccup must not fail a step a person is working on: look again.
 		case ctx.Err() != nil:

@@ -100,7 +100,7 @@ func TestLedgerDrillMeasuresTheDataItLost(t *testing.T) {
 		seq, _ := canaryHead(t, ctx, primary, run.ID)
 		return seq >= cutSeq+5
 	})
-	if _, err := st.StepDecide(ctx, &store.StepDecideParams{RunID: run.ID, StepKey: "cut-replication", Decision: store.DecisionDone, By: "test"}); err != nil {
+	if _, err := st.StepDecide(ctx, &store.StepDecideParams{RunID: run.ID, StepKey: "cut-replication", Decision: store.DecisionDone, By: drills.Actor{Kind: drills.ActorUser, Name: "test", Via: drills.ViaAPI}}); err != nil {
 		t.Fatal(err)
 	}
 	out := <-done

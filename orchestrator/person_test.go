@@ -85,7 +85,7 @@ func TestManualStepWaitsForAPerson(t *testing.T) {
 					t.Fatal("the run went on without the person")
 				default:
 				}
-				if _, err := st.StepDecide(ctx, &store.StepDecideParams{RunID: run.ID, StepKey: "call-van", Decision: tt.decision, By: "alice", Comment: "VAN operator confirmed"}); err != nil {
+				if _, err := st.StepDecide(ctx, &store.StepDecideParams{RunID: run.ID, StepKey: "call-van", Decision: tt.decision, By: drills.Actor{Kind: drills.ActorUser, Name: "alice", Via: drills.ViaAPI}, Comment: "VAN operator confirmed"}); err != nil {
 					t.Fatal(err)
 				}
 				out := <-done
@@ -144,8 +144,8 @@ func TestPlanWithoutItsDependencyIsRefusedAndFailsWhenForced(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(got.TriggeredBy, "forced") {
-			t.Errorf("triggered_by = %q; a forced run must say so", got.TriggeredBy)
+		if !got.Forced {
+			t.Errorf("run = %+v; a forced run must say so", got)
 		}
 	})
 }

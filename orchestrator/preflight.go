@@ -33,7 +33,7 @@ func (x *execution) preflight(ctx context.Context, run *store.Run) string {
 	case err != nil:
 		freeze.Detail = "could not read the freeze: " + err.Error()
 	case on:
-		freeze.Detail = fmt.Sprintf("a freeze is on, set by %s at %s: %s", f.SetBy, f.SetAt.UTC().Format(time.RFC3339), f.Reason)
+		freeze.Detail = fmt.Sprintf("a freeze is on, set by %s at %s: %s", f.SetBy.String(), f.SetAt.UTC().Format(time.RFC3339), f.Reason)
 	default:
 		freeze.OK, freeze.Detail = true, "no freeze"
 	}

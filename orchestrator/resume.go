@@ -111,7 +111,7 @@ func (x *execution) resumeClosedUnknown(ctx context.Context, inst drills.StepIns
 	case store.DecisionAbort:
 		return false, 0, x.abortFailure(ctx, inst, dec)
 	default:
-		return false, 0, &stepFailure{key: inst.Key, err: fmt.Errorf("attempt %d decided %s by %s: %s", latest.Attempt, dec.Decision, dec.By, dec.Comment)}
+		return false, 0, &stepFailure{key: inst.Key, err: fmt.Errorf("attempt %d decided %s by %s: %s", latest.Attempt, dec.Decision, dec.By.String(), dec.Comment)}
 	}
 }
 
@@ -145,15 +145,15 @@ func (x *execution) awaitOperator(ctx context.Context, inst drills.StepInstance,
 	if err != nil {
 		return false, 0, fmt.Errorf("decision on step %s: %w", inst.Key, err)
 	}
-	log.InfoContext(ctx, "operator decided", "decision", dec.Decision, "by", dec.By)
+	log.InfoContext(ctx, "operator decided", "decision", dec.Decision, "by", dec.By.String())
 	if err := st.RunStateSet(ctx, &store.RunStateSetParams{
 		RunID: x.runID, Epoch: x.epoch, State: drills.RunRunning, At: clk.Now(),
-		Reason: fmt.Sprintf("step %s decided %s by %s", inst.Key, dec.Decision, dec.By),
+		Reason: fmt.Sprintf("step %s decided %s by %s", inst.Key, dec.Decision, dec.By.String()),
 	}); err != nil {
 		return false, 0, fmt.Errorf("resume run after the decision on step %s: %w", inst.Key, err)
 	}
 	evidence := map[string]any{"decision": dec.Decision, "decided_by": dec.By, "decided_at": dec.At, "comment": dec.Comment}
-	note := fmt.Sprintf("%s decided %s", dec.By, dec.Decision)
+	note := fmt.Sprintf("%s decided %s", dec.By.String(), dec.Decision)
 	if dec.Comment != "" {
 		note += ": " + dec.Comment
 	}
@@ -208,7 +208,7 @@ func (x *execution) waitDecision(ctx context.Context, stepID string) (*store.Ste
 // abortFailure requests the run's abort in the store (so the abort and rollback path sees it)
 // and returns the step failure that ends the step loop.
 func (x *execution) abortFailure(ctx context.Context, inst drills.StepInstance, dec *store.StepDecision) error {
-	reason := fmt.Sprintf("%s decided to abort at step %s, whose outcome was unknown after a takeover", dec.By, inst.Key)
+	reason := fmt.Sprintf("%s decided to abort at step %s, whose outcome was unknown after a takeover", dec.By.String(), inst.Key)
 	if dec.Comment != "" {
 		reason += ": " + dec.Comment
 	}

@@ -126,8 +126,10 @@ type Drill struct {
 	EstateSource []byte
 	Plan         *drills.Plan
 	PlanSource   []byte
-	// TriggeredBy says who or what asked for the run ("cli:alice", "demo").
-	TriggeredBy string
+	// RequestedBy is who or what asks for the run: a local person (firedrill run, demo), an
+	// authenticated user (through orchestrator/control), a schedule or the system. Required
+	// to submit.
+	RequestedBy drills.Actor
 	// Force runs a plan that fails services over without their dependencies, to show what
 	// such a plan would do. The run records that it was forced.
 	Force bool
@@ -154,39 +156,42 @@ func (r *Runner) SubmitClaimed(ctx context.Context, d *Drill) (*store.Run, error
 }
 
 func (r *Runner) submit(ctx context.Context, d *Drill, claim bool) (*store.Run, error) {
-	opts := drills.ValidateOptions{AllowUnplannedDependencies: d.Force}
-	if diags := drills.ValidatePlanWith(d.Estate, d.Plan, opts); diags.HasErrors() {
-		return nil, &InvalidPlanError{Diagnostics: diags}
+	if err := ValidateDrill(d); err != nil {
+		return nil, err
 	}
-	if d.TriggeredBy == "" {
-		return nil, errors.New("submit run: TriggeredBy is required")
-	}
-	triggeredBy := d.TriggeredBy
-	if d.Force {
-		triggeredBy += " (forced: dependency validation skipped)"
-	}
-	if err := r.cfg.Store.EstateSave(ctx, d.Estate, d.EstateSource); err != nil {
-		return nil, fmt.Errorf("submit run of %s: %w", d.Plan.Name, err)
-	}
-	plan, err := r.cfg.Store.PlanSave(ctx, store.PlanSaveParams{
-		Name: d.Plan.Name, File: d.Plan.File, Source: d.PlanSource, SHA256: d.Plan.SHA256,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("submit run of %s: %w", d.Plan.Name, err)
-	}
-	params := &store.RunInsertParams{
-		PlanID: plan.ID, PlanName: d.Plan.Name, EstateSHA256: d.Estate.SHA256,
-		FromSite: d.Plan.From, ToSite: d.Plan.To, TriggeredBy: triggeredBy, State: drills.RunPending,
+	p := &store.RunSubmitParams{
+		Estate: d.Estate, EstateSource: d.EstateSource, Plan: d.Plan, PlanSource: d.PlanSource,
+		Run: store.RunInsertParams{RequestedBy: d.RequestedBy, Forced: d.Force, State: drills.RunPending},
 	}
 	if claim {
-		params.ClaimOwner, params.ClaimFor = r.cfg.Owner, r.cfg.LeaseFor
+		p.Run.ClaimOwner, p.Run.ClaimFor = r.cfg.Owner, r.cfg.LeaseFor
 	}
-	run, err := r.cfg.Store.RunInsert(ctx, params)
+	run, err := r.cfg.Store.RunSubmit(ctx, p)
 	if err != nil {
-		return nil, fmt.Errorf("submit run of %s: %w", d.Plan.Name, err)
+		return nil, err
 	}
-	r.log.InfoContext(ctx, "run submitted", "run_id", run.ID, "plan", d.Plan.Name, "triggered_by", d.TriggeredBy)
+	r.log.InfoContext(ctx, "run submitted", "run_id", run.ID, "plan", d.Plan.Name, "requested_by", d.RequestedBy.String())
 	return run, nil
+}
+
+// ValidateDrill checks a drill before it is recorded: its plan validates against its estate
+// (dependencies aside when forced: an *InvalidPlanError otherwise) and who asks for it is
+// known. Every path that records a run (the runner, orchestrator/control) calls it.
+func ValidateDrill(d *Drill) error {
+	if d == nil || d.Estate == nil || d.Plan == nil {
+		return errors.New("submit run: the drill needs an estate and a plan")
+	}
+	opts := drills.ValidateOptions{AllowUnplannedDependencies: d.Force}
+	if diags := drills.ValidatePlanWith(d.Estate, d.Plan, opts); diags.HasErrors() {
+		return &InvalidPlanError{Diagnostics: diags}
+	}
+	if d.RequestedBy.IsZero() {
+		return errors.New("submit run: RequestedBy is required")
+	}
+	if err := d.RequestedBy.Validate(); err != nil {
+		return fmt.Errorf("submit run: RequestedBy: %w", err)
+	}
+	return nil
 }
 
 // Outcome is what a run achieved.
@@ -299,7 +304,7 @@ func (r *Runner) executeClaimed(ctx context.Context, runID string, epoch int64, 
 	}
 	if run.StartedAt == nil {
 		r.notify(ctx, notify.Event{Kind: notify.EventRunStarted, RunID: runID, Plan: d.Plan.Name, State: string(drills.RunRunning),
-			Fields: map[string]any{"from": d.Plan.From, "to": d.Plan.To, "triggered_by": run.TriggeredBy}})
+			Fields: map[string]any{"from": d.Plan.From, "to": d.Plan.To, "triggered_by": run.RequestedBy.String()}})
 	}
 	if reason := x.startCanaries(runCtx); reason != "" {
 		return x.finishBlocked(ctx, reason)

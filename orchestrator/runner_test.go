@@ -3,6 +3,7 @@ package orchestrator_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"strings"
 	"sync"
@@ -114,7 +115,7 @@ func setupFiles(t *testing.T, st *store.Store, estatePath, planPath string, env 
 		t.Fatal(err)
 	}
 	return &bundle{
-		drill:  &orchestrator.Drill{Estate: estate, EstateSource: estateSrc, Plan: plan, PlanSource: planSrc, TriggeredBy: "test"},
+		drill:  &orchestrator.Drill{Estate: estate, EstateSource: estateSrc, Plan: plan, PlanSource: planSrc, RequestedBy: drills.Actor{Kind: drills.ActorSystem, Name: "test"}},
 		sim:    sim,
 		runner: runner,
 		store:  st,
@@ -367,4 +368,40 @@ func TestRunNotifiesStartAndEnd(t *testing.T) {
 	if got, want := strings.Join(b.notes.kinds(), " "), "run_started:running run_ended:succeeded"; got != want {
 		t.Errorf("notifications = %s, want %s", got, want)
 	}
+}
+
+// A run awaiting approval is never executed: claiming it is refused by the run state machine,
+// and nothing about it changes (it used to be carried to succeeded).
+func TestExecuteRefusesARunAwaitingApproval(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		b := setup(t, st, nil)
+		ctx := context.Background()
+		deadline := time.Now().Add(time.Hour)
+		run, err := st.RunSubmit(ctx, &store.RunSubmitParams{
+			Estate: b.drill.Estate, EstateSource: b.drill.EstateSource, Plan: b.drill.Plan, PlanSource: b.drill.PlanSource,
+			Run: store.RunInsertParams{
+				RequestedBy: drills.Actor{Kind: drills.ActorUser, Name: "alice", Via: drills.ViaAPI}, State: drills.RunAwaitingApproval,
+				ApprovalRoles: []string{drills.RoleSRE, drills.RoleCompliance}, ApprovalDeadline: &deadline,
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := b.runner.Execute(ctx, run.ID, b.drill)
+		var te *drills.RunTransitionError
+		if out != nil || !errors.Is(err, store.ErrInvalidTransition) || !errors.As(err, &te) || te.From != drills.RunAwaitingApproval {
+			t.Fatalf("Execute(awaiting approval) = %+v, %v; want refused by the transition table", out, err)
+		}
+		got, err := st.RunGet(ctx, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.State != drills.RunAwaitingApproval || got.StartedAt != nil || got.EndedAt != nil || got.LeaseEpoch != 0 {
+			t.Errorf("run after the refused Execute = %+v, want untouched", got)
+		}
+		if steps, err := st.StepResultList(ctx, run.ID); err != nil || len(steps) != 0 {
+			t.Errorf("steps = %v, %v; want none", steps, err)
+		}
+	})
 }

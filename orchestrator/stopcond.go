@@ -50,7 +50,7 @@ func (x *execution) watch(ctx context.Context, abort context.CancelCauseFunc) {
 			x.log.WarnContext(ctx, "reading the run for an abort request failed", "err", err)
 		case err == nil:
 			if ab := abortOfRun(run); ab != nil {
-				x.log.WarnContext(ctx, "abort requested", "by", ab.by, "reason", ab.reason)
+				x.log.WarnContext(ctx, "abort requested", "by", ab.by.String(), "reason", ab.reason)
 				abort(ab)
 				return
 			}
@@ -70,7 +70,7 @@ func (x *execution) breach(ctx context.Context, ab *abortError) {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
 	defer cancel()
 	if _, err := x.r.cfg.Store.RunAbortRequest(wctx, &store.RunAbortRequestParams{
-		RunID: x.runID, By: stopConditionBy + " " + ab.condition, Reason: ab.reason, At: x.r.cfg.Clock.Now(),
+		RunID: x.runID, By: stopActor(ab.condition), Reason: ab.reason, At: x.r.cfg.Clock.Now(),
 	}); err != nil {
 		x.log.WarnContext(ctx, "abort request of a breached stop condition not recorded", "err", err)
 	}
@@ -145,11 +145,11 @@ func (sw *stopWatch) evaluate(ctx context.Context) *abortError {
 		x.log.WarnContext(ctx, "step over budget", "step", key, "budget", rs.budget.String())
 		x.event(ctx, EventStepOverBudget, msg, map[string]any{"step": key, "budget_ms": rs.budget.Milliseconds(), "abort": sw.sc.StepOverBudget})
 		if sw.sc.StepOverBudget {
-			return &abortError{by: stopConditionBy, condition: condStepOverBudget, reason: msg}
+			return &abortError{by: stopActor(condStepOverBudget), condition: condStepOverBudget, reason: msg}
 		}
 	}
 	if b := sw.sc.RTOBudget; b > 0 && !t0.IsZero() && t1.IsZero() && now.Sub(t0) > b {
-		return &abortError{by: stopConditionBy, condition: condRTOBudget,
+		return &abortError{by: stopActor(condRTOBudget), condition: condRTOBudget,
 			reason: fmt.Sprintf("%s since T0 without the restored milestone, over the RTO budget %s", now.Sub(t0).Round(time.Millisecond), b)}
 	}
 	if n := sw.sc.ProbeFailures; n > 0 && !t0.IsZero() {
@@ -176,7 +176,7 @@ func (sw *stopWatch) evaluate(ctx context.Context) *abortError {
 				pc.streak = 1
 			}
 			if pc.streak >= n {
-				return &abortError{by: stopConditionBy, condition: condProbeFailures,
+				return &abortError{by: stopActor(condProbeFailures), condition: condProbeFailures,
 					reason: fmt.Sprintf("probe %s failed %d polls in a row after T0 + %s (limit %d)", sw.names[i], pc.streak, x.d.Plan.EffectiveProbeGrace(x.d.Estate), n)}
 			}
 		}
@@ -196,10 +196,15 @@ func (sw *stopWatch) evaluate(ctx context.Context) *abortError {
 				continue
 			}
 			if lag > limit {
-				return &abortError{by: stopConditionBy, condition: condReplicationLag,
+				return &abortError{by: stopActor(condReplicationLag), condition: condReplicationLag,
 					reason: fmt.Sprintf("database %s on %s lags %s behind %s, over %s", db, to.Name, lag, from.Name, limit)}
 			}
 		}
 	}
 	return nil
+}
+
+// stopActor is who asks for the abort of a run whose stop condition was breached.
+func stopActor(condition string) drills.Actor {
+	return drills.Actor{Kind: drills.ActorStopCondition, Name: condition}
 }

@@ -285,6 +285,6 @@ func (w *Worker) loadRecordedDrill(ctx context.Context, run *store.Run) (*Drill,
 		return nil, fmt.Errorf("parse plan %s of run %s: %w", plan.File, run.ID, diags)
 	}
 	return &Drill{
-		Estate: cfg, EstateSource: estate.Source, Plan: p, PlanSource: plan.Source, TriggeredBy: run.TriggeredBy,
+		Estate: cfg, EstateSource: estate.Source, Plan: p, PlanSource: plan.Source, RequestedBy: run.RequestedBy, Force: run.Forced,
 	}, nil
 }

@@ -132,7 +132,7 @@ func takeoverDrill(t *testing.T, steps string) *orchestrator.Drill {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	return &orchestrator.Drill{Estate: estate, EstateSource: estateSrc, Plan: plan, PlanSource: planSrc, TriggeredBy: "test", Force: true}
+	return &orchestrator.Drill{Estate: estate, EstateSource: estateSrc, Plan: plan, PlanSource: planSrc, RequestedBy: drills.Actor{Kind: drills.ActorSystem, Name: "test"}, Force: true}
 }
 
 // hookedAction calls before (when set) instead of, or ahead of, the wrapped action.
@@ -373,7 +373,7 @@ func TestTakeoverNonIdempotentStepWaitsForAnOperator(t *testing.T) {
 	if att := attemptsOf(t, st, run.ID); fmt.Sprint(att["notify"]) != "[unknown]" {
 		t.Errorf("notify attempts = %v, want [unknown]", att["notify"])
 	}
-	if _, err := st.StepDecide(ctx, &store.StepDecideParams{RunID: run.ID, StepKey: "notify", Decision: store.DecisionRetry, By: "alice"}); err != nil {
+	if _, err := st.StepDecide(ctx, &store.StepDecideParams{RunID: run.ID, StepKey: "notify", Decision: store.DecisionRetry, By: drills.Actor{Kind: drills.ActorUser, Name: "alice", Via: drills.ViaAPI}}); err != nil {
 		t.Fatalf("StepDecide retry: %v", err)
 	}
 	waitFor(t, "the run to end", 30*time.Second, func() bool { return runState(t, st, run.ID).State.IsTerminal() })
@@ -409,12 +409,12 @@ func TestTakeoverOperatorAbortFailsTheRun(t *testing.T) {
 	waitFor(t, "the run to wait for an operator", 30*time.Second, func() bool {
 		return runState(t, st, run.ID).State == drills.RunWaitingOperator
 	})
-	if _, err := st.StepDecide(ctx, &store.StepDecideParams{RunID: run.ID, StepKey: "notify", Decision: store.DecisionAbort, By: "alice", Comment: "site on fire"}); err != nil {
+	if _, err := st.StepDecide(ctx, &store.StepDecideParams{RunID: run.ID, StepKey: "notify", Decision: store.DecisionAbort, By: drills.Actor{Kind: drills.ActorUser, Name: "alice", Via: drills.ViaAPI}, Comment: "site on fire"}); err != nil {
 		t.Fatalf("StepDecide abort: %v", err)
 	}
 	waitFor(t, "the run to end", 30*time.Second, func() bool { return runState(t, st, run.ID).State.IsTerminal() })
 	got := runState(t, st, run.ID)
-	if got.State == drills.RunSucceeded || got.AbortRequestedBy != "alice" || !strings.Contains(got.StateReason, "abort") {
+	if got.State == drills.RunSucceeded || got.AbortRequestedBy.Name != "alice" || !strings.Contains(got.StateReason, "abort") {
 		t.Errorf("run = %s (%s), abort requested by %q; want it ended by alice's abort", got.State, got.StateReason, got.AbortRequestedBy)
 	}
 	if n := countLines(t, marker); n != 0 {

@@ -240,7 +240,7 @@ func Drill(n int) (*orchestrator.Drill, error) {
 	if diags.HasErrors() {
 		return nil, fmt.Errorf("parse plan: %w", diags)
 	}
-	return &orchestrator.Drill{Estate: estate, EstateSource: estateSrc, Plan: plan, PlanSource: planSrc, TriggeredBy: "bench"}, nil
+	return &orchestrator.Drill{Estate: estate, EstateSource: estateSrc, Plan: plan, PlanSource: planSrc, RequestedBy: drills.Actor{Kind: drills.ActorSystem, Name: "bench"}}, nil
 }
 
 // bareTable is as wide as run_events: the same columns and unique key.

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -53,10 +54,10 @@ func (a *app) userCommand() *cobra.Command {
 	var roles []string
 	add := &cobra.Command{
 		Use:   "add NAME --role ROLE [--role ROLE]",
-		Short: "Create a user or replace their roles (" + strings.Join(store.KnownRoles, ", ") + ")",
+		Short: "Create a user with roles (" + strings.Join(drills.Roles, ", ") + ")",
 		Args:  cobra.ExactArgs(1),
 		RunE: a.withStore(&databaseURL, func(cmd *cobra.Command, args []string, st *store.Store) error {
-			u, err := st.UserUpsert(cmd.Context(), args[0], roles)
+			u, err := st.UserCreate(cmd.Context(), &store.UserCreateParams{Name: args[0], Roles: roles, By: localActor()})
 			if err != nil {
 				return err
 			}
@@ -82,7 +83,7 @@ func (a *app) userCommand() *cobra.Command {
 		Short: "Disable a user: they can no longer approve, decide or abort",
 		Args:  cobra.ExactArgs(1),
 		RunE: a.withStore(&databaseURL, func(cmd *cobra.Command, args []string, st *store.Store) error {
-			if err := st.UserDisable(cmd.Context(), args[0]); err != nil {
+			if _, err := st.UserDisable(cmd.Context(), &store.UserDisableParams{Name: args[0], By: localActor()}); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stderr, "user %s disabled\n", args[0])
@@ -106,16 +107,29 @@ the run. When every role of the policy has a distinct approver the run becomes p
 firedrill serve replica starts it; a rejection ends it blocked (nothing was touched).`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.withStore(&databaseURL, func(cmd *cobra.Command, args []string, st *store.Store) error {
-			if by == "" {
-				return errors.New("--by: say who decides")
+			u, err := userOfBy(cmd, st, by)
+			if err != nil {
+				return err
 			}
-			out, err := st.ApprovalDecide(cmd.Context(), &store.ApprovalDecideParams{RunID: args[0], Approver: by, Decision: decision, Comment: comment})
+			run, err := st.RunGet(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if !slices.ContainsFunc(run.ApprovalRoles, u.HasRole) {
+				return fmt.Errorf("--by: %s holds none of the roles the policy needs (%s)", by, strings.Join(run.ApprovalRoles, ", "))
+			}
+			if run.RequestedBy.IsPerson() && run.RequestedBy.Name == by {
+				return fmt.Errorf("--by: %s asked for this run and cannot approve it", by)
+			}
+			out, err := st.ApprovalDecide(cmd.Context(), &store.ApprovalDecideParams{
+				RunID: args[0], By: cliUser(by), Roles: u.Roles, Decision: decision, Comment: comment,
+			})
 			if err != nil {
 				return err
 			}
 			if asJSON {
 				return writeJSON(a.stdout, map[string]any{
-					"run_id": out.Run.ID, "state": out.Run.State, "approver": out.Approval.Approver,
+					"run_id": out.Run.ID, "state": out.Run.State, "approver": out.Approval.By.Name,
 					"decision": out.Approval.Decision, "policy_met": out.Satisfied, "missing_roles": nonNil(out.Missing),
 				})
 			}
@@ -162,7 +176,7 @@ rollback runs) in the same command. Who set or lifted it, when and why, is recor
 	freezeJSON := func(f *store.Freeze, aborted []string) error {
 		out := map[string]any{"active": f != nil && f.Active()}
 		if f != nil {
-			out["freeze"] = map[string]any{"id": f.ID, "reason": f.Reason, "set_by": f.SetBy, "set_at": f.SetAt, "lifted_by": f.LiftedBy, "lifted_at": f.LiftedAt}
+			out["freeze"] = map[string]any{"id": f.ID, "reason": f.Reason, "set_by": f.SetBy.Name, "set_at": f.SetAt, "lifted_by": f.LiftedBy.Name, "lifted_at": f.LiftedAt}
 		}
 		if aborted != nil {
 			out["aborted_runs"] = aborted
@@ -174,33 +188,26 @@ rollback runs) in the same command. Who set or lifted it, when and why, is recor
 		Short: "Turn the freeze on",
 		Args:  cobra.NoArgs,
 		RunE: a.withStore(&databaseURL, func(cmd *cobra.Command, _ []string, st *store.Store) error {
-			if err := requireRole(cmd, st, by, store.RoleSRE, store.RoleCompliance, store.RoleAdmin); err != nil {
+			if err := requireRole(cmd, st, by, drills.RoleSRE, drills.RoleCompliance, drills.RoleAdmin); err != nil {
 				return err
 			}
-			f, err := st.FreezeSet(cmd.Context(), by, reason, time.Time{})
-			if err != nil {
-				return err
-			}
+			var f *store.Freeze
 			var aborted []string
-			if abortRunning {
-				runs, err := st.RunList(cmd.Context(), store.RunListParams{
-					States: []drills.RunState{drills.RunPending, drills.RunAwaitingApproval, drills.RunRunning, drills.RunWaitingOperator}, Limit: store.MaxRunListLimit,
-				})
-				if err != nil {
+			err := st.InTx(cmd.Context(), func(tx *store.Tx) error {
+				var err error
+				if f, err = st.FreezeSetTx(cmd.Context(), tx, &store.FreezeSetParams{By: cliUser(by), Reason: reason}); err != nil || !abortRunning {
 					return err
 				}
-				aborted = []string{}
-				for _, r := range runs {
-					if _, err := st.RunAbortRequest(cmd.Context(), &store.RunAbortRequestParams{RunID: r.ID, By: by, Reason: "freeze: " + reason}); err != nil && !errors.Is(err, store.ErrRunTerminal) {
-						return err
-					}
-					aborted = append(aborted, r.ID)
-				}
+				aborted, err = st.RunAbortActiveTx(cmd.Context(), tx, &store.RunAbortActiveParams{By: cliUser(by), Reason: "freeze: " + reason})
+				return err
+			})
+			if err != nil {
+				return err
 			}
 			if asJSON {
 				return freezeJSON(f, aborted)
 			}
-			fmt.Fprintf(a.stdout, "freeze on, set by %s: %s\n", f.SetBy, f.Reason)
+			fmt.Fprintf(a.stdout, "freeze on, set by %s: %s\n", f.SetBy.Name, f.Reason)
 			for _, id := range aborted {
 				fmt.Fprintf(a.stdout, "abort requested for run %s\n", id)
 			}
@@ -215,10 +222,10 @@ rollback runs) in the same command. Who set or lifted it, when and why, is recor
 		Short: "Lift the freeze",
 		Args:  cobra.NoArgs,
 		RunE: a.withStore(&databaseURL, func(cmd *cobra.Command, _ []string, st *store.Store) error {
-			if err := requireRole(cmd, st, by, store.RoleSRE, store.RoleCompliance, store.RoleAdmin); err != nil {
+			if err := requireRole(cmd, st, by, drills.RoleSRE, drills.RoleCompliance, drills.RoleAdmin); err != nil {
 				return err
 			}
-			f, err := st.FreezeLift(cmd.Context(), by, time.Time{})
+			f, err := st.FreezeLift(cmd.Context(), &store.FreezeLiftParams{By: cliUser(by)})
 			if errors.Is(err, store.ErrNotFound) {
 				return errors.New("no freeze is on")
 			}
@@ -228,7 +235,7 @@ rollback runs) in the same command. Who set or lifted it, when and why, is recor
 			if asJSON {
 				return freezeJSON(f, nil)
 			}
-			fmt.Fprintf(a.stdout, "freeze lifted by %s (it was set by %s: %s)\n", by, f.SetBy, f.Reason)
+			fmt.Fprintf(a.stdout, "freeze lifted by %s (it was set by %s: %s)\n", by, f.SetBy.Name, f.Reason)
 			return nil
 		}),
 	})
@@ -248,7 +255,7 @@ rollback runs) in the same command. Who set or lifted it, when and why, is recor
 				fmt.Fprintln(a.stdout, "no freeze is on")
 				return nil
 			}
-			fmt.Fprintf(a.stdout, "freeze on since %s, set by %s: %s\n", f.SetAt.Format(time.RFC3339), f.SetBy, f.Reason)
+			fmt.Fprintf(a.stdout, "freeze on since %s, set by %s: %s\n", f.SetAt.Format(time.RFC3339), f.SetBy.Name, f.Reason)
 			return nil
 		}),
 	})
@@ -266,20 +273,20 @@ rollback steps and its cleanup, and ends the run aborted, rolled_back or rollbac
 not started yet never starts. Who asked and why is recorded.`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.withStore(&databaseURL, func(cmd *cobra.Command, args []string, st *store.Store) error {
-			if err := requireRole(cmd, st, by, store.RoleSRE, store.RoleCompliance, store.RoleAdmin); err != nil {
+			if err := requireRole(cmd, st, by, drills.RoleSRE, drills.RoleCompliance, drills.RoleAdmin); err != nil {
 				return err
 			}
 			if reason == "" {
 				return errors.New("--reason: say why the run is aborted")
 			}
-			run, err := st.RunAbortRequest(cmd.Context(), &store.RunAbortRequestParams{RunID: args[0], By: by, Reason: reason})
+			run, err := st.RunAbortRequest(cmd.Context(), &store.RunAbortRequestParams{RunID: args[0], By: cliUser(by), Reason: reason})
 			if err != nil {
 				return err
 			}
 			if asJSON {
-				return writeJSON(a.stdout, map[string]any{"run_id": run.ID, "state": run.State, "abort_requested_by": run.AbortRequestedBy, "abort_reason": run.AbortReason, "abort_requested_at": run.AbortRequestedAt})
+				return writeJSON(a.stdout, map[string]any{"run_id": run.ID, "state": run.State, "abort_requested_by": run.AbortRequestedBy.Name, "abort_reason": run.AbortReason, "abort_requested_at": run.AbortRequestedAt})
 			}
-			fmt.Fprintf(a.stdout, "abort of run %s requested by %s (run is %s): %s\n", run.ID, run.AbortRequestedBy, run.State, run.AbortReason)
+			fmt.Fprintf(a.stdout, "abort of run %s requested by %s (run is %s): %s\n", run.ID, run.AbortRequestedBy.Name, run.State, run.AbortReason)
 			return nil
 		}),
 	}
@@ -291,20 +298,34 @@ not started yet never starts. Who asked and why is recorded.`,
 	return cmd
 }
 
-// requireRole checks that by names an enabled user holding one of roles.
-func requireRole(cmd *cobra.Command, st *store.Store, by string, roles ...string) error {
+// userOfBy returns the enabled user --by names.
+func userOfBy(cmd *cobra.Command, st *store.Store, by string) (*store.User, error) {
 	if by == "" {
-		return errors.New("--by: say who you are (a user: firedrill user add)")
+		return nil, errors.New("--by: say who you are (a user: firedrill user add)")
 	}
 	u, err := st.UserGet(cmd.Context(), by)
 	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("--by: %s is not a known user (firedrill user add)", by)
+		return nil, fmt.Errorf("--by: %s is not a known user (firedrill user add)", by)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if u.Disabled {
-		return fmt.Errorf("--by: user %s is disabled", by)
+		return nil, fmt.Errorf("--by: user %s is disabled", by)
+	}
+	return u, nil
+}
+
+// cliUser is the user --by names, acting through the CLI on the database directly.
+func cliUser(by string) drills.Actor {
+	return drills.Actor{Kind: drills.ActorUser, Name: by, Via: drills.ViaCLI}
+}
+
+// requireRole checks that by names an enabled user holding one of roles.
+func requireRole(cmd *cobra.Command, st *store.Store, by string, roles ...string) error {
+	u, err := userOfBy(cmd, st, by)
+	if err != nil {
+		return err
 	}
 	for _, r := range roles {
 		if u.HasRole(r) {

@@ -99,7 +99,7 @@ Exit 0 when the drill passed, 2 when it failed or missed an objective, 1 on erro
 			}
 			defer st.Close()
 			return a.runDrill(ctx, st, &secret.Resolver{LookupEnv: lookup}, &orchestrator.Drill{
-				Estate: estate, EstateSource: estateSrc, Plan: plan, PlanSource: planSrc, TriggeredBy: "demo",
+				Estate: estate, EstateSource: estateSrc, Plan: plan, PlanSource: planSrc, RequestedBy: localActor(),
 			}, asJSON, databaseURL)
 		},
 	}

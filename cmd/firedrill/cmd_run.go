@@ -11,13 +11,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/orchestrator"
 	"github.com/firedrill/firedrill/orchestrator/secret"
 	"github.com/firedrill/firedrill/orchestrator/store"
 )
 
 func (a *app) runCommand() *cobra.Command {
-	var configPath, databaseURL, triggeredBy string
+	var configPath, databaseURL string
 	var asJSON, migrate, force bool
 	cmd := &cobra.Command{
 		Use:   "run PLAN_FILE",
@@ -34,7 +35,8 @@ an objective, 1 on any other error.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			drill, err := a.loadDrill(configPath, args[0], triggeredBy, force)
+			// Started on the database directly: recorded as the local person, unauthenticated.
+			drill, err := a.loadDrill(configPath, args[0], localActor(), force)
 			if err != nil {
 				return err
 			}
@@ -49,7 +51,6 @@ an objective, 1 on any other error.`,
 	f := cmd.Flags()
 	f.StringVar(&configPath, "config", "", "estate file (env FIREDRILL_CONFIG); default: firedrill.hcl found next to the plan or above")
 	f.StringVar(&databaseURL, "database-url", defaultDatabaseURL, "postgres://... or sqlite:PATH (env FIREDRILL_DATABASE_URL)")
-	f.StringVar(&triggeredBy, "triggered-by", "", "who starts the drill, recorded with the run (env FIREDRILL_TRIGGERED_BY); default: cli:<user>")
 	f.BoolVar(&migrate, "migrate", false, "apply pending database migrations first (env FIREDRILL_MIGRATE)")
 	f.BoolVar(&force, "force", false, "run a plan that fails services over without their dependencies, to show what it would do; recorded with the run")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
@@ -84,7 +85,7 @@ func (a *app) runDrill(ctx context.Context, st *store.Store, secrets *secret.Res
 			signal.Reset(os.Interrupt, syscall.SIGTERM)
 			fmt.Fprintln(a.stderr, "interrupted: aborting the drill; its rollback and cleanup run (interrupt again to quit at once)")
 			if _, err := st.RunAbortRequest(execCtx, &store.RunAbortRequestParams{
-				RunID: run.ID, By: "cli:" + currentUser(), Reason: "interrupted at the console",
+				RunID: run.ID, By: localActor(), Reason: "interrupted at the console",
 			}); err != nil && !errors.Is(err, store.ErrRunTerminal) {
 				a.logger.Warn("abort request failed", "run_id", run.ID, "err", err)
 			}
@@ -112,6 +113,15 @@ func (a *app) runDrill(ctx context.Context, st *store.Store, secrets *secret.Res
 		return &exitCodeError{code: exitDrillFailed, err: errors.New("")}
 	}
 	return nil
+}
+
+// localActor is the person at this host, unauthenticated: who a run started on the database
+// directly (firedrill run, demo) is recorded as.
+func localActor() drills.Actor { return localPerson(currentUser()) }
+
+// localPerson is a person named name at this host, unauthenticated.
+func localPerson(name string) drills.Actor {
+	return drills.Actor{Kind: drills.ActorLocal, Name: name, Via: drills.ViaCLI}
 }
 
 func currentUser() string {

@@ -30,17 +30,18 @@ func (a *app) runsCommand() *cobra.Command {
 		Short: "List runs, newest first",
 		Args:  cobra.NoArgs,
 		RunE: a.withStore(&databaseURL, func(cmd *cobra.Command, _ []string, st *store.Store) error {
-			p := store.RunListParams{PlanName: plan, Limit: limit}
+			p := &store.RunListParams{PlanName: plan, Limit: limit}
 			for _, s := range states {
 				if !slices.Contains(drills.RunStates, drills.RunState(s)) {
 					return fmt.Errorf("--state: %q is not a run state (%v)", s, drills.RunStates)
 				}
 				p.States = append(p.States, drills.RunState(s))
 			}
-			runs, err := st.RunList(cmd.Context(), p)
+			page, err := st.RunList(cmd.Context(), p)
 			if err != nil {
 				return err
 			}
+			runs := page.Runs
 			if asJSON {
 				type row struct {
 					ID          string     `json:"id"`
@@ -55,14 +56,14 @@ func (a *app) runsCommand() *cobra.Command {
 				rows := []row{}
 				for _, r := range runs {
 					rows = append(rows, row{ID: r.ID, Plan: r.PlanName, State: string(r.State), Reason: r.StateReason,
-						TriggeredBy: r.TriggeredBy, Schedule: r.ScheduleName, CreatedAt: r.CreatedAt, EndedAt: r.EndedAt})
+						TriggeredBy: r.RequestedBy.String(), Schedule: r.ScheduleName, CreatedAt: r.CreatedAt, EndedAt: r.EndedAt})
 				}
 				return writeJSON(a.stdout, map[string]any{"runs": rows})
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "RUN\tPLAN\tSTATE\tCREATED (UTC)\tTRIGGERED BY")
 			for _, r := range runs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.PlanName, r.State, r.CreatedAt.Format("2006-01-02 15:04:05"), r.TriggeredBy)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.PlanName, r.State, r.CreatedAt.Format("2006-01-02 15:04:05"), r.RequestedBy.String())
 			}
 			return tw.Flush()
 		}),

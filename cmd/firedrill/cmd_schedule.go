@@ -125,7 +125,7 @@ func scheduleRowOf(cfg *drills.Estate, sch *drills.Schedule, rec *store.Schedule
 		if sch == nil {
 			r.Plan = rec.PlanFile
 		}
-		r.Paused, r.PausedBy, r.PausedReason, r.PausedAt = rec.Paused, rec.PausedBy, rec.PausedReason, rec.PausedAt
+		r.Paused, r.PausedBy, r.PausedReason, r.PausedAt = rec.Paused, rec.PausedBy.Name, rec.PausedReason, rec.PausedAt
 		if !rec.Paused && rec.PausedReason == store.ScheduleResumedReason {
 			r.PausedBy, r.PausedReason, r.PausedAt = "", "", nil
 		}
@@ -404,7 +404,7 @@ func (a *app) schedulePauseCommand() *cobra.Command {
 				by = currentUser()
 			}
 			return a.scheduleSetPaused(cmd.Context(), &f, args[0], func(st *store.Store) (*store.Schedule, error) {
-				return st.SchedulePause(cmd.Context(), args[0], by, reason)
+				return st.SchedulePause(cmd.Context(), &store.SchedulePauseParams{Name: args[0], By: localPerson(by), Reason: reason})
 			})
 		},
 	}
@@ -426,7 +426,7 @@ func (a *app) scheduleResumeCommand() *cobra.Command {
 				by = currentUser()
 			}
 			return a.scheduleSetPaused(cmd.Context(), &f, args[0], func(st *store.Store) (*store.Schedule, error) {
-				return st.ScheduleResume(cmd.Context(), args[0], by)
+				return st.ScheduleResume(cmd.Context(), &store.SchedulePauseParams{Name: args[0], By: localPerson(by)})
 			})
 		},
 	}
@@ -450,13 +450,13 @@ func (a *app) scheduleSetPaused(ctx context.Context, f *scheduleFlags, name stri
 	}
 	if f.asJSON {
 		return writeJSON(a.stdout, map[string]any{
-			"name": rec.Name, "paused": rec.Paused, "by": rec.PausedBy, "reason": rec.PausedReason, "at": rec.PausedAt,
+			"name": rec.Name, "paused": rec.Paused, "by": rec.PausedBy.Name, "reason": rec.PausedReason, "at": rec.PausedAt,
 		})
 	}
 	if rec.Paused {
-		fmt.Fprintf(a.stdout, "schedule %s paused by %s: %s\n", rec.Name, rec.PausedBy, rec.PausedReason)
+		fmt.Fprintf(a.stdout, "schedule %s paused by %s: %s\n", rec.Name, rec.PausedBy.Name, rec.PausedReason)
 	} else {
-		fmt.Fprintf(a.stdout, "schedule %s resumed by %s\n", rec.Name, rec.PausedBy)
+		fmt.Fprintf(a.stdout, "schedule %s resumed by %s\n", rec.Name, rec.PausedBy.Name)
 	}
 	return nil
 }

@@ -30,7 +30,7 @@ decision is recorded; who decided, when and why are kept with the run.`,
 					by = currentUser()
 				}
 				d, err := st.StepDecide(cmd.Context(), &store.StepDecideParams{
-					RunID: args[0], StepKey: args[1], Decision: decision, By: by, Comment: comment,
+					RunID: args[0], StepKey: args[1], Decision: decision, By: localPerson(by), Comment: comment,
 				})
 				if err != nil {
 					return err
@@ -38,10 +38,10 @@ decision is recorded; who decided, when and why are kept with the run.`,
 				if asJSON {
 					return writeJSON(a.stdout, map[string]any{
 						"run_id": d.RunID, "step_key": d.StepKey, "decision": d.Decision,
-						"decided_by": d.By, "decided_at": d.At, "comment": d.Comment,
+						"decided_by": d.By.Name, "decided_at": d.At, "comment": d.Comment,
 					})
 				}
-				fmt.Fprintf(a.stdout, "step %s of run %s marked %s by %s at %s\n", d.StepKey, d.RunID, d.Decision, d.By, d.At.Format("2006-01-02T15:04:05.000Z07:00"))
+				fmt.Fprintf(a.stdout, "step %s of run %s marked %s by %s at %s\n", d.StepKey, d.RunID, d.Decision, d.By.Name, d.At.Format("2006-01-02T15:04:05.000Z07:00"))
 				return nil
 			}),
 		}

@@ -25,7 +25,11 @@ Exit 0 when the run was recorded, 1 on any error or an invalid plan.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			drill, err := a.loadDrill(configPath, args[0], triggeredBy, force)
+			requestedBy := localActor()
+			if triggeredBy != "" {
+				requestedBy = localPerson(triggeredBy)
+			}
+			drill, err := a.loadDrill(configPath, args[0], requestedBy, force)
 			if err != nil {
 				return err
 			}
@@ -46,7 +50,7 @@ Exit 0 when the run was recorded, 1 on any error or an invalid plan.`,
 			}
 			if asJSON {
 				return writeJSON(a.stdout, map[string]any{
-					"run_id": run.ID, "plan": run.PlanName, "state": run.State, "triggered_by": run.TriggeredBy,
+					"run_id": run.ID, "plan": run.PlanName, "state": run.State, "triggered_by": run.RequestedBy.String(),
 				})
 			}
 			fmt.Fprintln(a.stdout, run.ID)
@@ -56,7 +60,7 @@ Exit 0 when the run was recorded, 1 on any error or an invalid plan.`,
 	f := cmd.Flags()
 	f.StringVar(&configPath, "config", "", "estate file (env FIREDRILL_CONFIG); default: firedrill.hcl found next to the plan or above")
 	f.StringVar(&databaseURL, "database-url", defaultDatabaseURL, "postgres://... or sqlite:PATH (env FIREDRILL_DATABASE_URL)")
-	f.StringVar(&triggeredBy, "triggered-by", "", "who asks for the drill, recorded with the run (env FIREDRILL_TRIGGERED_BY); default: cli:<user>")
+	f.StringVar(&triggeredBy, "triggered-by", "", "who asks for the drill, recorded with the run as a local person (env FIREDRILL_TRIGGERED_BY); default: the OS user")
 	f.BoolVar(&migrate, "migrate", false, "apply pending database migrations first (env FIREDRILL_MIGRATE)")
 	f.BoolVar(&force, "force", false, "submit a plan that fails services over without their dependencies; recorded with the run")
 	f.BoolVar(&asJSON, "json", false, "print the run as JSON")

@@ -31,8 +31,8 @@ func controlFixture(t *testing.T) (env map[string]string, st *store.Store, run *
 	}
 	deadline := time.Now().Add(time.Hour)
 	run, err = st.RunInsert(ctx, &store.RunInsertParams{
-		PlanID: plan.ID, PlanName: "p", TriggeredBy: "cli:alice", State: drills.RunAwaitingApproval,
-		ApprovalPolicy: []byte(`{"roles":["sre","compliance"]}`), ApprovalDeadline: &deadline,
+		PlanID: plan.ID, PlanName: "p", RequestedBy: cliUser("alice"), State: drills.RunAwaitingApproval,
+		ApprovalRoles: []string{"sre", "compliance"}, ApprovalDeadline: &deadline,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -115,8 +115,9 @@ func TestFreezeAndAbortNeedARole(t *testing.T) {
 	if ids, _ := out["aborted_runs"].([]any); len(ids) != 1 || ids[0] != run.ID {
 		t.Errorf("aborted_runs = %v, want [%s]", out["aborted_runs"], run.ID)
 	}
-	if r, _ := st.RunGet(ctx, run.ID); r.AbortRequestedBy != "alice" || r.AbortReason != "freeze: market turmoil" {
-		t.Errorf("run abort request = %q %q", r.AbortRequestedBy, r.AbortReason)
+	// A run awaiting approval, which no replica will claim, ends aborted at once.
+	if r, _ := st.RunGet(ctx, run.ID); r.AbortRequestedBy.Name != "alice" || r.AbortReason != "freeze: market turmoil" || r.State != drills.RunAborted {
+		t.Errorf("run = %s, abort request = %+v %q; want aborted by alice's freeze", r.State, r.AbortRequestedBy, r.AbortReason)
 	}
 	if res := runCLI(t, ctx, env, "freeze", "status"); !strings.Contains(res.stdout, "set by alice: market turmoil") {
 		t.Errorf("freeze status = %q", res.stdout)
@@ -127,7 +128,7 @@ func TestFreezeAndAbortNeedARole(t *testing.T) {
 	if res := runCLI(t, ctx, env, "freeze", "off", "--by", "alice"); res.code != exitOK {
 		t.Errorf("freeze off: %s", res.stderr)
 	}
-	if res := runCLI(t, ctx, env, "abort", run.ID, "--by", "alice", "--reason", "no longer needed", "--json"); res.code != exitOK {
-		t.Errorf("abort: exit %d, %s", res.code, res.stderr)
+	if res := runCLI(t, ctx, env, "abort", run.ID, "--by", "alice", "--reason", "no longer needed", "--json"); res.code != exitError || !strings.Contains(res.stderr, "terminal") {
+		t.Errorf("abort of an ended run: exit %d, %s; want refused", res.code, res.stderr)
 	}
 }

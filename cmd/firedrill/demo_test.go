@@ -105,7 +105,7 @@ func TestRunAgainstSimProcessOnPostgres(t *testing.T) {
 
 	dsn := storetest.NewDatabase(t)
 	run := exec.CommandContext(ctx, binPath, "run", "../../examples/plans/site-loss.hcl",
-		"--config", estatePath, "--migrate", "--json", "--triggered-by", "test")
+		"--config", estatePath, "--migrate", "--json")
 	run.Env = append(env, "FIREDRILL_DATABASE_URL="+dsn)
 	out, err := run.Output()
 	if err != nil {
@@ -119,8 +119,9 @@ func TestRunAgainstSimProcessOnPostgres(t *testing.T) {
 	if err := json.Unmarshal(out, &summary); err != nil {
 		t.Fatalf("run --json: %v\n%s", err, out)
 	}
-	if !summary.Passed || summary.Run.TriggeredBy != "test" {
-		t.Errorf("run = passed %v triggered by %q; want passed, by test", summary.Passed, summary.Run.TriggeredBy)
+	// Started on the database directly: the local person, unauthenticated, via the CLI.
+	if !summary.Passed || summary.Run.TriggeredBy != localActor().String() {
+		t.Errorf("run = passed %v triggered by %q; want passed, by %s", summary.Passed, summary.Run.TriggeredBy, localActor())
 	}
 
 	// The same run is in the database, as `migrate status` and a second process can see.

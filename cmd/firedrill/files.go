@@ -88,7 +88,7 @@ func readInput(path, what string) ([]byte, error) {
 
 // loadDrill reads the estate and plan a command names and validates the plan against it,
 // printing every problem as file:line:col: message.
-func (a *app) loadDrill(configPath, planPath, triggeredBy string, force bool) (*orchestrator.Drill, error) {
+func (a *app) loadDrill(configPath, planPath string, requestedBy drills.Actor, force bool) (*orchestrator.Drill, error) {
 	path, err := findConfig(configPath, []string{planPath})
 	if err != nil {
 		return nil, err
@@ -108,10 +108,7 @@ func (a *app) loadDrill(configPath, planPath, triggeredBy string, force bool) (*
 		}
 		return nil, fmt.Errorf("plan %s is not valid against %s", planPath, path)
 	}
-	if triggeredBy == "" {
-		triggeredBy = "cli:" + currentUser()
-	}
 	return &orchestrator.Drill{
-		Estate: estate, EstateSource: estateSrc, Plan: plan, PlanSource: planSrc, TriggeredBy: triggeredBy, Force: force,
+		Estate: estate, EstateSource: estateSrc, Plan: plan, PlanSource: planSrc, RequestedBy: requestedBy, Force: force,
 	}, nil
 }

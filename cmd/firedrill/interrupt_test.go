@@ -99,7 +99,7 @@ func TestInterruptedRunRollsBack(t *testing.T) {
 	if res.code != exitDrillFailed || !strings.Contains(res.stderr, "interrupted: aborting the drill") {
 		t.Fatalf("exit %d, stderr %q; want 2 after an abort", res.code, res.stderr)
 	}
-	runs, err := st.RunList(context.Background(), store.RunListParams{})
+	runs, err := listRuns(context.Background(), st, &store.RunListParams{})
 	if err != nil || len(runs) != 1 {
 		t.Fatalf("runs = %v, %v", runs, err)
 	}
@@ -116,7 +116,7 @@ func TestInterruptedRunRollsBack(t *testing.T) {
 // holding reports whether the only run is executing its hold step.
 func holding(st *store.Store) bool {
 	ctx := context.Background()
-	runs, err := st.RunList(ctx, store.RunListParams{})
+	runs, err := listRuns(ctx, st, &store.RunListParams{})
 	if err != nil || len(runs) != 1 {
 		return false
 	}
@@ -130,4 +130,13 @@ func holding(st *store.Store) bool {
 		}
 	}
 	return false
+}
+
+// listRuns is one page of st.RunList.
+func listRuns(ctx context.Context, st *store.Store, p *store.RunListParams) ([]*store.Run, error) {
+	page, err := st.RunList(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return page.Runs, nil
 }

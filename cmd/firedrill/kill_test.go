@@ -165,7 +165,7 @@ func submitRun(t *testing.T, ctx context.Context, env []string, planPath, estate
 // done otherwise, and counts the retries per run.
 func decideWaiting(t *testing.T, ctx context.Context, st *store.Store, retries map[string]int, retry bool) {
 	t.Helper()
-	runs, err := st.RunList(ctx, store.RunListParams{States: []drills.RunState{drills.RunWaitingOperator}, Limit: store.MaxRunListLimit})
+	runs, err := listRuns(ctx, st, &store.RunListParams{States: []drills.RunState{drills.RunWaitingOperator}, Limit: store.MaxRunListLimit})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func decideWaiting(t *testing.T, ctx context.Context, st *store.Store, retries m
 			if retry {
 				decision = store.DecisionRetry
 			}
-			if _, err := st.StepDecide(ctx, &store.StepDecideParams{RunID: run.ID, StepKey: s.Key, Decision: decision, By: "kill-test"}); err != nil {
+			if _, err := st.StepDecide(ctx, &store.StepDecideParams{RunID: run.ID, StepKey: s.Key, Decision: decision, By: localPerson("kill-test")}); err != nil {
 				t.Logf("decide %s of %s: %v", s.Key, run.ID, err)
 				continue
 			}
@@ -244,7 +244,7 @@ func TestKill9ServeMidDrill(t *testing.T) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		decideWaiting(t, ctx, st, retries, true)
-		runs, err := st.RunList(ctx, store.RunListParams{Limit: store.MaxRunListLimit})
+		runs, err := listRuns(ctx, st, &store.RunListParams{Limit: store.MaxRunListLimit})
 		if err != nil {
 			t.Fatal(err)
 		}

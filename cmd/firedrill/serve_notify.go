@@ -102,7 +102,7 @@ func approvalNeeded(n *notify.Notifier) func(ctx context.Context, run *store.Run
 		if n == nil || run.State != drills.RunAwaitingApproval {
 			return
 		}
-		fields := map[string]any{"schedule": run.ScheduleName, "fire_time": run.FireTime, "policy": string(run.ApprovalPolicy)}
+		fields := map[string]any{"schedule": run.ScheduleName, "fire_time": run.FireTime, "approval_roles": run.ApprovalRoles}
 		if run.ApprovalDeadline != nil {
 			fields["deadline"] = run.ApprovalDeadline
 		}

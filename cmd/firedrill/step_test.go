@@ -28,7 +28,7 @@ func TestStepDoneRecordsWhoDecided(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, err := st.RunInsert(ctx, &store.RunInsertParams{PlanID: plan.ID, PlanName: "p", TriggeredBy: "test"})
+	run, err := st.RunInsert(ctx, &store.RunInsertParams{PlanID: plan.ID, PlanName: "p", RequestedBy: localPerson("test")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -107,7 +107,7 @@ func loadRunSummary(ctx context.Context, st *store.Store, runID string) (*runSum
 		Run: runJSON{
 			ID: run.ID, Plan: run.PlanName, PlanSHA256: plan.SHA256, EstateSHA256: run.EstateSHA256,
 			From: run.FromSite, To: run.ToSite, State: string(run.State), Reason: run.StateReason,
-			TriggeredBy: run.TriggeredBy, StartedAt: run.StartedAt, EndedAt: run.EndedAt,
+			TriggeredBy: run.RequestedBy.String(), StartedAt: run.StartedAt, EndedAt: run.EndedAt,
 			T0: run.T0, T1: run.T1, RTOActualMS: msOf(run.RTOActual), ObjectivesMet: run.ObjectivesMet,
 		},
 		Steps:    []stepJSON{},

@@ -487,7 +487,7 @@ func (s *Scheduler) decide(ctx context.Context, sch *drills.Schedule, st *store.
 }
 
 func pausedReason(st *store.Schedule) string {
-	r := "paused by " + st.PausedBy
+	r := "paused by " + st.PausedBy.String()
 	if st.PausedReason != "" {
 		r += ": " + st.PausedReason
 	}
@@ -534,11 +534,6 @@ func (s *Scheduler) record(ctx context.Context, sch *drills.Schedule, d decision
 	return nil
 }
 
-// approvalDoc is the approval policy recorded with a run.
-type approvalDoc struct {
-	Roles []string `json:"roles"`
-}
-
 // runParams records the estate and the plan as a manual submission does, so that a worker can
 // execute the run from the store alone, and returns the run to create.
 func (s *Scheduler) runParams(ctx context.Context, sch *drills.Schedule, f drills.Fire) (*store.RunInsertParams, error) {
@@ -560,17 +555,18 @@ func (s *Scheduler) runParams(ctx context.Context, sch *drills.Schedule, f drill
 		return nil, err
 	}
 	p := &store.RunInsertParams{
-		PlanID: rec.ID, PlanName: plan.Name, EstateSHA256: s.estateSHA,
-		FromSite: plan.From, ToSite: plan.To, TriggeredBy: "schedule:" + sch.Name, State: drills.RunPending,
+		PlanID: rec.ID, PlanName: plan.Name, EstateSHA256: s.estateSHA, FromSite: plan.From, ToSite: plan.To,
+		RequestedBy: drills.Actor{Kind: drills.ActorSchedule, Name: sch.Name}, State: drills.RunPending,
 	}
-	if sch.Approval.Required() {
-		p.State = drills.RunAwaitingApproval
-		doc, err := json.Marshal(approvalDoc{Roles: sch.Approval.Roles})
-		if err != nil {
-			return nil, err
+	// A fire follows the policy a person's request would (the plan's, else the estate's
+	// default), unless the schedule declares its own.
+	if policy := drills.EffectiveApproval(s.cfg.Estate, plan, sch); policy.Required() {
+		p.State, p.ApprovalRoles = drills.RunAwaitingApproval, policy.Roles
+		within := policy.Within
+		if within <= 0 {
+			within = startWithin(sch)
 		}
-		p.ApprovalPolicy = doc
-		deadline := f.At.Add(startWithin(sch))
+		deadline := f.At.Add(within)
 		p.ApprovalDeadline = &deadline
 	}
 	return p, nil

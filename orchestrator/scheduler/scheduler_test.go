@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -217,15 +218,12 @@ schedule "overlap" {
 			}
 		}
 	}
-	all, err := st.RunList(context.Background(), store.RunListParams{Limit: store.MaxRunListLimit})
-	if err != nil {
-		t.Fatal(err)
-	}
+	all := listRuns(t, st)
 	if len(all) != runs || len(fired) != runs {
 		t.Errorf("%d runs stored and %d announced, want %d", len(all), len(fired), runs)
 	}
 	for _, r := range all {
-		if r.FireTime == nil || r.State != drills.RunPending || r.TriggeredBy != "schedule:"+r.ScheduleName {
+		if r.FireTime == nil || r.State != drills.RunPending || r.RequestedBy != (drills.Actor{Kind: drills.ActorSchedule, Name: r.ScheduleName}) {
 			t.Errorf("run %+v: want pending, triggered by its schedule", r)
 			continue
 		}
@@ -324,7 +322,7 @@ schedule "every-minute" {
 	if len(byOwner) < 2 {
 		t.Errorf("fires decided by %v: the lease never moved", byOwner)
 	}
-	runs, err := st.RunList(ctx, store.RunListParams{Limit: store.MaxRunListLimit})
+	runs, err := listRuns(t, st), error(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,7 +404,7 @@ func TestPausedAndClockStepBack(t *testing.T) {
 	st := sqliteStore(t, clk)
 	s := newScheduler(t, scheduler.Config{Store: st, Estate: cfg, EstateSource: src, Clock: clk})
 	tick(t, s)
-	if _, err := st.SchedulePause(ctx, "skip", "alice", "DR site maintenance"); err != nil {
+	if _, err := st.SchedulePause(ctx, &store.SchedulePauseParams{Name: "skip", By: drills.Actor{Kind: drills.ActorUser, Name: "alice", Via: drills.ViaAPI}, Reason: "DR site maintenance"}); err != nil {
 		t.Fatal(err)
 	}
 	at := func(h int) time.Time { return time.Date(2027, 1, 4, h, 0, 0, 0, time.UTC) }
@@ -414,7 +412,7 @@ func TestPausedAndClockStepBack(t *testing.T) {
 	tick(t, s)
 	clk.Set(at(11))
 	tick(t, s)
-	if _, err := st.ScheduleResume(ctx, "skip", "bob"); err != nil {
+	if _, err := st.ScheduleResume(ctx, &store.SchedulePauseParams{Name: "skip", By: drills.Actor{Kind: drills.ActorUser, Name: "bob", Via: drills.ViaAPI}}); err != nil {
 		t.Fatal(err)
 	}
 	clk.Set(at(12))
@@ -430,13 +428,13 @@ func TestPausedAndClockStepBack(t *testing.T) {
 	if w := []string{"skipped_paused", "skipped_paused", "run", "run"}; fmt.Sprint(decisions(got)) != fmt.Sprint(w) {
 		t.Fatalf("decisions = %v, want %v", decisions(got), w)
 	}
-	if got[0].Reason != "paused by alice: DR site maintenance" {
+	if got[0].Reason != "paused by alice (via api): DR site maintenance" {
 		t.Errorf("paused fire reason = %q", got[0].Reason)
 	}
 	if n := len(fires(t, st, "once")); n != 4 {
 		t.Errorf("the other schedule decided %d fires, want 4 (10:00 to 13:00)", n)
 	}
-	runs, err := st.RunList(ctx, store.RunListParams{})
+	runs, err := listRuns(t, st), error(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -468,12 +466,12 @@ schedule "approved" {
 	fire := time.Date(2027, 1, 5, 2, 0, 0, 0, time.FixedZone("KST", 9*3600))
 	clk.Set(fire)
 	tick(t, s)
-	runs, err := st.RunList(ctx, store.RunListParams{})
+	runs, err := listRuns(t, st), error(nil)
 	if err != nil || len(runs) != 1 {
 		t.Fatalf("RunList = %d runs, %v; want 1", len(runs), err)
 	}
 	r := runs[0]
-	if r.State != drills.RunAwaitingApproval || string(r.ApprovalPolicy) != `{"roles":["sre","compliance"]}` ||
+	if r.State != drills.RunAwaitingApproval || !reflect.DeepEqual(r.ApprovalRoles, []string{"sre", "compliance"}) ||
 		r.ApprovalDeadline == nil || !r.ApprovalDeadline.Equal(fire.Add(3*time.Hour)) {
 		t.Errorf("run = %+v, want awaiting approval until %s", r, fire.Add(3*time.Hour))
 	}
@@ -563,5 +561,48 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}
 	if _, err := scheduler.New(good); err != nil {
 		t.Errorf("New(good) = %v", err)
+	}
+}
+
+// listRuns returns every stored run, newest first.
+func listRuns(t *testing.T, st *store.Store) []*store.Run {
+	t.Helper()
+	page, err := st.RunList(context.Background(), &store.RunListParams{Limit: store.MaxRunListLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page.Runs
+}
+
+// TestFiresFollowTheEstateApprovalPolicy: a schedule without a policy of its own fires runs
+// that follow the estate's default policy (or the plan's), as a person's request would, with
+// the policy's window as the deadline.
+func TestFiresFollowTheEstateApprovalPolicy(t *testing.T) {
+	t.Parallel()
+	cfg, src := estate(t, `
+schedule "nightly" {
+  plan      = "plans/failover.hcl"
+  cron      = "0 2 * * *"
+  time_zone = "Asia/Seoul"
+}
+`)
+	cfg.DefaultApproval = drills.ApprovalPolicy{Roles: []string{drills.RoleSRE, drills.RoleCompliance}, Within: 6 * time.Hour}
+	start := time.Date(2027, 1, 4, 0, 0, 0, 0, time.UTC)
+	clk := clocktest.New(start)
+	st := sqliteStore(t, clk)
+	s := newScheduler(t, scheduler.Config{Store: st, Estate: cfg, EstateSource: src, Clock: clk})
+	tick(t, s)
+	fire := time.Date(2027, 1, 5, 2, 0, 0, 0, time.FixedZone("KST", 9*3600))
+	clk.Set(fire)
+	tick(t, s)
+	runs := listRuns(t, st)
+	if len(runs) != 1 {
+		t.Fatalf("%d runs, want 1", len(runs))
+	}
+	r := runs[0]
+	if r.State != drills.RunAwaitingApproval || !reflect.DeepEqual(r.ApprovalRoles, []string{"sre", "compliance"}) ||
+		r.ApprovalDeadline == nil || !r.ApprovalDeadline.Equal(fire.Add(6*time.Hour)) ||
+		r.RequestedBy != (drills.Actor{Kind: drills.ActorSchedule, Name: "nightly"}) {
+		t.Errorf("run = %+v, want awaiting the estate's approval until %s, requested by the schedule", r, fire.Add(6*time.Hour))
 	}
 }

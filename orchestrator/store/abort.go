@@ -16,8 +16,10 @@ const EventAbortRequested = "abort_requested"
 
 // RunAbortRequestParams are the arguments of RunAbortRequest.
 type RunAbortRequestParams struct {
-	RunID  string
-	By     string
+	RunID string
+	// By is who asks: a person, the system (a freeze), or a stop condition (its name is then
+	// recorded as the run's AbortStopCondition). Required.
+	By     drills.Actor
 	Reason string
 	// At defaults to the clock's now.
 	At time.Time
@@ -25,37 +27,108 @@ type RunAbortRequestParams struct {
 
 // RunAbortRequest asks a run to abort. It is not fenced: the operator is not a replica. The
 // replica holding the run sees the request, stops the current step, runs the rollback and
-// records the end; a run nobody holds yet (pending, awaiting approval) is never started.
-// The first request wins; later ones are recorded on the timeline only. ErrRunTerminal for a
-// run that has ended.
+// records the end; a pending run is never started (the worker that claims it ends it). A run
+// awaiting approval, which no replica will ever claim, ends aborted at once. The first request
+// wins; later ones are recorded on the timeline only. ErrRunTerminal for a run that has ended.
 func (s *Store) RunAbortRequest(ctx context.Context, p *RunAbortRequestParams) (*Run, error) {
-	if p == nil || p.RunID == "" || p.By == "" || p.Reason == "" {
-		return nil, errors.New("abort request: RunID, By and Reason are required")
-	}
-	at := s.now(p.At)
 	var out *Run
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		locked, err := lockRun(tx, p.RunID)
-		if err != nil {
-			return err
-		}
-		m := *locked
-		if drills.RunState(m.State).IsTerminal() {
-			return fmt.Errorf("%w (state %s)", ErrRunTerminal, m.State)
-		}
-		if m.AbortRequestedAt == nil {
-			if err := tx.Model(&runModel{}).Where("id = ?", p.RunID).UpdateColumns(map[string]any{
-				"abort_requested_at": at, "abort_requested_by": p.By, "abort_reason": p.Reason,
-			}).Error; err != nil {
-				return err
-			}
-			m.AbortRequestedAt, m.AbortRequestedBy, m.AbortReason = &at, p.By, p.Reason
-		}
-		out = runOf(&m)
-		return appendEvent(tx, p.RunID, at, EventAbortRequested, "", p.Reason, map[string]any{"by": p.By})
+	err := s.InTx(ctx, func(tx *Tx) error {
+		var err error
+		out, err = s.RunAbortRequestTx(ctx, tx, p)
+		return err
 	})
+	return out, err
+}
+
+// RunAbortRequestTx is RunAbortRequest in tx.
+func (s *Store) RunAbortRequestTx(ctx context.Context, tx *Tx, p *RunAbortRequestParams) (*Run, error) {
+	if p == nil || p.RunID == "" || p.Reason == "" {
+		return nil, errors.New("abort request: RunID and Reason are required")
+	}
+	if err := checkActor("abort request: By", p.By); err != nil {
+		return nil, err
+	}
+	out, err := abortRequestTx(tx.with(ctx), p, s.now(p.At))
 	if err != nil {
 		return nil, fmt.Errorf("request abort of run %s: %w", p.RunID, translate(err))
 	}
 	return out, nil
 }
+
+func abortRequestTx(tx *gorm.DB, p *RunAbortRequestParams, at time.Time) (*Run, error) {
+	locked, err := lockRun(tx, p.RunID)
+	if err != nil {
+		return nil, err
+	}
+	m := *locked
+	if drills.RunState(m.State).IsTerminal() {
+		return nil, fmt.Errorf("%w (state %s)", ErrRunTerminal, m.State)
+	}
+	if m.AbortRequestedAt == nil {
+		set := map[string]any{"abort_requested_at": at, "abort_reason": p.Reason, "abort_stop_condition": ""}
+		if p.By.Kind == drills.ActorStopCondition {
+			set["abort_stop_condition"] = p.By.Name
+		}
+		setActor(set, "abort_by_", p.By)
+		if err := tx.Model(&runModel{}).Where("id = ?", p.RunID).UpdateColumns(set).Error; err != nil {
+			return nil, err
+		}
+		m.AbortRequestedAt, m.AbortBy, m.AbortReason = &at, colsOf(p.By), p.Reason
+		m.AbortStopCondition, _ = set["abort_stop_condition"].(string)
+	}
+	if err := appendEvent(tx, p.RunID, at, EventAbortRequested, "", p.Reason, map[string]any{"by": p.By}); err != nil {
+		return nil, err
+	}
+	if m.State == string(drills.RunAwaitingApproval) {
+		reason := fmt.Sprintf("aborted by %s before it was approved: %s", m.AbortBy.actor(), m.AbortReason)
+		if err := endUnclaimed(tx, &m, at, drills.RunAborted, reason); err != nil {
+			return nil, err
+		}
+	}
+	return runOf(&m), nil
+}
+
+// RunAbortActiveParams are the arguments of RunAbortActiveTx.
+type RunAbortActiveParams struct {
+	By     drills.Actor
+	Reason string
+	At     time.Time
+}
+
+// RunAbortActiveTx asks every run that has not ended to abort (see RunAbortRequest), in tx,
+// and returns their IDs oldest first: a freeze's abort of everything in flight.
+func (s *Store) RunAbortActiveTx(ctx context.Context, tx *Tx, p *RunAbortActiveParams) ([]string, error) {
+	if p == nil || p.Reason == "" {
+		return nil, errors.New("abort active runs: Reason is required")
+	}
+	if err := checkActor("abort active runs: By", p.By); err != nil {
+		return nil, err
+	}
+	db := tx.with(ctx)
+	var active []string
+	if err := db.Model(&runModel{}).Where("state NOT IN ?", terminalStates).Order("created_at, id").
+		Pluck("id", &active).Error; err != nil {
+		return nil, fmt.Errorf("abort active runs: %w", translate(err))
+	}
+	at := s.now(p.At)
+	for _, id := range active {
+		if _, err := abortRequestTx(db, &RunAbortRequestParams{RunID: id, By: p.By, Reason: p.Reason}, at); err != nil {
+			return nil, fmt.Errorf("abort active runs: run %s: %w", id, translate(err))
+		}
+	}
+	if active == nil {
+		active = []string{}
+	}
+	return active, nil
+}
+
+// terminalStates lists the terminal run states.
+var terminalStates = func() []string {
+	var out []string
+	for _, s := range drills.RunStates {
+		if s.IsTerminal() {
+			out = append(out, string(s))
+		}
+	}
+	return out
+}()

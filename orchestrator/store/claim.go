@@ -29,11 +29,6 @@ type RunClaimNextParams struct {
 	Now time.Time
 }
 
-// claimableStates are the states a worker may pick up: a run nobody started, or one whose
-// holder stopped renewing its lease. awaiting_approval is never claimable (nobody may start
-// it before its policy is met), and terminal runs are done.
-var claimableStates = []string{string(drills.RunPending), string(drills.RunRunning), string(drills.RunWaitingOperator)}
-
 // RunClaimNext claims the oldest run that needs a replica: pending, running or waiting for an
 // operator, whose lease is unset or expired (lease_expires_at < now). The claim bumps the epoch,
 // sets owner and expiry and records a run_claimed event naming the previous owner, all in the
@@ -79,10 +74,12 @@ func (s *Store) RunClaimNext(ctx context.Context, p *RunClaimNextParams) (*Run, 
 
 // claimLocked gives the run cur, which the caller has locked in tx (FOR UPDATE on PostgreSQL,
 // the writer lock on SQLite), to owner at the next epoch, and records the run_claimed event.
-// It is the one place a claim is written (RunClaim and RunClaimNext).
+// It is the one place a claim is written (RunClaim and RunClaimNext). A claim is for running
+// the run: a run in a state that cannot move to running (awaiting approval, ended) is refused
+// with ErrInvalidTransition.
 func claimLocked(tx *gorm.DB, cur *runModel, owner string, leaseFor time.Duration, now time.Time) (int64, error) {
-	if drills.RunState(cur.State).IsTerminal() {
-		return 0, fmt.Errorf("%w (state %s)", ErrRunTerminal, cur.State)
+	if err := checkTransition(drills.RunState(cur.State), drills.RunRunning); err != nil {
+		return 0, fmt.Errorf("claim: %w", err)
 	}
 	expires := utcMS(now.Add(leaseFor))
 	epoch := cur.LeaseEpoch + 1

@@ -14,12 +14,21 @@ import (
 	"github.com/firedrill/firedrill/orchestrator/store/storetest"
 )
 
+// rolesFor is the approval policy a run inserted in state st needs: one, exactly when it
+// awaits approval.
+func rolesFor(st drills.RunState) []string {
+	if st == drills.RunAwaitingApproval {
+		return []string{drills.RoleSRE, drills.RoleCompliance}
+	}
+	return nil
+}
+
 // insertRun stores a run of plan in state st.
 func insertRun(t *testing.T, s *store.Store, plan *store.PlanRecord, st drills.RunState) *store.Run {
 	t.Helper()
 	run, err := s.RunInsert(context.Background(), &store.RunInsertParams{
 		PlanID: plan.ID, PlanName: plan.Name, EstateSHA256: "abc", FromSite: "sangam", ToSite: "yatap",
-		TriggeredBy: "test", State: st,
+		RequestedBy: tester, State: st, ApprovalRoles: rolesFor(st),
 	})
 	if err != nil {
 		t.Fatalf("RunInsert: %v", err)
@@ -38,10 +47,7 @@ func TestClaimNextTakesOnlyClaimableRuns(t *testing.T) {
 		}
 		approval := insertRun(t, s, b.plan, drills.RunAwaitingApproval)
 		ended := insertRun(t, s, b.plan, drills.RunPending)
-		e, err := s.RunClaim(ctx, &store.RunClaimParams{RunID: ended.ID, Owner: "replica-a", LeaseFor: time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
+		e := claimRunning(t, s, ended.ID)
 		if err := s.RunFinish(ctx, &store.RunFinishParams{RunID: ended.ID, Epoch: e, State: drills.RunSucceeded}); err != nil {
 			t.Fatal(err)
 		}
@@ -180,7 +186,7 @@ func TestClaimStepMarkUnknownAwaitsADecision(t *testing.T) {
 		if steps[0].State != drills.StepUnknown || steps[0].EndedAt != nil || steps[0].Error != "takeover" {
 			t.Errorf("step = %s ended %v error %q, want unknown, open, takeover", steps[0].State, steps[0].EndedAt, steps[0].Error)
 		}
-		d, err := s.StepDecide(ctx, &store.StepDecideParams{RunID: b.run.ID, StepKey: "notify", Decision: store.DecisionRetry, By: "alice"})
+		d, err := s.StepDecide(ctx, &store.StepDecideParams{RunID: b.run.ID, StepKey: "notify", Decision: store.DecisionRetry, By: person("alice")})
 		if err != nil {
 			t.Fatalf("StepDecide on an unknown step: %v", err)
 		}

@@ -38,7 +38,7 @@ type StepDecision struct {
 	StepID   string
 	StepKey  string
 	Decision string
-	By       string
+	By       drills.Actor
 	Comment  string
 	At       time.Time
 }
@@ -47,10 +47,10 @@ type StepDecision struct {
 type StepDecideParams struct {
 	RunID   string
 	StepKey string
-	// Decision is DecisionDone or DecisionFailed.
+	// Decision is DecisionDone, DecisionFailed, DecisionRetry or DecisionAbort.
 	Decision string
-	// By names the person; required, recorded for the report.
-	By      string
+	// By is the person who decides; required, recorded for the report.
+	By      drills.Actor
 	Comment string
 	// At defaults to the clock's now.
 	At time.Time
@@ -61,6 +61,17 @@ type StepDecideParams struct {
 // (ErrDuplicate after). It is not fenced by the lease: the person is not a replica; the runner
 // holding the lease reads the decision and records the step's outcome itself.
 func (s *Store) StepDecide(ctx context.Context, p *StepDecideParams) (*StepDecision, error) {
+	var out *StepDecision
+	err := s.InTx(ctx, func(tx *Tx) error {
+		var err error
+		out, err = s.StepDecideTx(ctx, tx, p)
+		return err
+	})
+	return out, err
+}
+
+// StepDecideTx is StepDecide in tx.
+func (s *Store) StepDecideTx(ctx context.Context, tx *Tx, p *StepDecideParams) (*StepDecision, error) {
 	if p == nil || p.RunID == "" || p.StepKey == "" {
 		return nil, errors.New("step decide: RunID and StepKey are required")
 	}
@@ -69,8 +80,8 @@ func (s *Store) StepDecide(ctx context.Context, p *StepDecideParams) (*StepDecis
 	default:
 		return nil, fmt.Errorf("step decide: decision %q is not one of %s, %s, %s, %s", p.Decision, DecisionDone, DecisionFailed, DecisionRetry, DecisionAbort)
 	}
-	if p.By == "" {
-		return nil, errors.New("step decide: By (who decides) is required")
+	if err := checkPerson("step decide: By", p.By); err != nil {
+		return nil, err
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
@@ -78,8 +89,8 @@ func (s *Store) StepDecide(ctx context.Context, p *StepDecideParams) (*StepDecis
 	}
 	at := s.now(p.At)
 	d := stepDecisionModel{ID: id.String(), RunID: p.RunID, StepKey: p.StepKey, Decision: p.Decision,
-		DecidedBy: p.By, Comment: p.Comment, DecidedAt: at}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		DecidedBy: colsOf(p.By), Comment: p.Comment, DecidedAt: at}
+	err = func(tx *gorm.DB) error {
 		// Locking the run row serialises the event sequence on PostgreSQL.
 		run, err := lockRun(tx, p.RunID)
 		if err != nil {
@@ -108,9 +119,9 @@ func (s *Store) StepDecide(ctx context.Context, p *StepDecideParams) (*StepDecis
 		return appendEvent(tx, p.RunID, at, EventStepDecided, p.StepKey, p.Comment, map[string]any{
 			"step_id": step.ID, "decision": p.Decision, "decided_by": p.By,
 		})
-	})
+	}(tx.with(ctx))
 	if err != nil {
-		return nil, fmt.Errorf("decide step %s of run %s: %w", p.StepKey, p.RunID, err)
+		return nil, fmt.Errorf("decide step %s of run %s: %w", p.StepKey, p.RunID, translate(err))
 	}
 	return decisionOf(&d), nil
 }
@@ -139,5 +150,5 @@ func (s *Store) StepDecisionList(ctx context.Context, runID string) ([]*StepDeci
 
 func decisionOf(m *stepDecisionModel) *StepDecision {
 	return &StepDecision{ID: m.ID, RunID: m.RunID, StepID: m.StepID, StepKey: m.StepKey, Decision: m.Decision,
-		By: m.DecidedBy, Comment: m.Comment, At: m.DecidedAt.UTC()}
+		By: m.DecidedBy.actor(), Comment: m.Comment, At: m.DecidedAt.UTC()}
 }

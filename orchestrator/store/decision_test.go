@@ -24,7 +24,11 @@ func TestStepDecide(t *testing.T) {
 			return id
 		}
 		decide := func(key, decision, by string) (*store.StepDecision, error) {
-			return s.StepDecide(ctx, &store.StepDecideParams{RunID: b.run.ID, StepKey: key, Decision: decision, By: by, Comment: "called the VAN operator", At: at(1)})
+			var who drills.Actor
+			if by != "" {
+				who = person(by)
+			}
+			return s.StepDecide(ctx, &store.StepDecideParams{RunID: b.run.ID, StepKey: key, Decision: decision, By: who, Comment: "called the VAN operator", At: at(1)})
 		}
 
 		nomadID := start("stop", drills.ActionNomadStopJob)
@@ -56,14 +60,14 @@ func TestStepDecide(t *testing.T) {
 		if err != nil {
 			t.Fatalf("StepDecide: %v", err)
 		}
-		if d.StepID != manualID || d.By != "alice" || d.Decision != store.DecisionDone {
+		if d.StepID != manualID || d.By != person("alice") || d.Decision != store.DecisionDone {
 			t.Errorf("decision = %+v", d)
 		}
 		if _, err := decide("call-van", store.DecisionFailed, "bob"); !errors.Is(err, store.ErrDuplicate) {
 			t.Errorf("second decision = %v, want ErrDuplicate", err)
 		}
 		got, err := s.StepDecisionGet(ctx, manualID)
-		if err != nil || got.By != "alice" || got.Comment != "called the VAN operator" || !got.At.Equal(wantTime(at(1))) {
+		if err != nil || got.By != person("alice") || got.Comment != "called the VAN operator" || !got.At.Equal(wantTime(at(1))) {
 			t.Errorf("StepDecisionGet = %+v, %v", got, err)
 		}
 		list, err := s.StepDecisionList(ctx, b.run.ID)

@@ -19,6 +19,11 @@ import (
 // credentials ("env:NAME" or "file:/path"), never a secret. Rows of sites or services that left
 // the estate stay, marked by an older estate_sha256.
 func (s *Store) EstateSave(ctx context.Context, cfg *drills.Estate, source []byte) error {
+	return s.InTx(ctx, func(tx *Tx) error { return s.EstateSaveTx(ctx, tx, cfg, source) })
+}
+
+// EstateSaveTx is EstateSave in tx.
+func (s *Store) EstateSaveTx(ctx context.Context, tx *Tx, cfg *drills.Estate, source []byte) error {
 	if cfg == nil {
 		return errors.New("estate save: config is nil")
 	}
@@ -28,7 +33,7 @@ func (s *Store) EstateSave(ctx context.Context, cfg *drills.Estate, source []byt
 		return fmt.Errorf("estate save %s: config SHA256 %s does not match the source's %s", cfg.File, cfg.SHA256, digest)
 	}
 	now := s.now(time.Time{})
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := func(tx *gorm.DB) error {
 		snap := estateSnapshotModel{SHA256: digest, File: cfg.File, Source: string(source), CreatedAt: now}
 		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&snap).Error; err != nil {
 			return fmt.Errorf("snapshot: %w", err)
@@ -58,7 +63,7 @@ func (s *Store) EstateSave(ctx context.Context, cfg *drills.Estate, source []byt
 			}
 		}
 		return nil
-	})
+	}(tx.with(ctx))
 	if err != nil {
 		return fmt.Errorf("estate save %s: %w", cfg.File, translate(err))
 	}

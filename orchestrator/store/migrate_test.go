@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
 
+	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/orchestrator/store"
 	"github.com/firedrill/firedrill/orchestrator/store/storetest"
 )
@@ -193,4 +194,104 @@ func TestSchemaCheckFreshDatabase(t *testing.T) {
 	if err := s.SchemaCheck(ctx); err != nil {
 		t.Fatalf("SchemaCheck after up = %v", err)
 	}
+}
+
+// TestMigrationBackfillsActors: rows written before 00005, with actors as free text, come out
+// as typed actors; a migration down and up again keeps them.
+func TestMigrationBackfillsActors(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		if _, err := s.MigrateDownTo(ctx, 4); err != nil {
+			t.Fatalf("MigrateDownTo(4): %v", err)
+		}
+		db := s.DBForTest()
+		now := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
+			{`INSERT INTO plans (id, name, file, sha256, source, created_at) VALUES ('p1', 'site-loss', '', 'abc123', 'plan', ?)`, []any{now}},
+			{`INSERT INTO runs (id, plan_id, plan_name, state, triggered_by, created_at, updated_at) VALUES
+				('r-cli', 'p1', 'site-loss', 'pending', 'cli:alice (forced: dependency validation skipped)', ?, ?),
+				('r-sched', 'p1', 'site-loss', 'pending', 'schedule:nightly', ?, ?),
+				('r-demo', 'p1', 'site-loss', 'pending', 'demo', ?, ?),
+				('r-none', 'p1', 'site-loss', 'pending', '', ?, ?)`, []any{now, now, now, now, now, now, now, now}},
+			{`UPDATE runs SET abort_requested_at = ?, abort_requested_by = 'firedrill (stop condition) rto_budget', abort_reason = 'over' WHERE id = 'r-sched'`, []any{now}},
+			{`UPDATE runs SET abort_requested_at = ?, abort_requested_by = 'cli:bob', abort_reason = 'interrupted' WHERE id = 'r-cli'`, []any{now}},
+			{`INSERT INTO users (name, roles, disabled, created_at, updated_at) VALUES ('alice', '["sre","compliance"]', false, ?, ?)`, []any{now, now}},
+			{`INSERT INTO approvals (id, run_id, approver, roles, decision, comment, decided_at) VALUES ('a1', 'r-demo', 'kim', '["compliance"]', 'approve', '', ?)`, []any{now}},
+			{`INSERT INTO freezes (id, reason, set_by, set_at, lifted_by, lifted_at) VALUES ('f1', 'quarter end', 'alice', ?, 'bob', ?)`, []any{now, now}},
+			{`INSERT INTO schedules (name, plan_name, spec, paused, paused_by, paused_reason, updated_at) VALUES
+				('nightly', 'site-loss', '{}', true, 'estate', 'gone', ?), ('weekly', 'site-loss', '{}', true, 'alice', 'maintenance', ?)`, []any{now, now}},
+			{`INSERT INTO step_results (id, run_id, seq, step_key, action, state, started_at) VALUES ('s1', 'r-demo', 1, 'call', 'manual', 'running', ?)`, []any{now}},
+			{`INSERT INTO step_decisions (id, run_id, step_id, step_key, decision, decided_by, decided_at) VALUES ('d1', 'r-demo', 's1', 'call', 'done', 'cli:carol', ?)`, []any{now}},
+		} {
+			if err := db.Exec(q.sql, q.args...).Error; err != nil {
+				t.Fatalf("%s: %v", q.sql, err)
+			}
+		}
+		if _, err := s.MigrateUp(ctx); err != nil {
+			t.Fatalf("MigrateUp: %v", err)
+		}
+		check := func() {
+			t.Helper()
+			local := func(n string) drills.Actor { return drills.Actor{Kind: drills.ActorLocal, Name: n, Via: drills.ViaCLI} }
+			runs := map[string]struct {
+				by     drills.Actor
+				forced bool
+				abort  drills.Actor
+				cond   string
+			}{
+				"r-cli":   {local("alice"), true, local("bob"), ""},
+				"r-sched": {drills.Actor{Kind: drills.ActorSchedule, Name: "nightly"}, false, drills.Actor{Kind: drills.ActorStopCondition, Name: "rto_budget"}, "rto_budget"},
+				"r-demo":  {drills.Actor{Kind: drills.ActorSystem, Name: "demo"}, false, drills.Actor{}, ""},
+				"r-none":  {drills.Actor{Kind: drills.ActorSystem, Name: "unknown"}, false, drills.Actor{}, ""},
+			}
+			for id, want := range runs {
+				r, err := s.RunGet(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.RequestedBy != want.by || r.Forced != want.forced || r.AbortRequestedBy != want.abort || r.AbortStopCondition != want.cond || r.PlanSHA256 != "abc123" {
+					t.Errorf("run %s = requested by %+v forced %v abort by %+v (%q) plan %q; want %+v", id, r.RequestedBy, r.Forced, r.AbortRequestedBy, r.AbortStopCondition, r.PlanSHA256, want)
+				}
+			}
+			if a, err := s.ApprovalList(ctx, "r-demo"); err != nil || len(a) != 1 || a[0].By != local("kim") {
+				t.Errorf("approvals = %+v, %v", a, err)
+			}
+			if f, err := s.FreezeLatest(ctx); err != nil || f.SetBy != local("alice") || f.LiftedBy != local("bob") {
+				t.Errorf("freeze = %+v, %v", f, err)
+			}
+			if n, err := s.ScheduleGet(ctx, "nightly"); err != nil || !n.Orphaned || n.PausedBy != store.ScheduleOrphanedBy {
+				t.Errorf("orphaned schedule = %+v, %v", n, err)
+			}
+			if w, err := s.ScheduleGet(ctx, "weekly"); err != nil || w.PausedBy != local("alice") || w.Orphaned {
+				t.Errorf("paused schedule = %+v, %v", w, err)
+			}
+			if d, err := s.StepDecisionGet(ctx, "s1"); err != nil || d.By != local("carol") {
+				t.Errorf("decision = %+v, %v", d, err)
+			}
+			legacy := drills.Actor{Kind: drills.ActorSystem, Name: "legacy"}
+			if u, err := s.UserGet(ctx, "alice"); err != nil || u.CreatedBy != legacy {
+				t.Errorf("user = %+v, %v", u, err)
+			}
+			if g, err := s.RoleGrantList(ctx, "alice"); err != nil || len(g) != 2 || g[0].By != legacy || g[0].Change != store.RoleChangeGrant {
+				t.Errorf("legacy grants = %+v, %v", g, err)
+			}
+		}
+		check()
+		if _, err := s.MigrateDownTo(ctx, 4); err != nil {
+			t.Fatalf("MigrateDownTo(4) with data: %v", err)
+		}
+		var triggered string
+		if err := db.Raw(`SELECT triggered_by FROM runs WHERE id = 'r-cli'`).Scan(&triggered).Error; err != nil || triggered != "cli:alice (forced: dependency validation skipped)" {
+			t.Errorf("triggered_by after down = %q, %v", triggered, err)
+		}
+		// role_grants is gone with 00005; the legacy grants come back from the users' roles.
+		if _, err := s.MigrateUp(ctx); err != nil {
+			t.Fatalf("MigrateUp again: %v", err)
+		}
+		check()
+	})
 }

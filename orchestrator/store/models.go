@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// The gorm models mirror migrations/*/00001_initial.sql column for column; the migration test
+// The gorm models mirror migrations/*/*.sql column for column; the migration test
 // checks that they agree. Convention: a column is nullable exactly when its field is a pointer.
 
 // jsonDoc is a JSON document column (jsonb on PostgreSQL, TEXT on SQLite). It is written as a
@@ -124,7 +124,6 @@ type runModel struct {
 	ToSite          string     `gorm:"column:to_site"`
 	State           string     `gorm:"column:state"`
 	StateReason     string     `gorm:"column:state_reason"`
-	TriggeredBy     string     `gorm:"column:triggered_by"`
 	CreatedAt       time.Time  `gorm:"column:created_at"`
 	StartedAt       *time.Time `gorm:"column:started_at"`
 	EndedAt         *time.Time `gorm:"column:ended_at"`
@@ -143,10 +142,15 @@ type runModel struct {
 	ApprovalPolicy   *jsonDoc   `gorm:"column:approval_policy"`
 	ApprovalDeadline *time.Time `gorm:"column:approval_deadline"`
 	AbortRequestedAt *time.Time `gorm:"column:abort_requested_at"`
-	AbortRequestedBy string     `gorm:"column:abort_requested_by"`
 	AbortReason      string     `gorm:"column:abort_reason"`
 	// Added by 00004_event_seq: the last timeline number given out.
 	EventSeq int64 `gorm:"column:event_seq"`
+	// Added by 00005_control_plane.
+	PlanSHA256         string    `gorm:"column:plan_sha256"`
+	RequestedBy        actorCols `gorm:"embedded;embeddedPrefix:requested_"`
+	Forced             bool      `gorm:"column:forced"`
+	AbortBy            actorCols `gorm:"embedded;embeddedPrefix:abort_by_"`
+	AbortStopCondition string    `gorm:"column:abort_stop_condition"`
 }
 
 func (runModel) TableName() string { return "runs" }
@@ -215,6 +219,7 @@ func allModels() []any {
 		&stepDecisionModel{},
 		&scheduleModel{}, &scheduleFireModel{}, &leaseModel{}, &userModel{}, &approvalModel{},
 		&freezeModel{}, &notificationModel{},
+		&roleGrantModel{}, &apiTokenModel{}, &operationModel{},
 	}
 }
 
@@ -244,7 +249,7 @@ type stepDecisionModel struct {
 	StepID    string    `gorm:"column:step_id"`
 	StepKey   string    `gorm:"column:step_key"`
 	Decision  string    `gorm:"column:decision"`
-	DecidedBy string    `gorm:"column:decided_by"`
+	DecidedBy actorCols `gorm:"embedded;embeddedPrefix:decided_by_"`
 	Comment   string    `gorm:"column:comment"`
 	DecidedAt time.Time `gorm:"column:decided_at"`
 }
@@ -257,7 +262,7 @@ type scheduleModel struct {
 	PlanFile     string     `gorm:"column:plan_file"`
 	Spec         jsonDoc    `gorm:"column:spec"`
 	Paused       bool       `gorm:"column:paused"`
-	PausedBy     string     `gorm:"column:paused_by"`
+	PausedBy     actorCols  `gorm:"embedded;embeddedPrefix:paused_by_"`
 	PausedReason string     `gorm:"column:paused_reason"`
 	PausedAt     *time.Time `gorm:"column:paused_at"`
 	LastFireTime *time.Time `gorm:"column:last_fire_time"`
@@ -290,11 +295,14 @@ type leaseModel struct {
 func (leaseModel) TableName() string { return "leases" }
 
 type userModel struct {
-	Name      string    `gorm:"column:name;primaryKey"`
-	Roles     jsonDoc   `gorm:"column:roles"`
-	Disabled  bool      `gorm:"column:disabled"`
-	CreatedAt time.Time `gorm:"column:created_at"`
-	UpdatedAt time.Time `gorm:"column:updated_at"`
+	Name       string     `gorm:"column:name;primaryKey"`
+	Roles      jsonDoc    `gorm:"column:roles"`
+	Disabled   bool       `gorm:"column:disabled"`
+	CreatedAt  time.Time  `gorm:"column:created_at"`
+	UpdatedAt  time.Time  `gorm:"column:updated_at"`
+	CreatedBy  actorCols  `gorm:"embedded;embeddedPrefix:created_by_"`
+	DisabledAt *time.Time `gorm:"column:disabled_at"`
+	DisabledBy actorCols  `gorm:"embedded;embeddedPrefix:disabled_by_"`
 }
 
 func (userModel) TableName() string { return "users" }
@@ -302,7 +310,7 @@ func (userModel) TableName() string { return "users" }
 type approvalModel struct {
 	ID        string    `gorm:"column:id;primaryKey"`
 	RunID     string    `gorm:"column:run_id"`
-	Approver  string    `gorm:"column:approver"`
+	Approver  actorCols `gorm:"embedded;embeddedPrefix:approver_"`
 	Roles     jsonDoc   `gorm:"column:roles"`
 	Decision  string    `gorm:"column:decision"`
 	Comment   string    `gorm:"column:comment"`
@@ -314,9 +322,9 @@ func (approvalModel) TableName() string { return "approvals" }
 type freezeModel struct {
 	ID       string     `gorm:"column:id;primaryKey"`
 	Reason   string     `gorm:"column:reason"`
-	SetBy    string     `gorm:"column:set_by"`
+	SetBy    actorCols  `gorm:"embedded;embeddedPrefix:set_by_"`
 	SetAt    time.Time  `gorm:"column:set_at"`
-	LiftedBy string     `gorm:"column:lifted_by"`
+	LiftedBy actorCols  `gorm:"embedded;embeddedPrefix:lifted_by_"`
 	LiftedAt *time.Time `gorm:"column:lifted_at"`
 }
 
@@ -337,3 +345,43 @@ type notificationModel struct {
 }
 
 func (notificationModel) TableName() string { return "notifications" }
+
+type roleGrantModel struct {
+	ID       string    `gorm:"column:id;primaryKey"`
+	UserName string    `gorm:"column:user_name"`
+	Role     string    `gorm:"column:role"`
+	Change   string    `gorm:"column:change"`
+	By       actorCols `gorm:"embedded;embeddedPrefix:by_"`
+	At       time.Time `gorm:"column:at"`
+}
+
+func (roleGrantModel) TableName() string { return "role_grants" }
+
+type apiTokenModel struct {
+	ID          string     `gorm:"column:id;primaryKey"`
+	UserName    string     `gorm:"column:user_name"`
+	Description string     `gorm:"column:description"`
+	SecretHash  string     `gorm:"column:secret_hash"`
+	Roles       jsonDoc    `gorm:"column:roles"`
+	CreatedAt   time.Time  `gorm:"column:created_at"`
+	CreatedBy   actorCols  `gorm:"embedded;embeddedPrefix:created_by_"`
+	ExpiresAt   time.Time  `gorm:"column:expires_at"`
+	LastUsedAt  *time.Time `gorm:"column:last_used_at"`
+	RevokedAt   *time.Time `gorm:"column:revoked_at"`
+	RevokedBy   actorCols  `gorm:"embedded;embeddedPrefix:revoked_by_"`
+}
+
+func (apiTokenModel) TableName() string { return "api_tokens" }
+
+type operationModel struct {
+	ID        int64     `gorm:"column:id;primaryKey;autoIncrement"`
+	At        time.Time `gorm:"column:at"`
+	Actor     actorCols `gorm:"embedded;embeddedPrefix:actor_"`
+	Operation string    `gorm:"column:operation"`
+	Target    string    `gorm:"column:target"`
+	Outcome   string    `gorm:"column:outcome"`
+	Message   string    `gorm:"column:message"`
+	Detail    *jsonDoc  `gorm:"column:detail"`
+}
+
+func (operationModel) TableName() string { return "operations" }

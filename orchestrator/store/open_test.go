@@ -118,7 +118,7 @@ func TestClockStampsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("PlanSave: %v", err)
 	}
-	run, err := s.RunInsert(ctx, &store.RunInsertParams{PlanID: plan.ID, PlanName: "p"})
+	run, err := s.RunInsert(ctx, &store.RunInsertParams{PlanID: plan.ID, PlanName: "p", RequestedBy: drills.Actor{Kind: drills.ActorSystem, Name: "test"}})
 	if err != nil {
 		t.Fatalf("RunInsert: %v", err)
 	}

@@ -23,17 +23,23 @@ type PlanRecord struct {
 
 // Run is one execution of a plan.
 type Run struct {
-	ID           string
-	PlanID       string
-	PlanName     string
+	ID       string
+	PlanID   string
+	PlanName string
+	// PlanSHA256 is the digest of the plan version the run executes.
+	PlanSHA256   string
 	EstateSHA256 string
 	FromSite     string
 	ToSite       string
 	State        drills.RunState
 	// StateReason says why the run entered State (a pre-flight failure, an abort's author, ...).
 	StateReason string
-	TriggeredBy string
-	CreatedAt   time.Time
+	// RequestedBy is who or what asked for the run: a person (authenticated, or local on an
+	// embedded database), a schedule, or the system.
+	RequestedBy drills.Actor
+	// Forced: the plan was validated without its dependencies; the run never counts as passed.
+	Forced    bool
+	CreatedAt time.Time
 	// StartedAt is when the run first entered running.
 	StartedAt *time.Time
 	EndedAt   *time.Time
@@ -51,14 +57,19 @@ type Run struct {
 	// ScheduleName and FireTime are set for a run a schedule fired; empty for manual runs.
 	ScheduleName string
 	FireTime     *time.Time
-	// ApprovalPolicy is the policy the run must satisfy before it starts (JSON); nil: none.
-	ApprovalPolicy json.RawMessage
+	// ApprovalRoles are the roles that must each approve the run, one distinct person per role
+	// and never the requester, before it starts; empty: no approval needed.
+	ApprovalRoles []string
 	// ApprovalDeadline: approvals expire if the run has not started by then.
 	ApprovalDeadline *time.Time
-	// AbortRequestedAt is set once an operator (or a freeze) asked the run to abort.
+	// AbortRequestedAt is set once a person, a freeze or a stop condition asked the run to
+	// abort; AbortRequestedBy is who asked (zero when nobody did).
 	AbortRequestedAt *time.Time
-	AbortRequestedBy string
-	AbortReason      string
+	AbortRequestedBy drills.Actor
+	// AbortStopCondition names the stop condition whose breach asked for the abort; empty
+	// when a person did.
+	AbortStopCondition string
+	AbortReason        string
 }
 
 // StepResult is one attempt of one step of a run.
@@ -156,12 +167,14 @@ func runOf(m *runModel) *Run {
 		ID:             m.ID,
 		PlanID:         m.PlanID,
 		PlanName:       m.PlanName,
+		PlanSHA256:     m.PlanSHA256,
 		EstateSHA256:   m.EstateSHA256,
 		FromSite:       m.FromSite,
 		ToSite:         m.ToSite,
 		State:          drills.RunState(m.State),
 		StateReason:    m.StateReason,
-		TriggeredBy:    m.TriggeredBy,
+		RequestedBy:    m.RequestedBy.actor(),
+		Forced:         m.Forced,
 		CreatedAt:      m.CreatedAt.UTC(),
 		StartedAt:      utcPtr(m.StartedAt),
 		EndedAt:        utcPtr(m.EndedAt),
@@ -174,13 +187,14 @@ func runOf(m *runModel) *Run {
 		LeaseExpiresAt: utcPtr(m.LeaseExpiresAt),
 		UpdatedAt:      m.UpdatedAt.UTC(),
 
-		ScheduleName:     deref(m.ScheduleName),
-		FireTime:         utcPtr(m.FireTime),
-		ApprovalPolicy:   rawOf(m.ApprovalPolicy),
-		ApprovalDeadline: utcPtr(m.ApprovalDeadline),
-		AbortRequestedAt: utcPtr(m.AbortRequestedAt),
-		AbortRequestedBy: m.AbortRequestedBy,
-		AbortReason:      m.AbortReason,
+		ScheduleName:       deref(m.ScheduleName),
+		FireTime:           utcPtr(m.FireTime),
+		ApprovalRoles:      approvalRolesOf(m.ApprovalPolicy),
+		ApprovalDeadline:   utcPtr(m.ApprovalDeadline),
+		AbortRequestedAt:   utcPtr(m.AbortRequestedAt),
+		AbortRequestedBy:   m.AbortBy.actor(),
+		AbortStopCondition: m.AbortStopCondition,
+		AbortReason:        m.AbortReason,
 	}
 }
 

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -27,17 +26,22 @@ type RunInsertParams struct {
 	EstateSHA256 string
 	FromSite     string
 	ToSite       string
-	TriggeredBy  string
-	// State is the initial state: pending (the default) or awaiting_approval. It must not be
-	// terminal.
+	// RequestedBy is who or what asks for the run; required.
+	RequestedBy drills.Actor
+	// Forced: the plan was validated without its dependencies (recorded; never passes).
+	Forced bool
+	// State is the initial state: pending (the default) or awaiting_approval, which needs
+	// ApprovalRoles.
 	State drills.RunState
 	// ScheduleName and FireTime identify the schedule fire that created the run; both or
 	// neither. (schedule_name, fire_time) is unique: a fire creates one run at most
 	// (ErrDuplicate). ScheduleFire sets them from its own fields.
 	ScheduleName string
 	FireTime     *time.Time
-	// ApprovalPolicy is the policy (JSON) the run must satisfy before it starts; nil: none.
-	ApprovalPolicy json.RawMessage
+	// ApprovalRoles are the roles that must each approve the run (one distinct person per
+	// role, never the requester) before it starts; set exactly when State is
+	// awaiting_approval.
+	ApprovalRoles []string
 	// ApprovalDeadline: approvals expire if the run has not started by then; nil: never.
 	ApprovalDeadline *time.Time
 	// ClaimOwner, when set, creates the run already claimed by that replica for ClaimFor
@@ -48,16 +52,21 @@ type RunInsertParams struct {
 
 // RunInsert creates a run, unclaimed (lease epoch 0), and its run_created event.
 func (s *Store) RunInsert(ctx context.Context, p *RunInsertParams) (*Run, error) {
+	var out *Run
+	err := s.InTx(ctx, func(tx *Tx) error {
+		var err error
+		out, err = s.RunInsertTx(ctx, tx, p)
+		return err
+	})
+	return out, err
+}
+
+// RunInsertTx is RunInsert in tx.
+func (s *Store) RunInsertTx(ctx context.Context, tx *Tx, p *RunInsertParams) (*Run, error) {
 	if err := checkRunInsert(p); err != nil {
 		return nil, err
 	}
-	now := s.now(time.Time{})
-	var m *runModel
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var err error
-		m, err = runInsertTx(tx, p, now)
-		return err
-	})
+	m, err := runInsertTx(tx.with(ctx), p, s.now(time.Time{}))
 	if err != nil {
 		return nil, fmt.Errorf("run insert for plan %s: %w", p.PlanName, translate(err))
 	}
@@ -68,17 +77,30 @@ func checkRunInsert(p *RunInsertParams) error {
 	if p == nil || p.PlanID == "" || p.PlanName == "" {
 		return errors.New("run insert: PlanID and PlanName are required")
 	}
-	if p.State.IsTerminal() {
-		return fmt.Errorf("run insert: initial state %q is terminal", p.State)
+	if err := checkActor("run insert: RequestedBy", p.RequestedBy); err != nil {
+		return err
+	}
+	state := p.State
+	if state == "" {
+		state = drills.RunPending
+	}
+	if err := checkTransition("", state); err != nil {
+		return fmt.Errorf("run insert: %w", err)
+	}
+	if (state == drills.RunAwaitingApproval) != (len(p.ApprovalRoles) > 0) {
+		return errors.New("run insert: a run awaits approval exactly when it has ApprovalRoles")
+	}
+	if err := checkApprovalRoles(p.ApprovalRoles); err != nil {
+		return fmt.Errorf("run insert: %w", err)
 	}
 	if (p.ScheduleName == "") != (p.FireTime == nil) {
 		return errors.New("run insert: ScheduleName and FireTime go together")
 	}
-	if err := checkJSON(p.ApprovalPolicy); err != nil {
-		return fmt.Errorf("run insert: approval policy: %w", err)
-	}
 	if p.ClaimOwner != "" && p.ClaimFor < time.Second {
 		return fmt.Errorf("run insert: ClaimFor must be at least 1s, got %s", p.ClaimFor)
+	}
+	if p.ClaimOwner != "" && state != drills.RunPending {
+		return fmt.Errorf("run insert: a run created %s cannot be claimed", state)
 	}
 	return nil
 }
@@ -89,6 +111,13 @@ func runInsertTx(tx *gorm.DB, p *RunInsertParams, now time.Time) (*runModel, err
 	if state == "" {
 		state = drills.RunPending
 	}
+	var shas []string
+	if err := tx.Table("plans").Where("id = ?", p.PlanID).Pluck("sha256", &shas).Error; err != nil {
+		return nil, err
+	}
+	if len(shas) == 0 {
+		return nil, fmt.Errorf("plan %s: %w", p.PlanID, ErrNotFound)
+	}
 	id, err := uuid.NewV7()
 	if err != nil {
 		return nil, err
@@ -97,16 +126,21 @@ func runInsertTx(tx *gorm.DB, p *RunInsertParams, now time.Time) (*runModel, err
 		ID:               id.String(),
 		PlanID:           p.PlanID,
 		PlanName:         p.PlanName,
+		PlanSHA256:       shas[0],
 		EstateSHA256:     p.EstateSHA256,
 		FromSite:         p.FromSite,
 		ToSite:           p.ToSite,
 		State:            string(state),
-		TriggeredBy:      p.TriggeredBy,
+		RequestedBy:      colsOf(p.RequestedBy),
+		Forced:           p.Forced,
 		CreatedAt:        now,
 		UpdatedAt:        now,
 		FireTime:         utcMSPtr(p.FireTime),
-		ApprovalPolicy:   jsonDocOf(p.ApprovalPolicy),
 		ApprovalDeadline: utcMSPtr(p.ApprovalDeadline),
+	}
+	if len(p.ApprovalRoles) > 0 {
+		d := mustJSON(ApprovalPolicy{Roles: p.ApprovalRoles})
+		m.ApprovalPolicy = &d
 	}
 	if p.ClaimOwner != "" {
 		expires := utcMS(now.Add(p.ClaimFor))
@@ -124,11 +158,17 @@ func runInsertTx(tx *gorm.DB, p *RunInsertParams, now time.Time) (*runModel, err
 	}
 	data := map[string]any{
 		"plan_id": p.PlanID, "plan_name": p.PlanName, "state": state,
-		"from_site": p.FromSite, "to_site": p.ToSite, "triggered_by": p.TriggeredBy,
+		"from_site": p.FromSite, "to_site": p.ToSite, "requested_by": p.RequestedBy,
+	}
+	if p.Forced {
+		data["forced"] = true
 	}
 	if m.ScheduleName != nil {
 		data["schedule_name"] = p.ScheduleName
 		data["fire_time"] = m.FireTime
+	}
+	if len(p.ApprovalRoles) > 0 {
+		data["approval_roles"] = p.ApprovalRoles
 	}
 	if m.ApprovalDeadline != nil {
 		data["approval_deadline"] = m.ApprovalDeadline
@@ -222,6 +262,9 @@ func (s *Store) RunStateSet(ctx context.Context, p *RunStateSetParams) error {
 	}
 	at := s.now(p.At)
 	err := s.fencedTx(ctx, p.RunID, p.Epoch, at, func(tx *gorm.DB, cur *fenceRow) error {
+		if err := checkTransition(drills.RunState(cur.State), p.State); err != nil {
+			return err
+		}
 		set := map[string]any{"state": string(p.State), "state_reason": p.Reason}
 		if p.State == drills.RunRunning {
 			set["started_at"] = gorm.Expr("COALESCE(started_at, ?)", at)
@@ -313,7 +356,10 @@ func (s *Store) RunFinish(ctx context.Context, p *RunFinishParams) error {
 		}
 	}
 	at := s.now(p.At)
-	err := s.fencedTx(ctx, p.RunID, p.Epoch, at, func(tx *gorm.DB, _ *fenceRow) error {
+	err := s.fencedTx(ctx, p.RunID, p.Epoch, at, func(tx *gorm.DB, cur *fenceRow) error {
+		if err := checkTransition(drills.RunState(cur.State), p.State); err != nil {
+			return err
+		}
 		for _, in := range p.Measurements {
 			id, err := uuid.NewV7()
 			if err != nil {
@@ -377,18 +423,45 @@ func (s *Store) RunGet(ctx context.Context, id string) (*Run, error) {
 	return runOf(&m), nil
 }
 
-// RunListParams filter RunList.
+// RunListParams filter and page RunList. The list is newest first: by created_at, then id,
+// both descending.
 type RunListParams struct {
 	// PlanName, when set, keeps the runs of that plan.
 	PlanName string
 	// States, when set, keeps the runs in one of these states.
 	States []drills.RunState
+	// ScheduleName, when set, keeps the runs that schedule fired.
+	ScheduleName string
+	// RequestedBy, when set, keeps the runs that person (a user or a local person) asked for.
+	RequestedBy string
+	// Since and Until, when set, keep runs created at or after Since and before Until.
+	Since, Until *time.Time
+	// After, when set, continues a list after that run: the Next of the previous page.
+	After *RunCursor
 	// Limit defaults to DefaultRunListLimit and is capped at MaxRunListLimit.
 	Limit int
 }
 
-// RunList returns runs newest first.
-func (s *Store) RunList(ctx context.Context, p RunListParams) ([]*Run, error) {
+// RunCursor is a position in the run list: the created_at and id of the last run seen.
+type RunCursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// RunPage is one page of runs.
+type RunPage struct {
+	Runs []*Run
+	// Next continues the list; nil on the last page.
+	Next *RunCursor
+}
+
+// RunList returns a page of runs, newest first. It reads one row more than the page to know
+// whether another page follows; on PostgreSQL each filter has an index in list order, so a
+// page deep in a long history costs what the first one does.
+func (s *Store) RunList(ctx context.Context, p *RunListParams) (*RunPage, error) {
+	if p == nil {
+		p = &RunListParams{}
+	}
 	limit := p.Limit
 	switch {
 	case limit <= 0:
@@ -407,15 +480,38 @@ func (s *Store) RunList(ctx context.Context, p RunListParams) ([]*Run, error) {
 		}
 		q = q.Where("state IN ?", states)
 	}
+	if p.ScheduleName != "" {
+		q = q.Where("schedule_name = ?", p.ScheduleName)
+	}
+	if p.RequestedBy != "" {
+		q = q.Where("requested_name = ? AND requested_kind IN ?", p.RequestedBy,
+			[]string{string(drills.ActorUser), string(drills.ActorLocal)})
+	}
+	if p.Since != nil {
+		q = q.Where("created_at >= ?", utcMS(*p.Since))
+	}
+	if p.Until != nil {
+		q = q.Where("created_at < ?", utcMS(*p.Until))
+	}
+	if p.After != nil {
+		at := utcMS(p.After.CreatedAt)
+		// A row comparison, which PostgreSQL answers from the (created_at, id) indexes.
+		q = q.Where("(created_at, id) < (?, ?)", at, p.After.ID)
+	}
 	var ms []runModel
-	if err := q.Order("created_at DESC, id DESC").Limit(limit).Find(&ms).Error; err != nil {
+	if err := q.Order("created_at DESC, id DESC").Limit(limit + 1).Find(&ms).Error; err != nil {
 		return nil, fmt.Errorf("run list: %w", translate(err))
 	}
-	out := make([]*Run, len(ms))
+	page := &RunPage{Runs: make([]*Run, 0, min(len(ms), limit))}
 	for i := range ms {
-		out[i] = runOf(&ms[i])
+		if i == limit {
+			last := page.Runs[limit-1]
+			page.Next = &RunCursor{CreatedAt: last.CreatedAt, ID: last.ID}
+			break
+		}
+		page.Runs = append(page.Runs, runOf(&ms[i]))
 	}
-	return out, nil
+	return page, nil
 }
 
 // fenceRow is the run as the fence found it.

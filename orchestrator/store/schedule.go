@@ -32,7 +32,7 @@ const (
 // the estate. Such a schedule keeps its row and its fire history, is paused so that it can never
 // fire, and is reported with Orphaned set. If a later sync defines it again, that pause (and only
 // that one: an operator's pause stays) is lifted.
-const ScheduleOrphanedBy = "estate"
+var ScheduleOrphanedBy = drills.Actor{Kind: drills.ActorSystem, Name: "estate"}
 
 // ScheduleResumedReason is the PausedReason of a schedule that was paused and resumed.
 const ScheduleResumedReason = "resumed"
@@ -64,7 +64,7 @@ type Schedule struct {
 	// Paused, with who paused it, why and when. When not paused, PausedBy and PausedAt tell who
 	// resumed it last and when (PausedReason "resumed"), or are empty if it was never paused.
 	Paused       bool
-	PausedBy     string
+	PausedBy     drills.Actor
 	PausedReason string
 	PausedAt     *time.Time
 	// Orphaned: the estate no longer defines the schedule (see ScheduleOrphanedBy).
@@ -92,8 +92,8 @@ type FireRecord struct {
 func scheduleOf(m *scheduleModel) *Schedule {
 	return &Schedule{
 		Name: m.Name, PlanName: m.PlanName, PlanFile: m.PlanFile, Spec: rawOf((*jsonDoc)(&m.Spec)),
-		Paused: m.Paused, PausedBy: m.PausedBy, PausedReason: m.PausedReason, PausedAt: utcPtr(m.PausedAt),
-		Orphaned:     m.Paused && m.PausedBy == ScheduleOrphanedBy,
+		Paused: m.Paused, PausedBy: m.PausedBy.actor(), PausedReason: m.PausedReason, PausedAt: utcPtr(m.PausedAt),
+		Orphaned:     m.Paused && m.PausedBy.actor() == ScheduleOrphanedBy,
 		LastFireTime: utcPtr(m.LastFireTime), NextFireTime: utcPtr(m.NextFireTime),
 		UpdatedAt: m.UpdatedAt.UTC(),
 	}
@@ -149,8 +149,9 @@ func (s *Store) ScheduleSync(ctx context.Context, defs []ScheduleDef) error {
 				continue
 			}
 			set := map[string]any{"plan_name": d.PlanName, "plan_file": d.PlanFile, "spec": spec, "updated_at": now}
-			if cur.Paused && cur.PausedBy == ScheduleOrphanedBy {
-				set["paused"], set["paused_by"], set["paused_reason"], set["paused_at"] = false, "", "", nil
+			if cur.Paused && cur.PausedBy.actor() == ScheduleOrphanedBy {
+				set["paused"], set["paused_reason"], set["paused_at"] = false, "", nil
+				setActor(set, "paused_by_", drills.Actor{})
 			}
 			if cur.LastFireTime == nil && cur.NextFireTime == nil && d.Anchor != nil {
 				set["next_fire_time"] = utcMS(*d.Anchor)
@@ -163,10 +164,10 @@ func (s *Store) ScheduleSync(ctx context.Context, defs []ScheduleDef) error {
 			if seen[cur.Name] || cur.Paused {
 				continue
 			}
-			if err := tx.Table("schedules").Where("name = ?", cur.Name).UpdateColumns(map[string]any{
-				"paused": true, "paused_by": ScheduleOrphanedBy, "paused_reason": scheduleOrphanedReason,
+			if err := tx.Table("schedules").Where("name = ?", cur.Name).UpdateColumns(setActor(map[string]any{
+				"paused": true, "paused_reason": scheduleOrphanedReason,
 				"paused_at": now, "next_fire_time": nil, "updated_at": now,
-			}).Error; err != nil {
+			}, "paused_by_", ScheduleOrphanedBy)).Error; err != nil {
 				return fmt.Errorf("schedule %s: %w", cur.Name, err)
 			}
 		}
@@ -200,50 +201,89 @@ func (s *Store) ScheduleGet(ctx context.Context, name string) (*Schedule, error)
 	return scheduleOf(&m), nil
 }
 
+// SchedulePauseParams are the arguments of SchedulePause and ScheduleResume.
+type SchedulePauseParams struct {
+	Name string
+	// By is who pauses or resumes; required.
+	By drills.Actor
+	// Reason says why the schedule is paused (ignored by ScheduleResume).
+	Reason string
+	// At defaults to the clock's now.
+	At time.Time
+}
+
 // SchedulePause pauses a schedule: its fires are recorded as skipped_paused until it is resumed.
 // Who paused it and why are recorded. Pausing a paused schedule replaces who and why.
-func (s *Store) SchedulePause(ctx context.Context, name, by, reason string) (*Schedule, error) {
-	if by == "" {
-		return nil, fmt.Errorf("schedule pause %s: by (who pauses) is required", name)
-	}
-	now := s.now(time.Time{})
-	return s.scheduleSet(ctx, "schedule pause "+name, name, map[string]any{
-		"paused": true, "paused_by": by, "paused_reason": reason, "paused_at": now,
+func (s *Store) SchedulePause(ctx context.Context, p *SchedulePauseParams) (*Schedule, error) {
+	var out *Schedule
+	err := s.InTx(ctx, func(tx *Tx) error {
+		var err error
+		out, err = s.SchedulePauseTx(ctx, tx, p)
+		return err
 	})
+	return out, err
+}
+
+// SchedulePauseTx is SchedulePause in tx.
+func (s *Store) SchedulePauseTx(ctx context.Context, tx *Tx, p *SchedulePauseParams) (*Schedule, error) {
+	if p == nil || p.Name == "" {
+		return nil, errors.New("schedule pause: Name is required")
+	}
+	if err := checkActor("schedule pause "+p.Name+": By", p.By); err != nil {
+		return nil, err
+	}
+	return scheduleSet(tx.with(ctx), "schedule pause "+p.Name, p.Name, setActor(map[string]any{
+		"paused": true, "paused_reason": p.Reason, "paused_at": s.now(p.At),
+	}, "paused_by_", p.By))
 }
 
 // ScheduleResume lifts a schedule's pause; fires that came due while it was paused stay
 // skipped. Who resumed it and when are recorded in place of the pause (reason "resumed").
-// An orphaned schedule cannot be resumed.
-func (s *Store) ScheduleResume(ctx context.Context, name, by string) (*Schedule, error) {
-	if by == "" {
-		return nil, fmt.Errorf("schedule resume %s: by (who resumes) is required", name)
-	}
-	cur, err := s.ScheduleGet(ctx, name)
-	if err != nil {
-		return nil, fmt.Errorf("schedule resume: %w", err)
-	}
-	if cur.Orphaned {
-		return nil, fmt.Errorf("schedule resume %s: the estate no longer defines it", name)
-	}
-	return s.scheduleSet(ctx, "schedule resume "+name, name, map[string]any{
-		"paused": false, "paused_by": by, "paused_reason": ScheduleResumedReason, "paused_at": s.now(time.Time{}),
+// An orphaned schedule cannot be resumed (ErrOrphaned).
+func (s *Store) ScheduleResume(ctx context.Context, p *SchedulePauseParams) (*Schedule, error) {
+	var out *Schedule
+	err := s.InTx(ctx, func(tx *Tx) error {
+		var err error
+		out, err = s.ScheduleResumeTx(ctx, tx, p)
+		return err
 	})
+	return out, err
 }
 
-func (s *Store) scheduleSet(ctx context.Context, op, name string, set map[string]any) (*Schedule, error) {
+// ErrOrphaned: the schedule is no longer defined in the estate (see ScheduleOrphanedBy).
+var ErrOrphaned = errors.New("the estate no longer defines the schedule")
+
+// ScheduleResumeTx is ScheduleResume in tx.
+func (s *Store) ScheduleResumeTx(ctx context.Context, tx *Tx, p *SchedulePauseParams) (*Schedule, error) {
+	if p == nil || p.Name == "" {
+		return nil, errors.New("schedule resume: Name is required")
+	}
+	if err := checkActor("schedule resume "+p.Name+": By", p.By); err != nil {
+		return nil, err
+	}
+	db := tx.with(ctx)
+	var cur scheduleModel
+	if err := db.Where("name = ?", p.Name).Take(&cur).Error; err != nil {
+		return nil, fmt.Errorf("schedule resume %s: %w", p.Name, translate(err))
+	}
+	if scheduleOf(&cur).Orphaned {
+		return nil, fmt.Errorf("schedule resume %s: %w", p.Name, ErrOrphaned)
+	}
+	return scheduleSet(db, "schedule resume "+p.Name, p.Name, setActor(map[string]any{
+		"paused": false, "paused_reason": ScheduleResumedReason, "paused_at": s.now(p.At),
+	}, "paused_by_", p.By))
+}
+
+func scheduleSet(db *gorm.DB, op, name string, set map[string]any) (*Schedule, error) {
 	var m scheduleModel
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Table("schedules").Where("name = ?", name).UpdateColumns(set)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return ErrNotFound
-		}
-		return tx.Where("name = ?", name).Take(&m).Error
-	})
-	if err != nil {
+	res := db.Table("schedules").Where("name = ?", name).UpdateColumns(set)
+	if res.Error != nil {
+		return nil, fmt.Errorf("%s: %w", op, translate(res.Error))
+	}
+	if res.RowsAffected == 0 {
+		return nil, fmt.Errorf("%s: %w", op, ErrNotFound)
+	}
+	if err := db.Where("name = ?", name).Take(&m).Error; err != nil {
 		return nil, fmt.Errorf("%s: %w", op, translate(err))
 	}
 	return scheduleOf(&m), nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -45,14 +46,14 @@ func TestScheduleSyncPauseResume(t *testing.T) {
 		if _, err := s.ScheduleGet(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("ScheduleGet(nope) = %v, want ErrNotFound", err)
 		}
-		p, err := s.SchedulePause(ctx, "monthly", "alice", "quarter-end freeze")
+		p, err := s.SchedulePause(ctx, &store.SchedulePauseParams{Name: "monthly", By: person("alice"), Reason: "quarter-end freeze"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !p.Paused || p.PausedBy != "alice" || p.PausedReason != "quarter-end freeze" || p.PausedAt == nil {
+		if !p.Paused || p.PausedBy != person("alice") || p.PausedReason != "quarter-end freeze" || p.PausedAt == nil {
 			t.Fatalf("SchedulePause = %+v", p)
 		}
-		if _, err := s.SchedulePause(ctx, "nope", "alice", ""); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.SchedulePause(ctx, &store.SchedulePauseParams{Name: "nope", By: person("alice")}); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("SchedulePause(nope) = %v, want ErrNotFound", err)
 		}
 		// A sync with a new definition keeps the pause; a schedule left out is orphaned.
@@ -66,24 +67,24 @@ func TestScheduleSyncPauseResume(t *testing.T) {
 		if len(list) != 2 || list[0].Name != "monthly" || list[1].Name != "weekly" {
 			t.Fatalf("ScheduleList = %+v", list)
 		}
-		if !list[0].Paused || list[0].PausedBy != "alice" || list[0].Orphaned {
+		if !list[0].Paused || list[0].PausedBy != person("alice") || list[0].Orphaned {
 			t.Errorf("monthly after sync = %+v, want still paused by alice", list[0])
 		}
 		var spec map[string]string
 		if err := json.Unmarshal(list[0].Spec, &spec); err != nil || spec["cron"] != "0 4 1 * *" {
 			t.Errorf("monthly spec = %s, want the new definition", list[0].Spec)
 		}
-		if !list[1].Orphaned || !list[1].Paused {
+		if !list[1].Orphaned || !list[1].Paused || list[1].PausedBy != store.ScheduleOrphanedBy {
 			t.Errorf("weekly after sync without it = %+v, want orphaned", list[1])
 		}
-		if _, err := s.ScheduleResume(ctx, "weekly", "bob"); err == nil {
+		if _, err := s.ScheduleResume(ctx, &store.SchedulePauseParams{Name: "weekly", By: person("bob")}); !errors.Is(err, store.ErrOrphaned) {
 			t.Error("ScheduleResume of an orphaned schedule succeeded")
 		}
-		r, err := s.ScheduleResume(ctx, "monthly", "bob")
+		r, err := s.ScheduleResume(ctx, &store.SchedulePauseParams{Name: "monthly", By: person("bob")})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Paused || r.PausedBy != "bob" || r.PausedReason != store.ScheduleResumedReason {
+		if r.Paused || r.PausedBy != person("bob") || r.PausedReason != store.ScheduleResumedReason {
 			t.Fatalf("ScheduleResume = %+v", r)
 		}
 		// Defined again: the orphan pause is lifted.
@@ -116,8 +117,8 @@ func TestScheduleFireOnce(t *testing.T) {
 				Schedule: "monthly", FireTime: fire, Decision: store.FireRun, DecidedBy: by, NextFireTime: &next,
 				Run: &store.RunInsertParams{
 					PlanID: plan.ID, PlanName: plan.Name, EstateSHA256: "e", FromSite: "sangam", ToSite: "yatap",
-					TriggeredBy: "schedule:monthly", State: drills.RunAwaitingApproval,
-					ApprovalPolicy: json.RawMessage(`{"roles":["sre","compliance"]}`), ApprovalDeadline: &deadline,
+					RequestedBy: drills.Actor{Kind: drills.ActorSchedule, Name: "monthly"}, State: drills.RunAwaitingApproval,
+					ApprovalRoles: []string{"sre", "compliance"}, ApprovalDeadline: &deadline,
 				},
 			}
 		}
@@ -156,7 +157,7 @@ func TestScheduleFireOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		if run.ScheduleName != "monthly" || run.FireTime == nil || !run.FireTime.Equal(fire) ||
-			run.State != drills.RunAwaitingApproval || string(run.ApprovalPolicy) == "" ||
+			run.State != drills.RunAwaitingApproval || !reflect.DeepEqual(run.ApprovalRoles, []string{"sre", "compliance"}) ||
 			run.ApprovalDeadline == nil || !run.ApprovalDeadline.Equal(deadline) {
 			t.Fatalf("fired run = %+v", run)
 		}
@@ -212,14 +213,11 @@ func TestLastPassedRuns(t *testing.T) {
 		plan := scheduleSetup(t, s)
 		finish := func(state drills.RunState, at time.Time, met bool) {
 			t.Helper()
-			run, err := s.RunInsert(ctx, &store.RunInsertParams{PlanID: plan.ID, PlanName: plan.Name, TriggeredBy: "t"})
+			run, err := s.RunInsert(ctx, &store.RunInsertParams{PlanID: plan.ID, PlanName: plan.Name, RequestedBy: tester})
 			if err != nil {
 				t.Fatal(err)
 			}
-			epoch, err := s.RunClaim(ctx, &store.RunClaimParams{RunID: run.ID, Owner: "r", LeaseFor: time.Minute})
-			if err != nil {
-				t.Fatal(err)
-			}
+			epoch := claimRunning(t, s, run.ID)
 			if err := s.RunFinish(ctx, &store.RunFinishParams{RunID: run.ID, Epoch: epoch, State: state, At: at,
 				Measurements: []store.MeasurementInput{{Service: "auth", RTOMet: met}, {Service: "payments", RTOMet: true}}}); err != nil {
 				t.Fatal(err)

@@ -228,6 +228,9 @@ func sqliteDSN(u string) (string, error) {
 	if q.Get("_txlock") == "" {
 		q.Set("_txlock", "immediate")
 	}
+	// In a file: URI "#" starts a fragment and "%" an escape: escape both, so that a path
+	// holding them (a test's temporary directory "TestX/sub#01") names the file it says.
+	path = strings.NewReplacer("%", "%25", "#", "%23").Replace(path)
 	return "file:" + path + "?" + q.Encode(), nil
 }
 

@@ -40,6 +40,14 @@ func assertTime(t *testing.T, what string, got *time.Time, want time.Time) {
 
 func ptr[T any](v T) *T { return &v }
 
+// tester is the system actor the tests record runs and requests with.
+var tester = drills.Actor{Kind: drills.ActorSystem, Name: "test"}
+
+// person is an authenticated user acting through the API.
+func person(name string) drills.Actor {
+	return drills.Actor{Kind: drills.ActorUser, Name: name, Via: drills.ViaAPI}
+}
+
 type bundle struct {
 	s     *store.Store
 	plan  *store.PlanRecord
@@ -56,7 +64,7 @@ func setup(t *testing.T, s *store.Store) *bundle {
 		t.Fatalf("PlanSave: %v", err)
 	}
 	run, err := s.RunInsert(ctx, &store.RunInsertParams{
-		PlanID: plan.ID, PlanName: plan.Name, EstateSHA256: "abc", FromSite: "sangam", ToSite: "yatap", TriggeredBy: "schedule:yearly",
+		PlanID: plan.ID, PlanName: plan.Name, EstateSHA256: "abc", FromSite: "sangam", ToSite: "yatap", RequestedBy: drills.Actor{Kind: drills.ActorSchedule, Name: "yearly"},
 	})
 	if err != nil {
 		t.Fatalf("RunInsert: %v", err)
@@ -66,6 +74,21 @@ func setup(t *testing.T, s *store.Store) *bundle {
 		t.Fatalf("RunClaim: %v", err)
 	}
 	return &bundle{s: s, plan: plan, run: run, epoch: epoch}
+}
+
+// claimRunning claims run for "replica-r" and moves it to running, as a runner does before
+// anything can end it succeeded or failed.
+func claimRunning(t *testing.T, s *store.Store, runID string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	epoch, err := s.RunClaim(ctx, &store.RunClaimParams{RunID: runID, Owner: "replica-r", LeaseFor: time.Minute})
+	if err != nil {
+		t.Fatalf("RunClaim: %v", err)
+	}
+	if err := s.RunStateSet(ctx, &store.RunStateSetParams{RunID: runID, Epoch: epoch, State: drills.RunRunning}); err != nil {
+		t.Fatalf("RunStateSet running: %v", err)
+	}
+	return epoch
 }
 
 func assertEventsGapless(t *testing.T, s *store.Store, runID string) []*store.RunEvent {
@@ -178,7 +201,7 @@ func TestRunLifecycle(t *testing.T) {
 			t.Fatalf("RunGet: %v", err)
 		}
 		if run.State != drills.RunSucceeded || run.StateReason != "all objectives met" || run.PlanID != b.plan.ID ||
-			run.FromSite != "sangam" || run.ToSite != "yatap" || run.TriggeredBy != "schedule:yearly" || run.EstateSHA256 != "abc" {
+			run.FromSite != "sangam" || run.ToSite != "yatap" || run.RequestedBy != (drills.Actor{Kind: drills.ActorSchedule, Name: "yearly"}) || run.PlanSHA256 != b.plan.SHA256 || run.EstateSHA256 != "abc" {
 			t.Errorf("RunGet = %+v", run)
 		}
 		assertTime(t, "StartedAt", run.StartedAt, at(0))
@@ -362,7 +385,7 @@ func TestNotFound(t *testing.T) {
 				return err
 			}},
 			{"RunInsert unknown plan", func() error {
-				_, err := s.RunInsert(ctx, &store.RunInsertParams{PlanID: "nope", PlanName: "p"})
+				_, err := s.RunInsert(ctx, &store.RunInsertParams{PlanID: "nope", PlanName: "p", RequestedBy: tester})
 				return err
 			}},
 			{"StepStart unknown run", func() error {
@@ -421,7 +444,7 @@ func TestRunTerminal(t *testing.T) {
 		if err != nil || run.State != drills.RunBlocked || run.StateReason != "DR site unreachable" || run.EndedAt == nil || run.LeaseOwner != "" || run.LeaseExpiresAt != nil {
 			t.Errorf("RunGet = %+v, %v; want blocked, ended, lease released", run, err)
 		}
-		if _, err := s.RunInsert(ctx, &store.RunInsertParams{PlanID: b.plan.ID, PlanName: b.plan.Name, State: drills.RunSucceeded}); err == nil {
+		if _, err := s.RunInsert(ctx, &store.RunInsertParams{PlanID: b.plan.ID, PlanName: b.plan.Name, State: drills.RunSucceeded, RequestedBy: tester}); err == nil {
 			t.Errorf("RunInsert(terminal state) = nil, want error")
 		}
 	})
@@ -521,10 +544,11 @@ func TestRunList(t *testing.T) {
 		for i := range 5 {
 			p := plan
 			st := drills.RunPending
+			var roles []string
 			if i%2 == 1 {
-				p, st = other, drills.RunAwaitingApproval
+				p, st, roles = other, drills.RunAwaitingApproval, []string{drills.RoleSRE}
 			}
-			r, err := s.RunInsert(ctx, &store.RunInsertParams{PlanID: p.ID, PlanName: p.Name, State: st})
+			r, err := s.RunInsert(ctx, &store.RunInsertParams{PlanID: p.ID, PlanName: p.Name, State: st, RequestedBy: tester, ApprovalRoles: roles})
 			if err != nil {
 				t.Fatalf("RunInsert: %v", err)
 			}
@@ -550,12 +574,12 @@ func TestRunList(t *testing.T) {
 			{"limit above max", store.RunListParams{Limit: 5000}, []string{ids[4], ids[3], ids[2], ids[1], ids[0]}},
 		}
 		for _, tt := range tests {
-			got, err := s.RunList(ctx, tt.p)
+			got, err := s.RunList(ctx, &tt.p)
 			if err != nil {
 				t.Fatalf("RunList(%s): %v", tt.name, err)
 			}
-			if !reflect.DeepEqual(idsOf(got), tt.want) {
-				t.Errorf("RunList(%s) = %v, want %v", tt.name, idsOf(got), tt.want)
+			if !reflect.DeepEqual(idsOf(got.Runs), tt.want) {
+				t.Errorf("RunList(%s) = %v, want %v", tt.name, idsOf(got.Runs), tt.want)
 			}
 		}
 	})
