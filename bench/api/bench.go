@@ -336,15 +336,20 @@ func prepareTargets(ctx context.Context, ld *loader, opt Options, rep *Report, l
 			t = target{name: name, auth: true, path: func(i int) string {
 				return "/api/v1/runs/" + storetest.SeedRunID(ids[i%len(ids)])
 			}}
-			var v control.RunView
-			path := t.path(0)
-			if err := ld.getJSON(ctx, path, &v); err != nil {
-				return nil, err
-			}
-			steps := cmpOr(opt.StepsPerRun, storetest.DefaultSeedStepsPerRun)
-			if len(v.Steps) != steps || len(v.Timeline) != 2*steps+6 || len(v.Services) == 0 {
-				return nil, fmt.Errorf("GET %s: %d steps, %d events, %d services; want %d, %d and some",
-					path, len(v.Steps), len(v.Timeline), len(v.Services), steps, 2*steps+6)
+			// Check a run that needed approval and one that did not.
+			for _, i := range []int{0, 1} {
+				var v control.RunView
+				path := "/api/v1/runs/" + storetest.SeedRunID(i)
+				if err := ld.getJSON(ctx, path, &v); err != nil {
+					return nil, err
+				}
+				steps := cmpOr(opt.StepsPerRun, storetest.DefaultSeedStepsPerRun)
+				events := storetest.SeedRunEvents(i, opt.StepsPerRun)
+				approvals := map[bool]int{true: 2}[i%4 == 0]
+				if len(v.Steps) != steps || len(v.Timeline) != events || len(v.Approvals) != approvals || len(v.Services) == 0 {
+					return nil, fmt.Errorf("GET %s: %d steps, %d events, %d approvals, %d services; want %d, %d, %d and some",
+						path, len(v.Steps), len(v.Timeline), len(v.Approvals), len(v.Services), steps, events, approvals)
+				}
 			}
 		}
 		out = append(out, t)

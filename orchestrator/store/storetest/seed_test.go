@@ -31,14 +31,18 @@ func TestSeed(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Seed: %v", err)
 	}
-	if st.Runs != runs || st.Steps != runs*steps || st.Measurements != runs*meas || st.Events != runs*(2*steps+6) {
-		t.Errorf("Seed stats = %+v, want %d runs, %d steps, %d measurements, %d events", st, runs, runs*steps, runs*meas, runs*(2*steps+6))
+	approved := int64(runs+3) / 4
+	if st.Runs != runs || st.Steps != runs*steps || st.Measurements != runs*meas || st.Approvals != 2*approved ||
+		st.Events != runs*(2*steps+6)+3*approved {
+		t.Errorf("Seed stats = %+v, want %d runs, %d steps, %d measurements, %d approvals, %d events",
+			st, runs, runs*steps, runs*meas, 2*approved, runs*(2*steps+6)+3*approved)
 	}
 
-	list, err := s.RunList(ctx, store.RunListParams{Limit: store.MaxRunListLimit})
+	page, err := s.RunList(ctx, &store.RunListParams{Limit: store.MaxRunListLimit})
 	if err != nil {
 		t.Fatalf("RunList: %v", err)
 	}
+	list := page.Runs
 	if len(list) != runs {
 		t.Fatalf("RunList returned %d runs, want %d", len(list), runs)
 	}
@@ -62,7 +66,7 @@ func TestSeed(t *testing.T) {
 		}
 	}
 
-	for _, i := range []int{0, 95, 97, runs - 1} {
+	for _, i := range []int{0, 95, 97, 100, runs - 1} {
 		id := storetest.SeedRunID(i)
 		run, err := s.RunGet(ctx, id)
 		if err != nil {
@@ -94,11 +98,29 @@ func TestSeed(t *testing.T) {
 		if err != nil {
 			t.Fatalf("RunEventList(%s): %v", id, err)
 		}
-		if len(evs) != 2*steps+6 {
-			t.Errorf("run %d has %d events, want %d", i, len(evs), 2*steps+6)
+		if want := storetest.SeedRunEvents(i, steps); len(evs) != want {
+			t.Errorf("run %d has %d events, want %d", i, len(evs), want)
+		}
+		aps, err := s.ApprovalList(ctx, id)
+		if err != nil {
+			t.Fatalf("ApprovalList(%s): %v", id, err)
+		}
+		if want := map[bool]int{true: 2}[i%4 == 0]; len(aps) != want {
+			t.Errorf("run %d has %d approvals, want %d", i, len(aps), want)
+		}
+		if i%4 == 0 {
+			if run.RequestedBy.Kind != drills.ActorSchedule || len(run.ApprovalRoles) != 2 {
+				t.Errorf("run %d: requested by %+v, approval roles %v; want a schedule and two roles", i, run.RequestedBy, run.ApprovalRoles)
+			}
+			if missing := store.MissingApprovals(run, aps); len(missing) != 0 {
+				t.Errorf("MissingApprovals(run %d) = %v, want none", i, missing)
+			}
+		} else if run.RequestedBy.Kind != drills.ActorUser || run.RequestedBy.Name == "" {
+			t.Errorf("run %d: requested by %+v, want a user", i, run.RequestedBy)
 		}
 		for j, ev := range evs {
-			if ev.Seq != j+1 || !json.Valid(ev.Data) || ev.At.Before(run.CreatedAt) || ev.At.After(*run.EndedAt) {
+			if ev.Seq != j+1 || !json.Valid(ev.Data) || ev.At.Before(run.CreatedAt) || ev.At.After(*run.EndedAt) ||
+				(j > 0 && ev.At.Before(evs[j-1].At)) {
 				t.Errorf("run %d event %d: seq %d at %s (run %s..%s), data %s", i, j, ev.Seq, ev.At, run.CreatedAt, run.EndedAt, ev.Data)
 			}
 		}
