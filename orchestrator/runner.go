@@ -374,7 +374,7 @@ func (x *execution) renewLease(ctx context.Context, cancel context.CancelCauseFu
 			return
 		case <-t.C():
 		}
-		err := x.r.cfg.Store.RunLeaseRenew(ctx, x.runID, x.epoch, x.r.cfg.LeaseFor)
+		err := x.r.cfg.Store.RunLeaseRenew(ctx, &store.RunLeaseRenewParams{RunID: x.runID, Epoch: x.epoch, LeaseFor: x.r.cfg.LeaseFor})
 		switch {
 		case errors.Is(err, store.ErrLeaseLost):
 			cancel(store.ErrLeaseLost)

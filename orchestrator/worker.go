@@ -145,7 +145,7 @@ func (w *Worker) Stop() {
 	w.mu.Lock()
 	for runID, c := range w.inflight {
 		ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
-		err := w.cfg.Store.RunRelease(ctx, runID, c.epoch, "replica "+w.cfg.Runner.Owner()+" stopping")
+		err := w.cfg.Store.RunRelease(ctx, &store.RunReleaseParams{RunID: runID, Epoch: c.epoch, Reason: "replica " + w.cfg.Runner.Owner() + " stopping"})
 		cancel()
 		switch {
 		case err == nil:
@@ -193,7 +193,7 @@ func (w *Worker) loop(ctx, runsCtx context.Context) {
 			w.mu.Unlock()
 			<-slots
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
-			_ = w.cfg.Store.RunRelease(rctx, run.ID, epoch, "replica "+w.cfg.Runner.Owner()+" stopping")
+			_ = w.cfg.Store.RunRelease(rctx, &store.RunReleaseParams{RunID: run.ID, Epoch: epoch, Reason: "replica " + w.cfg.Runner.Owner() + " stopping"})
 			cancel()
 			return
 		}

@@ -69,7 +69,7 @@ func (a *app) startWorker(ctx context.Context, st *store.Store, opts workerOptio
 // holdReplicaLease takes the "replica" lease for owner and renews it until the returned
 // release is called.
 func (a *app) holdReplicaLease(ctx context.Context, st *store.Store, owner string) (release func(), err error) {
-	epoch, held, err := st.LeaseAcquire(ctx, replicaLease, owner, replicaLeaseTTL)
+	epoch, held, err := st.LeaseAcquire(ctx, &store.LeaseParams{Name: replicaLease, Owner: owner, TTL: replicaLeaseTTL})
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func (a *app) holdReplicaLease(ctx context.Context, st *store.Store, owner strin
 				return
 			case <-t.C:
 			}
-			err := st.LeaseRenew(rctx, replicaLease, owner, epoch, replicaLeaseTTL)
+			err := st.LeaseRenew(rctx, &store.LeaseParams{Name: replicaLease, Owner: owner, Epoch: epoch, TTL: replicaLeaseTTL})
 			switch {
 			case errors.Is(err, store.ErrLeaseLost):
 				a.logger.ErrorContext(rctx, "the SQLite replica lease was lost: another serve may be using this database", "owner", owner)
@@ -107,6 +107,6 @@ func (a *app) holdReplicaLease(ctx context.Context, st *store.Store, owner strin
 		<-done
 		lctx, lcancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer lcancel()
-		_ = st.LeaseRelease(lctx, replicaLease, owner, epoch)
+		_ = st.LeaseRelease(lctx, &store.LeaseParams{Name: replicaLease, Owner: owner, Epoch: epoch})
 	}, nil
 }

@@ -1,7 +1,6 @@
 package control
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -54,17 +53,7 @@ func New(cfg Config) (*Control, error) {
 	return &Control{cfg: cfg, log: cfg.Logger.With("component", "control")}, nil
 }
 
-// errNotBuilt marks an operation whose body is not written yet.
-var errNotBuilt = &Error{Category: CategoryInternal, Message: "not implemented"}
-
 // ---- Authentication -------------------------------------------------------------------
-
-// Authenticate turns an API token into the caller it stands for, acting through via. A
-// missing, unknown, expired or revoked token, or one whose user is disabled, is an
-// unauthenticated *Error; the token itself never appears in an error or a log.
-func (c *Control) Authenticate(ctx context.Context, token string, via drills.Via) (*Caller, error) {
-	return nil, errNotBuilt
-}
 
 // Whoami describes the caller.
 type Whoami struct {
@@ -73,11 +62,6 @@ type Whoami struct {
 	// Operations lists what the caller may do, from the authorization table.
 	Operations     []Operation `json:"operations"`
 	TokenExpiresAt *time.Time  `json:"token_expires_at,omitempty"`
-}
-
-// WhoamiGet says who the caller is and what it may do. Every authenticated caller may ask.
-func (c *Control) WhoamiGet(ctx context.Context, caller *Caller) (*Whoami, error) {
-	return nil, errNotBuilt
 }
 
 // ---- Runs -------------------------------------------------------------------------------
@@ -227,23 +211,6 @@ type EventView struct {
 	Data    json.RawMessage `json:"data,omitempty"`
 }
 
-// RunSubmit records a run of a plan. When an approval policy applies (the plan's, else the
-// estate's default) the run waits in awaiting_approval for distinct people of the roles it
-// names, never the requester; otherwise it is pending and a worker starts it.
-func (c *Control) RunSubmit(ctx context.Context, caller *Caller, p *RunSubmitParams) (*RunSummary, error) {
-	return nil, errNotBuilt
-}
-
-// RunListGet returns a page of runs.
-func (c *Control) RunListGet(ctx context.Context, caller *Caller, p *RunListParams) (*RunList, error) {
-	return nil, errNotBuilt
-}
-
-// RunGet returns a run with all its evidence.
-func (c *Control) RunGet(ctx context.Context, caller *Caller, runID string) (*RunView, error) {
-	return nil, errNotBuilt
-}
-
 // ApprovalDecideParams approve or reject a run.
 type ApprovalDecideParams struct {
 	RunID   string `json:"-"`
@@ -258,26 +225,11 @@ type ApprovalOutcome struct {
 	MissingRoles []string `json:"missing_roles"`
 }
 
-// RunApprove approves a run awaiting approval as the caller.
-func (c *Control) RunApprove(ctx context.Context, caller *Caller, p *ApprovalDecideParams) (*ApprovalOutcome, error) {
-	return nil, errNotBuilt
-}
-
-// RunReject rejects a run awaiting approval: it ends blocked, nothing touched.
-func (c *Control) RunReject(ctx context.Context, caller *Caller, p *ApprovalDecideParams) (*ApprovalOutcome, error) {
-	return nil, errNotBuilt
-}
-
 // RunAbortParams abort a run.
 type RunAbortParams struct {
 	RunID string `json:"-"`
 	// Reason is required and recorded.
 	Reason string `json:"reason"`
-}
-
-// RunAbort asks a run to abort; its replica stops the current step and rolls back.
-func (c *Control) RunAbort(ctx context.Context, caller *Caller, p *RunAbortParams) (*RunSummary, error) {
-	return nil, errNotBuilt
 }
 
 // StepDecideParams decide a step waiting for a person.
@@ -289,11 +241,6 @@ type StepDecideParams struct {
 	Comment  string `json:"comment,omitempty"`
 }
 
-// StepDecide records a person's decision on a step.
-func (c *Control) StepDecide(ctx context.Context, caller *Caller, p *StepDecideParams) (*DecisionView, error) {
-	return nil, errNotBuilt
-}
-
 // ApprovalWaiting is a run waiting for approvals.
 type ApprovalWaiting struct {
 	Run          RunSummary `json:"run"`
@@ -302,11 +249,6 @@ type ApprovalWaiting struct {
 	// not decided yet).
 	CanApprove bool       `json:"can_approve"`
 	Deadline   *time.Time `json:"deadline,omitempty"`
-}
-
-// ApprovalsWaiting lists the runs awaiting approval, those the caller can approve first.
-func (c *Control) ApprovalsWaiting(ctx context.Context, caller *Caller) ([]ApprovalWaiting, error) {
-	return nil, errNotBuilt
 }
 
 // ---- Freeze -----------------------------------------------------------------------------
@@ -330,33 +272,79 @@ type FreezeOnParams struct {
 	AbortRunning bool `json:"abort_running,omitempty"`
 }
 
-// FreezeGet says whether a freeze is on.
-func (c *Control) FreezeGet(ctx context.Context, caller *Caller) (*FreezeView, error) {
-	return nil, errNotBuilt
-}
-
-// FreezeOn turns the freeze on.
-func (c *Control) FreezeOn(ctx context.Context, caller *Caller, p *FreezeOnParams) (*FreezeView, error) {
-	return nil, errNotBuilt
-}
-
-// FreezeOff lifts the freeze.
-func (c *Control) FreezeOff(ctx context.Context, caller *Caller) (*FreezeView, error) {
-	return nil, errNotBuilt
-}
-
 // ---- Schedules, calendar, services ------------------------------------------------------
 
 // ScheduleView is a schedule as the estate declares it and the database records it.
-// (Moved from the CLI: keep its JSON keys.)
+// (Moved from the CLI: keeps its JSON keys.)
 type ScheduleView struct {
 	Name string `json:"name"`
-	// the remaining fields move from cmd/firedrill's scheduleRow, keys unchanged.
+	// Plan is the plan file as the estate writes it; PlanName the plan's name once recorded.
+	Plan     string `json:"plan"`
+	PlanName string `json:"plan_name,omitempty"`
+	Cron     string `json:"cron"`
+	TimeZone string `json:"time_zone"`
+	// Missed is the missed-fire policy; StartWithin the start window ("1h").
+	Missed      string   `json:"missed"`
+	StartWithin string   `json:"start_within"`
+	Blackouts   []string `json:"blackouts"`
+	// Approval lists the roles a fire's run needs: the schedule's policy, else the estate's
+	// default.
+	Approval []string `json:"approval_roles"`
+	// InEstate: the estate defines it; Recorded: the database knows it (serve has started).
+	InEstate bool `json:"in_estate"`
+	Recorded bool `json:"recorded"`
+	Paused   bool `json:"paused"`
+	// PausedBy, PausedReason and PausedAt say who paused it, while it is paused.
+	PausedBy     *drills.Actor `json:"paused_by,omitempty"`
+	PausedReason string        `json:"paused_reason,omitempty"`
+	PausedAt     *time.Time    `json:"paused_at,omitempty"`
+	LastFire     *time.Time    `json:"last_fire,omitempty"`
+	// NextFire is the next fire while active; NextFireLoc the same in the schedule's zone.
+	NextFire    *time.Time `json:"next_fire,omitempty"`
+	NextFireLoc string     `json:"next_fire_local,omitempty"`
+}
+
+// State says in a few words whether the schedule fires: "active", "paused by alice", ...
+func (v *ScheduleView) State() string {
+	switch {
+	case !v.InEstate:
+		return "not in estate"
+	case v.Paused && v.PausedBy != nil:
+		return "paused by " + v.PausedBy.Name
+	case v.Paused:
+		return "paused"
+	case !v.Recorded:
+		return "active (not yet recorded: start firedrill serve)"
+	}
+	return "active"
 }
 
 // ScheduleDetail is one schedule with its recorded fires and the next ones.
 type ScheduleDetail struct {
 	Schedule ScheduleView `json:"schedule"`
+	// RecentFires are the latest decided fires, newest first.
+	RecentFires []FireView `json:"recent_fires"`
+	// NextFires are the next fires, blacked-out ones included (they show why a date is skipped).
+	NextFires []UpcomingFire `json:"next_fires"`
+}
+
+// FireView is one decided fire of a schedule.
+type FireView struct {
+	FireTime time.Time `json:"fire_time"`
+	// Local is the fire time in the schedule's zone.
+	Local    string `json:"local"`
+	Decision string `json:"decision"`
+	Reason   string `json:"reason,omitempty"`
+	RunID    string `json:"run_id,omitempty"`
+	// DecidedBy is the replica that decided.
+	DecidedBy string `json:"decided_by"`
+}
+
+// UpcomingFire is one future fire of a schedule.
+type UpcomingFire struct {
+	At       time.Time `json:"at"`
+	Local    string    `json:"local"`
+	Blackout string    `json:"blackout,omitempty"`
 }
 
 // SchedulePauseParams pause or resume a schedule.
@@ -365,59 +353,84 @@ type SchedulePauseParams struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// ScheduleList lists the schedules.
-func (c *Control) ScheduleList(ctx context.Context, caller *Caller) ([]ScheduleView, error) {
-	return nil, errNotBuilt
-}
-
-// ScheduleGet returns one schedule.
-func (c *Control) ScheduleGet(ctx context.Context, caller *Caller, name string) (*ScheduleDetail, error) {
-	return nil, errNotBuilt
-}
-
-// SchedulePause pauses a schedule: its fires are skipped until it is resumed.
-func (c *Control) SchedulePause(ctx context.Context, caller *Caller, p *SchedulePauseParams) (*ScheduleView, error) {
-	return nil, errNotBuilt
-}
-
-// ScheduleResume resumes a paused schedule.
-func (c *Control) ScheduleResume(ctx context.Context, caller *Caller, p *SchedulePauseParams) (*ScheduleView, error) {
-	return nil, errNotBuilt
-}
-
 // CalendarParams bound the calendar.
 type CalendarParams struct {
+	// From and To are local dates (their time of day is ignored), both included. Required.
 	From time.Time `json:"from"`
 	To   time.Time `json:"to"`
+	// Schedule, when set, keeps that schedule's fires only.
+	Schedule string `json:"schedule,omitempty"`
 }
 
 // Calendar is the fires due in a period and each service's due status.
-// (Moved from the CLI: keep its JSON keys.)
-type Calendar struct{}
+// (Moved from the CLI: keeps its JSON keys.)
+type Calendar struct {
+	// From and To are the period's local dates, YYYY-MM-DD.
+	From string `json:"from"`
+	To   string `json:"to"`
+	// Fires are the fires whose local date lies in the period, by time.
+	Fires []CalendarFire `json:"fires"`
+	// Services are the services with a drill_every: overdue first, then by next due date.
+	Services []ServiceDue `json:"services"`
+}
 
-// CalendarGet returns the calendar.
-func (c *Control) CalendarGet(ctx context.Context, caller *Caller, p *CalendarParams) (*Calendar, error) {
-	return nil, errNotBuilt
+// CalendarFire is one fire in the calendar.
+type CalendarFire struct {
+	Schedule string    `json:"schedule"`
+	Plan     string    `json:"plan"`
+	At       time.Time `json:"at"`
+	Local    string    `json:"local"`
+	TimeZone string    `json:"time_zone"`
+	// Blackout names the blackout that suppresses the fire, if one does.
+	Blackout string `json:"blackout,omitempty"`
+}
+
+// ServiceDue is when a service's next drill is due.
+type ServiceDue struct {
+	Service string `json:"service"`
+	// Every is the longest time allowed between two passed drills ("365d").
+	Every        string     `json:"every"`
+	LastPassed   *time.Time `json:"last_passed,omitempty"`
+	NextDue      *time.Time `json:"next_due,omitempty"`
+	Overdue      bool       `json:"overdue"`
+	NeverDrilled bool       `json:"never_drilled"`
 }
 
 // ServiceView is a service of the estate with its due status.
 type ServiceView struct {
-	Name string `json:"name"`
+	Name        string   `json:"name"`
+	Description string   `json:"description,omitempty"`
+	Owner       string   `json:"owner,omitempty"`
+	Criticality string   `json:"criticality"`
+	RTOMS       int64    `json:"rto_ms"`
+	RPOMS       int64    `json:"rpo_ms"`
+	DependsOn   []string `json:"depends_on"`
+	// DrillEvery is the required drill interval ("365d"); empty when none is required, and
+	// then the due fields are unset.
+	DrillEvery   string     `json:"drill_every,omitempty"`
+	LastPassed   *time.Time `json:"last_passed,omitempty"`
+	NextDue      *time.Time `json:"next_due,omitempty"`
+	Overdue      bool       `json:"overdue"`
+	NeverDrilled bool       `json:"never_drilled"`
 }
 
-// SiteView is a site of the estate (never its secrets).
+// SiteView is a site of the estate (never its secrets, nor where they are kept).
 type SiteView struct {
-	Name string `json:"name"`
+	Name    string `json:"name"`
+	Role    string `json:"role"`
+	Ingress string `json:"ingress,omitempty"`
+	// Nomad is the site's Nomad cluster; nil for a site without one.
+	Nomad *NomadView `json:"nomad,omitempty"`
+	// Databases names the site's databases.
+	Databases []string `json:"databases"`
 }
 
-// ServiceList lists the estate's services with their due status.
-func (c *Control) ServiceList(ctx context.Context, caller *Caller) ([]ServiceView, error) {
-	return nil, errNotBuilt
-}
-
-// SiteList lists the estate's sites.
-func (c *Control) SiteList(ctx context.Context, caller *Caller) ([]SiteView, error) {
-	return nil, errNotBuilt
+// NomadView is where a site's Nomad cluster answers.
+type NomadView struct {
+	Address    string `json:"address"`
+	Region     string `json:"region,omitempty"`
+	Datacenter string `json:"datacenter,omitempty"`
+	Namespace  string `json:"namespace,omitempty"`
 }
 
 // PlanValidateParams validate a plan against the estate.
@@ -443,20 +456,17 @@ type PlanValidation struct {
 	Diagnostics []Diagnostic `json:"diagnostics"`
 }
 
-// PlanValidate validates a plan against the server's estate.
-func (c *Control) PlanValidate(ctx context.Context, caller *Caller, p *PlanValidateParams) (*PlanValidation, error) {
-	return nil, errNotBuilt
-}
-
 // ---- Users, roles, tokens ---------------------------------------------------------------
 
 // UserView is a user with their roles.
 type UserView struct {
-	Name       string     `json:"name"`
-	Roles      []string   `json:"roles"`
-	Disabled   bool       `json:"disabled"`
-	CreatedAt  time.Time  `json:"created_at"`
-	DisabledAt *time.Time `json:"disabled_at,omitempty"`
+	Name       string        `json:"name"`
+	Roles      []string      `json:"roles"`
+	Disabled   bool          `json:"disabled"`
+	CreatedAt  time.Time     `json:"created_at"`
+	CreatedBy  drills.Actor  `json:"created_by"`
+	DisabledAt *time.Time    `json:"disabled_at,omitempty"`
+	DisabledBy *drills.Actor `json:"disabled_by,omitempty"`
 }
 
 // UserCreateParams create a user.
@@ -478,41 +488,6 @@ type RoleGrantView struct {
 	Change string       `json:"change"`
 	By     drills.Actor `json:"by"`
 	At     time.Time    `json:"at"`
-}
-
-// UserList lists users.
-func (c *Control) UserList(ctx context.Context, caller *Caller) ([]UserView, error) {
-	return nil, errNotBuilt
-}
-
-// UserGet returns one user.
-func (c *Control) UserGet(ctx context.Context, caller *Caller, name string) (*UserView, error) {
-	return nil, errNotBuilt
-}
-
-// UserCreate creates a user with roles; the grants are recorded.
-func (c *Control) UserCreate(ctx context.Context, caller *Caller, p *UserCreateParams) (*UserView, error) {
-	return nil, errNotBuilt
-}
-
-// UserDisable disables a user; their tokens stop working at once.
-func (c *Control) UserDisable(ctx context.Context, caller *Caller, name string) (*UserView, error) {
-	return nil, errNotBuilt
-}
-
-// RoleGrant grants a role.
-func (c *Control) RoleGrant(ctx context.Context, caller *Caller, p *RoleChangeParams) (*UserView, error) {
-	return nil, errNotBuilt
-}
-
-// RoleRevoke revokes a role.
-func (c *Control) RoleRevoke(ctx context.Context, caller *Caller, p *RoleChangeParams) (*UserView, error) {
-	return nil, errNotBuilt
-}
-
-// RoleGrantList returns the history of role changes, of one user or ("") of all.
-func (c *Control) RoleGrantList(ctx context.Context, caller *Caller, user string) ([]RoleGrantView, error) {
-	return nil, errNotBuilt
 }
 
 // TokenCreateParams create an API token for a user.
@@ -545,21 +520,6 @@ type NewToken struct {
 	Secret string `json:"secret"`
 }
 
-// TokenCreate creates a token; the secret is returned once and stored only as a hash.
-func (c *Control) TokenCreate(ctx context.Context, caller *Caller, p *TokenCreateParams) (*NewToken, error) {
-	return nil, errNotBuilt
-}
-
-// TokenList lists tokens, of one user or ("") of all.
-func (c *Control) TokenList(ctx context.Context, caller *Caller, user string) ([]TokenView, error) {
-	return nil, errNotBuilt
-}
-
-// TokenRevoke revokes a token; it stops working at once.
-func (c *Control) TokenRevoke(ctx context.Context, caller *Caller, id string) (*TokenView, error) {
-	return nil, errNotBuilt
-}
-
 // ---- Direct database access (no server yet) ---------------------------------------------
 
 // BootstrapParams create the first admin.
@@ -567,11 +527,4 @@ type BootstrapParams struct {
 	Name string
 	// By is who ran the bootstrap on the host (an ActorLocal).
 	By drills.Actor
-}
-
-// Bootstrap creates the first admin and a one-time token for them, and refuses (conflict)
-// once any admin exists. It is the one operation without a caller: it runs on a firedrill host
-// with direct access to the database (firedrill user bootstrap).
-func (c *Control) Bootstrap(ctx context.Context, p *BootstrapParams) (*NewToken, error) {
-	return nil, errNotBuilt
 }

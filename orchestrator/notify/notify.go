@@ -91,7 +91,7 @@ type EmailChannel struct {
 type Store interface {
 	NotificationEnqueue(ctx context.Context, p *store.NotificationEnqueueParams) (*store.Notification, error)
 	NotificationClaimDue(ctx context.Context, now time.Time, limit int) ([]*store.Notification, error)
-	NotificationResult(ctx context.Context, id string, sentAt *time.Time, errMsg string, nextAttempt *time.Time) error
+	NotificationResult(ctx context.Context, p *store.NotificationResultParams) error
 }
 
 var _ Store = (*store.Store)(nil)
@@ -499,7 +499,7 @@ func (n *Notifier) deliver(ctx context.Context, no *store.Notification) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.cfg.EnqueueTimeout)
 	defer cancel()
 	if err == nil {
-		if rerr := n.cfg.Store.NotificationResult(rctx, no.ID, &now, "", nil); rerr != nil {
+		if rerr := n.cfg.Store.NotificationResult(rctx, &store.NotificationResultParams{ID: no.ID, SentAt: &now}); rerr != nil {
 			log.Error("notification sent, result not recorded", "error", rerr)
 			return
 		}
@@ -508,7 +508,7 @@ func (n *Notifier) deliver(ctx context.Context, no *store.Notification) {
 	}
 	msg := err.Error()
 	if permanent || attempt >= n.cfg.MaxAttempts {
-		if rerr := n.cfg.Store.NotificationResult(rctx, no.ID, nil, msg, nil); rerr != nil {
+		if rerr := n.cfg.Store.NotificationResult(rctx, &store.NotificationResultParams{ID: no.ID, Error: msg}); rerr != nil {
 			log.Error("notification failed, result not recorded", "error", msg, "record_error", rerr)
 			return
 		}
@@ -516,7 +516,7 @@ func (n *Notifier) deliver(ctx context.Context, no *store.Notification) {
 		return
 	}
 	next := now.Add(n.backoff(attempt))
-	if rerr := n.cfg.Store.NotificationResult(rctx, no.ID, nil, msg, &next); rerr != nil {
+	if rerr := n.cfg.Store.NotificationResult(rctx, &store.NotificationResultParams{ID: no.ID, Error: msg, NextAttempt: &next}); rerr != nil {
 		log.Error("notification failed, result not recorded", "error", msg, "record_error", rerr)
 		return
 	}

@@ -172,7 +172,7 @@ func (s *Scheduler) Stop() {
 	if s.held {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if err := s.cfg.Store.LeaseRelease(ctx, LeaseName, s.cfg.Owner, s.epoch); err != nil {
+		if err := s.cfg.Store.LeaseRelease(ctx, &store.LeaseParams{Name: LeaseName, Owner: s.cfg.Owner, Epoch: s.epoch}); err != nil {
 			s.log.Warn("scheduler lease not released; it expires on its own", "err", err)
 		}
 		s.held = false
@@ -215,7 +215,7 @@ func (s *Scheduler) pass(ctx context.Context) (time.Duration, error) {
 			return wait, err
 		}
 	}
-	epoch, held, err := s.cfg.Store.LeaseAcquire(ctx, LeaseName, s.cfg.Owner, s.cfg.LeaseFor)
+	epoch, held, err := s.cfg.Store.LeaseAcquire(ctx, &store.LeaseParams{Name: LeaseName, Owner: s.cfg.Owner, TTL: s.cfg.LeaseFor})
 	if err != nil {
 		return wait, err
 	}

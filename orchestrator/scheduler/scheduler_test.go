@@ -92,7 +92,7 @@ func tick(t testing.TB, s *scheduler.Scheduler) {
 
 func fires(t testing.TB, st *store.Store, name string) []*store.FireRecord {
 	t.Helper()
-	fs, err := st.ScheduleFireList(context.Background(), name, time.Time{}, time.Time{})
+	fs, err := st.ScheduleFireList(context.Background(), &store.ScheduleFireListParams{Schedule: name})
 	if err != nil {
 		t.Fatal(err)
 	}

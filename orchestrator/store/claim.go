@@ -189,12 +189,25 @@ func (s *Store) StepResultLatest(ctx context.Context, runID, key string) (*StepR
 // EventRunReleased is the timeline entry of a replica handing a run back (it is stopping).
 const EventRunReleased = "run_released"
 
+// RunReleaseParams are the arguments of RunRelease.
+type RunReleaseParams struct {
+	RunID string
+	// Epoch is the epoch the stopping replica holds.
+	Epoch int64
+	// Reason is recorded on the timeline.
+	Reason string
+}
+
 // RunRelease hands back a run held at epoch by a replica that is stopping: the epoch is bumped
 // (so anything the stopping replica still tries to write fails with ErrLeaseLost, exactly as
 // after a takeover), the owner and expiry are cleared (so another replica can claim it at once)
 // and a run_released event is recorded. The run's state is kept: the next holder resumes it.
 // ErrLeaseLost when the epoch already moved on.
-func (s *Store) RunRelease(ctx context.Context, runID string, epoch int64, reason string) error {
+func (s *Store) RunRelease(ctx context.Context, p *RunReleaseParams) error {
+	if p == nil {
+		return errors.New("run release: params are required")
+	}
+	runID, epoch, reason := p.RunID, p.Epoch, p.Reason
 	now := s.now(time.Time{})
 	err := s.fencedTx(ctx, runID, epoch, now, func(tx *gorm.DB, _ *fenceRow) error {
 		res := tx.Table("runs").Where("id = ? AND lease_epoch = ?", runID, epoch).UpdateColumns(map[string]any{

@@ -40,11 +40,26 @@ func checkLeaseArgs(name, owner string, ttl time.Duration) error {
 	return nil
 }
 
-// LeaseAcquire takes the lease name for owner for ttl if it is free (never taken, released or
-// expired) or already owner's, and returns its epoch and true. Changing hands bumps the epoch;
-// re-acquiring one's own lease extends it and keeps the epoch. When someone else holds it,
-// held is false and nothing changes. owner must be unique per replica.
-func (s *Store) LeaseAcquire(ctx context.Context, name, owner string, ttl time.Duration) (epoch int64, held bool, err error) {
+// LeaseParams name a lease and its holder for LeaseAcquire, LeaseRenew and LeaseRelease.
+type LeaseParams struct {
+	Name string
+	// Owner is the holder; unique per replica. Required.
+	Owner string
+	// Epoch is the epoch the holder acquired (LeaseRenew, LeaseRelease).
+	Epoch int64
+	// TTL is how long the lease lasts from now (LeaseAcquire, LeaseRenew).
+	TTL time.Duration
+}
+
+// LeaseAcquire takes the lease p.Name for p.Owner for p.TTL if it is free (never taken,
+// released or expired) or already the owner's, and returns its epoch and true. Changing hands
+// bumps the epoch; re-acquiring one's own lease extends it and keeps the epoch. When someone
+// else holds it, held is false and nothing changes.
+func (s *Store) LeaseAcquire(ctx context.Context, p *LeaseParams) (epoch int64, held bool, err error) {
+	if p == nil {
+		return 0, false, errors.New("lease acquire: params are required")
+	}
+	name, owner, ttl := p.Name, p.Owner, p.TTL
 	if err := checkLeaseArgs(name, owner, ttl); err != nil {
 		return 0, false, fmt.Errorf("lease acquire %s: %w", name, err)
 	}
@@ -93,9 +108,13 @@ func (s *Store) LeaseAcquire(ctx context.Context, name, owner string, ttl time.D
 	return epoch, held, nil
 }
 
-// LeaseRenew extends owner's lease at epoch to now+ttl. ErrLeaseLost when the lease changed
-// hands (or was released) since.
-func (s *Store) LeaseRenew(ctx context.Context, name, owner string, epoch int64, ttl time.Duration) error {
+// LeaseRenew extends the owner's lease at p.Epoch to now+p.TTL. ErrLeaseLost when the lease
+// changed hands (or was released) since.
+func (s *Store) LeaseRenew(ctx context.Context, p *LeaseParams) error {
+	if p == nil {
+		return errors.New("lease renew: params are required")
+	}
+	name, owner, epoch, ttl := p.Name, p.Owner, p.Epoch, p.TTL
 	if err := checkLeaseArgs(name, owner, ttl); err != nil {
 		return fmt.Errorf("lease renew %s: %w", name, err)
 	}
@@ -113,7 +132,11 @@ func (s *Store) LeaseRenew(ctx context.Context, name, owner string, epoch int64,
 
 // LeaseRelease gives the lease up at once, so another replica can take it without waiting for
 // expiry. Releasing a lease no longer held (at that epoch) is not an error.
-func (s *Store) LeaseRelease(ctx context.Context, name, owner string, epoch int64) error {
+func (s *Store) LeaseRelease(ctx context.Context, p *LeaseParams) error {
+	if p == nil {
+		return errors.New("lease release: params are required")
+	}
+	name, owner, epoch := p.Name, p.Owner, p.Epoch
 	now := s.now(time.Time{})
 	err := s.db.WithContext(ctx).Table("leases").Where("name = ? AND owner = ? AND epoch = ?", name, owner, epoch).
 		UpdateColumns(map[string]any{"owner": "", "expires_at": now, "updated_at": now}).Error

@@ -50,7 +50,7 @@ func TestLeaseAcquireRenewRelease(t *testing.T) {
 		}
 		acquire := func(owner string, wantEpoch int64, wantHeld bool) {
 			t.Helper()
-			epoch, held, err := s.LeaseAcquire(ctx, "scheduler", owner, ttl)
+			epoch, held, err := s.LeaseAcquire(ctx, &store.LeaseParams{Name: "scheduler", Owner: owner, TTL: ttl})
 			if err != nil {
 				t.Fatalf("LeaseAcquire(%s): %v", owner, err)
 			}
@@ -62,14 +62,14 @@ func TestLeaseAcquireRenewRelease(t *testing.T) {
 		acquire("b", 0, false) // held by a
 		acquire("a", 1, true)  // ours: extended, same epoch
 		clk.Advance(10 * time.Second)
-		if err := s.LeaseRenew(ctx, "scheduler", "a", 1, ttl); err != nil {
+		if err := s.LeaseRenew(ctx, &store.LeaseParams{Name: "scheduler", Owner: "a", Epoch: 1, TTL: ttl}); err != nil {
 			t.Fatalf("LeaseRenew: %v", err)
 		}
 		clk.Advance(14 * time.Second)
 		acquire("b", 0, false) // renewed 14s ago: still a's
 		clk.Advance(2 * time.Second)
 		acquire("b", 2, true) // expired: taken over, epoch bumped
-		if err := s.LeaseRenew(ctx, "scheduler", "a", 1, ttl); !errors.Is(err, store.ErrLeaseLost) {
+		if err := s.LeaseRenew(ctx, &store.LeaseParams{Name: "scheduler", Owner: "a", Epoch: 1, TTL: ttl}); !errors.Is(err, store.ErrLeaseLost) {
 			t.Fatalf("LeaseRenew by the old holder = %v, want ErrLeaseLost", err)
 		}
 		l, err := s.LeaseGet(ctx, "scheduler")
@@ -79,14 +79,14 @@ func TestLeaseAcquireRenewRelease(t *testing.T) {
 		if l.Owner != "b" || l.Epoch != 2 || !l.HeldAt(clk.Now()) || !l.ExpiresAt.Equal(clk.Now().Add(ttl)) {
 			t.Fatalf("LeaseGet = %+v, want b at epoch 2 until %v", l, clk.Now().Add(ttl))
 		}
-		if err := s.LeaseRelease(ctx, "scheduler", "a", 1); err != nil {
+		if err := s.LeaseRelease(ctx, &store.LeaseParams{Name: "scheduler", Owner: "a", Epoch: 1}); err != nil {
 			t.Fatalf("LeaseRelease by a non-holder: %v", err)
 		}
-		if err := s.LeaseRelease(ctx, "scheduler", "b", 2); err != nil {
+		if err := s.LeaseRelease(ctx, &store.LeaseParams{Name: "scheduler", Owner: "b", Epoch: 2}); err != nil {
 			t.Fatalf("LeaseRelease: %v", err)
 		}
 		acquire("a", 3, true) // released: free at once
-		if err := s.LeaseRenew(ctx, "scheduler", "b", 2, ttl); !errors.Is(err, store.ErrLeaseLost) {
+		if err := s.LeaseRenew(ctx, &store.LeaseParams{Name: "scheduler", Owner: "b", Epoch: 2, TTL: ttl}); !errors.Is(err, store.ErrLeaseLost) {
 			t.Fatalf("LeaseRenew after release = %v, want ErrLeaseLost", err)
 		}
 	})
@@ -104,7 +104,7 @@ func TestLeaseAcquireConcurrentOneWinner(t *testing.T) {
 	results := make(chan result, n)
 	for i := range n {
 		go func() {
-			_, held, err := s.LeaseAcquire(ctx, "race", string(rune('a'+i)), time.Minute)
+			_, held, err := s.LeaseAcquire(ctx, &store.LeaseParams{Name: "race", Owner: string(rune('a' + i)), TTL: time.Minute})
 			results <- result{held, err}
 		}()
 	}

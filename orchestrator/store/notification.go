@@ -146,15 +146,29 @@ func (s *Store) NotificationClaimDue(ctx context.Context, now time.Time, limit i
 	return out, nil
 }
 
+// NotificationResultParams are the arguments of NotificationResult.
+type NotificationResultParams struct {
+	ID string
+	// SentAt, when set, says it was sent then.
+	SentAt *time.Time
+	// Error is the attempt's error, stored as last_error as given: keep secrets out of it.
+	Error string
+	// NextAttempt, when set (and SentAt is not), makes it due again then.
+	NextAttempt *time.Time
+}
+
 // NotificationResult records the outcome of one attempt to send a pending notification and
 // counts the attempt:
-//   - sentAt set: sent at sentAt;
-//   - otherwise nextAttempt set: pending again, due at nextAttempt, with errMsg as last_error;
-//   - neither: failed for good, with errMsg as last_error.
+//   - SentAt set: sent at SentAt;
+//   - otherwise NextAttempt set: pending again, due at NextAttempt, with Error as last_error;
+//   - neither: failed for good, with Error as last_error.
 //
-// errMsg is stored as given: the caller must keep secrets out of it. ErrNotFound for an
-// unknown id, ErrNotificationDone if the notification is no longer pending.
-func (s *Store) NotificationResult(ctx context.Context, id string, sentAt *time.Time, errMsg string, nextAttempt *time.Time) error {
+// ErrNotFound for an unknown ID, ErrNotificationDone if the notification is no longer pending.
+func (s *Store) NotificationResult(ctx context.Context, p *NotificationResultParams) error {
+	if p == nil {
+		p = &NotificationResultParams{}
+	}
+	id, sentAt, errMsg, nextAttempt := p.ID, p.SentAt, p.Error, p.NextAttempt
 	if id == "" {
 		return errors.New("notification result: id is required")
 	}

@@ -135,7 +135,7 @@ func TestNotificationResult(t *testing.T) {
 			t.Fatal(err)
 		}
 		retryAt := at(5 * time.Second)
-		if err := s.NotificationResult(ctx, n.ID, nil, "webhook answered 500", &retryAt); err != nil {
+		if err := s.NotificationResult(ctx, &store.NotificationResultParams{ID: n.ID, Error: "webhook answered 500", NextAttempt: &retryAt}); err != nil {
 			t.Fatalf("NotificationResult(retry): %v", err)
 		}
 		got, err := s.NotificationGet(ctx, n.ID)
@@ -153,7 +153,7 @@ func TestNotificationResult(t *testing.T) {
 			t.Errorf("claim at the retry time = %v, %v; want it", claimed, err)
 		}
 		sent := at(6 * time.Second)
-		if err := s.NotificationResult(ctx, n.ID, &sent, "", nil); err != nil {
+		if err := s.NotificationResult(ctx, &store.NotificationResultParams{ID: n.ID, SentAt: &sent}); err != nil {
 			t.Fatalf("NotificationResult(sent): %v", err)
 		}
 		got, _ = s.NotificationGet(ctx, n.ID)
@@ -161,7 +161,7 @@ func TestNotificationResult(t *testing.T) {
 			t.Errorf("after delivery = %+v, want sent after 2 attempts", got)
 		}
 		assertTime(t, "SentAt", got.SentAt, sent)
-		if err := s.NotificationResult(ctx, n.ID, nil, "late", nil); !errors.Is(err, store.ErrNotificationDone) {
+		if err := s.NotificationResult(ctx, &store.NotificationResultParams{ID: n.ID, Error: "late"}); !errors.Is(err, store.ErrNotificationDone) {
 			t.Errorf("result on a sent notification = %v, want ErrNotificationDone", err)
 		}
 		if claimed, err := s.NotificationClaimDue(ctx, at(time.Hour), 10); err != nil || len(claimed) != 0 {
@@ -169,7 +169,7 @@ func TestNotificationResult(t *testing.T) {
 		}
 
 		gaveUp := enqueue(t, s, "run-1", "run_started", at(0))
-		if err := s.NotificationResult(ctx, gaveUp.ID, nil, "connection refused", nil); err != nil {
+		if err := s.NotificationResult(ctx, &store.NotificationResultParams{ID: gaveUp.ID, Error: "connection refused"}); err != nil {
 			t.Fatalf("NotificationResult(give up): %v", err)
 		}
 		got, _ = s.NotificationGet(ctx, gaveUp.ID)
@@ -179,7 +179,7 @@ func TestNotificationResult(t *testing.T) {
 		if claimed, err := s.NotificationClaimDue(ctx, at(time.Hour), 10); err != nil || len(claimed) != 0 {
 			t.Errorf("claim after giving up = %v, %v; want none", claimed, err)
 		}
-		if err := s.NotificationResult(ctx, "nope", &sent, "", nil); !errors.Is(err, store.ErrNotFound) {
+		if err := s.NotificationResult(ctx, &store.NotificationResultParams{ID: "nope", SentAt: &sent}); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("result on an unknown notification = %v, want ErrNotFound", err)
 		}
 	})

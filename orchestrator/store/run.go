@@ -221,9 +221,21 @@ func (s *Store) RunClaim(ctx context.Context, p *RunClaimParams) (int64, error) 
 	return epoch, nil
 }
 
-// RunLeaseRenew extends the lease held at epoch to now+leaseFor, and makes leaseFor the
+// RunLeaseRenewParams are the arguments of RunLeaseRenew.
+type RunLeaseRenewParams struct {
+	RunID string
+	Epoch int64
+	// LeaseFor is the new lease from now; positive.
+	LeaseFor time.Duration
+}
+
+// RunLeaseRenew extends the lease held at p.Epoch to now+p.LeaseFor, and makes LeaseFor the
 // extension every later fenced write applies. ErrLeaseLost when the epoch moved on.
-func (s *Store) RunLeaseRenew(ctx context.Context, runID string, epoch int64, leaseFor time.Duration) error {
+func (s *Store) RunLeaseRenew(ctx context.Context, p *RunLeaseRenewParams) error {
+	if p == nil {
+		return errors.New("run lease renew: params are required")
+	}
+	runID, epoch, leaseFor := p.RunID, p.Epoch, p.LeaseFor
 	if leaseFor <= 0 {
 		return fmt.Errorf("run lease renew %s: leaseFor must be positive, got %s", runID, leaseFor)
 	}

@@ -418,9 +418,20 @@ func loadFire(tx *gorm.DB, schedule string, fire time.Time, res *ScheduleFireRes
 	return nil
 }
 
-// ScheduleFireList returns the decided fires of schedule name (every schedule when empty) with
-// from <= fire time < to, oldest first. A zero from or to leaves that end open.
-func (s *Store) ScheduleFireList(ctx context.Context, name string, from, to time.Time) ([]*FireRecord, error) {
+// ScheduleFireListParams are the arguments of ScheduleFireList.
+type ScheduleFireListParams struct {
+	// Schedule names the schedule; empty for every schedule.
+	Schedule string
+	// From and To bound the fire time: From <= fire time < To. A zero end is open.
+	From, To time.Time
+}
+
+// ScheduleFireList returns the decided fires that p selects, oldest first.
+func (s *Store) ScheduleFireList(ctx context.Context, p *ScheduleFireListParams) ([]*FireRecord, error) {
+	if p == nil {
+		p = &ScheduleFireListParams{}
+	}
+	name, from, to := p.Schedule, p.From, p.To
 	q := s.db.WithContext(ctx).Model(&scheduleFireModel{})
 	if name != "" {
 		q = q.Where("schedule_name = ?", name)
@@ -458,8 +469,8 @@ func (s *Store) ScheduleFireRecent(ctx context.Context, name string, limit int) 
 	return out, nil
 }
 
-// LastPassedRuns returns, per service, when its latest passed drill ended: a succeeded run whose
-// measurement for the service met the RTO. Services never passed are absent.
+// LastPassedRuns returns, per service, when its latest passed drill ended: a succeeded run,
+// not forced, whose measurement for the service met the RTO. Services never passed are absent.
 func (s *Store) LastPassedRuns(ctx context.Context) (map[string]time.Time, error) {
 	type row struct {
 		Service   string     `gorm:"column:service"`
@@ -470,7 +481,7 @@ func (s *Store) LastPassedRuns(ctx context.Context) (map[string]time.Time, error
 	err := s.db.WithContext(ctx).Table("measurements AS m").
 		Select("m.service AS service, r.ended_at AS ended_at, r.created_at AS created_at").
 		Joins("JOIN runs AS r ON r.id = m.run_id").
-		Where("m.rto_met = ? AND r.state = ?", true, string(drills.RunSucceeded)).
+		Where("m.rto_met = ? AND r.state = ? AND r.forced = ?", true, string(drills.RunSucceeded), false).
 		Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("last passed runs: %w", translate(err))

@@ -178,14 +178,14 @@ func TestScheduleFireOnce(t *testing.T) {
 		if !sched.LastFireTime.Equal(fire) {
 			t.Errorf("last fire moved back to %v", sched.LastFireTime)
 		}
-		fires, err := s.ScheduleFireList(ctx, "monthly", time.Time{}, time.Time{})
+		fires, err := s.ScheduleFireList(ctx, &store.ScheduleFireListParams{Schedule: "monthly"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(fires) != 2 || !fires[0].FireTime.Equal(old) || fires[1].RunID != runID || fires[1].Decision != store.FireRun {
 			t.Fatalf("ScheduleFireList = %+v", fires)
 		}
-		fires, _ = s.ScheduleFireList(ctx, "monthly", fire, time.Time{})
+		fires, _ = s.ScheduleFireList(ctx, &store.ScheduleFireListParams{Schedule: "monthly", From: fire})
 		if len(fires) != 1 {
 			t.Fatalf("ScheduleFireList from %v = %d fires, want 1", fire, len(fires))
 		}

@@ -298,7 +298,9 @@ func TestFencing(t *testing.T) {
 			{"StepFinish", func(e int64) error {
 				return s.StepFinish(ctx, &store.StepFinishParams{RunID: b.run.ID, Epoch: e, StepID: stepID, State: drills.StepUnknown})
 			}},
-			{"RunLeaseRenew", func(e int64) error { return s.RunLeaseRenew(ctx, b.run.ID, e, time.Minute) }},
+			{"RunLeaseRenew", func(e int64) error {
+				return s.RunLeaseRenew(ctx, &store.RunLeaseRenewParams{RunID: b.run.ID, Epoch: e, LeaseFor: time.Minute})
+			}},
 			{"RunStateSet", func(e int64) error {
 				return s.RunStateSet(ctx, &store.RunStateSetParams{RunID: b.run.ID, Epoch: e, State: drills.RunRunning})
 			}},
@@ -350,7 +352,7 @@ func TestLeaseRenewAndFencedWritesExtendLease(t *testing.T) {
 		ctx := context.Background()
 		b := setup(t, s)
 		before := time.Now()
-		if err := s.RunLeaseRenew(ctx, b.run.ID, b.epoch, time.Hour); err != nil {
+		if err := s.RunLeaseRenew(ctx, &store.RunLeaseRenewParams{RunID: b.run.ID, Epoch: b.epoch, LeaseFor: time.Hour}); err != nil {
 			t.Fatalf("RunLeaseRenew: %v", err)
 		}
 		run, err := s.RunGet(ctx, b.run.ID)
@@ -360,10 +362,10 @@ func TestLeaseRenewAndFencedWritesExtendLease(t *testing.T) {
 		if run.LeaseExpiresAt == nil || run.LeaseExpiresAt.Before(before.Add(time.Hour-time.Second)) || run.LeaseExpiresAt.After(time.Now().Add(time.Hour)) {
 			t.Errorf("LeaseExpiresAt after renew for 1h = %v, want about now+1h", run.LeaseExpiresAt)
 		}
-		if err := s.RunLeaseRenew(ctx, b.run.ID, b.epoch, 0); err == nil {
+		if err := s.RunLeaseRenew(ctx, &store.RunLeaseRenewParams{RunID: b.run.ID, Epoch: b.epoch, LeaseFor: 0}); err == nil {
 			t.Errorf("RunLeaseRenew(0) = nil, want error")
 		}
-		if err := s.RunLeaseRenew(ctx, "no-such-run", 1, time.Minute); !errors.Is(err, store.ErrNotFound) {
+		if err := s.RunLeaseRenew(ctx, &store.RunLeaseRenewParams{RunID: "no-such-run", Epoch: 1, LeaseFor: time.Minute}); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("RunLeaseRenew(unknown run) = %v, want ErrNotFound", err)
 		}
 	})
@@ -756,11 +758,11 @@ func TestConcurrentClaims(t *testing.T) {
 			}
 		}
 		for e := b.epoch; e < last; e++ {
-			if err := s.RunLeaseRenew(ctx, b.run.ID, e, time.Minute); !errors.Is(err, store.ErrLeaseLost) {
+			if err := s.RunLeaseRenew(ctx, &store.RunLeaseRenewParams{RunID: b.run.ID, Epoch: e, LeaseFor: time.Minute}); !errors.Is(err, store.ErrLeaseLost) {
 				t.Errorf("RunLeaseRenew(epoch %d) = %v, want ErrLeaseLost", e, err)
 			}
 		}
-		if err := s.RunLeaseRenew(ctx, b.run.ID, last, time.Minute); err != nil {
+		if err := s.RunLeaseRenew(ctx, &store.RunLeaseRenewParams{RunID: b.run.ID, Epoch: last, LeaseFor: time.Minute}); err != nil {
 			t.Errorf("RunLeaseRenew(last epoch %d) = %v", last, err)
 		}
 		assertEventsGapless(t, s, b.run.ID)

@@ -158,7 +158,8 @@ type TokenAuthenticateParams struct {
 
 // TokenAuthenticate finds the token whose secret hashes to p.SecretHash, with its user, in one
 // indexed read. ErrNotFound for an unknown token, ErrTokenRevoked, ErrTokenExpired, or
-// ErrUserDisabled when its user is disabled (so a disabled user's tokens stop at once). A
+// ErrUserDisabled when its user is disabled (so a disabled user's tokens stop at once); with
+// those three the TokenAuth is returned too, naming the token refused (for the record). A
 // valid token's last use is recorded, at most once per TokenUseInterval.
 func (s *Store) TokenAuthenticate(ctx context.Context, p *TokenAuthenticateParams) (*TokenAuth, error) {
 	if p == nil || !sha256Hex.MatchString(p.SecretHash) {
@@ -185,13 +186,14 @@ FROM api_tokens t JOIN users u ON u.name = t.user_name WHERE t.secret_hash = ?`,
 	if err := json.Unmarshal(r.UserRoles, &userRoles); err != nil {
 		return nil, fmt.Errorf("authenticate token %s: roles of %s: %w", tok.ID, tok.User, err)
 	}
+	auth := &TokenAuth{Token: tok, UserRoles: userRoles}
 	switch {
 	case tok.RevokedAt != nil:
-		return nil, fmt.Errorf("authenticate token %s: %w", tok.ID, ErrTokenRevoked)
+		return auth, fmt.Errorf("authenticate token %s: %w", tok.ID, ErrTokenRevoked)
 	case !tok.ExpiresAt.After(now):
-		return nil, fmt.Errorf("authenticate token %s: %w", tok.ID, ErrTokenExpired)
+		return auth, fmt.Errorf("authenticate token %s: %w", tok.ID, ErrTokenExpired)
 	case r.UserDisabled:
-		return nil, fmt.Errorf("authenticate token %s: user %s: %w", tok.ID, tok.User, ErrUserDisabled)
+		return auth, fmt.Errorf("authenticate token %s: user %s: %w", tok.ID, tok.User, ErrUserDisabled)
 	}
 	if tok.LastUsedAt == nil || !tok.LastUsedAt.After(now.Add(-TokenUseInterval)) {
 		stale := utcMS(now.Add(-TokenUseInterval))
@@ -203,7 +205,7 @@ FROM api_tokens t JOIN users u ON u.name = t.user_name WHERE t.secret_hash = ?`,
 		}
 		tok.LastUsedAt = &now
 	}
-	return &TokenAuth{Token: tok, UserRoles: userRoles}, nil
+	return auth, nil
 }
 
 // TokenGet returns a token by ID, or ErrNotFound.
