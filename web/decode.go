@@ -96,6 +96,9 @@ func decodeBody(data []byte, dst any) error {
 	names := jsonFields(reflect.TypeOf(dst))
 	for k := range keys {
 		if !slices.Contains(names, k) {
+			if len(names) == 0 {
+				return invalid(k, "unknown field %q: this request takes no fields", k)
+			}
 			return invalid(k, "unknown field %q (field names are case-sensitive: %s)", k, strings.Join(names, ", "))
 		}
 	}

@@ -134,7 +134,7 @@ func (s *Server) serveRoute(rt Route) http.Handler {
 				}
 			} else if data != nil {
 				if err := decodeBody(data, &noBody{}); err != nil {
-					return 0, invalid("", "%s %s takes no request body (or {})", rt.Method, rt.Pattern)
+					return 0, err
 				}
 			}
 			view, err := rt.serve(ctx, s, r, caller, body)
