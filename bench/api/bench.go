@@ -27,7 +27,7 @@ const (
 	DefaultRate     = 200.0
 	DefaultDuration = 15 * time.Second
 	DefaultWarmup   = 3 * time.Second
-	DefaultRounds   = 3
+	DefaultRounds   = 15
 	DefaultTimeout  = 10 * time.Second
 	// TargetRatio is the bound: p99 of each API endpoint at most 5x the /healthz p99.
 	TargetRatio = 5.0
@@ -64,7 +64,8 @@ type Options struct {
 	Rate float64
 	// Duration is the measured time per endpoint, split into Rounds slices; the endpoints take
 	// turns, in a new random order each round, so that machine noise hits all alike.
-	// Defaults to 15s (3,000 requests at 200/s) and 3 rounds.
+	// Defaults to 15s (3,000 requests at 200/s) and 15 rounds: the endpoints take turns every
+	// second, so a burst of other load on the machine lands on all of them alike.
 	Duration time.Duration
 	Rounds   int
 	// Warmup is the unrecorded load per endpoint before anything is measured. Defaults to 3s.
@@ -227,6 +228,7 @@ func run(ctx context.Context, opt Options) (*Report, error) {
 		stats[t.name] = &Stats{Endpoint: t.name}
 	}
 	n := opt.perSlice()
+	psi0, psiStart := cpuPressure(), time.Now()
 	for round := range opt.Rounds {
 		order := slices.Clone(targets)
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
@@ -242,6 +244,10 @@ func run(ctx context.Context, opt Options) (*Report, error) {
 			}
 		}
 		logf("round %d/%d done", round+1, opt.Rounds)
+	}
+	rep.CPUPressure = -1
+	if psi1 := cpuPressure(); psi0 >= 0 && psi1 >= 0 {
+		rep.CPUPressure = float64(psi1-psi0) / float64(time.Since(psiStart))
 	}
 	for _, t := range targets {
 		st := stats[t.name]

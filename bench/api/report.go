@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -94,6 +95,28 @@ func loadAverage() string {
 	return "unknown"
 }
 
+// cpuPressure is the total time (PSI "some", /proc/pressure/cpu) that some runnable task on
+// the machine waited for a CPU, or -1 where PSI is missing.
+func cpuPressure() time.Duration {
+	b, err := os.ReadFile("/proc/pressure/cpu")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, "some ") {
+			continue
+		}
+		for _, f := range strings.Fields(line) {
+			if v, ok := strings.CutPrefix(f, "total="); ok {
+				if us, err := strconv.ParseInt(v, 10, 64); err == nil {
+					return time.Duration(us) * time.Microsecond
+				}
+			}
+		}
+	}
+	return -1
+}
+
 // procField returns the value of the first "key: value" line of a /proc file.
 func procField(path, key string) string {
 	f, err := os.Open(path)
@@ -126,8 +149,11 @@ type Report struct {
 	// LoadBefore and LoadAfter are /proc/loadavg when the measurement began and ended: the
 	// machine is shared, and other load shows in the numbers.
 	LoadBefore, LoadAfter string
-	Started               time.Time
-	Wall                  time.Duration
+	// CPUPressure is the share of the measured time during which some task on the machine
+	// waited for a CPU (PSI); -1 where unknown.
+	CPUPressure float64
+	Started     time.Time
+	Wall        time.Duration
 }
 
 // baseline is the /healthz stats.
@@ -210,6 +236,9 @@ func (r *Report) Markdown() string {
 	fmt.Fprintf(&b, "\nRun %s, %s wall; %d CPUs (%s), %s memory, %s %s/%s, PostgreSQL %s; load average %s before the load, %s after.\n",
 		r.Started.UTC().Format(time.RFC3339), r.Wall.Round(time.Second), m.NumCPU, m.CPUModel, m.MemTotal,
 		m.GoVersion, m.GOOS, m.ARCH, r.PostgresVersion, r.LoadBefore, r.LoadAfter)
+	if r.CPUPressure >= 0 {
+		fmt.Fprintf(&b, "While measured, some task waited for a CPU %.0f%% of the time (PSI cpu some).\n", 100*r.CPUPressure)
+	}
 	return b.String()
 }
 
