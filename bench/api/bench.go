@@ -239,6 +239,7 @@ func run(ctx context.Context, opt Options) (*Report, error) {
 			st.ServerCPU += srv.cpu() - cpu0
 			st.Wall += time.Since(wall0)
 			st.add(samples)
+			rep.Stalls = append(rep.Stalls, stalls(t.name, samples, psiStart)...)
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}

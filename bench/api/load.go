@@ -20,6 +20,8 @@ type target struct {
 
 // sample is one request's outcome.
 type sample struct {
+	// due is when the request should have been sent.
+	due time.Time
 	// latency is from the instant the request was due to the end of its body.
 	latency time.Duration
 	// service is from the instant it was actually sent to the end of its body.
@@ -52,7 +54,7 @@ func (l *loader) close() { l.client.CloseIdleConnections() }
 func (l *loader) get(ctx context.Context, t target, i int, due time.Time) sample {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, l.base+t.path(i), nil)
 	if err != nil {
-		return sample{err: err}
+		return sample{due: due, err: err}
 	}
 	if t.auth {
 		req.Header.Set("Authorization", "Bearer "+l.token)
@@ -60,12 +62,12 @@ func (l *loader) get(ctx context.Context, t target, i int, due time.Time) sample
 	sent := time.Now()
 	resp, err := l.client.Do(req)
 	if err != nil {
-		return sample{latency: time.Since(due), service: time.Since(sent), err: err}
+		return sample{due: due, latency: time.Since(due), service: time.Since(sent), err: err}
 	}
 	n, err := io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	end := time.Now()
-	s := sample{latency: end.Sub(due), service: end.Sub(sent), status: resp.StatusCode, bytes: n, err: err}
+	s := sample{due: due, latency: end.Sub(due), service: end.Sub(sent), status: resp.StatusCode, bytes: n, err: err}
 	if s.err == nil && resp.StatusCode != http.StatusOK {
 		s.err = fmt.Errorf("GET %s: status %d", t.path(i), resp.StatusCode)
 	}

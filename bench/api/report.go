@@ -33,6 +33,40 @@ type Stats struct {
 	ServiceP99               time.Duration
 }
 
+// Stall is a burst of slow answers: requests due close together that all took longer than
+// StallThreshold. In an open loop one pause of the server (or of the machine) makes every
+// request due during it late, so a few stalls decide a p99.
+type Stall struct {
+	Endpoint string
+	// At is when the first slow request was due, from the start of the measurement.
+	At       time.Duration
+	Requests int
+	Worst    time.Duration
+}
+
+// StallThreshold is the latency from which an answer counts as part of a stall.
+const StallThreshold = 50 * time.Millisecond
+
+// stalls groups the slow samples of one slice into stalls: slow requests due less than
+// 250ms apart belong to the same one.
+func stalls(endpoint string, samples []sample, start time.Time) []Stall {
+	var out []Stall
+	var last time.Time
+	for _, x := range samples {
+		if x.latency < StallThreshold {
+			continue
+		}
+		if len(out) == 0 || x.due.Sub(last) > 250*time.Millisecond {
+			out = append(out, Stall{Endpoint: endpoint, At: x.due.Sub(start)})
+		}
+		st := &out[len(out)-1]
+		st.Requests++
+		st.Worst = max(st.Worst, x.latency)
+		last = x.due
+	}
+	return out
+}
+
 func (s *Stats) add(samples []sample) {
 	for _, x := range samples {
 		s.Latencies = append(s.Latencies, x.latency)
@@ -144,6 +178,8 @@ type Report struct {
 	Stats    []Stats
 	Bytes    []int64
 	DeepPath string
+	// Stalls are every stall of the measurement, in time order.
+	Stalls []Stall
 	// WarmupErrors counts the failed warm-up requests of each endpoint.
 	WarmupErrors []int
 	// LoadBefore and LoadAfter are /proc/loadavg when the measurement began and ended: the
@@ -228,7 +264,19 @@ func (r *Report) Markdown() string {
 			fmt.Fprintf(&b, " %s: %d errors during warm-up.", s.Endpoint, r.WarmupErrors[i])
 		}
 	}
-	fmt.Fprintf(&b, "\n\nData: %d runs, %d step results, %d measurements, %d timeline events, seeded in %s (+ %s VACUUM ANALYZE). ",
+	if len(r.Stalls) > 0 {
+		fmt.Fprintf(&b, "\n\nStalls (requests due within 250 ms of each other that all took over %s; time from the start of the measurement):\n\n", StallThreshold)
+		fmt.Fprintf(&b, "| at | endpoint | requests | worst ms |\n|---:|---|---:|---:|\n")
+		const maxRows = 40
+		for i, st := range r.Stalls {
+			if i == maxRows {
+				fmt.Fprintf(&b, "| … | %d more | | |\n", len(r.Stalls)-maxRows)
+				break
+			}
+			fmt.Fprintf(&b, "| %.1fs | %s | %d | %s |\n", st.At.Seconds(), st.Endpoint, st.Requests, ms(st.Worst))
+		}
+	}
+	fmt.Fprintf(&b, "\nData: %d runs, %d step results, %d measurements, %d timeline events, seeded in %s (+ %s VACUUM ANALYZE). ",
 		r.Seed.Runs, r.Seed.Steps, r.Seed.Measurements, r.Seed.Events, r.Seed.Took.Round(100*time.Millisecond), r.Seed.Analyze.Round(100*time.Millisecond))
 	fmt.Fprintf(&b, "Deep page: after %d runs. Per endpoint: %s warm-up, then %s measured in %d rounds. Seed %d.\n",
 		o.DeepOffset, o.Warmup, o.Duration, o.Rounds, o.Seed)
