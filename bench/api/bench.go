@@ -84,6 +84,10 @@ type Options struct {
 	WorkDir string
 	// Timeout bounds one request. Defaults to 10s.
 	Timeout time.Duration
+	// WatchTokenUse polls GET /api/v1/tokens once a second while measuring and reports when
+	// the server wrote the token's last use (at most once a minute), to line those writes up
+	// with the stalls. Off by default: it adds a request a second.
+	WatchTokenUse bool
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
 }
@@ -186,7 +190,7 @@ func run(ctx context.Context, opt Options) (*Report, error) {
 			return nil, err
 		}
 	}
-	token, err := prepareDatabase(ctx, dsn, opt, rep, logf)
+	token, tokenID, err := prepareDatabase(ctx, dsn, opt, rep, logf)
 	if err != nil {
 		return nil, err
 	}
@@ -229,6 +233,16 @@ func run(ctx context.Context, opt Options) (*Report, error) {
 	}
 	n := opt.perSlice()
 	psi0, psiStart := cpuPressure(), time.Now()
+	rep.MeasureStart = psiStart
+	if opt.WatchTokenUse && token != "" {
+		wctx, stopWatch := context.WithCancel(ctx)
+		done := make(chan []time.Time, 1)
+		go func() { done <- watchTokenUse(wctx, ld, tokenID) }()
+		defer func() {
+			stopWatch()
+			rep.TokenUses = <-done
+		}()
+	}
 	for round := range opt.Rounds {
 		order := slices.Clone(targets)
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
@@ -262,40 +276,40 @@ func run(ctx context.Context, opt Options) (*Report, error) {
 
 // prepareDatabase migrates and seeds the database and bootstraps the admin whose token the
 // load uses.
-func prepareDatabase(ctx context.Context, dsn string, opt Options, rep *Report, logf func(string, ...any)) (string, error) {
+func prepareDatabase(ctx context.Context, dsn string, opt Options, rep *Report, logf func(string, ...any)) (string, string, error) {
 	st, err := store.Open(ctx, store.Config{DatabaseURL: dsn})
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	defer st.Close()
 	if _, err := st.MigrateUp(ctx); err != nil {
-		return "", fmt.Errorf("migrate %s: %w", store.RedactURL(dsn), err)
+		return "", "", fmt.Errorf("migrate %s: %w", store.RedactURL(dsn), err)
 	}
 	logf("seeding %d runs", opt.Runs)
 	seed, err := storetest.Seed(ctx, dsn, &storetest.SeedParams{
 		Runs: opt.Runs, StepsPerRun: opt.StepsPerRun, MeasurementsPerRun: opt.MeasurementsPerRun,
 	})
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	rep.Seed = *seed
 	logf("seeded %d runs, %d step results, %d measurements, %d events in %s (+ %s VACUUM ANALYZE)",
 		seed.Runs, seed.Steps, seed.Measurements, seed.Events, seed.Took.Round(time.Millisecond), seed.Analyze.Round(time.Millisecond))
 	if slices.Equal(opt.Endpoints, []string{EndpointHealthz}) {
-		return "", nil
+		return "", "", nil
 	}
 	ctl, err := control.New(control.Config{Store: st})
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	tok, err := ctl.Bootstrap(ctx, &control.BootstrapParams{
 		Name: adminName,
 		By:   drills.Actor{Kind: drills.ActorLocal, Name: "bench", Via: drills.ViaCLI},
 	})
 	if err != nil {
-		return "", fmt.Errorf("bootstrap %s: %w", adminName, err)
+		return "", "", fmt.Errorf("bootstrap %s: %w", adminName, err)
 	}
-	return tok.Secret, nil
+	return tok.Secret, tok.ID, nil
 }
 
 // prepareTargets checks that every endpoint answers what the seeded data says it should, and
@@ -407,6 +421,31 @@ func walkCursor(ctx context.Context, ld *loader, offset int) (string, int, error
 		cursor = page.NextCursor
 	}
 	return cursor, hops, nil
+}
+
+// watchTokenUse polls the token list once a second until ctx ends and returns each distinct
+// last use the server recorded for the token id.
+func watchTokenUse(ctx context.Context, ld *loader, id string) []time.Time {
+	var out []time.Time
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		var list struct {
+			Tokens []control.TokenView `json:"tokens"`
+		}
+		if err := ld.getJSON(ctx, "/api/v1/tokens", &list); err == nil {
+			for _, t := range list.Tokens {
+				if t.ID == id && t.LastUsedAt != nil && (len(out) == 0 || !out[len(out)-1].Equal(*t.LastUsedAt)) {
+					out = append(out, *t.LastUsedAt)
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return out
+		case <-tick.C:
+		}
+	}
 }
 
 // getJSON GETs path with the token and decodes a 200 answer into v.

@@ -28,6 +28,7 @@ func main() {
 	fs.BoolVar(&opt.KeepDatabase, "keep-database", false, "do not drop the database it created")
 	fs.StringVar(&opt.Binary, "binary", "", "firedrill binary to serve with (default: build cmd/firedrill)")
 	fs.StringVar(&opt.WorkDir, "workdir", "", "directory for the binary and the server log (default a temporary one, removed)")
+	fs.BoolVar(&opt.WatchTokenUse, "watch-token-use", false, "poll the token list once a second and report when the server wrote the token's last use")
 	fs.StringVar(&out, "markdown-out", os.Getenv("FIREDRILL_BENCH_MARKDOWN_OUT"), "also write the tables to this file (env FIREDRILL_BENCH_MARKDOWN_OUT)")
 	_ = fs.Parse(os.Args[1:])
 	opt.Endpoints = strings.Split(endpoints, ",")

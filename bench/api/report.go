@@ -178,8 +178,12 @@ type Report struct {
 	Stats    []Stats
 	Bytes    []int64
 	DeepPath string
-	// Stalls are every stall of the measurement, in time order.
-	Stalls []Stall
+	// Stalls are every stall of the measurement, in time order; MeasureStart is the instant
+	// their At counts from.
+	Stalls       []Stall
+	MeasureStart time.Time
+	// TokenUses are the token's last uses the server wrote while measuring (WatchTokenUse).
+	TokenUses []time.Time
 	// WarmupErrors counts the failed warm-up requests of each endpoint.
 	WarmupErrors []int
 	// LoadBefore and LoadAfter are /proc/loadavg when the measurement began and ended: the
@@ -265,7 +269,8 @@ func (r *Report) Markdown() string {
 		}
 	}
 	if len(r.Stalls) > 0 {
-		fmt.Fprintf(&b, "\n\nStalls (requests due within 250 ms of each other that all took over %s; time from the start of the measurement):\n\n", StallThreshold)
+		fmt.Fprintf(&b, "\n\nStalls (requests due within 250 ms of each other that all took over %s; time from the start of the measurement, %s):\n\n",
+			StallThreshold, r.MeasureStart.UTC().Format("15:04:05.000"))
 		fmt.Fprintf(&b, "| at | endpoint | requests | worst ms |\n|---:|---|---:|---:|\n")
 		const maxRows = 40
 		for i, st := range r.Stalls {
@@ -275,6 +280,13 @@ func (r *Report) Markdown() string {
 			}
 			fmt.Fprintf(&b, "| %.1fs | %s | %d | %s |\n", st.At.Seconds(), st.Endpoint, st.Requests, ms(st.Worst))
 		}
+	}
+	if len(r.TokenUses) > 0 {
+		fmt.Fprintf(&b, "\nThe server wrote the token's last use at:")
+		for _, u := range r.TokenUses {
+			fmt.Fprintf(&b, " %.1fs", u.Sub(r.MeasureStart).Seconds())
+		}
+		b.WriteString(".\n")
 	}
 	fmt.Fprintf(&b, "\nData: %d runs, %d step results, %d measurements, %d timeline events, seeded in %s (+ %s VACUUM ANALYZE). ",
 		r.Seed.Runs, r.Seed.Steps, r.Seed.Measurements, r.Seed.Events, r.Seed.Took.Round(100*time.Millisecond), r.Seed.Analyze.Round(100*time.Millisecond))
