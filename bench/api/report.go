@@ -232,6 +232,13 @@ func (r *Report) Met() bool {
 	return true
 }
 
+// BaselineFailed reports whether /healthz failed so often (over 1% of its requests) that its
+// p99 is one of its failures, which makes the ratio meaningless.
+func (r *Report) BaselineFailed() bool {
+	b := r.baseline()
+	return b != nil && b.Errors*100 > len(b.Latencies)
+}
+
 // worstRatio is the largest p99 ratio of an API endpoint.
 func (r *Report) worstRatio() float64 {
 	w := 0.0
@@ -274,7 +281,11 @@ func (r *Report) Markdown() string {
 		fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %s | %s | %s | %s | %d | %s |\n",
 			endpointLabels[s.Endpoint], len(s.Latencies), s.Errors, ms(s.P50), ms(s.P90), ms(s.P99), ms(s.Max), ratio, ms(s.ServiceP99), size, cpu)
 	}
-	fmt.Fprintf(&b, "\nTarget p99 ≤ %gx the /healthz p99: **%s** (worst %.2fx).", TargetRatio, metWord(r.Met()), r.worstRatio())
+	verdict := metWord(r.Met())
+	if r.BaselineFailed() {
+		verdict = "not measurable: over 1% of /healthz requests failed, so its p99 is a failure"
+	}
+	fmt.Fprintf(&b, "\nTarget p99 ≤ %gx the /healthz p99: **%s** (worst %.2fx).", TargetRatio, verdict, r.worstRatio())
 	for i, s := range r.Stats {
 		if s.Errors > 0 {
 			fmt.Fprintf(&b, " %s: %d errors (%.2f%%), first: %v.", s.Endpoint, s.Errors, 100*float64(s.Errors)/float64(len(s.Latencies)), s.FirstError)
