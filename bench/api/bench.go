@@ -25,7 +25,7 @@ import (
 const (
 	DefaultRuns     = 100_000
 	DefaultRate     = 200.0
-	DefaultDuration = 15 * time.Second
+	DefaultDuration = time.Minute
 	DefaultWarmup   = 3 * time.Second
 	DefaultRounds   = 15
 	DefaultTimeout  = 10 * time.Second
@@ -64,8 +64,9 @@ type Options struct {
 	Rate float64
 	// Duration is the measured time per endpoint, split into Rounds slices; the endpoints take
 	// turns, in a new random order each round, so that machine noise hits all alike.
-	// Defaults to 15s (3,000 requests at 200/s) and 15 rounds: the endpoints take turns every
-	// second, so a burst of other load on the machine lands on all of them alike.
+	// Defaults to 1m (12,000 requests at 200/s: a p99 is then the 120th slowest, which one
+	// pause of a shared machine does not decide alone) and 15 rounds: the endpoints take turns
+	// every 4s, so a burst of other load lands on all of them alike.
 	Duration time.Duration
 	Rounds   int
 	// Warmup is the unrecorded load per endpoint before anything is measured. Defaults to 3s.
