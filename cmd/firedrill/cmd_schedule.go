@@ -1,15 +1,12 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -19,12 +16,10 @@ import (
 
 	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/internal/clock"
+	"github.com/firedrill/firedrill/orchestrator/control"
 	"github.com/firedrill/firedrill/orchestrator/scheduler"
 	"github.com/firedrill/firedrill/orchestrator/store"
 )
-
-// localLayout is how fire times are shown: in the schedule's time zone, with its abbreviation.
-const localLayout = "2006-01-02 15:04 MST"
 
 // scheduleFlags are the flags every schedule and calendar command shares.
 type scheduleFlags struct {
@@ -78,100 +73,6 @@ Fire times are shown in each schedule's time zone.`,
 	return cmd
 }
 
-// scheduleRow is one schedule as list and show print it.
-type scheduleRow struct {
-	Name         string     `json:"name"`
-	Plan         string     `json:"plan"`
-	PlanName     string     `json:"plan_name,omitempty"`
-	Cron         string     `json:"cron"`
-	TimeZone     string     `json:"time_zone"`
-	Missed       string     `json:"missed"`
-	StartWithin  string     `json:"start_within"`
-	Blackouts    []string   `json:"blackouts"`
-	Approval     []string   `json:"approval_roles"`
-	InEstate     bool       `json:"in_estate"`
-	Recorded     bool       `json:"recorded"`
-	Paused       bool       `json:"paused"`
-	PausedBy     string     `json:"paused_by,omitempty"`
-	PausedReason string     `json:"paused_reason,omitempty"`
-	PausedAt     *time.Time `json:"paused_at,omitempty"`
-	LastFire     *time.Time `json:"last_fire,omitempty"`
-	NextFire     *time.Time `json:"next_fire,omitempty"`
-	NextFireLoc  string     `json:"next_fire_local,omitempty"`
-}
-
-func scheduleRowOf(cfg *drills.Estate, sch *drills.Schedule, rec *store.Schedule, now time.Time) scheduleRow {
-	r := scheduleRow{Blackouts: []string{}, Approval: []string{}}
-	if sch != nil {
-		r.Name, r.Plan, r.Cron, r.TimeZone, r.InEstate = sch.Name, sch.Plan, sch.Cron, sch.TimeZone, true
-		r.Missed = string(sch.Missed)
-		if r.Missed == "" {
-			r.Missed = string(drills.MissedSkip)
-		}
-		within := sch.StartWithin
-		if within <= 0 {
-			within = drills.DefaultStartWithin
-		}
-		r.StartWithin = shortDuration(within)
-		if sch.Blackouts != nil {
-			r.Blackouts = sch.Blackouts
-		}
-		if sch.Approval.Roles != nil {
-			r.Approval = sch.Approval.Roles
-		}
-	}
-	if rec != nil {
-		r.Name, r.PlanName, r.Recorded = rec.Name, rec.PlanName, true
-		if sch == nil {
-			r.Plan = rec.PlanFile
-		}
-		r.Paused, r.PausedBy, r.PausedReason, r.PausedAt = rec.Paused, rec.PausedBy.Name, rec.PausedReason, rec.PausedAt
-		if !rec.Paused && rec.PausedReason == store.ScheduleResumedReason {
-			r.PausedBy, r.PausedReason, r.PausedAt = "", "", nil
-		}
-		r.LastFire = rec.LastFireTime
-	}
-	if sch != nil && !r.Paused {
-		if f, ok := cfg.NextFire(sch, now); ok {
-			at := f.At
-			r.NextFire, r.NextFireLoc = &at, f.Local.Format(localLayout)
-		}
-	}
-	return r
-}
-
-// scheduleRows merges the estate's schedules with the recorded ones: estate order first, then
-// recorded schedules the estate no longer defines.
-func scheduleRows(cfg *drills.Estate, recs []*store.Schedule, now time.Time) []scheduleRow {
-	byName := map[string]*store.Schedule{}
-	for _, r := range recs {
-		byName[r.Name] = r
-	}
-	var rows []scheduleRow
-	for _, sch := range cfg.Schedules {
-		rows = append(rows, scheduleRowOf(cfg, sch, byName[sch.Name], now))
-		delete(byName, sch.Name)
-	}
-	for _, r := range recs {
-		if byName[r.Name] != nil {
-			rows = append(rows, scheduleRowOf(cfg, nil, r, now))
-		}
-	}
-	return rows
-}
-
-func (r *scheduleRow) state() string {
-	switch {
-	case !r.InEstate:
-		return "not in estate"
-	case r.Paused:
-		return "paused by " + r.PausedBy
-	case !r.Recorded:
-		return "active (not yet recorded: start firedrill serve)"
-	}
-	return "active"
-}
-
 func (a *app) scheduleListCommand() *cobra.Command {
 	var f scheduleFlags
 	cmd := &cobra.Command{
@@ -192,11 +93,8 @@ func (a *app) scheduleListCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rows := scheduleRows(cfg, recs, time.Now())
+			rows := control.ScheduleViewsOf(cfg, recs, time.Now())
 			if f.asJSON {
-				if rows == nil {
-					rows = []scheduleRow{}
-				}
 				return writeJSON(a.stdout, map[string]any{"schedules": rows})
 			}
 			if len(rows) == 0 {
@@ -210,7 +108,7 @@ func (a *app) scheduleListCommand() *cobra.Command {
 				if next == "" {
 					next = "-"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Plan, orDash(r.Cron), orDash(r.TimeZone), r.state(), next)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Plan, orDash(r.Cron), orDash(r.TimeZone), r.State(), next)
 			}
 			return tw.Flush()
 		},
@@ -224,23 +122,6 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-// fireRow is one decided fire.
-type fireRow struct {
-	FireTime  time.Time `json:"fire_time"`
-	Local     string    `json:"local"`
-	Decision  string    `json:"decision"`
-	Reason    string    `json:"reason,omitempty"`
-	RunID     string    `json:"run_id,omitempty"`
-	DecidedBy string    `json:"decided_by"`
-}
-
-// upcomingRow is one future fire.
-type upcomingRow struct {
-	At       time.Time `json:"at"`
-	Local    string    `json:"local"`
-	Blackout string    `json:"blackout,omitempty"`
 }
 
 func (a *app) scheduleShowCommand() *cobra.Command {
@@ -265,47 +146,17 @@ func (a *app) scheduleShowCommand() *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			sch := cfg.Schedule(name)
-			rec, err := st.ScheduleGet(ctx, name)
+			d, err := control.ScheduleDetailOf(ctx, st, cfg, name, recent, time.Now())
 			switch {
 			case errors.Is(err, store.ErrNotFound):
-				rec = nil
-				if sch == nil {
-					return fmt.Errorf("no schedule %q in %s nor in the database", name, path)
-				}
+				return fmt.Errorf("no schedule %q in %s nor in the database", name, path)
 			case err != nil:
 				return err
 			}
-			row := scheduleRowOf(cfg, sch, rec, time.Now())
-			loc := time.UTC
-			if sch != nil && sch.Location != nil {
-				loc = sch.Location
-			}
-			var fired []fireRow
-			if rec != nil {
-				fs, err := st.ScheduleFireRecent(ctx, name, recent)
-				if err != nil {
-					return err
-				}
-				for _, fr := range fs {
-					fired = append(fired, fireRow{FireTime: fr.FireTime, Local: fr.FireTime.In(loc).Format(localLayout),
-						Decision: fr.Decision, Reason: fr.Reason, RunID: fr.RunID, DecidedBy: fr.DecidedBy})
-				}
-			}
-			var upcoming []upcomingRow
-			if sch != nil {
-				upcoming = nextFires(cfg, sch, time.Now(), 5)
-			}
 			if f.asJSON {
-				if fired == nil {
-					fired = []fireRow{}
-				}
-				if upcoming == nil {
-					upcoming = []upcomingRow{}
-				}
-				return writeJSON(a.stdout, map[string]any{"schedule": row, "recent_fires": fired, "next_fires": upcoming})
+				return writeJSON(a.stdout, d)
 			}
-			printSchedule(a.stdout, &row, fired, upcoming)
+			printSchedule(a.stdout, &d.Schedule, d.RecentFires, d.NextFires)
 			return nil
 		},
 	}
@@ -314,25 +165,7 @@ func (a *app) scheduleShowCommand() *cobra.Command {
 	return cmd
 }
 
-// nextFires returns the next n fires of sch after now, blacked-out ones included (they show why
-// a date is skipped).
-func nextFires(cfg *drills.Estate, sch *drills.Schedule, now time.Time, n int) []upcomingRow {
-	var out []upcomingRow
-	from := now
-	for window := 24 * time.Hour; len(out) < n && window <= 8*366*24*time.Hour; window *= 2 {
-		to := from.Add(window)
-		for _, fr := range cfg.Fires(sch, from, to) {
-			if len(out) == n {
-				break
-			}
-			out = append(out, upcomingRow{At: fr.At, Local: fr.Local.Format(localLayout), Blackout: fr.Blackout})
-		}
-		from = to
-	}
-	return out
-}
-
-func printSchedule(w io.Writer, r *scheduleRow, fired []fireRow, upcoming []upcomingRow) {
+func printSchedule(w io.Writer, r *control.ScheduleView, fired []control.FireView, upcoming []control.UpcomingFire) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "schedule\t%s\n", r.Name)
 	fmt.Fprintf(tw, "plan\t%s\n", r.Plan)
@@ -343,7 +176,7 @@ func printSchedule(w io.Writer, r *scheduleRow, fired []fireRow, upcoming []upco
 		fmt.Fprintf(tw, "blackouts\t%s\n", joinOrNone(r.Blackouts))
 		fmt.Fprintf(tw, "approval\t%s\n", joinOrNone(r.Approval))
 	}
-	state := r.state()
+	state := r.State()
 	if r.Paused && r.PausedReason != "" {
 		state += ": " + r.PausedReason
 	}
@@ -461,26 +294,6 @@ func (a *app) scheduleSetPaused(ctx context.Context, f *scheduleFlags, name stri
 	return nil
 }
 
-// calendarFire is one fire in the calendar.
-type calendarFire struct {
-	Schedule string    `json:"schedule"`
-	Plan     string    `json:"plan"`
-	At       time.Time `json:"at"`
-	Local    string    `json:"local"`
-	TimeZone string    `json:"time_zone"`
-	Blackout string    `json:"blackout,omitempty"`
-}
-
-// calendarDue is a service's drill due date.
-type calendarDue struct {
-	Service      string     `json:"service"`
-	Every        string     `json:"every"`
-	LastPassed   *time.Time `json:"last_passed,omitempty"`
-	NextDue      *time.Time `json:"next_due,omitempty"`
-	Overdue      bool       `json:"overdue"`
-	NeverDrilled bool       `json:"never_drilled"`
-}
-
 func (a *app) calendarCommand() *cobra.Command {
 	var f scheduleFlags
 	var fromFlag, toFlag, only string
@@ -525,12 +338,11 @@ blackout's name. Then, for every service with a drill_every, when its next drill
 			if err != nil {
 				return err
 			}
-			fires := calendarFires(cfg, schedules, from, to)
-			dues := calendarDues(cfg, passed, time.Now())
+			cal := control.CalendarOf(cfg, schedules, passed, from, to, time.Now())
 			if f.asJSON {
-				return writeJSON(a.stdout, map[string]any{"from": fromFlag, "to": toFlag, "fires": fires, "services": dues})
+				return writeJSON(a.stdout, cal)
 			}
-			printCalendar(a.stdout, fires, dues)
+			printCalendar(a.stdout, cal.Fires, cal.Services)
 			return nil
 		},
 	}
@@ -552,65 +364,7 @@ func parseDateFlag(flag, v string) (time.Time, error) {
 	return d, nil
 }
 
-// calendarFires returns the fires of schedules on local dates from..to (included), by time.
-func calendarFires(cfg *drills.Estate, schedules []*drills.Schedule, from, to time.Time) []calendarFire {
-	out := []calendarFire{}
-	for _, sch := range schedules {
-		loc := sch.Location
-		if loc == nil {
-			loc = time.UTC
-		}
-		start := time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, loc)
-		end := time.Date(to.Year(), to.Month(), to.Day()+1, 0, 0, 0, 0, loc)
-		for _, fr := range cfg.Fires(sch, start.Add(-time.Nanosecond), end.Add(-time.Nanosecond)) {
-			out = append(out, calendarFire{Schedule: sch.Name, Plan: sch.Plan, At: fr.At, Local: fr.Local.Format(localLayout),
-				TimeZone: loc.String(), Blackout: fr.Blackout})
-		}
-	}
-	sortCalendar(out)
-	return out
-}
-
-func sortCalendar(fs []calendarFire) {
-	slices.SortStableFunc(fs, func(a, b calendarFire) int {
-		return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.Schedule, b.Schedule))
-	})
-}
-
-func calendarDues(cfg *drills.Estate, passed map[string]time.Time, now time.Time) []calendarDue {
-	out := []calendarDue{}
-	for _, d := range drills.DueStatuses(cfg, passed, now) {
-		c := calendarDue{Service: d.Service, Every: formatEvery(d.Every), Overdue: d.Overdue, NeverDrilled: d.NeverDrilled}
-		if !d.LastPassed.IsZero() {
-			lp, nd := d.LastPassed.UTC(), d.NextDue.UTC()
-			c.LastPassed, c.NextDue = &lp, &nd
-		}
-		out = append(out, c)
-	}
-	return out
-}
-
-// shortDuration drops a duration's zero minutes and seconds: 1h, 1h30m, 90s.
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
-
-// formatEvery shows whole days as "365d", anything else as a Go duration.
-func formatEvery(d time.Duration) string {
-	if d > 0 && d%(24*time.Hour) == 0 {
-		return fmt.Sprintf("%dd", d/(24*time.Hour))
-	}
-	return d.String()
-}
-
-func printCalendar(w io.Writer, fires []calendarFire, dues []calendarDue) {
+func printCalendar(w io.Writer, fires []control.CalendarFire, dues []control.ServiceDue) {
 	if len(fires) == 0 {
 		fmt.Fprintln(w, "no fires in this period")
 	}

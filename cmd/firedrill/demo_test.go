@@ -120,8 +120,8 @@ func TestRunAgainstSimProcessOnPostgres(t *testing.T) {
 		t.Fatalf("run --json: %v\n%s", err, out)
 	}
 	// Started on the database directly: the local person, unauthenticated, via the CLI.
-	if !summary.Passed || summary.Run.TriggeredBy != localActor().String() {
-		t.Errorf("run = passed %v triggered by %q; want passed, by %s", summary.Passed, summary.Run.TriggeredBy, localActor())
+	if !summary.Passed || summary.Run.RequestedBy != localActor() {
+		t.Errorf("run = passed %v requested by %+v; want passed, by %+v", summary.Passed, summary.Run.RequestedBy, localActor())
 	}
 
 	// The same run is in the database, as `migrate status` and a second process can see.

@@ -78,9 +78,12 @@ func TestScheduleListShowPauseResume(t *testing.T) {
 	res = cli("schedule", "list", "--json")
 	var list struct {
 		Schedules []struct {
-			Name         string `json:"name"`
-			Paused       bool   `json:"paused"`
-			PausedBy     string `json:"paused_by"`
+			Name     string `json:"name"`
+			Paused   bool   `json:"paused"`
+			PausedBy struct {
+				Kind string `json:"kind"`
+				Name string `json:"name"`
+			} `json:"paused_by"`
 			PausedReason string `json:"paused_reason"`
 			NextFire     string `json:"next_fire"`
 			Recorded     bool   `json:"recorded"`
@@ -90,7 +93,7 @@ func TestScheduleListShowPauseResume(t *testing.T) {
 		t.Fatalf("schedule list --json: %v\n%s", err, res.stdout)
 	}
 	if len(list.Schedules) != 2 || list.Schedules[0].Name != "nightly" || !list.Schedules[0].Paused ||
-		list.Schedules[0].PausedBy != "alice" || list.Schedules[0].NextFire != "" ||
+		list.Schedules[0].PausedBy.Name != "alice" || list.Schedules[0].NextFire != "" ||
 		list.Schedules[1].Paused || list.Schedules[1].NextFire == "" || !list.Schedules[1].Recorded {
 		t.Errorf("schedule list --json = %+v", list.Schedules)
 	}

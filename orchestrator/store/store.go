@@ -1,12 +1,18 @@
 // Package store owns firedrill's persistent state: the estate snapshot, plans, runs with their
-// fenced leases, step results, measurements and the append-only run timeline. It is the only
+// fenced leases, step results, measurements and the append-only run timeline; schedules and
+// their fires; people, their roles (with every grant recorded) and API tokens (hashes only);
+// and the append-only log of control operations. It is the only
 // package that talks to the database (PostgreSQL in production, embedded SQLite for a single
 // node) and the only one that imports gorm; callers see plain record types and the sentinel
 // errors below, never a gorm or driver error.
 //
 // Every write for a run is fenced by the run's lease epoch (see RunClaim): a replica whose lease
-// was taken over gets ErrLeaseLost and must stop. Migrations are applied only on request
-// (MigrateUp); Open never changes the schema.
+// was taken over gets ErrLeaseLost and must stop. Every write of a run's state follows the run
+// state machine of package drills (ErrInvalidTransition). Who acted is a drills.Actor stored in
+// columns, never a string to parse. The store checks integrity (states, deadlines, duplicates,
+// the last admin); who may do what is decided before it is called (orchestrator/control).
+// Operations that callers compose have ...Tx twins that run inside InTx. Migrations are applied
+// only on request (MigrateUp); Open never changes the schema.
 package store
 
 import (

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -766,5 +767,80 @@ func TestConcurrentClaims(t *testing.T) {
 			t.Errorf("RunLeaseRenew(last epoch %d) = %v", last, err)
 		}
 		assertEventsGapless(t, s, b.run.ID)
+	})
+}
+
+// TestRunListPages: pages follow one another on (created_at, id) without a gap or a repeat,
+// runs created in the same millisecond included, and the filters keep to their runs.
+func TestRunListPages(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		plan, err := s.PlanSave(ctx, store.PlanSaveParams{Name: "a", Source: []byte("a")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for i := range 9 {
+			p := &store.RunInsertParams{PlanID: plan.ID, PlanName: plan.Name, RequestedBy: person([]string{"alice", "bob", "kim"}[i%3])}
+			if i%4 == 0 {
+				fire := at(time.Duration(i) * time.Hour)
+				p.RequestedBy, p.ScheduleName, p.FireTime = drills.Actor{Kind: drills.ActorSchedule, Name: "nightly"}, "nightly", &fire
+			}
+			r, err := s.RunInsert(ctx, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, r.ID)
+		}
+		// Give the runs three creation times, three runs each.
+		for i, id := range want {
+			if err := s.DBForTest().Exec("UPDATE runs SET created_at = ? WHERE id = ?", wantTime(at(time.Duration(i/3)*time.Minute)), id).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		slices.Reverse(want)
+		var got []string
+		var after *store.RunCursor
+		for range 10 {
+			page, err := s.RunList(ctx, &store.RunListParams{Limit: 2, After: after})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range page.Runs {
+				got = append(got, r.ID)
+			}
+			if page.Next == nil {
+				break
+			}
+			after = page.Next
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("paged = %v, want %v", got, want)
+		}
+		count := func(p *store.RunListParams) int {
+			t.Helper()
+			page, err := s.RunList(ctx, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(page.Runs)
+		}
+		since, until := wantTime(at(time.Minute)), wantTime(at(2*time.Minute))
+		for _, tt := range []struct {
+			name string
+			p    store.RunListParams
+			want int
+		}{
+			{"by requester", store.RunListParams{RequestedBy: "bob"}, 2},
+			{"by schedule", store.RunListParams{ScheduleName: "nightly"}, 3},
+			{"a schedule is no person", store.RunListParams{RequestedBy: "nightly"}, 0},
+			{"since", store.RunListParams{Since: &since}, 6},
+			{"since and until", store.RunListParams{Since: &since, Until: &until}, 3},
+		} {
+			if n := count(&tt.p); n != tt.want {
+				t.Errorf("RunList(%s) = %d runs, want %d", tt.name, n, tt.want)
+			}
+		}
 	})
 }
