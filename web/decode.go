@@ -280,9 +280,10 @@ func joinStates() string {
 }
 
 // Query parameters of GET /api/v1/calendar.
-var calendarQuery = []string{"from", "to"}
+var calendarQuery = []string{"from", "to", "schedule"}
 
-// calendarParams reads the period of GET /api/v1/calendar: two local dates, both required.
+// calendarParams reads the period of GET /api/v1/calendar, two local dates, both required,
+// and the schedule it may be narrowed to.
 func calendarParams(q url.Values) (*control.CalendarParams, error) {
 	p := &control.CalendarParams{}
 	for _, f := range []struct {
@@ -301,6 +302,10 @@ func calendarParams(q url.Values) (*control.CalendarParams, error) {
 			return nil, invalid(f.name, "%s %q is not a date: want YYYY-MM-DD", f.name, v)
 		}
 		*f.dst = d
+	}
+	var err error
+	if p.Schedule, err = queryOne(q, "schedule"); err != nil {
+		return nil, err
 	}
 	return p, nil
 }

@@ -29,7 +29,7 @@ type Route struct {
 	Body reflect.Type
 	// Query lists the query parameters it takes; any other is refused.
 	Query []string
-	// Status is the status of a success: 200, or 201 for a creation.
+	// Status is the status of a success: 201 for a creation; zero means 200.
 	Status int
 
 	serve handler

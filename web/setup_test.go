@@ -26,6 +26,7 @@ import (
 	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/internal/clock/clocktest"
 	"github.com/firedrill/firedrill/orchestrator/control"
+	"github.com/firedrill/firedrill/orchestrator/scheduler"
 	"github.com/firedrill/firedrill/orchestrator/store"
 	"github.com/firedrill/firedrill/orchestrator/store/storetest"
 	"github.com/firedrill/firedrill/web"
@@ -66,10 +67,21 @@ type bundle struct {
 	openapi *openapiChecker
 }
 
-// setupServer starts a server on a fresh database with the example estate and no users.
+// setupServer starts a server on a fresh database with the example estate, its schedules
+// recorded (as serve records them when it starts), and no users. The store and control share
+// one fake clock.
 func setupServer(t *testing.T) *bundle {
 	t.Helper()
-	st := storetest.Postgres(t)
+	ctx := context.Background()
+	clk := clocktest.New(testStart)
+	st, err := store.Open(ctx, store.Config{DatabaseURL: storetest.NewDatabase(t), Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	if _, err := st.MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
 	estatePath, err := filepath.Abs("../examples/firedrill.hcl")
 	if err != nil {
 		t.Fatal(err)
@@ -82,13 +94,35 @@ func setupServer(t *testing.T) *bundle {
 	if diags.HasErrors() {
 		t.Fatalf("parse %s: %v", estatePath, diags)
 	}
+	// Every run needs an SRE and a compliance officer, as the example estate's default
+	// approval says.
+	estate.DefaultApproval = drills.ApprovalPolicy{Roles: []string{drills.RoleSRE, drills.RoleCompliance}}
 	planSrc, err := os.ReadFile("../examples/plans/site-loss.hcl")
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	clk := clocktest.New(testStart)
+	sch, err := scheduler.New(scheduler.Config{Store: st, Estate: estate, EstateSource: src, EstateFile: estatePath,
+		LoadPlan: func(path string) (*drills.Plan, []byte, error) {
+			src, err := os.ReadFile(filepath.Join(filepath.Dir(estatePath), path))
+			if err != nil {
+				return nil, nil, err
+			}
+			plan, diags := drills.ParsePlan(src, path)
+			if diags.HasErrors() {
+				return nil, nil, diags
+			}
+			return plan, src, nil
+		},
+		Clock: clk, Logger: logger, Owner: "web-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Start(ctx); err != nil {
+		t.Fatalf("record the estate's schedules: %v", err)
+	}
+	sch.Stop()
 	ctl, err := control.New(control.Config{
 		Store:  st,
 		Estate: &control.Estate{Path: estatePath, Estate: estate, Source: src},
