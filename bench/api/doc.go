@@ -13,6 +13,6 @@
 // It is a benchmark harness: only bench/ scripts and this package's test use it, and it
 // makes no assertion about timings. See bench/README.md.
 //
-//	go run ./bench/api                           # 100,000 runs, 2,000,000 steps, 200 req/s
-//	go run ./bench/api -runs 1000 -duration 1s   # quick
+//	go run ./bench/api                           # 100,000 runs, 2,000,000 steps, 200 req/s, ~5 min
+//	go run ./bench/api -runs 1000 -duration 2s   # quick
 package main

@@ -3,7 +3,7 @@
 # 100,000 runs and 2,000,000 step results in a fresh PostgreSQL database, `firedrill serve`
 # built from this tree, 200 requests/s to each endpoint in turn.
 #
-#   bench/api/run.sh                                 # the full benchmark (a few minutes)
+#   bench/api/run.sh                                 # the full benchmark (about 5 minutes)
 #   bench/api/run.sh -runs 1000 -duration 1s         # quick
 #   bench/api/run.sh -markdown-out /tmp/api.md       # also write the table to a file
 #

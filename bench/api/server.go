@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -22,7 +21,7 @@ import (
 func buildFiredrill(ctx context.Context, dir string) (string, error) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return "", fmt.Errorf("build cmd/firedrill: no go command on PATH (or pass -binary): %w", err)
 	}
 	bin := filepath.Join(dir, "firedrill")
 	cmd := exec.CommandContext(ctx, goBin, "build", "-o", bin, "github.com/firedrill/firedrill/cmd/firedrill")
