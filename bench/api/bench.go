@@ -1,0 +1,475 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/orchestrator/control"
+	"github.com/firedrill/firedrill/orchestrator/store"
+	"github.com/firedrill/firedrill/orchestrator/store/storetest"
+)
+
+// Defaults for Options.
+const (
+	DefaultRuns     = 100_000
+	DefaultRate     = 200.0
+	DefaultDuration = time.Minute
+	DefaultWarmup   = 3 * time.Second
+	DefaultRounds   = 15
+	DefaultTimeout  = 10 * time.Second
+	// TargetRatio is the issue's bound: p99 of each API endpoint at most 5x the /healthz p99.
+	TargetRatio = 5.0
+	// pageHop is the page size used to walk the cursor chain to the deep page.
+	pageHop = 1000
+	// adminName is the user the run bootstraps; its token authenticates every API request.
+	adminName = "bench-admin"
+)
+
+// Endpoint names, in report order.
+const (
+	EndpointHealthz   = "healthz"
+	EndpointRunsFirst = "runs_first"
+	EndpointRunsDeep  = "runs_deep"
+	EndpointRunShow   = "run_show"
+)
+
+// Endpoints lists every endpoint the benchmark knows, in report order.
+var Endpoints = []string{EndpointHealthz, EndpointRunsFirst, EndpointRunsDeep, EndpointRunShow}
+
+// Options configures run. A zero field means its default.
+type Options struct {
+	// DatabaseURL is an empty PostgreSQL database that run migrates and seeds. When empty, run
+	// creates a fresh one through AdminURL and drops it at the end (unless KeepDatabase).
+	DatabaseURL string
+	// AdminURL defaults to storetest.AdminDSN() (FIREDRILL_TEST_DATABASE_URL or the local
+	// PostgreSQL).
+	AdminURL     string
+	KeepDatabase bool
+	// Runs, StepsPerRun and MeasurementsPerRun size the history (storetest.Seed). Runs defaults
+	// to 100,000; the others to Seed's defaults (20 steps, 3 measurements).
+	Runs, StepsPerRun, MeasurementsPerRun int
+	// Rate is requests per second, to one endpoint at a time. Defaults to 200.
+	Rate float64
+	// Duration is the measured time per endpoint, split into Rounds slices; the endpoints take
+	// turns, in a new random order each round, so that machine noise hits all alike.
+	// Defaults to 1m (12,000 requests at 200/s: a p99 is then the 120th slowest, which one
+	// pause of a shared machine does not decide alone) and 15 rounds: the endpoints take turns
+	// every 4s, so a burst of other load lands on all of them alike.
+	Duration time.Duration
+	Rounds   int
+	// Warmup is the unrecorded load per endpoint before anything is measured. Defaults to 3s.
+	Warmup time.Duration
+	// DeepOffset is how many runs the deep page skips (the page after them is measured).
+	// Defaults to 90% of Runs.
+	DeepOffset int
+	// Endpoints to measure; default all. The /healthz baseline is always measured.
+	Endpoints []string
+	// Seed orders the rounds and draws the run IDs; 0 picks one at random.
+	Seed uint64
+	// Binary is a firedrill binary to run; default: built from this tree into WorkDir.
+	Binary string
+	// WorkDir holds the binary and the server's log; default a temporary directory, removed
+	// at the end.
+	WorkDir string
+	// Timeout bounds one request. Defaults to 10s.
+	Timeout time.Duration
+	// WatchTokenUse polls GET /api/v1/tokens once a second while measuring and reports when
+	// the server wrote the token's last use (at most once a minute), to line those writes up
+	// with the stalls. Off by default: it adds a request a second.
+	WatchTokenUse bool
+	// Log receives progress lines; nil discards them.
+	Log io.Writer
+}
+
+func (o Options) withDefaults() (Options, error) {
+	if o.Runs < 0 || o.Rate < 0 || o.Duration < 0 || o.Rounds < 0 || o.Warmup < 0 || o.DeepOffset < 0 || o.Timeout < 0 {
+		return o, errors.New("api bench options: sizes must not be negative")
+	}
+	if o.Runs == 0 {
+		o.Runs = DefaultRuns
+	}
+	if o.Rate == 0 {
+		o.Rate = DefaultRate
+	}
+	if o.Duration == 0 {
+		o.Duration = DefaultDuration
+	}
+	if o.Rounds == 0 {
+		o.Rounds = DefaultRounds
+	}
+	if o.Warmup == 0 {
+		o.Warmup = DefaultWarmup
+	}
+	if o.DeepOffset == 0 {
+		o.DeepOffset = o.Runs * 9 / 10
+	}
+	if o.DeepOffset >= o.Runs {
+		return o, fmt.Errorf("api bench options: DeepOffset %d must be below Runs %d", o.DeepOffset, o.Runs)
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if len(o.Endpoints) == 0 {
+		o.Endpoints = Endpoints
+	}
+	for _, e := range o.Endpoints {
+		if !slices.Contains(Endpoints, e) {
+			return o, fmt.Errorf("api bench options: unknown endpoint %q (known: %s)", e, strings.Join(Endpoints, ", "))
+		}
+	}
+	if !slices.Contains(o.Endpoints, EndpointHealthz) {
+		o.Endpoints = append([]string{EndpointHealthz}, o.Endpoints...)
+	}
+	if o.Seed == 0 {
+		o.Seed = rand.Uint64()
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	return o, nil
+}
+
+func (o Options) perSlice() int {
+	return max(1, int(o.Rate*o.Duration.Seconds()/float64(o.Rounds)))
+}
+
+// run performs the whole benchmark once and returns its report.
+func run(ctx context.Context, opt Options) (*Report, error) {
+	opt, err := opt.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Options: opt, Started: time.Now(), Machine: machineInfo()}
+	logf := func(format string, args ...any) { fmt.Fprintf(opt.Log, "api bench: "+format+"\n", args...) }
+
+	if opt.WorkDir == "" {
+		dir, err := os.MkdirTemp("", "firedrill-bench-api-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		opt.WorkDir = dir
+	}
+	dsn := opt.DatabaseURL
+	if dsn == "" {
+		name := storetest.DatabaseName("bench_api")
+		var drop func(context.Context) error
+		dsn, drop, err = storetest.CreateDatabase(ctx, opt.AdminURL, name)
+		if err != nil {
+			return nil, err
+		}
+		if opt.KeepDatabase {
+			logf("database %s is kept", store.RedactURL(dsn))
+		} else {
+			defer func() {
+				if err := drop(context.WithoutCancel(ctx)); err != nil {
+					logf("%v", err)
+				}
+			}()
+		}
+	}
+	rep.PostgresVersion, _ = storetest.ServerVersion(ctx, dsn)
+
+	// Build first: a build running next to the seeding would slow both and blur the seeding
+	// time in the report.
+	bin := opt.Binary
+	if bin == "" {
+		logf("building cmd/firedrill")
+		if bin, err = buildFiredrill(ctx, opt.WorkDir); err != nil {
+			return nil, err
+		}
+	}
+	token, tokenID, err := prepareDatabase(ctx, dsn, opt, rep, logf)
+	if err != nil {
+		return nil, err
+	}
+
+	rep.LoadBefore = loadAverage()
+	srv, err := startServer(ctx, bin, opt.WorkDir, dsn)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err := srv.stop(); err != nil {
+			logf("stop server: %v", err)
+		}
+	}()
+	logf("server at %s (pid %d), log %s", srv.base, srv.cmd.Process.Pid, srv.logPath)
+	ld := newLoader(srv.base, token, opt.Timeout)
+	defer ld.close()
+
+	targets, err := prepareTargets(ctx, ld, opt, rep, logf)
+	if err != nil {
+		return nil, fmt.Errorf("%w (server log %s:\n%s)", err, srv.logPath, srv.logTail())
+	}
+
+	warmN := max(1, int(opt.Rate*opt.Warmup.Seconds()))
+	for _, t := range targets {
+		errs := 0
+		for _, s := range ld.openLoop(ctx, t, opt.Rate, warmN, 0) {
+			if s.err != nil {
+				errs++
+			}
+		}
+		logf("warm-up %s: %d requests at %g/s, %d errors", t.name, warmN, opt.Rate, errs)
+		rep.WarmupErrors = append(rep.WarmupErrors, errs)
+	}
+
+	rng := rand.New(rand.NewPCG(opt.Seed, 1))
+	stats := make(map[string]*Stats, len(targets))
+	for _, t := range targets {
+		stats[t.name] = &Stats{Endpoint: t.name}
+	}
+	n := opt.perSlice()
+	psi0, psiStart := cpuPressure(), time.Now()
+	rep.MeasureStart = psiStart
+	if opt.WatchTokenUse && token != "" {
+		wctx, stopWatch := context.WithCancel(ctx)
+		done := make(chan []time.Time, 1)
+		go func() { done <- watchTokenUse(wctx, ld, tokenID) }()
+		defer func() {
+			stopWatch()
+			rep.TokenUses = <-done
+		}()
+	}
+	for round := range opt.Rounds {
+		order := slices.Clone(targets)
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for _, t := range order {
+			cpu0, wall0 := srv.cpu(), time.Now()
+			samples := ld.openLoop(ctx, t, opt.Rate, n, warmN+round*n)
+			st := stats[t.name]
+			st.ServerCPU += srv.cpu() - cpu0
+			st.Wall += time.Since(wall0)
+			st.add(samples)
+			rep.Stalls = append(rep.Stalls, stalls(t.name, samples, psiStart)...)
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		logf("round %d/%d done", round+1, opt.Rounds)
+	}
+	rep.CPUPressure = -1
+	if psi1 := cpuPressure(); psi0 >= 0 && psi1 >= 0 {
+		rep.CPUPressure = float64(psi1-psi0) / float64(time.Since(psiStart))
+	}
+	for _, t := range targets {
+		st := stats[t.name]
+		st.finish()
+		rep.Stats = append(rep.Stats, *st)
+	}
+	rep.Wall = time.Since(rep.Started)
+	rep.LoadAfter = loadAverage()
+	return rep, nil
+}
+
+// prepareDatabase migrates and seeds the database and bootstraps the admin whose token the
+// load uses.
+func prepareDatabase(ctx context.Context, dsn string, opt Options, rep *Report, logf func(string, ...any)) (string, string, error) {
+	st, err := store.Open(ctx, store.Config{DatabaseURL: dsn})
+	if err != nil {
+		return "", "", err
+	}
+	defer st.Close()
+	if _, err := st.MigrateUp(ctx); err != nil {
+		return "", "", fmt.Errorf("migrate %s: %w", store.RedactURL(dsn), err)
+	}
+	logf("seeding %d runs", opt.Runs)
+	seed, err := storetest.Seed(ctx, dsn, &storetest.SeedParams{
+		Runs: opt.Runs, StepsPerRun: opt.StepsPerRun, MeasurementsPerRun: opt.MeasurementsPerRun,
+	})
+	if err != nil {
+		return "", "", err
+	}
+	rep.Seed = *seed
+	logf("seeded %d runs, %d step results, %d measurements, %d events in %s (+ %s VACUUM ANALYZE)",
+		seed.Runs, seed.Steps, seed.Measurements, seed.Events, seed.Took.Round(time.Millisecond), seed.Analyze.Round(time.Millisecond))
+	if slices.Equal(opt.Endpoints, []string{EndpointHealthz}) {
+		return "", "", nil
+	}
+	ctl, err := control.New(control.Config{Store: st})
+	if err != nil {
+		return "", "", err
+	}
+	tok, err := ctl.Bootstrap(ctx, &control.BootstrapParams{
+		Name: adminName,
+		By:   drills.Actor{Kind: drills.ActorLocal, Name: "bench", Via: drills.ViaCLI},
+	})
+	if err != nil {
+		return "", "", fmt.Errorf("bootstrap %s: %w", adminName, err)
+	}
+	return tok.Secret, tok.ID, nil
+}
+
+// prepareTargets checks that every endpoint answers what the seeded data says it should, and
+// walks the cursor chain to the deep page.
+func prepareTargets(ctx context.Context, ld *loader, opt Options, rep *Report, logf func(string, ...any)) ([]target, error) {
+	rng := rand.New(rand.NewPCG(opt.Seed, 2))
+	ids := make([]int, 1<<16)
+	for i := range ids {
+		ids[i] = rng.IntN(opt.Runs)
+	}
+	var out []target
+	for _, name := range opt.Endpoints {
+		var t target
+		switch name {
+		case EndpointHealthz:
+			t = target{name: name, path: func(int) string { return "/healthz" }}
+		case EndpointRunsFirst:
+			t = target{name: name, auth: true, path: func(int) string { return "/api/v1/runs" }}
+			var page control.RunList
+			if err := ld.getJSON(ctx, "/api/v1/runs", &page); err != nil {
+				return nil, err
+			}
+			if len(page.Runs) != store.DefaultRunListLimit || page.Runs[0].ID != storetest.SeedRunID(opt.Runs-1) {
+				return nil, fmt.Errorf("GET /api/v1/runs: %d runs, first %q; want %d, first %s",
+					len(page.Runs), firstID(page), store.DefaultRunListLimit, storetest.SeedRunID(opt.Runs-1))
+			}
+		case EndpointRunsDeep:
+			start := time.Now()
+			cursor, hops, err := walkCursor(ctx, ld, opt.DeepOffset)
+			if err != nil {
+				return nil, err
+			}
+			logf("deep cursor after %d runs: %d pages in %s", opt.DeepOffset, hops, time.Since(start).Round(time.Millisecond))
+			path := "/api/v1/runs?cursor=" + url.QueryEscape(cursor)
+			t = target{name: name, auth: true, path: func(int) string { return path }}
+			var page control.RunList
+			if err := ld.getJSON(ctx, path, &page); err != nil {
+				return nil, err
+			}
+			if want := storetest.SeedRunID(opt.Runs - 1 - opt.DeepOffset); len(page.Runs) == 0 || page.Runs[0].ID != want {
+				return nil, fmt.Errorf("GET %s: first run %q, want %s", path, firstID(page), want)
+			}
+			rep.DeepPath = path
+		case EndpointRunShow:
+			t = target{name: name, auth: true, path: func(i int) string {
+				return "/api/v1/runs/" + storetest.SeedRunID(ids[i%len(ids)])
+			}}
+			// Check a run that needed approval and one that did not.
+			for _, i := range []int{0, 1} {
+				var v control.RunView
+				path := "/api/v1/runs/" + storetest.SeedRunID(i)
+				if err := ld.getJSON(ctx, path, &v); err != nil {
+					return nil, err
+				}
+				steps := cmpOr(opt.StepsPerRun, storetest.DefaultSeedStepsPerRun)
+				events := storetest.SeedRunEvents(i, opt.StepsPerRun)
+				approvals := map[bool]int{true: 2}[i%4 == 0]
+				if len(v.Steps) != steps || len(v.Timeline) != events || len(v.Approvals) != approvals || len(v.Services) == 0 {
+					return nil, fmt.Errorf("GET %s: %d steps, %d events, %d approvals, %d services; want %d, %d, %d and some",
+						path, len(v.Steps), len(v.Timeline), len(v.Approvals), len(v.Services), steps, events, approvals)
+				}
+			}
+		}
+		out = append(out, t)
+	}
+	// The sizes of the answers, for the report.
+	for _, t := range out {
+		s := ld.get(ctx, t, 0, time.Now())
+		if s.err != nil {
+			return nil, s.err
+		}
+		rep.Bytes = append(rep.Bytes, s.bytes)
+	}
+	return out, nil
+}
+
+func cmpOr(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+func firstID(p control.RunList) string {
+	if len(p.Runs) == 0 {
+		return ""
+	}
+	return p.Runs[0].ID
+}
+
+// walkCursor follows next_cursor from the first page, pageHop runs at a time, until offset
+// runs are behind it, and returns the cursor of the page that comes next.
+func walkCursor(ctx context.Context, ld *loader, offset int) (string, int, error) {
+	cursor, seen, hops := "", 0, 0
+	for seen < offset {
+		q := url.Values{"limit": {strconv.Itoa(min(pageHop, offset-seen))}}
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
+		var page control.RunList
+		if err := ld.getJSON(ctx, "/api/v1/runs?"+q.Encode(), &page); err != nil {
+			return "", hops, err
+		}
+		hops++
+		seen += len(page.Runs)
+		if page.NextCursor == "" {
+			return "", hops, fmt.Errorf("run list ended after %d runs, before %d", seen, offset)
+		}
+		cursor = page.NextCursor
+	}
+	return cursor, hops, nil
+}
+
+// watchTokenUse polls the token list once a second until ctx ends and returns each distinct
+// last use the server recorded for the token id.
+func watchTokenUse(ctx context.Context, ld *loader, id string) []time.Time {
+	var out []time.Time
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		var list struct {
+			Tokens []control.TokenView `json:"tokens"`
+		}
+		if err := ld.getJSON(ctx, "/api/v1/tokens", &list); err == nil {
+			for _, t := range list.Tokens {
+				if t.ID == id && t.LastUsedAt != nil && (len(out) == 0 || !out[len(out)-1].Equal(*t.LastUsedAt)) {
+					out = append(out, *t.LastUsedAt)
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return out
+		case <-tick.C:
+		}
+	}
+}
+
+// getJSON GETs path with the token and decodes a 200 answer into v.
+func (l *loader) getJSON(ctx context.Context, path string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, l.base+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+l.token)
+	resp, err := l.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", path, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: status %d: %.500s", path, resp.StatusCode, body)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("GET %s: decode: %w", path, err)
+	}
+	return nil
+}
