@@ -52,7 +52,7 @@ type SeedParams struct {
 // SeedStats says what Seed wrote and how long it took.
 type SeedStats struct {
 	Runs, Steps, Measurements, Approvals, Events int64
-	// Took is the wall time of the inserts; Analyze that of the VACUUM (ANALYZE) after them.
+	// Took is the wall time of the inserts; Analyze that of the VACUUM (ANALYZE) and CHECKPOINT after them.
 	Took, Analyze time.Duration
 }
 
@@ -168,6 +168,11 @@ func Seed(ctx context.Context, databaseURL string, p *SeedParams) (*SeedStats, e
 	start = time.Now()
 	if _, err := conns[0].Exec(ctx, "VACUUM (ANALYZE) plans, runs, step_results, measurements, approvals, run_events"); err != nil {
 		return nil, fmt.Errorf("seed: vacuum analyze: %w", err)
+	}
+	// Write the seeded pages out now: the checkpoint the bulk load makes due would otherwise
+	// land in the middle of a measurement and stall it (superuser or pg_checkpoint only).
+	if _, err := conns[0].Exec(ctx, "CHECKPOINT"); err != nil {
+		return nil, fmt.Errorf("seed: checkpoint: %w", err)
 	}
 	st.Analyze = time.Since(start)
 	return st, nil
