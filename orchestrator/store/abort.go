@@ -31,13 +31,7 @@ type RunAbortRequestParams struct {
 // awaiting approval, which no replica will ever claim, ends aborted at once. The first request
 // wins; later ones are recorded on the timeline only. ErrRunTerminal for a run that has ended.
 func (s *Store) RunAbortRequest(ctx context.Context, p *RunAbortRequestParams) (*Run, error) {
-	var out *Run
-	err := s.InTx(ctx, func(tx *Tx) error {
-		var err error
-		out, err = s.RunAbortRequestTx(ctx, tx, p)
-		return err
-	})
-	return out, err
+	return inTx(ctx, s, p, s.RunAbortRequestTx)
 }
 
 // RunAbortRequestTx is RunAbortRequest in tx.

@@ -76,3 +76,15 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 		return fn(&Tx{db: db})
 	}))
 }
+
+// inTx runs one ...Tx operation in a transaction of its own: the body of every plain twin
+// (TokenRevoke is inTx(ctx, s, p, s.TokenRevokeTx)).
+func inTx[P, R any](ctx context.Context, s *Store, p P, op func(context.Context, *Tx, P) (R, error)) (R, error) {
+	var out R
+	err := s.InTx(ctx, func(tx *Tx) error {
+		var err error
+		out, err = op(ctx, tx, p)
+		return err
+	})
+	return out, err
+}

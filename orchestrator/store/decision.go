@@ -61,13 +61,7 @@ type StepDecideParams struct {
 // (ErrDuplicate after). It is not fenced by the lease: the person is not a replica; the runner
 // holding the lease reads the decision and records the step's outcome itself.
 func (s *Store) StepDecide(ctx context.Context, p *StepDecideParams) (*StepDecision, error) {
-	var out *StepDecision
-	err := s.InTx(ctx, func(tx *Tx) error {
-		var err error
-		out, err = s.StepDecideTx(ctx, tx, p)
-		return err
-	})
-	return out, err
+	return inTx(ctx, s, p, s.StepDecideTx)
 }
 
 // StepDecideTx is StepDecide in tx.

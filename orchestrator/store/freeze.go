@@ -40,13 +40,7 @@ type FreezeSetParams struct {
 // FreezeSet turns a freeze on, recording who and why. ErrFrozen (with the active freeze) when
 // one is already on.
 func (s *Store) FreezeSet(ctx context.Context, p *FreezeSetParams) (*Freeze, error) {
-	var out *Freeze
-	err := s.InTx(ctx, func(tx *Tx) error {
-		var err error
-		out, err = s.FreezeSetTx(ctx, tx, p)
-		return err
-	})
-	return out, err
+	return inTx(ctx, s, p, s.FreezeSetTx)
 }
 
 // FreezeSetTx is FreezeSet in tx.
@@ -91,13 +85,7 @@ type FreezeLiftParams struct {
 
 // FreezeLift turns the active freeze off. ErrNotFound when none is on.
 func (s *Store) FreezeLift(ctx context.Context, p *FreezeLiftParams) (*Freeze, error) {
-	var out *Freeze
-	err := s.InTx(ctx, func(tx *Tx) error {
-		var err error
-		out, err = s.FreezeLiftTx(ctx, tx, p)
-		return err
-	})
-	return out, err
+	return inTx(ctx, s, p, s.FreezeLiftTx)
 }
 
 // FreezeLiftTx is FreezeLift in tx.

@@ -52,13 +52,7 @@ type OperationRecordParams struct {
 
 // OperationRecord appends an operation to the operations log.
 func (s *Store) OperationRecord(ctx context.Context, p *OperationRecordParams) (*Operation, error) {
-	var out *Operation
-	err := s.InTx(ctx, func(tx *Tx) error {
-		var err error
-		out, err = s.OperationRecordTx(ctx, tx, p)
-		return err
-	})
-	return out, err
+	return inTx(ctx, s, p, s.OperationRecordTx)
 }
 
 // OperationRecordTx is OperationRecord in tx: the record commits with what the operation did.

@@ -28,13 +28,7 @@ type PlanSaveParams struct {
 // PlanSave stores a plan version. It is idempotent on (Name, SHA256): saving the same source
 // again returns the row stored first.
 func (s *Store) PlanSave(ctx context.Context, p PlanSaveParams) (*PlanRecord, error) {
-	var out *PlanRecord
-	err := s.InTx(ctx, func(tx *Tx) error {
-		var err error
-		out, err = s.PlanSaveTx(ctx, tx, p)
-		return err
-	})
-	return out, err
+	return inTx(ctx, s, p, s.PlanSaveTx)
 }
 
 // PlanSaveTx is PlanSave in tx.
@@ -88,13 +82,7 @@ type RunSubmitParams struct {
 // the estate snapshot, the plan version, and the run itself. Validating the plan is the
 // caller's business (drills.ValidatePlanWith).
 func (s *Store) RunSubmit(ctx context.Context, p *RunSubmitParams) (*Run, error) {
-	var out *Run
-	err := s.InTx(ctx, func(tx *Tx) error {
-		var err error
-		out, err = s.RunSubmitTx(ctx, tx, p)
-		return err
-	})
-	return out, err
+	return inTx(ctx, s, p, s.RunSubmitTx)
 }
 
 // RunSubmitTx is RunSubmit in tx.

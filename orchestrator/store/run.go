@@ -52,13 +52,7 @@ type RunInsertParams struct {
 
 // RunInsert creates a run, unclaimed (lease epoch 0), and its run_created event.
 func (s *Store) RunInsert(ctx context.Context, p *RunInsertParams) (*Run, error) {
-	var out *Run
-	err := s.InTx(ctx, func(tx *Tx) error {
-		var err error
-		out, err = s.RunInsertTx(ctx, tx, p)
-		return err
-	})
-	return out, err
+	return inTx(ctx, s, p, s.RunInsertTx)
 }
 
 // RunInsertTx is RunInsert in tx.

@@ -215,13 +215,7 @@ type SchedulePauseParams struct {
 // SchedulePause pauses a schedule: its fires are recorded as skipped_paused until it is resumed.
 // Who paused it and why are recorded. Pausing a paused schedule replaces who and why.
 func (s *Store) SchedulePause(ctx context.Context, p *SchedulePauseParams) (*Schedule, error) {
-	var out *Schedule
-	err := s.InTx(ctx, func(tx *Tx) error {
-		var err error
-		out, err = s.SchedulePauseTx(ctx, tx, p)
-		return err
-	})
-	return out, err
+	return inTx(ctx, s, p, s.SchedulePauseTx)
 }
 
 // SchedulePauseTx is SchedulePause in tx.
@@ -241,13 +235,7 @@ func (s *Store) SchedulePauseTx(ctx context.Context, tx *Tx, p *SchedulePausePar
 // skipped. Who resumed it and when are recorded in place of the pause (reason "resumed").
 // An orphaned schedule cannot be resumed (ErrOrphaned).
 func (s *Store) ScheduleResume(ctx context.Context, p *SchedulePauseParams) (*Schedule, error) {
-	var out *Schedule
-	err := s.InTx(ctx, func(tx *Tx) error {
-		var err error
-		out, err = s.ScheduleResumeTx(ctx, tx, p)
-		return err
-	})
-	return out, err
+	return inTx(ctx, s, p, s.ScheduleResumeTx)
 }
 
 // ErrOrphaned: the schedule is no longer defined in the estate (see ScheduleOrphanedBy).

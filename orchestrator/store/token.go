@@ -65,13 +65,7 @@ type TokenCreateParams struct {
 // TokenCreate records a new token of an enabled user (ErrUserDisabled otherwise). Its roles
 // must be roles the user holds.
 func (s *Store) TokenCreate(ctx context.Context, p *TokenCreateParams) (*Token, error) {
-	var out *Token
-	err := s.InTx(ctx, func(tx *Tx) error {
-		var err error
-		out, err = s.TokenCreateTx(ctx, tx, p)
-		return err
-	})
-	return out, err
+	return inTx(ctx, s, p, s.TokenCreateTx)
 }
 
 // TokenCreateTx is TokenCreate in tx.
@@ -245,13 +239,7 @@ type TokenRevokeParams struct {
 
 // TokenRevoke revokes a token; it stops working at once. ErrTokenRevoked when it already was.
 func (s *Store) TokenRevoke(ctx context.Context, p *TokenRevokeParams) (*Token, error) {
-	var out *Token
-	err := s.InTx(ctx, func(tx *Tx) error {
-		var err error
-		out, err = s.TokenRevokeTx(ctx, tx, p)
-		return err
-	})
-	return out, err
+	return inTx(ctx, s, p, s.TokenRevokeTx)
 }
 
 // TokenRevokeTx is TokenRevoke in tx.

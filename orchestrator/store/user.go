@@ -129,13 +129,7 @@ type UserCreateParams struct {
 // UserCreate creates a user with roles and records each grant, by whom, in the same
 // transaction. ErrDuplicate when the user exists.
 func (s *Store) UserCreate(ctx context.Context, p *UserCreateParams) (*User, error) {
-	var out *User
-	err := s.InTx(ctx, func(tx *Tx) error {
-		var err error
-		out, err = s.UserCreateTx(ctx, tx, p)
-		return err
-	})
-	return out, err
+	return inTx(ctx, s, p, s.UserCreateTx)
 }
 
 // UserCreateTx is UserCreate in tx.
@@ -285,13 +279,7 @@ type UserDisableParams struct {
 // (authentication reads the user with the token). ErrUserDisabled when already disabled,
 // ErrLastAdmin for the last enabled admin.
 func (s *Store) UserDisable(ctx context.Context, p *UserDisableParams) (*User, error) {
-	var out *User
-	err := s.InTx(ctx, func(tx *Tx) error {
-		var err error
-		out, err = s.UserDisableTx(ctx, tx, p)
-		return err
-	})
-	return out, err
+	return inTx(ctx, s, p, s.UserDisableTx)
 }
 
 // UserDisableTx is UserDisable in tx.
@@ -358,13 +346,7 @@ type RoleChangeParams struct {
 // RoleGrant grants a role to an enabled user and records who did, in the same transaction.
 // ErrDuplicate when the user holds it already.
 func (s *Store) RoleGrant(ctx context.Context, p *RoleChangeParams) (*User, error) {
-	var out *User
-	err := s.InTx(ctx, func(tx *Tx) error {
-		var err error
-		out, err = s.RoleGrantTx(ctx, tx, p)
-		return err
-	})
-	return out, err
+	return inTx(ctx, s, p, s.RoleGrantTx)
 }
 
 // RoleGrantTx is RoleGrant in tx.
@@ -376,13 +358,7 @@ func (s *Store) RoleGrantTx(ctx context.Context, tx *Tx, p *RoleChangeParams) (*
 // with it at once. ErrRoleNotHeld when the user does not hold it, ErrLastAdmin for the admin
 // role of the last enabled admin.
 func (s *Store) RoleRevoke(ctx context.Context, p *RoleChangeParams) (*User, error) {
-	var out *User
-	err := s.InTx(ctx, func(tx *Tx) error {
-		var err error
-		out, err = s.RoleRevokeTx(ctx, tx, p)
-		return err
-	})
-	return out, err
+	return inTx(ctx, s, p, s.RoleRevokeTx)
 }
 
 // RoleRevokeTx is RoleRevoke in tx.
