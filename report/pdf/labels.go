@@ -329,7 +329,7 @@ var english = &labels{
 	criticality:   "criticality",
 	ceilingOf:     "ceiling %s",
 	notMeasured:   "not measured",
-	drillsCell:    "run %d of %d\npassed %d",
+	drillsCell:    "run %d / required %d\npassed %d",
 	reasons:       "Reasons",
 	latestRun:     "latest run",
 

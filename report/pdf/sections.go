@@ -178,13 +178,13 @@ func (d *doc) services() {
 		return
 	}
 	t := d.newTable(8,
-		column{l.colService, 70, gopdf.Left},
-		column{l.colStatus, 78, gopdf.Left},
-		column{"RTO " + l.colObjCeiling, 64, gopdf.Right},
-		column{"RTO " + l.colMeasured, 72, gopdf.Right},
-		column{"RPO " + l.colObjCeiling, 64, gopdf.Right},
-		column{"RPO " + l.colMeasured, 72, gopdf.Right},
-		column{l.colDrills, 75, gopdf.Left},
+		column{l.colService, 66, gopdf.Left},
+		column{l.colStatus, 76, gopdf.Left},
+		column{"RTO " + l.colObjCeiling, 62, gopdf.Right},
+		column{"RTO " + l.colMeasured, 74, gopdf.Right},
+		column{"RPO " + l.colObjCeiling, 62, gopdf.Right},
+		column{"RPO " + l.colMeasured, 74, gopdf.Right},
+		column{l.colDrills, 81, gopdf.Left},
 	)
 	for _, s := range d.h.Services {
 		var reasons []string
@@ -342,14 +342,14 @@ func (d *doc) drill(n int, dr *report.Drill) {
 	if len(dr.Measurements) > 0 {
 		d.minorHeading(l.measurements)
 		t := d.newTable(7.5,
-			column{l.colService, 80, gopdf.Left},
-			column{"RTO " + l.colObjective, 55, gopdf.Right},
+			column{l.colService, 70, gopdf.Left},
+			column{"RTO " + l.colObjective, 52, gopdf.Right},
 			column{"RTO " + l.colMeasured, 60, gopdf.Right},
-			column{l.colEvidence, 58, gopdf.Left},
-			column{"RPO " + l.colObjective, 55, gopdf.Right},
+			column{l.colEvidence, 68, gopdf.Left},
+			column{"RPO " + l.colObjective, 52, gopdf.Right},
 			column{"RPO " + l.colMeasured, 60, gopdf.Right},
-			column{l.colEvidence, 58, gopdf.Left},
-			column{l.colLostRows, 42, gopdf.Right},
+			column{l.colEvidence, 68, gopdf.Left},
+			column{l.colLostRows, 40, gopdf.Right},
 		)
 		for _, m := range dr.Measurements {
 			lost := "—"
@@ -485,13 +485,13 @@ func (d *doc) drillList(cfg Config) *table {
 	d.subheading(l.secDrillList)
 	d.para(l.drillsListed(cfg.MaxDrillSections), 9, false, 0)
 	return d.newTable(7.5,
-		column{"#", 30, gopdf.Right},
-		column{l.colDate, 60, gopdf.Left},
-		column{l.runID, 110, gopdf.Left},
-		column{l.plan, 120, gopdf.Left},
+		column{"#", 25, gopdf.Right},
+		column{l.colDate, 55, gopdf.Left},
+		column{l.runID, 100, gopdf.Left},
+		column{l.plan, 115, gopdf.Left},
 		column{l.runState, 70, gopdf.Left},
-		column{l.verdict, 55, gopdf.Left},
-		column{"RTO", 50, gopdf.Right},
+		column{l.verdict, 60, gopdf.Left},
+		column{"RTO", 70, gopdf.Right},
 	)
 }
 
