@@ -59,13 +59,11 @@ func leftPad(s string, n int) string {
 
 // Times print in UTC, labelled, as report.json holds them: the reader compares the two.
 const (
-	minuteLayout = "2006-01-02 15:04"
 	secondLayout = "2006-01-02 15:04:05"
 	dateLayout   = "2006-01-02"
 	clockLayout  = "15:04:05"
 )
 
-func (d *doc) minute(t time.Time) string { return t.UTC().Format(minuteLayout) + " " + d.l.utc }
 func (d *doc) second(t time.Time) string { return t.UTC().Format(secondLayout) + " " + d.l.utc }
 
 func (d *doc) optSecond(t *time.Time) string {

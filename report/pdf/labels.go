@@ -13,7 +13,7 @@ type labels struct {
 
 	// cover
 	institution, regulator, profile, period, generatedAt, generatedBy, reportID, version,
-	replaces, state, stateDraft, statePublished, keyFingerprint, auditHead, profileSource string
+	replaces, state, stateDraft, statePublished, keyFingerprint, auditHead, profileSource, contents string
 
 	// sections
 	secSummary, secServices, secDrills, secDrillList, secFindings, secAcceptedRisks,
@@ -94,6 +94,7 @@ var korean = &labels{
 	keyFingerprint: "서명 키 지문 (SHA-256)",
 	auditHead:      "감사 로그 체인 헤드",
 	profileSource:  "기준 출처",
+	contents:       "목차",
 
 	secSummary:        "1. 요약",
 	secServices:       "2. 서비스별 준수 현황",
@@ -297,6 +298,7 @@ var english = &labels{
 	keyFingerprint: "Signing key fingerprint (SHA-256)",
 	auditHead:      "Audit chain head",
 	profileSource:  "Profile source",
+	contents:       "Contents",
 
 	secSummary:        "1. Executive summary",
 	secServices:       "2. Services: objectives against results",

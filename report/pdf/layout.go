@@ -69,8 +69,10 @@ type doc struct {
 	// glyphs caches whether the font has a glyph for a rune: a report quoting text the font
 	// lacks (an emoji in a lesson) prints '?' rather than an invisible gap.
 	glyphs map[rune]bool
-	// running is the text of the running header, set once the cover is done.
+	// running is whether pages get the running header: every page after the cover.
 	running bool
+	// sectionPage is the page each section heading landed on, for the cover's contents.
+	sectionPage map[string]int
 }
 
 func (d *doc) fail(err error) {
@@ -284,6 +286,9 @@ func (d *doc) heading(text string) {
 	d.color(colorAccent)
 	d.textAt(marginLeft, d.y, contentW, 15, d.clean(text), gopdf.Left)
 	d.pdf.AddOutline(d.clean(text))
+	if _, seen := d.sectionPage[text]; !seen {
+		d.sectionPage[text] = d.pages
+	}
 	d.y += lineH(15) + 2
 	d.rule(d.y, colorAccent, 1)
 	d.y += 10

@@ -92,11 +92,12 @@ func (r *Renderer) Render(w io.Writer, h *report.Header, drills iter.Seq2[*repor
 		return fmt.Errorf("render report pdf: %w", err)
 	}
 	d := &doc{
-		pdf:    &gopdf.GoPdf{},
-		l:      languages[h.Language],
-		lang:   h.Language,
-		h:      h,
-		glyphs: map[rune]bool{},
+		pdf:         &gopdf.GoPdf{},
+		l:           languages[h.Language],
+		lang:        h.Language,
+		h:           h,
+		glyphs:      map[rune]bool{},
+		sectionPage: map[string]int{},
 	}
 	d.pdf.Start(gopdf.Config{PageSize: gopdf.Rect{W: pageW, H: pageH}, Unit: gopdf.UnitPT})
 	d.pdf.SetInfo(gopdf.PdfInfo{
@@ -130,6 +131,7 @@ func (r *Renderer) Render(w io.Writer, h *report.Header, drills iter.Seq2[*repor
 	d.signOff()
 
 	d.fillPageNumbers()
+	d.fillContents()
 	if d.err != nil {
 		return fmt.Errorf("render report pdf: %w", d.err)
 	}

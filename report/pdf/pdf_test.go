@@ -105,6 +105,16 @@ func (e extracted) row(cells ...string) (string, bool) {
 	return "", false
 }
 
+// coverOnly is e cut to its first page.
+func (e extracted) coverOnly() extracted {
+	for i, line := range e.layout {
+		if strings.Contains(line, "\f") {
+			return extracted{raw: strings.Split(e.raw, "\f")[0], layout: e.layout[:i], pages: 1}
+		}
+	}
+	return e
+}
+
 func wantText(t *testing.T, e extracted, wants ...string) {
 	t.Helper()
 	for _, w := range wants {
@@ -163,6 +173,24 @@ func TestRenderKoreanHeadingsAndFigures(t *testing.T) {
 	for p := 1; p <= e.pages; p++ {
 		if _, ok := e.row("보고서 ID R-2027-0001 v1", pageOf(p, e.pages)); !ok {
 			t.Errorf("page %d has no footer with the report ID and %q", p, pageOf(p, e.pages))
+		}
+	}
+	// The cover's contents give the page each section starts on.
+	pages := strings.Split(e.raw, "\f")
+	for _, section := range []string{"1. 요약", "3. 훈련 상세", "4. 미결 발견사항", "7. 조항별 충족 근거", "8. 승인"} {
+		landed := 0
+		for i, text := range pages[1:] {
+			if strings.Contains(squeeze(text), squeeze(section)) {
+				landed = i + 2
+				break
+			}
+		}
+		if landed == 0 {
+			t.Errorf("no page after the cover holds %q", section)
+			continue
+		}
+		if _, ok := e.coverOnly().row(section, fmt.Sprint(landed)); !ok {
+			t.Errorf("the contents do not give page %d for %q", landed, section)
 		}
 	}
 }

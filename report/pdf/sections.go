@@ -94,6 +94,59 @@ func (d *doc) cover() {
 		d.para(d.l.profileSource+": "+h.Profile.Source, 8, false, 0)
 		d.color(colorText)
 	}
+	d.contents()
+}
+
+// tocSections are the sections the cover's contents list, in order.
+func (l *labels) tocSections() []string {
+	return []string{l.secSummary, l.secServices, l.secDrills, l.secFindings, l.secAcceptedRisks,
+		l.secClosedFindings, l.secClauses, l.secSignOff}
+}
+
+// contents lists the sections with their pages; the pages are placeholders that fillContents
+// fills in once every section has landed.
+func (d *doc) contents() {
+	const size, numW = 10.0, 40.0
+	sections := d.l.tocSections()
+	d.ensure(lineH(11) + 8 + float64(len(sections))*lineH(size))
+	d.y += 14
+	d.setFont(true, 11)
+	d.color(colorAccent)
+	d.textAt(marginLeft, d.y, contentW, 11, d.l.contents, gopdf.Left)
+	d.y += lineH(11) + 2
+	d.rule(d.y, colorRule, 0.5)
+	d.y += 6
+	d.color(colorText)
+	for i, title := range sections {
+		baseline := d.y + size
+		d.setFont(false, size)
+		d.baselineText(marginLeft, baseline, title)
+		d.pdf.SetStrokeColor(colorRule.r, colorRule.g, colorRule.b)
+		d.pdf.SetLineWidth(0.5)
+		d.pdf.SetLineType("dotted")
+		d.pdf.Line(marginLeft+d.width(title)+6, baseline, pageW-marginRight-numW-4, baseline)
+		d.pdf.SetLineType("")
+		d.pdf.SetXY(pageW-marginRight-numW, baseline)
+		d.fail(d.pdf.PlaceHolderText(contentsPlaceholder(i), numW))
+		d.y += lineH(size)
+	}
+}
+
+func contentsPlaceholder(i int) string { return fmt.Sprintf("contents-%d", i) }
+
+// fillContents writes each section's page into the cover's contents.
+func (d *doc) fillContents() {
+	d.setFont(false, 10)
+	for i, title := range d.l.tocSections() {
+		if d.err != nil {
+			return
+		}
+		page := "—"
+		if p, ok := d.sectionPage[title]; ok {
+			page = fmt.Sprint(p)
+		}
+		d.fail(d.pdf.FillInPlaceHoldText(contentsPlaceholder(i), page, gopdf.Right))
+	}
 }
 
 func (d *doc) summary() {
