@@ -161,6 +161,16 @@ func (d *doc) wrap(text string, width float64) []string {
 	return lines
 }
 
+// ellipsize is the cleaned s on one line of at most width in the current font, cut short
+// with an ellipsis when it does not fit (a running header, a footer).
+func (d *doc) ellipsize(s string, width float64) string {
+	s = strings.Join(strings.Fields(d.clean(s)), " ")
+	if d.width(s) <= width {
+		return s
+	}
+	return strings.TrimSpace(s[:d.fitPrefix(s, width-d.width("…"))]) + "…"
+}
+
 // fitPrefix is the byte length of the longest prefix of s (at least one rune) that fits width.
 func (d *doc) fitPrefix(s string, width float64) int {
 	end := 0
@@ -216,9 +226,11 @@ func (d *doc) newPage() {
 func (d *doc) runningHeader() {
 	d.setFont(false, 8)
 	d.color(colorMuted)
-	d.textAt(marginLeft, 34, contentW/2, 8, d.clean(d.h.Institution), gopdf.Left)
-	d.textAt(marginLeft+contentW/2, 34, contentW/2, 8,
-		d.clean(fmt.Sprintf("%s · %s · %s", d.l.title, d.h.Profile.ID, d.h.Period.Name)), gopdf.Right)
+	const gap = 12.0
+	half := (contentW - gap) / 2
+	d.textAt(marginLeft, 34, half, 8, d.ellipsize(d.h.Institution, half), gopdf.Left)
+	d.textAt(marginLeft+half+gap, 34, half, 8,
+		d.ellipsize(fmt.Sprintf("%s · %s · %s", d.l.title, d.h.Profile.ID, d.h.Period.Name), half), gopdf.Right)
 	d.rule(50, colorRule, 0.5)
 	if d.h.State != "published" {
 		d.setFont(true, 8)
@@ -228,17 +240,19 @@ func (d *doc) runningHeader() {
 	d.color(colorText)
 }
 
+// numW is the width of the page number in the footer ("999 / 999").
+const numW = 60.0
+
 func (d *doc) footer() {
 	y := pageH - 34 // the baseline
 	d.rule(y-12, colorRule, 0.5)
 	d.setFont(false, 7.5)
 	d.color(colorMuted)
 	// On a baseline, as gopdf draws the page-total placeholder, so the footer is one line.
-	d.baselineText(marginLeft, y, d.clean(fmt.Sprintf("%s %s v%d · %s %s", d.l.reportID, d.h.ID, d.h.Version,
-		d.l.keyFingerprint, shortFingerprint(d.h.SigningKeyFingerprint))))
+	d.baselineText(marginLeft, y, d.ellipsize(fmt.Sprintf("%s %s v%d · %s %s", d.l.reportID, d.h.ID, d.h.Version,
+		d.l.keyFingerprint, shortFingerprint(d.h.SigningKeyFingerprint)), contentW-numW-12))
 	// "N / total": the total is known only at the end, so the page number is a placeholder
 	// that fillPageNumbers fills in.
-	const numW = 60.0
 	d.pdf.SetXY(pageW-marginRight-numW, y)
 	d.fail(d.pdf.PlaceHolderText(pageNumberPlaceholder(d.pages), numW))
 	d.color(colorText)

@@ -359,3 +359,38 @@ func TestRenderUnknownEnumsPrintAsTheyAre(t *testing.T) {
 	e := extract(t, render(t, h, nil, pdf.Config{}))
 	wantText(t, e, "escalated", "audit_note")
 }
+
+// TestRenderIsDeterministicAndConcurrent: the same report renders the same bytes (its hash in
+// the manifest can be reproduced from report.json's content), including when several reports
+// render at once from one Renderer, as concurrent exports do.
+func TestRenderIsDeterministicAndConcurrent(t *testing.T) {
+	t.Parallel()
+	want := render(t, sampleHeader("ko"), sampleDrills(3, "ko"), pdf.Config{})
+	r, err := pdf.New(pdf.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const renders = 4
+	results := make(chan []byte, renders)
+	errs := make(chan error, renders)
+	for range renders {
+		go func() {
+			var buf bytes.Buffer
+			if err := r.Render(&buf, sampleHeader("ko"), sampleDrills(3, "ko")); err != nil {
+				errs <- err
+				return
+			}
+			results <- buf.Bytes()
+		}()
+	}
+	for range renders {
+		select {
+		case err := <-errs:
+			t.Fatalf("Render: %v", err)
+		case got := <-results:
+			if !bytes.Equal(got, want) {
+				t.Fatalf("a render gave %d bytes that differ from the first render's %d", len(got), len(want))
+			}
+		}
+	}
+}
