@@ -41,7 +41,7 @@ type labels struct {
 
 	// findings
 	colID, colSeverity, colTitle, colOwner, colDue, colRun, colAcceptedBy, colReason,
-	colClosedBy, rootCause, overdue, noOpenFindings, noAcceptedRisks, noClosedFindings string
+	colClosedBy, colFindingStatus, rootCause, overdue, noOpenFindings, noAcceptedRisks, noClosedFindings string
 	findingsOmitted func(omitted int) string
 
 	// clauses
@@ -58,6 +58,8 @@ type labels struct {
 	runSt      map[drills.RunState]string
 	stepSt     map[drills.StepState]string
 	evidenceSt map[drills.Evidence]string
+	// clauseEvidence names the evidence a clause cites (drills.ClauseEvidence's codes).
+	clauseEvidence map[string]string
 }
 
 // statusSymbols mark a compliance status by shape as well as by word and colour, so that the
@@ -271,6 +273,20 @@ var korean = &labels{
 		drills.EvidenceMissed:       "× 미달",
 		drills.EvidenceNotEvidenced: "△ 미입증",
 	},
+	clauseEvidence: map[string]string{
+		"drill_frequency":      "훈련 빈도",
+		"drill_passed":         "훈련 통과 여부",
+		"rto_within":           "RTO 목표·상한 충족",
+		"rpo_within":           "RPO 목표·상한 충족",
+		"dependencies_covered": "의존 서비스 전환",
+		"findings_closed":      "발견사항 종결",
+		"participants":         "참여자와 참석",
+		"lessons":              "교훈",
+		"deviations":           "계획 대비 이탈",
+		"accepted_risks":       "위험 수용",
+		"report_signed":        "보고서 서명",
+		"retention":            "보존 기간",
+	},
 }
 
 var english = &labels{
@@ -399,6 +415,7 @@ var english = &labels{
 	colAcceptedBy:    "Accepted by",
 	colReason:        "Reason",
 	colClosedBy:      "Closed by run",
+	colFindingStatus: "Status",
 	rootCause:        "Root cause",
 	overdue:          "overdue",
 	noOpenFindings:   "No finding is open.",
@@ -474,6 +491,20 @@ var english = &labels{
 		drills.EvidenceMet:          "○ met",
 		drills.EvidenceMissed:       "× missed",
 		drills.EvidenceNotEvidenced: "△ not evidenced",
+	},
+	clauseEvidence: map[string]string{
+		"drill_frequency":      "drill frequency",
+		"drill_passed":         "drills passed",
+		"rto_within":           "RTO within objective and ceiling",
+		"rpo_within":           "RPO within objective and ceiling",
+		"dependencies_covered": "dependencies failed over",
+		"findings_closed":      "findings closed",
+		"participants":         "participants and attendance",
+		"lessons":              "lessons learned",
+		"deviations":           "deviations",
+		"accepted_risks":       "accepted risks",
+		"report_signed":        "report signed",
+		"retention":            "retention",
 	},
 }
 

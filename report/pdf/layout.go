@@ -378,6 +378,43 @@ func (d *doc) kvs(rows []kv, size, labelW float64) {
 	d.y += size * 0.5
 }
 
+// kvPairs lays label: value pairs out two to a line, for the short facts of a drill; the
+// left pair's labels are leftLabelW wide, the right's rightLabelW.
+func (d *doc) kvPairs(rows [][2]kv, size, leftLabelW, rightLabelW float64) {
+	const gap = 10.0
+	half := (contentW - gap) / 2
+	type side struct {
+		x, labelW float64
+	}
+	sides := [2]side{{marginLeft, leftLabelW}, {marginLeft + half + gap, rightLabelW}}
+	for _, row := range rows {
+		var labels, values [2][]string
+		n := 1
+		for i, pair := range row {
+			d.setFont(true, size)
+			labels[i] = d.wrap(pair.label, sides[i].labelW-cellPadX)
+			d.setFont(false, size)
+			values[i] = d.wrap(pair.value, half-sides[i].labelW-cellPadX)
+			n = max(n, len(labels[i]), len(values[i]))
+		}
+		d.ensure(float64(n) * lineH(size))
+		for i := range row {
+			d.setFont(true, size)
+			d.color(colorMuted)
+			for j, line := range labels[i] {
+				d.textAt(sides[i].x, d.y+float64(j)*lineH(size), sides[i].labelW, size, line, gopdf.Left)
+			}
+			d.color(colorText)
+			d.setFont(false, size)
+			for j, line := range values[i] {
+				d.textAt(sides[i].x+sides[i].labelW, d.y+float64(j)*lineH(size), half-sides[i].labelW, size, line, gopdf.Left)
+			}
+		}
+		d.y += float64(n) * lineH(size)
+	}
+	d.y += size * 0.5
+}
+
 // column is one column of a table: its title and its share of the content width.
 type column struct {
 	title string

@@ -157,7 +157,7 @@ func TestRenderKoreanHeadingsAndFigures(t *testing.T) {
 		// findings, risks, clauses, sign-off
 		"박지훈 (결제플랫폼팀)", "× 기한 초과", "근본 원인: DR 사이트 DB 승격 전에", "compliance:lee.soyeon",
 		"2027년 1분기 망 재구성 때 교체 예정", "run-7f3a91",
-		"art24 제24조 비상대책 등의 수립·운용", "이 근거가 보여 주지 않는 것", "drill_frequency, drill_passed, dependencies_covered",
+		"art24 제24조 비상대책 등의 수립·운용", "이 근거가 보여 주지 않는 것", "훈련 빈도 (drill_frequency), 훈련 통과 여부 (drill_passed), 의존 서비스 전환 (dependencies_covered)",
 		"성명·직위", "openssl pkeyutl -verify -pubin -inkey key.pub -rawin -in manifest.json -sigfile manifest.sig",
 	)
 	// Each status and figure sits on its service's row, and a status is a shape and a word.
@@ -209,7 +209,7 @@ func TestRenderEnglishHeadingsAndFigures(t *testing.T) {
 		"In 2026, 5 disaster-recovery drills were run across 4 services; 4 passed.",
 		"payments was drilled, but auth, which it depends on, was never failed over in 2026: the drill does not show payments can run on the DR site.",
 		"3.1 2026-01-04 payments-failover", "2 of the 3 intended participants attended.",
-		"What this evidence does not show", "This report is a draft.",
+		"What this evidence does not show", "This report is a draft.", "RTO within objective and ceiling (rto_within)",
 	)
 	wantRows(t, e, [][]string{
 		{"payments", "△ at risk", "30m", "4m 12.345s", "5s", "319 ms", "run 3 / required 1"},

@@ -360,37 +360,31 @@ func (d *doc) drill(n int, dr *report.Drill) {
 		d.newPage()
 	}
 	// The facts block stays whole, with its heading.
-	d.ensure(lineH(11) + 17*lineH(9))
-	d.subheading(l.drillHeading(n, drillDate(dr), dr.Plan))
+	d.ensure(lineH(11) + 14*lineH(9))
+	verdict := cell{text: d.verdict(dr), fill: &colorBGNonComp}
+	if dr.Passed {
+		verdict.fill = &colorBGCompl
+	}
+	d.band(l.drillHeading(n, drillDate(dr), dr.Plan), verdict)
 	state := word(l.runSt, dr.State)
 	if dr.StateReason != "" {
 		state += " — " + dr.StateReason
 	}
-	rows := []kv{
-		{l.verdict, d.verdict(dr)},
-		{l.runID, dr.RunID},
+	d.kvs([]kv{
 		{l.scenario, d.orNone(dr.Scenario)},
-		{l.sites, fmt.Sprintf("%s → %s", d.orNone(dr.FromSite), d.orNone(dr.ToSite))},
 		{l.runState, state},
-		{l.forced, l.yesNo(dr.Forced)},
 		{l.planSHA, d.orNone(dr.PlanSHA256)},
-		{l.requestedBy, d.orNone(dr.RequestedBy)},
-	}
-	if dr.Schedule != "" {
-		rows = append(rows, kv{l.schedule, dr.Schedule})
-	}
-	rows = append(rows,
-		kv{l.createdAt, d.second(dr.CreatedAt)},
-		kv{l.startedAt, d.optSecond(dr.StartedAt)},
-		kv{l.t0, d.optSecond(dr.T0)},
-		kv{l.t1, d.optSecond(dr.T1)},
-		kv{l.endedAt, d.optSecond(dr.EndedAt)},
-		kv{l.rto, optDuration(dr.RTOMS, d.lang, l.notMeasured)},
-	)
-	if dr.FiredrillVersion != "" || dr.FiredrillCommit != "" {
-		rows = append(rows, kv{l.build, strings.TrimSpace(dr.FiredrillVersion + " " + dr.FiredrillCommit)})
-	}
-	d.kvs(rows, 9, 120)
+	}, 9, 110)
+	d.y -= 9 * 0.5
+	build := strings.TrimSpace(dr.FiredrillVersion + " " + dr.FiredrillCommit)
+	d.kvPairs([][2]kv{
+		{{l.runID, dr.RunID}, {l.requestedBy, d.orNone(dr.RequestedBy)}},
+		{{l.sites, fmt.Sprintf("%s → %s", d.orNone(dr.FromSite), d.orNone(dr.ToSite))}, {l.schedule, d.orNone(dr.Schedule)}},
+		{{l.forced, l.yesNo(dr.Forced)}, {l.build, d.orNone(build)}},
+		{{l.createdAt, d.second(dr.CreatedAt)}, {l.startedAt, d.optSecond(dr.StartedAt)}},
+		{{l.t0, d.optSecond(dr.T0)}, {l.t1, d.optSecond(dr.T1)}},
+		{{l.endedAt, d.optSecond(dr.EndedAt)}, {l.rto, optDuration(dr.RTOMS, d.lang, l.notMeasured)}},
+	}, 9, 110, 85)
 
 	if len(dr.Measurements) > 0 {
 		d.minorHeading(l.measurements)
@@ -512,6 +506,30 @@ func (d *doc) drill(n int, dr *report.Drill) {
 	d.y += 6
 }
 
+// band is a title on a shaded band with a status at its right: the status as shape and word,
+// the band its colour.
+func (d *doc) band(title string, status cell) {
+	const size, statusW = 10.5, 110.0
+	d.setFont(true, size)
+	titleLines := d.wrap(title, contentW-statusW-12)
+	bandH := float64(len(titleLines))*lineH(size) + 6
+	d.ensure(bandH + 4*lineH(9))
+	d.y += 4
+	fill := colorHeaderBG
+	if status.fill != nil {
+		fill = *status.fill
+	}
+	d.fillRect(marginLeft, d.y, contentW, bandH, fill)
+	d.color(colorAccent)
+	for i, line := range titleLines {
+		d.textAt(marginLeft+6, d.y+3+float64(i)*lineH(size), contentW-statusW-12, size, line, gopdf.Left)
+	}
+	d.color(colorText)
+	d.textAt(pageW-marginRight-statusW-6, d.y+3, statusW, size, d.clean(status.text), gopdf.Right)
+	d.pdf.AddOutline(d.clean(titleLines[0]))
+	d.y += bandH + 5
+}
+
 // minorHeading titles a part of a drill section.
 func (d *doc) minorHeading(text string) {
 	// Room for the heading, a table header and two rows, so the heading is never orphaned.
@@ -591,7 +609,7 @@ func (d *doc) openFindings(maxRows int) {
 		column{l.colTitle, 170, gopdf.Left},
 		column{l.colOwner, 70, gopdf.Left},
 		column{l.colDue, 62, gopdf.Left},
-		column{l.colStatus, 60, gopdf.Left},
+		column{l.colFindingStatus, 60, gopdf.Left},
 		column{l.colRun, 55, gopdf.Left},
 	)
 	for i, f := range open {
@@ -705,25 +723,16 @@ func (d *doc) clauses() {
 	}
 	for _, c := range d.h.Clauses {
 		d.ensure(lineH(11) + 5*lineH(9))
-		// The title line carries the status as shape and word, the band its colour.
-		st := d.statusCell(c.Status)
-		title := fmt.Sprintf("%s  %s", c.ID, c.Title)
-		d.setFont(true, 10.5)
-		titleLines := d.wrap(title, contentW-110)
-		bandH := float64(len(titleLines))*lineH(10.5) + 6
-		if st.fill != nil {
-			d.fillRect(marginLeft, d.y, contentW, bandH, *st.fill)
-		} else {
-			d.fillRect(marginLeft, d.y, contentW, bandH, colorHeaderBG)
+		d.band(fmt.Sprintf("%s  %s", c.ID, c.Title), d.statusCell(c.Status))
+		var named []string
+		for _, code := range c.Evidence {
+			if w, ok := l.clauseEvidence[code]; ok {
+				named = append(named, fmt.Sprintf("%s (%s)", w, code))
+			} else {
+				named = append(named, code)
+			}
 		}
-		d.color(colorAccent)
-		for i, line := range titleLines {
-			d.textAt(marginLeft+6, d.y+3+float64(i)*lineH(10.5), contentW-110, 10.5, line, gopdf.Left)
-		}
-		d.color(colorText)
-		d.textAt(pageW-marginRight-104, d.y+3, 98, 10.5, st.text, gopdf.Right)
-		d.y += bandH + 4
-		evidence := strings.Join(c.Evidence, ", ")
+		evidence := strings.Join(named, ", ")
 		d.kvs([]kv{
 			{l.requirement, d.orNone(c.Requirement)},
 			{l.evidence, d.orNone(evidence)},
