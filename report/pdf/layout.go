@@ -33,9 +33,12 @@ const (
 	cellPadY = 3.0
 )
 
+// The font families are the embedded fonts' PDF names: a six-letter tag and "+" mark a subset
+// (PDF 32000-1, 9.6.4), so a reader or a PDF/A checker knows the file carries only the glyphs
+// the report uses.
 const (
-	fontRegular = "nanum"
-	fontBold    = "nanum-bold"
+	fontRegular = "FDRRGA+NanumGothic"
+	fontBold    = "FDRBDA+NanumGothicBold"
 )
 
 // rgb is a colour. Colour only ever doubles a word and a shape: the report reads the same

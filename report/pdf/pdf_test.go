@@ -394,3 +394,37 @@ func TestRenderIsDeterministicAndConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderEmbedsFontSubsets: both faces are embedded (the PDF renders on a machine without
+// Nanum), as subsets (a report does not carry 9 MB of fonts), with a Unicode map (text
+// extracts).
+func TestRenderEmbedsFontSubsets(t *testing.T) {
+	t.Parallel()
+	doc := render(t, sampleHeader("ko"), sampleDrills(1, "ko"), pdf.Config{})
+	file := filepath.Join(t.TempDir(), "report.pdf")
+	if err := os.WriteFile(file, doc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("pdffonts", file).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdffonts (poppler-utils): %v\n%s", err, out)
+	}
+	fonts := 0
+	for _, line := range strings.Split(string(out), "\n") {
+		if !strings.Contains(line, "NanumGothic") {
+			continue
+		}
+		fonts++
+		// Columns: name, type (two words), encoding, emb, sub, uni, object ID.
+		f := strings.Fields(line)
+		if len(f) < 7 || f[len(f)-5] != "yes" || f[len(f)-4] != "yes" || f[len(f)-3] != "yes" {
+			t.Errorf("pdffonts: %q, want embedded, subset and with a Unicode map", line)
+		}
+	}
+	if fonts != 2 {
+		t.Errorf("pdffonts lists %d NanumGothic faces, want 2 (regular, bold):\n%s", fonts, out)
+	}
+	if len(doc) > 1<<20 {
+		t.Errorf("a one-drill report is %d bytes: the fonts are not subset", len(doc))
+	}
+}
