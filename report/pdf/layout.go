@@ -28,6 +28,8 @@ const (
 	// maxCellLines caps a table cell, so that no row is ever taller than a page; a cell cut
 	// short ends with an ellipsis (report.json keeps the whole text).
 	maxCellLines = 12
+	// maxTitleLines caps a title (a drill's, a clause's, the institution on the cover).
+	maxTitleLines = 4
 	// cellPadX and cellPadY are the inner margins of a table cell.
 	cellPadX = 4.0
 	cellPadY = 3.0
@@ -174,6 +176,23 @@ func (d *doc) ellipsize(s string, width float64) string {
 	return strings.TrimSpace(s[:d.fitPrefix(s, width-d.width("…"))]) + "…"
 }
 
+// capLines keeps the first n of lines (wrapped to width in the current font), ending the last
+// one kept with an ellipsis when lines were cut: for text that must stay in a box (a cell, a
+// title), whose whole is in report.json.
+func (d *doc) capLines(lines []string, n int, width float64) []string {
+	if len(lines) <= n {
+		return lines
+	}
+	lines = lines[:n:n]
+	last := lines[n-1]
+	for last != "" && d.width(last+" …") > width {
+		r := []rune(last)
+		last = string(r[:len(r)-1])
+	}
+	lines[n-1] = last + " …"
+	return lines
+}
+
 // fitPrefix is the byte length of the longest prefix of s (at least one rune) that fits width.
 func (d *doc) fitPrefix(s string, width float64) int {
 	end := 0
@@ -318,7 +337,7 @@ func (d *doc) subheading(text string) {
 	d.y += 4
 	d.setFont(true, 11)
 	d.color(colorAccent)
-	for _, line := range d.wrap(text, contentW) {
+	for _, line := range d.capLines(d.wrap(text, contentW), maxTitleLines, contentW) {
 		d.textAt(marginLeft, d.y, contentW, 11, line, gopdf.Left)
 		d.y += lineH(11)
 	}
@@ -366,17 +385,25 @@ func (d *doc) kvs(rows []kv, size, labelW float64) {
 		d.setFont(true, size)
 		labelLines := d.wrap(row.label, labelW-cellPadX)
 		n := max(len(lines), len(labelLines))
-		d.ensure(float64(n) * lineH(size))
-		d.color(colorMuted)
-		for i, line := range labelLines {
-			d.textAt(marginLeft, d.y+float64(i)*lineH(size), labelW, size, line, gopdf.Left)
+		// A row stays on one page when it fits one; a longer value (a clause's text) breaks
+		// between its lines.
+		if h := float64(n) * lineH(size); h <= bottomY-marginTop {
+			d.ensure(h)
 		}
-		d.color(colorText)
-		d.setFont(false, size)
-		for i, line := range lines {
-			d.textAt(marginLeft+labelW, d.y+float64(i)*lineH(size), valueW, size, line, gopdf.Left)
+		for i := range n {
+			d.ensure(lineH(size))
+			if i < len(labelLines) {
+				d.setFont(true, size)
+				d.color(colorMuted)
+				d.textAt(marginLeft, d.y, labelW, size, labelLines[i], gopdf.Left)
+				d.color(colorText)
+			}
+			if i < len(lines) {
+				d.setFont(false, size)
+				d.textAt(marginLeft+labelW, d.y, valueW, size, lines[i], gopdf.Left)
+			}
+			d.y += lineH(size)
 		}
-		d.y += float64(n) * lineH(size)
 	}
 	d.y += size * 0.5
 }
@@ -395,9 +422,9 @@ func (d *doc) kvPairs(rows [][2]kv, size, leftLabelW, rightLabelW float64) {
 		n := 1
 		for i, pair := range row {
 			d.setFont(true, size)
-			labels[i] = d.wrap(pair.label, sides[i].labelW-cellPadX)
+			labels[i] = d.capLines(d.wrap(pair.label, sides[i].labelW-cellPadX), maxCellLines, sides[i].labelW-cellPadX)
 			d.setFont(false, size)
-			values[i] = d.wrap(pair.value, half-sides[i].labelW-cellPadX)
+			values[i] = d.capLines(d.wrap(pair.value, half-sides[i].labelW-cellPadX), maxCellLines, half-sides[i].labelW-cellPadX)
 			n = max(n, len(labels[i]), len(values[i]))
 		}
 		d.ensure(float64(n) * lineH(size))
@@ -496,17 +523,7 @@ func (t *table) header(continued bool) {
 func (t *table) cellLines(c cell, width float64) []string {
 	d := t.d
 	d.setFont(c.bold, t.size)
-	lines := d.wrap(c.text, width-2*cellPadX)
-	if len(lines) > maxCellLines {
-		lines = lines[:maxCellLines]
-		last := lines[maxCellLines-1]
-		for last != "" && d.width(last+" …") > width-2*cellPadX {
-			r := []rune(last)
-			last = string(r[:len(r)-1])
-		}
-		lines[maxCellLines-1] = last + " …"
-	}
-	return lines
+	return d.capLines(d.wrap(c.text, width-2*cellPadX), maxCellLines, width-2*cellPadX)
 }
 
 // row adds a row; note, when not empty, is a full-width line under it in a smaller type (the

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -347,8 +349,93 @@ func TestRenderHostileText(t *testing.T) {
 	drill := sampleDrill(5, "ko")
 	drill.Steps[len(drill.Steps)-1].Error = strings.Repeat("줄바꿈 없는 오류", 2000)
 	drill.Lessons = append(drill.Lessons, strings.Repeat("교훈 ", 3000))
-	e := extract(t, render(t, h, func(yield func(*report.Drill, error) bool) { yield(drill, nil) }, pdf.Config{}))
+	h.Institution = strings.Repeat("아주 긴 기관 이름 ", 40)
+	h.ID = strings.Repeat("R", 300)
+	h.Clauses[0].DoesNotShow = strings.Repeat("이 근거는 많은 것을 보여 주지 않습니다 ", 300)
+	h.Clauses[1].Title = strings.Repeat("아주 긴 조항 제목 ", 60)
+	drill.Scenario = strings.Repeat("scenario ", 2000)
+	drill.RequestedBy = strings.Repeat("x", 500)
+	for range 60 {
+		drill.Steps = append(drill.Steps, drill.Steps[0])
+	}
+	doc := render(t, h, func(yield func(*report.Drill, error) bool) { yield(drill, nil) }, pdf.Config{})
+	e := extract(t, doc)
 	wantText(t, e, "의존성 ? 누락 TAB NUL", "abcdefghijabcdefghij", "…", "8. 승인")
+	wantLaidOut(t, doc)
+}
+
+func TestRenderSampleIsLaidOut(t *testing.T) {
+	t.Parallel()
+	for _, lang := range []string{"ko", "en"} {
+		wantLaidOut(t, render(t, sampleHeader(lang), sampleDrills(7, lang), pdf.Config{MaxDrillSections: 5, MaxListedRows: 10}))
+	}
+}
+
+var wordBox = regexp.MustCompile(`<word xMin="([0-9.]+)" yMin="([0-9.]+)" xMax="([0-9.]+)" yMax="([0-9.]+)">([^<]*)</word>`)
+
+// wantLaidOut checks, from the word boxes pdftotext -bbox reports, that no word runs past the
+// left or right margin, none sits between the body and the footer (text that ran off the
+// bottom of the page), and no two words overlap (text drawn over text).
+func wantLaidOut(t *testing.T, doc []byte) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "report.pdf")
+	if err := os.WriteFile(file, doc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("pdftotext", "-bbox", file, "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdftotext -bbox: %v\n%s", err, out)
+	}
+	// The page geometry of layout.go, in points, with half a point for rounding.
+	const (
+		pageW, pageH          = 595.28, 841.89
+		left, right           = 56 - 0.5, pageW - 56 + 0.5
+		bodyBottom, footerTop = pageH - 64 + 0.5, pageH - 46
+		slack                 = 0.5
+	)
+	type box struct {
+		x0, y0, x1, y1 float64
+		text           string
+	}
+	problems := 0
+	report := func(format string, args ...any) {
+		if problems < 10 {
+			t.Errorf(format, args...)
+		}
+		problems++
+	}
+	for p, page := range strings.Split(string(out), "<page ")[1:] {
+		var words []box
+		for _, m := range wordBox.FindAllStringSubmatch(page, -1) {
+			var b box
+			for i, f := range []*float64{&b.x0, &b.y0, &b.x1, &b.y1} {
+				v, err := strconv.ParseFloat(m[i+1], 64)
+				if err != nil {
+					t.Fatal(err)
+				}
+				*f = v
+			}
+			b.text = m[5]
+			words = append(words, b)
+			if b.x0 < left || b.x1 > right {
+				report("page %d: %q runs past a margin (x %.1f..%.1f)", p+1, b.text, b.x0, b.x1)
+			}
+			if b.y1 > bodyBottom && b.y0 < footerTop {
+				report("page %d: %q runs off the body into the footer (y %.1f..%.1f)", p+1, b.text, b.y0, b.y1)
+			}
+		}
+		for i := range words {
+			for j := i + 1; j < len(words); j++ {
+				a, b := words[i], words[j]
+				if a.x0 < b.x1-slack && b.x0 < a.x1-slack && a.y0 < b.y1-slack && b.y0 < a.y1-slack {
+					report("page %d: %q and %q overlap", p+1, a.text, b.text)
+				}
+			}
+		}
+	}
+	if problems > 10 {
+		t.Errorf("... and %d more layout problems", problems-10)
+	}
 }
 
 func TestRenderUnknownEnumsPrintAsTheyAre(t *testing.T) {

@@ -33,7 +33,7 @@ func (d *doc) cover() {
 	d.y = 150
 	d.setFont(true, 13)
 	d.color(colorMuted)
-	for _, line := range d.wrap(h.Institution, contentW) {
+	for _, line := range d.capLines(d.wrap(h.Institution, contentW), maxTitleLines, contentW) {
 		d.textAt(marginLeft, d.y, contentW, 13, line, gopdf.Left)
 		d.y += lineH(13)
 	}
@@ -44,7 +44,7 @@ func (d *doc) cover() {
 	d.y += lineH(26) + 4
 	d.setFont(false, 14)
 	d.color(colorText)
-	for _, line := range d.wrap(h.Profile.Title, contentW) {
+	for _, line := range d.capLines(d.wrap(h.Profile.Title, contentW), maxTitleLines, contentW) {
 		d.textAt(marginLeft, d.y, contentW, 14, line, gopdf.Left)
 		d.y += lineH(14)
 	}
@@ -511,7 +511,7 @@ func (d *doc) drill(n int, dr *report.Drill) {
 func (d *doc) band(title string, status cell) {
 	const size, statusW = 10.5, 110.0
 	d.setFont(true, size)
-	titleLines := d.wrap(title, contentW-statusW-12)
+	titleLines := d.capLines(d.wrap(title, contentW-statusW-12), maxTitleLines, contentW-statusW-12)
 	bandH := float64(len(titleLines))*lineH(size) + 6
 	d.ensure(bandH + 4*lineH(9))
 	d.y += 4
