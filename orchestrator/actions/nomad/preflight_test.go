@@ -176,3 +176,59 @@ func TestPreflightSteadyState(t *testing.T) {
 		t.Errorf("standby after failover = %+v", s)
 	}
 }
+
+// The standby check holds the DR site to the service's declared pilot-light count exactly:
+// more is a DR site already serving, fewer a standby that is not the declared one, and a
+// pilot light as large as the primary's count is no standby at all.
+func TestPreflightPilotLight(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	plan := &drills.Plan{Name: "p", From: "sangam", To: "yatap", Services: []string{"auth"},
+		Steps: []*drills.Step{{Name: "lose", Action: drills.ActionNomadStopJob, Site: "sangam", ForEach: []string{"auth"}}}}
+	auth := f.estate.Service("auth")
+	standby := func(pilot int) actions.PreflightCheck {
+		t.Helper()
+		auth.PilotLight = pilot
+		for _, c := range f.preflighter().Preflight(ctx, &actions.PreflightRequest{RunID: "r", Config: f.estate, Plan: plan, Clock: clock.Real{}}) {
+			if c.Check == "standby" {
+				return c
+			}
+		}
+		t.Fatal("no standby check")
+		return actions.PreflightCheck{}
+	}
+	scale := func(site string, count int) {
+		t.Helper()
+		if _, err := f.do(ctx, drills.ActionNomadScale, site, "auth", map[string]any{"count": int64(count)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.sim.Site(site).WaitJobHealthy(ctx, "auth"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(when string, pilot int, ok bool, want string) {
+		t.Helper()
+		if c := standby(pilot); c.OK != ok || !strings.Contains(c.Detail, want) {
+			t.Errorf("%s, pilot_light = %d: standby = %+v, want OK %v and %q", when, pilot, c, ok, want)
+		}
+	}
+
+	scale("sangam", 3)
+	check("yatap stopped", 0, true, "job auth is stopped on yatap: in standby")
+	check("yatap stopped", 1, false, "auth runs 0 allocations on yatap, its pilot light is 1: the standby is not the one the estate declares (job auth is stopped)")
+
+	if _, err := f.do(ctx, drills.ActionNomadRunJob, "yatap", "auth", map[string]any{"count": int64(1)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.sim.Site("yatap").WaitJobHealthy(ctx, "auth"); err != nil {
+		t.Fatal(err)
+	}
+	check("yatap at 1", 1, true, "job auth runs 1 allocations on yatap, its pilot light (3 on sangam): in standby")
+	check("yatap at 1", 0, false, "auth already runs on yatap (1 allocations, 3 on sangam): the DR site is not in standby")
+
+	scale("yatap", 3)
+	check("yatap at 3", 1, false, "auth runs 3 allocations on yatap, its pilot light is 1: not in standby")
+	check("yatap at 3", 3, false, "auth runs 3 allocations on yatap, its pilot light, and 3 on sangam: the DR site already runs it in full")
+}
