@@ -41,6 +41,29 @@ type Request struct {
 	Logger   *slog.Logger
 	// Decisions lets the action wait for a person's decision on this step (manual steps).
 	Decisions DecisionWaiter
+	// Checkpoints records, before the action changes something, what it is about to change,
+	// so that a later attempt of this step (after a takeover) can tell its own earlier effect
+	// from a site in that state for another reason. Nil when nothing records them (pre-flight,
+	// tests of an action alone): the action then goes on without a checkpoint.
+	Checkpoints Checkpointer
+	// Earlier holds what earlier attempts of this step instance checkpointed, oldest first;
+	// empty on a step's first attempt.
+	Earlier []Checkpoint
+}
+
+// Checkpoint is what one attempt of a step recorded it was about to do.
+type Checkpoint struct {
+	// Attempt is the attempt that recorded it (1 for the step's first).
+	Attempt int
+	// Evidence is the action's own record, JSON-decoded: what it was about to change.
+	Evidence map[string]any
+}
+
+// Checkpointer records an action's checkpoint on the run's timeline, durably, before the
+// action goes on. An error means the checkpoint may not be recorded: an action that needs it
+// to recognise its own effect later must not make the change.
+type Checkpointer interface {
+	Checkpoint(ctx context.Context, evidence map[string]any) error
 }
 
 // Decision is a person's decision on a step.
