@@ -102,6 +102,17 @@ type Observation struct {
 	Method string
 }
 
+// RestorationWatcher catches the moment a service first passes its checks on a site while
+// another action waits for what serves it: nomad.wait_healthy watches the allocations, and the
+// checks are probed beside it in the window the site's Nomad events open (the
+// http.wait_healthy detection), so the observation has the window's resolution instead of a
+// later step's first poll.
+type RestorationWatcher interface {
+	// WatchRestoration probes svc's checks on req.Site until they pass (the observation) or
+	// ctx ends (nil observation, with ctx's error). The evidence says what was probed.
+	WatchRestoration(ctx context.Context, req *Request, svc *drills.Service) (*Observation, map[string]any, error)
+}
+
 // How an observation's moment was caught.
 const (
 	// ResolutionPoll: the checks polled at their interval.

@@ -16,11 +16,17 @@ import (
 )
 
 // Actions returns every nomad.* action, sharing the given clients.
-func Actions(c *Clients) []actions.Action {
+func Actions(c *Clients) []actions.Action { return ActionsWatchingRestoration(c, nil) }
+
+// ActionsWatchingRestoration is Actions with nomad.wait_healthy probing, beside its wait, the
+// checks of each service that has some (restoration; nil probes nothing), so that a plan
+// whose restored milestone follows nomad.wait_healthy measures the moment the service
+// answered, not the first poll of the step after it.
+func ActionsWatchingRestoration(c *Clients, restoration actions.RestorationWatcher) []actions.Action {
 	return []actions.Action{
 		&StopJob{clients: c},
 		&RunJob{clients: c},
-		&WaitHealthy{clients: c},
+		&WaitHealthy{clients: c, restoration: restoration},
 		&DrainSite{clients: c},
 		&UndrainSite{clients: c},
 		&Scale{clients: c},
