@@ -152,7 +152,11 @@ type Service struct {
 	DependsOn []string
 	// NomadJob is the ID of the Nomad job that runs the service on every site. Defaults to Name.
 	NomadJob string
-	Checks   []*Check
+	// PilotLight is the number of allocations the service's job runs on a DR site in standby
+	// (a warm standby kept small); pre-flight requires the plan's to site to run exactly
+	// this many. Defaults to 0: the job absent or stopped there.
+	PilotLight int
+	Checks     []*Check
 	// Canary configures the RPO canary writer; nil when RPO is not measured for the service.
 	Canary *Canary
 	// DrillEvery is the longest time allowed between two passed drills of the service, as a

@@ -49,7 +49,7 @@ var (
 	serviceSchema  = &hcl.BodySchema{
 		Attributes: []hcl.AttributeSchema{
 			{Name: "description"}, {Name: "owner"}, {Name: "criticality"}, {Name: "rto"}, {Name: "rpo"},
-			{Name: "depends_on"}, {Name: "nomad_job"}, {Name: "drill_every"},
+			{Name: "depends_on"}, {Name: "nomad_job"}, {Name: "drill_every"}, {Name: "pilot_light"},
 		},
 		Blocks: []hcl.BlockHeaderSchema{
 			{Type: "check", LabelNames: []string{"kind"}},
@@ -264,6 +264,15 @@ func (p *estateParser) service(b *hcl.Block, name string) *Service {
 	}
 	if a := attrs["drill_every"]; a != nil {
 		svc.DrillEvery, _ = p.positiveDuration(a)
+	}
+	if a := attrs["pilot_light"]; a != nil {
+		if n, ok := p.integer(a); ok {
+			if n < 0 || n > maxCount {
+				p.errorf(a.Expr.Range(), "pilot_light: %d is out of range: write a number from 0 to %d (the allocations the service runs on a DR site in standby)", n, maxCount)
+			} else {
+				svc.PilotLight = int(n)
+			}
+		}
 	}
 	for _, cb := range content.Blocks {
 		switch cb.Type {

@@ -43,6 +43,10 @@ func TestParseEstateDiagnostics(t *testing.T) {
 		{"no primary", strings.Replace(primary, `"primary"`, `"dr"`, 1),
 			`c.hcl:1:1: no site has role = "primary"`},
 		{"no site", svc("x"), `c.hcl:1:1: the configuration declares no site`},
+		{"negative pilot light", primary + svc("x", `  pilot_light = -1`),
+			`c.hcl:12:17: pilot_light: -1 is out of range: write a number from 0 to 10000`},
+		{"fractional pilot light", primary + svc("x", `  pilot_light = 1.5`),
+			`c.hcl:12:17: pilot_light: must be a whole number, got 1.5`},
 		{"missing nomad", "site \"a\" {\n  role = \"primary\"\n}\n", `c.hcl:1:1: site "a": a nomad block is required`},
 		{"two nomad blocks", strings.Replace(primary, "}\n}", "}\n  nomad {\n    address = \"http://b\"\n    region = \"r\"\n  }\n}", 1),
 			`c.hcl:7:3: site "a": only one nomad block is allowed`},
@@ -142,8 +146,12 @@ func TestParseEstateDefaults(t *testing.T) {
 		t.Fatalf("ParseEstate = %v", diags)
 	}
 	x := cfg.Service("x")
-	if x.RTO.String() != "36h0m0s" || x.NomadJob != "x" {
-		t.Errorf("service = %+v, want rto 36h and nomad_job x", x)
+	if x.RTO.String() != "36h0m0s" || x.NomadJob != "x" || x.PilotLight != 0 {
+		t.Errorf("service = %+v, want rto 36h, nomad_job x and pilot_light 0", x)
+	}
+	lit, diags := drills.ParseEstate([]byte(primary+svc("x", `  pilot_light = 2`)), "c.hcl")
+	if len(diags) > 0 || lit.Service("x").PilotLight != 2 {
+		t.Errorf("ParseEstate(pilot_light = 2) = %v, %v; want pilot light 2", lit.Service("x"), diags)
 	}
 	if c := x.Checks[0]; c.ExpectStatus != drills.DefaultExpectStatus || c.Interval != drills.DefaultCheckInterval || c.Kind != drills.CheckHTTP {
 		t.Errorf("check = %+v, want defaults", c)

@@ -185,3 +185,79 @@ func TestSuggestActionNeverOpposite(t *testing.T) {
 		}
 	}
 }
+
+// TestParsePlanRollbackNoneJSON: HCL's JSON form says rollback = "none" as a "rollback"
+// string property, told from the rollback block (an object of steps) by its value; the
+// native and JSON forms of one plan parse to the same plan and report the same problems.
+func TestParsePlanRollbackNoneJSON(t *testing.T) {
+	t.Parallel()
+	const steps = `"step": {
+    "lose": {"action": "nomad.stop_job", "site": "sangam", "for_each": ["auth", "payments", "remittance"], "milestone": "disaster"},
+    "start": {"action": "nomad.run_job", "site": "yatap", "for_each": ["auth", "payments", "remittance"]},
+    "verify": {"action": "http.wait_healthy", "site": "yatap", "milestone": "restored"}
+  }`
+	jsonPlan := func(rollback string) string {
+		return `{"plan": {"p": {
+  "from": "sangam", "to": "yatap", "services": ["auth", "payments", "remittance"],
+  ` + steps + rollback + `
+}}}`
+	}
+	const reason = "yatap becomes the primary for good"
+	tests := []struct {
+		name      string
+		src       string
+		wantError string // "" when the plan parses and validates
+		wantSteps int
+	}{
+		{"none with a reason", jsonPlan(`, "rollback": "none", "rollback_reason": "` + reason + `"`), "", 0},
+		{"the block", jsonPlan(`, "rollback": {"step": {"back": {"action": "nomad.run_job", "site": "sangam", "for_each": ["auth"]}}}`), "", 1},
+		{"the block as an array", jsonPlan(`, "rollback": [{"step": {"back": {"action": "nomad.run_job", "site": "sangam", "for_each": ["auth"]}}}]`), "", 1},
+		{"none without a reason", jsonPlan(`, "rollback": "none"`),
+			`p.json:7:18: rollback: say why the plan has no rollback: add rollback_reason = "..."`, 0},
+		{"not none", jsonPlan(`, "rollback": "nope", "rollback_reason": "x"`),
+			`p.json:7:18: rollback: "nope" is not one of "none"`, 0},
+		{"a number", jsonPlan(`, "rollback": 0, "rollback_reason": "x"`),
+			`p.json:7:18: rollback: "0" is not one of "none"`, 0},
+		{"reason without none", jsonPlan(`, "rollback": {"step": {"back": {"action": "nomad.run_job", "site": "sangam", "for_each": ["auth"]}}}, "rollback_reason": "x"`),
+			`p.json:7:126: rollback_reason: only a plan with rollback = "none" gives one`, 0},
+		{"no rollback", jsonPlan(``),
+			`p.json:4:121: milestone: step "lose" injects the disaster but plan "p" has no rollback`, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p, diags := drills.ParsePlan([]byte(tt.src), "p.json")
+			if tt.wantError != "" {
+				wantDiag(t, "ParsePlan", diags, tt.wantError)
+				return
+			}
+			if len(diags) > 0 {
+				t.Fatalf("ParsePlan(%s) = %v, want no problem", tt.name, diags)
+			}
+			if diags := drills.ValidatePlan(exampleConfig(t), p); len(diags) > 0 {
+				t.Fatalf("ValidatePlan(%s) = %v, want none", tt.name, diags)
+			}
+			wantReason := ""
+			if tt.wantSteps == 0 {
+				wantReason = reason
+			}
+			if len(p.Rollback) != tt.wantSteps || p.NoRollbackReason != wantReason {
+				t.Errorf("ParsePlan(%s): %d rollback steps, NoRollbackReason %q; want %d, %q", tt.name, len(p.Rollback), p.NoRollbackReason, tt.wantSteps, wantReason)
+			}
+		})
+	}
+
+	// The same plan in native syntax parses to the same plan.
+	native := strings.Replace(basePlan, basePlanRollback, "  rollback        = \"none\"\n  rollback_reason = \""+reason+"\"\n", 1)
+	hp, diags := drills.ParsePlan([]byte(native), "p.hcl")
+	if len(diags) > 0 {
+		t.Fatalf("ParsePlan(native) = %v", diags)
+	}
+	jp, diags := drills.ParsePlan([]byte(jsonPlan(`, "rollback": "none", "rollback_reason": "`+reason+`"`)), "p.json")
+	if len(diags) > 0 {
+		t.Fatalf("ParsePlan(json) = %v", diags)
+	}
+	if hp.NoRollbackReason != jp.NoRollbackReason || len(hp.Rollback) != len(jp.Rollback) {
+		t.Errorf("native: %d rollback steps, reason %q; JSON: %d, %q", len(hp.Rollback), hp.NoRollbackReason, len(jp.Rollback), jp.NoRollbackReason)
+	}
+}

@@ -87,13 +87,7 @@ func (s *diagSink) parsePlanFile(src []byte) *Plan {
 func (s *diagSink) plan(b *hcl.Block) *Plan {
 	name, _ := s.label(b)
 	p := &Plan{Name: name, Pos: s.pos(b.DefRange), AttrPos: map[string]Pos{}}
-	schema := planSchema
-	if !strings.HasSuffix(s.file, ".json") {
-		// rollback = "none" beside the rollback block: in HCL's JSON form an attribute and a
-		// block of one name cannot be told apart, so there the block is the only form.
-		schema = &hcl.BodySchema{Attributes: append(slices.Clone(planSchema.Attributes), hcl.AttributeSchema{Name: "rollback"}), Blocks: planSchema.Blocks}
-	}
-	content, hd := b.Body.Content(schema)
+	content, hd := b.Body.Content(s.planBodySchema(b.Body))
 	s.hcl(hd)
 	attrs := content.Attributes
 	for _, a := range attrs {
@@ -152,6 +146,32 @@ func (s *diagSink) plan(b *hcl.Block) *Plan {
 	}
 	s.noRollback(p, b, attrs, seen["rollback"])
 	return p
+}
+
+// planBodySchema is the schema of a plan block's body. In native syntax rollback is both a
+// block (its steps) and an attribute (rollback = "none"), so both are in the schema and
+// writing both is reported. HCL's JSON form cannot tell an attribute from a block of the same
+// name by the schema alone: there a "rollback" property whose value is a JSON string is the
+// attribute, and any other value (an object of steps) is the block.
+func (s *diagSink) planBodySchema(body hcl.Body) *hcl.BodySchema {
+	withAttr := &hcl.BodySchema{Attributes: append(slices.Clone(planSchema.Attributes), hcl.AttributeSchema{Name: "rollback"}), Blocks: planSchema.Blocks}
+	if !strings.HasSuffix(s.file, ".json") {
+		return withAttr
+	}
+	probe, _, _ := body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "rollback"}}})
+	a := probe.Attributes["rollback"]
+	if a == nil {
+		return planSchema
+	}
+	// Without a context a JSON string is its literal text, never a template, so this reads
+	// the value's shape without evaluating anything the plan wrote. A string, number, bool or
+	// null is the attribute (so a wrong value is reported as rollback's value, not as a
+	// malformed block); an object or array is the block's steps.
+	if v, diags := a.Expr.Value(nil); diags.HasErrors() || v.Type().IsObjectType() || v.Type().IsTupleType() {
+		return planSchema
+	}
+	return &hcl.BodySchema{Attributes: withAttr.Attributes, Blocks: slices.DeleteFunc(slices.Clone(planSchema.Blocks),
+		func(h hcl.BlockHeaderSchema) bool { return h.Type == "rollback" })}
 }
 
 // noRollback reads rollback = "none" and its rollback_reason, and requires a plan with a

@@ -615,6 +615,10 @@ func (x *execution) runStep(ctx context.Context, seq int, inst drills.StepInstan
 		site = x.d.Estate.Site(step.Site)
 	}
 	services := x.d.Plan.ServicesOf(x.d.Estate, inst)
+	earlier, err := x.earlierCheckpoints(ctx, inst.Key, attempt)
+	if err != nil {
+		return err
+	}
 
 	stepID, err := x.stepStart(ctx, &store.StepStartParams{
 		RunID: x.runID, Epoch: x.epoch, Seq: seq, Key: inst.Key, Name: step.Name, Action: step.Action,
@@ -637,7 +641,9 @@ func (x *execution) runStep(ctx context.Context, seq int, inst drills.StepInstan
 	res, runErr := action.Run(stepCtx, &actions.Request{
 		RunID: x.runID, Config: x.d.Estate, Plan: x.d.Plan, Instance: inst,
 		Site: site, Services: services, Clock: clk, Logger: log,
-		Decisions: &storeDecisions{store: st, clock: clk, poll: x.r.cfg.DecisionPoll, stepID: stepID},
+		Decisions:   &storeDecisions{store: st, clock: clk, poll: x.r.cfg.DecisionPoll, stepID: stepID},
+		Checkpoints: &stepCheckpoints{x: x, key: inst.Key, attempt: attempt},
+		Earlier:     earlier,
 	})
 	timedOut := errors.Is(stepCtx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
 	cancel()

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/orchestrator/actions"
 	"github.com/firedrill/firedrill/orchestrator/control"
 	"github.com/firedrill/firedrill/orchestrator/store"
 	"github.com/firedrill/firedrill/orchestrator/store/storetest"
@@ -28,7 +29,7 @@ func TestDemoPassesOnEmbeddedSQLite(t *testing.T) {
 		t.Fatalf("demo exit code = %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
 	}
 	for _, want := range []string{"Timeline (UTC, ms)", "lose-sangam", "nomad.drain_site", "start-on-yatap[auth]", "verify", "T0 disaster", "T1 restored",
-		"auth", "payments", "remittance", "Drill PASSED", "pre-flight at", "ok   capacity yatap"} {
+		"auth", "payments", "remittance", "Drill PASSED", "pre-flight at", "ok   capacity yatap", "(event stream)"} {
 		if !strings.Contains(res.stdout, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, res.stdout)
 		}
@@ -53,6 +54,11 @@ func TestDemoJSONOnPostgres(t *testing.T) {
 	for _, s := range out.Services {
 		if s.RTOActualMS == nil || !s.RTOMet {
 			t.Errorf("service %s: rto_actual_ms %v met %v; want measured and met", s.Service, s.RTOActualMS, s.RTOMet)
+		}
+		// The example's restored moment follows nomad.wait_healthy: the checks probed in the
+		// window the DR site's Nomad events open catch it, not verify's first poll after.
+		if s.ResolutionMethod != actions.ResolutionEventStream {
+			t.Errorf("service %s: resolution_method %q (±%dms), want %q", s.Service, s.ResolutionMethod, s.ResolutionMS, actions.ResolutionEventStream)
 		}
 		// The toy services replicate asynchronously: the demo measures a real RPO, with
 		// writes lost to the lag, within the example's objectives.

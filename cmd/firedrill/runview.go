@@ -10,6 +10,7 @@ import (
 
 	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/orchestrator"
+	"github.com/firedrill/firedrill/orchestrator/actions"
 	"github.com/firedrill/firedrill/orchestrator/control"
 )
 
@@ -113,8 +114,12 @@ func printRunView(w io.Writer, v *control.RunView, where string) {
 		if m.RPOResolutionMS != nil && m.RPOActualMS != nil {
 			rpoRes = fmt.Sprintf("±%dms", *m.RPOResolutionMS)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t±%dms\t%s\t%s\t%s\t%s\t%s\n", m.Service, m.Criticality,
-			(time.Duration(m.RTOObjectiveMS) * time.Millisecond).String(), actual, m.ResolutionMS,
+		rtoRes := "-"
+		if m.RTOActualMS != nil {
+			rtoRes = fmt.Sprintf("±%dms %s", m.ResolutionMS, resolutionMethodText(m.ResolutionMethod))
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Service, m.Criticality,
+			(time.Duration(m.RTOObjectiveMS) * time.Millisecond).String(), actual, rtoRes,
 			(time.Duration(m.RPOObjectiveMS) * time.Millisecond).String(), rpo, rpoRes, lost, result)
 	}
 	tw.Flush()
@@ -250,4 +255,20 @@ func decided(decision string) string {
 		return "rejected"
 	}
 	return decision
+}
+
+// resolutionMethodText says in the recovery table how a restored moment was caught.
+func resolutionMethodText(method string) string {
+	switch method {
+	case actions.ResolutionEventStream:
+		return "(event stream)"
+	case actions.ResolutionBlockingQuery:
+		return "(blocking query)"
+	case actions.ResolutionPoll:
+		return "(poll)"
+	case "":
+		return "(method not recorded)"
+	default:
+		return "(" + method + ")"
+	}
 }

@@ -76,7 +76,8 @@ func (a *app) newEngine(st *store.Store, secrets *secret.Resolver, tune ...func(
 	if err != nil {
 		return nil, err
 	}
-	list := append(nomad.Actions(clients), httpaction.Actions(httpaction.Config{Secrets: secrets, Allocations: clients})...)
+	httpCfg := httpaction.Config{Secrets: secrets, Allocations: clients}
+	list := append(nomad.ActionsWatchingRestoration(clients, httpaction.NewRestorationWatcher(httpCfg)), httpaction.Actions(httpCfg)...)
 	list = append(list, pg.Actions()...)
 	list = append(list, command.Actions(command.Config{LookupEnv: secrets.LookupEnv})...)
 	list = append(list, manual.Actions()...)

@@ -41,6 +41,29 @@ type Request struct {
 	Logger   *slog.Logger
 	// Decisions lets the action wait for a person's decision on this step (manual steps).
 	Decisions DecisionWaiter
+	// Checkpoints records, before the action changes something, what it is about to change,
+	// so that a later attempt of this step (after a takeover) can tell its own earlier effect
+	// from a site in that state for another reason. Nil when nothing records them (pre-flight,
+	// tests of an action alone): the action then goes on without a checkpoint.
+	Checkpoints Checkpointer
+	// Earlier holds what earlier attempts of this step instance checkpointed, oldest first;
+	// empty on a step's first attempt.
+	Earlier []Checkpoint
+}
+
+// Checkpoint is what one attempt of a step recorded it was about to do.
+type Checkpoint struct {
+	// Attempt is the attempt that recorded it (1 for the step's first).
+	Attempt int
+	// Evidence is the action's own record, JSON-decoded: what it was about to change.
+	Evidence map[string]any
+}
+
+// Checkpointer records an action's checkpoint on the run's timeline, durably, before the
+// action goes on. An error means the checkpoint may not be recorded: an action that needs it
+// to recognise its own effect later must not make the change.
+type Checkpointer interface {
+	Checkpoint(ctx context.Context, evidence map[string]any) error
 }
 
 // Decision is a person's decision on a step.
@@ -77,6 +100,17 @@ type Observation struct {
 	Resolution time.Duration
 	// Method says how the moment was caught (a Resolution* constant).
 	Method string
+}
+
+// RestorationWatcher catches the moment a service first passes its checks on a site while
+// another action waits for what serves it: nomad.wait_healthy watches the allocations, and the
+// checks are probed beside it in the window the site's Nomad events open (the
+// http.wait_healthy detection), so the observation has the window's resolution instead of a
+// later step's first poll.
+type RestorationWatcher interface {
+	// WatchRestoration probes svc's checks on req.Site until they pass (the observation) or
+	// ctx ends (nil observation, with ctx's error). The evidence says what was probed.
+	WatchRestoration(ctx context.Context, req *Request, svc *drills.Service) (*Observation, map[string]any, error)
 }
 
 // How an observation's moment was caught.

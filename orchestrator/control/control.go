@@ -215,10 +215,14 @@ type MeasurementView struct {
 	RPOMet         *bool           `json:"rpo_met"`
 	// RPOResolutionMS bounds the RPO's error (the canary's write interval); nil without a
 	// canary figure. ResolutionMS is the RTO's.
-	RPOResolutionMS *int64          `json:"rpo_resolution_ms"`
-	ResolutionMS    int64           `json:"resolution_ms"`
-	Reason          string          `json:"reason,omitempty"`
-	Evidence        json.RawMessage `json:"evidence,omitempty"`
+	RPOResolutionMS *int64 `json:"rpo_resolution_ms"`
+	ResolutionMS    int64  `json:"resolution_ms"`
+	// ResolutionMethod says how the restored moment that bounds ResolutionMS was caught (an
+	// actions.Resolution* value: poll, nomad_event_stream, nomad_blocking_query); empty when
+	// the service was not restored.
+	ResolutionMethod string          `json:"resolution_method,omitempty"`
+	Reason           string          `json:"reason,omitempty"`
+	Evidence         json.RawMessage `json:"evidence,omitempty"`
 }
 
 // ApprovalView is one approval or rejection.

@@ -355,6 +355,7 @@ func LoadRunView(ctx context.Context, st *store.Store, runID string) (*RunView, 
 			RTOActualMS: msPtr(m.RTOActual), Restored: m.Restored, RestoredAt: m.RestoredAt, RTOMet: m.RTOMet,
 			RPOObjectiveMS: m.RPOObjective.Milliseconds(), RPOActualMS: msPtr(m.RPOActual), RPOLostRows: m.RPOLostRows,
 			RPOMet: m.RPOMet, RPOResolutionMS: rpoResolution(m.Evidence), ResolutionMS: m.Resolution.Milliseconds(), Reason: m.Reason, Evidence: m.Evidence,
+			ResolutionMethod: resolutionMethod(m.Evidence),
 		})
 	}
 	for _, a := range approvals {
@@ -370,6 +371,17 @@ func LoadRunView(ctx context.Context, st *store.Store, runID string) (*RunView, 
 		v.MissingRoles = nonNil(store.MissingApprovals(run, approvals))
 	}
 	return v, nil
+}
+
+// resolutionMethod reads from a measurement's evidence how its restored moment was caught.
+func resolutionMethod(ev json.RawMessage) string {
+	var doc struct {
+		Method string `json:"resolution_method"`
+	}
+	if len(ev) == 0 || json.Unmarshal(ev, &doc) != nil {
+		return ""
+	}
+	return doc.Method
 }
 
 // rpoResolution reads the canary's resolution from a measurement's evidence.

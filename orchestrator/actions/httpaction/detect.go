@@ -59,7 +59,8 @@ type roundResult struct {
 //
 // The observation's resolution is PassedAt minus the start of the latest round that got a
 // failing answer, rounded up to whole ms: the service became healthy within it. Its method is the source of the
-// passing round's tick.
+// passing round's tick, or the window's when the window's probes were running (they bound the
+// moment even when an interval poll saw the pass first).
 func (a *WaitHealthy) detect(ctx context.Context, req *actions.Request, svc *drills.Service, interval time.Duration,
 	urls []string, prepared []preparedCheck, ev map[string]any) serviceWatch {
 	clk := req.Clock
@@ -159,13 +160,20 @@ func (a *WaitHealthy) detect(ctx context.Context, req *actions.Request, svc *dri
 				if !lastFail.IsZero() {
 					resolution = at.Sub(lastFail)
 				}
+				// A poll round that passes while the window is open is bounded by the window's
+				// probes (the latest failure is theirs): the window's method is what the
+				// resolution stands on, whichever round happened to see the pass first.
+				passedBy := r.method
+				if passedBy == actions.ResolutionPoll && method != "" && !windowEnd.IsZero() && windowRounds > 0 && !lastFail.IsZero() {
+					passedBy = method
+				}
 				record()
 				ev["passed_at"] = at.UTC()
-				ev["method"] = r.method
+				ev["method"] = passedBy
 				ev["resolution_us"] = resolution.Microseconds()
 				return serviceWatch{
 					obs: &actions.Observation{Service: svc.Name, Site: req.Site.Name, PassedAt: at,
-						Resolution: ceilMillisecond(resolution), Method: r.method},
+						Resolution: ceilMillisecond(resolution), Method: passedBy},
 					evidence: ev,
 				}
 			}

@@ -59,6 +59,26 @@ type Config struct {
 
 // Actions returns every http.* action.
 func Actions(cfg Config) []actions.Action {
+	cfg = cfg.withDefaults()
+	return []actions.Action{&WaitHealthy{cfg: cfg}, &Call{cfg: cfg}}
+}
+
+// NewRestorationWatcher returns the http.wait_healthy detection for another action to run
+// beside its own wait (nomad.wait_healthy): the services' checks polled at their interval and
+// probed every WindowInterval while the site's Nomad cluster reports their allocations
+// running.
+func NewRestorationWatcher(cfg Config) actions.RestorationWatcher {
+	return &WaitHealthy{cfg: cfg.withDefaults()}
+}
+
+// WatchRestoration implements actions.RestorationWatcher with the detection of Run, at the
+// checks' own intervals.
+func (a *WaitHealthy) WatchRestoration(ctx context.Context, req *actions.Request, svc *drills.Service) (*actions.Observation, map[string]any, error) {
+	w := a.watch(ctx, req, svc, 0)
+	return w.obs, w.evidence, w.err
+}
+
+func (cfg Config) withDefaults() Config {
 	if cfg.Client == nil {
 		// Probes overlap in the fast window: keep enough idle connections per host that they
 		// do not open a new one each (the default keeps 2).
@@ -82,7 +102,7 @@ func Actions(cfg Config) []actions.Action {
 	if cfg.WindowProbeTimeout <= 0 {
 		cfg.WindowProbeTimeout = DefaultWindowProbeTimeout
 	}
-	return []actions.Action{&WaitHealthy{cfg: cfg}, &Call{cfg: cfg}}
+	return cfg
 }
 
 // WaitHealthy probes every HTTP check of each service on a site until, in one round, all of a

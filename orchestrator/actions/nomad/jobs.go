@@ -16,11 +16,17 @@ import (
 )
 
 // Actions returns every nomad.* action, sharing the given clients.
-func Actions(c *Clients) []actions.Action {
+func Actions(c *Clients) []actions.Action { return ActionsWatchingRestoration(c, nil) }
+
+// ActionsWatchingRestoration is Actions with nomad.wait_healthy probing, beside its wait, the
+// checks of each service that has some (restoration; nil probes nothing), so that a plan
+// whose restored milestone follows nomad.wait_healthy measures the moment the service
+// answered, not the first poll of the step after it.
+func ActionsWatchingRestoration(c *Clients, restoration actions.RestorationWatcher) []actions.Action {
 	return []actions.Action{
 		&StopJob{clients: c},
 		&RunJob{clients: c},
-		&WaitHealthy{clients: c},
+		&WaitHealthy{clients: c, restoration: restoration},
 		&DrainSite{clients: c},
 		&UndrainSite{clients: c},
 		&Scale{clients: c},
@@ -51,6 +57,8 @@ func jobOf(req *actions.Request) (*drills.Service, string, error) {
 
 // StopJob deregisters a service's job on a site. Stopping a job that is already gone is a
 // success: the step is idempotent, and a site that lost the job is already in the wanted state.
+// As the disaster, it must remove running allocations; it checkpoints what it is about to stop
+// first, so that its attempt after a takeover tells that earlier stop from "nothing to remove".
 type StopJob struct{ clients *Clients }
 
 // Spec implements actions.Action.
@@ -88,7 +96,24 @@ func (a *StopJob) Run(ctx context.Context, req *actions.Request) (*actions.Resul
 		}
 		ev["running_allocations_before"] = live
 		if live == 0 {
-			return &actions.Result{Evidence: ev}, fmt.Errorf("stop job %s on %s: the disaster removed nothing: the job runs no allocation there, so there was nothing to fail over", job, req.Site.Name)
+			earlier := earlierStop(req.Earlier, req.Site.Name, job)
+			if earlier == nil {
+				return &actions.Result{Evidence: ev}, fmt.Errorf("stop job %s on %s: the disaster removed nothing: the job runs no allocation there, so there was nothing to fail over", job, req.Site.Name)
+			}
+			// An earlier attempt of this step (its replica died before recording the result)
+			// checkpointed this stop: what it removed is the disaster's effect. The job is
+			// deregistered again below so that the site ends in the wanted state whatever the
+			// earlier attempt reached.
+			ev["stopped_by_attempt"] = earlier.Attempt
+			ev["running_allocations_before"] = earlier.Evidence["running_allocations_before"]
+		} else if req.Checkpoints != nil {
+			// Recorded before the stop, so that an attempt after a takeover knows the job ran
+			// until this attempt stopped it. Not recorded, the job is not stopped.
+			if err := req.Checkpoints.Checkpoint(ctx, map[string]any{
+				"stopping_job": job, "site": req.Site.Name, "running_allocations_before": live,
+			}); err != nil {
+				return &actions.Result{Evidence: ev}, fmt.Errorf("stop job %s on %s: %w; the job was not stopped", job, req.Site.Name, err)
+			}
 		}
 	}
 	var evalID string
@@ -106,6 +131,18 @@ func (a *StopJob) Run(ctx context.Context, req *actions.Request) (*actions.Resul
 	}
 	ev["eval_id"] = evalID
 	return &actions.Result{Evidence: ev}, nil
+}
+
+// earlierStop returns the checkpoint in which an earlier attempt of the step was about to
+// stop job on site, the latest one; nil when none was.
+func earlierStop(earlier []actions.Checkpoint, site, job string) *actions.Checkpoint {
+	for i := len(earlier) - 1; i >= 0; i-- {
+		ev := earlier[i].Evidence
+		if ev["stopping_job"] == job && ev["site"] == site {
+			return &earlier[i]
+		}
+	}
+	return nil
 }
 
 // RunJob starts a service's job on a site. With a jobspec parameter it registers that file

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/orchestrator/actions"
 )
 
@@ -24,8 +25,8 @@ func NewPreflighter(clients *Clients) *Preflighter { return &Preflighter{clients
 // token allows every call the plan's steps, rollback and cleanup make there), "capacity" for
 // the plan's to site (at least one node of its datacenter ready, eligible and not draining),
 // "serving" for each service on the from site (its job runs allocations there) and "standby"
-// for each on the to site (its job absent, stopped, or running fewer allocations than on the
-// from site: a pilot light), for plans that drive Nomad (drills.Plan.DrivesNomad).
+// for each on the to site (its job running exactly the service's pilot-light count, 0 by
+// default: absent or stopped), for plans that drive Nomad (drills.Plan.DrivesNomad).
 func (p *Preflighter) Preflight(ctx context.Context, req *actions.PreflightRequest) []actions.PreflightCheck {
 	var out []actions.PreflightCheck
 	for _, name := range req.Plan.Sites() {
@@ -105,8 +106,8 @@ func (p *Preflighter) capacity(ctx context.Context, sc *siteClient, req *actions
 }
 
 // steadyState checks that the drill would fail something over: every service's job runs on
-// the from site, and the DR site holds it in standby (absent, stopped, or at a pilot-light
-// count below the primary's). A second run against sites already failed over is blocked
+// the from site, and the DR site holds it in standby (at its declared pilot-light count,
+// absent or stopped when that is 0). A second run against sites already failed over is blocked
 // here instead of "passing" with nothing removed.
 func (p *Preflighter) steadyState(ctx context.Context, req *actions.PreflightRequest) []actions.PreflightCheck {
 	from, to := req.Config.Site(req.Plan.From), req.Config.Site(req.Plan.To)
@@ -143,21 +144,37 @@ func (p *Preflighter) steadyState(ctx context.Context, req *actions.PreflightReq
 
 		standby := actions.PreflightCheck{Check: "standby", Site: to.Name, Subject: svc.Name}
 		dr, state, err := runningAllocs(ctx, toC, job)
-		switch {
-		case err != nil:
+		if err != nil {
 			standby.Detail = err.Error()
-		case dr == 0:
-			standby.OK = true
-			standby.Detail = fmt.Sprintf("job %s %s on %s: in standby", job, state, to.Name)
-		case dr < primary:
-			standby.OK = true
-			standby.Detail = fmt.Sprintf("job %s runs %d allocations on %s, fewer than the %d on %s: a pilot light", job, dr, to.Name, primary, from.Name)
-		default:
-			standby.Detail = fmt.Sprintf("%s already runs on %s (%d allocations, %d on %s): the DR site is not in standby, so the drill would prove nothing", svc.Name, to.Name, dr, primary, from.Name)
+		} else {
+			standby.OK, standby.Detail = standbyState(svc, job, state, to.Name, dr, from.Name, primary)
 		}
 		out = append(out, standby)
 	}
 	return out
+}
+
+// standbyState decides whether the DR site holds the service in its declared standby: it
+// runs exactly the service's pilot-light count (drills.Service.PilotLight, 0 unless the
+// estate says otherwise), which must be fewer than the from site runs. More is a DR site that
+// already serves, so the drill would prove nothing; fewer is a standby that is not what the
+// estate declares, so the measured restoration would not be the one the estate promises.
+func standbyState(svc *drills.Service, job, state, to string, dr int, from string, primary int) (bool, string) {
+	pilot := svc.PilotLight
+	switch {
+	case dr > pilot && pilot == 0:
+		return false, fmt.Sprintf("%s already runs on %s (%d allocations, %d on %s): the DR site is not in standby, so the drill would prove nothing", svc.Name, to, dr, primary, from)
+	case dr > pilot:
+		return false, fmt.Sprintf("%s runs %d allocations on %s, its pilot light is %d: not in standby, so the drill would prove nothing", svc.Name, dr, to, pilot)
+	case dr < pilot:
+		return false, fmt.Sprintf("%s runs %d allocations on %s, its pilot light is %d: the standby is not the one the estate declares (job %s %s)", svc.Name, dr, to, pilot, job, state)
+	case primary > 0 && pilot >= primary:
+		return false, fmt.Sprintf("%s runs %d allocations on %s, its pilot light, and %d on %s: the DR site already runs it in full, so the drill would prove nothing", svc.Name, dr, to, primary, from)
+	case pilot == 0:
+		return true, fmt.Sprintf("job %s %s on %s: in standby", job, state, to)
+	default:
+		return true, fmt.Sprintf("job %s runs %d allocations on %s, its pilot light (%d on %s): in standby", job, dr, to, primary, from)
+	}
 }
 
 // runningAllocs counts the job's allocations that are wanted and pending or running, and

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 
 	"github.com/hashicorp/nomad/api"
 
@@ -16,7 +17,15 @@ import (
 // of the current job version running with a healthy deployment status, and the version's
 // deployment (if any) successful. It watches with blocking queries, so the moment the
 // cluster changes is the moment it looks again.
-type WaitHealthy struct{ clients *Clients }
+//
+// With a RestorationWatcher it also probes, while it waits, the checks of every service that
+// has some: the moment they first pass is the service's restored observation, caught in the
+// window the site's Nomad events open. Probing ends with the wait; a service whose checks do
+// not pass by then is left to the plan's http.wait_healthy step, and never fails this one.
+type WaitHealthy struct {
+	clients     *Clients
+	restoration actions.RestorationWatcher
+}
 
 // Spec implements actions.Action.
 func (a *WaitHealthy) Spec() drills.ActionSpec { return spec(drills.ActionNomadWaitHealthy) }
@@ -29,6 +38,8 @@ func (a *WaitHealthy) Run(ctx context.Context, req *actions.Request) (*actions.R
 	}
 	jobs := map[string]any{}
 	ev := map[string]any{"site": req.Site.Name, "jobs": jobs}
+	res := &actions.Result{Evidence: ev}
+	stopWatching := a.watchRestoration(ctx, req, res)
 	for _, svc := range req.Services {
 		job := svc.NomadJob
 		if job == "" {
@@ -37,11 +48,64 @@ func (a *WaitHealthy) Run(ctx context.Context, req *actions.Request) (*actions.R
 		jobEv, err := a.waitJob(ctx, sc, job)
 		jobs[job] = jobEv
 		if err != nil {
-			return &actions.Result{Evidence: ev}, fmt.Errorf("job %s on %s: %w", job, req.Site.Name, err)
+			stopWatching()
+			return res, fmt.Errorf("job %s on %s: %w", job, req.Site.Name, err)
 		}
 		jobEv["healthy_at"] = req.Clock.Now().UTC()
 	}
-	return &actions.Result{Evidence: ev}, nil
+	stopWatching()
+	return res, nil
+}
+
+// watchRestoration starts probing the checks of each of the step's services that has some,
+// and returns the function that stops it and adds what it caught to res: an observation per
+// service whose checks passed, and the probes' evidence under "restoration".
+func (a *WaitHealthy) watchRestoration(ctx context.Context, req *actions.Request, res *actions.Result) (stop func()) {
+	if a.restoration == nil {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	type caught struct {
+		obs *actions.Observation
+		ev  map[string]any
+	}
+	var watched []*drills.Service
+	for _, svc := range req.Services {
+		if len(svc.Checks) > 0 {
+			watched = append(watched, svc)
+		}
+	}
+	results := make([]caught, len(watched))
+	var wg sync.WaitGroup
+	for i, svc := range watched {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// An error is the wait's end before the checks passed: not this step's failure.
+			obs, ev, _ := a.restoration.WatchRestoration(ctx, req, svc)
+			results[i] = caught{obs: obs, ev: ev}
+		}()
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+		if len(watched) == 0 {
+			return
+		}
+		services := map[string]any{}
+		for i, svc := range watched {
+			r := results[i]
+			if r.ev == nil {
+				r.ev = map[string]any{}
+			}
+			r.ev["passed"] = r.obs != nil
+			services[svc.Name] = r.ev
+			if r.obs != nil {
+				res.Observations = append(res.Observations, *r.obs)
+			}
+		}
+		res.Evidence["restoration"] = services
+	}
 }
 
 // jobHealth is what one look at a job found.
