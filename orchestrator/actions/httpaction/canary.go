@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/firedrill/firedrill/drills"
@@ -84,11 +83,18 @@ func (f *Canaries) NewCanary(req *actions.CanaryRequest) (actions.Canary, error)
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &HTTPCanary{
-		client: client, timeout: timeout, clock: clk, interval: interval,
+	c := &HTTPCanary{
+		client: client, timeout: timeout, interval: interval,
 		runID: req.RunID, service: svc.Name, primary: primary, dr: dr, primarySite: req.Primary.Name, drSite: req.DR.Name,
-		logger: logger.With("component", "http_canary", "run_id", req.RunID, "service", svc.Name),
-	}, nil
+	}
+	c.loop, err = actions.NewCanaryLoop(actions.CanaryLoopConfig{
+		Label: "http canary of service " + svc.Name, Interval: interval, Clock: clk,
+		Logger: logger.With("component", "http_canary", "run_id", req.RunID, "service", svc.Name),
+	}, markerWriter{c})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 func canaryURL(raw string, site *drills.Site) (string, error) {
@@ -108,24 +114,26 @@ func canaryURL(raw string, site *drills.Site) (string, error) {
 type HTTPCanary struct {
 	client              *http.Client
 	timeout             time.Duration
-	clock               clock.Clock
 	interval            time.Duration
 	runID, service      string
 	primary, dr         string
 	primarySite, drSite string
-	logger              *slog.Logger
-
-	mu          sync.Mutex
-	started     bool
-	stopped     bool
-	startErr    error
-	first, last actions.CanaryMark
-	writes      int64
-	writeErrors int64
-	lastErr     string
-	cancel      context.CancelFunc
-	done        chan struct{}
+	loop                *actions.CanaryLoop
 }
+
+// markerWriter writes the canary's markers for its loop.
+type markerWriter struct{ c *HTTPCanary }
+
+func (w markerWriter) WriteFirst(ctx context.Context) (actions.CanaryMark, error) {
+	return w.c.write(ctx, 1)
+}
+
+func (w markerWriter) Write(ctx context.Context, seq int64) (actions.CanaryMark, error) {
+	return w.c.write(ctx, seq)
+}
+
+// Close has nothing to release: every request is its own.
+func (markerWriter) Close() {}
 
 // marker is the wire form of a canary marker.
 type marker struct {
@@ -136,72 +144,7 @@ type marker struct {
 }
 
 // Start writes marker 1 and starts writing one marker per interval until Stop.
-func (c *HTTPCanary) Start(ctx context.Context) error {
-	c.mu.Lock()
-	if c.started {
-		c.mu.Unlock()
-		return fmt.Errorf("http canary of service %s: already started", c.service)
-	}
-	c.started = true
-	c.mu.Unlock()
-	first, err := c.write(ctx, 1)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err == nil && c.stopped {
-		err = fmt.Errorf("http canary of service %s: stopped while starting", c.service)
-	}
-	if err != nil {
-		c.startErr = err
-		return err
-	}
-	c.first, c.last, c.writes = first, first, 1
-	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	c.cancel, c.done = cancel, make(chan struct{})
-	go c.loop(loopCtx)
-	return nil
-}
-
-func (c *HTTPCanary) loop(ctx context.Context) {
-	defer close(c.done)
-	next := c.clock.Now()
-	failing := false
-	for {
-		next = next.Add(c.interval)
-		if now := c.clock.Now(); next.Before(now) {
-			next = now
-		}
-		timer := c.clock.NewTimer(next.Sub(c.clock.Now()))
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return
-		case <-timer.C():
-		}
-		c.mu.Lock()
-		seq := c.last.Seq + 1
-		c.mu.Unlock()
-		mark, err := c.write(ctx, seq)
-		if ctx.Err() != nil {
-			return // Stop interrupted the write: not acknowledged, not an error
-		}
-		c.mu.Lock()
-		if err != nil {
-			c.writeErrors++
-			c.lastErr = err.Error()
-		} else {
-			c.writes++
-			c.last = mark
-		}
-		c.mu.Unlock()
-		switch {
-		case err != nil && !failing:
-			c.logger.Warn("canary write failed", "err", err)
-		case err == nil && failing:
-			c.logger.Info("canary writes resumed")
-		}
-		failing = err != nil
-	}
-}
+func (c *HTTPCanary) Start(ctx context.Context) error { return c.loop.Start(ctx) }
 
 // write POSTs marker seq to the primary and returns it as the service acknowledged it.
 func (c *HTTPCanary) write(ctx context.Context, seq int64) (actions.CanaryMark, error) {
@@ -244,52 +187,22 @@ func (c *HTTPCanary) do(req *http.Request) (*marker, error) {
 }
 
 // Progress returns the first and last acknowledged markers (Seq 0 before Start).
-func (c *HTTPCanary) Progress() (first, last actions.CanaryMark) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.first, c.last
-}
+func (c *HTTPCanary) Progress() (first, last actions.CanaryMark) { return c.loop.Progress() }
 
 // Stop ends the writing, waits for it and returns the last acknowledged marker.
-func (c *HTTPCanary) Stop() (actions.CanaryMark, error) {
-	c.mu.Lock()
-	switch {
-	case !c.started:
-		c.mu.Unlock()
-		return actions.CanaryMark{}, fmt.Errorf("http canary of service %s: stopped before it was started", c.service)
-	case c.startErr != nil:
-		c.stopped = true
-		err := c.startErr
-		c.mu.Unlock()
-		return actions.CanaryMark{}, fmt.Errorf("http canary of service %s never started: %w", c.service, err)
-	}
-	c.stopped = true
-	cancel, done := c.cancel, c.done
-	c.mu.Unlock()
-	if cancel != nil {
-		cancel()
-		<-done
-	}
-	_, last := c.Progress()
-	return last, nil
-}
+func (c *HTTPCanary) Stop() (actions.CanaryMark, error) { return c.loop.Stop() }
 
 // Measure reads the last marker visible through the service on the DR site and compares it
 // with the last the primary acknowledged. It must follow Stop. When the DR site shows none of
 // the run's markers, every marker counts as lost and the RPO is the time between the first
 // and the last acknowledged: a lower bound, marked rpo_lower_bound in the evidence.
 func (c *HTTPCanary) Measure(ctx context.Context) (*actions.RPOMeasurement, error) {
-	c.mu.Lock()
-	stopped, startErr := c.stopped, c.startErr
-	first, last := c.first, c.last
-	writes, writeErrors, lastErr := c.writes, c.writeErrors, c.lastErr
-	c.mu.Unlock()
-	switch {
-	case !stopped:
-		return nil, fmt.Errorf("http canary of service %s: measure before stop", c.service)
-	case startErr != nil:
-		return nil, fmt.Errorf("http canary of service %s never started: %w", c.service, startErr)
+	stats, err := c.loop.Stopped()
+	if err != nil {
+		return nil, err
 	}
+	first, last := stats.First, stats.Last
+	writes, writeErrors, lastErr := stats.Writes, stats.WriteErrors, stats.LastError
 	ev := map[string]any{
 		"kind": "http", "primary_site": c.primarySite, "primary_url": c.primary, "dr_site": c.drSite, "dr_url": c.dr,
 		"interval_ms": c.interval.Milliseconds(), "primary_first_seq": first.Seq, "primary_first_at": first.At,
