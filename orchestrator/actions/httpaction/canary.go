@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/firedrill/firedrill/drills"
@@ -28,6 +29,7 @@ import (
 //
 //	POST url  {"run_id":"...","service":"...","seq":N}  ->  200 {"seq":N,"at":"RFC 3339"}
 //	GET  url?run_id=...&service=...                     ->  200 {"seq":N,"at":"..."} (seq 0: none)
+//	DELETE url?run_id=...&service=... (at the run's end)  ->  200 {"deleted":N}
 type Canaries struct {
 	// Client sends the requests. Defaults to a client with no redirects followed.
 	Client *http.Client
@@ -119,6 +121,10 @@ type HTTPCanary struct {
 	primary, dr         string
 	primarySite, drSite string
 	loop                *actions.CanaryLoop
+
+	cleanupOnce sync.Once
+	cleanupEv   map[string]any
+	cleanupErr  error
 }
 
 // markerWriter writes the canary's markers for its loop.
@@ -254,3 +260,75 @@ func (c *HTTPCanary) Measure(ctx context.Context) (*actions.RPOMeasurement, erro
 	ev["rpo_ms"] = m.RPO.Milliseconds()
 	return m, nil
 }
+
+// Cleanup implements actions.CanaryCleaner: it asks the service on the primary and on the DR
+// site to forget the run's marker,
+//
+//	DELETE url?run_id=...&service=...  ->  200 {"deleted": N}
+//
+// so that drills never accumulate markers in the service's store. A service that does not
+// take DELETE (404, 405, 501) keeps its marker: that is recorded, not an error. A site that
+// does not answer, or answers another error, keeps it too and is the error.
+func (c *HTTPCanary) Cleanup(ctx context.Context) (map[string]any, error) {
+	c.cleanupOnce.Do(func() {
+		ev := map[string]any{"kind": "http"}
+		var errs []error
+		for _, t := range []struct{ site, url string }{{c.primarySite, c.primary}, {c.drSite, c.dr}} {
+			res, err := c.cleanupOne(ctx, t.url)
+			res["url"] = t.url
+			ev[t.site] = res
+			if err != nil {
+				errs = append(errs, fmt.Errorf("remove canary marker of service %s on %s: %w", c.service, t.site, err))
+			}
+		}
+		c.cleanupEv, c.cleanupErr = ev, errors.Join(errs...)
+	})
+	return c.cleanupEv, c.cleanupErr
+}
+
+func (c *HTTPCanary) cleanupOne(ctx context.Context, base string) (map[string]any, error) {
+	res := map[string]any{}
+	q := url.Values{"run_id": {c.runID}, "service": {c.service}}
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, base+sep+q.Encode(), nil)
+	if err != nil {
+		return res, err
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		res["left"] = "unknown"
+		res["reason"] = "unreachable"
+		return res, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
+	if err != nil {
+		res["left"] = "unknown"
+		return res, err
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+		var reply struct {
+			Deleted *int64 `json:"deleted"`
+		}
+		if err := json.Unmarshal(b, &reply); err != nil || reply.Deleted == nil {
+			res["left"] = "unknown"
+			return res, fmt.Errorf("reply to DELETE is not {\"deleted\": N}: %s", strings.TrimSpace(string(b)))
+		}
+		res["deleted"] = *reply.Deleted
+		return res, nil
+	case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusNotImplemented:
+		res["left"] = "unknown"
+		res["reason"] = fmt.Sprintf("the service does not remove canary markers (DELETE answered %d)", resp.StatusCode)
+		return res, nil
+	}
+	res["left"] = "unknown"
+	return res, fmt.Errorf("DELETE answered status %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
+}
+
+var _ actions.CanaryCleaner = (*HTTPCanary)(nil)
