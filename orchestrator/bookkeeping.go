@@ -37,17 +37,26 @@ func (x *execution) leaseConfirmed(from time.Time) {
 
 // record performs one bookkeeping call of the run (fn), retrying it with backoff while the
 // error is transient (store.IsTransient: a reset connection, a restarting or failing-over
-// server) and the run's lease, as last confirmed, outlasts the wait. fn is told whether an
-// earlier attempt failed (retry), so that it can recognise a write that did commit before its
-// connection went away. Any other error is returned at once: a lost lease stays fatal. When
+// server; or a call that got no answer within bookkeepingTimeout) and the run's lease, as
+// last confirmed, outlasts the wait. fn is told whether an earlier attempt failed (retry), so
+// that it can recognise a write that did commit before its connection went away. Any other error is returned at once: a lost lease stays fatal. When
 // the lease or ctx's deadline runs out first, the run is stopped with errLeaseLapsed (see
 // there); when ctx is cancelled (an abort, a shutdown), its cause is returned.
 func (x *execution) record(ctx context.Context, what string, fn func(ctx context.Context, retry bool) error) error {
 	clk := x.r.cfg.Clock
 	backoff := recordBackoffMin
 	for attempt := 1; ; attempt++ {
-		err := fn(ctx, attempt > 1)
-		if err == nil || !store.IsTransient(err) {
+		// Each call has its own deadline: a database that stops answering without closing
+		// the connection (a stalled network) would otherwise hold a call without one for
+		// as long as the stall lasts, and the lease would lapse under it.
+		callCtx, cancel := context.WithTimeout(ctx, bookkeepingTimeout)
+		err := fn(callCtx, attempt > 1)
+		// A call cut off by its deadline, or by ctx's (the 15 s a write after an interrupt
+		// gets), did not reach a database that stayed silent: that is an outage, to retry
+		// while the lease lasts, never the step's failure. A cancelled ctx is not.
+		timedOut := err != nil && errors.Is(callCtx.Err(), context.DeadlineExceeded)
+		cancel()
+		if err == nil || (!timedOut && !store.IsTransient(err)) {
 			if err == nil && attempt > 1 {
 				x.log.InfoContext(ctx, "bookkeeping recorded after transient database errors", "what", what, "attempts", attempt)
 			}

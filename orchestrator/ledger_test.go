@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -304,4 +307,86 @@ func TestLedgerDrillFencesTheOldPrimary(t *testing.T) {
 			}
 		}
 	})
+}
+
+// httpMarker is the last canary marker of a run's service visible through a site's toy service.
+func httpMarker(t *testing.T, ctx context.Context, b *bundle, site, service, runID string) int64 {
+	t.Helper()
+	u := b.sim.Site(site).IngressAddress() + "/" + service + "/canary?" + url.Values{"run_id": {runID}, "service": {service}}.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m struct{ Seq int64 }
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.Seq
+}
+
+// TestAbortMidDrillRemovesCanaryRowsAndMarkers: an operator aborts the example ledger drill
+// after its disaster, while a step runs. Every canary had written by then, the PostgreSQL
+// one (payments' ledger, on the real pair) and the HTTP ones (auth and remittance, through the
+// simulated services); after the abort and its rollback none of the run's rows is left in
+// either ledger and none of its markers on either site.
+func TestAbortMidDrillRemovesCanaryRowsAndMarkers(t *testing.T) {
+	pgpairtest.Lock(t)
+	t.Cleanup(func() { pgpairtest.Reset(t) })
+	primary, standby := pgpairtest.PrimaryDSN(), pgpairtest.StandbyDSN()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	env := map[string]string{"LEDGER_SANGAM_DSN": primary, "LEDGER_YATAP_DSN": standby}
+	st := storetest.Postgres(t)
+	b := setupFiles(t, st, "../examples/with-ledger/firedrill.hcl", "testdata/ledger-abort.hcl", env, nil)
+	run, done := b.runAsync(t, ctx)
+	pollUntil(t, ctx, "step hold to start", func() bool {
+		s := stepsByKey(t, st, run.ID)["hold"]
+		return s != nil && s.State == drills.StepRunning
+	})
+
+	// What the abort must remove: rows on the ledger and its standby, markers on both sites.
+	if n := canaryRows(t, ctx, primary, run.ID); n == 0 {
+		t.Fatal("the PostgreSQL canary wrote no row before the abort: nothing to remove")
+	}
+	pollUntil(t, ctx, "the canary rows to reach the standby", func() bool { return canaryRows(t, ctx, standby, run.ID) > 0 })
+	for _, svc := range []string{"auth", "remittance"} {
+		for _, site := range []string{"sangam", "yatap"} {
+			if seq := httpMarker(t, ctx, b, site, svc, run.ID); seq == 0 {
+				t.Fatalf("%s shows no canary marker of %s before the abort: nothing to remove", site, svc)
+			}
+		}
+	}
+
+	if _, err := st.RunAbortRequest(ctx, &store.RunAbortRequestParams{
+		RunID: run.ID, By: drills.Actor{Kind: drills.ActorUser, Name: "alice", Via: drills.ViaAPI}, Reason: "stop the drill",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var out *orchestrator.Outcome
+	select {
+	case out = <-done:
+	case <-ctx.Done():
+		t.Fatal("the run did not end after the abort")
+	}
+	// Aborted after T0, the run rolls back.
+	if out == nil || out.State != drills.RunRolledBack || !strings.Contains(out.Reason, "aborted by alice") {
+		t.Fatalf("outcome = %+v, want rolled back after alice's abort", out)
+	}
+	if n := canaryRows(t, ctx, primary, run.ID); n != 0 {
+		t.Errorf("%d canary rows of the aborted run left in the primary's ledger", n)
+	}
+	// The standby gets the primary's delete by replication.
+	pollUntil(t, ctx, "the canary rows to leave the standby", func() bool { return canaryRows(t, ctx, standby, run.ID) == 0 })
+	for _, svc := range []string{"auth", "remittance"} {
+		for _, site := range []string{"sangam", "yatap"} {
+			if seq := httpMarker(t, ctx, b, site, svc, run.ID); seq != 0 {
+				t.Errorf("%s still shows canary marker %d of %s after the aborted run", site, seq, svc)
+			}
+		}
+	}
 }

@@ -409,7 +409,14 @@ func (x *execution) renewLease(ctx context.Context, cancel context.CancelCauseFu
 		case <-t.C():
 		}
 		at := x.r.cfg.Clock.Now()
-		err := x.r.cfg.Store.RunLeaseRenew(ctx, &store.RunLeaseRenewParams{RunID: x.runID, Epoch: x.epoch, LeaseFor: x.r.cfg.LeaseFor})
+		// A renewal the database never answers (a stalled network: no reset, no error) must
+		// fail while the lease still stands, so that the check below stops the run before
+		// another replica may claim it. Without a deadline it would wait out the stall.
+		margin := max(x.r.cfg.LeaseFor/10, 2*min(every, time.Second))
+		callFor := max(min(every, time.Unix(0, x.leaseUntil.Load()).Sub(at)-margin), every/2)
+		rctx, rcancel := context.WithTimeout(ctx, callFor)
+		err := x.r.cfg.Store.RunLeaseRenew(rctx, &store.RunLeaseRenewParams{RunID: x.runID, Epoch: x.epoch, LeaseFor: x.r.cfg.LeaseFor})
+		rcancel()
 		switch {
 		case err == nil:
 			x.leaseConfirmed(at)
@@ -424,7 +431,6 @@ func (x *execution) renewLease(ctx context.Context, cancel context.CancelCauseFu
 			// and two copies of a step must never run at once.
 			x.log.WarnContext(ctx, "lease renewal failed", "err", err)
 			wait = min(every, time.Second)
-			margin := max(x.r.cfg.LeaseFor/10, 2*wait)
 			if !x.r.cfg.Clock.Now().Add(wait + margin).Before(time.Unix(0, x.leaseUntil.Load())) {
 				x.log.ErrorContext(ctx, "the run's lease is about to lapse with the database unreachable; stopping the run", "err", err)
 				cancel(errLeaseLapsed)

@@ -30,6 +30,9 @@ type data struct {
 	mu sync.Mutex
 	// last[site][job][key] is the last marker visible on site.
 	last map[string]map[string]map[string]dataMarker
+	// removed[site][job][key] marks a key deleted on site: a shipment still in flight must
+	// not bring its marker back.
+	removed map[string]map[string]map[string]bool
 	// shipped and lost count replicated and lost writes, for tests and the sim's log.
 	shipped, lost int64
 }
@@ -45,6 +48,9 @@ type dataMarker struct {
 func (d *data) put(site, job, key string, m dataMarker) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.removed[site][job][key] {
+		return
+	}
 	if d.last[site] == nil {
 		d.last[site] = map[string]map[string]dataMarker{}
 	}
@@ -54,6 +60,27 @@ func (d *data) put(site, job, key string, m dataMarker) {
 	if cur, ok := d.last[site][job][key]; !ok || m.Seq > cur.Seq {
 		d.last[site][job][key] = m
 	}
+}
+
+// remove deletes key's marker on site and reports how many there were (0 or 1).
+func (d *data) remove(site, job, key string) int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.removed == nil {
+		d.removed = map[string]map[string]map[string]bool{}
+	}
+	if d.removed[site] == nil {
+		d.removed[site] = map[string]map[string]bool{}
+	}
+	if d.removed[site][job] == nil {
+		d.removed[site][job] = map[string]bool{}
+	}
+	d.removed[site][job][key] = true
+	if _, ok := d.last[site][job][key]; !ok {
+		return 0
+	}
+	delete(d.last[site][job], key)
+	return 1
 }
 
 func (d *data) get(site, job, key string) dataMarker {
@@ -106,6 +133,9 @@ func (s *Sim) LostWrites() int64 {
 //	GET  /<job>/canary?run_id=&service=           -> 200 {"seq","at"}, the last marker
 //	     visible on the site (seq 0: none). The store outlives the service's process, so
 //	     it answers whether or not the job runs.
+//	DELETE /<job>/canary?run_id=&service=        -> 200 {"deleted": n}: removes the run's
+//	     marker from the site's store (n is 0 or 1), whether or not the job runs; a
+//	     replicated write still in flight does not bring it back.
 func (st *Site) dataHandlers(mux *http.ServeMux) {
 	mux.HandleFunc("POST /{job}/canary", func(w http.ResponseWriter, r *http.Request) {
 		job := r.PathValue("job")
@@ -133,6 +163,15 @@ func (st *Site) dataHandlers(mux *http.ServeMux) {
 		q := r.URL.Query()
 		m := st.data.get(st.name, r.PathValue("job"), q.Get("run_id")+"\x00"+q.Get("service"))
 		writeData(w, http.StatusOK, dataMarker{Seq: m.Seq, At: m.At})
+	})
+	mux.HandleFunc("DELETE /{job}/canary", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if q.Get("run_id") == "" || q.Get("service") == "" {
+			writeData(w, http.StatusBadRequest, map[string]string{"error": "want ?run_id=&service="})
+			return
+		}
+		n := st.data.remove(st.name, r.PathValue("job"), q.Get("run_id")+"\x00"+q.Get("service"))
+		writeData(w, http.StatusOK, map[string]int64{"deleted": n})
 	})
 }
 

@@ -64,6 +64,11 @@ func (st *Site) handleEventStream(w http.ResponseWriter, r *http.Request) {
 	}
 	filter := parseEventFilter(r)
 	st.mu.Lock()
+	st.streamIndexes = append(st.streamIndexes, next)
+	if st.streamBreak == nil {
+		st.streamBreak = make(chan struct{})
+	}
+	broken := st.streamBreak
 	if next == 0 {
 		next = st.index + 1
 	}
@@ -128,8 +133,30 @@ func (st *Site) handleEventStream(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-st.done:
 			return
+		case <-broken:
+			return
 		}
 	}
+}
+
+// BreakEventStreams ends every event stream open now, as a cluster does when its leader
+// changes or a proxy in between drops the connection; new subscriptions are served as usual.
+func (st *Site) BreakEventStreams() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.streamBreak != nil {
+		close(st.streamBreak)
+		st.streamBreak = nil
+	}
+}
+
+// EventStreamSubscriptions returns the ?index= of every event stream subscription so far, in
+// order (0: from now on): a watch that resumes after a break asks for the index after the
+// last one it saw.
+func (st *Site) EventStreamSubscriptions() []uint64 {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return slices.Clone(st.streamIndexes)
 }
 
 // DenyEventStream makes the event stream answer 403 Permission denied (true), as a cluster

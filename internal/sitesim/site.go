@@ -48,6 +48,10 @@ type Site struct {
 	healthyAt   map[string]time.Time
 
 	eventStreamDenied atomic.Bool
+	// streamBreak is closed by BreakEventStreams to end the streams open then (nil until
+	// a stream opens); streamIndexes are the ?index= of every subscription, in order.
+	streamBreak   chan struct{}
+	streamIndexes []uint64
 
 	faultMu   sync.Mutex
 	errorRate float64

@@ -29,6 +29,7 @@ import (
 //
 //	POST url  {"run_id":"...","service":"...","seq":N}  ->  200 {"seq":N,"at":"RFC 3339"}
 //	GET  url?run_id=...&service=...                     ->  200 {"seq":N,"at":"..."} (seq 0: none)
+//	DELETE url?run_id=...&service=... (at the run's end)  ->  200 {"deleted":N}
 type Canaries struct {
 	// Client sends the requests. Defaults to a client with no redirects followed.
 	Client *http.Client
@@ -84,11 +85,18 @@ func (f *Canaries) NewCanary(req *actions.CanaryRequest) (actions.Canary, error)
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &HTTPCanary{
-		client: client, timeout: timeout, clock: clk, interval: interval,
+	c := &HTTPCanary{
+		client: client, timeout: timeout, interval: interval,
 		runID: req.RunID, service: svc.Name, primary: primary, dr: dr, primarySite: req.Primary.Name, drSite: req.DR.Name,
-		logger: logger.With("component", "http_canary", "run_id", req.RunID, "service", svc.Name),
-	}, nil
+	}
+	c.loop, err = actions.NewCanaryLoop(actions.CanaryLoopConfig{
+		Label: "http canary of service " + svc.Name, Interval: interval, Clock: clk,
+		Logger: logger.With("component", "http_canary", "run_id", req.RunID, "service", svc.Name),
+	}, markerWriter{c})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 func canaryURL(raw string, site *drills.Site) (string, error) {
@@ -108,24 +116,30 @@ func canaryURL(raw string, site *drills.Site) (string, error) {
 type HTTPCanary struct {
 	client              *http.Client
 	timeout             time.Duration
-	clock               clock.Clock
 	interval            time.Duration
 	runID, service      string
 	primary, dr         string
 	primarySite, drSite string
-	logger              *slog.Logger
+	loop                *actions.CanaryLoop
 
-	mu          sync.Mutex
-	started     bool
-	stopped     bool
-	startErr    error
-	first, last actions.CanaryMark
-	writes      int64
-	writeErrors int64
-	lastErr     string
-	cancel      context.CancelFunc
-	done        chan struct{}
+	cleanupOnce sync.Once
+	cleanupEv   map[string]any
+	cleanupErr  error
 }
+
+// markerWriter writes the canary's markers for its loop.
+type markerWriter struct{ c *HTTPCanary }
+
+func (w markerWriter) WriteFirst(ctx context.Context) (actions.CanaryMark, error) {
+	return w.c.write(ctx, 1)
+}
+
+func (w markerWriter) Write(ctx context.Context, seq int64) (actions.CanaryMark, error) {
+	return w.c.write(ctx, seq)
+}
+
+// Close has nothing to release: every request is its own.
+func (markerWriter) Close() {}
 
 // marker is the wire form of a canary marker.
 type marker struct {
@@ -136,72 +150,7 @@ type marker struct {
 }
 
 // Start writes marker 1 and starts writing one marker per interval until Stop.
-func (c *HTTPCanary) Start(ctx context.Context) error {
-	c.mu.Lock()
-	if c.started {
-		c.mu.Unlock()
-		return fmt.Errorf("http canary of service %s: already started", c.service)
-	}
-	c.started = true
-	c.mu.Unlock()
-	first, err := c.write(ctx, 1)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err == nil && c.stopped {
-		err = fmt.Errorf("http canary of service %s: stopped while starting", c.service)
-	}
-	if err != nil {
-		c.startErr = err
-		return err
-	}
-	c.first, c.last, c.writes = first, first, 1
-	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	c.cancel, c.done = cancel, make(chan struct{})
-	go c.loop(loopCtx)
-	return nil
-}
-
-func (c *HTTPCanary) loop(ctx context.Context) {
-	defer close(c.done)
-	next := c.clock.Now()
-	failing := false
-	for {
-		next = next.Add(c.interval)
-		if now := c.clock.Now(); next.Before(now) {
-			next = now
-		}
-		timer := c.clock.NewTimer(next.Sub(c.clock.Now()))
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return
-		case <-timer.C():
-		}
-		c.mu.Lock()
-		seq := c.last.Seq + 1
-		c.mu.Unlock()
-		mark, err := c.write(ctx, seq)
-		if ctx.Err() != nil {
-			return // Stop interrupted the write: not acknowledged, not an error
-		}
-		c.mu.Lock()
-		if err != nil {
-			c.writeErrors++
-			c.lastErr = err.Error()
-		} else {
-			c.writes++
-			c.last = mark
-		}
-		c.mu.Unlock()
-		switch {
-		case err != nil && !failing:
-			c.logger.Warn("canary write failed", "err", err)
-		case err == nil && failing:
-			c.logger.Info("canary writes resumed")
-		}
-		failing = err != nil
-	}
-}
+func (c *HTTPCanary) Start(ctx context.Context) error { return c.loop.Start(ctx) }
 
 // write POSTs marker seq to the primary and returns it as the service acknowledged it.
 func (c *HTTPCanary) write(ctx context.Context, seq int64) (actions.CanaryMark, error) {
@@ -244,52 +193,22 @@ func (c *HTTPCanary) do(req *http.Request) (*marker, error) {
 }
 
 // Progress returns the first and last acknowledged markers (Seq 0 before Start).
-func (c *HTTPCanary) Progress() (first, last actions.CanaryMark) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.first, c.last
-}
+func (c *HTTPCanary) Progress() (first, last actions.CanaryMark) { return c.loop.Progress() }
 
 // Stop ends the writing, waits for it and returns the last acknowledged marker.
-func (c *HTTPCanary) Stop() (actions.CanaryMark, error) {
-	c.mu.Lock()
-	switch {
-	case !c.started:
-		c.mu.Unlock()
-		return actions.CanaryMark{}, fmt.Errorf("http canary of service %s: stopped before it was started", c.service)
-	case c.startErr != nil:
-		c.stopped = true
-		err := c.startErr
-		c.mu.Unlock()
-		return actions.CanaryMark{}, fmt.Errorf("http canary of service %s never started: %w", c.service, err)
-	}
-	c.stopped = true
-	cancel, done := c.cancel, c.done
-	c.mu.Unlock()
-	if cancel != nil {
-		cancel()
-		<-done
-	}
-	_, last := c.Progress()
-	return last, nil
-}
+func (c *HTTPCanary) Stop() (actions.CanaryMark, error) { return c.loop.Stop() }
 
 // Measure reads the last marker visible through the service on the DR site and compares it
 // with the last the primary acknowledged. It must follow Stop. When the DR site shows none of
 // the run's markers, every marker counts as lost and the RPO is the time between the first
 // and the last acknowledged: a lower bound, marked rpo_lower_bound in the evidence.
 func (c *HTTPCanary) Measure(ctx context.Context) (*actions.RPOMeasurement, error) {
-	c.mu.Lock()
-	stopped, startErr := c.stopped, c.startErr
-	first, last := c.first, c.last
-	writes, writeErrors, lastErr := c.writes, c.writeErrors, c.lastErr
-	c.mu.Unlock()
-	switch {
-	case !stopped:
-		return nil, fmt.Errorf("http canary of service %s: measure before stop", c.service)
-	case startErr != nil:
-		return nil, fmt.Errorf("http canary of service %s never started: %w", c.service, startErr)
+	stats, err := c.loop.Stopped()
+	if err != nil {
+		return nil, err
 	}
+	first, last := stats.First, stats.Last
+	writes, writeErrors, lastErr := stats.Writes, stats.WriteErrors, stats.LastError
 	ev := map[string]any{
 		"kind": "http", "primary_site": c.primarySite, "primary_url": c.primary, "dr_site": c.drSite, "dr_url": c.dr,
 		"interval_ms": c.interval.Milliseconds(), "primary_first_seq": first.Seq, "primary_first_at": first.At,
@@ -341,3 +260,75 @@ func (c *HTTPCanary) Measure(ctx context.Context) (*actions.RPOMeasurement, erro
 	ev["rpo_ms"] = m.RPO.Milliseconds()
 	return m, nil
 }
+
+// Cleanup implements actions.CanaryCleaner: it asks the service on the primary and on the DR
+// site to forget the run's marker,
+//
+//	DELETE url?run_id=...&service=...  ->  200 {"deleted": N}
+//
+// so that drills never accumulate markers in the service's store. A service that does not
+// take DELETE (404, 405, 501) keeps its marker: that is recorded, not an error. A site that
+// does not answer, or answers another error, keeps it too and is the error.
+func (c *HTTPCanary) Cleanup(ctx context.Context) (map[string]any, error) {
+	c.cleanupOnce.Do(func() {
+		ev := map[string]any{"kind": "http"}
+		var errs []error
+		for _, t := range []struct{ site, url string }{{c.primarySite, c.primary}, {c.drSite, c.dr}} {
+			res, err := c.cleanupOne(ctx, t.url)
+			res["url"] = t.url
+			ev[t.site] = res
+			if err != nil {
+				errs = append(errs, fmt.Errorf("remove canary marker of service %s on %s: %w", c.service, t.site, err))
+			}
+		}
+		c.cleanupEv, c.cleanupErr = ev, errors.Join(errs...)
+	})
+	return c.cleanupEv, c.cleanupErr
+}
+
+func (c *HTTPCanary) cleanupOne(ctx context.Context, base string) (map[string]any, error) {
+	res := map[string]any{}
+	q := url.Values{"run_id": {c.runID}, "service": {c.service}}
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, base+sep+q.Encode(), nil)
+	if err != nil {
+		return res, err
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		res["left"] = "unknown"
+		res["reason"] = "unreachable"
+		return res, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
+	if err != nil {
+		res["left"] = "unknown"
+		return res, err
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+		var reply struct {
+			Deleted *int64 `json:"deleted"`
+		}
+		if err := json.Unmarshal(b, &reply); err != nil || reply.Deleted == nil {
+			res["left"] = "unknown"
+			return res, fmt.Errorf("reply to DELETE is not {\"deleted\": N}: %s", strings.TrimSpace(string(b)))
+		}
+		res["deleted"] = *reply.Deleted
+		return res, nil
+	case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusNotImplemented:
+		res["left"] = "unknown"
+		res["reason"] = fmt.Sprintf("the service does not remove canary markers (DELETE answered %d)", resp.StatusCode)
+		return res, nil
+	}
+	res["left"] = "unknown"
+	return res, fmt.Errorf("DELETE answered status %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
+}
+
+var _ actions.CanaryCleaner = (*HTTPCanary)(nil)

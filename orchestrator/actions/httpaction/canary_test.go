@@ -2,6 +2,11 @@ package httpaction_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -116,3 +121,99 @@ func TestHTTPCanaryStartFailsWhenTheServiceIsDown(t *testing.T) {
 var _ interface {
 	Progress() (first, last actions.CanaryMark)
 } = (*httpaction.HTTPCanary)(nil)
+
+// getMarker reads the last marker of run-1's auth canary visible on a site.
+func getMarker(t *testing.T, site *drills.Site) int64 {
+	t.Helper()
+	resp, err := http.Get(site.Ingress + "/auth/canary?run_id=run-1&service=auth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m struct{ Seq int64 }
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.Seq
+}
+
+// TestHTTPCanaryCleanupRemovesTheMarkers: after the canary stopped, Cleanup removes the run's
+// marker from the primary's and the DR site's stores (the DR copy got it by replication, and
+// a shipment still in flight does not bring it back), reports what it removed, and reports
+// the same on a second call.
+func TestHTTPCanaryCleanupRemovesTheMarkers(t *testing.T) {
+	t.Parallel()
+	const lag = 30 * time.Millisecond
+	_, primary, dr := canarySites(t, lag)
+	svc := &drills.Service{Name: "auth", Canary: &drills.Canary{URL: "{ingress}/auth/canary", Interval: 10 * time.Millisecond}}
+	c, err := (&httpaction.Canaries{}).NewCanary(&actions.CanaryRequest{RunID: "run-1", Service: svc, Primary: primary, DR: dr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for getMarker(t, dr) < 3 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := c.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := c.(actions.CanaryCleaner).Cleanup(ctx)
+	if err != nil {
+		t.Fatalf("Cleanup: %v", err)
+	}
+	for _, site := range []string{"sangam", "yatap"} {
+		res, _ := ev[site].(map[string]any)
+		if res["deleted"] != int64(1) {
+			t.Errorf("cleanup evidence of %s = %v, want deleted 1", site, res)
+		}
+	}
+	time.Sleep(2 * lag) // the last shipments land, or would
+	for _, site := range []*drills.Site{primary, dr} {
+		if seq := getMarker(t, site); seq != 0 {
+			t.Errorf("%s still shows marker %d after the cleanup", site.Name, seq)
+		}
+	}
+	again, err := c.(actions.CanaryCleaner).Cleanup(ctx)
+	if err != nil || again["sangam"].(map[string]any)["deleted"] != int64(1) {
+		t.Errorf("second Cleanup = %v, %v; want the first one's result", again, err)
+	}
+}
+
+// TestHTTPCanaryCleanupOfAServiceWithoutDelete: a service that answers DELETE with 405 keeps
+// its marker; the cleanup records that without failing.
+func TestHTTPCanaryCleanupOfAServiceWithoutDelete(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			return
+		}
+		var m struct{ Seq int64 }
+		_ = json.NewDecoder(r.Body).Decode(&m)
+		_ = json.NewEncoder(w).Encode(map[string]any{"seq": m.Seq, "at": time.Now().UTC()})
+	}))
+	t.Cleanup(srv.Close)
+	site := &drills.Site{Name: "sangam", Ingress: srv.URL}
+	svc := &drills.Service{Name: "auth", Canary: &drills.Canary{URL: "{ingress}/auth/canary"}}
+	c, err := (&httpaction.Canaries{}).NewCanary(&actions.CanaryRequest{RunID: "run-1", Service: svc, Primary: site, DR: site})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := c.(actions.CanaryCleaner).Cleanup(t.Context())
+	if err != nil {
+		t.Fatalf("Cleanup: %v", err)
+	}
+	res, _ := ev["sangam"].(map[string]any)
+	if res["left"] != "unknown" || !strings.Contains(fmt.Sprint(res["reason"]), "405") {
+		t.Errorf("cleanup evidence = %v, want the marker left, DELETE answered 405", res)
+	}
+}

@@ -23,6 +23,9 @@ type AllocEvent struct {
 	Method string
 	// Fallback says why the event stream is not followed, when it is not.
 	Fallback string
+	// Resumed counts the times the event stream broke and the watch subscribed again from
+	// the last index it had seen.
+	Resumed int
 	// Err, on the last event before the channel closes, says why watching stopped.
 	Err error
 }
@@ -203,6 +206,9 @@ func (a *WaitHealthy) detect(ctx context.Context, req *actions.Request, svc *dri
 			ev["nomad_watch"] = method
 			if e.Fallback != "" {
 				ev["event_stream_error"] = e.Fallback
+			}
+			if e.Resumed > 0 {
+				ev["event_stream_resumed"] = e.Resumed
 			}
 			if e.Running == 0 {
 				windowEnd = time.Time{}

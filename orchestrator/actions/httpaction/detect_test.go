@@ -85,6 +85,13 @@ func (d *drSite) startJob(t *testing.T, ctx context.Context) {
 // has failed, and returns the wait's outcome.
 func (d *drSite) waitAndStart(t *testing.T, cfg httpaction.Config) (actions.Observation, map[string]any) {
 	t.Helper()
+	return d.waitAndStartAfter(t, cfg, nil)
+}
+
+// waitAndStartAfter is waitAndStart with mid, when set, called during the wait before the job
+// starts.
+func (d *drSite) waitAndStartAfter(t *testing.T, cfg httpaction.Config, mid func(ctx context.Context)) (actions.Observation, map[string]any) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if d.sim.JobHealthy("auth") {
@@ -99,6 +106,9 @@ func (d *drSite) waitAndStart(t *testing.T, cfg httpaction.Config) (actions.Obse
 		res, err := httpaction.Actions(cfg)[0].Run(ctx, request(d.site, d.svc))
 		done <- outcome{res, err}
 	}()
+	if mid != nil {
+		mid(ctx)
+	}
 	d.startJob(t, ctx)
 	o := <-done
 	if o.err != nil {
@@ -144,6 +154,70 @@ func TestWaitHealthyFallsBackToBlockingQueriesWhenTheStreamIsDenied(t *testing.T
 	}
 	if msg, _ := ev["event_stream_error"].(string); !strings.Contains(msg, "403") {
 		t.Errorf("event_stream_error = %q, want the stream's 403", msg)
+	}
+}
+
+// waitForSubscriptions waits until the site's event stream was subscribed to n times.
+func (d *drSite) waitForSubscriptions(t *testing.T, ctx context.Context, n int) []uint64 {
+	t.Helper()
+	for {
+		if subs := d.sim.EventStreamSubscriptions(); len(subs) >= n {
+			return subs
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the event stream was subscribed to %d times, want %d", len(d.sim.EventStreamSubscriptions()), n)
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+}
+
+// TestWaitHealthyResumesABrokenEventStream: the site closes the event stream while
+// wait_healthy waits for the service. The watch subscribes again from the index after the
+// last one it saw (not from "now", which could skip a change), the start is detected through
+// the resumed stream, and the evidence says the stream was resumed.
+func TestWaitHealthyResumesABrokenEventStream(t *testing.T) {
+	t.Parallel()
+	d := newDRSite(t, never)
+	var subs []uint64
+	obs, ev := d.waitAndStartAfter(t, httpaction.Config{Allocations: d.clients}, func(ctx context.Context) {
+		d.waitForSubscriptions(t, ctx, 1)
+		d.sim.BreakEventStreams()
+		subs = d.waitForSubscriptions(t, ctx, 2)
+	})
+	if subs[1] == 0 {
+		t.Errorf("subscriptions = %v: the resumed stream starts from now, not from the last index seen", subs)
+	}
+	if subs[0] != 0 && subs[1] < subs[0] {
+		t.Errorf("subscriptions = %v: the resumed stream starts before the first one", subs)
+	}
+	if obs.Method != actions.ResolutionEventStream || ev["method"] != actions.ResolutionEventStream {
+		t.Errorf("method = %q (evidence %v), want %q through the resumed stream", obs.Method, ev["method"], actions.ResolutionEventStream)
+	}
+	if n, _ := ev["event_stream_resumed"].(int); n < 1 {
+		t.Errorf("evidence = %v, want event_stream_resumed >= 1", ev)
+	}
+	if ev["event_stream_error"] != nil {
+		t.Errorf("evidence = %v: a resumed stream is not a fallback", ev)
+	}
+}
+
+// TestWaitHealthyFallsBackWhenABrokenEventStreamCannotBeResumed: the site closes the event
+// stream mid-wait and refuses new subscriptions. The watch falls back to blocking queries,
+// detects the start through them, and the evidence names the method and the stream's failure.
+func TestWaitHealthyFallsBackWhenABrokenEventStreamCannotBeResumed(t *testing.T) {
+	t.Parallel()
+	d := newDRSite(t, never)
+	obs, ev := d.waitAndStartAfter(t, httpaction.Config{Allocations: d.clients}, func(ctx context.Context) {
+		d.waitForSubscriptions(t, ctx, 1)
+		d.sim.DenyEventStream(true)
+		d.sim.BreakEventStreams()
+	})
+	if obs.Method != actions.ResolutionBlockingQuery || ev["method"] != actions.ResolutionBlockingQuery {
+		t.Errorf("method = %q (evidence %v), want %q after the stream broke for good", obs.Method, ev["method"], actions.ResolutionBlockingQuery)
+	}
+	if msg, _ := ev["event_stream_error"].(string); !strings.Contains(msg, "403") {
+		t.Errorf("event_stream_error = %q, want why the stream could not be resumed (403)", msg)
 	}
 }
 

@@ -46,6 +46,9 @@ func (c *Clients) WatchAllocations(ctx context.Context, site *drills.Site, job s
 				continue
 			}
 			w.streamErr = nil
+			if !first {
+				w.resumed++
+			}
 			if first && !w.send(ctx, actions.ResolutionEventStream) {
 				cancel()
 				return
@@ -78,6 +81,8 @@ type allocWatch struct {
 	running map[string]bool
 	// streamErr is why the event stream is not followed (for the evidence).
 	streamErr error
+	// resumed counts the times the stream broke and was subscribed to again.
+	resumed int
 }
 
 func (w *allocWatch) count() int {
@@ -91,7 +96,7 @@ func (w *allocWatch) count() int {
 }
 
 func (w *allocWatch) send(ctx context.Context, method string) bool {
-	ev := httpaction.AllocEvent{Running: w.count(), Method: method}
+	ev := httpaction.AllocEvent{Running: w.count(), Method: method, Resumed: w.resumed}
 	if w.streamErr != nil {
 		ev.Fallback = w.streamErr.Error()
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/firedrill/firedrill/internal/clock"
 	"github.com/firedrill/firedrill/orchestrator/actions"
 )
 
@@ -31,21 +30,14 @@ type Canary struct {
 	interval time.Duration
 	primary  *target
 	dr       *target
-	clock    clock.Clock
 	logger   *slog.Logger
+	loop     *actions.CanaryLoop
 
-	mu          sync.Mutex
-	started     bool
-	stopped     bool
-	startErr    error
-	first       actions.CanaryMark
-	last        actions.CanaryMark
-	writes      int64
-	writeErrors int64
-	lastErr     string
-	cancel      context.CancelFunc
-	done        chan struct{}
+	// conn is the connection to the primary the writes use; only the loop touches it (its
+	// first write before the loop's goroutine starts).
+	conn *pgx.Conn
 
+	mu         sync.Mutex
 	cleaned    bool
 	cleanupEv  map[string]any
 	cleanupErr error
@@ -95,11 +87,18 @@ func (p *Postgres) newCanary(req *actions.CanaryRequest) (*Canary, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Canary{
+	logger = logger.With("component", "postgres_canary", "run_id", req.RunID, "service", svc.Name)
+	c := &Canary{
 		p: p, runID: req.RunID, service: svc.Name, table: table, interval: interval,
-		primary: primary, dr: dr, clock: clk,
-		logger: logger.With("component", "postgres_canary", "run_id", req.RunID, "service", svc.Name),
-	}, nil
+		primary: primary, dr: dr, logger: logger,
+	}
+	c.loop, err = actions.NewCanaryLoop(actions.CanaryLoopConfig{
+		Label: "canary of service " + svc.Name, Interval: interval, Clock: clk, Logger: logger,
+	}, rowWriter{c})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // identRe is an unquoted PostgreSQL identifier, at most 63 bytes.
@@ -121,32 +120,24 @@ func parseTable(name string) (pgx.Identifier, error) {
 
 // Start creates the table on the primary if it is missing, commits the first row and starts
 // writing. ctx bounds the set-up only (at most CallTimeout); the writing goes on until Stop.
-func (c *Canary) Start(ctx context.Context) error {
-	c.mu.Lock()
-	if c.started {
-		c.mu.Unlock()
-		return fmt.Errorf("canary of service %s: already started", c.service)
-	}
-	c.started = true
-	c.mu.Unlock()
+func (c *Canary) Start(ctx context.Context) error { return c.loop.Start(ctx) }
 
-	conn, first, err := c.setUp(ctx)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err == nil && c.stopped {
-		err = fmt.Errorf("canary of service %s: stopped while starting", c.service)
-	}
-	if err != nil {
-		c.p.closeConn(ctx, conn)
-		c.startErr = err
-		return err
-	}
-	c.first, c.last, c.writes = first, first, 1
-	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	c.cancel = cancel
-	c.done = make(chan struct{})
-	go c.loop(loopCtx, conn)
-	return nil
+// rowWriter writes the canary's rows for its loop.
+type rowWriter struct{ c *Canary }
+
+func (w rowWriter) WriteFirst(ctx context.Context) (actions.CanaryMark, error) {
+	conn, mark, err := w.c.setUp(ctx)
+	w.c.conn = conn
+	return mark, err
+}
+
+func (w rowWriter) Write(ctx context.Context, seq int64) (actions.CanaryMark, error) {
+	return w.c.writeOnce(ctx, seq)
+}
+
+func (w rowWriter) Close() {
+	w.c.p.closeConn(context.Background(), w.c.conn)
+	w.c.conn = nil
 }
 
 func (c *Canary) setUp(ctx context.Context) (*pgx.Conn, actions.CanaryMark, error) {
@@ -208,118 +199,43 @@ func (c *Canary) writeTimeout() time.Duration {
 	return min(max(c.interval, time.Second), c.p.cfg.CallTimeout)
 }
 
-// loop writes one row per interval until ctx is done. Failed writes (the primary is dying)
-// are counted and the connection is rebuilt at the next tick.
-func (c *Canary) loop(ctx context.Context, conn *pgx.Conn) {
-	defer close(c.done)
-	defer func() { c.p.closeConn(ctx, conn) }()
-	next := c.clock.Now()
-	failing := false
-	for {
-		next = next.Add(c.interval)
-		if now := c.clock.Now(); next.Before(now) {
-			next = now // behind: write at once, skip the missed ticks
-		}
-		timer := c.clock.NewTimer(next.Sub(c.clock.Now()))
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return
-		case <-timer.C():
-		}
-		err := c.writeOnce(ctx, &conn)
-		if ctx.Err() != nil {
-			return // Stop interrupted the write: it is not acknowledged and not an error
-		}
-		c.mu.Lock()
-		if err != nil {
-			c.writeErrors++
-			c.lastErr = err.Error()
-		} else {
-			c.writes++
-		}
-		c.mu.Unlock()
-		switch {
-		case err != nil && !failing:
-			c.logger.Warn("canary write failed", "err", err)
-		case err == nil && failing:
-			c.logger.Info("canary writes resumed")
-		}
-		failing = err != nil
-	}
-}
-
-// writeOnce writes the next row, reconnecting first when the last write failed.
-func (c *Canary) writeOnce(ctx context.Context, conn **pgx.Conn) error {
+// writeOnce writes row seq, reconnecting first when the last write failed. Failed writes
+// (the primary is dying) drop the connection, so it is rebuilt at the next tick.
+func (c *Canary) writeOnce(ctx context.Context, seq int64) (actions.CanaryMark, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.writeTimeout())
 	defer cancel()
-	if *conn == nil {
+	if c.conn == nil {
 		fresh, err := pgx.ConnectConfig(ctx, c.primary.cfg)
 		if err != nil {
-			return fmt.Errorf("reconnect to %s: %w", c.primary, c.primary.safe(err))
+			return actions.CanaryMark{}, fmt.Errorf("reconnect to %s: %w", c.primary, c.primary.safe(err))
 		}
-		*conn = fresh
+		c.conn = fresh
 	}
-	c.mu.Lock()
-	seq := c.last.Seq + 1
-	c.mu.Unlock()
-	mark, err := c.insert(ctx, *conn, seq)
+	mark, err := c.insert(ctx, c.conn, seq)
 	if err != nil {
-		c.p.closeConn(ctx, *conn)
-		*conn = nil
-		return fmt.Errorf("write seq %d on %s: %w", seq, c.primary, c.primary.safe(err))
+		c.p.closeConn(ctx, c.conn)
+		c.conn = nil
+		return actions.CanaryMark{}, fmt.Errorf("write seq %d on %s: %w", seq, c.primary, c.primary.safe(err))
 	}
-	c.mu.Lock()
-	c.last = mark
-	c.mu.Unlock()
-	return nil
+	return mark, nil
 }
 
 // Last returns the last acknowledged row (Seq 0 before Start).
 func (c *Canary) Last() actions.CanaryMark {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.last
+	_, last := c.loop.Progress()
+	return last
 }
 
 // Progress returns the first and last acknowledged rows (Seq 0 before Start), so the runner
 // can wait before the disaster until the RPO figure has its minimum evidence.
-func (c *Canary) Progress() (first, last actions.CanaryMark) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.first, c.last
-}
+func (c *Canary) Progress() (first, last actions.CanaryMark) { return c.loop.Progress() }
 
 // WriteErrors returns how many writes failed since Start.
-func (c *Canary) WriteErrors() int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.writeErrors
-}
+func (c *Canary) WriteErrors() int64 { return c.loop.WriteErrors() }
 
 // Stop ends the writing, waits for it and returns the last acknowledged row. It may be
 // called more than once.
-func (c *Canary) Stop() (actions.CanaryMark, error) {
-	c.mu.Lock()
-	switch {
-	case !c.started:
-		c.mu.Unlock()
-		return actions.CanaryMark{}, fmt.Errorf("canary of service %s: stopped before it was started", c.service)
-	case c.startErr != nil:
-		c.stopped = true
-		err := c.startErr
-		c.mu.Unlock()
-		return actions.CanaryMark{}, fmt.Errorf("canary of service %s never started: %w", c.service, err)
-	}
-	c.stopped = true
-	cancel, done := c.cancel, c.done
-	c.mu.Unlock()
-	if cancel != nil {
-		cancel()
-		<-done
-	}
-	return c.Last(), nil
-}
+func (c *Canary) Stop() (actions.CanaryMark, error) { return c.loop.Stop() }
 
 // Measure reads the run's last canary row on the DR copy (a promoted database or a standby
 // still in recovery: both can be read) and compares it with the last acknowledged row. It
@@ -329,17 +245,12 @@ func (c *Canary) Stop() (actions.CanaryMark, error) {
 // lost and RPO is the time between the first and the last acknowledged row: a lower bound,
 // marked rpo_lower_bound in the evidence.
 func (c *Canary) Measure(ctx context.Context) (*actions.RPOMeasurement, error) {
-	c.mu.Lock()
-	stopped, startErr := c.stopped, c.startErr
-	first, last := c.first, c.last
-	writes, writeErrors, lastErr := c.writes, c.writeErrors, c.lastErr
-	c.mu.Unlock()
-	switch {
-	case !stopped:
-		return nil, fmt.Errorf("canary of service %s: measure before stop", c.service)
-	case startErr != nil:
-		return nil, fmt.Errorf("canary of service %s never started: %w", c.service, startErr)
+	stats, err := c.loop.Stopped()
+	if err != nil {
+		return nil, err
 	}
+	first, last := stats.First, stats.Last
+	writes, writeErrors, lastErr := stats.Writes, stats.WriteErrors, stats.LastError
 	ev := map[string]any{
 		"table":             c.table.Sanitize(),
 		"database":          c.dr.database,
