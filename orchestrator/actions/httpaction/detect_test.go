@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"strings"
@@ -249,7 +250,7 @@ func (d *drSite) waitAndStartPartitioned(t *testing.T, cfg httpaction.Config) (a
 	}
 	done := make(chan outcome, 1)
 	started := make(chan struct{})
-	proxy := d.ingressFront(t, func(n int) bool {
+	proxy := d.ingressFront(t, func(n, _ int) bool {
 		if n == 1 {
 			close(started)
 		}
@@ -275,7 +276,7 @@ func (d *drSite) waitAndStartPartitioned(t *testing.T, cfg httpaction.Config) (a
 
 // ingressFront puts a proxy in front of the site's ingress; hang(n) says whether the n-th
 // request (from 1) hangs until its client gives up.
-func (d *drSite) ingressFront(t *testing.T, hang func(n int) bool) string {
+func (d *drSite) ingressFront(t *testing.T, hang func(n, status int) bool) string {
 	t.Helper()
 	target, err := url.Parse(d.sim.IngressAddress())
 	if err != nil {
@@ -285,15 +286,23 @@ func (d *drSite) ingressFront(t *testing.T, hang func(n int) bool) string {
 	var mu sync.Mutex
 	n := 0
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The backend answers first, so hang decides on what the probe would have seen, not
+		// on a guess made before the service had answered.
+		rec := httptest.NewRecorder()
+		rp.ServeHTTP(rec, r)
 		mu.Lock()
 		n++
-		h := hang(n)
+		h := hang(n, rec.Code)
 		mu.Unlock()
 		if h {
 			<-r.Context().Done()
 			return
 		}
-		rp.ServeHTTP(w, r)
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
 	})}
 	ln := listen(t)
 	go func() { _ = srv.Serve(ln) }()
@@ -306,8 +315,8 @@ func TestWaitHealthyIsNotStalledByAProbeThatHangs(t *testing.T) {
 	d := newDRSite(t, never)
 	// The first 3 probes that would see auth healthy hang until the wait gives up on them.
 	var hung atomic.Int32
-	front := d.ingressFront(t, func(n int) bool {
-		if n > 1 && d.sim.JobHealthy("auth") && hung.Load() < 3 {
+	front := d.ingressFront(t, func(_, status int) bool {
+		if status == http.StatusOK && hung.Load() < 3 {
 			hung.Add(1)
 			return true
 		}
