@@ -13,6 +13,12 @@ import (
 // SchemaVersion is the version of report.json's schema (schema/report.schema.json).
 const SchemaVersion = 1
 
+// Report states: a draft until a compliance officer publishes it.
+const (
+	StateDraft     = "draft"
+	StatePublished = "published"
+)
+
 // Header is everything a report says except its drills, which are streamed: its size does not
 // grow with the number of runs in the period.
 type Header struct {

@@ -399,3 +399,43 @@ func TestSigningKeyIsCreatedOnceAndKeptPrivate(t *testing.T) {
 		t.Error("LoadOrCreateSigningKey(\"\") succeeds")
 	}
 }
+
+func TestPublishSignsOffExactlyWhatTheDraftSaid(t *testing.T) {
+	t.Parallel()
+	draft, _ := writeBundle(t)
+	b, err := report.OpenBundle(bytes.NewReader(draft), int64(len(draft)))
+	if err != nil {
+		t.Fatalf("OpenBundle: %v", err)
+	}
+	if b.Header.State != report.StateDraft || b.Header.ID != "R-2026-kr-efsr-1" {
+		t.Fatalf("draft header = %+v", b.Header)
+	}
+	var out bytes.Buffer
+	so := report.SignOff{PublishedBy: "user:park", PublishedAt: at("2026-12-02T09:00:00+09:00")}
+	if _, err := report.Publish(context.Background(), &out, b, so, testKey(), textPDF); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	pub := out.Bytes()
+	v := verify(t, pub)
+	if !v.OK() || v.State != report.StatePublished {
+		t.Fatalf("the published bundle: state %s, problems:\n%s", v.State, problems(v))
+	}
+	for _, f := range []string{report.FileRunsCSV, report.FileJUnit, report.FileEvents} {
+		if !bytes.Equal(bundleFile(t, pub, f), bundleFile(t, draft, f)) {
+			t.Errorf("%s of the published bundle differs from the draft's", f)
+		}
+	}
+	draftJSON, pubJSON := string(bundleFile(t, draft, report.FileReportJSON)), string(bundleFile(t, pub, report.FileReportJSON))
+	wantJSON := strings.Replace(draftJSON, `"state": "draft"`, `"state": "published"`, 1)
+	wantJSON = strings.Replace(wantJSON, `  "audit_head"`, "  \"sign_off\": {\n    \"published_by\": \"user:park\",\n    \"published_at\": \"2026-12-02T00:00:00Z\"\n  },\n  \"audit_head\"", 1)
+	if pubJSON != wantJSON {
+		t.Errorf("published report.json is not the draft's with its state and sign-off:\n%s", pubJSON)
+	}
+	again, err := report.OpenBundle(bytes.NewReader(pub), int64(len(pub)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := report.Publish(context.Background(), io.Discard, again, so, testKey(), textPDF); err == nil {
+		t.Error("publishing a published bundle succeeds")
+	}
+}

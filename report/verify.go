@@ -414,8 +414,8 @@ func msText(v *int64) string {
 	return strconv.FormatInt(*v, 10) + "ms"
 }
 
-// verifyReport reads report.json as a stream: the header's fields, then its drills one by
-// one, holding each figure to the one its events give.
+// verifyReport reads report.json as a stream: its drills one by one, then its header,
+// holding each figure to the one its events give.
 func verifyReport(v *Verification, f *zip.File, figs *figures, head *AuditHead) {
 	if f == nil {
 		return
@@ -426,62 +426,12 @@ func verifyReport(v *Verification, f *zip.File, figs *figures, head *AuditHead) 
 		return
 	}
 	defer rc.Close()
-	dec := json.NewDecoder(bufio.NewReaderSize(rc, 64<<10))
-	bad := func(err error) { v.addf(FileReportJSON, "not a report: %v", err) }
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		bad(fmt.Errorf("it does not open with an object"))
-		return
-	}
-	fields := map[string]json.RawMessage{}
-	var drillsSeen, drillsListed bool
-	checked := map[figureKey]bool{}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			bad(err)
-			return
-		}
-		key, _ := t.(string)
-		if key != "drills" {
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				bad(fmt.Errorf("%s: %w", key, err))
-				return
-			}
-			fields[key] = raw
-			continue
-		}
-		drillsListed = true
-		if t, err := dec.Token(); err != nil || t != json.Delim('[') {
-			bad(fmt.Errorf("drills is not an array"))
-			return
-		}
-		for dec.More() {
-			var d Drill
-			if err := dec.Decode(&d); err != nil {
-				bad(fmt.Errorf("drills: %w", err))
-				return
-			}
-			drillsSeen = true
-			checkDrill(v, &d, figs, checked)
-		}
-		if _, err := dec.Token(); err != nil {
-			bad(err)
-			return
-		}
-	}
-	if !drillsListed {
-		v.addf(FileReportJSON, "it has no drills array")
-	}
-	_ = drillsSeen
-	hb, err := json.Marshal(fields)
+	h, err := readReportJSON(rc, func(d *Drill) error {
+		checkDrill(v, d, figs)
+		return nil
+	})
 	if err != nil {
-		bad(err)
-		return
-	}
-	var h Header
-	if err := json.Unmarshal(hb, &h); err != nil {
-		bad(err)
+		v.addf(FileReportJSON, "not a report: %v", err)
 		return
 	}
 	v.State = h.State
@@ -520,7 +470,7 @@ func verifyReport(v *Verification, f *zip.File, figs *figures, head *AuditHead) 
 	}
 }
 
-func checkDrill(v *Verification, d *Drill, figs *figures, checked map[figureKey]bool) {
+func checkDrill(v *Verification, d *Drill, figs *figures) {
 	if len(d.Measurements) > 0 {
 		if got, ok := figs.runRTO[d.RunID]; ok && d.RTOMS != nil {
 			v.Figures++
@@ -530,9 +480,7 @@ func checkDrill(v *Verification, d *Drill, figs *figures, checked map[figureKey]
 		}
 	}
 	for _, m := range d.Measurements {
-		k := figureKey{d.RunID, m.Service}
-		checked[k] = true
-		r, ok := figs.services[k]
+		r, ok := figs.services[figureKey{d.RunID, m.Service}]
 		if !ok {
 			if m.RTOMS != nil || m.RPOMS != nil {
 				v.addf(FileReportJSON, "run %s %s: the report gives figures, but events.ndjson has no measurement of it", d.RunID, m.Service)
