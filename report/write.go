@@ -37,6 +37,9 @@ type Manifest struct {
 	ReportVersion         int            `json:"report_version"`
 	SigningKeyFingerprint string         `json:"signing_key_fingerprint"`
 	Files                 []ManifestFile `json:"files"`
+	// SHA256 is the hex SHA-256 of manifest.json's bytes, what the signature covers; set by
+	// Write, not part of the file.
+	SHA256 string `json:"-"`
 }
 
 // ManifestFile is one file of the bundle.
@@ -94,6 +97,8 @@ func Write(ctx context.Context, w io.Writer, h *Header, src DrillSource, key ed2
 		return nil, fmt.Errorf("write report: manifest: %w", err)
 	}
 	mb = append(mb, '\n')
+	sum := sha256.Sum256(mb)
+	bw.m.SHA256 = hex.EncodeToString(sum[:])
 	if err := bw.raw(FileManifest, mb); err != nil {
 		return nil, fmt.Errorf("write report: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -866,6 +867,16 @@ func TestEveryOperationFollowsThePermissionsTable(t *testing.T) {
 			},
 			func(c *control.Caller) error { _, err := f.ctl.TokenRevoke(ctx, c, "nope"); return err },
 		},
+		control.OpReportRead: {
+			func(c *control.Caller) error { _, err := f.ctl.ReportList(ctx, c, nil); return err },
+			func(c *control.Caller) error { _, err := f.ctl.ReportGet(ctx, c, "nope"); return err },
+			func(c *control.Caller) error { return f.ctl.ReportBundle(ctx, c, "nope", nil, io.Discard) },
+		},
+		control.OpReportExport: {func(c *control.Caller) error {
+			_, err := f.ctl.ReportExport(ctx, c, &control.ReportExportParams{Profile: "kr-efsr", Period: "2026"})
+			return err
+		}},
+		control.OpReportPublish: {func(c *control.Caller) error { _, err := f.ctl.ReportPublish(ctx, c, "nope"); return err }},
 	}
 	for _, op := range control.Operations() {
 		fns := calls[op]
