@@ -1,0 +1,188 @@
+package report_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/examples"
+	oreport "github.com/firedrill/firedrill/orchestrator/report"
+	"github.com/firedrill/firedrill/orchestrator/store"
+	"github.com/firedrill/firedrill/orchestrator/store/storetest"
+	"github.com/firedrill/firedrill/report"
+)
+
+var year = report.PeriodRef{Name: "2026", Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}
+
+// listing stands in for the profile evaluation (part A), which this package only carries: it
+// lists each estate service with the drills that measured it, so the test can see what the
+// gatherer handed it.
+type listing struct {
+	drillsSeen []*oreport.DrillFacts
+}
+
+func (l *listing) Scope(profile, period, lang string) (*oreport.Scope, error) {
+	if profile != "kr-efsr" {
+		return nil, &oreport.InvalidError{Field: "profile", Message: "unknown profile " + profile}
+	}
+	return &oreport.Scope{Profile: report.ProfileRef{ID: profile, Title: "전자금융감독규정"}, Period: year, Lang: "ko"}, nil
+}
+
+func (l *listing) Evaluate(_ context.Context, _ *oreport.Scope, f *oreport.Facts) (*oreport.Evaluation, error) {
+	for d, err := range f.Drills {
+		if err != nil {
+			return nil, err
+		}
+		l.drillsSeen = append(l.drillsSeen, d)
+	}
+	ev := &oreport.Evaluation{Status: drills.Compliant}
+	for _, s := range f.Estate.Services {
+		ev.Services = append(ev.Services, report.Service{Service: s.Name, Criticality: string(s.Criticality), Status: drills.Compliant,
+			RTOObjectiveMS: s.RTO.Milliseconds(), RPOObjectiveMS: s.RPO.Milliseconds(), RTOEvidence: drills.EvidenceMet, RPOEvidence: drills.EvidenceMet})
+	}
+	return ev, nil
+}
+
+func estate(t *testing.T) *drills.Estate {
+	t.Helper()
+	src, err := examples.FS.ReadFile("firedrill.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	est, diags := drills.ParseEstate(src, "firedrill.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	return est
+}
+
+// drill records an ended run the way the runner does: claimed, running, a step, the
+// disaster, and its end with a measurement of each service.
+func drill(t *testing.T, s *store.Store, plan *store.PlanRecord, t0 time.Time, restored map[string]time.Duration) string {
+	t.Helper()
+	ctx := context.Background()
+	run, err := s.RunInsert(ctx, &store.RunInsertParams{PlanID: plan.ID, PlanName: plan.Name, FromSite: "sangam", ToSite: "yatap",
+		RequestedBy: drills.Actor{Kind: drills.ActorSchedule, Name: "yearly"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	epoch, err := s.RunClaim(ctx, &store.RunClaimParams{RunID: run.ID, Owner: "replica-a", LeaseFor: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RunStateSet(ctx, &store.RunStateSetParams{RunID: run.ID, Epoch: epoch, State: drills.RunRunning, At: t0.Add(-time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.StepStart(ctx, &store.StepStartParams{RunID: run.ID, Epoch: epoch, Seq: 1, Key: "lose-sangam", Name: "Lose Sangam",
+		Action: "nomad.drain_site", Site: "sangam", Idempotent: true, Timeout: time.Minute, At: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.StepFinish(ctx, &store.StepFinishParams{RunID: run.ID, Epoch: epoch, StepID: id, State: drills.StepSucceeded, At: t0.Add(200 * time.Millisecond)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RunMilestone(ctx, &store.RunMilestoneParams{RunID: run.ID, Epoch: epoch, Milestone: drills.MilestoneDisaster, At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	var ms []store.MeasurementInput
+	var last time.Duration
+	for _, svc := range []string{"auth", "payments"} {
+		d, ok := restored[svc]
+		if !ok {
+			continue
+		}
+		at := t0.Add(d)
+		rpo := 300 * time.Millisecond
+		lost := int64(3)
+		ms = append(ms, store.MeasurementInput{Service: svc, RTOObjective: time.Hour, RTOActual: &d, Restored: true, RestoredAt: &at, RTOMet: true,
+			RPOObjective: 5 * time.Second, RPOActual: &rpo, RPOLostRows: &lost, RPOMet: new(true), Resolution: 50 * time.Millisecond,
+			RPOInputs: &drills.RPOInputs{FirstPrimarySeq: 1, FirstPrimaryAt: t0.Add(-time.Minute), LastPrimarySeq: 60, LastPrimaryAt: t0.Add(-100 * time.Millisecond),
+				LastDRSeq: 57, LastDRAt: t0.Add(-400 * time.Millisecond), Evidenced: true}})
+		last = max(last, d)
+	}
+	if err := s.RunFinish(ctx, &store.RunFinishParams{RunID: run.ID, Epoch: epoch, State: drills.RunSucceeded, At: t0.Add(time.Minute),
+		RTOActual: &last, ObjectivesMet: new(true), Measurements: ms, T0: &t0}); err != nil {
+		t.Fatal(err)
+	}
+	return run.ID
+}
+
+func TestExportedBundleVerifiesAgainstTheStoredAuditChain(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		plan, err := s.PlanSave(ctx, store.PlanSaveParams{Name: "site-loss", File: "plans/site-loss.hcl",
+			Source: []byte(`plan "site-loss" { description = "sangam burns" }`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Three drills, read two at a time: the gatherer pages through them on every walk.
+		t0 := time.Now().UTC().Add(-time.Hour)
+		first := drill(t, s, plan, t0, map[string]time.Duration{"auth": 400*time.Millisecond + 123*time.Microsecond, "payments": 900 * time.Millisecond})
+		second := drill(t, s, plan, t0.Add(time.Minute), map[string]time.Duration{"payments": 700*time.Millisecond + 999*time.Microsecond})
+		third := drill(t, s, plan, t0.Add(2*time.Minute), map[string]time.Duration{"auth": 250 * time.Millisecond, "payments": 800 * time.Millisecond})
+		ev := &listing{}
+		g, err := oreport.New(oreport.Config{Store: s, Compliance: ev, PageSize: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		scope, err := g.Scope("kr-efsr", "2026", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		seed := sha256.Sum256([]byte("gatherer test"))
+		key := ed25519.NewKeyFromSeed(seed[:])
+		var buf bytes.Buffer
+		m, h, err := g.Export(ctx, &buf, &oreport.ExportParams{Scope: scope, ID: "R-1", Version: 1, Institution: "Example Bank",
+			GeneratedBy: "lee", Now: time.Now(), Estate: estate(t), Key: key})
+		if err != nil {
+			t.Fatalf("Export: %v", err)
+		}
+		if len(ev.drillsSeen) != 3 || ev.drillsSeen[0].RunID != first || ev.drillsSeen[1].RunID != second || ev.drillsSeen[2].RunID != third {
+			t.Fatalf("the evaluation saw %d drills, want the 3 recorded, oldest first", len(ev.drillsSeen))
+		}
+		if h.Summary.Drills != 3 || h.Summary.DrillsPassed != 3 || h.Summary.Services != 3 || h.Summary.Compliant != 3 {
+			t.Errorf("summary = %+v", h.Summary)
+		}
+		for _, svc := range h.Services {
+			switch svc.Service {
+			case "auth":
+				if svc.RTOMeasuredRun != third || svc.RTOMeasuredMS == nil || *svc.RTOMeasuredMS != 250 {
+					t.Errorf("auth's figure comes from %s (%v), want the latest drill that measured it, %s", svc.RTOMeasuredRun, svc.RTOMeasuredMS, third)
+				}
+			case "remittance":
+				if svc.RTOMeasuredMS != nil {
+					t.Errorf("remittance, never drilled, has a measured RTO %d", *svc.RTOMeasuredMS)
+				}
+			}
+		}
+		v, err := report.Verify(bytes.NewReader(buf.Bytes()), int64(buf.Len()), key.Public().(ed25519.PublicKey))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var probs strings.Builder
+		for _, p := range v.Problems {
+			probs.WriteString(p.String() + "\n")
+		}
+		if !v.OK() {
+			t.Fatalf("the exported bundle does not verify:\n%s", probs.String())
+		}
+		// Each drill's events: created, claimed, running, step started and finished,
+		// disaster, its measurements, finished.
+		if want := int64(3*7 + 2 + 1 + 2); v.AuditRows != want {
+			t.Errorf("checked %d audit rows, want %d", v.AuditRows, want)
+		}
+		// 5 measurements x (RTO, RPO), 3 drill RTOs, and auth's and payments' RTO and RPO.
+		if v.Figures != 5*2+3+4 {
+			t.Errorf("recomputed %d figures, want %d", v.Figures, 5*2+3+4)
+		}
+		if m.SHA256 == "" || m.ReportID != "R-1" {
+			t.Errorf("manifest = %+v", m)
+		}
+	})
+}
