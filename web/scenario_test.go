@@ -279,6 +279,8 @@ func TestOpenAPIValidatesEveryRoute(t *testing.T) {
 	expect(do("carol", "GET", "/api/v1/whoami", nil), 401)
 	expect(do(admin, "POST", "/api/v1/users/nobody/disable", nil), 404)
 
+	reportStory(t, do, expect)
+
 	// Refusals of the routes the story above only saw succeed.
 	for _, rq := range []struct{ caller, method, path, body string }{
 		{viewer, "GET", "/api/v1/approvals", ""},
