@@ -144,6 +144,7 @@ Exit codes:
 		a.scheduleCommand(),
 		a.calendarCommand(),
 		a.versionCommand(),
+		a.reportCommand(),
 	)
 	return root
 }
