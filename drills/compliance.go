@@ -393,8 +393,11 @@ func (e *evaluation) service(s ServiceFacts) ServiceCompliance {
 		add(e.reason(ReasonDrilledBeforePeriod, Compliant, map[string]string{
 			"period": period, "run": latest.RunID, "at": e.date(latest.At), "frequency_months": freq}))
 	case len(inPeriod) == 0:
-		add(e.reason(ReasonNotDrilled, NonCompliant, map[string]string{
-			"period": period, "frequency_months": freq, "since": e.date(e.windowStart)}))
+		args := map[string]string{"period": period, "frequency_months": freq}
+		if e.windowStart.Before(e.in.Period.Start) {
+			args["since"] = e.date(e.windowStart)
+		}
+		add(e.reason(ReasonNotDrilled, NonCompliant, args))
 	case sc.DrillsRun < sc.DrillsRequired:
 		add(e.reason(ReasonDrilledLessThanRequired, NonCompliant, map[string]string{
 			"period": period, "required": strconv.Itoa(sc.DrillsRequired), "run_count": strconv.Itoa(sc.DrillsRun),

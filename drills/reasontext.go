@@ -19,12 +19,23 @@ func (r Reason) Text(lang string) string {
 	ko := lang == "ko"
 	switch r.Code {
 	case ReasonNotDrilled:
+		// since is set when the frequency reaches back before the period.
 		if ko {
-			return fmt.Sprintf("%s 서비스는 %s 중 재해복구 훈련을 실시하지 않았으며, %s 이후의 훈련 기록도 없습니다. 최소 %s개월마다 1회 이상 훈련해야 합니다.",
-				svc, period, get("since"), get("frequency_months"))
+			since := ""
+			if get("since") != "" {
+				since = fmt.Sprintf("으며, %s 이후의 훈련 기록도 없습니다", get("since"))
+			} else {
+				since = "습니다"
+			}
+			return fmt.Sprintf("%s 서비스는 %s 중 재해복구 훈련을 실시하지 않았%s. 최소 %s개월마다 1회 이상 훈련해야 합니다.",
+				svc, period, since, get("frequency_months"))
 		}
-		return fmt.Sprintf("%s was not drilled in %s, nor since %s: a drill is required at least every %s months",
-			svc, period, get("since"), get("frequency_months"))
+		since := ""
+		if get("since") != "" {
+			since = ", nor since " + get("since")
+		}
+		return fmt.Sprintf("%s was not drilled in %s%s: a drill is required at least every %s months",
+			svc, period, since, get("frequency_months"))
 	case ReasonDrilledLessThanRequired:
 		if ko {
 			return fmt.Sprintf("%s 서비스는 %s에 훈련을 %s회 실시하여 요구 횟수(%s회)에 미달합니다.",
@@ -34,7 +45,7 @@ func (r Reason) Text(lang string) string {
 			svc, times(get("run_count")), period, drillsCount(get("required")), get("frequency_months"))
 	case ReasonDrillOverdue:
 		if ko {
-			return fmt.Sprintf("%s 서비스의 최근 훈련(%s, 실행 %s)은 기준일 %s로부터 %s개월이 지났습니다. 훈련 주기를 지키지 못했습니다.",
+			return fmt.Sprintf("%s 서비스의 최근 훈련일(%s, 실행 %s)이 기준일(%s)로부터 %s개월을 넘어 훈련 주기를 지키지 못했습니다.",
 				svc, get("at"), get("run"), get("as_of"), get("frequency_months"))
 		}
 		return fmt.Sprintf("the latest drill of %s (run %s on %s) is more than %s months before %s: the drill is overdue",
@@ -63,7 +74,7 @@ func (r Reason) Text(lang string) string {
 	case ReasonRTOOverObjective, ReasonRPOOverObjective:
 		what := objectiveName(r.Code)
 		if ko {
-			return fmt.Sprintf("%s 서비스의 최근 훈련(%s, 실행 %s)에서 측정한 %s는 %s로, 목표 %s를 초과했습니다.",
+			return fmt.Sprintf("%s 서비스의 최근 훈련(%s, 실행 %s)에서 측정한 %s(%s)는 목표(%s)를 초과했습니다.",
 				svc, get("at"), get("run"), what, dur("measured_ms"), dur("objective_ms"))
 		}
 		return fmt.Sprintf("the %s of %s in its latest drill (run %s on %s) was %s, over its objective of %s",
@@ -71,7 +82,7 @@ func (r Reason) Text(lang string) string {
 	case ReasonRTOOverCeiling, ReasonRPOOverCeiling:
 		what := objectiveName(r.Code)
 		if ko {
-			return fmt.Sprintf("%s 서비스의 최근 훈련(%s, 실행 %s)에서 측정한 %s는 %s로, 감독기준 상한 %s를 초과했습니다%s.",
+			return fmt.Sprintf("%s 서비스의 최근 훈련(%s, 실행 %s)에서 측정한 %s(%s)는 감독기준 상한(%s)을 초과했습니다%s.",
 				svc, get("at"), get("run"), what, dur("measured_ms"), dur("ceiling_ms"), sourceSuffix(get("ceiling_source"), true))
 		}
 		return fmt.Sprintf("the %s of %s in its latest drill (run %s on %s) was %s, over the ceiling of %s the regulator sets%s",
