@@ -153,7 +153,11 @@ func TestEvaluateCompliance(t *testing.T) {
 			services: []drills.ServiceFacts{facts("auth", "core")},
 			drills: []drills.DrillFacts{
 				drill("r1", "2026-03-01", met("auth")),
-				func() drills.DrillFacts { d := drill("r2", "2026-09-01", met("auth")); d.State = drills.RunFailed; return d }(),
+				func() drills.DrillFacts {
+					d := drill("r2", "2026-09-01", met("auth"))
+					d.State = drills.RunFailed
+					return d
+				}(),
 			},
 			want:    map[string]wantService{"auth": {drills.NonCompliant, []string{drills.ReasonLatestFailed}}},
 			overall: drills.NonCompliant,
@@ -162,7 +166,11 @@ func TestEvaluateCompliance(t *testing.T) {
 			name:     "a failed drill followed by a passing one",
 			services: []drills.ServiceFacts{facts("auth", "core")},
 			drills: []drills.DrillFacts{
-				func() drills.DrillFacts { d := drill("r1", "2026-03-01", met("auth")); d.State = drills.RunRolledBack; return d }(),
+				func() drills.DrillFacts {
+					d := drill("r1", "2026-03-01", met("auth"))
+					d.State = drills.RunRolledBack
+					return d
+				}(),
 				drill("r2", "2026-09-01", met("auth")),
 			},
 			want:    map[string]wantService{"auth": {drills.Compliant, nil}},
@@ -178,9 +186,13 @@ func TestEvaluateCompliance(t *testing.T) {
 		{
 			name:     "a blocked run is not a drill",
 			services: []drills.ServiceFacts{facts("auth", "core")},
-			drills:   []drills.DrillFacts{func() drills.DrillFacts { d := drill("r1", "2026-03-01", met("auth")); d.State = drills.RunBlocked; return d }()},
-			want:     map[string]wantService{"auth": {drills.NonCompliant, []string{drills.ReasonNotDrilled}}},
-			overall:  drills.NonCompliant,
+			drills: []drills.DrillFacts{func() drills.DrillFacts {
+				d := drill("r1", "2026-03-01", met("auth"))
+				d.State = drills.RunBlocked
+				return d
+			}()},
+			want:    map[string]wantService{"auth": {drills.NonCompliant, []string{drills.ReasonNotDrilled}}},
+			overall: drills.NonCompliant,
 		},
 		{
 			name:     "a run after now has not happened",
@@ -258,7 +270,7 @@ func TestEvaluateCompliance(t *testing.T) {
 			overall: drills.NonCompliant,
 		},
 		{
-			name:     "scheduled drills skipped by a blackout are stated and counted against what was due",
+			name: "scheduled drills skipped by a blackout are stated and counted against what was due",
 			services: []drills.ServiceFacts{func() drills.ServiceFacts {
 				s := facts("auth", "core")
 				s.TestsDue = 2
