@@ -79,3 +79,27 @@ func TestParsePeriodErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestFormatDurationRoundTrips(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{90 * 24 * time.Hour, "90d"},
+		{36 * time.Hour, "1d12h"},
+		{3 * time.Hour, "3h"},
+		{90 * time.Minute, "1h30m"},
+		{319 * time.Millisecond, "319ms"},
+		{24*time.Hour + time.Second, "1d1s"},
+	}
+	for _, tt := range tests {
+		got := drills.FormatDuration(tt.d)
+		if got != tt.want {
+			t.Errorf("FormatDuration(%v) = %q, want %q", tt.d, got, tt.want)
+		}
+		if back, err := drills.ParseDuration(got); err != nil || back != tt.d {
+			t.Errorf("ParseDuration(FormatDuration(%v)) = %v, %v", tt.d, back, err)
+		}
+	}
+}

@@ -55,8 +55,8 @@ profile "kr-efsr" {
     }
     source = "전자금융감독규정 제23조(비상대책 등의 수립·운용) 제10항(재해복구전환훈련, 제24조제1항이 인용)"
     requirement = {
-      ko = "재해복구센터로의 전환훈련을 통해 주요 업무가 재해복구센터에서 목표시간 안에 재개되고 데이터가 복구됨을 확인한다. 업무가 의존하는 다른 시스템도 함께 전환되어야 전환이 입증된다."
-      en = "The switchover drill to the DR site shows that the main services resume there within their objectives with their data; a switchover is shown only when the systems a service depends on are switched over too."
+      ko = "재해복구센터로의 전환훈련을 통해 주요 업무가 재해복구센터에서 목표시간 안에 재개되고 데이터가 복구됨을 확인한다(firedrill은 업무가 의존하는 시스템까지 함께 전환된 경우에만 전환이 입증된 것으로 본다)."
+      en = "The switchover drill to the DR site shows that the main services resume there within their objectives with their data (firedrill counts a switchover as shown only when the systems a service depends on were switched over too)."
     }
     evidence = ["rto_within", "rpo_within", "dependencies_covered", "deviations"]
     does_not_show = {

@@ -44,6 +44,8 @@ const (
 	OpUserManage Operation = "user.manage"
 	// OpTokenManage: create, list and revoke API tokens.
 	OpTokenManage Operation = "token.manage"
+	// OpProfileRead: list the regulator profiles and read one, with its rules and sources.
+	OpProfileRead Operation = "profile.read"
 )
 
 // Permissions is the one authorization table: for each operation, the roles that may take it.
@@ -65,6 +67,7 @@ var Permissions = map[Operation][]string{
 	OpUserRead:      {drills.RoleAdmin},
 	OpUserManage:    {drills.RoleAdmin},
 	OpTokenManage:   {drills.RoleAdmin},
+	OpProfileRead:   {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance, drills.RoleAuditor, drills.RoleViewer},
 }
 
 // Operations lists every operation, sorted.
