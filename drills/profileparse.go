@@ -18,9 +18,18 @@ import (
 //	  source    = "..."                  # the instruments the profile reads
 //	  sections  = ["cover", "summary", ...]
 //
-//	  frequency { months = 12, source = "..." }     # required
-//	  retest    { within = "90d", source = "..." }  # optional; DefaultRetestWithin
-//	  retention { years = 6, source = "..." }       # optional
+//	  frequency {                                    # required
+//	    months = 12
+//	    source = "..."
+//	  }
+//	  retest {                                       # optional; DefaultRetestWithin
+//	    within = "90d"
+//	    source = "..."
+//	  }
+//	  retention {                                    # optional
+//	    years  = 6
+//	    source = "..."
+//	  }
 //	  ceiling {                                      # any number
 //	    criticality = ["core"]                       # omitted: every service
 //	    rto         = "3h"
