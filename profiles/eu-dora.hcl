@@ -55,7 +55,7 @@ profile "eu-dora" {
     }
     source = "Regulation (EU) 2022/2554, Article 24 (General requirements for the performance of digital operational resilience testing), paragraph 5"
     requirement = {
-      en = "Issues revealed by the tests are prioritised, classified and remedied, each with an owner, a root cause and a due date, and internal validation establishes that every weakness, deficiency or gap identified is fully addressed."
+      en = "Issues revealed by the tests are prioritised, classified and remedied, and internal validation establishes that every weakness, deficiency or gap identified is fully addressed (firedrill records each as a finding with an owner, a root cause and a due date)."
     }
     evidence = ["findings_closed", "accepted_risks"]
     does_not_show = {
