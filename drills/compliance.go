@@ -389,19 +389,20 @@ func (e *evaluation) service(s ServiceFacts) ServiceCompliance {
 
 	// Frequency.
 	switch {
-	case len(inPeriod) == 0 && latest != nil:
-		add(e.reason(ReasonDrilledBeforePeriod, Compliant, map[string]string{
-			"period": period, "run": latest.RunID, "at": e.date(latest.At), "frequency_months": freq}))
-	case len(inPeriod) == 0:
+	case latest == nil:
 		args := map[string]string{"period": period, "frequency_months": freq}
 		if e.windowStart.Before(e.in.Period.Start) {
 			args["since"] = e.date(e.windowStart)
 		}
 		add(e.reason(ReasonNotDrilled, NonCompliant, args))
 	case sc.DrillsRun < sc.DrillsRequired:
+		// A drill before the period keeps the frequency, not the period's due schedules.
 		add(e.reason(ReasonDrilledLessThanRequired, NonCompliant, map[string]string{
 			"period": period, "required": strconv.Itoa(sc.DrillsRequired), "run_count": strconv.Itoa(sc.DrillsRun),
 			"tests_due": strconv.Itoa(s.TestsDue), "frequency_months": freq}))
+	case len(inPeriod) == 0:
+		add(e.reason(ReasonDrilledBeforePeriod, Compliant, map[string]string{
+			"period": period, "run": latest.RunID, "at": e.date(latest.At), "frequency_months": freq}))
 	}
 	if latest != nil && e.profile.FrequencyMonths > 0 && latest.At.Before(e.windowStart) {
 		add(e.reason(ReasonDrillOverdue, NonCompliant, map[string]string{

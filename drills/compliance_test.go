@@ -149,6 +149,20 @@ func TestEvaluateCompliance(t *testing.T) {
 			overall: drills.NonCompliant,
 		},
 		{
+			// A forced run skipped the checks that make it a drill: it fails nothing over.
+			name:     "a dependency failed over only in a forced run",
+			services: kakao[:2],
+			drills: []drills.DrillFacts{
+				func() drills.DrillFacts { d := drill("r1", "2026-03-01", met("auth")); d.Forced = true; return d }(),
+				drill("r2", "2026-05-02", met("payments")),
+			},
+			want: map[string]wantService{
+				"auth":     {drills.NonCompliant, []string{drills.ReasonLatestFailed}},
+				"payments": {drills.AtRisk, []string{drills.ReasonDependencyNotFailedOver}},
+			},
+			overall: drills.NonCompliant,
+		},
+		{
 			name:     "the latest drill failed after an earlier one passed",
 			services: []drills.ServiceFacts{facts("auth", "core")},
 			drills: []drills.DrillFacts{
@@ -302,6 +316,19 @@ func TestEvaluateCompliance(t *testing.T) {
 			drills:   []drills.DrillFacts{drill("r1", "2025-08-01", met("auth"))},
 			want:     map[string]wantService{"auth": {drills.NonCompliant, []string{drills.ReasonNotDrilled}}},
 			overall:  drills.NonCompliant,
+		},
+		{
+			name:   "a quarter whose scheduled drill did not run, though the frequency is kept",
+			period: "2026-Q3",
+			now:    day("2026-10-02"),
+			services: []drills.ServiceFacts{func() drills.ServiceFacts {
+				s := facts("auth", "core")
+				s.TestsDue = 1
+				return s
+			}()},
+			drills:  []drills.DrillFacts{drill("r1", "2026-02-01", met("auth"))},
+			want:    map[string]wantService{"auth": {drills.NonCompliant, []string{drills.ReasonDrilledLessThanRequired}}},
+			overall: drills.NonCompliant,
 		},
 		{
 			name:     "the year is not over: last year's drill still counts",
@@ -512,4 +539,37 @@ func describe(r drills.ComplianceResult) string {
 		fmt.Fprintf(&b, "  estate: %s [%s] %s\n", rs.Code, rs.Status, rs.Text("en"))
 	}
 	return b.String()
+}
+
+func TestCeilingsForTakesTheStrictest(t *testing.T) {
+	t.Parallel()
+	eight, three, fiveSec := 8*time.Hour, 3*time.Hour, 5*time.Second
+	p := &drills.Profile{Ceilings: []drills.Ceiling{
+		{RTO: &eight, RPO: &fiveSec, Source: "every service"},
+		{Criticality: []string{"core", "important"}, RTO: &three, Source: "core"},
+	}}
+	tests := []struct {
+		criticality string
+		rto, rpo    time.Duration
+	}{
+		{"core", three, fiveSec},
+		{"important", three, fiveSec},
+		{"supporting", eight, fiveSec},
+	}
+	for _, tt := range tests {
+		rto, rpo := p.CeilingsFor(tt.criticality)
+		if rto == nil || rpo == nil || *rto != tt.rto || *rpo != tt.rpo {
+			t.Errorf("CeilingsFor(%s) = %v, %v, want %v, %v", tt.criticality, rto, rpo, tt.rto, tt.rpo)
+		}
+	}
+	// The reason names the source of the ceiling that bound.
+	got := drills.EvaluateCompliance(drills.ComplianceInput{
+		Profile: p, Period: year2026(t), Now: day("2027-01-10"),
+		Services: []drills.ServiceFacts{func() drills.ServiceFacts { s := facts("auth", "core"); s.RTOObjective = 4 * time.Hour; return s }()},
+		Drills:   []drills.DrillFacts{drill("r1", "2026-03-01", met("auth"))},
+	})
+	rs := got.Services[0].Reasons
+	if len(rs) != 1 || rs[0].Code != drills.ReasonRTOObjectiveOverCeiling || rs[0].Args["ceiling_source"] != "core" {
+		t.Errorf("reasons = %+v, want the objective over the core ceiling, citing it", rs)
+	}
 }

@@ -82,6 +82,12 @@ func TestParseProfile(t *testing.T) {
 	if !reflect.DeepEqual(p, want) {
 		t.Errorf("ParseProfile(base) =\n%+v\nwant\n%+v", p, want)
 	}
+	if c := p.Clause("art24"); c == nil || c.Source != "art. 24" {
+		t.Errorf("Clause(art24) = %+v", c)
+	}
+	if c := p.Clause("art25"); c != nil {
+		t.Errorf("Clause(art25) = %+v, want nil", c)
+	}
 }
 
 func TestParseProfileDefaultsRetest(t *testing.T) {
