@@ -52,7 +52,7 @@ func (r Reason) Text(lang string) string {
 			svc, get("run"), get("at"), get("frequency_months"), get("as_of"))
 	case ReasonDrilledBeforePeriod:
 		if ko {
-			return fmt.Sprintf("%s 서비스는 %s에 훈련하지 않았으나, 최근 훈련(%s, 실행 %s)이 허용 주기 %s개월 이내입니다.",
+			return fmt.Sprintf("%s 서비스는 %s에 훈련을 실시하지 않았으나, 최근 훈련(%s, 실행 %s)이 허용 주기(%s개월) 이내입니다.",
 				svc, period, get("at"), get("run"), get("frequency_months"))
 		}
 		return fmt.Sprintf("%s was not drilled in %s; its latest drill (run %s on %s) is within the %s months allowed",
@@ -99,9 +99,9 @@ func (r Reason) Text(lang string) string {
 		}
 		why := ""
 		if get("why") != "" {
-			why = " (" + get("why") + ")"
+			why = get("why") + "; "
 		}
-		return fmt.Sprintf("the %s of %s was not measured in its latest drill (run %s on %s)%s: an objective that was not measured is not shown to be met",
+		return fmt.Sprintf("the %s of %s was not measured in its latest drill (run %s on %s): %san objective that was not measured is not shown to be met",
 			what, svc, get("run"), get("at"), why)
 	case ReasonRTOObjectiveOverCeiling, ReasonRPOObjectiveOverCeiling:
 		what := objectiveName(r.Code)

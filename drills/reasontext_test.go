@@ -54,6 +54,41 @@ func TestReasonText(t *testing.T) {
 			"ledger 서비스의 RTO 목표(4시간)가 감독기준 상한(3시간)보다 깁니다. 목표를 달성하더라도 상한을 충족한다고 볼 수 없습니다.",
 		},
 		{
+			drills.Reason{Code: drills.ReasonRPONotEvidenced, Args: map[string]string{"service": "auth", "run": "r1", "at": "2026-03-01", "why": "too few canary rows before T0"}},
+			"the RPO of auth was not measured in its latest drill (run r1 on 2026-03-01): too few canary rows before T0; an objective that was not measured is not shown to be met",
+			"auth 서비스의 최근 훈련(2026-03-01, 실행 r1)에서 RPO를 측정하지 못해 목표 달성을 입증할 수 없습니다. 사유: too few canary rows before T0",
+		},
+		{
+			drills.Reason{Code: drills.ReasonDrilledBeforePeriod, Args: map[string]string{"service": "auth", "period": "2026-Q3", "run": "r1", "at": "2026-02-01", "frequency_months": "12"}},
+			"auth was not drilled in Q3 2026; its latest drill (run r1 on 2026-02-01) is within the 12 months allowed",
+			"auth 서비스는 2026년 3분기에 훈련을 실시하지 않았으나, 최근 훈련(2026-02-01, 실행 r1)이 허용 주기(12개월) 이내입니다.",
+		},
+		{
+			drills.Reason{Code: drills.ReasonFiresSkipped, Args: map[string]string{"service": "auth", "schedule": "half-yearly", "at": "2026-12-20", "why": `blackout "year-end"`}},
+			`the drill of auth that schedule half-yearly had due on 2026-12-20 was skipped: blackout "year-end"`,
+			`2026-12-20 예정이던 auth 서비스 훈련(일정 half-yearly)이 실시되지 않았습니다. 사유: blackout "year-end"`,
+		},
+		{
+			drills.Reason{Code: drills.ReasonDrillOverdue, Args: map[string]string{"service": "auth", "run": "r1", "at": "2025-03-01", "frequency_months": "12", "as_of": "2026-12-31"}},
+			"the latest drill of auth (run r1 on 2025-03-01) is more than 12 months before 2026-12-31: the drill is overdue",
+			"auth 서비스의 최근 훈련일(2025-03-01, 실행 r1)이 기준일(2026-12-31)로부터 12개월을 넘어 훈련 주기를 지키지 못했습니다.",
+		},
+		{
+			drills.Reason{Code: drills.ReasonDrilledLessThanRequired, Args: map[string]string{"service": "auth", "period": "2026", "run_count": "1", "required": "2", "frequency_months": "12"}},
+			"auth was drilled once in 2026; 2 drills were required (scheduled drills due and the 12-month frequency)",
+			"auth 서비스는 2026년에 훈련을 1회 실시하여 요구 횟수(2회)에 미달합니다.",
+		},
+		{
+			drills.Reason{Code: drills.ReasonFindingOpen, Args: map[string]string{"service": "auth", "finding": "F-3", "title": "runbook out of date", "severity": "low", "status": "open"}},
+			`finding F-3 "runbook out of date" (low, open) is not closed, with no due date`,
+			`종결되지 않은 지적사항이 있습니다: F-3 "runbook out of date"(심각도: 낮음, 상태: 미조치).`,
+		},
+		{
+			drills.Reason{Code: drills.ReasonLatestFailed, Args: map[string]string{"service": "auth", "run": "r2", "at": "2026-09-01", "state": "succeeded", "forced": "true"}},
+			"the latest drill of auth (run r2 on 2026-09-01) did not pass: it was forced, which skips the pre-flight checks that make it a drill",
+			"auth 서비스의 최근 훈련(2026-09-01, 실행 r2)은 통과하지 못했습니다. 강제 실행되어 훈련의 전제를 확인하는 사전점검을 건너뛰었으므로 훈련으로 인정되지 않습니다.",
+		},
+		{
 			// A code this version does not know is said as it is, never dropped.
 			drills.Reason{Code: "future_code", Args: map[string]string{"b": "2", "a": "1"}},
 			"future_code a=1 b=2",
