@@ -19,7 +19,7 @@ profile "us-ffiec-bcm" {
 
   retest {
     within = "365d"
-    source = "FFIEC BCM booklet VII.K: corrective actions are retested during or before the next regularly scheduled exercise, depending on the issue's severity"
+    source = "FFIEC BCM booklet VII.K: corrective actions for a failed recovery objective or a major issue are tested; management may retest during or before the next regularly scheduled exercise, depending on the issue's severity. With yearly exercises, that is within 365 days"
   }
 
   clause "vii-k-results" {
