@@ -41,6 +41,8 @@ func routeRequests(t testing.TB, b *bundle, suffix string) map[string]request {
 		"GET /api/v1/services":                        {method: "GET", path: "/api/v1/services"},
 		"GET /api/v1/sites":                           {method: "GET", path: "/api/v1/sites"},
 		"POST /api/v1/plans/validate":                 {method: "POST", path: "/api/v1/plans/validate", body: jsonBody(t, control.PlanValidateParams{PlanFile: "plans/site-loss.hcl", PlanSource: b.planSrc})},
+		"GET /api/v1/profiles":                        {method: "GET", path: "/api/v1/profiles"},
+		"GET /api/v1/profiles/{id}":                   {method: "GET", path: "/api/v1/profiles/kr-efsr"},
 		"GET /api/v1/users":                           {method: "GET", path: "/api/v1/users"},
 		"POST /api/v1/users":                          {method: "POST", path: "/api/v1/users", body: jsonBody(t, control.UserCreateParams{Name: "new-" + suffix, Roles: []string{drills.RoleViewer}})},
 		"GET /api/v1/users/{name}":                    {method: "GET", path: "/api/v1/users/" + drills.RoleViewer},

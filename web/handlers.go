@@ -134,6 +134,18 @@ func listServices(ctx context.Context, s *Server, _ *http.Request, c *control.Ca
 	return map[string]any{"services": nonNil(list)}, nil
 }
 
+func listProfiles(ctx context.Context, s *Server, _ *http.Request, c *control.Caller, _ any) (any, error) {
+	list, err := s.cfg.Control.ProfileList(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"profiles": nonNil(list)}, nil
+}
+
+func getProfile(ctx context.Context, s *Server, r *http.Request, c *control.Caller, _ any) (any, error) {
+	return s.cfg.Control.ProfileGet(ctx, c, r.PathValue("id"))
+}
+
 func listSites(ctx context.Context, s *Server, _ *http.Request, c *control.Caller, _ any) (any, error) {
 	list, err := s.cfg.Control.SiteList(ctx, c)
 	if err != nil {

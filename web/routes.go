@@ -80,6 +80,9 @@ var routes = []Route{
 	{Method: "GET", Pattern: "/api/v1/sites", Operation: control.OpEstateRead, serve: listSites},
 	{Method: "POST", Pattern: "/api/v1/plans/validate", Operation: control.OpPlanValidate, Body: typeOf[control.PlanValidateParams](), serve: validatePlan},
 
+	{Method: "GET", Pattern: "/api/v1/profiles", Operation: control.OpProfileRead, serve: listProfiles},
+	{Method: "GET", Pattern: "/api/v1/profiles/{id}", Operation: control.OpProfileRead, serve: getProfile},
+
 	{Method: "GET", Pattern: "/api/v1/users", Operation: control.OpUserRead, serve: listUsers},
 	{Method: "POST", Pattern: "/api/v1/users", Operation: control.OpUserManage, Body: typeOf[control.UserCreateParams](), Status: http.StatusCreated, serve: createUser},
 	{Method: "GET", Pattern: "/api/v1/users/{name}", Operation: control.OpUserRead, serve: getUser},

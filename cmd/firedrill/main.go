@@ -143,6 +143,7 @@ Exit codes:
 		a.auditCommand(),
 		a.scheduleCommand(),
 		a.calendarCommand(),
+		a.profileCommand(),
 		a.versionCommand(),
 		a.reportCommand(),
 	)

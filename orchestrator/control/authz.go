@@ -51,6 +51,8 @@ const (
 	OpReportExport Operation = "report.export"
 	// OpReportPublish: publish a draft report: the sign-off, after which it never changes.
 	OpReportPublish Operation = "report.publish"
+	// OpProfileRead: list the regulator profiles and read one, with its rules and sources.
+	OpProfileRead Operation = "profile.read"
 )
 
 // Permissions is the one authorization table: for each operation, the roles that may take it.
@@ -75,6 +77,7 @@ var Permissions = map[Operation][]string{
 	OpReportRead:    {drills.RoleAdmin, drills.RoleCompliance, drills.RoleAuditor},
 	OpReportExport:  {drills.RoleCompliance},
 	OpReportPublish: {drills.RoleCompliance},
+	OpProfileRead:   {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance, drills.RoleAuditor, drills.RoleViewer},
 }
 
 // Operations lists every operation, sorted.

@@ -835,6 +835,10 @@ func TestEveryOperationFollowsThePermissionsTable(t *testing.T) {
 			func(c *control.Caller) error { _, err := f.ctl.ServiceList(ctx, c); return err },
 			func(c *control.Caller) error { _, err := f.ctl.SiteList(ctx, c); return err },
 		},
+		control.OpProfileRead: {
+			func(c *control.Caller) error { _, err := f.ctl.ProfileList(ctx, c); return err },
+			func(c *control.Caller) error { _, err := f.ctl.ProfileGet(ctx, c, "kr-efsr"); return err },
+		},
 		control.OpPlanValidate: {func(c *control.Caller) error {
 			_, err := f.ctl.PlanValidate(ctx, c, &control.PlanValidateParams{PlanFile: planFile, PlanSource: f.planSrc})
 			return err
