@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"crypto/ed25519"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -330,5 +329,3 @@ which every report's cover shows, instead.`,
 	cmd.Flags().BoolVar(&fingerprint, "fingerprint", false, "print the key's SHA-256 fingerprint instead")
 	return cmd
 }
-
-var errNoReportCompliance = errors.New("no regulator profiles are wired into this build")

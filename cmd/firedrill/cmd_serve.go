@@ -121,6 +121,7 @@ overdue services.`,
 	f.IntVar(&workerOpts.concurrency, "concurrency", orchestrator.DefaultWorkerConcurrency, "runs this replica executes at once (env FIREDRILL_CONCURRENCY)")
 	f.StringVar(&reportOpts.signingKey, "signing-key", "", "the institution's Ed25519 report signing key, PKCS#8 PEM, generated there (mode 0600) on first use; never stored in the database; without it reports are not exported (env FIREDRILL_SIGNING_KEY)")
 	f.StringVar(&reportOpts.institution, "institution", "", "who reports: the institution named on every report's cover (env FIREDRILL_INSTITUTION)")
+	f.StringVar(&reportOpts.timeZone, "report-time-zone", "UTC", "the IANA time zone a report period's days begin in, and its dates are written in (Asia/Seoul: a Korean bank's year starts at 00:00 KST) (env FIREDRILL_REPORT_TIME_ZONE)")
 	schedOpts.register(f)
 	return cmd
 }
@@ -150,15 +151,7 @@ func (a *app) apiHandler(st *store.Store, est *serveEstate, n *notify.Notifier, 
 
 // reportOptions are serve's flags for exporting reports.
 type reportOptions struct {
-	signingKey, institution string
-}
-
-// reportCompliance is the regulator profiles and their evaluation that serve rates services
-// with in reports (issue 9 part A: package profiles and drills.EvaluateCompliance, adapted to
-// orchestrator/report.Compliance). Until it is wired here, serve stores, lists and serves
-// reports but refuses to export new ones.
-func reportCompliance() (oreport.Compliance, error) {
-	return nil, errNoReportCompliance
+	signingKey, institution, timeZone string
 }
 
 // reports is what serve exports reports with: nil, and reports refused, without a signing
@@ -179,12 +172,12 @@ func (a *app) reports(ctx context.Context, st *store.Store, o reportOptions) (*c
 	if created {
 		fmt.Fprintf(a.stderr, "generated a report signing key in %s (fingerprint %s): give regulators its public key (firedrill report public-key)\n", o.signingKey, fp)
 	}
-	comp, err := reportCompliance()
+	loc, err := time.LoadLocation(o.timeZone)
 	if err != nil {
-		a.logger.WarnContext(ctx, "reports are not exported", "err", err)
-		return nil, nil
+		return nil, fmt.Errorf("--report-time-zone %q: %w", o.timeZone, err)
 	}
-	g, err := oreport.New(oreport.Config{Store: st, Compliance: comp})
+	// The shipped regulator profiles, judged by drills.EvaluateCompliance.
+	g, err := oreport.New(oreport.Config{Store: st, Compliance: oreport.ProfileCompliance{Location: loc}})
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -183,6 +184,86 @@ func TestExportedBundleVerifiesAgainstTheStoredAuditChain(t *testing.T) {
 		}
 		if m.SHA256 == "" || m.ReportID != "R-1" {
 			t.Errorf("manifest = %+v", m)
+		}
+	})
+}
+
+// The Kakao lesson, end to end: in a period in which payments was drilled but auth, which it
+// depends on, never failed over, the kr-efsr report marks payments at risk for its
+// dependency, in words a compliance officer understands, and the bundle still verifies.
+func TestKrEFSRReportMarksPaymentsAtRiskWhenAuthNeverFailedOver(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		plan, err := s.PlanSave(ctx, store.PlanSaveParams{Name: "payments-only", File: "plans/payments-only.hcl", Source: []byte(`plan "payments-only" {}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().UTC()
+		run := drill(t, s, plan, now.Add(-time.Hour), map[string]time.Duration{"payments": 900 * time.Millisecond})
+		g, err := oreport.New(oreport.Config{Store: s, Compliance: oreport.ProfileCompliance{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		period := now.AddDate(0, 0, -1).Format(time.DateOnly) + ".." + now.AddDate(0, 0, 1).Format(time.DateOnly)
+		for _, bad := range []struct{ profile, period, lang, field string }{
+			{"kr-nope", period, "", "profile"}, {"kr-efsr", "2026-Q5", "", "period"}, {"kr-efsr", period, "fr", "lang"},
+		} {
+			var inv *oreport.InvalidError
+			if _, err := g.Scope(bad.profile, bad.period, bad.lang); !errors.As(err, &inv) || inv.Field != bad.field {
+				t.Errorf("Scope(%q, %q, %q) = %v, want an InvalidError naming %s", bad.profile, bad.period, bad.lang, err, bad.field)
+			}
+		}
+		for _, lang := range []string{"ko", "en"} {
+			scope, err := g.Scope("kr-efsr", period, lang)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seed := sha256.Sum256([]byte("kakao"))
+			key := ed25519.NewKeyFromSeed(seed[:])
+			var buf bytes.Buffer
+			_, h, err := g.Export(ctx, &buf, &oreport.ExportParams{Scope: scope, ID: "R-kakao-" + lang, Version: 1, Institution: "Example Bank",
+				GeneratedBy: "lee", Now: time.Now(), Estate: estate(t), Key: key})
+			if err != nil {
+				t.Fatalf("Export(%s): %v", lang, err)
+			}
+			var payments, auth *report.Service
+			for i := range h.Services {
+				switch h.Services[i].Service {
+				case "payments":
+					payments = &h.Services[i]
+				case "auth":
+					auth = &h.Services[i]
+				}
+			}
+			if payments == nil || auth == nil {
+				t.Fatalf("services table %+v lacks payments or auth", h.Services)
+			}
+			var dep *report.Reason
+			for i, r := range payments.Reasons {
+				if r.Code == drills.ReasonDependencyNotFailedOver {
+					dep = &payments.Reasons[i]
+				}
+			}
+			if payments.Status != drills.AtRisk || dep == nil || dep.Status != drills.AtRisk || !strings.Contains(dep.Text, "auth") || !strings.Contains(dep.Text, "payments") {
+				t.Errorf("%s: payments = %s with reasons %+v; want at risk because auth, which it depends on, never failed over", lang, payments.Status, payments.Reasons)
+			}
+			if payments.RTOMeasuredRun != run || payments.RTOMeasuredMS == nil || *payments.RTOMeasuredMS != 900 {
+				t.Errorf("%s: payments' RTO %v from %q, want 900ms from %s", lang, payments.RTOMeasuredMS, payments.RTOMeasuredRun, run)
+			}
+			if auth.Status != drills.NonCompliant || h.Summary.Status != drills.NonCompliant {
+				t.Errorf("%s: auth, never drilled, is %s and the report %s; want both non-compliant", lang, auth.Status, h.Summary.Status)
+			}
+			if lang == "ko" && !strings.ContainsAny(dep.Text, "가나다라마바사아자차카타파하") {
+				t.Errorf("the Korean report's reason is not in Korean: %q", dep.Text)
+			}
+			if len(h.Clauses) == 0 || h.Profile.Regulator == "" {
+				t.Errorf("%s: clauses %+v, regulator %q", lang, h.Clauses, h.Profile.Regulator)
+			}
+			v, err := report.Verify(bytes.NewReader(buf.Bytes()), int64(buf.Len()), key.Public().(ed25519.PublicKey))
+			if err != nil || !v.OK() {
+				t.Fatalf("%s: the bundle does not verify: %v %+v", lang, err, v)
+			}
 		}
 	})
 }
