@@ -439,3 +439,34 @@ func TestPublishSignsOffExactlyWhatTheDraftSaid(t *testing.T) {
 		t.Error("publishing a published bundle succeeds")
 	}
 }
+
+func TestVerifyHoldsTheDrillsToTheirEvents(t *testing.T) {
+	t.Parallel()
+	bundle, _ := writeBundle(t)
+	dropRun2 := func(b []byte) []byte {
+		var out []byte
+		for _, line := range bytes.SplitAfter(b, []byte("\n")) {
+			if !bytes.Contains(line, []byte(`"run_id":"run-2"`)) {
+				out = append(out, line...)
+			}
+		}
+		return out
+	}
+	v := verify(t, rewrite(t, bundle, report.FileEvents, dropRun2, testKey()))
+	if want := "run run-2: events.ndjson holds none of its events"; !strings.Contains(problems(v), want) {
+		t.Errorf("with run-2's events removed, Verify found:\n%swant %q", problems(v), want)
+	}
+	dropDrill := func(b []byte) []byte {
+		i := bytes.Index(b, []byte(`,
+    {
+      "run_id": "run-2"`))
+		if i < 0 {
+			t.Fatal("report.json has no run-2")
+		}
+		return append(bytes.Clone(b[:i]), []byte("\n  ]\n}\n")...)
+	}
+	v = verify(t, rewrite(t, bundle, report.FileReportJSON, dropDrill, testKey()))
+	if want := "run run-2 has events in events.ndjson but is not among the report's drills"; !strings.Contains(problems(v), want) {
+		t.Errorf("with run-2 removed from report.json, Verify found:\n%swant %q", problems(v), want)
+	}
+}

@@ -97,7 +97,7 @@ func Verify(r io.ReaderAt, size int64, pub ed25519.PublicKey) (*Verification, er
 			v.addf(f.Name, "the manifest does not list this file")
 		}
 	}
-	for _, need := range []string{FileReportJSON, FileEvents} {
+	for _, need := range []string{FileReportJSON, FileRunsCSV, FileJUnit, FileEvents} {
 		if !listed[need] {
 			v.addf(FileManifest, "the manifest does not list %s", need)
 		}
@@ -426,7 +426,12 @@ func verifyReport(v *Verification, f *zip.File, figs *figures, head *AuditHead) 
 		return
 	}
 	defer rc.Close()
+	inReport := map[string]bool{}
 	h, err := readReportJSON(rc, func(d *Drill) error {
+		if inReport[d.RunID] {
+			v.addf(FileReportJSON, "run %s is listed twice", d.RunID)
+		}
+		inReport[d.RunID] = true
 		checkDrill(v, d, figs)
 		return nil
 	})
@@ -435,6 +440,16 @@ func verifyReport(v *Verification, f *zip.File, figs *figures, head *AuditHead) 
 		return
 	}
 	v.State = h.State
+	var missing []string
+	for run := range figs.runRTO {
+		if !inReport[run] {
+			missing = append(missing, run)
+		}
+	}
+	sort.Strings(missing)
+	for _, run := range missing {
+		v.addf(FileReportJSON, "run %s has events in events.ndjson but is not among the report's drills", run)
+	}
 	if h.ID != v.ReportID || h.Version != v.ReportVersion {
 		v.addf(FileReportJSON, "it is report %s version %d, but the manifest signs %s version %d", h.ID, h.Version, v.ReportID, v.ReportVersion)
 	}
@@ -471,6 +486,9 @@ func verifyReport(v *Verification, f *zip.File, figs *figures, head *AuditHead) 
 }
 
 func checkDrill(v *Verification, d *Drill, figs *figures) {
+	if _, ok := figs.runRTO[d.RunID]; !ok {
+		v.addf(FileReportJSON, "run %s: events.ndjson holds none of its events", d.RunID)
+	}
 	if len(d.Measurements) > 0 {
 		if got, ok := figs.runRTO[d.RunID]; ok && d.RTOMS != nil {
 			v.Figures++

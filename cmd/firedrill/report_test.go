@@ -16,7 +16,7 @@ import (
 	"github.com/firedrill/firedrill/report"
 )
 
-// oneDrill is a report source of one drill without events: enough for the CLI's local
+// oneDrill is a report source of one drill and one event: enough for the CLI's local
 // commands, whose checks the report package tests in depth.
 type oneDrill struct{}
 
@@ -27,7 +27,10 @@ func (oneDrill) Drills(context.Context) iter.Seq2[*report.Drill, error] {
 }
 
 func (oneDrill) Events(context.Context) iter.Seq2[*report.Event, error] {
-	return func(func(*report.Event, error) bool) {}
+	return func(yield func(*report.Event, error) bool) {
+		// An event older than the audit log, which has no audit row.
+		yield(&report.Event{RunID: "run-1", Seq: 1, At: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), Kind: "run_created"}, nil)
+	}
 }
 
 // The key made by report public-key signs a bundle that report verify accepts, and refuses

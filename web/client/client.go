@@ -228,12 +228,12 @@ func (c *Client) doWithin(ctx context.Context, timeout time.Duration, method, pa
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return c.transportError(ctx, method, path, err)
+		return c.transportError(ctx, timeout, method, path, err)
 	}
 	defer resp.Body.Close()
 	reply, err := io.ReadAll(io.LimitReader(resp.Body, MaxReplyBytes+1))
 	if err != nil {
-		return c.transportError(ctx, method, path, err)
+		return c.transportError(ctx, timeout, method, path, err)
 	}
 	if len(reply) > MaxReplyBytes {
 		return fmt.Errorf("%s %s: the reply is larger than %d bytes", method, path, MaxReplyBytes)
@@ -252,9 +252,9 @@ func (c *Client) doWithin(ctx context.Context, timeout time.Duration, method, pa
 
 // transportError says the server could not be reached or did not answer in time. It names
 // the address (never the token, which only travels in a header).
-func (c *Client) transportError(ctx context.Context, method, path string, err error) error {
+func (c *Client) transportError(ctx context.Context, timeout time.Duration, method, path string, err error) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("%s %s: firedrill at %s did not answer in time", method, path, c.base)
+		return fmt.Errorf("%s %s: firedrill at %s did not answer within %s", method, path, c.base, timeout)
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
@@ -755,7 +755,7 @@ func (c *Client) ReportDownload(ctx context.Context, id string, w io.Writer) (in
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return 0, c.transportError(ctx, http.MethodGet, path, err)
+		return 0, c.transportError(ctx, ReportTimeout, http.MethodGet, path, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
