@@ -47,11 +47,17 @@ func (pc ProfileCompliance) Scope(profile, period, lang string) (*Scope, error) 
 	if !slices.Contains(p.Languages, lang) {
 		return nil, &InvalidError{Field: "lang", Message: fmt.Sprintf("profile %s reports in %v, not %q", p.ID, p.Languages, lang)}
 	}
-	return &Scope{
+	sc := &Scope{
 		Profile: bundle.ProfileRef{ID: p.ID, Title: p.Title.Get(lang), Regulator: p.Regulator.Get(lang), Source: p.Source},
 		Period:  bundle.PeriodRef{Name: per.Name, Start: per.Start, End: per.End},
 		Lang:    lang,
-	}, nil
+	}
+	// A drill within the profile's frequency of the period's end keeps a service drilled,
+	// whenever in that span it ran (drills.ComplianceInput.Drills).
+	if p.FrequencyMonths > 0 {
+		sc.LookbackFrom = per.End.AddDate(0, -p.FrequencyMonths, 0)
+	}
+	return sc, nil
 }
 
 // Evaluate judges the estate's services with the scope's profile.

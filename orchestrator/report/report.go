@@ -46,13 +46,18 @@ type Scope struct {
 	Profile bundle.ProfileRef
 	Period  bundle.PeriodRef
 	Lang    string
+	// LookbackFrom, when before the period's start, is how far back the evaluation also
+	// needs runs: a quarter's report of a yearly-drilled service counts its drill of the
+	// previous months. Those runs are evaluated, never reported as drills of the period.
+	LookbackFrom time.Time
 }
 
 // Facts are what the evaluation stands on.
 type Facts struct {
 	Estate *drills.Estate
 	Now    time.Time
-	// Drills yields the period's ended runs, oldest first (what drills.DrillFacts holds).
+	// Drills yields the period's ended runs, oldest first (what drills.DrillFacts holds),
+	// after those of the scope's lookback.
 	Drills iter.Seq2[*DrillFacts, error]
 	// Findings are the estate's findings, whatever their status.
 	Findings []bundle.Finding
@@ -186,7 +191,11 @@ func (g *Gatherer) Export(ctx context.Context, w io.Writer, p *ExportParams) (*b
 	if err != nil {
 		return nil, nil, fmt.Errorf("export report: %w", err)
 	}
-	src := &source{g: g, scope: p.Scope, endedBefore: p.Now, plans: map[string]string{}}
+	src := &source{g: g, from: p.Scope.Period.Start, to: p.Scope.Period.End, endedBefore: p.Now, plans: map[string]string{}}
+	evalSrc := src
+	if lb := p.Scope.LookbackFrom; !lb.IsZero() && lb.Before(p.Scope.Period.Start) {
+		evalSrc = &source{g: g, from: lb, to: p.Scope.Period.End, endedBefore: p.Now, plans: src.plans}
+	}
 	var findings []bundle.Finding
 	if g.cfg.Findings != nil {
 		if findings, err = g.cfg.Findings.ReportFindings(ctx, p.Now); err != nil {
@@ -196,8 +205,8 @@ func (g *Gatherer) Export(ctx context.Context, w io.Writer, p *ExportParams) (*b
 	findings = nonNilFindings(findings)
 
 	// The first walk: the evaluation's facts, and the figures the services table shows.
-	tally := &tally{latest: map[string]*latestFigures{}}
-	facts := &Facts{Estate: p.Estate, Now: p.Now, Findings: findings, Drills: tally.walk(src.Drills(ctx))}
+	tally := &tally{latest: map[string]*latestFigures{}, period: p.Scope.Period}
+	facts := &Facts{Estate: p.Estate, Now: p.Now, Findings: findings, Drills: tally.walk(evalSrc.Drills(ctx))}
 	ev, err := g.cfg.Compliance.Evaluate(ctx, p.Scope, facts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("export report: evaluate %s: %w", p.Scope.Profile.ID, err)
@@ -260,9 +269,11 @@ type latestFigures struct {
 	rtoRun, rpoRun string
 }
 
-// tally watches the evaluation's walk of the drills: how many ran and passed, and each
-// service's latest figures.
+// tally watches the evaluation's walk of the drills: how many of the period's ran and
+// passed, and each service's latest figures among them (the bundle holds the period's drills
+// only, and its verifier recomputes the figures from their events).
 type tally struct {
+	period         bundle.PeriodRef
 	drills, passed int
 	latest         map[string]*latestFigures
 	walked         bool
@@ -278,9 +289,12 @@ func (t *tally) walk(drillSeq iter.Seq2[*bundle.Drill, error]) iter.Seq2[*DrillF
 				yield(nil, err)
 				return
 			}
-			t.drills++
-			if d.Passed {
-				t.passed++
+			inPeriod := !d.CreatedAt.Before(t.period.Start) && d.CreatedAt.Before(t.period.End)
+			if inPeriod {
+				t.drills++
+				if d.Passed {
+					t.passed++
+				}
 			}
 			f := &DrillFacts{RunID: d.RunID, Plan: d.Plan, PlanSHA256: d.PlanSHA256, At: drillAt(d), State: d.State, Forced: d.Forced}
 			for _, m := range d.Measurements {
@@ -289,6 +303,9 @@ func (t *tally) walk(drillSeq iter.Seq2[*bundle.Drill, error]) iter.Seq2[*DrillF
 					RTO:        durationOf(m.RTOMS), RPO: durationOf(m.RPOMS), Reason: m.Reason,
 				}
 				f.Services = append(f.Services, ds)
+				if !inPeriod {
+					continue
+				}
 				l := t.latest[m.Service]
 				if l == nil {
 					l = &latestFigures{}
@@ -327,11 +344,11 @@ func durationOf(ms *int64) *time.Duration {
 	return &d
 }
 
-// source is the bundle's DrillSource over the store: each walk pages through the period's
-// runs again.
+// source is the bundle's DrillSource over the store: each walk pages through the runs
+// created in [from, to) and ended before endedBefore again.
 type source struct {
 	g           *Gatherer
-	scope       *Scope
+	from, to    time.Time
 	endedBefore time.Time
 	// plans caches each plan's scenario (its description) by plan ID: a period has few plans.
 	plans map[string]string
@@ -343,7 +360,7 @@ func (s *source) pages(ctx context.Context) iter.Seq2[[]*store.Run, error] {
 		var after *store.RunCursor
 		for {
 			runs, err := s.g.cfg.Store.RunEndedPage(ctx, &store.RunEndedPageParams{
-				From: s.scope.Period.Start, To: s.scope.Period.End, EndedBefore: s.endedBefore, After: after, Limit: s.g.cfg.PageSize,
+				From: s.from, To: s.to, EndedBefore: s.endedBefore, After: after, Limit: s.g.cfg.PageSize,
 			})
 			if err != nil {
 				yield(nil, err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/examples"
+	"github.com/firedrill/firedrill/internal/clock/clocktest"
 	oreport "github.com/firedrill/firedrill/orchestrator/report"
 	"github.com/firedrill/firedrill/orchestrator/store"
 	"github.com/firedrill/firedrill/orchestrator/store/storetest"
@@ -266,4 +267,85 @@ func TestKrEFSRReportMarksPaymentsAtRiskWhenAuthNeverFailedOver(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A quarter's report counts a service's drill of the months before it toward its frequency,
+// but reports only the quarter's drills, with figures its events give.
+func TestAQuarterEvaluatesTheLookbackButReportsThePeriodsDrills(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clk := clocktest.New(time.Date(2026, 2, 10, 1, 0, 0, 0, time.UTC))
+	s, err := store.Open(ctx, store.Config{DatabaseURL: storetest.NewDatabase(t), Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := s.PlanSave(ctx, store.PlanSaveParams{Name: "site-loss", File: "plans/site-loss.hcl", Source: []byte(`plan "site-loss" {}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	february := drill(t, s, plan, clk.Now().Add(time.Minute), map[string]time.Duration{"auth": 300 * time.Millisecond, "payments": 600 * time.Millisecond})
+	clk.Set(time.Date(2026, 8, 10, 1, 0, 0, 0, time.UTC))
+	august := drill(t, s, plan, clk.Now().Add(time.Minute), map[string]time.Duration{"payments": 700 * time.Millisecond})
+
+	g, err := oreport.New(oreport.Config{Store: s, Compliance: oreport.ProfileCompliance{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scope, err := g.Scope("kr-efsr", "2026-Q3", "en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !scope.LookbackFrom.Before(scope.Period.Start) {
+		t.Fatalf("kr-efsr's Q3 scope looks back to %v, want before the quarter (%v)", scope.LookbackFrom, scope.Period.Start)
+	}
+	seed := sha256.Sum256([]byte("quarter"))
+	key := ed25519.NewKeyFromSeed(seed[:])
+	var buf bytes.Buffer
+	_, h, err := g.Export(ctx, &buf, &oreport.ExportParams{Scope: scope, ID: "R-q3", Version: 1, GeneratedBy: "lee",
+		Now: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), Estate: estate(t), Key: key})
+	if err != nil {
+		t.Fatalf("Export: %v", err)
+	}
+	if h.Summary.Drills != 1 {
+		t.Errorf("the quarter's report counts %d drills, want the one of August", h.Summary.Drills)
+	}
+	for _, svc := range h.Services {
+		switch svc.Service {
+		case "auth":
+			for _, r := range svc.Reasons {
+				if r.Code == drills.ReasonNotDrilled {
+					t.Errorf("auth, drilled in February (%s), is %q", february, r.Text)
+				}
+			}
+			if svc.RTOMeasuredMS != nil {
+				t.Errorf("auth's figure %d comes from a drill the report does not hold", *svc.RTOMeasuredMS)
+			}
+		case "payments":
+			if svc.RTOMeasuredRun != august {
+				t.Errorf("payments' figure comes from %q, want the quarter's drill %s", svc.RTOMeasuredRun, august)
+			}
+		}
+	}
+	v, err := report.Verify(bytes.NewReader(buf.Bytes()), int64(buf.Len()), key.Public().(ed25519.PublicKey))
+	if err != nil || !v.OK() {
+		t.Fatalf("the bundle does not verify: %v %+v", err, v)
+	}
+	b, err := report.OpenBundle(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []string
+	for d, err := range b.Drills(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, d.RunID)
+	}
+	if len(held) != 1 || held[0] != august {
+		t.Errorf("the bundle holds drills %v, want only %s", held, august)
+	}
 }
