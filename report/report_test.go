@@ -470,3 +470,40 @@ func TestVerifyHoldsTheDrillsToTheirEvents(t *testing.T) {
 		t.Errorf("with run-2 removed from report.json, Verify found:\n%swant %q", problems(v), want)
 	}
 }
+
+// An insider who rewrites an event and its audit row consistently, hash included, still
+// breaks the link from the next row.
+func TestVerifyFindsARewrittenAuditRowByItsBrokenLink(t *testing.T) {
+	t.Parallel()
+	bundle, _ := writeBundle(t)
+	rewriteRow3 := func(b []byte) []byte {
+		var out []byte
+		for _, line := range bytes.SplitAfter(b, []byte("\n")) {
+			if !bytes.Contains(line, []byte(`"audit":{"seq":3,`)) {
+				out = append(out, line...)
+				continue
+			}
+			var ev struct {
+				Type string `json:"type"`
+				report.Event
+			}
+			if err := json.Unmarshal(line, &ev); err != nil {
+				t.Fatal(err)
+			}
+			ev.Message = "forged"
+			c := &chain{seq: ev.Audit.Seq - 1, hash: ev.Audit.PrevHash}
+			c.add(&ev.Event)
+			nb, err := json.Marshal(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, append(nb, '\n')...)
+		}
+		return out
+	}
+	v := verify(t, rewrite(t, bundle, report.FileEvents, rewriteRow3, testKey()))
+	want := "audit row 4 does not link to row 3"
+	if !strings.Contains(problems(v), want) || strings.Contains(problems(v), "differs from audit row") {
+		t.Errorf("with row 3 rewritten consistently, Verify found:\n%swant only %q", problems(v), want)
+	}
+}
