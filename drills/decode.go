@@ -300,6 +300,20 @@ func ParseDuration(s string) (time.Duration, error) {
 	return days + d, nil
 }
 
+// FormatDuration writes d as ParseDuration reads it, with whole days as such: "90d", "1d12h",
+// "3h", "319ms".
+func FormatDuration(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d < day {
+		return formatDuration(d)
+	}
+	days := strconv.FormatInt(int64(d/day), 10) + "d"
+	if rest := d % day; rest > 0 {
+		return days + formatDuration(rest)
+	}
+	return days
+}
+
 // formatDuration writes d without the zero units Go's String adds ("1h0m0s" becomes "1h").
 func formatDuration(d time.Duration) string {
 	s := d.String()

@@ -2,6 +2,7 @@ package drills_test
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/firedrill/firedrill/drills"
 )
@@ -146,4 +147,61 @@ plan "dns-switch" {
 	// Output:
 	// [sre compliance] 0s
 	// [compliance] 4h0m0s
+}
+
+// ExampleEvaluateCompliance is the Kakao lesson: payments was failed over in 2026, auth, which
+// it depends on, never was, so the drill does not show payments can run on the DR site.
+func ExampleEvaluateCompliance() {
+	profile, diags := drills.ParseProfile("yearly.hcl", []byte(`
+profile "yearly" {
+  title     = { en = "Yearly drills" }
+  regulator = { en = "The regulator" }
+  languages = ["en"]
+  source    = "an example"
+  sections  = ["summary", "services"]
+  frequency {
+    months = 12
+    source = "art. 24"
+  }
+  clause "deps" {
+    title         = { en = "Dependencies failed over" }
+    source        = "art. 23"
+    requirement   = { en = "A service's dependencies fail over with it." }
+    evidence      = ["dependencies_covered"]
+    does_not_show = { en = "Dependencies outside the estate." }
+  }
+}`))
+	if diags.HasErrors() {
+		fmt.Println(diags)
+		return
+	}
+	period, _ := drills.ParsePeriod("2026", nil)
+	rto, rpo := 20*time.Minute, 300*time.Millisecond
+	result := drills.EvaluateCompliance(drills.ComplianceInput{
+		Profile: profile, Period: period, Now: period.End.Add(24 * time.Hour),
+		Services: []drills.ServiceFacts{
+			{Name: "auth", Criticality: "core", RTOObjective: 30 * time.Minute, RPOObjective: time.Second},
+			{Name: "payments", Criticality: "core", DependsOn: []string{"auth"}, RTOObjective: time.Hour, RPOObjective: 5 * time.Second},
+		},
+		Drills: []drills.DrillFacts{{
+			RunID: "7f3a", At: period.Start.AddDate(0, 3, 17), State: drills.RunSucceeded,
+			Services: []drills.DrillService{{
+				Objectives: drills.ServiceObjectives{Service: "payments", RTO: drills.EvidenceMet, RPO: drills.EvidenceMet},
+				RTO:        &rto, RPO: &rpo,
+			}},
+		}},
+	})
+	fmt.Println("estate:", result.Status)
+	for _, s := range result.Services {
+		fmt.Printf("%s: %s\n", s.Service, s.Status)
+		for _, r := range s.Reasons {
+			fmt.Printf("  [%s] %s\n", r.Clause, r.Text("en"))
+		}
+	}
+	// Output:
+	// estate: non_compliant
+	// auth: non_compliant
+	//   [] auth was not drilled in 2026: a drill is required at least every 12 months
+	// payments: at_risk
+	//   [deps] payments was drilled, but auth, which it depends on, was never failed over in 2026: the drill does not show payments can run on the DR site
 }

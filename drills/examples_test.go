@@ -93,3 +93,27 @@ func TestREADMEPlansAreValid(t *testing.T) {
 		t.Fatal("the README has no hcl block declaring a plan")
 	}
 }
+
+// TestREADMEProfileIsValid holds the README's profile example to the profile language.
+func TestREADMEProfileIsValid(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for i, b := range strings.Split(string(src), "```hcl\n")[1:] {
+		block, _, _ := strings.Cut(b, "```")
+		if !strings.HasPrefix(block, "profile ") {
+			continue
+		}
+		n++
+		name := fmt.Sprintf("README.md hcl block %d", i+1)
+		if _, hd := drills.ParseProfile(name, []byte(block)); len(hd) > 0 {
+			t.Errorf("ParseProfile(%s) = %v", name, drills.DiagnosticsFromHCL(name, hd))
+		}
+	}
+	if n == 0 {
+		t.Fatal("the README has no hcl block declaring a profile")
+	}
+}

@@ -202,6 +202,11 @@ func (r *rpoResult) apply(m *store.MeasurementInput) {
 		return
 	}
 	rpo, lost := r.m.RPO, r.m.LostRows
+	m.RPOInputs = &drills.RPOInputs{
+		FirstPrimarySeq: r.m.FirstPrimary.Seq, FirstPrimaryAt: r.m.FirstPrimary.At.UTC(),
+		LastPrimarySeq: r.m.LastPrimary.Seq, LastPrimaryAt: r.m.LastPrimary.At.UTC(),
+		LastDRSeq: r.m.LastDR.Seq, LastDRAt: r.m.LastDR.At.UTC(), Evidenced: r.notEvidenced == "",
+	}
 	if r.notEvidenced != "" {
 		// The figure is kept in the evidence, but it is no RPO: it stands on too little.
 		m.Reason = joinReason(m.Reason, "RPO not evidenced: "+r.notEvidenced)

@@ -838,6 +838,10 @@ func (x *execution) finish(ctx context.Context, end *ending) (*Outcome, error) {
 		rto := verdict.RTOActual
 		params.RTOActual = &rto
 	}
+	if !x.t0.IsZero() {
+		t0 := x.t0
+		params.T0 = &t0
+	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
 	defer cancel()
 	if err := x.closeInterrupted(wctx, out.State); err != nil {

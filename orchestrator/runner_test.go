@@ -266,9 +266,33 @@ func TestRunExamplePlanEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// created, claimed, preflight, running, 2 per step, 2 milestones, finished.
-		if want := 4 + 2*len(steps) + 2 + 1; len(events) != want {
+		// created, claimed, preflight, running, 2 per step, 2 milestones, a measurement per
+		// service, finished.
+		if want := 4 + 2*len(steps) + 2 + len(ms) + 1; len(events) != want {
 			t.Errorf("recorded %d events, want %d", len(events), want)
+		}
+		// Each measurement event gives back the figures the run recorded.
+		byService := map[string]*store.Measurement{}
+		for _, m := range ms {
+			byService[m.Service] = m
+		}
+		seen := 0
+		for _, ev := range events {
+			if ev.Kind != drills.EventMeasurement {
+				continue
+			}
+			var me drills.MeasurementEvidence
+			if err := json.Unmarshal(ev.Data, &me); err != nil {
+				t.Fatalf("measurement event %s: %v", ev.Data, err)
+			}
+			m := byService[me.Service]
+			if m == nil || m.RTOActual == nil || me.RTO() == nil || *me.RTO() != m.RTOActual.Milliseconds() {
+				t.Errorf("measurement event %s: its inputs give RTO %v, the run recorded %+v", ev.Data, me.RTO(), m)
+			}
+			seen++
+		}
+		if seen != len(ms) {
+			t.Errorf("%d measurement events for %d measurements", seen, len(ms))
 		}
 	})
 }

@@ -13,6 +13,12 @@ import (
 // SchemaVersion is the version of report.json's schema (schema/report.schema.json).
 const SchemaVersion = 1
 
+// Report states: a draft until a compliance officer publishes it.
+const (
+	StateDraft     = "draft"
+	StatePublished = "published"
+)
+
 // Header is everything a report says except its drills, which are streamed: its size does not
 // grow with the number of runs in the period.
 type Header struct {
@@ -82,11 +88,15 @@ type Service struct {
 	RTOObjectiveMS int64                   `json:"rto_objective_ms"`
 	RTOCeilingMS   *int64                  `json:"rto_ceiling_ms"`
 	RTOMeasuredMS  *int64                  `json:"rto_measured_ms"`
-	RTOEvidence    drills.Evidence         `json:"rto_evidence"`
-	RPOObjectiveMS int64                   `json:"rpo_objective_ms"`
-	RPOCeilingMS   *int64                  `json:"rpo_ceiling_ms"`
-	RPOMeasuredMS  *int64                  `json:"rpo_measured_ms"`
-	RPOEvidence    drills.Evidence         `json:"rpo_evidence"`
+	// RTOMeasuredRun is the drill RTOMeasuredMS comes from (the latest that measured it), so
+	// a verifier recomputes the figure from that drill's events.
+	RTOMeasuredRun string          `json:"rto_measured_run,omitempty"`
+	RTOEvidence    drills.Evidence `json:"rto_evidence"`
+	RPOObjectiveMS int64           `json:"rpo_objective_ms"`
+	RPOCeilingMS   *int64          `json:"rpo_ceiling_ms"`
+	RPOMeasuredMS  *int64          `json:"rpo_measured_ms"`
+	RPOMeasuredRun string          `json:"rpo_measured_run,omitempty"`
+	RPOEvidence    drills.Evidence `json:"rpo_evidence"`
 }
 
 // Reason is one reason for a service's status, in the report's language.

@@ -41,6 +41,8 @@ func routeRequests(t testing.TB, b *bundle, suffix string) map[string]request {
 		"GET /api/v1/services":                        {method: "GET", path: "/api/v1/services"},
 		"GET /api/v1/sites":                           {method: "GET", path: "/api/v1/sites"},
 		"POST /api/v1/plans/validate":                 {method: "POST", path: "/api/v1/plans/validate", body: jsonBody(t, control.PlanValidateParams{PlanFile: "plans/site-loss.hcl", PlanSource: b.planSrc})},
+		"GET /api/v1/profiles":                        {method: "GET", path: "/api/v1/profiles"},
+		"GET /api/v1/profiles/{id}":                   {method: "GET", path: "/api/v1/profiles/kr-efsr"},
 		"GET /api/v1/users":                           {method: "GET", path: "/api/v1/users"},
 		"POST /api/v1/users":                          {method: "POST", path: "/api/v1/users", body: jsonBody(t, control.UserCreateParams{Name: "new-" + suffix, Roles: []string{drills.RoleViewer}})},
 		"GET /api/v1/users/{name}":                    {method: "GET", path: "/api/v1/users/" + drills.RoleViewer},
@@ -51,6 +53,11 @@ func routeRequests(t testing.TB, b *bundle, suffix string) map[string]request {
 		"GET /api/v1/tokens":                          {method: "GET", path: "/api/v1/tokens?user=" + drills.RoleViewer},
 		"POST /api/v1/tokens":                         {method: "POST", path: "/api/v1/tokens", body: []byte(`{"user":"victim-` + suffix + `","expires_in":"24h"}`)},
 		"DELETE /api/v1/tokens/{id}":                  {method: "DELETE", path: "/api/v1/tokens/" + noSuchRun},
+		"GET /api/v1/reports":                         {method: "GET", path: "/api/v1/reports?state=published&limit=5"},
+		"POST /api/v1/reports":                        {method: "POST", path: "/api/v1/reports", body: []byte(`{"profile":"kr-efsr","period":"2026"}`)},
+		"GET /api/v1/reports/{id}":                    {method: "GET", path: "/api/v1/reports/R-none"},
+		"GET /api/v1/reports/{id}/bundle":             {method: "GET", path: "/api/v1/reports/R-none/bundle"},
+		"POST /api/v1/reports/{id}/publish":           {method: "POST", path: "/api/v1/reports/R-none/publish"},
 	}
 }
 

@@ -3,7 +3,9 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/firedrill/firedrill/orchestrator/control"
 )
@@ -132,6 +134,18 @@ func listServices(ctx context.Context, s *Server, _ *http.Request, c *control.Ca
 	return map[string]any{"services": nonNil(list)}, nil
 }
 
+func listProfiles(ctx context.Context, s *Server, _ *http.Request, c *control.Caller, _ any) (any, error) {
+	list, err := s.cfg.Control.ProfileList(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"profiles": nonNil(list)}, nil
+}
+
+func getProfile(ctx context.Context, s *Server, r *http.Request, c *control.Caller, _ any) (any, error) {
+	return s.cfg.Control.ProfileGet(ctx, c, r.PathValue("id"))
+}
+
 func listSites(ctx context.Context, s *Server, _ *http.Request, c *control.Caller, _ any) (any, error) {
 	list, err := s.cfg.Control.SiteList(ctx, c)
 	if err != nil {
@@ -221,4 +235,51 @@ func nonNil[T any](list []T) []T {
 		return []T{}
 	}
 	return list
+}
+
+// ---- Reports ----------------------------------------------------------------------------
+
+var reportListQuery = []string{"state", "profile", "period", "limit"}
+
+func listReports(ctx context.Context, s *Server, r *http.Request, c *control.Caller, _ any) (any, error) {
+	q := r.URL.Query()
+	p := &control.ReportListParams{State: q.Get("state"), Profile: q.Get("profile"), Period: q.Get("period")}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil {
+			return nil, &control.Error{Category: control.CategoryInvalid, Field: "limit", Message: "limit " + strconv.Quote(l) + " is not a number"}
+		}
+		p.Limit = n
+	}
+	list, err := s.cfg.Control.ReportList(ctx, c, p)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"reports": list}, nil
+}
+
+func exportReport(ctx context.Context, s *Server, _ *http.Request, c *control.Caller, body any) (any, error) {
+	return s.cfg.Control.ReportExport(ctx, c, body.(*control.ReportExportParams))
+}
+
+func getReport(ctx context.Context, s *Server, r *http.Request, c *control.Caller, _ any) (any, error) {
+	return s.cfg.Control.ReportGet(ctx, c, r.PathValue("id"))
+}
+
+func publishReport(ctx context.Context, s *Server, r *http.Request, c *control.Caller, _ any) (any, error) {
+	return s.cfg.Control.ReportPublish(ctx, c, r.PathValue("id"))
+}
+
+// getReportBundle streams the signed zip, a chunk at a time from the store.
+func getReportBundle(ctx context.Context, s *Server, r *http.Request, c *control.Caller, _ any) (any, error) {
+	id := r.PathValue("id")
+	// Check first, so that a refusal is a JSON error and not a cut-short zip.
+	if _, err := s.cfg.Control.ReportGet(ctx, c, id); err != nil {
+		return nil, err
+	}
+	return &streamed{write: func(w io.Writer, start func(string, string, int64)) error {
+		return s.cfg.Control.ReportBundle(ctx, c, id, func(v *control.ReportView) {
+			start("application/zip", v.ID+".zip", v.Size)
+		}, w)
+	}}, nil
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -78,6 +80,9 @@ var routes = []Route{
 	{Method: "GET", Pattern: "/api/v1/sites", Operation: control.OpEstateRead, serve: listSites},
 	{Method: "POST", Pattern: "/api/v1/plans/validate", Operation: control.OpPlanValidate, Body: typeOf[control.PlanValidateParams](), serve: validatePlan},
 
+	{Method: "GET", Pattern: "/api/v1/profiles", Operation: control.OpProfileRead, serve: listProfiles},
+	{Method: "GET", Pattern: "/api/v1/profiles/{id}", Operation: control.OpProfileRead, serve: getProfile},
+
 	{Method: "GET", Pattern: "/api/v1/users", Operation: control.OpUserRead, serve: listUsers},
 	{Method: "POST", Pattern: "/api/v1/users", Operation: control.OpUserManage, Body: typeOf[control.UserCreateParams](), Status: http.StatusCreated, serve: createUser},
 	{Method: "GET", Pattern: "/api/v1/users/{name}", Operation: control.OpUserRead, serve: getUser},
@@ -89,9 +94,21 @@ var routes = []Route{
 	{Method: "GET", Pattern: "/api/v1/tokens", Operation: control.OpTokenManage, Query: userQuery, serve: listTokens},
 	{Method: "POST", Pattern: "/api/v1/tokens", Operation: control.OpTokenManage, Body: typeOf[control.TokenCreateParams](), Status: http.StatusCreated, serve: createToken},
 	{Method: "DELETE", Pattern: "/api/v1/tokens/{id}", Operation: control.OpTokenManage, serve: revokeToken},
+
+	{Method: "GET", Pattern: "/api/v1/reports", Operation: control.OpReportRead, Query: reportListQuery, serve: listReports},
+	{Method: "POST", Pattern: "/api/v1/reports", Operation: control.OpReportExport, Body: typeOf[control.ReportExportParams](), Status: http.StatusCreated, serve: exportReport},
+	{Method: "GET", Pattern: "/api/v1/reports/{id}", Operation: control.OpReportRead, serve: getReport},
+	{Method: "GET", Pattern: "/api/v1/reports/{id}/bundle", Operation: control.OpReportRead, serve: getReportBundle},
+	{Method: "POST", Pattern: "/api/v1/reports/{id}/publish", Operation: control.OpReportPublish, serve: publishReport},
 }
 
 func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }
+
+// streamed is a reply a handler streams itself (a report bundle) instead of a JSON view:
+// write calls start, with what the reply is, before its first byte.
+type streamed struct {
+	write func(w io.Writer, start func(contentType, filename string, size int64)) error
+}
 
 // noBody is what a route without a body accepts: nothing, or an empty object.
 type noBody struct{}
@@ -143,6 +160,25 @@ func (s *Server) serveRoute(rt Route) http.Handler {
 			}
 			if v := reflect.ValueOf(view); !v.IsValid() || (v.Kind() == reflect.Pointer && v.IsNil()) {
 				return 0, fmt.Errorf("%s %s: the operation returned no view and no error", rt.Method, rt.Pattern)
+			}
+			if st, ok := view.(*streamed); ok {
+				// The reply streams: its status and headers go out with its first bytes,
+				// after which a failure can only cut it short.
+				sent := false
+				err := st.write(w, func(contentType, filename string, size int64) {
+					w.Header().Set("Content-Type", contentType)
+					w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
+					w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+					w.WriteHeader(status)
+					sent = true
+				})
+				if err != nil && !sent {
+					return 0, err
+				}
+				if err != nil {
+					s.log.ErrorContext(ctx, "streamed reply cut short", "route", rt.Pattern, "err", err)
+				}
+				return status, nil
 			}
 			if raw, ok := view.(json.RawMessage); ok {
 				writeBytes(w, status, raw)

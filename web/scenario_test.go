@@ -220,6 +220,23 @@ func TestOpenAPIValidatesEveryRoute(t *testing.T) {
 		t.Error("sites show the estate's secret references")
 	}
 
+	// Regulator profiles: anyone who reads may read them, auditors included.
+	var profileList struct {
+		Profiles []control.ProfileSummary `json:"profiles"`
+	}
+	do(drills.RoleAuditor, "GET", "/api/v1/profiles", nil).decode(t, 200, &profileList)
+	if len(profileList.Profiles) != 5 || profileList.Profiles[1].ID != "kr-efsr" {
+		t.Errorf("profiles = %+v, want the five shipped, by id", profileList)
+	}
+	var profile control.ProfileView
+	do(viewer, "GET", "/api/v1/profiles/kr-efsr", nil).decode(t, 200, &profile)
+	if profile.Regulator["ko"] != "금융위원회" || len(profile.Ceilings) != 1 || *profile.Ceilings[0].RTOMS != 3*60*60*1000 {
+		t.Errorf("profile kr-efsr = %+v, want the FSC and a 3h core ceiling", profile)
+	}
+	expect(do(viewer, "GET", "/api/v1/profiles/kr-efsa", nil), 404)
+	// Every role may read profiles: the refusal is to a caller without a token.
+	expect(do(callerNone, "GET", "/api/v1/profiles", nil), 401)
+
 	// Users and roles.
 	var users struct {
 		Users []control.UserView `json:"users"`
@@ -278,6 +295,8 @@ func TestOpenAPIValidatesEveryRoute(t *testing.T) {
 	}
 	expect(do("carol", "GET", "/api/v1/whoami", nil), 401)
 	expect(do(admin, "POST", "/api/v1/users/nobody/disable", nil), 404)
+
+	reportStory(t, do, expect)
 
 	// Refusals of the routes the story above only saw succeed.
 	for _, rq := range []struct{ caller, method, path, body string }{

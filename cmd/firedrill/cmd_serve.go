@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"net"
@@ -14,12 +15,15 @@ import (
 	"github.com/firedrill/firedrill/orchestrator"
 	"github.com/firedrill/firedrill/orchestrator/control"
 	"github.com/firedrill/firedrill/orchestrator/notify"
+	oreport "github.com/firedrill/firedrill/orchestrator/report"
 	"github.com/firedrill/firedrill/orchestrator/store"
+	"github.com/firedrill/firedrill/report"
 	"github.com/firedrill/firedrill/web"
 )
 
 func (a *app) serveCommand() *cobra.Command {
 	var databaseURL, listen string
+	var reportOpts reportOptions
 	var workerOpts workerOptions
 	var schedOpts schedulerOptions
 	cmd := &cobra.Command{
@@ -80,7 +84,11 @@ overdue services.`,
 			if err != nil {
 				return fmt.Errorf("--listen %s: %w", listen, err)
 			}
-			handler, err := a.apiHandler(st, estate, notifier)
+			reports, err := a.reports(ctx, st, reportOpts)
+			if err != nil {
+				return err
+			}
+			handler, err := a.apiHandler(st, estate, notifier, reports)
 			if err != nil {
 				return err
 			}
@@ -111,6 +119,9 @@ overdue services.`,
 	f.DurationVar(&workerOpts.leaseFor, "lease-for", orchestrator.DefaultLeaseFor, "how long a claim on a run lasts without renewal: a dead replica's runs are taken over after this (env FIREDRILL_LEASE_FOR)")
 	f.DurationVar(&workerOpts.poll, "poll", orchestrator.DefaultWorkerPoll, "how often the worker looks for runs to claim when idle (env FIREDRILL_POLL)")
 	f.IntVar(&workerOpts.concurrency, "concurrency", orchestrator.DefaultWorkerConcurrency, "runs this replica executes at once (env FIREDRILL_CONCURRENCY)")
+	f.StringVar(&reportOpts.signingKey, "signing-key", "", "the institution's Ed25519 report signing key, PKCS#8 PEM, generated there (mode 0600) on first use; never stored in the database; without it reports are not exported (env FIREDRILL_SIGNING_KEY)")
+	f.StringVar(&reportOpts.institution, "institution", "", "who reports: the institution named on every report's cover (env FIREDRILL_INSTITUTION)")
+	f.StringVar(&reportOpts.timeZone, "report-time-zone", "UTC", "the IANA time zone a report period's days begin in, and its dates are written in (Asia/Seoul: a Korean bank's year starts at 00:00 KST) (env FIREDRILL_REPORT_TIME_ZONE)")
 	schedOpts.register(f)
 	return cmd
 }
@@ -118,12 +129,12 @@ overdue services.`,
 // apiHandler serves /healthz and /api/v1 over the store and the estate serve loaded (nil when
 // it has none). The notifier (nil without notify blocks) hears of the runs the API's
 // operations leave awaiting approval or end, as the scheduler's hook does for fired runs.
-func (a *app) apiHandler(st *store.Store, est *serveEstate, n *notify.Notifier) (http.Handler, error) {
+func (a *app) apiHandler(st *store.Store, est *serveEstate, n *notify.Notifier, reports *control.Reports) (http.Handler, error) {
 	var estate *control.Estate
 	if est != nil {
 		estate = &control.Estate{Path: est.path, Estate: est.cfg, Source: est.src}
 	}
-	cfg := control.Config{Store: st, Estate: estate, Clock: clock.Real{}, Logger: a.logger}
+	cfg := control.Config{Store: st, Estate: estate, Clock: clock.Real{}, Logger: a.logger, Reports: reports}
 	if n != nil {
 		cfg.Notifier = n // never a nil *Notifier in the interface
 	}
@@ -136,4 +147,40 @@ func (a *app) apiHandler(st *store.Store, est *serveEstate, n *notify.Notifier) 
 		return nil, err
 	}
 	return srv.Handler(), nil
+}
+
+// reportOptions are serve's flags for exporting reports.
+type reportOptions struct {
+	signingKey, institution, timeZone string
+}
+
+// reports is what serve exports reports with: nil, and reports refused, without a signing
+// key or regulator profiles.
+func (a *app) reports(ctx context.Context, st *store.Store, o reportOptions) (*control.Reports, error) {
+	if o.signingKey == "" {
+		a.logger.InfoContext(ctx, "reports are not exported: no --signing-key")
+		return nil, nil
+	}
+	key, created, err := report.LoadOrCreateSigningKey(o.signingKey)
+	if err != nil {
+		return nil, fmt.Errorf("--signing-key: %w", err)
+	}
+	fp, err := report.Fingerprint(key.Public().(ed25519.PublicKey))
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		fmt.Fprintf(a.stderr, "generated a report signing key in %s (fingerprint %s): give regulators its public key (firedrill report public-key)\n", o.signingKey, fp)
+	}
+	loc, err := time.LoadLocation(o.timeZone)
+	if err != nil {
+		return nil, fmt.Errorf("--report-time-zone %q: %w", o.timeZone, err)
+	}
+	// The shipped regulator profiles, judged by drills.EvaluateCompliance.
+	g, err := oreport.New(oreport.Config{Store: st, Compliance: oreport.ProfileCompliance{Location: loc}})
+	if err != nil {
+		return nil, err
+	}
+	a.logger.InfoContext(ctx, "reports are exported", "signing_key_fingerprint", fp)
+	return &control.Reports{Gatherer: g, Key: key, Institution: o.institution}, nil
 }

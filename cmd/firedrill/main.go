@@ -143,7 +143,9 @@ Exit codes:
 		a.auditCommand(),
 		a.scheduleCommand(),
 		a.calendarCommand(),
+		a.profileCommand(),
 		a.versionCommand(),
+		a.reportCommand(),
 	)
 	return root
 }

@@ -44,6 +44,15 @@ const (
 	OpUserManage Operation = "user.manage"
 	// OpTokenManage: create, list and revoke API tokens.
 	OpTokenManage Operation = "token.manage"
+	// OpReportRead: list and read compliance reports and download their bundles. An auditor
+	// sees published reports only; the other roles that may read reports see drafts too.
+	OpReportRead Operation = "report.read"
+	// OpReportExport: export a draft report (build, sign and store its bundle).
+	OpReportExport Operation = "report.export"
+	// OpReportPublish: publish a draft report: the sign-off, after which it never changes.
+	OpReportPublish Operation = "report.publish"
+	// OpProfileRead: list the regulator profiles and read one, with its rules and sources.
+	OpProfileRead Operation = "profile.read"
 )
 
 // Permissions is the one authorization table: for each operation, the roles that may take it.
@@ -65,6 +74,10 @@ var Permissions = map[Operation][]string{
 	OpUserRead:      {drills.RoleAdmin},
 	OpUserManage:    {drills.RoleAdmin},
 	OpTokenManage:   {drills.RoleAdmin},
+	OpReportRead:    {drills.RoleAdmin, drills.RoleCompliance, drills.RoleAuditor},
+	OpReportExport:  {drills.RoleCompliance},
+	OpReportPublish: {drills.RoleCompliance},
+	OpProfileRead:   {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance, drills.RoleAuditor, drills.RoleViewer},
 }
 
 // Operations lists every operation, sorted.

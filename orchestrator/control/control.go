@@ -30,6 +30,9 @@ type Config struct {
 	// aborted while waiting). Optional: nil sends no notifications. A notification that cannot
 	// be queued is logged; it never fails the operation.
 	Notifier Notifier
+	// Reports is what exporting and publishing reports needs; nil refuses both as a conflict
+	// (reading stored reports still works).
+	Reports *Reports
 }
 
 // Notifier receives the announcements operations make. *notify.Notifier is one.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -834,6 +835,10 @@ func TestEveryOperationFollowsThePermissionsTable(t *testing.T) {
 			func(c *control.Caller) error { _, err := f.ctl.ServiceList(ctx, c); return err },
 			func(c *control.Caller) error { _, err := f.ctl.SiteList(ctx, c); return err },
 		},
+		control.OpProfileRead: {
+			func(c *control.Caller) error { _, err := f.ctl.ProfileList(ctx, c); return err },
+			func(c *control.Caller) error { _, err := f.ctl.ProfileGet(ctx, c, "kr-efsr"); return err },
+		},
 		control.OpPlanValidate: {func(c *control.Caller) error {
 			_, err := f.ctl.PlanValidate(ctx, c, &control.PlanValidateParams{PlanFile: planFile, PlanSource: f.planSrc})
 			return err
@@ -866,6 +871,16 @@ func TestEveryOperationFollowsThePermissionsTable(t *testing.T) {
 			},
 			func(c *control.Caller) error { _, err := f.ctl.TokenRevoke(ctx, c, "nope"); return err },
 		},
+		control.OpReportRead: {
+			func(c *control.Caller) error { _, err := f.ctl.ReportList(ctx, c, nil); return err },
+			func(c *control.Caller) error { _, err := f.ctl.ReportGet(ctx, c, "nope"); return err },
+			func(c *control.Caller) error { return f.ctl.ReportBundle(ctx, c, "nope", nil, io.Discard) },
+		},
+		control.OpReportExport: {func(c *control.Caller) error {
+			_, err := f.ctl.ReportExport(ctx, c, &control.ReportExportParams{Profile: "kr-efsr", Period: "2026"})
+			return err
+		}},
+		control.OpReportPublish: {func(c *control.Caller) error { _, err := f.ctl.ReportPublish(ctx, c, "nope"); return err }},
 	}
 	for _, op := range control.Operations() {
 		fns := calls[op]

@@ -110,6 +110,7 @@ var conflicts = []struct {
 	{store.ErrTokenRevoked, "%s is already revoked"},
 	{store.ErrOrphaned, "%s is no longer defined in the estate"},
 	{store.ErrLeaseLost, "%s changed hands; try again"},
+	{store.ErrReportPublished, "%s is published: it never changes (a correction is a new version)"},
 }
 
 // storeError maps a store error to a category and a message safe to show, about subject

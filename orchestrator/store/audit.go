@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +11,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/firedrill/firedrill/internal/auditchain"
 )
 
 // The audit log (migration 00007) is one hash chain over every run event and every recorded
@@ -38,10 +38,10 @@ import (
 //	 "operation":..,"target":..,"outcome":..,"message":..,"detail":..}
 
 // AuditGenesis is the prev_hash of the first row of the chain.
-const AuditGenesis = "0000000000000000000000000000000000000000000000000000000000000000"
+const AuditGenesis = auditchain.Genesis
 
 // AuditTimeLayout is how content writes a timestamp (always UTC).
-const AuditTimeLayout = "2006-01-02T15:04:05.000Z"
+const AuditTimeLayout = auditchain.TimeLayout
 
 // Sources of audit rows.
 const (
@@ -50,13 +50,10 @@ const (
 )
 
 // AuditHash is the hash of the audit row numbered seq, whose predecessor's hash is prev:
-// hex(SHA-256(prev + "\n" + decimal(seq) + "\n" + content)).
+// hex(SHA-256(prev + "\n" + decimal(seq) + "\n" + content)). The formula lives in
+// internal/auditchain, which the report verifier shares.
 func AuditHash(prev string, seq int64, content string) string {
-	h := sha256.New()
-	h.Write([]byte(prev))
-	h.Write([]byte("\n" + strconv.FormatInt(seq, 10) + "\n"))
-	h.Write([]byte(content))
-	return hex.EncodeToString(h.Sum(nil))
+	return auditchain.Hash(prev, seq, content)
 }
 
 type auditModel struct {

@@ -90,6 +90,8 @@ func goFamily(t reflect.Type) string {
 		return "time"
 	case t.Name() == "jsonDoc":
 		return "json"
+	case t == reflect.TypeFor[[]byte]():
+		return "bytes"
 	}
 	switch t.Kind() {
 	case reflect.String:
@@ -112,6 +114,8 @@ func dbFamily(typ string) string {
 		return "json"
 	case "bool", "boolean":
 		return "bool"
+	case "bytea", "blob":
+		return "bytes"
 	case "int2", "int4", "int8", "integer", "bigint", "smallint":
 		return "int"
 	}

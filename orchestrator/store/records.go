@@ -117,6 +117,9 @@ type MeasurementInput struct {
 	Resolution time.Duration
 	Reason     string
 	Evidence   json.RawMessage
+	// RPOInputs is what the canary saw, recorded in the run's measurement event so a report
+	// can recompute the RPO; nil when no canary measured the service.
+	RPOInputs *drills.RPOInputs
 }
 
 // Objectives is what the measurement proves about the service's objectives (see

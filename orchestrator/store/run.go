@@ -344,6 +344,10 @@ type RunFinishParams struct {
 	RTOActual     *time.Duration
 	ObjectivesMet *bool
 	Measurements  []MeasurementInput
+	// T0 is the disaster's moment as the run measured from it, at full precision; nil when
+	// the disaster never struck. Each measurement event records it with the service's
+	// restored moment, so the RTO can be recomputed from the timeline.
+	T0 *time.Time
 }
 
 // RunFinish ends a run in one transaction: its measurements, the terminal state, ended_at, the
@@ -395,6 +399,9 @@ func (s *Store) RunFinish(ctx context.Context, p *RunFinishParams) error {
 			if err := tx.Create(&m).Error; err != nil {
 				return fmt.Errorf("measurement %s: %w", in.Service, translate(err))
 			}
+			if err := appendEvent(tx, p.RunID, at, drills.EventMeasurement, "", in.Reason, measurementEvidence(p.T0, &in)); err != nil {
+				return err
+			}
 		}
 		if err := tx.Table("runs").Where("id = ?", p.RunID).UpdateColumns(map[string]any{
 			"state":             string(p.State),
@@ -421,6 +428,24 @@ func (s *Store) RunFinish(ctx context.Context, p *RunFinishParams) error {
 		return fmt.Errorf("run finish %s as %s: %w", p.RunID, p.State, err)
 	}
 	return nil
+}
+
+// measurementEvidence is the data of a measurement's run event: the raw inputs of its figures.
+func measurementEvidence(t0 *time.Time, in *MeasurementInput) *drills.MeasurementEvidence {
+	ev := &drills.MeasurementEvidence{
+		Service: in.Service, RTOObjectiveMS: msOf(in.RTOObjective), RTOMS: msPtr(in.RTOActual),
+		RPOObjectiveMS: msOf(in.RPOObjective), RPOMS: msPtr(in.RPOActual), LostRows: in.RPOLostRows,
+		ResolutionMS: msOf(in.Resolution), RPO: in.RPOInputs,
+	}
+	if t0 != nil {
+		v := t0.UTC()
+		ev.T0 = &v
+	}
+	if in.RestoredAt != nil {
+		v := in.RestoredAt.UTC()
+		ev.RestoredAt = &v
+	}
+	return ev
 }
 
 // RunGet returns the run id, or ErrNotFound.

@@ -188,11 +188,14 @@ func TestRunLifecycle(t *testing.T) {
 				Service: "payments", Criticality: drills.CriticalityCore, RTOObjective: time.Hour, RTOActual: &rto,
 				Restored: true, RestoredAt: ptr(at(61 * time.Second)), RTOMet: true, RPOObjective: 5 * time.Second,
 				RPOActual: ptr(1200 * time.Millisecond), RPOLostRows: ptr(int64(6)), RPOMet: ptr(true), Resolution: 200 * time.Millisecond,
+				RPOInputs: &drills.RPOInputs{FirstPrimarySeq: 1, FirstPrimaryAt: at(-30 * time.Second), LastPrimarySeq: 40,
+					LastPrimaryAt: at(800 * time.Millisecond), LastDRSeq: 34, LastDRAt: at(-400 * time.Millisecond), Evidenced: true},
 			},
 		}
+		t0 := at(time.Second)
 		if err := s.RunFinish(ctx, &store.RunFinishParams{
 			RunID: b.run.ID, Epoch: b.epoch, State: drills.RunSucceeded, Reason: "all objectives met", At: at(70 * time.Second),
-			RTOActual: &rto, ObjectivesMet: ptr(true), Measurements: meas,
+			RTOActual: &rto, ObjectivesMet: ptr(true), Measurements: meas, T0: &t0,
 		}); err != nil {
 			t.Fatalf("RunFinish: %v", err)
 		}
@@ -251,6 +254,8 @@ func TestRunLifecycle(t *testing.T) {
 				t.Errorf("measurement %s evidence = %s, want %s", m.Service, got.Evidence, want.Evidence)
 			}
 			got.Evidence, want.Evidence = nil, nil
+			// The canary's inputs are kept in the run's measurement event, not the row.
+			want.RPOInputs = nil
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("measurement %d = %+v, want %+v", i, got, want)
 			}
@@ -260,10 +265,23 @@ func TestRunLifecycle(t *testing.T) {
 		wantKinds := []string{
 			store.EventRunCreated, store.EventRunClaimed, store.EventRunState, store.EventMilestone,
 			store.EventStepStarted, store.EventStepFinished, store.EventRunState, store.EventRunState,
-			store.EventMilestone, store.EventMilestone, store.EventRunFinished,
+			store.EventMilestone, store.EventMilestone, drills.EventMeasurement, drills.EventMeasurement, store.EventRunFinished,
 		}
 		if got := kinds(evs); !reflect.DeepEqual(got, wantKinds) {
 			t.Errorf("event kinds = %v, want %v", got, wantKinds)
+		}
+		// Each measurement event carries the raw inputs its figures are recomputed from.
+		for i, ev := range evs[10:12] {
+			var m drills.MeasurementEvidence
+			if err := json.Unmarshal(ev.Data, &m); err != nil {
+				t.Fatalf("measurement event %d data %s: %v", i, ev.Data, err)
+			}
+			if m.Service != meas[i].Service || m.RTO() == nil || *m.RTO() != rto.Milliseconds() || !reflect.DeepEqual(m.RTOMS, m.RTO()) {
+				t.Errorf("measurement event %d = %s: want %s with an RTO of %dms that its T0 and restored moment give", i, ev.Data, meas[i].Service, rto.Milliseconds())
+			}
+			if !reflect.DeepEqual(m.RPOMS, m.RPOFigure()) {
+				t.Errorf("measurement event %d: RPO recorded %v, its inputs give %v", i, m.RPOMS, m.RPOFigure())
+			}
 		}
 		if evs[4].StepKey != "lose-sangam" || evs[5].StepKey != "lose-sangam" {
 			t.Errorf("step events step_key = %q, %q", evs[4].StepKey, evs[5].StepKey)

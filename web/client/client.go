@@ -190,7 +190,12 @@ func Diagnostics(err error) []control.Diagnostic {
 // do sends one request under its own deadline. body, when not nil, is sent as JSON; a 2xx
 // reply is decoded into out when out is not nil.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, body, out any) error {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	return c.doWithin(ctx, c.cfg.Timeout, method, path, query, body, out)
+}
+
+// doWithin is do with its own bound on the request, for the few that take longer.
+func (c *Client) doWithin(ctx context.Context, timeout time.Duration, method, path string, query url.Values, body, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	u := *c.base
 	u.Path = c.base.Path + APIPrefix + path
@@ -223,12 +228,12 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return c.transportError(ctx, method, path, err)
+		return c.transportError(ctx, timeout, method, path, err)
 	}
 	defer resp.Body.Close()
 	reply, err := io.ReadAll(io.LimitReader(resp.Body, MaxReplyBytes+1))
 	if err != nil {
-		return c.transportError(ctx, method, path, err)
+		return c.transportError(ctx, timeout, method, path, err)
 	}
 	if len(reply) > MaxReplyBytes {
 		return fmt.Errorf("%s %s: the reply is larger than %d bytes", method, path, MaxReplyBytes)
@@ -247,9 +252,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 
 // transportError says the server could not be reached or did not answer in time. It names
 // the address (never the token, which only travels in a header).
-func (c *Client) transportError(ctx context.Context, method, path string, err error) error {
+func (c *Client) transportError(ctx context.Context, timeout time.Duration, method, path string, err error) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("%s %s: firedrill at %s did not answer within %s", method, path, c.base, c.cfg.Timeout)
+		return fmt.Errorf("%s %s: firedrill at %s did not answer within %s", method, path, c.base, timeout)
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
@@ -660,4 +665,109 @@ func (c *Client) TokenRevoke(ctx context.Context, id string) (*control.TokenView
 		return nil, err
 	}
 	return &out, nil
+}
+
+// ---- Reports ----------------------------------------------------------------------------
+
+// ReportTimeout bounds an export and a download: a year's bundle of a large estate takes
+// longer than an ordinary request.
+const ReportTimeout = 30 * time.Minute
+
+// ReportExport asks the server to build, sign and store a draft report.
+func (c *Client) ReportExport(ctx context.Context, p *control.ReportExportParams) (*control.ReportView, error) {
+	var out control.ReportView
+	if err := c.doWithin(ctx, ReportTimeout, http.MethodPost, "/reports", nil, p, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ReportList lists reports, newest first.
+func (c *Client) ReportList(ctx context.Context, p *control.ReportListParams) ([]control.ReportView, error) {
+	q := url.Values{}
+	if p != nil {
+		setNonEmpty(q, "state", p.State)
+		setNonEmpty(q, "profile", p.Profile)
+		setNonEmpty(q, "period", p.Period)
+		if p.Limit > 0 {
+			q.Set("limit", strconv.Itoa(p.Limit))
+		}
+	}
+	var out struct {
+		Reports []control.ReportView `json:"reports"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/reports", q, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Reports, nil
+}
+
+// ReportGet reads one report.
+func (c *Client) ReportGet(ctx context.Context, id string) (*control.ReportView, error) {
+	rid, err := seg("id", id)
+	if err != nil {
+		return nil, err
+	}
+	var out control.ReportView
+	if err := c.do(ctx, http.MethodGet, "/reports/"+rid, nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ReportPublish publishes a draft report.
+func (c *Client) ReportPublish(ctx context.Context, id string) (*control.ReportView, error) {
+	rid, err := seg("id", id)
+	if err != nil {
+		return nil, err
+	}
+	var out control.ReportView
+	if err := c.doWithin(ctx, ReportTimeout, http.MethodPost, "/reports/"+rid+"/publish", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ReportDownload streams the report's bundle to w and returns its size. The reply is not
+// held in memory.
+func (c *Client) ReportDownload(ctx context.Context, id string, w io.Writer) (int64, error) {
+	rid, err := seg("id", id)
+	if err != nil {
+		return 0, err
+	}
+	path := "/reports/" + rid + "/bundle"
+	ctx, cancel := context.WithTimeout(ctx, ReportTimeout)
+	defer cancel()
+	u := *c.base
+	u.Path = c.base.Path + APIPrefix + path
+	u.RawPath = c.base.Path + APIPrefix + escapedPath(path)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return 0, fmt.Errorf("GET %s: %w", path, err)
+	}
+	req.Header.Set("Accept", "application/zip, application/json")
+	req.Header.Set("User-Agent", "firedrill-client")
+	if c.cfg.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
+	}
+	if c.cfg.Via != "" {
+		req.Header.Set(HeaderVia, string(c.cfg.Via))
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return 0, c.transportError(ctx, ReportTimeout, http.MethodGet, path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		reply, _ := io.ReadAll(io.LimitReader(resp.Body, MaxReplyBytes))
+		return 0, replyError(http.MethodGet, path, resp.StatusCode, reply)
+	}
+	n, err := io.Copy(w, resp.Body)
+	if err != nil {
+		return n, fmt.Errorf("GET %s: %w", path, err)
+	}
+	if resp.ContentLength >= 0 && n != resp.ContentLength {
+		return n, fmt.Errorf("GET %s: the bundle was cut short (%d of %d bytes)", path, n, resp.ContentLength)
+	}
+	return n, nil
 }

@@ -1,0 +1,523 @@
+// Package report gathers what a compliance report says from the store and writes its bundle
+// with package report (the bundle format, imported here as bundle): the period's ended runs,
+// page by page, their steps, measurements, approvals and audited timelines, the evaluation of
+// the regulator profile, and the findings. It holds no rules of its own: what compliant means
+// is the profile evaluation's (drills), what passed means is drills.Passed.
+package report
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"strings"
+	"time"
+
+	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/orchestrator/store"
+	bundle "github.com/firedrill/firedrill/report"
+)
+
+// DefaultPageSize is how many runs an export reads at a time.
+const DefaultPageSize = 200
+
+// Compliance is the regulator profiles and their evaluation (part A of issue 9: package
+// profiles and drills.EvaluateCompliance), rendered in the report's language.
+type Compliance interface {
+	// Scope checks the profile, period and language a report is asked for and returns what
+	// the report names. lang "" is the profile's default language. An unknown profile, a bad
+	// period or a language the profile does not offer is an *InvalidError.
+	Scope(profile, period, lang string) (*Scope, error)
+	// Evaluate rates every service of the estate for the scope from the facts.
+	Evaluate(ctx context.Context, scope *Scope, facts *Facts) (*Evaluation, error)
+}
+
+// InvalidError is a report request naming something that does not exist or does not fit.
+type InvalidError struct {
+	Field, Message string
+}
+
+func (e *InvalidError) Error() string { return e.Field + ": " + e.Message }
+
+// Scope is what a report covers.
+type Scope struct {
+	Profile bundle.ProfileRef
+	Period  bundle.PeriodRef
+	Lang    string
+	// LookbackFrom, when before the period's start, is how far back the evaluation also
+	// needs runs: a quarter's report of a yearly-drilled service counts its drill of the
+	// previous months. Those runs are evaluated, never reported as drills of the period.
+	LookbackFrom time.Time
+}
+
+// Facts are what the evaluation stands on.
+type Facts struct {
+	Estate *drills.Estate
+	Now    time.Time
+	// Drills yields the period's ended runs, oldest first (what drills.DrillFacts holds),
+	// after those of the scope's lookback.
+	Drills iter.Seq2[*DrillFacts, error]
+	// Findings are the estate's findings, whatever their status.
+	Findings []bundle.Finding
+}
+
+// DrillFacts is one run as the evaluation sees it (drills.DrillFacts).
+type DrillFacts struct {
+	RunID, Plan, PlanSHA256 string
+	// At is T0, else started, else created.
+	At       time.Time
+	State    drills.RunState
+	Forced   bool
+	Services []DrillService
+}
+
+// DrillService is what a run proved about one service (drills.DrillService).
+type DrillService struct {
+	Objectives drills.ServiceObjectives
+	// RTO and RPO are nil when not measured.
+	RTO, RPO *time.Duration
+	Reason   string
+}
+
+// Evaluation is the profile's verdict, rendered in the scope's language.
+type Evaluation struct {
+	Status drills.ComplianceStatus
+	// Services is the services table in estate order. The gatherer sets each row's measured
+	// RTO and RPO, and the drill they come from, from the runs it gathered, so that the
+	// bundle's verifier can recompute them.
+	Services []bundle.Service
+	Clauses  []bundle.Clause
+}
+
+// RunRecords is what people recorded about runs (part B of issue 9: participants, deviations,
+// lessons, and the findings a run raised).
+type RunRecords interface {
+	RunRecordsList(ctx context.Context, runIDs []string) (map[string]*RunRecord, error)
+}
+
+// RunRecord is what was recorded about one run.
+type RunRecord struct {
+	Participants []bundle.Participant
+	Deviations   []string
+	Lessons      []string
+	// Findings are the IDs of the findings the run raised.
+	Findings []string
+}
+
+// FindingSource lists the estate's findings for a report (part B of issue 9), each with
+// Overdue set as of now.
+type FindingSource interface {
+	ReportFindings(ctx context.Context, now time.Time) ([]bundle.Finding, error)
+}
+
+// Config configures a Gatherer.
+type Config struct {
+	// Store is required.
+	Store *store.Store
+	// Compliance is required.
+	Compliance Compliance
+	// Records is optional: without it drills list no participants, deviations, lessons or
+	// findings.
+	Records RunRecords
+	// Findings is optional: without it the report lists no findings.
+	Findings FindingSource
+	// PageSize defaults to DefaultPageSize.
+	PageSize int
+}
+
+// Gatherer gathers reports. It is safe for concurrent use.
+type Gatherer struct {
+	cfg Config
+}
+
+// New returns a Gatherer.
+func New(cfg Config) (*Gatherer, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("report gatherer: Config.Store is required")
+	}
+	if cfg.Compliance == nil {
+		return nil, errors.New("report gatherer: Config.Compliance is required")
+	}
+	if cfg.PageSize <= 0 {
+		cfg.PageSize = DefaultPageSize
+	}
+	if cfg.PageSize > store.MaxRunListLimit {
+		return nil, fmt.Errorf("report gatherer: Config.PageSize %d is over %d", cfg.PageSize, store.MaxRunListLimit)
+	}
+	return &Gatherer{cfg: cfg}, nil
+}
+
+// Scope checks a report request (see Compliance.Scope).
+func (g *Gatherer) Scope(profile, period, lang string) (*Scope, error) {
+	return g.cfg.Compliance.Scope(profile, period, lang)
+}
+
+// ExportParams are the arguments of Export.
+type ExportParams struct {
+	Scope *Scope
+	// ID, Version and Replaces name the report.
+	ID       string
+	Version  int
+	Replaces string
+	// Institution is who reports.
+	Institution string
+	// GeneratedBy is who asked for the export.
+	GeneratedBy string
+	Now         time.Time
+	Estate      *drills.Estate
+	// Key signs the bundle.
+	Key ed25519.PrivateKey
+	// PDF renders report.pdf; nil leaves it out.
+	PDF bundle.PDFRenderer
+}
+
+// Export writes the draft bundle of p.Scope to w and returns its manifest and header. The
+// runs it covers are those created in the period and ended before p.Now, read a page at a
+// time on each walk the bundle makes.
+func (g *Gatherer) Export(ctx context.Context, w io.Writer, p *ExportParams) (*bundle.Manifest, *bundle.Header, error) {
+	switch {
+	case p == nil || p.Scope == nil:
+		return nil, nil, errors.New("export report: no scope")
+	case p.ID == "" || p.Version < 1:
+		return nil, nil, errors.New("export report: the report needs an ID and a version")
+	case p.Estate == nil:
+		return nil, nil, errors.New("export report: no estate")
+	case p.Now.IsZero():
+		return nil, nil, errors.New("export report: no time")
+	}
+	headSeq, headHash, err := g.cfg.Store.AuditHead(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("export report: %w", err)
+	}
+	src := &source{g: g, from: p.Scope.Period.Start, to: p.Scope.Period.End, endedBefore: p.Now, plans: map[string]string{}}
+	evalSrc := src
+	if lb := p.Scope.LookbackFrom; !lb.IsZero() && lb.Before(p.Scope.Period.Start) {
+		evalSrc = &source{g: g, from: lb, to: p.Scope.Period.End, endedBefore: p.Now, plans: src.plans}
+	}
+	var findings []bundle.Finding
+	if g.cfg.Findings != nil {
+		if findings, err = g.cfg.Findings.ReportFindings(ctx, p.Now); err != nil {
+			return nil, nil, fmt.Errorf("export report: findings: %w", err)
+		}
+	}
+	findings = nonNilFindings(findings)
+
+	// The first walk: the evaluation's facts, and the figures the services table shows.
+	tally := &tally{latest: map[string]*latestFigures{}, period: p.Scope.Period}
+	facts := &Facts{Estate: p.Estate, Now: p.Now, Findings: findings, Drills: tally.walk(evalSrc.Drills(ctx))}
+	ev, err := g.cfg.Compliance.Evaluate(ctx, p.Scope, facts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("export report: evaluate %s: %w", p.Scope.Profile.ID, err)
+	}
+	if tally.err != nil {
+		return nil, nil, fmt.Errorf("export report: %w", tally.err)
+	}
+	if !tally.walked {
+		return nil, nil, errors.New("export report: the evaluation did not read the drills")
+	}
+	h := &bundle.Header{
+		ID: p.ID, Version: p.Version, Replaces: p.Replaces, State: bundle.StateDraft, Institution: p.Institution,
+		Profile: p.Scope.Profile, Period: p.Scope.Period, Language: p.Scope.Lang, GeneratedAt: p.Now.UTC(),
+		GeneratedBy: p.GeneratedBy, Services: ev.Services, Findings: findings, Clauses: ev.Clauses,
+		AuditHead: bundle.AuditHead{Seq: headSeq, Hash: headHash},
+	}
+	h.Summary = bundle.Summary{Status: ev.Status, Services: len(ev.Services), Drills: tally.drills, DrillsPassed: tally.passed}
+	for i := range h.Services {
+		s := &h.Services[i]
+		switch s.Status {
+		case drills.Compliant:
+			h.Summary.Compliant++
+		case drills.AtRisk:
+			h.Summary.AtRisk++
+		case drills.NonCompliant:
+			h.Summary.NonCompliant++
+		}
+		s.RTOMeasuredMS, s.RTOMeasuredRun, s.RPOMeasuredMS, s.RPOMeasuredRun = nil, "", nil, ""
+		if l := tally.latest[s.Service]; l != nil {
+			s.RTOMeasuredMS, s.RTOMeasuredRun = l.rto, l.rtoRun
+			s.RPOMeasuredMS, s.RPOMeasuredRun = l.rpo, l.rpoRun
+		}
+	}
+	for _, f := range findings {
+		if !f.Status.Covered() {
+			h.Summary.OpenFindings++
+		}
+		if f.Overdue {
+			h.Summary.OverdueFindings++
+		}
+	}
+	m, err := bundle.Write(ctx, w, h, src, p.Key, p.PDF)
+	if err != nil {
+		return nil, nil, fmt.Errorf("export report %s: %w", p.ID, err)
+	}
+	return m, h, nil
+}
+
+func nonNilFindings(fs []bundle.Finding) []bundle.Finding {
+	if fs == nil {
+		return []bundle.Finding{}
+	}
+	return fs
+}
+
+// latestFigures are a service's RTO and RPO from the latest drill of the period that
+// measured each.
+type latestFigures struct {
+	rto, rpo       *int64
+	rtoRun, rpoRun string
+}
+
+// tally watches the evaluation's walk of the drills: how many of the period's ran and
+// passed, and each service's latest figures among them (the bundle holds the period's drills
+// only, and its verifier recomputes the figures from their events).
+type tally struct {
+	period         bundle.PeriodRef
+	drills, passed int
+	latest         map[string]*latestFigures
+	walked         bool
+	err            error
+}
+
+func (t *tally) walk(drillSeq iter.Seq2[*bundle.Drill, error]) iter.Seq2[*DrillFacts, error] {
+	return func(yield func(*DrillFacts, error) bool) {
+		t.walked = true
+		for d, err := range drillSeq {
+			if err != nil {
+				t.err = err
+				yield(nil, err)
+				return
+			}
+			inPeriod := !d.CreatedAt.Before(t.period.Start) && d.CreatedAt.Before(t.period.End)
+			if inPeriod {
+				t.drills++
+				if d.Passed {
+					t.passed++
+				}
+			}
+			f := &DrillFacts{RunID: d.RunID, Plan: d.Plan, PlanSHA256: d.PlanSHA256, At: drillAt(d), State: d.State, Forced: d.Forced}
+			for _, m := range d.Measurements {
+				ds := DrillService{
+					Objectives: drills.ServiceObjectives{Service: m.Service, RTO: m.RTOEvidence, RPO: m.RPOEvidence},
+					RTO:        durationOf(m.RTOMS), RPO: durationOf(m.RPOMS), Reason: m.Reason,
+				}
+				f.Services = append(f.Services, ds)
+				if !inPeriod {
+					continue
+				}
+				l := t.latest[m.Service]
+				if l == nil {
+					l = &latestFigures{}
+					t.latest[m.Service] = l
+				}
+				// Drills come oldest first: a later measurement replaces an earlier one.
+				if m.RTOMS != nil {
+					l.rto, l.rtoRun = m.RTOMS, d.RunID
+				}
+				if m.RPOMS != nil {
+					l.rpo, l.rpoRun = m.RPOMS, d.RunID
+				}
+			}
+			if !yield(f, nil) {
+				return
+			}
+		}
+	}
+}
+
+func drillAt(d *bundle.Drill) time.Time {
+	switch {
+	case d.T0 != nil:
+		return *d.T0
+	case d.StartedAt != nil:
+		return *d.StartedAt
+	}
+	return d.CreatedAt
+}
+
+func durationOf(ms *int64) *time.Duration {
+	if ms == nil {
+		return nil
+	}
+	d := time.Duration(*ms) * time.Millisecond
+	return &d
+}
+
+// source is the bundle's DrillSource over the store: each walk pages through the runs
+// created in [from, to) and ended before endedBefore again.
+type source struct {
+	g           *Gatherer
+	from, to    time.Time
+	endedBefore time.Time
+	// plans caches each plan's scenario (its description) by plan ID: a period has few plans.
+	plans map[string]string
+}
+
+// pages yields the period's ended runs a page at a time.
+func (s *source) pages(ctx context.Context) iter.Seq2[[]*store.Run, error] {
+	return func(yield func([]*store.Run, error) bool) {
+		var after *store.RunCursor
+		for {
+			runs, err := s.g.cfg.Store.RunEndedPage(ctx, &store.RunEndedPageParams{
+				From: s.from, To: s.to, EndedBefore: s.endedBefore, After: after, Limit: s.g.cfg.PageSize,
+			})
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if len(runs) == 0 {
+				return
+			}
+			if !yield(runs, nil) {
+				return
+			}
+			last := runs[len(runs)-1]
+			after = &store.RunCursor{CreatedAt: last.CreatedAt, ID: last.ID}
+		}
+	}
+}
+
+func runIDs(runs []*store.Run) []string {
+	ids := make([]string, len(runs))
+	for i, r := range runs {
+		ids[i] = r.ID
+	}
+	return ids
+}
+
+// Drills yields the period's drills with their steps, measurements, approvals and records.
+func (s *source) Drills(ctx context.Context) iter.Seq2[*bundle.Drill, error] {
+	return func(yield func(*bundle.Drill, error) bool) {
+		for runs, err := range s.pages(ctx) {
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			ids := runIDs(runs)
+			st := s.g.cfg.Store
+			steps, err := st.StepResultListRuns(ctx, ids)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			ms, err := st.MeasurementListRuns(ctx, ids)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			approvals, err := st.ApprovalListRuns(ctx, ids)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			records := map[string]*RunRecord{}
+			if s.g.cfg.Records != nil {
+				if records, err = s.g.cfg.Records.RunRecordsList(ctx, ids); err != nil {
+					yield(nil, fmt.Errorf("run records: %w", err))
+					return
+				}
+			}
+			for _, r := range runs {
+				d, err := s.drillOf(ctx, r, steps[r.ID], ms[r.ID], approvals[r.ID], records[r.ID])
+				if !yield(d, err) || err != nil {
+					return
+				}
+			}
+		}
+	}
+}
+
+func (s *source) drillOf(ctx context.Context, r *store.Run, steps []*store.StepResult, ms []*store.Measurement, approvals []*store.Approval, rec *RunRecord) (*bundle.Drill, error) {
+	scenario, err := s.scenario(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	d := &bundle.Drill{
+		RunID: r.ID, Plan: r.PlanName, PlanSHA256: r.PlanSHA256, Scenario: scenario, FromSite: r.FromSite, ToSite: r.ToSite,
+		State: r.State, StateReason: r.StateReason, Forced: r.Forced,
+		Passed:    drills.Passed(r.State, r.Forced, store.RunObjectives(r, ms)),
+		CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, T0: r.T0, T1: r.T1, EndedAt: r.EndedAt, RTOMS: msOf(r.RTOActual),
+		RequestedBy: r.RequestedBy.String(), Schedule: r.ScheduleName,
+		FiredrillVersion: r.FiredrillVersion, FiredrillCommit: r.FiredrillCommit,
+	}
+	for _, a := range approvals {
+		if a.Decision != store.ApprovalApprove {
+			continue
+		}
+		d.Approvers = append(d.Approvers, bundle.Approver{Name: a.By.String(), Role: strings.Join(a.Roles, ", "), At: a.At, Comment: a.Comment})
+	}
+	for _, st := range steps {
+		d.Steps = append(d.Steps, bundle.Step{
+			Key: st.Key, Name: st.Name, Action: st.Action, Site: st.Site, Service: st.Service, Attempt: st.Attempt,
+			State: st.State, StartedAt: st.StartedAt, EndedAt: st.EndedAt, DurationMS: msOf(st.Duration), Error: st.Error,
+		})
+	}
+	for _, m := range ms {
+		o := m.Objectives(r.T0 != nil)
+		d.Measurements = append(d.Measurements, bundle.Measurement{
+			Service: m.Service, RTOObjectiveMS: m.RTOObjective.Milliseconds(), RTOMS: msOf(m.RTOActual), RTOEvidence: o.RTO,
+			RPOObjectiveMS: m.RPOObjective.Milliseconds(), RPOMS: msOf(m.RPOActual), RPOEvidence: o.RPO,
+			LostRows: m.RPOLostRows, ResolutionMS: m.Resolution.Milliseconds(), Reason: m.Reason,
+		})
+	}
+	if rec != nil {
+		d.Participants, d.Deviations, d.Lessons, d.Findings = rec.Participants, rec.Deviations, rec.Lessons, rec.Findings
+	}
+	return d, nil
+}
+
+// scenario is the description of the run's plan.
+func (s *source) scenario(ctx context.Context, r *store.Run) (string, error) {
+	if sc, ok := s.plans[r.PlanID]; ok {
+		return sc, nil
+	}
+	p, err := s.g.cfg.Store.PlanGet(ctx, r.PlanID)
+	if err != nil {
+		return "", fmt.Errorf("run %s: plan: %w", r.ID, err)
+	}
+	sc := ""
+	// A stored plan parsed when it was submitted; should it no longer, the report says
+	// nothing of its scenario rather than fail.
+	if plan, diags := drills.ParsePlan(p.Source, p.File); !diags.HasErrors() && plan != nil {
+		sc = plan.Description
+	}
+	s.plans[r.PlanID] = sc
+	return sc, nil
+}
+
+// Events yields the period's run events with their audit rows, in the order of Drills.
+func (s *source) Events(ctx context.Context) iter.Seq2[*bundle.Event, error] {
+	return func(yield func(*bundle.Event, error) bool) {
+		for runs, err := range s.pages(ctx) {
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			evs, err := s.g.cfg.Store.RunEventAuditedListRuns(ctx, runIDs(runs))
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for _, r := range runs {
+				for _, e := range evs[r.ID] {
+					be := &bundle.Event{RunID: e.RunID, Seq: int64(e.Seq), At: e.At, Kind: e.Kind, StepKey: e.StepKey, Message: e.Message, Data: e.Data}
+					if e.Audit != nil {
+						be.Audit = &bundle.AuditRow{Seq: e.Audit.Seq, PrevHash: e.Audit.PrevHash, Hash: e.Audit.Hash, Content: e.Audit.Content}
+					}
+					if !yield(be, nil) {
+						return
+					}
+				}
+			}
+		}
+	}
+}
+
+func msOf(d *time.Duration) *int64 {
+	if d == nil {
+		return nil
+	}
+	v := d.Milliseconds()
+	return &v
+}

@@ -1,0 +1,137 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/firedrill/firedrill/drills"
+)
+
+// Reads that a report export pages through: the ended runs of a period, oldest first, and the
+// step results and audited timelines of a page of them. Each read is bounded by its page, so
+// an export's memory does not grow with the period.
+
+// RunEndedPageParams are the arguments of RunEndedPage.
+type RunEndedPageParams struct {
+	// From and To bound the runs' created_at, [From, To).
+	From, To time.Time
+	// EndedBefore, when set, keeps the runs that ended before it: an export fixes its runs
+	// when it starts, so that each of its walks sees the same ones.
+	EndedBefore time.Time
+	// After, when set, continues after that run (the last of the previous page).
+	After *RunCursor
+	// Limit defaults to 100, at most MaxRunListLimit.
+	Limit int
+}
+
+// RunEndedPage returns the next page of the runs created in [From, To) that have ended,
+// oldest first: by created_at, then id.
+func (s *Store) RunEndedPage(ctx context.Context, p *RunEndedPageParams) ([]*Run, error) {
+	if p == nil || !p.From.Before(p.To) {
+		return nil, errors.New("run ended page: the period does not end after it starts")
+	}
+	limit := p.Limit
+	switch {
+	case limit <= 0:
+		limit = 100
+	case limit > MaxRunListLimit:
+		limit = MaxRunListLimit
+	}
+	var terminal []string
+	for _, st := range drills.RunStates {
+		if st.IsTerminal() {
+			terminal = append(terminal, string(st))
+		}
+	}
+	q := s.db.WithContext(ctx).Where("created_at >= ? AND created_at < ? AND state IN ?", utcMS(p.From), utcMS(p.To), terminal)
+	if !p.EndedBefore.IsZero() {
+		q = q.Where("ended_at < ?", utcMS(p.EndedBefore))
+	}
+	if p.After != nil {
+		at := utcMS(p.After.CreatedAt)
+		q = q.Where("(created_at > ? OR (created_at = ? AND id > ?))", at, at, p.After.ID)
+	}
+	var ms []runModel
+	if err := q.Order("created_at, id").Limit(limit).Find(&ms).Error; err != nil {
+		return nil, fmt.Errorf("run ended page: %w", translate(err))
+	}
+	out := make([]*Run, len(ms))
+	for i := range ms {
+		out[i] = runOf(&ms[i])
+	}
+	return out, nil
+}
+
+// StepResultListRuns returns the step results of several runs, by run ID, each run's in the
+// order of StepResultList.
+func (s *Store) StepResultListRuns(ctx context.Context, runIDs []string) (map[string][]*StepResult, error) {
+	out := map[string][]*StepResult{}
+	if len(runIDs) == 0 {
+		return out, nil
+	}
+	var ms []stepResultModel
+	if err := s.db.WithContext(ctx).Where("run_id IN ?", runIDs).Order("run_id, seq, attempt, started_at").Find(&ms).Error; err != nil {
+		return nil, fmt.Errorf("step result list of %d runs: %w", len(runIDs), translate(err))
+	}
+	for i := range ms {
+		out[ms[i].RunID] = append(out[ms[i].RunID], stepResultOf(&ms[i]))
+	}
+	return out, nil
+}
+
+// AuditedEvent is a run event with the audit row that chains it; Audit is nil for an event
+// recorded before the audit log began.
+type AuditedEvent struct {
+	RunEvent
+	Audit *AuditRow
+}
+
+// AuditRow is one row of the audit chain: Hash = AuditHash(PrevHash, Seq, Content).
+type AuditRow struct {
+	Seq      int64
+	PrevHash string
+	Hash     string
+	Content  string
+}
+
+// RunEventAuditedListRuns returns the timelines of several runs with their audit rows, by run
+// ID, each in seq order.
+func (s *Store) RunEventAuditedListRuns(ctx context.Context, runIDs []string) (map[string][]*AuditedEvent, error) {
+	out := map[string][]*AuditedEvent{}
+	if len(runIDs) == 0 {
+		return out, nil
+	}
+	db := s.db.WithContext(ctx)
+	var evs []runEventModel
+	if err := db.Where("run_id IN ?", runIDs).Order("run_id, seq").Find(&evs).Error; err != nil {
+		return nil, fmt.Errorf("audited events of %d runs: %w", len(runIDs), translate(err))
+	}
+	var rows []auditModel
+	if err := db.Where("source = ? AND run_id IN ?", AuditSourceRunEvent, runIDs).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("audited events of %d runs: audit rows: %w", len(runIDs), translate(err))
+	}
+	byEvent := make(map[eventKey]*auditModel, len(rows))
+	for i := range rows {
+		byEvent[eventKey{rows[i].RunID, rows[i].Ref}] = &rows[i]
+	}
+	for i := range evs {
+		ae := &AuditedEvent{RunEvent: *runEventOf(&evs[i])}
+		if r := byEvent[eventKey{evs[i].RunID, int64(evs[i].Seq)}]; r != nil {
+			ae.Audit = &AuditRow{Seq: r.Seq, PrevHash: r.PrevHash, Hash: r.Hash, Content: r.Content}
+		}
+		out[evs[i].RunID] = append(out[evs[i].RunID], ae)
+	}
+	return out, nil
+}
+
+// AuditHead is the audit chain's last row: its number and hash (0 and AuditGenesis when
+// the chain is empty).
+func (s *Store) AuditHead(ctx context.Context) (seq int64, hash string, err error) {
+	var head auditHeadModel
+	if err := s.db.WithContext(ctx).Where("id = 1").Take(&head).Error; err != nil {
+		return 0, "", fmt.Errorf("audit head: %w", translate(err))
+	}
+	return head.Seq, head.Hash, nil
+}
