@@ -543,18 +543,18 @@ func describe(r drills.ComplianceResult) string {
 
 func TestCeilingsForTakesTheStrictest(t *testing.T) {
 	t.Parallel()
-	eight, three, fiveSec := 8*time.Hour, 3*time.Hour, 5*time.Second
+	eight, three, rpoCeiling := 8*time.Hour, 3*time.Hour, 5*time.Second
 	p := &drills.Profile{Ceilings: []drills.Ceiling{
-		{RTO: &eight, RPO: &fiveSec, Source: "every service"},
+		{RTO: &eight, RPO: &rpoCeiling, Source: "every service"},
 		{Criticality: []string{"core", "important"}, RTO: &three, Source: "core"},
 	}}
 	tests := []struct {
 		criticality string
 		rto, rpo    time.Duration
 	}{
-		{"core", three, fiveSec},
-		{"important", three, fiveSec},
-		{"supporting", eight, fiveSec},
+		{"core", three, rpoCeiling},
+		{"important", three, rpoCeiling},
+		{"supporting", eight, rpoCeiling},
 	}
 	for _, tt := range tests {
 		rto, rpo := p.CeilingsFor(tt.criticality)
