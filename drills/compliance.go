@@ -134,6 +134,16 @@ const (
 	ReasonFindingOverdue          = "finding_overdue"
 )
 
+// ReasonCodes lists every reason code evaluation gives, grouped as a service's reasons come:
+// frequency, objectives against ceilings, the latest drill, dependencies, findings.
+var ReasonCodes = []string{
+	ReasonNotDrilled, ReasonDrilledLessThanRequired, ReasonDrilledBeforePeriod, ReasonDrillOverdue, ReasonFiresSkipped,
+	ReasonRTOObjectiveOverCeiling, ReasonRPOObjectiveOverCeiling, ReasonLatestFailed,
+	ReasonRTONotEvidenced, ReasonRTOOverObjective, ReasonRTOOverCeiling,
+	ReasonRPONotEvidenced, ReasonRPOOverObjective, ReasonRPOOverCeiling,
+	ReasonDependencyNotFailedOver, ReasonFindingOverdue, ReasonFindingOpen,
+}
+
 // reasonEvidence is the clause evidence each reason code speaks to: a reason answers the first
 // clause of the profile that names it.
 var reasonEvidence = map[string]string{
