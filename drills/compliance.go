@@ -215,6 +215,25 @@ type ComplianceResult struct {
 	Reasons []Reason
 }
 
+// ClauseStatus is the verdict on one clause of the profile: the worst status of the reasons,
+// of any service or of the estate, that answer it; compliant when none does.
+func (r ComplianceResult) ClauseStatus(clause string) ComplianceStatus {
+	status := Compliant
+	for _, s := range r.Services {
+		for _, reason := range s.Reasons {
+			if reason.Clause == clause {
+				status = WorstStatus(status, reason.Status)
+			}
+		}
+	}
+	for _, reason := range r.Reasons {
+		if reason.Clause == clause {
+			status = WorstStatus(status, reason.Status)
+		}
+	}
+	return status
+}
+
 // WorstStatus returns the worse of two statuses; "" counts as compliant.
 func WorstStatus(a, b ComplianceStatus) ComplianceStatus {
 	rank := func(s ComplianceStatus) int {

@@ -450,6 +450,12 @@ func TestKakaoLesson(t *testing.T) {
 	if got := r.Text("ko"); got != wantKO {
 		t.Errorf("Text(ko) =\n%s\nwant\n%s", got, wantKO)
 	}
+	// The clause map: dependencies at risk, frequency broken (auth was never drilled).
+	for clause, want := range map[string]drills.ComplianceStatus{"deps": drills.AtRisk, "freq": drills.NonCompliant, "fix": drills.Compliant} {
+		if status := got.ClauseStatus(clause); status != want {
+			t.Errorf("ClauseStatus(%s) = %s, want %s", clause, status, want)
+		}
+	}
 	if payments.LatestRunID != "7f3a" || !payments.LatestPassed || payments.DrillsRun != 1 || payments.DrillsRequired != 1 {
 		t.Errorf("payments = %+v, want latest 7f3a passed, 1 of 1 drills", payments)
 	}
