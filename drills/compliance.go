@@ -134,6 +134,16 @@ const (
 	ReasonFindingOverdue          = "finding_overdue"
 )
 
+// ReasonCodes lists every reason code evaluation gives, grouped as a service's reasons come:
+// frequency, objectives against ceilings, the latest drill, dependencies, findings.
+var ReasonCodes = []string{
+	ReasonNotDrilled, ReasonDrilledLessThanRequired, ReasonDrilledBeforePeriod, ReasonDrillOverdue, ReasonFiresSkipped,
+	ReasonRTOObjectiveOverCeiling, ReasonRPOObjectiveOverCeiling, ReasonLatestFailed,
+	ReasonRTONotEvidenced, ReasonRTOOverObjective, ReasonRTOOverCeiling,
+	ReasonRPONotEvidenced, ReasonRPOOverObjective, ReasonRPOOverCeiling,
+	ReasonDependencyNotFailedOver, ReasonFindingOverdue, ReasonFindingOpen,
+}
+
 // reasonEvidence is the clause evidence each reason code speaks to: a reason answers the first
 // clause of the profile that names it.
 var reasonEvidence = map[string]string{
@@ -203,6 +213,25 @@ type ComplianceResult struct {
 	// Reasons are about no declared service: findings without a service, or of a service the
 	// estate no longer declares.
 	Reasons []Reason
+}
+
+// ClauseStatus is the verdict on one clause of the profile: the worst status of the reasons,
+// of any service or of the estate, that answer it; compliant when none does.
+func (r ComplianceResult) ClauseStatus(clause string) ComplianceStatus {
+	status := Compliant
+	for _, s := range r.Services {
+		for _, reason := range s.Reasons {
+			if reason.Clause == clause {
+				status = WorstStatus(status, reason.Status)
+			}
+		}
+	}
+	for _, reason := range r.Reasons {
+		if reason.Clause == clause {
+			status = WorstStatus(status, reason.Status)
+		}
+	}
+	return status
 }
 
 // WorstStatus returns the worse of two statuses; "" counts as compliant.

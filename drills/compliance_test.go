@@ -450,6 +450,12 @@ func TestKakaoLesson(t *testing.T) {
 	if got := r.Text("ko"); got != wantKO {
 		t.Errorf("Text(ko) =\n%s\nwant\n%s", got, wantKO)
 	}
+	// The clause map: dependencies at risk, frequency broken (auth was never drilled).
+	for clause, want := range map[string]drills.ComplianceStatus{"deps": drills.AtRisk, "freq": drills.NonCompliant, "fix": drills.Compliant} {
+		if status := got.ClauseStatus(clause); status != want {
+			t.Errorf("ClauseStatus(%s) = %s, want %s", clause, status, want)
+		}
+	}
 	if payments.LatestRunID != "7f3a" || !payments.LatestPassed || payments.DrillsRun != 1 || payments.DrillsRequired != 1 {
 		t.Errorf("payments = %+v, want latest 7f3a passed, 1 of 1 drills", payments)
 	}
@@ -543,18 +549,18 @@ func describe(r drills.ComplianceResult) string {
 
 func TestCeilingsForTakesTheStrictest(t *testing.T) {
 	t.Parallel()
-	eight, three, fiveSec := 8*time.Hour, 3*time.Hour, 5*time.Second
+	eight, three, rpoCeiling := 8*time.Hour, 3*time.Hour, 5*time.Second
 	p := &drills.Profile{Ceilings: []drills.Ceiling{
-		{RTO: &eight, RPO: &fiveSec, Source: "every service"},
+		{RTO: &eight, RPO: &rpoCeiling, Source: "every service"},
 		{Criticality: []string{"core", "important"}, RTO: &three, Source: "core"},
 	}}
 	tests := []struct {
 		criticality string
 		rto, rpo    time.Duration
 	}{
-		{"core", three, fiveSec},
-		{"important", three, fiveSec},
-		{"supporting", eight, fiveSec},
+		{"core", three, rpoCeiling},
+		{"important", three, rpoCeiling},
+		{"supporting", eight, rpoCeiling},
 	}
 	for _, tt := range tests {
 		rto, rpo := p.CeilingsFor(tt.criticality)

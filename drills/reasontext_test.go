@@ -1,6 +1,7 @@
 package drills_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -108,14 +109,10 @@ func TestReasonText(t *testing.T) {
 // TestEveryReasonCodeIsWorded: a code evaluation gives must never fall back to its raw form.
 func TestEveryReasonCodeIsWorded(t *testing.T) {
 	t.Parallel()
-	codes := []string{
-		drills.ReasonNotDrilled, drills.ReasonDrilledLessThanRequired, drills.ReasonDrillOverdue, drills.ReasonDrilledBeforePeriod,
-		drills.ReasonFiresSkipped, drills.ReasonLatestFailed, drills.ReasonRTOOverObjective, drills.ReasonRTOOverCeiling,
-		drills.ReasonRTONotEvidenced, drills.ReasonRTOObjectiveOverCeiling, drills.ReasonRPOOverObjective, drills.ReasonRPOOverCeiling,
-		drills.ReasonRPONotEvidenced, drills.ReasonRPOObjectiveOverCeiling, drills.ReasonDependencyNotFailedOver,
-		drills.ReasonFindingOpen, drills.ReasonFindingOverdue,
+	if len(drills.ReasonCodes) != 17 || len(slices.Compact(slices.Sorted(slices.Values(drills.ReasonCodes)))) != 17 {
+		t.Fatalf("ReasonCodes = %v, want the 17 codes, each once", drills.ReasonCodes)
 	}
-	for _, code := range codes {
+	for _, code := range drills.ReasonCodes {
 		if drills.ReasonEvidence(code) == "" {
 			t.Errorf("%s speaks to no clause evidence", code)
 		}

@@ -38,8 +38,8 @@ profile "kr-efsr" {
     }
     source = "전자금융감독규정 제24조(비상대응훈련 실시) 제1항"
     requirement = {
-      ko = "금융회사는 행동매뉴얼 또는 비상대책에 따라 연 1회 비상대응훈련을 실시하고 그 결과를 금융위원회에 보고하여야 하며, 이때 제23조제10항에 따른 재해복구전환훈련을 포함하여 실시할 수 있다."
-      en = "A financial company holds an emergency-response drill once a year under its action manual or emergency plan and reports the results to the Financial Services Commission; the drill may include the DR switchover drill of Article 23(10)."
+      ko = "금융회사 또는 전자금융업자는 행동매뉴얼 또는 비상대책에 따라 연 1회의 비상대응훈련을 실시하고 그 결과를 금융위원회에 보고하여야 하며, 이때 제23조제10항에 따른 재해복구전환훈련을 포함하여 실시할 수 있다."
+      en = "A financial company or electronic financial business operator holds an emergency-response drill once a year under its action manual or emergency plan and reports the results to the Financial Services Commission; the drill may include the DR switchover drill of Article 23(10)."
     }
     evidence = ["drill_frequency", "drill_passed", "participants", "lessons", "report_signed"]
     does_not_show = {
@@ -60,7 +60,7 @@ profile "kr-efsr" {
     }
     evidence = ["rto_within", "rpo_within", "dependencies_covered", "deviations"]
     does_not_show = {
-      ko = "훈련에서 측정한 RTO·RPO는 훈련 당시의 부하와 구성에서의 값입니다. 실제 재해 시 최대 부하, 재해복구센터의 장기 운영 능력, 주센터로의 복귀 절차는 보여주지 않습니다."
+      ko = "훈련에서 측정한 RTO·RPO는 훈련 당시의 부하와 구성에서의 값입니다. 실제 재해 시 최대 부하, 재해복구센터의 장기 운영 능력, 주전산센터로의 복귀 절차는 보여주지 않습니다."
       en = "The RTO and RPO measured in a drill hold for that drill's load and configuration. They do not show peak-load behaviour in a real disaster, how long the DR site can run the business, or the return to the primary site."
     }
   }
@@ -77,7 +77,7 @@ profile "kr-efsr" {
     }
     evidence = ["rto_within"]
     does_not_show = {
-      ko = "RTO는 장애 주입 시점(T0)부터 재해복구센터의 모든 점검이 정상이 된 시점까지입니다. 재해를 인지하고 전환을 결정하기까지 걸리는 시간은 포함하지 않습니다."
+      ko = "RTO는 장애 주입 시점(T0)부터 재해복구센터의 모든 점검이 정상이 된 시점까지의 시간입니다. 재해를 인지하고 전환을 결정하기까지 걸리는 시간은 포함하지 않습니다."
       en = "The RTO runs from the injected failure (T0) to every check passing on the DR site. It does not include the time taken to notice a disaster and decide to switch over."
     }
   }

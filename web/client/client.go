@@ -533,6 +533,30 @@ func (c *Client) SiteList(ctx context.Context) ([]control.SiteView, error) {
 	return out.Sites, nil
 }
 
+// ProfileList lists the regulator profiles the server ships.
+func (c *Client) ProfileList(ctx context.Context) ([]control.ProfileSummary, error) {
+	var out struct {
+		Profiles []control.ProfileSummary `json:"profiles"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/profiles", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Profiles, nil
+}
+
+// ProfileGet reads one regulator profile.
+func (c *Client) ProfileGet(ctx context.Context, id string) (*control.ProfileView, error) {
+	s, err := seg("id", id)
+	if err != nil {
+		return nil, err
+	}
+	var out control.ProfileView
+	if err := c.do(ctx, http.MethodGet, "/profiles/"+s, nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // PlanValidate validates a plan against the server's estate; an invalid plan is a
 // PlanValidation with Valid false, not an error.
 func (c *Client) PlanValidate(ctx context.Context, p *control.PlanValidateParams) (*control.PlanValidation, error) {

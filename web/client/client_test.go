@@ -231,3 +231,25 @@ func TestNewChecksItsConfig(t *testing.T) {
 		t.Errorf("New(zero) = %v, %v; want the default address and no token", c, err)
 	}
 }
+
+func TestProfilesThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := setup(t)
+	admin := f.client(t, f.admin)
+	list, err := admin.ProfileList(ctx)
+	if err != nil || len(list) != 5 || list[0].ID != "eu-dora" {
+		t.Fatalf("ProfileList = %+v, %v; want the five shipped, by id", list, err)
+	}
+	p, err := admin.ProfileGet(ctx, "uk-pra-ss1-21")
+	if err != nil || p.RetentionYears != 6 || len(p.Clauses) == 0 {
+		t.Errorf("ProfileGet(uk-pra-ss1-21) = %+v, %v", p, err)
+	}
+	var ce *control.Error
+	if _, err := admin.ProfileGet(ctx, "kr-efsa"); !errors.As(err, &ce) || ce.Category != control.CategoryNotFound || !strings.Contains(ce.Message, "kr-efsr") {
+		t.Errorf("ProfileGet(kr-efsa) = %v, want not_found naming the shipped profiles", err)
+	}
+	if _, err := admin.ProfileGet(ctx, "../users"); err == nil {
+		t.Error("ProfileGet(../users) reached the server")
+	}
+}
