@@ -18,6 +18,7 @@ import (
 	oreport "github.com/firedrill/firedrill/orchestrator/report"
 	"github.com/firedrill/firedrill/orchestrator/store"
 	"github.com/firedrill/firedrill/report"
+	"github.com/firedrill/firedrill/report/pdf"
 	"github.com/firedrill/firedrill/web"
 )
 
@@ -181,6 +182,10 @@ func (a *app) reports(ctx context.Context, st *store.Store, o reportOptions) (*c
 	if err != nil {
 		return nil, err
 	}
+	renderer, err := pdf.New(pdf.Config{})
+	if err != nil {
+		return nil, err
+	}
 	a.logger.InfoContext(ctx, "reports are exported", "signing_key_fingerprint", fp)
-	return &control.Reports{Gatherer: g, Key: key, Institution: o.institution}, nil
+	return &control.Reports{Gatherer: g, Key: key, Institution: o.institution, PDF: renderer}, nil
 }

@@ -165,3 +165,6 @@ func validateHeader(h *report.Header) error {
 	}
 	return nil
 }
+
+// A Renderer is what report.Write and report.Publish render report.pdf with.
+var _ report.PDFRenderer = (*Renderer)(nil)
