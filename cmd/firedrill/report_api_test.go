@@ -1,11 +1,13 @@
 package main
 
 import (
+	"archive/zip"
 	"context"
 	"io"
 	"log/slog"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -95,6 +97,13 @@ func TestReportExportVerifyPublishThroughTheCLI(t *testing.T) {
 	if v := s.cli(t, "", "report", "verify", signedPath, "--public-key", pubPath); !strings.HasPrefix(v.stdout, "OK report "+id+" version 1 (published)") {
 		t.Errorf("report verify (published) = %q", v.stdout)
 	}
+	// The bundle serve stores carries report.pdf, in Korean, with the sign-off.
+	pdfText := bundlePDFText(t, signedPath)
+	for _, want := range []string{"재해복구 훈련 결과 보고서", "Example Bank", "lee"} {
+		if !strings.Contains(pdfText, want) {
+			t.Errorf("report.pdf of the published bundle lacks %q:\n%s", want, pdfText)
+		}
+	}
 	show := s.cli(t, auditor, "report", "show", id, "--json")
 	if !strings.Contains(show.stdout, `"state": "published"`) || !strings.Contains(show.stdout, `"name": "lee"`) {
 		t.Errorf("report show --json = %s", show.stdout)
@@ -102,4 +111,35 @@ func TestReportExportVerifyPublishThroughTheCLI(t *testing.T) {
 	if fi, err := os.Stat(keyPath); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("signing key file: %v, %v; want mode 0600", fi, err)
 	}
+}
+
+// bundlePDFText is the text of the report.pdf inside the bundle at path, as pdftotext reads it.
+func bundlePDFText(t *testing.T, path string) string {
+	t.Helper()
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	f, err := zr.Open("report.pdf")
+	if err != nil {
+		t.Fatalf("the bundle has no report.pdf: %v", err)
+	}
+	defer f.Close()
+	pdfPath := filepath.Join(t.TempDir(), "report.pdf")
+	out, err := os.Create(pdfPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, f); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	text, err := exec.Command("pdftotext", "-enc", "UTF-8", pdfPath, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext (poppler-utils; scripts/test.sh installs it): %v", err)
+	}
+	return string(text)
 }
