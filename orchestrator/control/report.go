@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -161,6 +163,10 @@ func (c *Control) ReportExport(ctx context.Context, caller *Caller, p *ReportExp
 		}
 		return nil, fail(internal(err))
 	}
+	schedules, err := c.scheduledServices()
+	if err != nil {
+		return nil, fail(err)
+	}
 	id, err := uuid.NewV7()
 	if err != nil {
 		return nil, fail(internal(err))
@@ -177,6 +183,7 @@ func (c *Control) ReportExport(ctx context.Context, caller *Caller, p *ReportExp
 	m, _, err := rs.Gatherer.Export(ctx, tmp, &oreport.ExportParams{
 		Scope: scope, ID: "R-" + id.String(), Version: version, Replaces: p.Replaces, Institution: rs.Institution,
 		GeneratedBy: caller.Actor.String(), Now: now, Estate: c.cfg.Estate.Estate, Key: rs.Key, PDF: rs.PDF,
+		Schedules: schedules,
 	})
 	if err != nil {
 		return nil, fail(internal(err))
@@ -366,4 +373,28 @@ func (c *Control) ReportPublish(ctx context.Context, caller *Caller, id string) 
 		return nil, fail(err)
 	}
 	return reportViewOf(stored), nil
+}
+
+// scheduledServices is each schedule of the estate with the services its plan fails over,
+// read from the plan file as the scheduler reads it. A plan that cannot be read fails the
+// export: counting its fires for no service would understate the drills due.
+func (c *Control) scheduledServices() ([]oreport.ScheduledServices, error) {
+	est := c.cfg.Estate
+	var out []oreport.ScheduledServices
+	for _, sch := range est.Estate.Schedules {
+		path := sch.Plan
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(filepath.Dir(est.Path), path)
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return nil, conflictf("schedule %s: its plan cannot be read (%v): the drills it made due cannot be counted", sch.Name, err)
+		}
+		plan, diags := drills.ParsePlan(src, sch.Plan)
+		if plan == nil || diags.HasErrors() {
+			return nil, conflictf("schedule %s: its plan %s does not parse: the drills it made due cannot be counted", sch.Name, sch.Plan)
+		}
+		out = append(out, oreport.ScheduledServices{Schedule: sch.Name, Services: slices.Clone(plan.Services)})
+	}
+	return out, nil
 }

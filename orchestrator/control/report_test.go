@@ -24,7 +24,7 @@ func TestReportsFromExportToPublicationAreRecorded(t *testing.T) {
 	}
 	seed := sha256.Sum256([]byte("control report test"))
 	key := ed25519.NewKeyFromSeed(seed[:])
-	ctl, err := control.New(control.Config{Store: f.st, Clock: f.clk, Estate: &control.Estate{Estate: f.estate, Source: f.src},
+	ctl, err := control.New(control.Config{Store: f.st, Clock: f.clk, Estate: &control.Estate{Path: estatePath, Estate: f.estate, Source: f.src},
 		Reports: &control.Reports{Gatherer: g, Key: key, Institution: "Example Bank", TempDir: t.TempDir()}})
 	if err != nil {
 		t.Fatal(err)

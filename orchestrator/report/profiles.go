@@ -71,9 +71,13 @@ func (pc ProfileCompliance) Evaluate(ctx context.Context, scope *Scope, f *Facts
 		Now: f.Now, Location: pc.loc(),
 	}
 	for _, s := range f.Estate.Services {
-		in.Services = append(in.Services, drills.ServiceFacts{
+		sf := drills.ServiceFacts{
 			Name: s.Name, Criticality: string(s.Criticality), DependsOn: s.DependsOn, RTOObjective: s.RTO, RPOObjective: s.RPO,
-		})
+		}
+		if d := f.Due[s.Name]; d != nil {
+			sf.TestsDue, sf.SkippedFires = d.TestsDue, d.Skipped
+		}
+		in.Services = append(in.Services, sf)
 	}
 	// The evaluation takes the drills as a list: one small record per run.
 	for d, err := range f.Drills {

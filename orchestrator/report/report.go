@@ -61,6 +61,9 @@ type Facts struct {
 	Drills iter.Seq2[*DrillFacts, error]
 	// Findings are the estate's findings, whatever their status.
 	Findings []bundle.Finding
+	// Due is, per service, the drills its schedules made due in the period and the fires
+	// that ran none.
+	Due map[string]*ServiceDue
 }
 
 // DrillFacts is one run as the evaluation sees it (drills.DrillFacts).
@@ -171,6 +174,9 @@ type ExportParams struct {
 	Key ed25519.PrivateKey
 	// PDF renders report.pdf; nil leaves it out.
 	PDF bundle.PDFRenderer
+	// Schedules are the estate's schedules with the services their plans fail over: their
+	// fires in the period are the drills due, and those that ran none are stated.
+	Schedules []ScheduledServices
 }
 
 // Export writes the draft bundle of p.Scope to w and returns its manifest and header. The
@@ -203,10 +209,14 @@ func (g *Gatherer) Export(ctx context.Context, w io.Writer, p *ExportParams) (*b
 		}
 	}
 	findings = nonNilFindings(findings)
+	due, err := g.dueOf(ctx, p.Schedules, p.Scope)
+	if err != nil {
+		return nil, nil, fmt.Errorf("export report: %w", err)
+	}
 
 	// The first walk: the evaluation's facts, and the figures the services table shows.
 	tally := &tally{latest: map[string]*latestFigures{}, period: p.Scope.Period}
-	facts := &Facts{Estate: p.Estate, Now: p.Now, Findings: findings, Drills: tally.walk(evalSrc.Drills(ctx))}
+	facts := &Facts{Estate: p.Estate, Now: p.Now, Findings: findings, Due: due, Drills: tally.walk(evalSrc.Drills(ctx))}
 	ev, err := g.cfg.Compliance.Evaluate(ctx, p.Scope, facts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("export report: evaluate %s: %w", p.Scope.Profile.ID, err)

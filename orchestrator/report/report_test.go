@@ -349,3 +349,67 @@ func TestAQuarterEvaluatesTheLookbackButReportsThePeriodsDrills(t *testing.T) {
 		t.Errorf("the bundle holds drills %v, want only %s", held, august)
 	}
 }
+
+// The drills a schedule made due in the period are the drills required, and the fires it
+// skipped are stated: a blackout that skipped two of three monthly fires leaves payments,
+// drilled once, drilled less often than its schedule asked.
+func TestScheduledFiresAreTheDrillsDueAndSkippedOnesAreStated(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		plan, err := s.PlanSave(ctx, store.PlanSaveParams{Name: "payments-only", File: "plans/payments-only.hcl", Source: []byte(`plan "payments-only" {}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ScheduleSync(ctx, []store.ScheduleDef{{Name: "monthly", PlanName: plan.Name, PlanFile: plan.File}}); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().UTC()
+		drill(t, s, plan, now.Add(-time.Hour), map[string]time.Duration{"payments": 900 * time.Millisecond, "auth": 800 * time.Millisecond})
+		for i, at := range []time.Time{now.Add(-20 * time.Hour), now.Add(-10 * time.Hour)} {
+			if _, err := s.ScheduleFire(ctx, &store.ScheduleFireParams{Schedule: "monthly", FireTime: at, Decision: store.FireSkippedBlackout, Reason: "month-end"}); err != nil {
+				t.Fatalf("fire %d: %v", i, err)
+			}
+		}
+		// A fire outside the period is not due in it.
+		if _, err := s.ScheduleFire(ctx, &store.ScheduleFireParams{Schedule: "monthly", FireTime: now.AddDate(0, 0, -5), Decision: store.FireSkippedBlackout, Reason: "month-end"}); err != nil {
+			t.Fatal(err)
+		}
+		g, err := oreport.New(oreport.Config{Store: s, Compliance: oreport.ProfileCompliance{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		scope, err := g.Scope("kr-efsr", now.AddDate(0, 0, -1).Format(time.DateOnly)+".."+now.AddDate(0, 0, 1).Format(time.DateOnly), "en")
+		if err != nil {
+			t.Fatal(err)
+		}
+		seed := sha256.Sum256([]byte("due"))
+		var buf bytes.Buffer
+		_, h, err := g.Export(ctx, &buf, &oreport.ExportParams{Scope: scope, ID: "R-due", Version: 1, Institution: "Example Bank",
+			GeneratedBy: "lee", Now: time.Now(), Estate: estate(t), Key: ed25519.NewKeyFromSeed(seed[:]),
+			Schedules: []oreport.ScheduledServices{{Schedule: "monthly", Services: []string{"payments"}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, svc := range h.Services {
+			codes := map[string]report.Reason{}
+			for _, r := range svc.Reasons {
+				codes[r.Code] = r
+			}
+			switch svc.Service {
+			case "payments":
+				skipped, ok := codes[drills.ReasonFiresSkipped]
+				if svc.DrillsRequired != 2 || svc.DrillsRun != 1 || !ok || !strings.Contains(skipped.Text, "month-end") {
+					t.Errorf("payments: required %d, run %d, reasons %+v; want 2 required by its schedule, 1 run, the skipped fires stated with the blackout", svc.DrillsRequired, svc.DrillsRun, svc.Reasons)
+				}
+				if _, ok := codes[drills.ReasonDrilledLessThanRequired]; !ok || svc.Status != drills.NonCompliant {
+					t.Errorf("payments is %s with %+v; want non-compliant, drilled less often than its schedule asked", svc.Status, svc.Reasons)
+				}
+			case "auth":
+				if _, ok := codes[drills.ReasonFiresSkipped]; ok {
+					t.Errorf("auth, on no schedule, has skipped fires: %+v", svc.Reasons)
+				}
+			}
+		}
+	})
+}
