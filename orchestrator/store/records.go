@@ -155,6 +155,7 @@ const (
 	EventRunCreated   = "run_created"
 	EventRunClaimed   = "run_claimed"
 	EventRunState     = "run_state"
+	// The PostgreSQL step functions (migration 00010) write these two kinds too.
 	EventStepStarted  = "step_started"
 	EventStepFinished = "step_finished"
 	EventMilestone    = "milestone"
