@@ -13,12 +13,21 @@
 -- only), so it cannot mark an event of its own as audited to skip its audit row; the unique
 -- (source, run_id, ref) key of audit_log forbids a second row for one event.
 --
+-- runs_lease_expires_at_idx goes: every step's fence (start and finish) moves lease_expires_at,
+-- and an UPDATE that changes an indexed column cannot be HOT, so each step wrote two new
+-- entries into every one of the run's nine indexes. No query needs it: the claim
+-- (store.RunClaimNext) selects by state through runs_state_created_at_idx, among the few runs
+-- in a claimable state, and filters the lease there. Without it the fence changes no indexed
+-- column (updated_at, event_seq, lease_expires_at) and the run's row is updated in place.
+--
 -- The functions take the terminal run states as an argument (drills.RunStates is their one
 -- definition) and write exactly what store/fastpath_pg.go's statements wrote before. Keep
 -- sqlite/00010_audit_inline.sql equivalent (there the column exists and stays false: the store
 -- appends every audit row itself).
 
 -- +goose Up
+DROP INDEX runs_lease_expires_at_idx;
+
 ALTER TABLE run_events ADD COLUMN audited_inline boolean NOT NULL DEFAULT false;
 
 DROP TRIGGER run_events_audit ON run_events;
@@ -128,3 +137,4 @@ DROP TRIGGER run_events_audit ON run_events;
 CREATE TRIGGER run_events_audit AFTER INSERT ON run_events
     FOR EACH ROW EXECUTE FUNCTION audit_run_event();
 ALTER TABLE run_events DROP COLUMN audited_inline;
+CREATE INDEX runs_lease_expires_at_idx ON runs (lease_expires_at);
