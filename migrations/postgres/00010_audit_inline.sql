@@ -20,6 +20,12 @@
 -- in a claimable state, and filters the lease there. Without it the fence changes no indexed
 -- column (updated_at, event_seq, lease_expires_at) and the run's row is updated in place.
 --
+-- The fence (the first CTE) is fencedTx's: it touches the run at the caller's epoch, extends its
+-- lease and takes the next timeline number; its extra condition in step_finish makes a fence
+-- that passes always lead to an event, so no number is given out for nothing. The UPDATE
+-- row-locks the run, and a writer that waited for the lock re-reads the row, so event_seq + 1
+-- is always the next free number (00004_event_seq.sql).
+--
 -- The functions take the terminal run states as an argument (drills.RunStates is their one
 -- definition) and write exactly what store/fastpath_pg.go's statements wrote before. Keep
 -- sqlite/00010_audit_inline.sql equivalent (there the column exists and stays false: the store
