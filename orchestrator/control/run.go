@@ -301,34 +301,13 @@ func (c *Control) RunGet(ctx context.Context, caller *Caller, runID string) (*Ru
 // LoadRunView reads a run and all its evidence from st. It authorizes nothing: RunGet is the
 // operation; this is for commands that own the database (firedrill run on an embedded one).
 func LoadRunView(ctx context.Context, st *store.Store, runID string) (*RunView, error) {
-	run, err := st.RunGet(ctx, runID)
+	// One snapshot: a run that is executing must not show steps newer than its run row.
+	snap, err := st.RunSnapshotGet(ctx, runID)
 	if err != nil {
 		return nil, err
 	}
-	steps, err := st.StepResultList(ctx, runID)
-	if err != nil {
-		return nil, err
-	}
-	ms, err := st.MeasurementList(ctx, runID)
-	if err != nil {
-		return nil, err
-	}
-	approvals, err := st.ApprovalList(ctx, runID)
-	if err != nil {
-		return nil, err
-	}
-	decisions, err := st.StepDecisionList(ctx, runID)
-	if err != nil {
-		return nil, err
-	}
-	events, err := st.RunEventList(ctx, runID)
-	if err != nil {
-		return nil, err
-	}
-	audit, err := st.AuditVerify(ctx, &store.AuditVerifyParams{RunID: runID})
-	if err != nil {
-		return nil, err
-	}
+	run, steps, ms, approvals, decisions, events, audit := snap.Run, snap.Steps, snap.Measurements, snap.Approvals,
+		snap.Decisions, snap.Events, snap.Audit
 	v := &RunView{
 		Integrity: IntegrityView{Verified: audit.Problem == nil, AuditRows: audit.Rows},
 		Run:       runSummaryOf(run, ms), Steps: make([]StepView, 0, len(steps)), Services: make([]MeasurementView, 0, len(ms)),

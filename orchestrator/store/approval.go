@@ -238,8 +238,12 @@ func MissingApprovals(run *Run, approvals []*Approval) []string {
 
 // ApprovalList returns a run's approvals and rejections, oldest first.
 func (s *Store) ApprovalList(ctx context.Context, runID string) ([]*Approval, error) {
+	return approvalList(s.db.WithContext(ctx), runID)
+}
+
+func approvalList(db *gorm.DB, runID string) ([]*Approval, error) {
 	var ms []approvalModel
-	if err := s.db.WithContext(ctx).Where("run_id = ?", runID).Order("decided_at, id").Find(&ms).Error; err != nil {
+	if err := db.Where("run_id = ?", runID).Order("decided_at, id").Find(&ms).Error; err != nil {
 		return nil, fmt.Errorf("approvals of run %s: %w", runID, translate(err))
 	}
 	out := make([]*Approval, 0, len(ms))

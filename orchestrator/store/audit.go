@@ -174,10 +174,14 @@ type AuditVerifyParams struct {
 // AuditVerify checks the audit log and the facts it copies, and reports the first row
 // missing or altered. An error is returned only when the check itself could not run.
 func (s *Store) AuditVerify(ctx context.Context, p *AuditVerifyParams) (*AuditReport, error) {
+	return s.auditVerify(s.db.WithContext(ctx), p)
+}
+
+// auditVerify is AuditVerify on db, which may be a transaction.
+func (s *Store) auditVerify(db *gorm.DB, p *AuditVerifyParams) (*AuditReport, error) {
 	if p == nil {
 		p = &AuditVerifyParams{}
 	}
-	db := s.db.WithContext(ctx)
 	var head auditHeadModel
 	if err := db.Where("id = 1").Take(&head).Error; err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -117,6 +118,94 @@ func TestAuditChainHolds(t *testing.T) {
 		for _, stmt := range []string{"UPDATE audit_log SET content = '{}'", "DELETE FROM audit_log"} {
 			if err := s.DBForTest().Exec(stmt).Error; err == nil || !strings.Contains(err.Error(), "append-only") {
 				t.Errorf("%s = %v, want refused as append-only", stmt, err)
+			}
+		}
+	})
+}
+
+// assertOneAuditRowPerEvent checks that every run event has exactly one audit row, and
+// returns how many were appended by the event's own statement (PostgreSQL's step functions)
+// and how many otherwise (the trigger, or the store on SQLite).
+func assertOneAuditRowPerEvent(t *testing.T, s *store.Store) (inline, other int) {
+	t.Helper()
+	var rows []struct {
+		RunID         string
+		Seq           int
+		AuditedInline bool
+		AuditRows     int
+	}
+	err := s.DBForTest().Raw(`SELECT e.run_id, e.seq, e.audited_inline, COUNT(a.seq) AS audit_rows
+FROM run_events e LEFT JOIN audit_log a ON a.source = 'run_event' AND a.run_id = e.run_id AND a.ref = e.seq
+GROUP BY e.run_id, e.seq, e.audited_inline ORDER BY e.run_id, e.seq`).Scan(&rows).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if r.AuditRows != 1 {
+			t.Errorf("run %s event %d (audited inline %v) has %d audit rows, want 1", r.RunID, r.Seq, r.AuditedInline, r.AuditRows)
+		}
+		if r.AuditedInline {
+			inline++
+		} else {
+			other++
+		}
+	}
+	return inline, other
+}
+
+// TestEveryRunEventHasOneAuditRow: on PostgreSQL a step's start and finish append their audit
+// row in their own statement and the trigger audits every other event; neither path misses
+// an event and they never both write one.
+func TestEveryRunEventHasOneAuditRow(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		b := auditedRun(t, s)
+		// A second attempt of a step and one the fence stops: neither may leave an event
+		// without its row nor a row without its event.
+		stepID, err := s.StepStart(ctx, &store.StepStartParams{RunID: b.run.ID, Epoch: b.epoch, Seq: 1, Attempt: 2,
+			Key: "lose-sangam", Action: "nomad.drain_site", At: at(4 * time.Second)})
+		if err == nil || stepID != "" {
+			t.Errorf("StepStart on a finished run = %q, %v; want refused", stepID, err)
+		}
+		o := setup(t, s)
+		if err := s.RunStateSet(ctx, &store.RunStateSetParams{RunID: o.run.ID, Epoch: o.epoch, State: drills.RunRunning, At: at(0)}); err != nil {
+			t.Fatal(err)
+		}
+		for attempt := 1; attempt <= 2; attempt++ {
+			id, err := s.StepStart(ctx, &store.StepStartParams{RunID: o.run.ID, Epoch: o.epoch, Seq: 1, Attempt: attempt,
+				Key: "wait", Action: "wait", At: at(time.Duration(attempt) * time.Second)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.StepFinish(ctx, &store.StepFinishParams{RunID: o.run.ID, Epoch: o.epoch, StepID: id, State: drills.StepSucceeded,
+				Evidence: []byte(`{"waited_ms": 0, "note": "ü \"quoted\""}`), At: at(time.Duration(attempt)*time.Second + time.Millisecond)}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.StepFinish(ctx, &store.StepFinishParams{RunID: o.run.ID, Epoch: o.epoch, StepID: id, State: drills.StepFailed,
+				At: at(3 * time.Second)}); !errors.Is(err, store.ErrStepFinished) {
+				t.Errorf("second StepFinish = %v, want ErrStepFinished", err)
+			}
+		}
+		if _, err := s.StepStart(ctx, &store.StepStartParams{RunID: o.run.ID, Epoch: o.epoch + 1, Seq: 2,
+			Key: "late", Action: "wait", At: at(4 * time.Second)}); !errors.Is(err, store.ErrLeaseLost) {
+			t.Errorf("StepStart at a stale epoch = %v, want ErrLeaseLost", err)
+		}
+		inline, other := assertOneAuditRowPerEvent(t, s)
+		steps := 2 + 4 // auditedRun's start and finish, two attempts here
+		wantInline := 0
+		if s.Dialect() == store.DialectPostgres {
+			wantInline = steps
+		}
+		if inline != wantInline || other == 0 {
+			t.Errorf("audited inline %d, otherwise %d; want %d inline and the other events otherwise", inline, other, wantInline)
+		}
+		if rep := verify(t, s, ""); rep.Problem != nil {
+			t.Fatalf("AuditVerify(all) = %+v", rep.Problem)
+		}
+		for _, id := range []string{b.run.ID, o.run.ID} {
+			if rep := verify(t, s, id); rep.Problem != nil {
+				t.Errorf("AuditVerify(%s) = %+v", id, rep.Problem)
 			}
 		}
 	})

@@ -255,6 +255,46 @@ func hashOf(secret string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// TestTokenUseNeverWaitsForAnotherRequest: while another request holds the token's row (it is
+// writing the same last use), authentication skips the write instead of queueing behind it.
+func TestTokenUseNeverWaitsForAnotherRequest(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.Postgres(t)
+	if _, err := s.UserCreate(ctx, &store.UserCreateParams{Name: "alice", Roles: []string{"sre"}, By: tester}); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := s.TokenCreate(ctx, &store.TokenCreateParams{User: "alice", Roles: []string{"sre"}, SecretHash: hashOf("busy"),
+		ExpiresAt: at(24 * time.Hour), By: person("root"), At: at(0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := s.DBForTest().Begin()
+	if err := other.Exec("SELECT id FROM api_tokens WHERE id = ? FOR UPDATE", tok.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	// Were the write to wait for the lock, it would wait until this deadline and fail.
+	waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	a, err := s.TokenAuthenticate(waitCtx, &store.TokenAuthenticateParams{SecretHash: hashOf("busy"), Now: at(time.Minute)})
+	if err != nil || a.Token.ID != tok.ID {
+		t.Fatalf("TokenAuthenticate while another request holds the token = %+v, %v; want authenticated at once", a, err)
+	}
+	if err := other.Rollback().Error; err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.TokenGet(ctx, tok.ID); got.LastUsedAt != nil {
+		t.Errorf("last use written although the row was held = %v, want the write skipped", got.LastUsedAt)
+	}
+	// Once the row is free, the next request records the use.
+	if _, err := s.TokenAuthenticate(ctx, &store.TokenAuthenticateParams{SecretHash: hashOf("busy"), Now: at(2 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.TokenGet(ctx, tok.ID); got.LastUsedAt == nil || !got.LastUsedAt.Equal(wantTime(at(2*time.Minute))) {
+		t.Errorf("last use after the row was freed = %v, want %v", got.LastUsedAt, wantTime(at(2*time.Minute)))
+	}
+}
+
 func TestTokens(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {

@@ -131,8 +131,12 @@ func (s *Store) StepDecisionGet(ctx context.Context, stepID string) (*StepDecisi
 
 // StepDecisionList returns every decision taken in a run, oldest first.
 func (s *Store) StepDecisionList(ctx context.Context, runID string) ([]*StepDecision, error) {
+	return stepDecisionList(s.db.WithContext(ctx), runID)
+}
+
+func stepDecisionList(db *gorm.DB, runID string) ([]*StepDecision, error) {
 	var ms []stepDecisionModel
-	if err := s.db.WithContext(ctx).Where("run_id = ?", runID).Order("decided_at, id").Find(&ms).Error; err != nil {
+	if err := db.Where("run_id = ?", runID).Order("decided_at, id").Find(&ms).Error; err != nil {
 		return nil, fmt.Errorf("step decisions of run %s: %w", runID, translate(err))
 	}
 	out := make([]*StepDecision, 0, len(ms))

@@ -14,62 +14,32 @@ import (
 	"github.com/firedrill/firedrill/drills"
 )
 
-// The step writes a run makes on PostgreSQL, each as ONE statement: the lease fence, the
-// write and its timeline event in data-modifying CTEs, committed as one autocommit statement.
-// That is a single round trip where the generic path (fencedTx) takes seven, which is what a
-// step's bookkeeping costs on a database across a network. The semantics are fencedTx's:
-// nothing is written unless the run is at the caller's epoch and not terminal, and the write
-// and its event commit together.
+// The step writes a run makes on PostgreSQL, each as ONE statement: a call of an owner's
+// SECURITY DEFINER function (migration 00010) whose single statement fences the run, writes
+// the step, inserts its timeline event and appends the event's audit row, in data-modifying
+// CTEs, committed as one autocommit statement. That is a single round trip where the generic
+// path (fencedTx) takes seven, and no trigger: the audit row is written by the statement, not
+// by the run_events trigger, which skips the events marked audited_inline. The semantics are
+// fencedTx's: nothing is written unless the run is at the caller's epoch and not terminal, and
+// the write, its event and its audit row commit together. The runtime role may call the
+// functions (their audit row always copies the event they insert) but not write audit_log,
+// audit_head or the audited_inline column itself.
 
-// terminalStatesSQL lists the terminal run states for a NOT IN clause.
-var terminalStatesSQL = func() string {
+// terminalStatesPG is the terminal run states as a PostgreSQL text[] literal, passed to the
+// step functions so that drills.RunStates stays their one definition.
+var terminalStatesPG = func() string {
 	var q []string
 	for _, s := range drills.RunStates {
 		if s.IsTerminal() {
-			q = append(q, "'"+string(s)+"'")
+			q = append(q, string(s))
 		}
 	}
-	return strings.Join(q, ", ")
+	return "{" + strings.Join(q, ",") + "}"
 }()
 
-// fence is fencedTx's fence: touch the run at the caller's epoch, extend its lease and take
-// the next timeline number. $1 run id, $2 epoch, $3 now; extra is a further condition that
-// must hold for the write to happen, so that a fence that passes always leads to an event
-// (no number is given out for nothing). The UPDATE row-locks the run, and a writer that
-// waited for the lock re-reads the row, so event_seq + 1 is always the next free number.
-func fence(extra string) string {
-	return `fence AS (
-    UPDATE runs SET updated_at = $3, event_seq = event_seq + 1,
-        lease_expires_at = CASE WHEN lease_duration_ms > 0
-            THEN $3::timestamptz + lease_duration_ms * interval '1 millisecond' ELSE lease_expires_at END
-    WHERE id = $1 AND lease_epoch = $2 AND state NOT IN (` + terminalStatesSQL + `)` + extra + `
-    RETURNING id, event_seq
-)`
-}
+const stepStartPG = `SELECT firedrill_step_start($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::text[])`
 
-var stepStartPG = `WITH ` + fence("") + `, step AS (
-    INSERT INTO step_results (id, run_id, seq, step_key, step_name, action, site, service, attempt, state,
-                              idempotent, timeout_ms, started_at, error)
-    SELECT $4, id, $5, $6, $7, $8, $9, $10, $11, 'running', $12, $13, $3, '' FROM fence
-    RETURNING id
-)
-INSERT INTO run_events (run_id, seq, at, kind, step_key, message, data)
-SELECT $1, fence.event_seq, $3, '` + EventStepStarted + `', $6, $8, $14::jsonb FROM step, fence
-RETURNING seq`
-
-var stepFinishPG = `WITH ` + fence(`
-      AND EXISTS (SELECT 1 FROM step_results WHERE id = $4 AND run_id = $1 AND ended_at IS NULL)`) + `, step AS (
-    UPDATE step_results SET state = $5, ended_at = $3,
-        duration_ms = GREATEST(0, floor(extract(epoch FROM ($3::timestamptz - started_at)) * 1000))::bigint,
-        error = $6, evidence = $7::jsonb
-    WHERE id = $4 AND run_id = $1 AND ended_at IS NULL AND EXISTS (SELECT 1 FROM fence)
-    RETURNING step_key, attempt, duration_ms
-)
-INSERT INTO run_events (run_id, seq, at, kind, step_key, message, data)
-SELECT $1, fence.event_seq, $3, '` + EventStepFinished + `', step_key, $6,
-       jsonb_build_object('step_id', $4::text, 'attempt', attempt, 'state', $5::text, 'duration_ms', duration_ms)
-FROM step, fence
-RETURNING seq`
+const stepFinishPG = `SELECT firedrill_step_finish($1, $2, $3, $4, $5, $6, $7::jsonb, $8::text[])`
 
 // stepStartPostgres is StepStart's single-statement path.
 func (s *Store) stepStartPostgres(ctx context.Context, p *StepStartParams, id string, attempt int, at time.Time) error {
@@ -81,13 +51,14 @@ func (s *Store) stepStartPostgres(ctx context.Context, p *StepStartParams, id st
 		return err
 	}
 	return translatePG(func() error {
-		var seq int
+		// The function returns the event's number, NULL when the fence stopped it.
+		var seq sql.NullInt64
 		err := s.sqlDB.QueryRowContext(ctx, stepStartPG, p.RunID, p.Epoch, at, id, p.Seq, p.Key, p.Name, p.Action,
-			p.Site, p.Service, attempt, p.Idempotent, msOf(p.Timeout), string(data)).Scan(&seq)
-		if errors.Is(err, sql.ErrNoRows) {
-			return s.whyUnfenced(ctx, p.RunID, p.Epoch)
+			p.Site, p.Service, attempt, p.Idempotent, msOf(p.Timeout), string(data), terminalStatesPG).Scan(&seq)
+		if err != nil || seq.Valid {
+			return err
 		}
-		return err
+		return s.whyUnfenced(ctx, p.RunID, p.Epoch)
 	}())
 }
 
@@ -98,9 +69,9 @@ func (s *Store) stepFinishPostgres(ctx context.Context, p *StepFinishParams, at 
 		evidence = string(p.Evidence)
 	}
 	return translatePG(func() error {
-		var seq int
-		err := s.sqlDB.QueryRowContext(ctx, stepFinishPG, p.RunID, p.Epoch, at, p.StepID, string(p.State), p.Error, evidence).Scan(&seq)
-		if !errors.Is(err, sql.ErrNoRows) {
+		var seq sql.NullInt64
+		err := s.sqlDB.QueryRowContext(ctx, stepFinishPG, p.RunID, p.Epoch, at, p.StepID, string(p.State), p.Error, evidence, terminalStatesPG).Scan(&seq)
+		if err != nil || seq.Valid {
 			return err
 		}
 		if err := s.whyUnfenced(ctx, p.RunID, p.Epoch); err != nil {

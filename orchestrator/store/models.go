@@ -210,6 +210,10 @@ type runEventModel struct {
 	StepKey string    `gorm:"column:step_key"`
 	Message string    `gorm:"column:message"`
 	Data    *jsonDoc  `gorm:"column:data"`
+	// AuditedInline marks an event whose audit row its own statement appended (PostgreSQL's
+	// step functions, migration 00010). Read-only here: the store never writes it through
+	// gorm, and the runtime role may not write it at all.
+	AuditedInline bool `gorm:"column:audited_inline;->"`
 }
 
 func (runEventModel) TableName() string { return "run_events" }

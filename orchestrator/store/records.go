@@ -155,9 +155,10 @@ type Measurement struct {
 
 // Run event kinds, in the order a run usually produces them.
 const (
-	EventRunCreated   = "run_created"
-	EventRunClaimed   = "run_claimed"
-	EventRunState     = "run_state"
+	EventRunCreated = "run_created"
+	EventRunClaimed = "run_claimed"
+	EventRunState   = "run_state"
+	// The PostgreSQL step functions (migration 00010) write these two kinds too.
 	EventStepStarted  = "step_started"
 	EventStepFinished = "step_finished"
 	EventMilestone    = "milestone"

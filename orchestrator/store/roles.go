@@ -12,19 +12,24 @@ import (
 // On PostgreSQL firedrill runs as two roles. The owner role owns the schema and applies the
 // migrations (`firedrill migrate up`); serve and the CLI connect as the runtime role, which
 // may read and write the working tables but only INSERT and SELECT the tables that are the
-// record, and only SELECT the audit log and its head (its rows are appended by a SECURITY DEFINER trigger
-// owned by the owner). The runtime role owns nothing, so it can neither ALTER, TRUNCATE nor
+// record, and only SELECT the audit log and its head (its rows are appended by SECURITY DEFINER
+// triggers and step functions owned by the owner). The runtime role owns nothing, so it can neither ALTER, TRUNCATE nor
 // disable a trigger, and, not being a superuser, cannot set session_replication_role.
 
 // appendOnlyTables are the record: the runtime role may INSERT and SELECT them, nothing more.
 var appendOnlyTables = []string{"run_events", "operations", "role_grants"}
+
+// ownerOnlyColumns are columns of the record the runtime role may not write even on INSERT:
+// run_events.audited_inline would let it mark an event as audited by its own statement and so
+// skip the trigger's audit row (migration 00010); only the owner's step functions set it.
+var ownerOnlyColumns = map[string][]string{"run_events": {"audited_inline"}}
 
 // readOnlyTables the runtime role may only SELECT.
 var readOnlyTables = []string{"audit_log", "audit_head", "goose_db_version"}
 
 // RuntimeRoleGrant gives role what serve and the CLI need on the store's schema, and no more:
 // SELECT, INSERT, UPDATE and DELETE on the working tables; INSERT and SELECT on run_events,
-// operations and role_grants; SELECT on audit_log, audit_head and goose_db_version; no TRUNCATE, REFERENCES or TRIGGER anywhere. Call it as the owner after
+// operations and role_grants (on run_events INSERT of every column but audited_inline); SELECT on audit_log, audit_head and goose_db_version; no TRUNCATE, REFERENCES or TRIGGER anywhere. Call it as the owner after
 // MigrateUp (firedrill migrate up --runtime-role does): it re-applies the whole set, so tables
 // added by later migrations are covered. The role must exist. PostgreSQL only.
 func (s *Store) RuntimeRoleGrant(ctx context.Context, role string) error {
@@ -64,6 +69,38 @@ func (s *Store) RuntimeRoleGrant(ctx context.Context, role string) error {
 		return fmt.Errorf("grant runtime role %s: %w", role, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	for table, withheld := range ownerOnlyColumns {
+		// A column grant cannot take away from a table grant: INSERT on the table is revoked
+		// and granted again column by column, the columns read from the catalog so that a
+		// column added later is covered when the grant is re-applied.
+		rows, err := tx.QueryContext(ctx, `SELECT column_name FROM information_schema.columns
+WHERE table_schema = $1 AND table_name = $2 AND NOT (column_name = ANY ($3::text[])) ORDER BY ordinal_position`,
+			schema, table, "{"+strings.Join(withheld, ",")+"}")
+		if err != nil {
+			return fmt.Errorf("grant runtime role %s: columns of %s: %w", role, table, err)
+		}
+		var cols []string
+		for rows.Next() {
+			var c string
+			if err := rows.Scan(&c); err != nil {
+				rows.Close()
+				return fmt.Errorf("grant runtime role %s: columns of %s: %w", role, table, err)
+			}
+			cols = append(cols, pgx.Identifier{c}.Sanitize())
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("grant runtime role %s: columns of %s: %w", role, table, err)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("grant runtime role %s: columns of %s: %w", role, table, err)
+		}
+		if len(cols) == 0 {
+			return fmt.Errorf("grant runtime role %s: table %s has no columns in schema %s (not migrated?)", role, table, schema)
+		}
+		t := pgx.Identifier{schema, table}.Sanitize()
+		stmts = append(stmts, "REVOKE INSERT ON "+t+" FROM "+r,
+			"GRANT INSERT ("+strings.Join(cols, ", ")+") ON "+t+" TO "+r)
+	}
 	for _, stmt := range stmts {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("grant runtime role %s: %s: %w", role, stmt, err)

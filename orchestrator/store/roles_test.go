@@ -40,6 +40,9 @@ func TestRuntimeRoleCannotRewriteTheRecord(t *testing.T) {
 	if rep := verify(t, rt, ""); rep.Problem != nil {
 		t.Fatalf("AuditVerify as the runtime role: %+v", rep.Problem)
 	}
+	if inline, _ := assertOneAuditRowPerEvent(t, rt); inline == 0 {
+		t.Error("as the runtime role no step event was audited by its own statement")
+	}
 
 	conn, err := pgx.Connect(ctx, roles.RuntimeURL)
 	if err != nil {
@@ -55,6 +58,9 @@ func TestRuntimeRoleCannotRewriteTheRecord(t *testing.T) {
 		"UPDATE audit_log SET content = '{}'", "DELETE FROM audit_log",
 		"INSERT INTO audit_log (seq, at, source, ref, content, prev_hash, hash) VALUES (999, now(), 'operation', 1, '{}', '', '')",
 		"UPDATE audit_head SET seq = 0", "DELETE FROM audit_head",
+		// An event marked as audited by its own statement would skip the trigger's audit row.
+		"INSERT INTO run_events (run_id, seq, at, kind, audited_inline) VALUES ('" + b.run.ID + "', 999, now(), 'forged', true)",
+		"CREATE OR REPLACE FUNCTION firedrill_step_start() RETURNS integer LANGUAGE sql AS 'SELECT 1'",
 		"DELETE FROM goose_db_version",
 		"ALTER TABLE run_events DISABLE TRIGGER run_events_append_only",
 		"ALTER TABLE run_events DISABLE TRIGGER run_events_audit",

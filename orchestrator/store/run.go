@@ -450,8 +450,12 @@ func measurementEvidence(t0 *time.Time, in *MeasurementInput) *drills.Measuremen
 
 // RunGet returns the run id, or ErrNotFound.
 func (s *Store) RunGet(ctx context.Context, id string) (*Run, error) {
+	return runGet(s.db.WithContext(ctx), id)
+}
+
+func runGet(db *gorm.DB, id string) (*Run, error) {
 	var m runModel
-	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&m).Error; err != nil {
+	if err := db.Where("id = ?", id).Take(&m).Error; err != nil {
 		return nil, fmt.Errorf("run get %s: %w", id, translate(err))
 	}
 	return runOf(&m), nil

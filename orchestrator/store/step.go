@@ -171,8 +171,12 @@ func checkJSON(raw json.RawMessage) error {
 
 // StepResultList returns the run's step results by seq, then attempt. An unknown run has none.
 func (s *Store) StepResultList(ctx context.Context, runID string) ([]*StepResult, error) {
+	return stepResultList(s.db.WithContext(ctx), runID)
+}
+
+func stepResultList(db *gorm.DB, runID string) ([]*StepResult, error) {
 	var ms []stepResultModel
-	if err := s.db.WithContext(ctx).Where("run_id = ?", runID).Order("seq, attempt, started_at").Find(&ms).Error; err != nil {
+	if err := db.Where("run_id = ?", runID).Order("seq, attempt, started_at").Find(&ms).Error; err != nil {
 		return nil, fmt.Errorf("step result list %s: %w", runID, translate(err))
 	}
 	out := make([]*StepResult, len(ms))
@@ -184,8 +188,12 @@ func (s *Store) StepResultList(ctx context.Context, runID string) ([]*StepResult
 
 // MeasurementList returns the run's measurements by service name. An unknown run has none.
 func (s *Store) MeasurementList(ctx context.Context, runID string) ([]*Measurement, error) {
+	return measurementList(s.db.WithContext(ctx), runID)
+}
+
+func measurementList(db *gorm.DB, runID string) ([]*Measurement, error) {
 	var ms []measurementModel
-	if err := s.db.WithContext(ctx).Where("run_id = ?", runID).Order("service").Find(&ms).Error; err != nil {
+	if err := db.Where("run_id = ?", runID).Order("service").Find(&ms).Error; err != nil {
 		return nil, fmt.Errorf("measurement list %s: %w", runID, translate(err))
 	}
 	out := make([]*Measurement, len(ms))
@@ -214,8 +222,12 @@ func (s *Store) MeasurementListRuns(ctx context.Context, runIDs []string) (map[s
 
 // RunEventList returns the run's timeline by seq. An unknown run has none.
 func (s *Store) RunEventList(ctx context.Context, runID string) ([]*RunEvent, error) {
+	return runEventList(s.db.WithContext(ctx), runID)
+}
+
+func runEventList(db *gorm.DB, runID string) ([]*RunEvent, error) {
 	var ms []runEventModel
-	if err := s.db.WithContext(ctx).Where("run_id = ?", runID).Order("seq").Find(&ms).Error; err != nil {
+	if err := db.Where("run_id = ?", runID).Order("seq").Find(&ms).Error; err != nil {
 		return nil, fmt.Errorf("run event list %s: %w", runID, translate(err))
 	}
 	out := make([]*RunEvent, len(ms))
