@@ -225,6 +225,7 @@ func allModels() []any {
 		&roleGrantModel{}, &apiTokenModel{}, &operationModel{},
 		&auditModel{}, &auditHeadModel{},
 		&schedulerReplicaModel{},
+		&findingModel{}, &findingUpdateModel{}, &runParticipantModel{}, &runNoteModel{},
 	}
 }
 
