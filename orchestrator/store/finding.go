@@ -776,20 +776,25 @@ func (s *Store) uncoveredDependencies(db *gorm.DB, r *Run, ms []*Measurement, at
 // measured and met).
 func drilledSince(db *gorm.DB, service, exceptRun string, since time.Time) (bool, error) {
 	var rows []struct {
-		measurementModel
-		T0 *time.Time `gorm:"column:run_t0"`
+		RTOActualMS *int64     `gorm:"column:rto_actual_ms"`
+		RTOMet      bool       `gorm:"column:rto_met"`
+		RPOActualMS *int64     `gorm:"column:rpo_actual_ms"`
+		RPOMet      *bool      `gorm:"column:rpo_met"`
+		T0          *time.Time `gorm:"column:t0"`
 	}
-	err := db.Table("measurements").Select("measurements.*, runs.t0 AS run_t0").
+	err := db.Table("measurements").
+		Select("measurements.rto_actual_ms, measurements.rto_met, measurements.rpo_actual_ms, measurements.rpo_met, runs.t0").
 		Joins("JOIN runs ON runs.id = measurements.run_id").
 		Where("measurements.service = ? AND runs.id <> ? AND runs.state = ? AND runs.forced = ? AND runs.ended_at >= ?",
 			service, exceptRun, string(drills.RunSucceeded), false, utcMS(since)).
-		Find(&rows).Error
+		Scan(&rows).Error
 	if err != nil {
 		return false, err
 	}
-	for i := range rows {
-		m := measurementOf(&rows[i].measurementModel)
-		if m.Objectives(rows[i].T0 != nil).Met() {
+	for _, row := range rows {
+		m := MeasurementInput{Service: service, RTOActual: durPtr(row.RTOActualMS), RTOMet: row.RTOMet,
+			RPOActual: durPtr(row.RPOActualMS), RPOMet: row.RPOMet}
+		if m.Objectives(row.T0 != nil).Met() {
 			return true, nil
 		}
 	}
