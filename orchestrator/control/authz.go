@@ -44,6 +44,15 @@ const (
 	OpUserManage Operation = "user.manage"
 	// OpTokenManage: create, list and revoke API tokens.
 	OpTokenManage Operation = "token.manage"
+	// OpFindingRead: list findings and read one with its history.
+	OpFindingRead Operation = "finding.read"
+	// OpFindingManage: add findings; change their owner, root cause, due date, severity and
+	// status (open, in progress, fixed). Closing one is a passing drill's, never a person's.
+	OpFindingManage Operation = "finding.manage"
+	// OpFindingAccept: accept a finding's risk, with a reason: a compliance decision.
+	OpFindingAccept Operation = "finding.accept_risk"
+	// OpRunRecord: record a run's participants, its deviations from the plan and its lessons.
+	OpRunRecord Operation = "run.record"
 )
 
 // Permissions is the one authorization table: for each operation, the roles that may take it.
@@ -65,6 +74,10 @@ var Permissions = map[Operation][]string{
 	OpUserRead:      {drills.RoleAdmin},
 	OpUserManage:    {drills.RoleAdmin},
 	OpTokenManage:   {drills.RoleAdmin},
+	OpFindingRead:   {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance, drills.RoleViewer},
+	OpFindingManage: {drills.RoleSRE, drills.RoleCompliance},
+	OpFindingAccept: {drills.RoleCompliance},
+	OpRunRecord:     {drills.RoleSRE, drills.RoleCompliance},
 }
 
 // Operations lists every operation, sorted.

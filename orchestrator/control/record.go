@@ -24,6 +24,9 @@ const (
 	recTokenCreate    = "token.create"
 	recTokenRevoke    = "token.revoke"
 	recBootstrap      = "user.bootstrap"
+	recFindingAdd     = "finding.add"
+	recFindingUpdate  = "finding.update"
+	recRunNote        = "run.note"
 )
 
 // actorOf is who a caller is, for the record; zero when nobody could be told.
@@ -110,6 +113,7 @@ var conflicts = []struct {
 	{store.ErrTokenRevoked, "%s is already revoked"},
 	{store.ErrOrphaned, "%s is no longer defined in the estate"},
 	{store.ErrLeaseLost, "%s changed hands; try again"},
+	{store.ErrFindingClosed, "%s is closed: a passing drill retested it"},
 }
 
 // storeError maps a store error to a category and a message safe to show, about subject

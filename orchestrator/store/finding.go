@@ -55,6 +55,9 @@ func nonNilStrings(s []string) []string {
 	return s
 }
 
+// FindingDue is how long after it is recorded a finding is due by default (Config.FindingDue).
+func (s *Store) FindingDue() time.Duration { return s.findingDue }
+
 // FindingSystemActor is who creates and closes automatic findings: firedrill itself.
 var FindingSystemActor = drills.Actor{Kind: drills.ActorSystem, Name: "firedrill"}
 
