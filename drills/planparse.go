@@ -31,7 +31,7 @@ var (
 		},
 	}
 	participantSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "role", Required: true}}}
-	stopWhenSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+	stopWhenSchema    = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "probe_failures"}, {Name: "probe_grace"}, {Name: "max_replication_lag"},
 		{Name: "step_over_budget"}, {Name: "rto_budget"},
 	}}

@@ -867,7 +867,10 @@ func TestEveryOperationFollowsThePermissionsTable(t *testing.T) {
 			func(c *control.Caller) error { _, err := f.ctl.TokenRevoke(ctx, c, "nope"); return err },
 		},
 		control.OpFindingRead: {
-			func(c *control.Caller) error { _, err := f.ctl.FindingList(ctx, c, &control.FindingListParams{Overdue: true}); return err },
+			func(c *control.Caller) error {
+				_, err := f.ctl.FindingList(ctx, c, &control.FindingListParams{Overdue: true})
+				return err
+			},
 			func(c *control.Caller) error { _, err := f.ctl.FindingGet(ctx, c, "F-999"); return err },
 		},
 		control.OpFindingManage: {
