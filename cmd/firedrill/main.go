@@ -98,7 +98,7 @@ Every flag can also be set from the environment variable named in its help; a fl
 on the command line wins over the environment, which wins over the default.
 
 The commands people act with (submit, approve, reject, abort, freeze, step, schedule,
-calendar, runs, approvals, user, token) talk to the JSON API of a firedrill server
+calendar, runs, finding, approvals, user, token) talk to the JSON API of a firedrill server
 (firedrill serve): --address (env FIREDRILL_ADDR, default http://127.0.0.1:8080) names it,
 and the API token comes from FIREDRILL_TOKEN or --token-file (env FIREDRILL_TOKEN_FILE).
 The token says who you are; the server decides what you may do and records it. An admin
@@ -139,6 +139,7 @@ Exit codes:
 		a.submitCommand(),
 		a.stepCommand(),
 		a.runsCommand(),
+		a.findingCommand(),
 		a.userCommand(),
 		a.tokenCommand(),
 		a.whoamiCommand(),
