@@ -221,7 +221,7 @@ func (s *Store) findingInsert(db *gorm.DB, p *FindingInsertParams, now time.Time
 	}
 	switch {
 	case strings.TrimSpace(p.Title) == "":
-		return nil, errors.New("Title is required")
+		return nil, errors.New("the title is required")
 	case !slices.Contains(drills.FindingSeverities, p.Severity):
 		return nil, fmt.Errorf("severity %q is not one of %v", p.Severity, drills.FindingSeverities)
 	}
