@@ -201,3 +201,55 @@ func TestFindingAddAndRunRecordRefuseBadInput(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// A run's participants are recorded against the plan's participant blocks: a person the plan
+// names is intended whatever the caller says, anyone else is not unless said so, and an
+// intended person nobody recorded shows as not attended. A later record corrects an earlier one.
+func TestRunParticipantsAgainstThePlan(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	alice, _ := f.person("alice", drills.RoleSRE)
+	kim, _ := f.person("kim", drills.RoleCompliance)
+	run := f.submit(alice)
+	views, err := f.ctl.RunParticipantsRecord(ctx, alice, &control.RunParticipantsParams{RunID: run.ID, Participants: []control.ParticipantParams{
+		{Name: "kim", Role: "incident commander"}, {Name: "park", Role: "network", Attended: true},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.ctl.RunParticipantsRecord(ctx, kim, &control.RunParticipantsParams{RunID: run.ID, Participants: []control.ParticipantParams{
+		{Name: "kim", Role: "incident commander", Attended: true},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.ctl.RunNoteAdd(ctx, kim, &control.RunNoteParams{RunID: run.ID, Kind: "deviation", Text: "lee was on leave"}); err != nil {
+		t.Fatal(err)
+	}
+	v, err := f.ctl.RunGet(ctx, kim, run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		name               string
+		intended, attended bool
+		recorded           bool
+	}
+	var got []row
+	for _, p := range v.Participants {
+		got = append(got, row{p.Name, p.Intended, p.Attended, p.RecordedBy != nil})
+	}
+	want := []row{{"kim", true, true, true}, {"park", false, true, true}, {"lee", true, false, false}}
+	if !slices.Equal(got, want) {
+		t.Errorf("participants = %+v, want %+v", got, want)
+	}
+	if len(views) != 3 {
+		t.Errorf("RunParticipantsRecord returned %d participants, want the recorded two and lee", len(views))
+	}
+	if len(v.Notes) != 1 || v.Notes[0].Kind != "deviation" || v.Notes[0].By != kim.Actor {
+		t.Errorf("notes = %+v", v.Notes)
+	}
+	if n := len(f.operations(&store.OperationListParams{Operation: string(control.OpRunRecord), Target: run.ID})); n != 2 {
+		t.Errorf("%d run.record operations recorded, want 2", n)
+	}
+}
