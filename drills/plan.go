@@ -46,10 +46,31 @@ type Plan struct {
 	// Approval is the plan's approval policy (its approval block); it wins over the estate's
 	// default, and a schedule's own policy wins over it.
 	Approval ApprovalPolicy
-	Pos      Pos
+	// Participants are the people the drill intends to take part (participant blocks): a run
+	// records who attended against them.
+	Participants []*Participant
+	Pos          Pos
 	// AttrPos records where each attribute of the plan block (from, to, services, ...) was
 	// written, so that validation can point at it.
 	AttrPos map[string]Pos
+}
+
+// Participant is a person a plan intends to take part in its drills, and their part.
+type Participant struct {
+	Name string
+	// Role is the part they play ("incident commander", "dba").
+	Role string
+	Pos  Pos
+}
+
+// Participant returns the participant named name, or nil.
+func (p *Plan) Participant(name string) *Participant {
+	for _, pp := range p.Participants {
+		if pp.Name == name {
+			return pp
+		}
+	}
+	return nil
 }
 
 // Step is one action of a plan, as written.

@@ -292,3 +292,31 @@ func TestParsePlanJSON(t *testing.T) {
 		t.Errorf("ParsePlan(json) steps = %+v", p.Steps)
 	}
 }
+
+func TestParsePlanParticipants(t *testing.T) {
+	t.Parallel()
+	head := "plan \"p\" {\n  from = \"sangam\"\n  to = \"yatap\"\n  services = [\"auth\"]\n  step \"s\" {\n    action = \"manual\"\n    instructions = \"x\"\n  }\n"
+	plan, diags := drills.ParsePlan([]byte(head+"  participant \"kim\" {\n    role = \"incident commander\"\n  }\n  participant \"lee\" {\n    role = \"dba\"\n  }\n}\n"), "p.hcl")
+	if diags.HasErrors() {
+		t.Fatalf("ParsePlan: %v", diags)
+	}
+	if len(plan.Participants) != 2 || plan.Participants[0].Name != "kim" || plan.Participants[0].Role != "incident commander" ||
+		plan.Participant("lee") == nil || plan.Participant("lee").Role != "dba" || plan.Participant("park") != nil {
+		t.Fatalf("Participants = %+v", plan.Participants)
+	}
+	tests := []struct {
+		name, body, want string
+	}{
+		{"no role", "  participant \"kim\" {\n  }\n", `p.hcl:9:`},
+		{"empty role", "  participant \"kim\" {\n    role = \"\"\n  }\n", "role: must not be empty"},
+		{"twice", "  participant \"kim\" {\n    role = \"a\"\n  }\n  participant \"kim\" {\n    role = \"b\"\n  }\n", `participant "kim" is already declared at line 9`},
+		{"bad name", "  participant \"-x\" {\n    role = \"a\"\n  }\n", `participant name "-x"`},
+		{"unknown attribute", "  participant \"kim\" {\n    role = \"a\"\n    email = \"k@x\"\n  }\n", `email`},
+	}
+	for _, tt := range tests {
+		_, diags := drills.ParsePlan([]byte(head+tt.body+"}\n"), "p.hcl")
+		if !diags.HasErrors() || !strings.Contains(diags.Error(), tt.want) {
+			t.Errorf("%s: ParsePlan = %v, want an error containing %q", tt.name, diags, tt.want)
+		}
+	}
+}

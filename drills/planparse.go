@@ -27,9 +27,11 @@ var (
 			{Type: "stop_when"},
 			{Type: "probe", LabelNames: []string{"name"}},
 			{Type: "approval"},
+			{Type: "participant", LabelNames: []string{"name"}},
 		},
 	}
-	stopWhenSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+	participantSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "role", Required: true}}}
+	stopWhenSchema    = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "probe_failures"}, {Name: "probe_grace"}, {Name: "max_replication_lag"},
 		{Name: "step_over_budget"}, {Name: "rto_budget"},
 	}}
@@ -124,6 +126,14 @@ func (s *diagSink) plan(b *hcl.Block) *Plan {
 			p.Steps = append(p.Steps, s.step(sb))
 		case "probe":
 			p.Probes = append(p.Probes, s.probe(sb))
+		case "participant":
+			if pp := s.participant(sb); pp != nil {
+				if prev := p.Participant(pp.Name); prev != nil {
+					s.errorf(sb.DefRange, "participant %q is already declared at line %d", pp.Name, prev.Pos.Line)
+					continue
+				}
+				p.Participants = append(p.Participants, pp)
+			}
 		case "rollback", "cleanup", "stop_when":
 			if seen[sb.Type] {
 				s.errorf(sb.DefRange, "only one %s block is allowed", sb.Type)
@@ -431,6 +441,22 @@ func (s *diagSink) probe(b *hcl.Block) *Probe {
 		}
 	}
 	return pr
+}
+
+// participant reads a participant "NAME" { role = "..." } block: a person the drill intends
+// to take part, and the part they play.
+func (s *diagSink) participant(b *hcl.Block) *Participant {
+	name, ok := s.label(b)
+	content, hd := b.Body.Content(participantSchema)
+	s.hcl(hd)
+	if !ok {
+		return nil
+	}
+	pp := &Participant{Name: name, Pos: s.pos(b.DefRange)}
+	if a := content.Attributes["role"]; a != nil {
+		pp.Role, _ = s.nonEmpty(a)
+	}
+	return pp
 }
 
 // stepList reads the steps of a rollback or cleanup block.

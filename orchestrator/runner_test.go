@@ -356,6 +356,29 @@ func TestRunFailsWhenDRSiteNeverGetsHealthy(t *testing.T) {
 		if got.State != drills.RunRolledBack || got.StateReason == "" {
 			t.Errorf("stored run = %s %q, want rolled_back with the reason", got.State, got.StateReason)
 		}
+		// The run ended with its findings: the failed step, and each service's missed RTO,
+		// due from its end.
+		page, err := st.FindingList(ctx, &store.FindingListParams{RunID: run.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stepFound bool
+		missedRTO := map[string]bool{}
+		for _, f := range page.Findings {
+			if f.DueAt == nil || !f.DueAt.Equal(got.EndedAt.Add(store.DefaultFindingDue)) || f.Status != drills.FindingOpen {
+				t.Errorf("finding %s %q: status %s due %v, want open and due %s after the run ended", f.ID, f.Title, f.Status, f.DueAt, store.DefaultFindingDue)
+			}
+			switch {
+			case f.Kind == drills.FindingStepFailed && f.StepKey == "wait-allocations":
+				stepFound = true
+			case f.Kind == drills.FindingObjectiveMissed && strings.Contains(f.Title, "RTO"):
+				missedRTO[f.Service] = true
+			}
+		}
+		if !stepFound || len(missedRTO) != len(ms) {
+			t.Errorf("findings = %d (step wait-allocations found %v, missed RTOs %v), want the failed step and the RTO of each of %d services",
+				len(page.Findings), stepFound, missedRTO, len(ms))
+		}
 	})
 }
 

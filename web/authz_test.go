@@ -14,6 +14,9 @@ import (
 // noSuchRun is a well-formed run id that names no run.
 const noSuchRun = "00000000-0000-4000-8000-000000000000"
 
+// noSuchFinding is a well-formed finding id that names no finding.
+const noSuchFinding = "F-999999"
+
 // routeRequests returns, for every route ("METHOD pattern"), a well-formed request that a
 // caller whose roles allow the route may send without the rules refusing it for another
 // reason (its targets are users and runs no other request depends on).
@@ -30,6 +33,13 @@ func routeRequests(t testing.TB, b *bundle, suffix string) map[string]request {
 		"POST /api/v1/runs/{id}/abort":                {method: "POST", path: "/api/v1/runs/" + noSuchRun + "/abort", body: []byte(`{"reason":"authz"}`)},
 		"POST /api/v1/runs/{id}/steps/{key}/decision": {method: "POST", path: "/api/v1/runs/" + noSuchRun + "/steps/verify/decision", body: []byte(`{"decision":"done"}`)},
 		"GET /api/v1/approvals":                       {method: "GET", path: "/api/v1/approvals"},
+		"POST /api/v1/runs/{id}/participants":         {method: "POST", path: "/api/v1/runs/" + noSuchRun + "/participants", body: []byte(`{"participants":[{"name":"kim","role":"ic","attended":true}]}`)},
+		"POST /api/v1/runs/{id}/notes":                {method: "POST", path: "/api/v1/runs/" + noSuchRun + "/notes", body: []byte(`{"kind":"lesson","text":"authz"}`)},
+		"GET /api/v1/findings":                        {method: "GET", path: "/api/v1/findings?status=open&overdue=true&limit=10"},
+		"POST /api/v1/findings":                       {method: "POST", path: "/api/v1/findings", body: jsonBody(t, control.FindingAddParams{Title: "authz " + suffix, Severity: "low"})},
+		"GET /api/v1/findings/{id}":                   {method: "GET", path: "/api/v1/findings/" + noSuchFinding},
+		"PATCH /api/v1/findings/{id}":                 {method: "PATCH", path: "/api/v1/findings/" + noSuchFinding, body: []byte(`{"comment":"authz"}`)},
+		"POST /api/v1/findings/{id}/accept-risk":      {method: "POST", path: "/api/v1/findings/" + noSuchFinding + "/accept-risk", body: []byte(`{"reason":"authz"}`)},
 		"GET /api/v1/freeze":                          {method: "GET", path: "/api/v1/freeze"},
 		"PUT /api/v1/freeze":                          {method: "PUT", path: "/api/v1/freeze", body: []byte(`{"reason":"authz"}`)},
 		"DELETE /api/v1/freeze":                       {method: "DELETE", path: "/api/v1/freeze"},

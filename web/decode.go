@@ -317,3 +317,48 @@ var userQuery = []string{"user"}
 func userFilter(q url.Values) (string, error) {
 	return queryOne(q, "user")
 }
+
+// Query parameters of GET /api/v1/findings.
+var findingListQuery = []string{"status", "service", "run", "overdue", "limit", "cursor"}
+
+// findingListParams reads the filters and page of GET /api/v1/findings.
+func findingListParams(q url.Values) (*control.FindingListParams, error) {
+	p := &control.FindingListParams{}
+	for _, v := range q["status"] {
+		st := drills.FindingStatus(v)
+		if !slices.Contains(drills.FindingStatuses, st) {
+			return nil, invalid("status", "status %q is not a finding status: want one of open, in_progress, fixed, retested, risk_accepted", v)
+		}
+		if !slices.Contains(p.Statuses, st) {
+			p.Statuses = append(p.Statuses, st)
+		}
+	}
+	var err error
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{"service", &p.Service}, {"run", &p.RunID}, {"cursor", &p.Cursor}} {
+		if *f.dst, err = queryOne(q, f.name); err != nil {
+			return nil, err
+		}
+	}
+	if v, err := queryOne(q, "overdue"); err != nil {
+		return nil, err
+	} else if _, ok := q["overdue"]; ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil || (v != "true" && v != "false") {
+			return nil, invalid("overdue", "overdue %q is not true or false", v)
+		}
+		p.Overdue = b
+	}
+	if v, err := queryOne(q, "limit"); err != nil {
+		return nil, err
+	} else if _, ok := q["limit"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > control.MaxFindingListLimit {
+			return nil, invalid("limit", "limit %q is not an integer from 1 to %d", v, control.MaxFindingListLimit)
+		}
+		p.Limit = n
+	}
+	return p, nil
+}

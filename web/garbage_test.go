@@ -25,6 +25,10 @@ func allowedCaller(rt web.Route) string {
 
 // wrongValue returns a JSON value of another type than the Go type decodes from.
 func wrongValue(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		// An optional field takes its element's JSON (or null).
+		t = t.Elem()
+	}
 	switch t.Kind() {
 	case reflect.String:
 		return `12`
@@ -105,6 +109,13 @@ func badQueries(rt web.Route) map[string]string {
 		}
 	case "/api/v1/tokens", "/api/v1/role-grants":
 		qs["user=a&user=b"] = "user"
+	case "/api/v1/findings":
+		for q, p := range map[string]string{
+			"status=closed": "status", "status=OPEN": "status", "overdue=yes": "overdue", "overdue=1": "overdue", "overdue=true&overdue=false": "overdue",
+			"limit=0": "limit", "limit=1001": "limit", "limit=x": "limit", "service=a&service=b": "service", "run=a&run=b": "run", "cursor=x": "cursor",
+		} {
+			qs[q] = p
+		}
 	}
 	return qs
 }
@@ -118,7 +129,7 @@ func snapshot(t *testing.T, b *bundle) string {
 	for _, p := range []struct{ caller, path string }{
 		{drills.RoleAdmin, "/api/v1/runs?limit=1000"}, {drills.RoleAdmin, "/api/v1/freeze"}, {drills.RoleAdmin, "/api/v1/schedules"},
 		{drills.RoleAdmin, "/api/v1/users"}, {drills.RoleAdmin, "/api/v1/role-grants"}, {drills.RoleAdmin, "/api/v1/tokens"},
-		{drills.RoleCompliance, "/api/v1/approvals"},
+		{drills.RoleCompliance, "/api/v1/approvals"}, {drills.RoleCompliance, "/api/v1/findings?limit=1000"},
 	} {
 		r := b.do(t, p.caller, request{method: "GET", path: p.path})
 		if r.status != http.StatusOK {
@@ -143,6 +154,14 @@ func TestEveryRouteRefusesGarbage(t *testing.T) {
 		ID string `json:"id"`
 	}
 	r.decode(t, http.StatusCreated, &run)
+	// A finding to aim the finding routes at, for the same reason.
+	var finding struct {
+		Finding struct {
+			ID string `json:"id"`
+		} `json:"finding"`
+	}
+	b.do(t, drills.RoleCompliance, request{method: "POST", path: "/api/v1/findings", body: []byte(`{"title":"garbage target","severity":"low"}`)}).
+		decode(t, http.StatusCreated, &finding)
 	paths := map[string]string{"{id}": run.ID, "{key}": "verify", "{name}": drills.RoleViewer, "{role}": drills.RoleViewer}
 	before := snapshot(t, b)
 
@@ -156,6 +175,9 @@ func TestEveryRouteRefusesGarbage(t *testing.T) {
 		}
 		if strings.HasPrefix(path, "/api/v1/tokens/") {
 			path = strings.Replace(path, "{id}", noSuchRun, 1)
+		}
+		if strings.HasPrefix(path, "/api/v1/findings/") {
+			path = strings.Replace(path, "{id}", finding.Finding.ID, 1)
 		}
 		for k, v := range paths {
 			path = strings.ReplaceAll(path, k, v)

@@ -78,6 +78,57 @@ func listApprovals(ctx context.Context, s *Server, _ *http.Request, c *control.C
 	return map[string]any{"approvals": nonNil(list)}, nil
 }
 
+func recordParticipants(ctx context.Context, s *Server, r *http.Request, c *control.Caller, body any) (any, error) {
+	p := body.(*control.RunParticipantsParams)
+	p.RunID = r.PathValue("id")
+	list, err := s.cfg.Control.RunParticipantsRecord(ctx, c, p)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"participants": nonNil(list)}, nil
+}
+
+func addRunNote(ctx context.Context, s *Server, r *http.Request, c *control.Caller, body any) (any, error) {
+	p := body.(*control.RunNoteParams)
+	p.RunID = r.PathValue("id")
+	return s.cfg.Control.RunNoteAdd(ctx, c, p)
+}
+
+// ---- Findings ---------------------------------------------------------------------------
+
+func listFindings(ctx context.Context, s *Server, r *http.Request, c *control.Caller, _ any) (any, error) {
+	p, err := findingListParams(r.URL.Query())
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.cfg.Control.FindingList(ctx, c, p)
+	if err != nil {
+		return nil, err
+	}
+	list.Findings = nonNil(list.Findings)
+	return list, nil
+}
+
+func addFinding(ctx context.Context, s *Server, _ *http.Request, c *control.Caller, body any) (any, error) {
+	return s.cfg.Control.FindingAdd(ctx, c, body.(*control.FindingAddParams))
+}
+
+func getFinding(ctx context.Context, s *Server, r *http.Request, c *control.Caller, _ any) (any, error) {
+	return s.cfg.Control.FindingGet(ctx, c, r.PathValue("id"))
+}
+
+func updateFinding(ctx context.Context, s *Server, r *http.Request, c *control.Caller, body any) (any, error) {
+	p := body.(*control.FindingUpdateParams)
+	p.ID = r.PathValue("id")
+	return s.cfg.Control.FindingUpdate(ctx, c, p)
+}
+
+func acceptFindingRisk(ctx context.Context, s *Server, r *http.Request, c *control.Caller, body any) (any, error) {
+	p := body.(*control.FindingAcceptRiskParams)
+	p.ID = r.PathValue("id")
+	return s.cfg.Control.FindingAcceptRisk(ctx, c, p)
+}
+
 // ---- Freeze -----------------------------------------------------------------------------
 
 func getFreeze(ctx context.Context, s *Server, _ *http.Request, c *control.Caller, _ any) (any, error) {

@@ -64,7 +64,15 @@ var routes = []Route{
 	{Method: "POST", Pattern: "/api/v1/runs/{id}/reject", Operation: control.OpRunApprove, Body: typeOf[control.ApprovalDecideParams](), serve: rejectRun},
 	{Method: "POST", Pattern: "/api/v1/runs/{id}/abort", Operation: control.OpRunAbort, Body: typeOf[control.RunAbortParams](), serve: abortRun},
 	{Method: "POST", Pattern: "/api/v1/runs/{id}/steps/{key}/decision", Operation: control.OpStepDecide, Body: typeOf[control.StepDecideParams](), serve: decideStep},
+	{Method: "POST", Pattern: "/api/v1/runs/{id}/participants", Operation: control.OpRunRecord, Body: typeOf[control.RunParticipantsParams](), serve: recordParticipants},
+	{Method: "POST", Pattern: "/api/v1/runs/{id}/notes", Operation: control.OpRunRecord, Body: typeOf[control.RunNoteParams](), Status: http.StatusCreated, serve: addRunNote},
 	{Method: "GET", Pattern: "/api/v1/approvals", Operation: control.OpApprovalList, serve: listApprovals},
+
+	{Method: "GET", Pattern: "/api/v1/findings", Operation: control.OpFindingRead, Query: findingListQuery, serve: listFindings},
+	{Method: "POST", Pattern: "/api/v1/findings", Operation: control.OpFindingManage, Body: typeOf[control.FindingAddParams](), Status: http.StatusCreated, serve: addFinding},
+	{Method: "GET", Pattern: "/api/v1/findings/{id}", Operation: control.OpFindingRead, serve: getFinding},
+	{Method: "PATCH", Pattern: "/api/v1/findings/{id}", Operation: control.OpFindingManage, Body: typeOf[control.FindingUpdateParams](), serve: updateFinding},
+	{Method: "POST", Pattern: "/api/v1/findings/{id}/accept-risk", Operation: control.OpFindingAccept, Body: typeOf[control.FindingAcceptRiskParams](), serve: acceptFindingRisk},
 
 	{Method: "GET", Pattern: "/api/v1/freeze", Operation: control.OpFreezeRead, serve: getFreeze},
 	{Method: "PUT", Pattern: "/api/v1/freeze", Operation: control.OpFreezeSet, Body: typeOf[control.FreezeOnParams](), serve: freezeOn},

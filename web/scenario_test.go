@@ -296,6 +296,50 @@ func TestOpenAPIValidatesEveryRoute(t *testing.T) {
 	expect(do("carol", "GET", "/api/v1/whoami", nil), 401)
 	expect(do(admin, "POST", "/api/v1/users/nobody/disable", nil), 404)
 
+	// Findings, and what people record about the run.
+	var fd control.FindingDetail
+	do(sre, "POST", "/api/v1/findings", control.FindingAddParams{Title: "runbook misses the DNS step", Severity: "medium", Service: "payments",
+		RunID: run.ID, Owner: "dana", DueAt: "2027-03-31"}).decode(t, 201, &fd)
+	if fd.Finding.Status != drills.FindingOpen || fd.Finding.Plan != run.Plan || fd.Finding.DueAt == nil || len(fd.History) != 1 {
+		t.Errorf("added finding = %+v", fd)
+	}
+	expect(do(sre, "POST", "/api/v1/findings", control.FindingAddParams{Title: "x", Severity: "medium", Service: "atlantis"}), 400)
+	var findings control.FindingList
+	do(viewer, "GET", "/api/v1/findings?status=open&service=payments&run="+run.ID+"&overdue=false&limit=10", nil).decode(t, 200, &findings)
+	if len(findings.Findings) != 1 || findings.Findings[0].ID != fd.Finding.ID {
+		t.Errorf("findings = %+v, want %s", findings, fd.Finding.ID)
+	}
+	expect(do(viewer, "GET", "/api/v1/findings?cursor=x", nil), 400)
+	do(viewer, "GET", "/api/v1/findings/"+fd.Finding.ID, nil).decode(t, 200, &fd)
+	expect(do(viewer, "GET", "/api/v1/findings/F-999999", nil), 404)
+	do(compliance, "PATCH", "/api/v1/findings/"+fd.Finding.ID, `{"status":"in_progress","root_cause":"the runbook predates the DNS move","comment":"OPS-88"}`).decode(t, 200, &fd)
+	if fd.Finding.Status != drills.FindingInProgress || len(fd.History) != 2 {
+		t.Errorf("updated finding = %+v", fd)
+	}
+	expect(do(sre, "PATCH", "/api/v1/findings/"+fd.Finding.ID, `{"status":"retested"}`), 400)
+	expect(do(sre, "PATCH", "/api/v1/findings/"+fd.Finding.ID, `{}`), 400)
+	expect(do(sre, "POST", "/api/v1/findings/"+fd.Finding.ID+"/accept-risk", `{"reason":"x"}`), 403)
+	expect(do(compliance, "POST", "/api/v1/findings/"+fd.Finding.ID+"/accept-risk", `{"reason":" "}`), 400)
+	do(compliance, "POST", "/api/v1/findings/"+fd.Finding.ID+"/accept-risk", `{"reason":"the DNS move is done in Q1"}`).decode(t, 200, &fd)
+	if fd.Finding.Status != drills.FindingRiskAccepted || fd.Finding.RiskAcceptedBy == nil || fd.Finding.RiskAcceptedBy.Name != compliance {
+		t.Errorf("accepted finding = %+v", fd.Finding)
+	}
+	var participants struct {
+		Participants []control.ParticipantView `json:"participants"`
+	}
+	do(sre, "POST", "/api/v1/runs/"+run.ID+"/participants", `{"participants":[{"name":"kim","role":"incident commander","attended":true},{"name":"lee","role":"dba","attended":false,"intended":true}]}`).decode(t, 200, &participants)
+	if len(participants.Participants) != 2 || !participants.Participants[1].Intended || participants.Participants[1].Attended {
+		t.Errorf("participants = %+v", participants)
+	}
+	expect(do(sre, "POST", "/api/v1/runs/"+run.ID+"/participants", `{"participants":[]}`), 400)
+	expect(do(sre, "POST", "/api/v1/runs/"+noSuchRun+"/participants", `{"participants":[{"name":"kim","role":"ic","attended":true}]}`), 404)
+	var note control.NoteView
+	do(compliance, "POST", "/api/v1/runs/"+run.ID+"/notes", `{"kind":"deviation","text":"failover started 20 minutes late"}`).decode(t, 201, &note)
+	expect(do(compliance, "POST", "/api/v1/runs/"+run.ID+"/notes", `{"kind":"rumour","text":"x"}`), 400)
+	do(viewer, "GET", "/api/v1/runs/"+run.ID, nil).decode(t, 200, &view)
+	if len(view.Participants) != 2 || len(view.Notes) != 1 || len(view.Findings) != 1 {
+		t.Errorf("run view: participants %+v notes %+v findings %+v", view.Participants, view.Notes, view.Findings)
+	}
 	reportStory(t, do, expect)
 
 	// Refusals of the routes the story above only saw succeed.
@@ -310,6 +354,10 @@ func TestOpenAPIValidatesEveryRoute(t *testing.T) {
 		{sre, "GET", "/api/v1/users", ""},
 		{viewer, "GET", "/api/v1/role-grants", ""},
 		{sre, "GET", "/api/v1/tokens", ""},
+		{drills.RoleAuditor, "GET", "/api/v1/findings", ""},
+		{viewer, "POST", "/api/v1/findings", `{"title":"x","severity":"low"}`},
+		{drills.RoleAuditor, "GET", "/api/v1/findings/F-1", ""},
+		{viewer, "POST", "/api/v1/runs/" + run.ID + "/notes", `{"kind":"lesson","text":"x"}`},
 	} {
 		var body any
 		if rq.body != "" {

@@ -22,8 +22,9 @@ database: PostgreSQL and SQLite).
 On PostgreSQL, migrations run as the owner role (--migrate-database-url, env
 FIREDRILL_MIGRATE_DATABASE_URL; when unset, --database-url), and serve and the CLI connect as a
 runtime role (FIREDRILL_DATABASE_URL) that migrate up --runtime-role grants: INSERT and SELECT
-only on the timeline, the operations log and the role grants, SELECT only on the audit log,
-the usual rights on the working tables, and no TRUNCATE, trigger or ownership rights.`,
+only on the timeline, the operations log, the role grants, the findings' history and a run's
+participants and notes, SELECT only on the audit log, the usual rights on the working tables
+(but never DELETE on findings), and no TRUNCATE, trigger or ownership rights.`,
 	}
 	cmd.PersistentFlags().StringVar(&databaseURL, "database-url", defaultDatabaseURL, "postgres://... or sqlite:PATH (env FIREDRILL_DATABASE_URL)")
 	cmd.PersistentFlags().StringVar(&ownerURL, "migrate-database-url", "", "the owner role's postgres://... URL; wins over --database-url (env FIREDRILL_MIGRATE_DATABASE_URL)")

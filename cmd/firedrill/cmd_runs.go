@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/orchestrator/control"
+	"github.com/firedrill/firedrill/orchestrator/store"
 	"github.com/firedrill/firedrill/web/client"
 )
 
@@ -146,7 +148,81 @@ ended otherwise.`,
 	show.Flags().BoolVar(&wait, "wait", false, "wait until the run has ended; exit 2 unless the drill passed")
 	show.Flags().DurationVar(&poll, "poll", time.Second, "how often --wait asks the server")
 	cmd.AddCommand(show)
+	cmd.AddCommand(a.runsRecordCommand(&asJSON))
 	return cmd
+}
+
+// runsRecordCommand builds `runs record`: participants, deviations and lessons of a run.
+func (a *app) runsRecordCommand(asJSON *bool) *cobra.Command {
+	var participants, deviations, lessons []string
+	cmd := &cobra.Command{
+		Use:   "record RUN_ID [--participant NAME:ROLE[:absent]]... [--deviation TEXT]... [--lesson TEXT]...",
+		Short: "Record who took part in a run, its deviations from the plan and its lessons",
+		Long: `Record what the run's timeline cannot: who took part and in what role (a participant is
+attended unless :absent follows the role; a person the plan's participant blocks name is
+intended), the deviations from the plan and the lessons learned. Records are append-only: a
+later record of the same name corrects the earlier one. Prints the run's participants and notes.`,
+		Args: cobra.ExactArgs(1),
+		RunE: a.withAPI(func(cmd *cobra.Command, args []string, c *client.Client) error {
+			ctx := cmd.Context()
+			if len(participants)+len(deviations)+len(lessons) == 0 {
+				return fmt.Errorf("nothing to record: give --participant, --deviation or --lesson")
+			}
+			var ps []control.ParticipantParams
+			for _, p := range participants {
+				pp, err := parseParticipant(p)
+				if err != nil {
+					return err
+				}
+				ps = append(ps, pp)
+			}
+			if len(ps) > 0 {
+				if _, err := c.RunParticipantsRecord(ctx, &control.RunParticipantsParams{RunID: args[0], Participants: ps}); err != nil {
+					return err
+				}
+			}
+			for _, n := range append(notesOf(store.NoteDeviation, deviations), notesOf(store.NoteLesson, lessons)...) {
+				n.RunID = args[0]
+				if _, err := c.RunNoteAdd(ctx, &n); err != nil {
+					return err
+				}
+			}
+			v, err := c.RunGet(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			if *asJSON {
+				return writeJSON(a.stdout, map[string]any{"participants": v.Participants, "notes": v.Notes})
+			}
+			printRunRecord(a.stdout, &control.RunView{Participants: v.Participants, Notes: v.Notes})
+			return nil
+		}),
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&participants, "participant", nil, "NAME:ROLE, or NAME:ROLE:absent for one who did not take part (repeat)")
+	f.StringArrayVar(&deviations, "deviation", nil, "a deviation from the plan (repeat)")
+	f.StringArrayVar(&lessons, "lesson", nil, "a lesson learned (repeat)")
+	return cmd
+}
+
+// parseParticipant reads NAME:ROLE[:absent].
+func parseParticipant(v string) (control.ParticipantParams, error) {
+	parts := strings.Split(v, ":")
+	if len(parts) == 3 && parts[2] == "absent" {
+		return control.ParticipantParams{Name: parts[0], Role: parts[1]}, nil
+	}
+	if len(parts) != 2 || strings.TrimSpace(parts[0]) == "" || strings.TrimSpace(parts[1]) == "" {
+		return control.ParticipantParams{}, fmt.Errorf("--participant %q: want NAME:ROLE or NAME:ROLE:absent", v)
+	}
+	return control.ParticipantParams{Name: parts[0], Role: parts[1], Attended: true}, nil
+}
+
+func notesOf(kind string, texts []string) []control.RunNoteParams {
+	out := make([]control.RunNoteParams, len(texts))
+	for i, t := range texts {
+		out[i] = control.RunNoteParams{Kind: kind, Text: t}
+	}
+	return out
 }
 
 // printEvents prints the run's raw timeline, one event a line: seq, time, kind, step, message

@@ -21,11 +21,14 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 	// Schedules name IANA zones; embed the database so minimal images resolve them.
 	_ "time/tzdata"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/firedrill/firedrill/orchestrator/store"
 )
 
 // Exit codes, documented in the root command's help.
@@ -58,6 +61,8 @@ type app struct {
 	logFormat      string
 	logger         *slog.Logger
 	getenv         func(string) string
+	// findingDue is how long after a run ends the findings it reveals are due.
+	findingDue time.Duration
 	// api says which server the API commands talk to and where their token is.
 	api apiFlags
 }
@@ -93,7 +98,7 @@ Every flag can also be set from the environment variable named in its help; a fl
 on the command line wins over the environment, which wins over the default.
 
 The commands people act with (submit, approve, reject, abort, freeze, step, schedule,
-calendar, runs, approvals, user, token) talk to the JSON API of a firedrill server
+calendar, runs, finding, approvals, user, token) talk to the JSON API of a firedrill server
 (firedrill serve): --address (env FIREDRILL_ADDR, default http://127.0.0.1:8080) names it,
 and the API token comes from FIREDRILL_TOKEN or --token-file (env FIREDRILL_TOKEN_FILE).
 The token says who you are; the server decides what you may do and records it. An admin
@@ -115,12 +120,17 @@ Exit codes:
 				return err
 			}
 			a.logger = logger
+			if a.findingDue <= 0 {
+				return fmt.Errorf("--finding-due: %s is not a positive duration (default %s, 90 days)", a.findingDue, store.DefaultFindingDue)
+			}
 			return nil
 		},
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.logLevel, "log-level", "warn", "log level: debug, info, warn or error (env FIREDRILL_LOG_LEVEL)")
 	pf.StringVar(&a.logFormat, "log-format", "text", "log format: text or json (env FIREDRILL_LOG_FORMAT)")
+	pf.DurationVar(&a.findingDue, "finding-due", store.DefaultFindingDue,
+		"how long after a run ends the findings it reveals are due, for the commands that execute runs (serve, run, demo); default 90 days (env FIREDRILL_FINDING_DUE)")
 	a.api.register(root)
 	root.AddCommand(
 		a.demoCommand(),
@@ -129,6 +139,7 @@ Exit codes:
 		a.submitCommand(),
 		a.stepCommand(),
 		a.runsCommand(),
+		a.findingCommand(),
 		a.userCommand(),
 		a.tokenCommand(),
 		a.whoamiCommand(),

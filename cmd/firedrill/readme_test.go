@@ -186,6 +186,8 @@ var readmeExpect = map[string][]string{
 		"awaits approval by sre, compliance", "cannot approve", "refused: alice asked for the run",
 		"still needs compliance", "policy met, run is pending", "requested by alice (via cli)",
 		"approved by bob (via cli) as sre", "approved by carol (via cli) as compliance", "Drill PASSED",
+		"lesson (alice (via cli)", "page the DBA before draining", "F-1  runbook misses the DNS step",
+		"risk accepted by carol (via cli): the DNS move lands in Q1", "risk_accepted",
 	},
 }
 

@@ -129,6 +129,8 @@ func printRunView(w io.Writer, v *control.RunView, where string) {
 		}
 	}
 
+	printRunRecord(w, v)
+
 	rto := "not measured"
 	if r.RTOActualMS != nil {
 		rto = (time.Duration(*r.RTOActualMS) * time.Millisecond).String()
@@ -160,6 +162,34 @@ func printRunView(w io.Writer, v *control.RunView, where string) {
 	} else {
 		printIntegrityWarning(w, v.Integrity)
 	}
+}
+
+// printRunRecord prints what people recorded about the run (participants against the plan's
+// intended ones, deviations, lessons) and the findings it revealed; nothing when there is none.
+func printRunRecord(w io.Writer, v *control.RunView) {
+	if len(v.Participants) > 0 {
+		fmt.Fprintln(w, "\nParticipants")
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  NAME\tROLE\tINTENDED\tATTENDED")
+		for _, p := range v.Participants {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", p.Name, p.Role, yesNo(p.Intended), yesNo(p.Attended))
+		}
+		tw.Flush()
+	}
+	for _, n := range v.Notes {
+		fmt.Fprintf(w, "  %s (%s, %s): %s\n", n.Kind, n.By, clockTime(n.At), n.Text)
+	}
+	if len(v.Findings) > 0 {
+		fmt.Fprintln(w, "\nFindings")
+		printFindings(w, v.Findings)
+	}
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }
 
 // printIntegrityWarning warns, loudly, when the run's record disagrees with the audit log:

@@ -22,7 +22,7 @@ type runSummary struct {
 }
 
 func loadRunSummary(ctx context.Context, st *store.Store, runID string) (*runSummary, error) {
-	v, err := control.LoadRunView(ctx, st, runID)
+	v, err := control.LoadRunView(ctx, st, runID, time.Now())
 	if err != nil {
 		return nil, fmt.Errorf("read run %s: %w", runID, err)
 	}

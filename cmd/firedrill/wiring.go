@@ -26,7 +26,7 @@ const defaultDatabaseURL = "sqlite:firedrill.db"
 // database before anything is applied to it.
 func (a *app) openStore(ctx context.Context, url string, migrate bool, checks ...func(*store.Store) error) (*store.Store, error) {
 	bi := version.Get()
-	st, err := store.Open(ctx, store.Config{DatabaseURL: url, Logger: a.logger, Version: bi.Version, Commit: bi.Commit})
+	st, err := store.Open(ctx, store.Config{DatabaseURL: url, Logger: a.logger, Version: bi.Version, Commit: bi.Commit, FindingDue: a.findingDue})
 	if err != nil {
 		return nil, fmt.Errorf("--database-url %s: %w", store.RedactURL(url), err)
 	}

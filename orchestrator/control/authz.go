@@ -53,6 +53,15 @@ const (
 	OpReportPublish Operation = "report.publish"
 	// OpProfileRead: list the regulator profiles and read one, with its rules and sources.
 	OpProfileRead Operation = "profile.read"
+	// OpFindingRead: list findings and read one with its history.
+	OpFindingRead Operation = "finding.read"
+	// OpFindingManage: add findings; change their owner, root cause, due date, severity and
+	// status (open, in progress, fixed). Closing one is a passing drill's, never a person's.
+	OpFindingManage Operation = "finding.manage"
+	// OpFindingAccept: accept a finding's risk, with a reason: a compliance decision.
+	OpFindingAccept Operation = "finding.accept_risk"
+	// OpRunRecord: record a run's participants, its deviations from the plan and its lessons.
+	OpRunRecord Operation = "run.record"
 )
 
 // Permissions is the one authorization table: for each operation, the roles that may take it.
@@ -78,6 +87,10 @@ var Permissions = map[Operation][]string{
 	OpReportExport:  {drills.RoleCompliance},
 	OpReportPublish: {drills.RoleCompliance},
 	OpProfileRead:   {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance, drills.RoleAuditor, drills.RoleViewer},
+	OpFindingRead:   {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance, drills.RoleViewer},
+	OpFindingManage: {drills.RoleSRE, drills.RoleCompliance},
+	OpFindingAccept: {drills.RoleCompliance},
+	OpRunRecord:     {drills.RoleSRE, drills.RoleCompliance},
 }
 
 // Operations lists every operation, sorted.

@@ -152,8 +152,8 @@ type RunSummary struct {
 	FiredrillCommit  string `json:"firedrill_commit,omitempty"`
 }
 
-// RunView is a run with all its evidence: steps, measurements, approvals, decisions and the
-// whole timeline.
+// RunView is a run with all its evidence: steps, measurements, approvals, decisions, the
+// whole timeline, participants, notes and findings.
 type RunView struct {
 	Run          RunSummary        `json:"run"`
 	Steps        []StepView        `json:"steps"`
@@ -162,6 +162,12 @@ type RunView struct {
 	Decisions    []DecisionView    `json:"decisions"`
 	Timeline     []EventView       `json:"timeline"`
 	MissingRoles []string          `json:"missing_roles,omitempty"`
+	// Participants are who took part (against the plan's intended participants); Notes the
+	// deviations and lessons noted; Findings what the run revealed (and any finding added
+	// about it).
+	Participants []ParticipantView `json:"participants"`
+	Notes        []NoteView        `json:"notes"`
+	Findings     []FindingView     `json:"findings"`
 	// Integrity is what checking the run's part of the audit log found.
 	Integrity IntegrityView `json:"integrity"`
 }

@@ -881,6 +881,38 @@ func TestEveryOperationFollowsThePermissionsTable(t *testing.T) {
 			return err
 		}},
 		control.OpReportPublish: {func(c *control.Caller) error { _, err := f.ctl.ReportPublish(ctx, c, "nope"); return err }},
+		control.OpFindingRead: {
+			func(c *control.Caller) error {
+				_, err := f.ctl.FindingList(ctx, c, &control.FindingListParams{Overdue: true})
+				return err
+			},
+			func(c *control.Caller) error { _, err := f.ctl.FindingGet(ctx, c, "F-999"); return err },
+		},
+		control.OpFindingManage: {
+			func(c *control.Caller) error {
+				_, err := f.ctl.FindingAdd(ctx, c, &control.FindingAddParams{Title: "runbook out of date", Severity: "low"})
+				return err
+			},
+			func(c *control.Caller) error {
+				_, err := f.ctl.FindingUpdate(ctx, c, &control.FindingUpdateParams{ID: "F-999", Comment: "x"})
+				return err
+			},
+		},
+		control.OpFindingAccept: {func(c *control.Caller) error {
+			_, err := f.ctl.FindingAcceptRisk(ctx, c, &control.FindingAcceptRiskParams{ID: "F-999", Reason: "x"})
+			return err
+		}},
+		control.OpRunRecord: {
+			func(c *control.Caller) error {
+				_, err := f.ctl.RunParticipantsRecord(ctx, c, &control.RunParticipantsParams{RunID: run.ID,
+					Participants: []control.ParticipantParams{{Name: "kim", Role: "incident commander", Attended: true}}})
+				return err
+			},
+			func(c *control.Caller) error {
+				_, err := f.ctl.RunNoteAdd(ctx, c, &control.RunNoteParams{RunID: run.ID, Kind: "lesson", Text: "x"})
+				return err
+			},
+		},
 	}
 	for _, op := range control.Operations() {
 		fns := calls[op]

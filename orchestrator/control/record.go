@@ -24,6 +24,9 @@ const (
 	recTokenCreate    = "token.create"
 	recTokenRevoke    = "token.revoke"
 	recBootstrap      = "user.bootstrap"
+	recFindingAdd     = "finding.add"
+	recFindingUpdate  = "finding.update"
+	recRunNote        = "run.note"
 )
 
 // actorOf is who a caller is, for the record; zero when nobody could be told.
@@ -111,6 +114,7 @@ var conflicts = []struct {
 	{store.ErrOrphaned, "%s is no longer defined in the estate"},
 	{store.ErrLeaseLost, "%s changed hands; try again"},
 	{store.ErrReportPublished, "%s is published: it never changes (a correction is a new version)"},
+	{store.ErrFindingClosed, "%s is closed: a passing drill retested it"},
 }
 
 // storeError maps a store error to a category and a message safe to show, about subject

@@ -291,7 +291,7 @@ func (c *Control) RunGet(ctx context.Context, caller *Caller, runID string) (*Ru
 	if runID == "" {
 		return nil, invalidf("id", "the run's id is required")
 	}
-	v, err := LoadRunView(ctx, c.cfg.Store, runID)
+	v, err := LoadRunView(ctx, c.cfg.Store, runID, c.cfg.Clock.Now())
 	if err != nil {
 		return nil, storeError(err, "run "+runID, nil)
 	}
@@ -300,7 +300,9 @@ func (c *Control) RunGet(ctx context.Context, caller *Caller, runID string) (*Ru
 
 // LoadRunView reads a run and all its evidence from st. It authorizes nothing: RunGet is the
 // operation; this is for commands that own the database (firedrill run on an embedded one).
-func LoadRunView(ctx context.Context, st *store.Store, runID string) (*RunView, error) {
+//
+// now is when the view is read: whether a finding is overdue depends on it.
+func LoadRunView(ctx context.Context, st *store.Store, runID string, now time.Time) (*RunView, error) {
 	// One snapshot: a run that is executing must not show steps newer than its run row.
 	snap, err := st.RunSnapshotGet(ctx, runID)
 	if err != nil {
@@ -348,6 +350,31 @@ func LoadRunView(ctx context.Context, st *store.Store, runID string) (*RunView, 
 	}
 	if run.State == drills.RunAwaitingApproval {
 		v.MissingRoles = nonNil(store.MissingApprovals(run, approvals))
+	}
+	if v.Participants, err = participantViews(ctx, st, run); err != nil {
+		return nil, err
+	}
+	notes, err := st.RunNotesList(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	v.Notes = make([]NoteView, 0, len(notes))
+	for _, n := range notes {
+		v.Notes = append(v.Notes, NoteView{Kind: n.Kind, Text: n.Text, By: n.By, At: n.At})
+	}
+	v.Findings = []FindingView{}
+	for q := (&store.FindingListParams{RunID: runID, Limit: store.MaxFindingListLimit}); ; {
+		page, err := st.FindingList(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range page.Findings {
+			v.Findings = append(v.Findings, findingViewOf(f, now))
+		}
+		if page.Next == 0 {
+			break
+		}
+		q.AfterSeq = page.Next
 	}
 	return v, nil
 }

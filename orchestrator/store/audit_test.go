@@ -93,7 +93,8 @@ func TestAuditChainHolds(t *testing.T) {
 		if rep.Problem != nil {
 			t.Fatalf("AuditVerify(all) = %+v, want no problem", rep.Problem)
 		}
-		if want := int64(len(evs) + 2); rep.Rows != want || rep.HeadSeq != want || len(rep.HeadHash) != 64 {
+		// Two operations, and the finding RunFinish recorded for the failed step.
+		if want := int64(len(evs) + 3); rep.Rows != want || rep.HeadSeq != want || len(rep.HeadHash) != 64 {
 			t.Errorf("AuditVerify(all) = %+v, want %d rows (every event and operation)", rep, want)
 		}
 		if rep := verify(t, s, b.run.ID); rep.Problem != nil || rep.Rows != int64(len(evs)) {

@@ -230,6 +230,7 @@ func allModels() []any {
 		&auditModel{}, &auditHeadModel{},
 		&schedulerReplicaModel{},
 		&reportModel{}, &reportChunkModel{},
+		&findingModel{}, &findingUpdateModel{}, &runParticipantModel{}, &runNoteModel{},
 	}
 }
 

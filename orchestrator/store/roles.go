@@ -17,7 +17,11 @@ import (
 // disable a trigger, and, not being a superuser, cannot set session_replication_role.
 
 // appendOnlyTables are the record: the runtime role may INSERT and SELECT them, nothing more.
-var appendOnlyTables = []string{"run_events", "operations", "role_grants"}
+var appendOnlyTables = []string{"run_events", "operations", "role_grants", "finding_updates", "run_participants", "run_notes"}
+
+// keptTables are working tables whose rows are the record too: the runtime role may change
+// them but not DELETE them (a finding is closed, never removed).
+var keptTables = []string{"findings"}
 
 // ownerOnlyColumns are columns of the record the runtime role may not write even on INSERT:
 // run_events.audited_inline would let it mark an event as audited by its own statement and so
@@ -29,7 +33,7 @@ var readOnlyTables = []string{"audit_log", "audit_head", "goose_db_version"}
 
 // RuntimeRoleGrant gives role what serve and the CLI need on the store's schema, and no more:
 // SELECT, INSERT, UPDATE and DELETE on the working tables; INSERT and SELECT on run_events,
-// operations and role_grants (on run_events INSERT of every column but audited_inline); SELECT on audit_log, audit_head and goose_db_version; no TRUNCATE, REFERENCES or TRIGGER anywhere. Call it as the owner after
+// operations, role_grants, finding_updates, run_participants and run_notes (on run_events INSERT of every column but audited_inline; no DELETE on findings); SELECT on audit_log, audit_head and goose_db_version; no TRUNCATE, REFERENCES or TRIGGER anywhere. Call it as the owner after
 // MigrateUp (firedrill migrate up --runtime-role does): it re-applies the whole set, so tables
 // added by later migrations are covered. The role must exist. PostgreSQL only.
 func (s *Store) RuntimeRoleGrant(ctx context.Context, role string) error {
@@ -62,6 +66,7 @@ func (s *Store) RuntimeRoleGrant(ctx context.Context, role string) error {
 		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA " + sch + " TO " + r,
 		"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA " + sch + " TO " + r,
 		"REVOKE UPDATE, DELETE ON " + list(appendOnlyTables) + " FROM " + r,
+		"REVOKE DELETE ON " + list(keptTables) + " FROM " + r,
 		"REVOKE INSERT, UPDATE, DELETE ON " + list(readOnlyTables) + " FROM " + r,
 	}
 	tx, err := s.sqlDB.BeginTx(ctx, nil)

@@ -351,8 +351,11 @@ type RunFinishParams struct {
 }
 
 // RunFinish ends a run in one transaction: its measurements, the terminal state, ended_at, the
-// lease released (no owner, no expiry; the epoch stays so stale writers still fail) and a
-// run_finished event. Fenced.
+// lease released (no owner, no expiry; the epoch stays so stale writers still fail), a
+// run_finished event, and the run's findings: a passing run retests those it covers, and what
+// the run revealed (failed steps, missed or unevidenced objectives, a failed rollback,
+// uncovered dependencies) becomes findings due Config.FindingDue later, recorded as the
+// operation OperationFindingsAtFinish. Fenced.
 func (s *Store) RunFinish(ctx context.Context, p *RunFinishParams) error {
 	if p == nil || p.RunID == "" {
 		return errors.New("run finish: RunID is required")
@@ -422,7 +425,23 @@ func (s *Store) RunFinish(ctx context.Context, p *RunFinishParams) error {
 		if p.ObjectivesMet != nil {
 			data["objectives_met"] = *p.ObjectivesMet
 		}
-		return appendEvent(tx, p.RunID, at, EventRunFinished, "", p.Reason, data)
+		if err := appendEvent(tx, p.RunID, at, EventRunFinished, "", p.Reason, data); err != nil {
+			return err
+		}
+		created, closed, err := s.findingsAtFinish(tx, p.RunID, at)
+		if err != nil {
+			return fmt.Errorf("findings: %w", err)
+		}
+		if len(created) == 0 && len(closed) == 0 {
+			return nil
+		}
+		// Into the operations log, and so the audit chain, with the run's end.
+		_, err = s.OperationRecordTx(ctx, &Tx{db: tx}, &OperationRecordParams{
+			Actor: FindingSystemActor, Operation: OperationFindingsAtFinish, Target: p.RunID, Outcome: OutcomeOK,
+			Message: fmt.Sprintf("%d finding(s) recorded, %d retested", len(created), len(closed)),
+			Detail:  map[string]any{"created": nonNilStrings(created), "retested": nonNilStrings(closed)}, At: at,
+		})
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("run finish %s as %s: %w", p.RunID, p.State, err)

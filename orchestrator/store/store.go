@@ -87,6 +87,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock stamps times the caller did not give. Defaults to the wall clock.
 	Clock clock.Clock
+	// FindingDue is how long after a run ends the findings it reveals are due (the default
+	// retest deadline; a person may change a finding's date). Defaults to 90 days
+	// (DefaultFindingDue).
+	FindingDue time.Duration
 	// Version and Commit identify the firedrill build (internal/version); every run this
 	// store inserts records them. Empty means unknown.
 	Version, Commit string
@@ -103,6 +107,8 @@ type Store struct {
 	schemaOKUntil atomic.Int64
 	// version and commit are stamped on every run inserted.
 	version, commit string
+	// findingDue is Config.FindingDue, defaulted.
+	findingDue time.Duration
 }
 
 // Open connects to the database cfg names and pings it. It does not migrate: call MigrateUp
@@ -116,6 +122,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	if cfg.StatementTimeout < 0 {
 		return nil, fmt.Errorf("open store: StatementTimeout must not be negative, got %s", cfg.StatementTimeout)
+	}
+	if cfg.FindingDue < 0 {
+		return nil, fmt.Errorf("open store: FindingDue must not be negative, got %s", cfg.FindingDue)
+	}
+	if cfg.FindingDue == 0 {
+		cfg.FindingDue = DefaultFindingDue
 	}
 	if cfg.MaxOpenConns == 0 {
 		cfg.MaxOpenConns = DefaultMaxOpenConns
@@ -133,7 +145,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", RedactURL(cfg.DatabaseURL), err)
 	}
-	s := &Store{dialect: dialect, clock: cfg.Clock, logger: cfg.Logger.With("component", "store"), version: cfg.Version, commit: cfg.Commit}
+	s := &Store{dialect: dialect, clock: cfg.Clock, logger: cfg.Logger.With("component", "store"), version: cfg.Version, commit: cfg.Commit, findingDue: cfg.FindingDue}
 	if err := s.open(ctx, cfg); err != nil {
 		return nil, redactErr(fmt.Errorf("open store %s: %w", RedactURL(cfg.DatabaseURL), err), cfg.DatabaseURL)
 	}

@@ -795,3 +795,107 @@ func (c *Client) ReportDownload(ctx context.Context, id string, w io.Writer) (in
 	}
 	return n, nil
 }
+
+
+// ---- Findings and run records ---------------------------------------------------------
+
+// RunParticipantsRecord records who took part in a run; it returns every participant of the
+// run as last recorded.
+func (c *Client) RunParticipantsRecord(ctx context.Context, p *control.RunParticipantsParams) ([]control.ParticipantView, error) {
+	id, err := seg("run_id", p.RunID)
+	if err != nil {
+		return nil, err
+	}
+	var out struct {
+		Participants []control.ParticipantView `json:"participants"`
+	}
+	if err := c.do(ctx, http.MethodPost, "/runs/"+id+"/participants", nil, p, &out); err != nil {
+		return nil, err
+	}
+	return out.Participants, nil
+}
+
+// RunNoteAdd notes a deviation or a lesson on a run.
+func (c *Client) RunNoteAdd(ctx context.Context, p *control.RunNoteParams) (*control.NoteView, error) {
+	id, err := seg("run_id", p.RunID)
+	if err != nil {
+		return nil, err
+	}
+	var out control.NoteView
+	if err := c.do(ctx, http.MethodPost, "/runs/"+id+"/notes", nil, p, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// FindingList returns a page of findings, by number.
+func (c *Client) FindingList(ctx context.Context, p *control.FindingListParams) (*control.FindingList, error) {
+	q := url.Values{}
+	if p != nil {
+		for _, s := range p.Statuses {
+			q.Add("status", string(s))
+		}
+		setNonEmpty(q, "service", p.Service)
+		setNonEmpty(q, "run", p.RunID)
+		if p.Overdue {
+			q.Set("overdue", "true")
+		}
+		if p.Limit != 0 {
+			q.Set("limit", strconv.Itoa(p.Limit))
+		}
+		setNonEmpty(q, "cursor", p.Cursor)
+	}
+	var out control.FindingList
+	if err := c.do(ctx, http.MethodGet, "/findings", q, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// FindingAdd records a finding by hand.
+func (c *Client) FindingAdd(ctx context.Context, p *control.FindingAddParams) (*control.FindingDetail, error) {
+	var out control.FindingDetail
+	if err := c.do(ctx, http.MethodPost, "/findings", nil, p, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// FindingGet returns a finding with its history.
+func (c *Client) FindingGet(ctx context.Context, id string) (*control.FindingDetail, error) {
+	s, err := seg("finding_id", id)
+	if err != nil {
+		return nil, err
+	}
+	var out control.FindingDetail
+	if err := c.do(ctx, http.MethodGet, "/findings/"+s, nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// FindingUpdate changes a finding.
+func (c *Client) FindingUpdate(ctx context.Context, p *control.FindingUpdateParams) (*control.FindingDetail, error) {
+	s, err := seg("finding_id", p.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out control.FindingDetail
+	if err := c.do(ctx, http.MethodPatch, "/findings/"+s, nil, p, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// FindingAcceptRisk carries a finding by an accepted risk.
+func (c *Client) FindingAcceptRisk(ctx context.Context, p *control.FindingAcceptRiskParams) (*control.FindingDetail, error) {
+	s, err := seg("finding_id", p.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out control.FindingDetail
+	if err := c.do(ctx, http.MethodPost, "/findings/"+s+"/accept-risk", nil, p, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

@@ -21,6 +21,9 @@ plan "auth-failover" {
     timeout   = "1m"
   }
 
+  participant "kim" { role = "incident commander" }
+  participant "lee" { role = "dba" }
+
   rollback        = "none"
   rollback_reason = "a test plan: the simulated sites are thrown away after the test"
 }
