@@ -94,38 +94,12 @@ type Evaluation struct {
 	Clauses  []bundle.Clause
 }
 
-// RunRecords is what people recorded about runs (part B of issue 9: participants, deviations,
-// lessons, and the findings a run raised).
-type RunRecords interface {
-	RunRecordsList(ctx context.Context, runIDs []string) (map[string]*RunRecord, error)
-}
-
-// RunRecord is what was recorded about one run.
-type RunRecord struct {
-	Participants []bundle.Participant
-	Deviations   []string
-	Lessons      []string
-	// Findings are the IDs of the findings the run raised.
-	Findings []string
-}
-
-// FindingSource lists the estate's findings for a report (part B of issue 9), each with
-// Overdue set as of now.
-type FindingSource interface {
-	ReportFindings(ctx context.Context, now time.Time) ([]bundle.Finding, error)
-}
-
 // Config configures a Gatherer.
 type Config struct {
 	// Store is required.
 	Store *store.Store
 	// Compliance is required.
 	Compliance Compliance
-	// Records is optional: without it drills list no participants, deviations, lessons or
-	// findings.
-	Records RunRecords
-	// Findings is optional: without it the report lists no findings.
-	Findings FindingSource
 	// PageSize defaults to DefaultPageSize.
 	PageSize int
 }
@@ -197,18 +171,15 @@ func (g *Gatherer) Export(ctx context.Context, w io.Writer, p *ExportParams) (*b
 	if err != nil {
 		return nil, nil, fmt.Errorf("export report: %w", err)
 	}
-	src := &source{g: g, from: p.Scope.Period.Start, to: p.Scope.Period.End, endedBefore: p.Now, plans: map[string]string{}}
+	src := &source{g: g, from: p.Scope.Period.Start, to: p.Scope.Period.End, endedBefore: p.Now, plans: map[string]*planFacts{}}
 	evalSrc := src
 	if lb := p.Scope.LookbackFrom; !lb.IsZero() && lb.Before(p.Scope.Period.Start) {
 		evalSrc = &source{g: g, from: lb, to: p.Scope.Period.End, endedBefore: p.Now, plans: src.plans}
 	}
-	var findings []bundle.Finding
-	if g.cfg.Findings != nil {
-		if findings, err = g.cfg.Findings.ReportFindings(ctx, p.Now); err != nil {
-			return nil, nil, fmt.Errorf("export report: findings: %w", err)
-		}
+	findings, err := g.findings(ctx, p.Now)
+	if err != nil {
+		return nil, nil, fmt.Errorf("export report: findings: %w", err)
 	}
-	findings = nonNilFindings(findings)
 	due, err := g.dueOf(ctx, p.Schedules, p.Scope)
 	if err != nil {
 		return nil, nil, fmt.Errorf("export report: %w", err)
@@ -263,13 +234,6 @@ func (g *Gatherer) Export(ctx context.Context, w io.Writer, p *ExportParams) (*b
 		return nil, nil, fmt.Errorf("export report %s: %w", p.ID, err)
 	}
 	return m, h, nil
-}
-
-func nonNilFindings(fs []bundle.Finding) []bundle.Finding {
-	if fs == nil {
-		return []bundle.Finding{}
-	}
-	return fs
 }
 
 // latestFigures are a service's RTO and RPO from the latest drill of the period that
@@ -360,8 +324,8 @@ type source struct {
 	g           *Gatherer
 	from, to    time.Time
 	endedBefore time.Time
-	// plans caches each plan's scenario (its description) by plan ID: a period has few plans.
-	plans map[string]string
+	// plans caches what the report reads of each plan by plan ID: a period has few plans.
+	plans map[string]*planFacts
 }
 
 // pages yields the period's ended runs a page at a time.
@@ -421,12 +385,10 @@ func (s *source) Drills(ctx context.Context) iter.Seq2[*bundle.Drill, error] {
 				yield(nil, err)
 				return
 			}
-			records := map[string]*RunRecord{}
-			if s.g.cfg.Records != nil {
-				if records, err = s.g.cfg.Records.RunRecordsList(ctx, ids); err != nil {
-					yield(nil, fmt.Errorf("run records: %w", err))
-					return
-				}
+			records, err := s.records(ctx, runs)
+			if err != nil {
+				yield(nil, fmt.Errorf("run records: %w", err))
+				return
 			}
 			for _, r := range runs {
 				d, err := s.drillOf(ctx, r, steps[r.ID], ms[r.ID], approvals[r.ID], records[r.ID])
@@ -479,21 +441,36 @@ func (s *source) drillOf(ctx context.Context, r *store.Run, steps []*store.StepR
 
 // scenario is the description of the run's plan.
 func (s *source) scenario(ctx context.Context, r *store.Run) (string, error) {
-	if sc, ok := s.plans[r.PlanID]; ok {
-		return sc, nil
+	pf, err := s.plan(ctx, r)
+	if err != nil {
+		return "", err
+	}
+	return pf.scenario, nil
+}
+
+// planFacts is what a report reads of a plan: its scenario (description) and the people it
+// meant to take part.
+type planFacts struct {
+	scenario string
+	intended []*drills.Participant
+}
+
+func (s *source) plan(ctx context.Context, r *store.Run) (*planFacts, error) {
+	if pf, ok := s.plans[r.PlanID]; ok {
+		return pf, nil
 	}
 	p, err := s.g.cfg.Store.PlanGet(ctx, r.PlanID)
 	if err != nil {
-		return "", fmt.Errorf("run %s: plan: %w", r.ID, err)
+		return nil, fmt.Errorf("run %s: plan: %w", r.ID, err)
 	}
-	sc := ""
+	pf := &planFacts{}
 	// A stored plan parsed when it was submitted; should it no longer, the report says
-	// nothing of its scenario rather than fail.
+	// nothing of its scenario or intended participants rather than fail.
 	if plan, diags := drills.ParsePlan(p.Source, p.File); !diags.HasErrors() && plan != nil {
-		sc = plan.Description
+		pf.scenario, pf.intended = plan.Description, plan.Participants
 	}
-	s.plans[r.PlanID] = sc
-	return sc, nil
+	s.plans[r.PlanID] = pf
+	return pf, nil
 }
 
 // Events yields the period's run events with their audit rows, in the order of Drills.

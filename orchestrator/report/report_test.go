@@ -1,11 +1,14 @@
 package report_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -410,6 +413,94 @@ func TestScheduledFiresAreTheDrillsDueAndSkippedOnesAreStated(t *testing.T) {
 					t.Errorf("auth, on no schedule, has skipped fires: %+v", svc.Reasons)
 				}
 			}
+		}
+	})
+}
+
+// A drill's section carries who took part, against whom the plan intended, the deviations
+// and lessons noted on it and the findings it revealed; the report lists every finding,
+// overdue or carried by an accepted risk as it stands.
+func TestReportCarriesParticipantsNotesAndFindings(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		src, err := examples.FS.ReadFile("plans/site-loss.hcl")
+		if err != nil {
+			t.Fatal(err)
+		}
+		src = bytes.Replace(src, []byte(`  from        = "sangam"`), []byte("  participant \"kim\" { role = \"incident commander\" }\n  participant \"park\" { role = \"dba\" }\n  from        = \"sangam\""), 1)
+		if _, diags := drills.ParsePlan(src, "plans/site-loss.hcl"); diags.HasErrors() {
+			t.Fatalf("the plan with participants does not parse: %v", diags)
+		}
+		plan, err := s.PlanSave(ctx, store.PlanSaveParams{Name: "sangam-site-loss", File: "plans/site-loss.hcl", Source: src})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().UTC()
+		run := drill(t, s, plan, now.Add(-time.Hour), map[string]time.Duration{"payments": 900 * time.Millisecond})
+		lee := drills.Actor{Kind: drills.ActorUser, Name: "lee"}
+		if err := s.RunParticipantsRecord(ctx, &store.RunParticipantsRecordParams{RunID: run, By: lee,
+			Participants: []store.ParticipantInput{{Name: "kim", Role: "incident commander", Intended: true, Attended: true}, {Name: "choi", Role: "observer", Attended: true}}}); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []store.RunNoteAddParams{{RunID: run, Kind: store.NoteDeviation, Text: "DNS switched by hand", By: lee}, {RunID: run, Kind: store.NoteLesson, Text: "automate the DNS step", By: lee}} {
+			if _, err := s.RunNoteAdd(ctx, &n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		due := now.Add(-time.Minute)
+		f, err := s.FindingInsert(ctx, &store.FindingInsertParams{RunID: run, Service: "payments", Title: "DNS step is manual", Severity: drills.SeverityMedium, DueAt: &due, By: lee})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := oreport.New(oreport.Config{Store: s, Compliance: oreport.ProfileCompliance{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		scope, err := g.Scope("kr-efsr", now.AddDate(0, 0, -1).Format(time.DateOnly)+".."+now.AddDate(0, 0, 1).Format(time.DateOnly), "en")
+		if err != nil {
+			t.Fatal(err)
+		}
+		seed := sha256.Sum256([]byte("records"))
+		var buf bytes.Buffer
+		_, h, err := g.Export(ctx, &buf, &oreport.ExportParams{Scope: scope, ID: "R-rec", Version: 1, Institution: "Example Bank",
+			GeneratedBy: "lee", Now: time.Now(), Estate: estate(t), Key: ed25519.NewKeyFromSeed(seed[:])})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(h.Findings) != 1 || h.Findings[0].ID != f.ID || !h.Findings[0].Overdue || h.Summary.OverdueFindings != 1 {
+			t.Errorf("findings = %+v (summary %+v), want %s overdue", h.Findings, h.Summary, f.ID)
+		}
+		zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, err := zr.Open("report.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		var doc struct {
+			Drills []report.Drill `json:"drills"`
+		}
+		if err := json.NewDecoder(rc).Decode(&doc); err != nil {
+			t.Fatal(err)
+		}
+		if len(doc.Drills) != 1 {
+			t.Fatalf("drills = %+v", doc.Drills)
+		}
+		d := doc.Drills[0]
+		want := []report.Participant{
+			{Name: "kim", Role: "incident commander", Intended: true, Attended: true},
+			{Name: "choi", Role: "observer", Attended: true},
+			{Name: "park", Role: "dba", Intended: true},
+		}
+		if !reflect.DeepEqual(d.Participants, want) {
+			t.Errorf("participants = %+v, want %+v (park was intended and never recorded)", d.Participants, want)
+		}
+		if !reflect.DeepEqual(d.Deviations, []string{"DNS switched by hand"}) || !reflect.DeepEqual(d.Lessons, []string{"automate the DNS step"}) ||
+			!reflect.DeepEqual(d.Findings, []string{f.ID}) {
+			t.Errorf("deviations %q, lessons %q, findings %q", d.Deviations, d.Lessons, d.Findings)
 		}
 	})
 }

@@ -803,3 +803,22 @@ func drilledSince(db *gorm.DB, service, exceptRun string, since time.Time) (bool
 	}
 	return false, nil
 }
+
+// FindingIDsOfRuns returns, by run ID, the IDs of the findings each run revealed, by number.
+func (s *Store) FindingIDsOfRuns(ctx context.Context, runIDs []string) (map[string][]string, error) {
+	out := make(map[string][]string, len(runIDs))
+	if len(runIDs) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		ID    string
+		RunID string
+	}
+	if err := s.db.WithContext(ctx).Model(&findingModel{}).Select("id, run_id").Where("run_id IN ?", runIDs).Order("seq").Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("findings of %d runs: %w", len(runIDs), translate(err))
+	}
+	for _, r := range rows {
+		out[r.RunID] = append(out[r.RunID], r.ID)
+	}
+	return out, nil
+}

@@ -193,3 +193,45 @@ func (s *Store) RunNotesList(ctx context.Context, runID string) ([]*RunNote, err
 	}
 	return out, nil
 }
+
+// RunParticipantsListRuns is RunParticipantsList for many runs in one read, by run ID.
+func (s *Store) RunParticipantsListRuns(ctx context.Context, runIDs []string) (map[string][]*RunParticipant, error) {
+	out := make(map[string][]*RunParticipant, len(runIDs))
+	if len(runIDs) == 0 {
+		return out, nil
+	}
+	var ms []runParticipantModel
+	if err := s.db.WithContext(ctx).Where("run_id IN ?", runIDs).Order("id").Find(&ms).Error; err != nil {
+		return nil, fmt.Errorf("participants of %d runs: %w", len(runIDs), translate(err))
+	}
+	for i := range ms {
+		m := &ms[i]
+		p := &RunParticipant{RunID: m.RunID, Name: m.Name, Role: m.Role, Intended: m.Intended, Attended: m.Attended,
+			RecordedBy: m.RecordedBy.actor(), At: m.At.UTC()}
+		list := out[m.RunID]
+		if j := slices.IndexFunc(list, func(o *RunParticipant) bool { return o.Name == m.Name }); j >= 0 {
+			p.Intended = p.Intended || list[j].Intended
+			list[j] = p
+			continue
+		}
+		out[m.RunID] = append(list, p)
+	}
+	return out, nil
+}
+
+// RunNotesListRuns is RunNotesList for many runs in one read, by run ID.
+func (s *Store) RunNotesListRuns(ctx context.Context, runIDs []string) (map[string][]*RunNote, error) {
+	out := make(map[string][]*RunNote, len(runIDs))
+	if len(runIDs) == 0 {
+		return out, nil
+	}
+	var ms []runNoteModel
+	if err := s.db.WithContext(ctx).Where("run_id IN ?", runIDs).Order("id").Find(&ms).Error; err != nil {
+		return nil, fmt.Errorf("notes of %d runs: %w", len(runIDs), translate(err))
+	}
+	for i := range ms {
+		n := runNoteOf(&ms[i])
+		out[n.RunID] = append(out[n.RunID], n)
+	}
+	return out, nil
+}
