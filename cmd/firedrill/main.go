@@ -29,6 +29,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/firedrill/firedrill/orchestrator/store"
+	"github.com/firedrill/firedrill/profiles"
 )
 
 // Exit codes, documented in the root command's help.
@@ -63,6 +64,9 @@ type app struct {
 	getenv         func(string) string
 	// findingDue is how long after a run ends the findings it reveals are due.
 	findingDue time.Duration
+	// retestProfile names the regulator profile whose retest deadline findings fall due
+	// within, unless --finding-due is given.
+	retestProfile string
 	// api says which server the API commands talk to and where their token is.
 	api apiFlags
 }
@@ -120,6 +124,9 @@ Exit codes:
 				return err
 			}
 			a.logger = logger
+			if err := a.applyRetestProfile(cmd); err != nil {
+				return err
+			}
 			if a.findingDue <= 0 {
 				return fmt.Errorf("--finding-due: %s is not a positive duration (default %s, 90 days)", a.findingDue, store.DefaultFindingDue)
 			}
@@ -131,6 +138,8 @@ Exit codes:
 	pf.StringVar(&a.logFormat, "log-format", "text", "log format: text or json (env FIREDRILL_LOG_FORMAT)")
 	pf.DurationVar(&a.findingDue, "finding-due", store.DefaultFindingDue,
 		"how long after a run ends the findings it reveals are due, for the commands that execute runs (serve, run, demo); default 90 days (env FIREDRILL_FINDING_DUE)")
+	pf.StringVar(&a.retestProfile, "retest-profile", "",
+		"the regulator profile (kr-efsr, eu-dora, ...) whose retest deadline findings fall due within; --finding-due overrides it (env FIREDRILL_RETEST_PROFILE)")
 	a.api.register(root)
 	root.AddCommand(
 		a.demoCommand(),
@@ -174,6 +183,25 @@ func envOf(flag string) string {
 }
 
 // applyEnv sets every flag not given on the command line from its environment variable.
+// applyRetestProfile makes the findings a run reveals fall due within the retest deadline of
+// the profile --retest-profile names, unless --finding-due (or its variable) says otherwise.
+func (a *app) applyRetestProfile(cmd *cobra.Command) error {
+	if a.retestProfile == "" {
+		return nil
+	}
+	p, err := profiles.Load(a.retestProfile)
+	if err != nil {
+		return fmt.Errorf("--retest-profile: %w", err)
+	}
+	if f := cmd.Flag("finding-due"); (f != nil && f.Changed) || a.getenv(envOf("finding-due")) != "" {
+		return nil
+	}
+	if p.RetestWithin > 0 {
+		a.findingDue = p.RetestWithin
+	}
+	return nil
+}
+
 func (a *app) applyEnv(cmd *cobra.Command) {
 	apply := func(f *pflag.Flag) {
 		if f.Changed {
