@@ -120,25 +120,11 @@ func (s *Store) RunParticipantsRecordTx(ctx context.Context, tx *Tx, p *RunParti
 // RunParticipantsList returns the participants of a run as last recorded, one per name, in
 // the order they were first recorded. An unknown run has none.
 func (s *Store) RunParticipantsList(ctx context.Context, runID string) ([]*RunParticipant, error) {
-	var ms []runParticipantModel
-	if err := s.db.WithContext(ctx).Where("run_id = ?", runID).Order("id").Find(&ms).Error; err != nil {
-		return nil, fmt.Errorf("run participants list %s: %w", runID, translate(err))
+	byRun, err := s.RunParticipantsListRuns(ctx, []string{runID})
+	if err != nil {
+		return nil, err
 	}
-	var out []*RunParticipant
-	for i := range ms {
-		m := &ms[i]
-		p := &RunParticipant{RunID: m.RunID, Name: m.Name, Role: m.Role, Intended: m.Intended, Attended: m.Attended,
-			RecordedBy: m.RecordedBy.actor(), At: m.At.UTC()}
-		if j := slices.IndexFunc(out, func(o *RunParticipant) bool { return o.Name == m.Name }); j >= 0 {
-			// A later record corrects an earlier one; whether the plan intended them stays
-			// true once it was.
-			p.Intended = p.Intended || out[j].Intended
-			out[j] = p
-			continue
-		}
-		out = append(out, p)
-	}
-	return out, nil
+	return byRun[runID], nil
 }
 
 // RunNoteAddParams are the arguments of RunNoteAdd.
@@ -183,15 +169,14 @@ func runNoteOf(m *runNoteModel) *RunNote {
 
 // RunNotesList returns the notes of a run, oldest first. An unknown run has none.
 func (s *Store) RunNotesList(ctx context.Context, runID string) ([]*RunNote, error) {
-	var ms []runNoteModel
-	if err := s.db.WithContext(ctx).Where("run_id = ?", runID).Order("id").Find(&ms).Error; err != nil {
-		return nil, fmt.Errorf("run notes list %s: %w", runID, translate(err))
+	byRun, err := s.RunNotesListRuns(ctx, []string{runID})
+	if err != nil {
+		return nil, err
 	}
-	out := make([]*RunNote, len(ms))
-	for i := range ms {
-		out[i] = runNoteOf(&ms[i])
+	if byRun[runID] == nil {
+		return []*RunNote{}, nil
 	}
-	return out, nil
+	return byRun[runID], nil
 }
 
 // RunParticipantsListRuns is RunParticipantsList for many runs in one read, by run ID.
@@ -210,6 +195,8 @@ func (s *Store) RunParticipantsListRuns(ctx context.Context, runIDs []string) (m
 			RecordedBy: m.RecordedBy.actor(), At: m.At.UTC()}
 		list := out[m.RunID]
 		if j := slices.IndexFunc(list, func(o *RunParticipant) bool { return o.Name == m.Name }); j >= 0 {
+			// A later record corrects an earlier one; whether the plan intended them stays
+			// true once it was.
 			p.Intended = p.Intended || list[j].Intended
 			list[j] = p
 			continue
