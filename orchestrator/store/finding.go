@@ -335,13 +335,7 @@ func (s *Store) FindingList(ctx context.Context, p *FindingListParams) (*Finding
 	if p == nil {
 		p = &FindingListParams{}
 	}
-	limit := p.Limit
-	switch {
-	case limit <= 0:
-		limit = DefaultFindingListLimit
-	case limit > MaxFindingListLimit:
-		limit = MaxFindingListLimit
-	}
+	limit := pageLimit(p.Limit, DefaultFindingListLimit, MaxFindingListLimit)
 	q := s.db.WithContext(ctx).Model(&findingModel{})
 	if len(p.Statuses) > 0 {
 		sts := make([]string, len(p.Statuses))

@@ -108,13 +108,7 @@ func (s *Store) OperationList(ctx context.Context, p *OperationListParams) ([]*O
 	if p == nil {
 		p = &OperationListParams{}
 	}
-	limit := p.Limit
-	switch {
-	case limit <= 0:
-		limit = 100
-	case limit > 1000:
-		limit = 1000
-	}
+	limit := pageLimit(p.Limit, 100, 1000)
 	q := s.db.WithContext(ctx).Model(&operationModel{})
 	if p.Operation != "" {
 		q = q.Where("operation = ?", p.Operation)

@@ -265,13 +265,7 @@ func (s *Store) ReportList(ctx context.Context, p *ReportListParams) ([]*Report,
 	if p == nil {
 		p = &ReportListParams{}
 	}
-	limit := p.Limit
-	switch {
-	case limit <= 0:
-		limit = 100
-	case limit > 1000:
-		limit = 1000
-	}
+	limit := pageLimit(p.Limit, 100, 1000)
 	q := s.db.WithContext(ctx).Model(&reportModel{})
 	if p.State != "" {
 		q = q.Where("state = ?", p.State)

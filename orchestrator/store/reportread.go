@@ -32,13 +32,7 @@ func (s *Store) RunEndedPage(ctx context.Context, p *RunEndedPageParams) ([]*Run
 	if p == nil || !p.From.Before(p.To) {
 		return nil, errors.New("run ended page: the period does not end after it starts")
 	}
-	limit := p.Limit
-	switch {
-	case limit <= 0:
-		limit = 100
-	case limit > MaxRunListLimit:
-		limit = MaxRunListLimit
-	}
+	limit := pageLimit(p.Limit, 100, MaxRunListLimit)
 	var terminal []string
 	for _, st := range drills.RunStates {
 		if st.IsTerminal() {

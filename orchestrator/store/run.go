@@ -519,13 +519,7 @@ func (s *Store) RunList(ctx context.Context, p *RunListParams) (*RunPage, error)
 	if p == nil {
 		p = &RunListParams{}
 	}
-	limit := p.Limit
-	switch {
-	case limit <= 0:
-		limit = DefaultRunListLimit
-	case limit > MaxRunListLimit:
-		limit = MaxRunListLimit
-	}
+	limit := pageLimit(p.Limit, DefaultRunListLimit, MaxRunListLimit)
 	q := s.db.WithContext(ctx).Model(&runModel{})
 	if p.PlanName != "" {
 		q = q.Where("plan_name = ?", p.PlanName)

@@ -392,3 +392,15 @@ func translate(err error) error {
 	}
 	return err
 }
+
+// pageLimit is how many rows a list reads: def when the caller asked for none (or fewer than
+// one), never more than most.
+func pageLimit(asked, def, most int) int {
+	switch {
+	case asked <= 0:
+		return def
+	case asked > most:
+		return most
+	}
+	return asked
+}
