@@ -592,111 +592,96 @@ func (d *doc) dueText(f report.Finding) string {
 func (d *doc) openFindings(maxRows int) {
 	l := d.l
 	d.newPage()
-	d.heading(l.secFindings)
-	var open []report.Finding
-	for _, f := range d.h.Findings {
-		if !f.Status.Covered() {
-			open = append(open, f)
-		}
-	}
-	if len(open) == 0 {
-		d.para(l.noOpenFindings, 10, false, 0)
-		return
-	}
-	t := d.newTable(8,
-		column{l.colID, 45, gopdf.Left},
-		column{l.colSeverity, 45, gopdf.Left},
-		column{l.colTitle, 170, gopdf.Left},
-		column{l.colOwner, 70, gopdf.Left},
-		column{l.colDue, 62, gopdf.Left},
-		column{l.colFindingStatus, 60, gopdf.Left},
-		column{l.colRun, 55, gopdf.Left},
-	)
-	for i, f := range open {
-		if i == maxRows {
-			break
-		}
-		title := f.Title
-		if f.Service != "" {
-			title += "\n" + l.colService + ": " + f.Service
-		}
-		title += " · " + word(l.kind, f.Kind)
-		note := ""
-		if f.RootCause != "" {
-			note = l.rootCause + ": " + f.RootCause
-		}
-		sev := cell{text: word(l.severity, f.Severity), bold: f.Severity == drills.SeverityCritical || f.Severity == drills.SeverityHigh}
-		due := cell{text: d.dueText(f), bold: f.Overdue}
-		if f.Overdue {
-			due.fill = &colorBGNonComp
-		}
-		t.row([]cell{{text: f.ID, bold: true}, sev, {text: title}, {text: d.orNone(f.Owner), bold: f.Owner == ""},
-			due, {text: word(l.findingSt, f.Status)}, {text: d.orNone(f.RunID)}}, note)
-	}
-	t.end()
-	if len(open) > maxRows {
-		d.para(l.findingsOmitted(len(open)-maxRows), 9, false, 0)
-	}
+	d.findingsTable(findingsSection{
+		heading: l.secFindings, none: l.noOpenFindings, keep: func(f report.Finding) bool { return !f.Status.Covered() },
+		columns: []column{
+			{l.colID, 45, gopdf.Left},
+			{l.colSeverity, 45, gopdf.Left},
+			{l.colTitle, 170, gopdf.Left},
+			{l.colOwner, 70, gopdf.Left},
+			{l.colDue, 62, gopdf.Left},
+			{l.colFindingStatus, 60, gopdf.Left},
+			{l.colRun, 55, gopdf.Left},
+		},
+		row: func(f report.Finding, title string) ([]cell, string) {
+			title += " · " + word(l.kind, f.Kind)
+			note := ""
+			if f.RootCause != "" {
+				note = l.rootCause + ": " + f.RootCause
+			}
+			sev := cell{text: word(l.severity, f.Severity), bold: f.Severity == drills.SeverityCritical || f.Severity == drills.SeverityHigh}
+			due := cell{text: d.dueText(f), bold: f.Overdue}
+			if f.Overdue {
+				due.fill = &colorBGNonComp
+			}
+			return []cell{{text: f.ID, bold: true}, sev, {text: title}, {text: d.orNone(f.Owner), bold: f.Owner == ""},
+				due, {text: word(l.findingSt, f.Status)}, {text: d.orNone(f.RunID)}}, note
+		},
+	}, maxRows)
 }
 
 func (d *doc) acceptedRisks(maxRows int) {
 	l := d.l
-	d.heading(l.secAcceptedRisks)
-	var accepted []report.Finding
-	for _, f := range d.h.Findings {
-		if f.Status == drills.FindingRiskAccepted {
-			accepted = append(accepted, f)
-		}
-	}
-	if len(accepted) == 0 {
-		d.para(l.noAcceptedRisks, 10, false, 0)
-		return
-	}
-	t := d.newTable(8,
-		column{l.colID, 40, gopdf.Left},
-		column{l.colTitle, 140, gopdf.Left},
-		column{l.colSeverity, 40, gopdf.Left},
-		column{l.colAcceptedBy, 100, gopdf.Left},
-		column{l.colReason, 175, gopdf.Left},
-	)
-	for i, f := range accepted {
-		if i == maxRows {
-			break
-		}
-		title := f.Title
-		if f.Service != "" {
-			title += "\n" + l.colService + ": " + f.Service
-		}
-		t.row([]cell{{text: f.ID, bold: true}, {text: title}, {text: word(l.severity, f.Severity)},
-			{text: d.orNone(f.RiskAcceptedBy)}, {text: d.orNone(f.RiskReason)}}, "")
-	}
-	t.end()
-	if len(accepted) > maxRows {
-		d.para(l.findingsOmitted(len(accepted)-maxRows), 9, false, 0)
-	}
+	d.findingsTable(findingsSection{
+		heading: l.secAcceptedRisks, none: l.noAcceptedRisks, keep: func(f report.Finding) bool { return f.Status == drills.FindingRiskAccepted },
+		columns: []column{
+			{l.colID, 40, gopdf.Left},
+			{l.colTitle, 140, gopdf.Left},
+			{l.colSeverity, 40, gopdf.Left},
+			{l.colAcceptedBy, 100, gopdf.Left},
+			{l.colReason, 175, gopdf.Left},
+		},
+		row: func(f report.Finding, title string) ([]cell, string) {
+			return []cell{{text: f.ID, bold: true}, {text: title}, {text: word(l.severity, f.Severity)},
+				{text: d.orNone(f.RiskAcceptedBy)}, {text: d.orNone(f.RiskReason)}}, ""
+		},
+	}, maxRows)
 }
 
 func (d *doc) closedFindings(maxRows int) {
 	l := d.l
-	d.heading(l.secClosedFindings)
-	var closed []report.Finding
+	d.findingsTable(findingsSection{
+		heading: l.secClosedFindings, none: l.noClosedFindings, keep: func(f report.Finding) bool { return f.Status.Closed() },
+		columns: []column{
+			{l.colID, 45, gopdf.Left},
+			{l.colTitle, 210, gopdf.Left},
+			{l.colSeverity, 50, gopdf.Left},
+			{l.colRun, 95, gopdf.Left},
+			{l.colClosedBy, 95, gopdf.Left},
+		},
+		row: func(f report.Finding, title string) ([]cell, string) {
+			return []cell{{text: f.ID, bold: true}, {text: title}, {text: word(l.severity, f.Severity)},
+				{text: d.orNone(f.RunID)}, {text: d.orNone(f.ClosedByRun)}}, ""
+		},
+	}, maxRows)
+}
+
+// findingsSection is one table of findings: which it keeps, its columns, and each row's cells
+// and note given the finding's title (with its service).
+type findingsSection struct {
+	heading, none string
+	keep          func(report.Finding) bool
+	columns       []column
+	row           func(f report.Finding, title string) ([]cell, string)
+}
+
+// findingsTable writes a section of the findings sec keeps, at most maxRows of them, saying
+// how many it left out.
+func (d *doc) findingsTable(sec findingsSection, maxRows int) {
+	l := d.l
+	d.heading(sec.heading)
+	var kept []report.Finding
 	for _, f := range d.h.Findings {
-		if f.Status.Closed() {
-			closed = append(closed, f)
+		if sec.keep(f) {
+			kept = append(kept, f)
 		}
 	}
-	if len(closed) == 0 {
-		d.para(l.noClosedFindings, 10, false, 0)
+	if len(kept) == 0 {
+		d.para(sec.none, 10, false, 0)
 		return
 	}
-	t := d.newTable(8,
-		column{l.colID, 45, gopdf.Left},
-		column{l.colTitle, 210, gopdf.Left},
-		column{l.colSeverity, 50, gopdf.Left},
-		column{l.colRun, 95, gopdf.Left},
-		column{l.colClosedBy, 95, gopdf.Left},
-	)
-	for i, f := range closed {
+	t := d.newTable(8, sec.columns...)
+	for i, f := range kept {
 		if i == maxRows {
 			break
 		}
@@ -704,12 +689,12 @@ func (d *doc) closedFindings(maxRows int) {
 		if f.Service != "" {
 			title += "\n" + l.colService + ": " + f.Service
 		}
-		t.row([]cell{{text: f.ID, bold: true}, {text: title}, {text: word(l.severity, f.Severity)},
-			{text: d.orNone(f.RunID)}, {text: d.orNone(f.ClosedByRun)}}, "")
+		cells, note := sec.row(f, title)
+		t.row(cells, note)
 	}
 	t.end()
-	if len(closed) > maxRows {
-		d.para(l.findingsOmitted(len(closed)-maxRows), 9, false, 0)
+	if len(kept) > maxRows {
+		d.para(l.findingsOmitted(len(kept)-maxRows), 9, false, 0)
 	}
 }
 
