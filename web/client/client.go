@@ -297,11 +297,7 @@ func (c *Client) OpenAPI(ctx context.Context) (json.RawMessage, error) {
 
 // Whoami says who the token stands for and what it may do.
 func (c *Client) Whoami(ctx context.Context) (*control.Whoami, error) {
-	var out control.Whoami
-	if err := c.do(ctx, http.MethodGet, "/whoami", nil, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[control.Whoami](ctx, c, http.MethodGet, "/whoami", nil, nil)
 }
 
 // RunList returns a page of runs, newest first.
@@ -325,11 +321,7 @@ func (c *Client) RunList(ctx context.Context, p *control.RunListParams) (*contro
 		}
 		setNonEmpty(q, "cursor", p.Cursor)
 	}
-	var out control.RunList
-	if err := c.do(ctx, http.MethodGet, "/runs", q, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[control.RunList](ctx, c, http.MethodGet, "/runs", q, nil)
 }
 
 func setNonEmpty(q url.Values, k, v string) {
@@ -340,11 +332,7 @@ func setNonEmpty(q url.Values, k, v string) {
 
 // RunSubmit asks for a run of a plan against the server's estate.
 func (c *Client) RunSubmit(ctx context.Context, p *control.RunSubmitParams) (*control.RunSummary, error) {
-	var out control.RunSummary
-	if err := c.do(ctx, http.MethodPost, "/runs", nil, p, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[control.RunSummary](ctx, c, http.MethodPost, "/runs", nil, p)
 }
 
 // RunGet returns a run with all its evidence and its timeline.
@@ -353,11 +341,7 @@ func (c *Client) RunGet(ctx context.Context, runID string) (*control.RunView, er
 	if err != nil {
 		return nil, err
 	}
-	var out control.RunView
-	if err := c.do(ctx, http.MethodGet, "/runs/"+id, nil, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[control.RunView](ctx, c, http.MethodGet, "/runs/"+id, nil, nil)
 }
 
 // RunApprove approves a run awaiting approval.
@@ -375,11 +359,7 @@ func (c *Client) approvalDecide(ctx context.Context, verb string, p *control.App
 	if err != nil {
 		return nil, err
 	}
-	var out control.ApprovalOutcome
-	if err := c.do(ctx, http.MethodPost, "/runs/"+id+"/"+verb, nil, p, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[control.ApprovalOutcome](ctx, c, http.MethodPost, "/runs/"+id+"/"+verb, nil, p)
 }
 
 // RunAbort asks a run to abort.
@@ -388,11 +368,7 @@ func (c *Client) RunAbort(ctx context.Context, p *control.RunAbortParams) (*cont
 	if err != nil {
 		return nil, err
 	}
-	var out control.RunSummary
-	if err := c.do(ctx, http.MethodPost, "/runs/"+id+"/abort", nil, p, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[control.RunSummary](ctx, c, http.MethodPost, "/runs/"+id+"/abort", nil, p)
 }
 
 // StepDecide records a decision on a step that waits for a person.
@@ -405,11 +381,7 @@ func (c *Client) StepDecide(ctx context.Context, p *control.StepDecideParams) (*
 	if err != nil {
 		return nil, err
 	}
-	var out control.DecisionView
-	if err := c.do(ctx, http.MethodPost, "/runs/"+id+"/steps/"+key+"/decision", nil, p, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[control.DecisionView](ctx, c, http.MethodPost, "/runs/"+id+"/steps/"+key+"/decision", nil, p)
 }
 
 // ApprovalsWaiting lists the runs awaiting approval, those the caller can approve first.
@@ -425,29 +397,17 @@ func (c *Client) ApprovalsWaiting(ctx context.Context) ([]control.ApprovalWaitin
 
 // FreezeGet says whether a freeze is on.
 func (c *Client) FreezeGet(ctx context.Context) (*control.FreezeView, error) {
-	var out control.FreezeView
-	if err := c.do(ctx, http.MethodGet, "/freeze", nil, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[control.FreezeView](ctx, c, http.MethodGet, "/freeze", nil, nil)
 }
 
 // FreezeOn turns the freeze on.
 func (c *Client) FreezeOn(ctx context.Context, p *control.FreezeOnParams) (*control.FreezeView, error) {
-	var out control.FreezeView
-	if err := c.do(ctx, http.MethodPut, "/freeze", nil, p, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[control.FreezeView](ctx, c, http.MethodPut, "/freeze", nil, p)
 }
 
 // FreezeOff lifts the freeze.
 func (c *Client) FreezeOff(ctx context.Context) (*control.FreezeView, error) {
-	var out control.FreezeView
-	if err := c.do(ctx, http.MethodDelete, "/freeze", nil, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[control.FreezeView](ctx, c, http.MethodDelete, "/freeze", nil, nil)
 }
 
 // ScheduleList lists the schedules.
@@ -467,11 +427,7 @@ func (c *Client) ScheduleGet(ctx context.Context, name string) (*control.Schedul
 	if err != nil {
 		return nil, err
 	}
-	var out control.ScheduleDetail
-	if err := c.do(ctx, http.MethodGet, "/schedules/"+n, nil, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[control.ScheduleDetail](ctx, c, http.MethodGet, "/schedules/"+n, nil, nil)
 }
 
 // SchedulePause pauses a schedule.
@@ -489,11 +445,7 @@ func (c *Client) schedulePaused(ctx context.Context, verb string, p *control.Sch
 	if err != nil {
 		return nil, err
 	}
-	var out control.ScheduleView
-	if err := c.do(ctx, http.MethodPost, "/schedules/"+n+"/"+verb, nil, p, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[control.ScheduleView](ctx, c, http.MethodPost, "/schedules/"+n+"/"+verb, nil, p)
 }
 
 // CalendarGet returns the fires on the local dates From..To (both included), of every
@@ -504,11 +456,7 @@ func (c *Client) CalendarGet(ctx context.Context, p *control.CalendarParams) (*c
 	q.Set("from", p.From.Format(time.DateOnly))
 	q.Set("to", p.To.Format(time.DateOnly))
 	setNonEmpty(q, "schedule", p.Schedule)
-	var out control.Calendar
-	if err := c.do(ctx, http.MethodGet, "/calendar", q, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[control.Calendar](ctx, c, http.MethodGet, "/calendar", q, nil)
 }
 
 // ServiceList lists the estate's services with their due status.
@@ -550,21 +498,13 @@ func (c *Client) ProfileGet(ctx context.Context, id string) (*control.ProfileVie
 	if err != nil {
 		return nil, err
 	}
-	var out control.ProfileView
-	if err := c.do(ctx, http.MethodGet, "/profiles/"+s, nil, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[control.ProfileView](ctx, c, http.MethodGet, "/profiles/"+s, nil, nil)
 }
 
 // PlanValidate validates a plan against the server's estate; an invalid plan is a
 // PlanValidation with Valid false, not an error.
 func (c *Client) PlanValidate(ctx context.Context, p *control.PlanValidateParams) (*control.PlanValidation, error) {
-	var out control.PlanValidation
-	if err := c.do(ctx, http.MethodPost, "/plans/validate", nil, p, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[control.PlanValidation](ctx, c, http.MethodPost, "/plans/validate", nil, p)
 }
 
 // UserList lists users.
@@ -584,20 +524,12 @@ func (c *Client) UserGet(ctx context.Context, name string) (*control.UserView, e
 	if err != nil {
 		return nil, err
 	}
-	var out control.UserView
-	if err := c.do(ctx, http.MethodGet, "/users/"+n, nil, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[control.UserView](ctx, c, http.MethodGet, "/users/"+n, nil, nil)
 }
 
 // UserCreate creates a user with roles.
 func (c *Client) UserCreate(ctx context.Context, p *control.UserCreateParams) (*control.UserView, error) {
-	var out control.UserView
-	if err := c.do(ctx, http.MethodPost, "/users", nil, p, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[control.UserView](ctx, c, http.MethodPost, "/users", nil, p)
 }
 
 // UserDisable disables a user; their tokens stop working at once.
@@ -606,11 +538,7 @@ func (c *Client) UserDisable(ctx context.Context, name string) (*control.UserVie
 	if err != nil {
 		return nil, err
 	}
-	var out control.UserView
-	if err := c.do(ctx, http.MethodPost, "/users/"+n+"/disable", nil, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[control.UserView](ctx, c, http.MethodPost, "/users/"+n+"/disable", nil, nil)
 }
 
 // RoleGrant grants a user a role.
@@ -619,11 +547,7 @@ func (c *Client) RoleGrant(ctx context.Context, p *control.RoleChangeParams) (*c
 	if err != nil {
 		return nil, err
 	}
-	var out control.UserView
-	if err := c.do(ctx, http.MethodPost, "/users/"+n+"/roles", nil, p, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[control.UserView](ctx, c, http.MethodPost, "/users/"+n+"/roles", nil, p)
 }
 
 // RoleRevoke revokes a user's role.
@@ -636,11 +560,7 @@ func (c *Client) RoleRevoke(ctx context.Context, p *control.RoleChangeParams) (*
 	if err != nil {
 		return nil, err
 	}
-	var out control.UserView
-	if err := c.do(ctx, http.MethodDelete, "/users/"+n+"/roles/"+r, nil, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[control.UserView](ctx, c, http.MethodDelete, "/users/"+n+"/roles/"+r, nil, nil)
 }
 
 // RoleGrantList returns the recorded role changes of user, or of everyone when user is "".
@@ -671,11 +591,7 @@ func (c *Client) TokenList(ctx context.Context, user string) ([]control.TokenVie
 
 // TokenCreate creates a token; its secret is in the reply and nowhere else.
 func (c *Client) TokenCreate(ctx context.Context, p *control.TokenCreateParams) (*control.NewToken, error) {
-	var out control.NewToken
-	if err := c.do(ctx, http.MethodPost, "/tokens", nil, p, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[control.NewToken](ctx, c, http.MethodPost, "/tokens", nil, p)
 }
 
 // TokenRevoke revokes a token.
@@ -684,11 +600,7 @@ func (c *Client) TokenRevoke(ctx context.Context, id string) (*control.TokenView
 	if err != nil {
 		return nil, err
 	}
-	var out control.TokenView
-	if err := c.do(ctx, http.MethodDelete, "/tokens/"+tid, nil, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[control.TokenView](ctx, c, http.MethodDelete, "/tokens/"+tid, nil, nil)
 }
 
 // ---- Reports ----------------------------------------------------------------------------
@@ -732,11 +644,7 @@ func (c *Client) ReportGet(ctx context.Context, id string) (*control.ReportView,
 	if err != nil {
 		return nil, err
 	}
-	var out control.ReportView
-	if err := c.do(ctx, http.MethodGet, "/reports/"+rid, nil, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[control.ReportView](ctx, c, http.MethodGet, "/reports/"+rid, nil, nil)
 }
 
 // ReportPublish publishes a draft report.
@@ -796,7 +704,6 @@ func (c *Client) ReportDownload(ctx context.Context, id string, w io.Writer) (in
 	return n, nil
 }
 
-
 // ---- Findings and run records ---------------------------------------------------------
 
 // RunParticipantsRecord records who took part in a run; it returns every participant of the
@@ -821,11 +728,7 @@ func (c *Client) RunNoteAdd(ctx context.Context, p *control.RunNoteParams) (*con
 	if err != nil {
 		return nil, err
 	}
-	var out control.NoteView
-	if err := c.do(ctx, http.MethodPost, "/runs/"+id+"/notes", nil, p, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[control.NoteView](ctx, c, http.MethodPost, "/runs/"+id+"/notes", nil, p)
 }
 
 // FindingList returns a page of findings, by number.
@@ -845,20 +748,12 @@ func (c *Client) FindingList(ctx context.Context, p *control.FindingListParams) 
 		}
 		setNonEmpty(q, "cursor", p.Cursor)
 	}
-	var out control.FindingList
-	if err := c.do(ctx, http.MethodGet, "/findings", q, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[control.FindingList](ctx, c, http.MethodGet, "/findings", q, nil)
 }
 
 // FindingAdd records a finding by hand.
 func (c *Client) FindingAdd(ctx context.Context, p *control.FindingAddParams) (*control.FindingDetail, error) {
-	var out control.FindingDetail
-	if err := c.do(ctx, http.MethodPost, "/findings", nil, p, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[control.FindingDetail](ctx, c, http.MethodPost, "/findings", nil, p)
 }
 
 // FindingGet returns a finding with its history.
@@ -867,11 +762,7 @@ func (c *Client) FindingGet(ctx context.Context, id string) (*control.FindingDet
 	if err != nil {
 		return nil, err
 	}
-	var out control.FindingDetail
-	if err := c.do(ctx, http.MethodGet, "/findings/"+s, nil, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[control.FindingDetail](ctx, c, http.MethodGet, "/findings/"+s, nil, nil)
 }
 
 // FindingUpdate changes a finding.
@@ -880,11 +771,7 @@ func (c *Client) FindingUpdate(ctx context.Context, p *control.FindingUpdatePara
 	if err != nil {
 		return nil, err
 	}
-	var out control.FindingDetail
-	if err := c.do(ctx, http.MethodPatch, "/findings/"+s, nil, p, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[control.FindingDetail](ctx, c, http.MethodPatch, "/findings/"+s, nil, p)
 }
 
 // FindingAcceptRisk carries a finding by an accepted risk.
@@ -893,8 +780,13 @@ func (c *Client) FindingAcceptRisk(ctx context.Context, p *control.FindingAccept
 	if err != nil {
 		return nil, err
 	}
-	var out control.FindingDetail
-	if err := c.do(ctx, http.MethodPost, "/findings/"+s+"/accept-risk", nil, p, &out); err != nil {
+	return call[control.FindingDetail](ctx, c, http.MethodPost, "/findings/"+s+"/accept-risk", nil, p)
+}
+
+// call makes one request and decodes its JSON reply into a new T.
+func call[T any](ctx context.Context, c *Client, method, path string, query url.Values, body any) (*T, error) {
+	var out T
+	if err := c.do(ctx, method, path, query, body, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
