@@ -7,13 +7,7 @@ cd "$(dirname "$0")/.."
 if [ -z "${FIREDRILL_TEST_DATABASE_URL:-}" ]; then
   scripts/ensure-postgres.sh
 fi
-# pdftotext (poppler-utils): the report PDF tests extract its text to check headings and figures.
-if ! command -v pdftotext >/dev/null 2>&1; then
-  echo "test.sh: installing poppler-utils for pdftotext" >&2
-  as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null
-fi
+scripts/install-test-tools.sh
 # The owner and runtime roles the role tests (and a production-like setup) use.
 scripts/create-roles.sh
 # The real primary + streaming standby that the promotion and data-loss drills run against.

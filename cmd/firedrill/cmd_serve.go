@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -121,7 +122,7 @@ overdue services.`,
 	f.DurationVar(&workerOpts.poll, "poll", orchestrator.DefaultWorkerPoll, "how often the worker looks for runs to claim when idle (env FIREDRILL_POLL)")
 	f.IntVar(&workerOpts.concurrency, "concurrency", orchestrator.DefaultWorkerConcurrency, "runs this replica executes at once (env FIREDRILL_CONCURRENCY)")
 	f.StringVar(&reportOpts.signingKey, "signing-key", "", "the institution's Ed25519 report signing key, PKCS#8 PEM, generated there (mode 0600) on first use; never stored in the database; without it reports are not exported (env FIREDRILL_SIGNING_KEY)")
-	f.StringVar(&reportOpts.institution, "institution", "", "who reports: the institution named on every report's cover (env FIREDRILL_INSTITUTION)")
+	f.StringVar(&reportOpts.institution, "institution", "", "who reports: the institution named on every report's cover; required with --signing-key (env FIREDRILL_INSTITUTION)")
 	f.StringVar(&reportOpts.timeZone, "report-time-zone", "UTC", "the IANA time zone a report period's days begin in, and its dates are written in (Asia/Seoul: a Korean bank's year starts at 00:00 KST) (env FIREDRILL_REPORT_TIME_ZONE)")
 	schedOpts.register(f)
 	return cmd
@@ -161,6 +162,9 @@ func (a *app) reports(ctx context.Context, st *store.Store, o reportOptions) (*c
 	if o.signingKey == "" {
 		a.logger.InfoContext(ctx, "reports are not exported: no --signing-key")
 		return nil, nil
+	}
+	if strings.TrimSpace(o.institution) == "" {
+		return nil, errors.New("--institution is required with --signing-key: it is the name on every report's cover (env FIREDRILL_INSTITUTION)")
 	}
 	key, created, err := report.LoadOrCreateSigningKey(o.signingKey)
 	if err != nil {

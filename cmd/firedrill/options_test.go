@@ -59,3 +59,13 @@ func TestRetestProfileSetsTheFindingDueDate(t *testing.T) {
 		})
 	}
 }
+
+// serve refuses, at start-up, a signing key without the institution every report's cover
+// names, instead of failing each export later.
+func TestServeReportsNeedAnInstitution(t *testing.T) {
+	a := &app{}
+	_, err := a.reports(t.Context(), nil, reportOptions{signingKey: t.TempDir() + "/key.pem", institution: "  "})
+	if err == nil || !strings.Contains(err.Error(), "--institution") {
+		t.Errorf("reports without an institution = %v, want an error naming --institution", err)
+	}
+}
