@@ -187,7 +187,8 @@ type ServiceCompliance struct {
 	Service, Criticality string
 	Status               ComplianceStatus
 	Reasons              []Reason
-	// DrillsRequired is from the profile's frequency over the period, and schedules.
+	// DrillsRequired is the drills that came due in the period up to now (or its end): one per
+	// whole FrequencyMonths elapsed since its start, or the fires of its schedules if more.
 	DrillsRequired int
 	DrillsRun      int
 	DrillsPassed   int

@@ -129,7 +129,7 @@ var korean = &labels{
 	criticality:   "중요도",
 	ceilingOf:     "상한 %s",
 	notMeasured:   "미측정",
-	drillsCell:    "실시 %d / 필요 %d\n통과 %d",
+	drillsCell:    "실시 %d / 기한 도래 %d\n통과 %d",
 	reasons:       "사유",
 	latestRun:     "최근 훈련",
 
@@ -347,7 +347,7 @@ var english = &labels{
 	criticality:   "criticality",
 	ceilingOf:     "ceiling %s",
 	notMeasured:   "not measured",
-	drillsCell:    "run %d / required %d\npassed %d",
+	drillsCell:    "run %d / due %d\npassed %d",
 	reasons:       "Reasons",
 	latestRun:     "latest run",
 

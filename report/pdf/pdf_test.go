@@ -164,10 +164,10 @@ func TestRenderKoreanHeadingsAndFigures(t *testing.T) {
 	)
 	// Each status and figure sits on its service's row, and a status is a shape and a word.
 	wantRows(t, e, [][]string{
-		{"auth", "× 미준수", "1시간", "△ 미입증", "1분", "△ 미입증", "실시 0 / 필요 1"},
-		{"payments", "△ 위험", "30분", "4분 12.345초", "5초", "319 ms", "실시 3 / 필요 1"},
-		{"remittance", "× 미준수", "2시간", "3시간 0분 0.4초", "1분", "△ 미입증", "실시 2 / 필요 1"},
-		{"notification", "○ 준수", "4시간", "1분 35.003초", "15분", "0 ms", "실시 1 / 필요 1"},
+		{"auth", "× 미준수", "1시간", "△ 미입증", "1분", "△ 미입증", "실시 0 / 기한 도래 1"},
+		{"payments", "△ 위험", "30분", "4분 12.345초", "5초", "319 ms", "실시 3 / 기한 도래 1"},
+		{"remittance", "× 미준수", "2시간", "3시간 0분 0.4초", "1분", "△ 미입증", "실시 2 / 기한 도래 1"},
+		{"notification", "○ 준수", "4시간", "1분 35.003초", "15분", "0 ms", "실시 1 / 기한 도래 1"},
 		{"F-12", "높음", "remittance RTO 목표 미달", "박지훈", "2026-11-30", "조치 중", "run-c01d22"},
 		{"remittance", "2시간", "3시간 0분 0.4초", "× 미달", "1분", "미측정", "△ 미입증"},
 		{"wait_healthy", "http.wait_healthy", "yatap", "1", "실패", "01:56:53", "2분 18.88초"},
@@ -214,8 +214,8 @@ func TestRenderEnglishHeadingsAndFigures(t *testing.T) {
 		"What this evidence does not show", "This report is a draft.", "RTO within objective and ceiling (rto_within)",
 	)
 	wantRows(t, e, [][]string{
-		{"payments", "△ at risk", "30m", "4m 12.345s", "5s", "319 ms", "run 3 / required 1"},
-		{"remittance", "× non-compliant", "2h", "3h 0m 0.4s", "1m", "△ not evidenced", "run 2 / required 1"},
+		{"payments", "△ at risk", "30m", "4m 12.345s", "5s", "319 ms", "run 3 / due 1"},
+		{"remittance", "× non-compliant", "2h", "3h 0m 0.4s", "1m", "△ not evidenced", "run 2 / due 1"},
 		{"payments", "30m", "4m 12.345s", "○ met", "5s", "319 ms", "○ met", "3"},
 		{"F-12", "high", "remittance missed its RTO objective", "Park Jihoon", "2026-11-30", "in progress"},
 	})
