@@ -36,7 +36,7 @@ func decodeLoginForm(body string) (loginForm, error) {
 		switch k {
 		case "user", "password", CSRFField:
 		default:
-			return f, &errForm{k, "is not a field of the sign-in form"}
+			return f, &errForm{"form", fmt.Sprintf("%q is not a field of the sign-in form", k)}
 		}
 		if len(v) != 1 {
 			return f, &errForm{k, "is given more than once"}
