@@ -68,7 +68,8 @@ type NewSession struct {
 
 // PasswordSetParams set a local account's password.
 type PasswordSetParams struct {
-	User     string `json:"user"`
+	// User comes from the API's path.
+	User     string `json:"-"`
 	Password string `json:"password"`
 }
 
