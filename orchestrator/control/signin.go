@@ -151,7 +151,8 @@ func (c *Control) SignInPassword(ctx context.Context, p *PasswordSignInParams) (
 	}
 	verr := password.Verify(hash, p.Password)
 	if u == nil {
-		c.record(ctx, drills.Actor{}, recSignIn, p.User, store.OutcomeDenied, "unknown user", nil)
+		// What was typed is not recorded: people type their password into the name field.
+		c.record(ctx, drills.Actor{}, recSignIn, "", store.OutcomeDenied, "unknown user", map[string]any{"method": store.SessionMethodPassword})
 		return nil, unauthenticatedf(wrongCredentials)
 	}
 	actor := drills.Actor{Kind: drills.ActorUser, Name: u.Name, Via: drills.ViaConsole}

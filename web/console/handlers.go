@@ -99,7 +99,7 @@ func (c *Console) loginPassword(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", fmt.Sprint(int(wait.Round(time.Second).Seconds())))
 		d := pageData{Error: msgLockedOut}
 		d.ErrorText = fmt.Sprintf(texts[langOf(r)][msgLockedOut], wait.Round(time.Second))
-		c.log.WarnContext(r.Context(), "sign-in refused: locked out", "user", f.User, "client_addr", addr, "retry_after", wait.Round(time.Second).String())
+		c.log.WarnContext(r.Context(), "sign-in refused: locked out", "client_addr", addr, "retry_after", wait.Round(time.Second).String())
 		c.showLogin(w, r, http.StatusTooManyRequests, d, f.User)
 		return
 	}
@@ -115,7 +115,9 @@ func (c *Console) loginPassword(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		c.limiter.fail(f.User, addr)
-		c.log.InfoContext(r.Context(), "sign-in refused", "user", f.User, "client_addr", addr)
+		// The name typed is not logged (it may be a password typed in the wrong field); the
+		// operations log has the known users' refusals.
+		c.log.InfoContext(r.Context(), "sign-in refused", "client_addr", addr)
 		d := pageData{Error: msgWrongPassword}
 		if msg := safeMessage(err); msg != "" && msg != "the user name or password is wrong" {
 			d.ErrorText = msg // a disabled user is told so, once the password was right

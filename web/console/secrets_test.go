@@ -36,6 +36,9 @@ func TestSecretsNeverLoggedOrStored(t *testing.T) {
 
 	br := b.browser(t)
 	br.signIn("kang", secrets["wrong password"])
+	// A password typed into the name field is a secret too.
+	secrets["password typed as a name"] = "kang-typed-his-passphrase-here"
+	br.signIn(secrets["password typed as a name"], goodPassword)
 	home := br.signIn("kang", goodPassword)
 	secrets["session secret"] = br.sessionSecret()
 	secrets["csrf token"] = home.csrf(t)
