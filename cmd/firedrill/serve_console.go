@@ -26,6 +26,7 @@ type consoleOptions struct {
 	oidcRedirectURL            string
 	oidcRoleClaim, oidcUser    string
 	oidcRoleMap                []string
+	oidcScopes                 []string
 }
 
 func (o *consoleOptions) register(fs *pflag.FlagSet) {
@@ -38,6 +39,7 @@ func (o *consoleOptions) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.oidcRedirectURL, "oidc-redirect-url", "", "firedrill's /auth/callback as browsers reach it, registered at the provider, e.g. https://firedrill.bank.example/auth/callback (env FIREDRILL_OIDC_REDIRECT_URL)")
 	fs.StringVar(&o.oidcRoleClaim, "oidc-role-claim", console.DefaultRoleClaim, "the ID token claim mapped to roles (env FIREDRILL_OIDC_ROLE_CLAIM)")
 	fs.StringArrayVar(&o.oidcRoleMap, "oidc-role-map", nil, "group=role[,role]: a value of the role claim and the firedrill roles it gives; repeat (env FIREDRILL_OIDC_ROLE_MAP, one mapping)")
+	fs.StringSliceVar(&o.oidcScopes, "oidc-scope", []string{"profile", "email", "groups"}, "scopes asked for besides openid; some providers refuse scopes they do not know (env FIREDRILL_OIDC_SCOPE)")
 	fs.StringVar(&o.oidcUser, "oidc-username-claim", console.DefaultUsernameClaim, "the ID token claim naming the firedrill user (env FIREDRILL_OIDC_USERNAME_CLAIM)")
 }
 
@@ -55,7 +57,7 @@ func (a *app) console(ctl *control.Control, o consoleOptions) (*console.Console,
 		}
 		cfg.OIDC = &console.OIDC{
 			Issuer: o.oidcIssuer, ClientID: o.oidcClientID, ClientSecret: secret, RedirectURL: o.oidcRedirectURL,
-			RoleClaim: o.oidcRoleClaim, RoleMap: roles, UsernameClaim: o.oidcUser,
+			RoleClaim: o.oidcRoleClaim, RoleMap: roles, UsernameClaim: o.oidcUser, Scopes: o.oidcScopes,
 		}
 	}
 	return console.New(cfg)

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -399,4 +400,61 @@ func TestOIDCRefusals(t *testing.T) {
 	if p := br.get(callback); p.status != http.StatusBadRequest {
 		t.Errorf("callback replayed in the same browser: %d, want 400", p.status)
 	}
+}
+
+// TestSecureCookies checks the attributes of every cookie the console sets when it is told
+// that TLS is in front: Secure, HttpOnly, SameSite=Lax, and the __Host- session cookie.
+func TestSecureCookies(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(o *options) { o.secure = true })
+	b.localUser(t, "secure.user", drills.RoleViewer)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(b.srv.URL + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := readAll(t, resp)
+	var login *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "firedrill_login" {
+			login = c
+		}
+	}
+	if login == nil || !login.Secure || !login.HttpOnly || login.SameSite != http.SameSiteLaxMode {
+		t.Fatalf("login cookie = %+v, want Secure, HttpOnly, SameSite=Lax", login)
+	}
+	token := page{body: body}.csrf(t)
+	req, _ := http.NewRequest(http.MethodPost, b.srv.URL+"/login", strings.NewReader(url.Values{"user": {"secure.user"}, "password": {goodPassword}, "csrf_token": {token}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(&http.Cookie{Name: login.Name, Value: login.Value})
+	resp, err = client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, resp)
+	var sess *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "__Host-firedrill_session" {
+			sess = c
+		}
+		if c.Name == "firedrill_session" {
+			t.Errorf("a session cookie without the __Host- prefix was set under Secure cookies")
+		}
+	}
+	if resp.StatusCode != http.StatusSeeOther || sess == nil || !sess.Secure || !sess.HttpOnly || sess.SameSite != http.SameSiteLaxMode || sess.Path != "/" || sess.Domain != "" || sess.MaxAge <= 0 {
+		t.Fatalf("sign-in: %d, session cookie %+v: want Secure, HttpOnly, SameSite=Lax, Path=/, no Domain, an expiry", resp.StatusCode, sess)
+	}
+	if !strings.HasPrefix(sess.Value, control.SessionPrefix) {
+		t.Errorf("session cookie value does not look like a session secret")
+	}
+}
+
+func readAll(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -66,9 +66,10 @@ type bundle struct {
 }
 
 type options struct {
-	rate  console.RateLimit
-	dsn   string
-	store *store.Store
+	rate   console.RateLimit
+	secure bool
+	dsn    string
+	store  *store.Store
 }
 
 func setup(t *testing.T, opts ...func(*options)) *bundle {
@@ -95,7 +96,7 @@ func setup(t *testing.T, opts ...func(*options)) *bundle {
 	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(b.srv.Close)
 	b.console, err = console.New(console.Config{
-		Control: ctl, Clock: b.clock, Logger: logger, RateLimit: o.rate,
+		Control: ctl, Clock: b.clock, Logger: logger, RateLimit: o.rate, SecureCookies: o.secure,
 		OIDC: &console.OIDC{
 			Issuer: b.idp.URL, ClientID: clientID, ClientSecret: clientSecret, RedirectURL: b.srv.URL + "/auth/callback",
 			RoleMap: map[string][]string{"dr-sre": {drills.RoleSRE}, "dr-compliance": {drills.RoleCompliance}, "dr-read": {drills.RoleViewer}},
