@@ -188,7 +188,8 @@ func (a *app) userBootstrapCommand() *cobra.Command {
 token for them on stdout, once: it is stored only as a hash and cannot be shown again. Run it
 on a firedrill host; it is recorded as done there by the operating-system user. It is refused
 once any admin exists: from then on an admin creates users and tokens through the API
-(firedrill user add, firedrill token create).`,
+(firedrill user add, firedrill token create). No one has a console password by default: with
+this token, give the admin one (firedrill user password NAME).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
