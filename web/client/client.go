@@ -809,7 +809,6 @@ func (c *Client) ReportDownload(ctx context.Context, id string, w io.Writer) (in
 	return n, nil
 }
 
-
 // ---- Findings and run records ---------------------------------------------------------
 
 // RunParticipantsRecord records who took part in a run; it returns every participant of the
