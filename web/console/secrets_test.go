@@ -54,7 +54,10 @@ func TestSecretsNeverLoggedOrStored(t *testing.T) {
 		t.Fatalf("OIDC callback: %d\n%s", p.status, p.body)
 	}
 	secrets["oidc session secret"] = ob.sessionSecret()
-	if secrets["authorization code"] == "" || secrets["oidc session secret"] == "" || secrets["session secret"] == "" {
+	secrets["ID token"] = b.idp.LastIDToken()
+	// Its signature alone: a log line might hold a token cut short, never the whole JWS.
+	secrets["ID token signature"] = secrets["ID token"][strings.LastIndex(secrets["ID token"], ".")+1:]
+	if secrets["authorization code"] == "" || secrets["ID token"] == "" || secrets["oidc session secret"] == "" || secrets["session secret"] == "" {
 		t.Fatalf("the flows did not run: %v", secrets)
 	}
 

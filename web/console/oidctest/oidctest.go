@@ -61,6 +61,7 @@ type Provider struct {
 	codes  map[string]grant
 	// Exchanges counts successful code exchanges.
 	exchanges int
+	lastToken string
 }
 
 type grant struct {
@@ -105,6 +106,14 @@ func (p *Provider) Tamper(f func(*Claims)) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.tamper = f
+}
+
+// LastIDToken returns the last ID token issued, so that a test can look for it where it must
+// not be.
+func (p *Provider) LastIDToken() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lastToken
 }
 
 // Exchanges returns how many codes were exchanged for tokens.
@@ -219,6 +228,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	}
 	p.mu.Lock()
 	p.exchanges++
+	p.lastToken = raw
 	p.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"access_token": random(), "token_type": "Bearer", "expires_in": 300, "id_token": raw})
 }
