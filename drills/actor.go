@@ -53,6 +53,9 @@ const (
 	ViaCLI Via = "cli"
 	ViaAPI Via = "api"
 	ViaWeb Via = "web"
+	// ViaConsole is the server-rendered console, signed in with a session (a password or
+	// the bank's identity provider), not a token.
+	ViaConsole Via = "console"
 )
 
 // Actor is who or what acted, as stored with every operation and run. It is a typed value,
@@ -86,12 +89,12 @@ func (a Actor) Validate() error {
 	}
 	switch a.Via {
 	case "":
-	case ViaCLI, ViaAPI, ViaWeb:
+	case ViaCLI, ViaAPI, ViaWeb, ViaConsole:
 		if !a.IsPerson() {
 			return fmt.Errorf("actor %s %s: only a person acts via %s", a.Kind, a.Name, a.Via)
 		}
 	default:
-		return fmt.Errorf("actor %s %s: via %q is not one of cli, api, web", a.Kind, a.Name, a.Via)
+		return fmt.Errorf("actor %s %s: via %q is not one of cli, api, web, console", a.Kind, a.Name, a.Via)
 	}
 	if a.TokenID != "" && a.Kind != ActorUser {
 		return fmt.Errorf("actor %s %s: only an authenticated user has a token", a.Kind, a.Name)

@@ -59,6 +59,7 @@ func routeRequests(t testing.TB, b *bundle, suffix string) map[string]request {
 		"POST /api/v1/users/{name}/disable":           {method: "POST", path: "/api/v1/users/victim-" + suffix + "/disable"},
 		"POST /api/v1/users/{name}/roles":             {method: "POST", path: "/api/v1/users/victim-" + suffix + "/roles", body: []byte(`{"role":"auditor"}`)},
 		"DELETE /api/v1/users/{name}/roles/{role}":    {method: "DELETE", path: "/api/v1/users/victim-" + suffix + "/roles/viewer"},
+		"PUT /api/v1/users/{name}/password":           {method: "PUT", path: "/api/v1/users/victim-" + suffix + "/password", body: []byte(`{"password":"a long enough password"}`)},
 		"GET /api/v1/role-grants":                     {method: "GET", path: "/api/v1/role-grants?user=" + drills.RoleViewer},
 		"GET /api/v1/tokens":                          {method: "GET", path: "/api/v1/tokens?user=" + drills.RoleViewer},
 		"POST /api/v1/tokens":                         {method: "POST", path: "/api/v1/tokens", body: []byte(`{"user":"victim-` + suffix + `","expires_in":"24h"}`)},

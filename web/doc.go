@@ -1,6 +1,7 @@
 // Package web serves firedrill's HTTP front end: /healthz and the JSON API under /api/v1,
 // described by the OpenAPI 3 document embedded from openapi.json and served at
-// /api/v1/openapi.json.
+// /api/v1/openapi.json; beside them, the console's routes (web/console) when Config.Console is
+// set.
 //
 // web only translates. A handler authenticates the bearer token through control, decodes and
 // validates the request (a JSON body of bounded size with no unknown fields, typed query

@@ -248,6 +248,12 @@ func revokeRole(ctx context.Context, s *Server, r *http.Request, c *control.Call
 	return s.cfg.Control.RoleRevoke(ctx, c, &control.RoleChangeParams{User: r.PathValue("name"), Role: r.PathValue("role")})
 }
 
+func setPassword(ctx context.Context, s *Server, r *http.Request, c *control.Caller, body any) (any, error) {
+	p := body.(*control.PasswordSetParams)
+	p.User = r.PathValue("name")
+	return s.cfg.Control.PasswordSet(ctx, c, p)
+}
+
 func listRoleGrants(ctx context.Context, s *Server, r *http.Request, c *control.Caller, _ any) (any, error) {
 	user, err := userFilter(r.URL.Query())
 	if err != nil {

@@ -97,6 +97,7 @@ var routes = []Route{
 	{Method: "POST", Pattern: "/api/v1/users/{name}/disable", Operation: control.OpUserManage, serve: disableUser},
 	{Method: "POST", Pattern: "/api/v1/users/{name}/roles", Operation: control.OpUserManage, Body: typeOf[control.RoleChangeParams](), serve: grantRole},
 	{Method: "DELETE", Pattern: "/api/v1/users/{name}/roles/{role}", Operation: control.OpUserManage, serve: revokeRole},
+	{Method: "PUT", Pattern: "/api/v1/users/{name}/password", Operation: control.OpUserManage, Body: typeOf[control.PasswordSetParams](), serve: setPassword},
 	{Method: "GET", Pattern: "/api/v1/role-grants", Operation: control.OpUserRead, Query: userQuery, serve: listRoleGrants},
 
 	{Method: "GET", Pattern: "/api/v1/tokens", Operation: control.OpTokenManage, Query: userQuery, serve: listTokens},

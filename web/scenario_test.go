@@ -254,6 +254,9 @@ func TestOpenAPIValidatesEveryRoute(t *testing.T) {
 	}
 	do(admin, "DELETE", "/api/v1/users/carol/roles/auditor", nil).decode(t, 200, &user)
 	expect(do(admin, "DELETE", "/api/v1/users/nobody/roles/auditor", nil), 404)
+	do(admin, "PUT", "/api/v1/users/carol/password", `{"password":"carol's long passphrase"}`).decode(t, 200, &user)
+	expect(do(admin, "PUT", "/api/v1/users/carol/password", `{"password":"short"}`), 400)
+	expect(do(admin, "PUT", "/api/v1/users/nobody/password", `{"password":"a long enough password"}`), 404)
 	var grants struct {
 		Grants []control.RoleGrantView `json:"grants"`
 	}

@@ -41,6 +41,9 @@ type Config struct {
 	// MaxBodyBytes bounds a request body: a longer one is refused with 413. Defaults to
 	// DefaultMaxBodyBytes (1 MiB).
 	MaxBodyBytes int64
+	// Console adds the server-rendered console's routes (GET /, /login, /auth/callback,
+	// /logout; *console.Console is one) beside /api/v1; nil serves the API alone.
+	Console interface{ Register(mux *http.ServeMux) }
 }
 
 // Server serves /healthz and /api/v1. It is safe for concurrent use.
@@ -95,6 +98,9 @@ func (s *Server) mux() *http.ServeMux {
 	// ServeMux's own 405 is plain text).
 	for _, p := range patterns {
 		mux.Handle(p, methodNotAllowed(methods[p]))
+	}
+	if s.cfg.Console != nil {
+		s.cfg.Console.Register(mux)
 	}
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeErrorBody(w, http.StatusNotFound, &errorDetail{

@@ -28,6 +28,7 @@ func (a *app) serveCommand() *cobra.Command {
 	var reportOpts reportOptions
 	var workerOpts workerOptions
 	var schedOpts schedulerOptions
+	var consoleOpts consoleOptions
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Apply migrations, execute submitted runs and serve the JSON API and the health endpoint",
@@ -45,7 +46,16 @@ SQLite, serve runs as a single replica and a second one on the same file exits 1
 With an estate (--config, or firedrill.hcl found from the working directory) it also fires
 the estate's schedules (one replica at a time holds the scheduler lease), sends the
 notifications its notify blocks ask for, closes approval windows that ended and announces
-overdue services.`,
+overdue services.
+
+It also serves the console (GET /, sign-in at /login): local accounts sign in with a password
+an admin set (firedrill user password), and with --oidc-issuer people sign in with the bank's
+identity provider (OpenID Connect, authorization code with PKCE), their roles mapped from a
+claim (--oidc-role-claim, --oidc-role-map group=role). The client secret comes from
+FIREDRILL_OIDC_CLIENT_SECRET or --oidc-client-secret-file, never a flag value. Sessions are
+kept in the database (only a hash of their secret) and end after --session-idle without use
+or --session-max-age after sign-in; cookies are Secure over TLS or with --secure-cookies (set
+it behind a TLS-terminating proxy). Failed sign-ins are rate limited in this replica's memory.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -90,7 +100,7 @@ overdue services.`,
 			if err != nil {
 				return err
 			}
-			handler, err := a.apiHandler(st, estate, notifier, reports)
+			handler, err := a.apiHandler(st, estate, notifier, reports, consoleOpts)
 			if err != nil {
 				return err
 			}
@@ -125,18 +135,20 @@ overdue services.`,
 	f.StringVar(&reportOpts.institution, "institution", "", "who reports: the institution named on every report's cover; required with --signing-key (env FIREDRILL_INSTITUTION)")
 	f.StringVar(&reportOpts.timeZone, "report-time-zone", "UTC", "the IANA time zone a report period's days begin in, and its dates are written in (Asia/Seoul: a Korean bank's year starts at 00:00 KST) (env FIREDRILL_REPORT_TIME_ZONE)")
 	schedOpts.register(f)
+	consoleOpts.register(f)
 	return cmd
 }
 
 // apiHandler serves /healthz and /api/v1 over the store and the estate serve loaded (nil when
 // it has none). The notifier (nil without notify blocks) hears of the runs the API's
 // operations leave awaiting approval or end, as the scheduler's hook does for fired runs.
-func (a *app) apiHandler(st *store.Store, est *serveEstate, n *notify.Notifier, reports *control.Reports) (http.Handler, error) {
+func (a *app) apiHandler(st *store.Store, est *serveEstate, n *notify.Notifier, reports *control.Reports, co consoleOptions) (http.Handler, error) {
 	var estate *control.Estate
 	if est != nil {
 		estate = &control.Estate{Path: est.path, Estate: est.cfg, Source: est.src}
 	}
-	cfg := control.Config{Store: st, Estate: estate, Clock: clock.Real{}, Logger: a.logger, Reports: reports}
+	cfg := control.Config{Store: st, Estate: estate, Clock: clock.Real{}, Logger: a.logger, Reports: reports,
+		Sessions: control.SessionPolicy{Idle: co.sessionIdle, MaxAge: co.sessionMaxAge}}
 	if n != nil {
 		cfg.Notifier = n // never a nil *Notifier in the interface
 	}
@@ -144,7 +156,11 @@ func (a *app) apiHandler(st *store.Store, est *serveEstate, n *notify.Notifier, 
 	if err != nil {
 		return nil, err
 	}
-	srv, err := web.New(web.Config{Control: ctl, Logger: a.logger, Health: st.Health, Database: string(st.Dialect())})
+	con, err := a.console(ctl, co)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := web.New(web.Config{Control: ctl, Logger: a.logger, Health: st.Health, Database: string(st.Dialect()), Console: con})
 	if err != nil {
 		return nil, err
 	}

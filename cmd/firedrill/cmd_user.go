@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
+	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -111,6 +115,36 @@ The first admin is created on the database itself by firedrill user bootstrap.`,
 			}),
 		})
 	}
+	var passwordFile string
+	passwordCmd := &cobra.Command{
+		Use:   "password NAME [--password-file PATH]",
+		Short: "Set a user's console password (admins; the user's console sessions end)",
+		Long: `Set the password NAME signs in to the console with. The password is read from the first
+line of --password-file, or of standard input (pipe it: typed at a terminal it echoes), never
+from a flag or an argument, where the shell's history and ps would keep it. It must be at
+least 12 characters. The server hashes it with argon2id and keeps only the hash; the change
+is recorded as the operation user.password, without the password. There is no default
+password: the first admin (firedrill user bootstrap) gets one this way, with the bootstrap
+token.`,
+		Args: cobra.ExactArgs(1),
+		RunE: a.withAPI(func(cmd *cobra.Command, args []string, c *client.Client) error {
+			pw, err := readPassword(cmd.InOrStdin(), passwordFile)
+			if err != nil {
+				return err
+			}
+			u, err := c.PasswordSet(cmd.Context(), &control.PasswordSetParams{User: args[0], Password: pw})
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(a.stdout, u)
+			}
+			fmt.Fprintf(a.stderr, "console password of %s set; their console sessions ended\n", u.Name)
+			return nil
+		}),
+	}
+	passwordCmd.Flags().StringVar(&passwordFile, "password-file", "", "read the password from the first line of this file instead of standard input")
+	cmd.AddCommand(passwordCmd)
 	cmd.AddCommand(&cobra.Command{
 		Use:   "roles-history [NAME]",
 		Short: "Show every recorded role grant and revocation: who changed what for whom, and when",
@@ -154,7 +188,8 @@ func (a *app) userBootstrapCommand() *cobra.Command {
 token for them on stdout, once: it is stored only as a hash and cannot be shown again. Run it
 on a firedrill host; it is recorded as done there by the operating-system user. It is refused
 once any admin exists: from then on an admin creates users and tokens through the API
-(firedrill user add, firedrill token create).`,
+(firedrill user add, firedrill token create). No one has a console password by default: with
+this token, give the admin one (firedrill user password NAME).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -323,4 +358,26 @@ func actorOrDash(a *drills.Actor) string {
 		return "-"
 	}
 	return a.String()
+}
+
+// readPassword reads a password from the first line of file, or of in when file is empty.
+func readPassword(in io.Reader, file string) (string, error) {
+	what := "standard input"
+	if file != "" {
+		f, err := os.Open(file)
+		if err != nil {
+			return "", fmt.Errorf("--password-file: %w", err)
+		}
+		defer f.Close()
+		in, what = f, file
+	}
+	line, err := bufio.NewReader(io.LimitReader(in, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read the password from %s: %w", what, err)
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return "", fmt.Errorf("no password on the first line of %s", what)
+	}
+	return pw, nil
 }

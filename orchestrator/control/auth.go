@@ -69,6 +69,7 @@ func (c *Control) Authenticate(ctx context.Context, token string, via drills.Via
 		via = drills.ViaAPI
 	case drills.ViaAPI, drills.ViaCLI, drills.ViaWeb:
 	default:
+		// A console session authenticates with SessionAuthenticate, never with a token.
 		return nil, invalidf("via", "via %q is not one of cli, api, web", via)
 	}
 	if token == "" {

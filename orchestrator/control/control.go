@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/internal/clock"
+	"github.com/firedrill/firedrill/internal/password"
 	"github.com/firedrill/firedrill/orchestrator/notify"
 	"github.com/firedrill/firedrill/orchestrator/store"
 )
@@ -33,6 +36,11 @@ type Config struct {
 	// Reports is what exporting and publishing reports needs; nil refuses both as a conflict
 	// (reading stored reports still works).
 	Reports *Reports
+	// Sessions bounds console sessions; zero fields take the defaults.
+	Sessions SessionPolicy
+	// PasswordParams are the argon2id parameters new passwords are hashed with. Defaults to
+	// password.DefaultParams; tests set cheaper ones.
+	PasswordParams *password.Params
 }
 
 // Notifier receives the announcements operations make. *notify.Notifier is one.
@@ -50,8 +58,12 @@ type Estate struct {
 
 // Control carries out the operations people take. It is safe for concurrent use.
 type Control struct {
-	cfg Config
-	log *slog.Logger
+	cfg      Config
+	log      *slog.Logger
+	sessions SessionPolicy
+
+	dummyOnce sync.Once
+	dummy     string
 }
 
 // New returns a Control.
@@ -65,7 +77,14 @@ func New(cfg Config) (*Control, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Control{cfg: cfg, log: cfg.Logger.With("component", "control")}, nil
+	if cfg.Sessions.Idle < 0 || cfg.Sessions.MaxAge < 0 {
+		return nil, errors.New("control: Config.Sessions: Idle and MaxAge must be 0 (the defaults) or more")
+	}
+	sessions := cfg.Sessions.withDefaults()
+	if sessions.Idle > sessions.MaxAge {
+		return nil, fmt.Errorf("control: Config.Sessions: Idle %s is longer than MaxAge %s", sessions.Idle, sessions.MaxAge)
+	}
+	return &Control{cfg: cfg, log: cfg.Logger.With("component", "control"), sessions: sessions}, nil
 }
 
 // ---- Authentication -------------------------------------------------------------------

@@ -231,6 +231,7 @@ func allModels() []any {
 		&schedulerReplicaModel{},
 		&reportModel{}, &reportChunkModel{},
 		&findingModel{}, &findingUpdateModel{}, &runParticipantModel{}, &runNoteModel{},
+		&consoleSessionModel{},
 	}
 }
 
@@ -322,6 +323,12 @@ type userModel struct {
 	CreatedBy  actorCols  `gorm:"embedded;embeddedPrefix:created_by_"`
 	DisabledAt *time.Time `gorm:"column:disabled_at"`
 	DisabledBy actorCols  `gorm:"embedded;embeddedPrefix:disabled_by_"`
+	// PasswordHash is the argon2id PHC string of a local account's password; empty when the
+	// user has none (they sign in through the identity provider, or only use tokens).
+	PasswordHash  string     `gorm:"column:password_hash"`
+	PasswordSetAt *time.Time `gorm:"column:password_set_at"`
+	OIDCIssuer    string     `gorm:"column:oidc_issuer"`
+	OIDCSubject   string     `gorm:"column:oidc_subject"`
 }
 
 func (userModel) TableName() string { return "users" }

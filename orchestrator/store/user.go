@@ -45,6 +45,13 @@ type User struct {
 	DisabledAt *time.Time
 	// DisabledBy is zero while the user is enabled.
 	DisabledBy drills.Actor
+	// HasPassword: the user may sign in to the console with a password (the hash itself is
+	// read only by UserCredentials).
+	HasPassword   bool
+	PasswordSetAt *time.Time
+	// OIDCIssuer and OIDCSubject link the user to an identity provider's account; empty when
+	// the user never signed in through one.
+	OIDCIssuer, OIDCSubject string
 }
 
 // HasRole reports whether the user holds role.
@@ -315,6 +322,11 @@ func (s *Store) UserDisableTx(ctx context.Context, tx *Tx, p *UserDisableParams)
 	if err := db.Model(&userModel{}).Where("name = ?", p.Name).UpdateColumns(set).Error; err != nil {
 		return nil, fmt.Errorf("disable user %s: %w", p.Name, translate(err))
 	}
+	// Their console sessions end too: they are refused on the next request anyway, and the
+	// rows say why.
+	if err := revokeUserSessions(db, p.Name, SessionRevokedUserDisabled, at); err != nil {
+		return nil, fmt.Errorf("disable user %s: %w", p.Name, err)
+	}
 	m.Disabled, m.DisabledAt, m.DisabledBy, m.UpdatedAt = true, &at, colsOf(p.By), at
 	return userOf(m)
 }
@@ -457,5 +469,6 @@ func userOf(m *userModel) (*User, error) {
 	return &User{
 		Name: m.Name, Roles: roles, Disabled: m.Disabled, CreatedAt: m.CreatedAt.UTC(), CreatedBy: m.CreatedBy.actor(),
 		UpdatedAt: m.UpdatedAt.UTC(), DisabledAt: utcPtr(m.DisabledAt), DisabledBy: m.DisabledBy.actor(),
+		HasPassword: m.PasswordHash != "", PasswordSetAt: utcPtr(m.PasswordSetAt), OIDCIssuer: m.OIDCIssuer, OIDCSubject: m.OIDCSubject,
 	}, nil
 }

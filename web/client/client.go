@@ -564,6 +564,19 @@ func (c *Client) RoleRevoke(ctx context.Context, p *control.RoleChangeParams) (*
 }
 
 // RoleGrantList returns the recorded role changes of user, or of everyone when user is "".
+// PasswordSet sets a user's console password (admins only); the user's console sessions end.
+func (c *Client) PasswordSet(ctx context.Context, p *control.PasswordSetParams) (*control.UserView, error) {
+	n, err := seg("user", p.User)
+	if err != nil {
+		return nil, err
+	}
+	var out control.UserView
+	if err := c.do(ctx, http.MethodPut, "/users/"+n+"/password", nil, p, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 func (c *Client) RoleGrantList(ctx context.Context, user string) ([]control.RoleGrantView, error) {
 	q := url.Values{}
 	setNonEmpty(q, "user", user)

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/firedrill/firedrill/orchestrator/store/storetest"
+	"github.com/firedrill/firedrill/web/console/oidctest"
+)
+
+// TestServeConsoleSignIn runs firedrill serve as a process with an identity provider: the
+// bootstrap admin gets a password through `firedrill user password` and signs in with it, and
+// a person signs in through the provider with a mapped group.
+func TestServeConsoleSignIn(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dsn := storetest.NewDatabase(t)
+	idp := oidctest.New(t, "firedrill", "serve-test-client-secret")
+	// The redirect URL must be known before serve starts: take a free port.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.CommandContext(ctx, binPath, "serve", "--database-url", dsn, "--listen", addr,
+		"--oidc-issuer", idp.URL, "--oidc-client-id", "firedrill", "--oidc-redirect-url", "http://"+addr+"/auth/callback",
+		"--oidc-role-map", "dr-sre=sre", "--oidc-role-map", "dr-audit=auditor")
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "FIREDRILL_OIDC_CLIENT_SECRET=serve-test-client-secret")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() && !strings.Contains(sc.Text(), "firedrill serving on ") {
+	}
+	go func() { _, _ = io.Copy(io.Discard, stderr) }()
+	base := "http://" + addr
+
+	admin := strings.TrimSpace(runCLI(t, ctx, nil, "user", "bootstrap", "root", "--database-url", dsn).stdout)
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pwFile, []byte("the first admin's passphrase\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"FIREDRILL_ADDR": base, "FIREDRILL_TOKEN": admin}
+	if res := runCLI(t, ctx, env, "user", "password", "root", "--password-file", pwFile); res.code != exitOK {
+		t.Fatalf("user password: exit %d: %s", res.code, res.stderr)
+	}
+	if res := runCLI(t, ctx, env, "user", "password", "root", "--password-file", writeFile(t, "short\n")); res.code == exitOK || !strings.Contains(res.stderr, "at least 12") {
+		t.Errorf("a short password: exit %d: %s", res.code, res.stderr)
+	}
+
+	browser := func() *http.Client {
+		jar, _ := cookiejar.New(nil)
+		return &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	}
+	read := func(resp *http.Response, err error) (string, string) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.Request.URL.Path, string(b)
+	}
+	c := browser()
+	_, login := read(c.Get(base + "/login"))
+	m := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(login)
+	if m == nil {
+		t.Fatalf("no sign-in form:\n%s", login)
+	}
+	path, home := read(c.PostForm(base+"/login", url.Values{"user": {"root"}, "password": {"the first admin's passphrase"}, "csrf_token": {m[1]}}))
+	if path != "/" || !strings.Contains(home, `id="user">root<`) || !strings.Contains(home, "Administrator") {
+		t.Fatalf("password sign-in landed on %s:\n%s", path, home)
+	}
+	// The API still answers beside the console.
+	if path, body := read(c.Get(base + "/healthz")); path != "/healthz" || !strings.Contains(body, `"ok"`) {
+		t.Errorf("/healthz: %s", body)
+	}
+
+	idp.SignIn(oidctest.Person{Subject: "emp-77", Username: "auditor.kim", Groups: []string{"dr-audit"}})
+	path, home = read(browser().Get(base + "/login/oidc"))
+	if path != "/" || !strings.Contains(home, `id="user">auditor.kim<`) || !strings.Contains(home, "Auditor") {
+		t.Fatalf("OIDC sign-in landed on %s:\n%s", path, home)
+	}
+}
+
+func writeFile(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
