@@ -451,4 +451,3 @@ func (h *handler) schedulePause(q *req) (string, error) {
 	}
 	return withNotice("/schedules", q.r.PathValue("change")+"d "+p.Name), nil
 }
-

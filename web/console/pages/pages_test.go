@@ -136,7 +136,9 @@ func TestApprovals(t *testing.T) {
 		t.Fatalf("reject as compliance: %d %s", got.status, excerpt(got.body))
 	}
 	if v, err := c.ctl.RunGet(ctx, c.callers[drills.RoleAdmin], id); err != nil || v.Run.State == drills.RunAwaitingApproval ||
-		!slices.ContainsFunc(v.Approvals, func(a control.ApprovalView) bool { return a.By.Name == drills.RoleCompliance && a.Comment == "not in the freeze" }) {
+		!slices.ContainsFunc(v.Approvals, func(a control.ApprovalView) bool {
+			return a.By.Name == drills.RoleCompliance && a.Comment == "not in the freeze"
+		}) {
 		t.Errorf("after the rejection: %+v, %v", v, err)
 	}
 }
