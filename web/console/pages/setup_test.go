@@ -44,6 +44,8 @@ type console struct {
 	clock   *clocktest.Clock
 	callers map[string]*control.Caller
 	planSrc string
+	// handler is the pages, for tests that serve them their own way.
+	handler http.Handler
 }
 
 // listedCompliance stands in for the regulator profiles, as the web tests do: one profile
@@ -155,6 +157,7 @@ func setup(t *testing.T) *console {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.handler = h
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
 	c.url = ts.URL

@@ -98,11 +98,16 @@ func timelineSVG(q *req, v *control.RunView) template.HTML {
 	fmt.Fprintf(&b, `<title id="gantt-title">%s</title><desc id="gantt-desc">%s</desc>`,
 		esc(tr(q.lang, "run.timeline")), esc(fmt.Sprintf(tr(q.lang, "run.timeline_desc"), len(v.Steps))))
 	b.WriteString(`<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" class="hatch-bg"/><line x1="0" y1="0" x2="0" y2="6" class="hatch-line"/></pattern></defs>`)
-	// Time axis: five ticks, labelled as elapsed time from the first step.
-	for i := 0; i <= 4; i++ {
-		t := start.Add(span * time.Duration(i) / 4)
-		fmt.Fprintf(&b, `<line class="grid" x1="%.1f" y1="%d" x2="%.1f" y2="%d"/>`, x(t), ganttTopH-6, x(t), height-ganttBottomH)
-		fmt.Fprintf(&b, `<text class="tick" x="%.1f" y="%d" text-anchor="middle">+%s</text>`, x(t), height-10, esc(shortDuration(t.Sub(start))))
+	// Time axis: round steps of elapsed time from the first step.
+	step := niceStep(span, 6)
+	for t := time.Duration(0); t <= span; t += step {
+		at := start.Add(t)
+		anchor := "middle"
+		if x(at) > float64(ganttWidth-40) {
+			anchor = "end"
+		}
+		fmt.Fprintf(&b, `<line class="grid" x1="%.1f" y1="%d" x2="%.1f" y2="%d"/>`, x(at), ganttTopH-6, x(at), height-ganttBottomH)
+		fmt.Fprintf(&b, `<text class="tick" x="%.1f" y="%d" text-anchor="%s">+%s</text>`, x(at), height-10, anchor, esc(shortDuration(t)))
 	}
 	for i, s := range v.Steps {
 		y := ganttTopH + i*ganttRowH
@@ -138,8 +143,12 @@ func timelineSVG(q *req, v *control.RunView) template.HTML {
 		if t == nil {
 			return
 		}
-		fmt.Fprintf(&b, `<g class="%s"><line x1="%.1f" y1="%d" x2="%.1f" y2="%d"/><text x="%.1f" y="%d" text-anchor="middle">%s</text></g>`,
-			class, x(*t), ganttTopH-8, x(*t), bottom, x(*t), ganttTopH-12, esc(name))
+		anchor := "middle"
+		if x(*t) > float64(ganttWidth-60) {
+			anchor = "end"
+		}
+		fmt.Fprintf(&b, `<g class="%s"><line x1="%.1f" y1="%d" x2="%.1f" y2="%d"/><text x="%.1f" y="%d" text-anchor="%s">%s</text></g>`,
+			class, x(*t), ganttTopH-8, x(*t), bottom, x(*t), ganttTopH-12, anchor, esc(name))
 	}
 	milestone(r.T0, "T0", "milestone")
 	milestone(r.T1, "T1", "milestone")
@@ -175,21 +184,23 @@ func historyChart(q *req, points []historyPoint, figure string) template.HTML {
 			maxMS = obj
 		}
 	}
-	maxMS = maxMS * 12 / 10
-	plotW, plotH := float64(width-left-right), float64(height-top-bottom)
+	yStep := niceStep(time.Duration(maxMS*11/10)*time.Millisecond, 5)
+	maxMS = ((maxMS*11/10)/yStep.Milliseconds() + 1) * yStep.Milliseconds()
+	// The points sit inset from the axes so that the first and last dates are not cut.
+	const inset = 50
+	plotW, plotH := float64(width-left-right-2*inset), float64(height-top-bottom)
 	y := func(ms int64) float64 { return float64(top) + plotH - plotH*float64(ms)/float64(maxMS) }
 	x := func(i int) float64 {
 		if len(points) == 1 {
-			return float64(left) + plotW/2
+			return float64(left+inset) + plotW/2
 		}
-		return float64(left) + plotW*float64(i)/float64(len(points)-1)
+		return float64(left+inset) + plotW*float64(i)/float64(len(points)-1)
 	}
 	name := strings.ToUpper(figure)
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="history" viewBox="0 0 %d %d" width="100%%" role="img" aria-labelledby="%s-title" xmlns="http://www.w3.org/2000/svg"><title id="%s-title">%s</title>`,
 		width, height, figure, figure, esc(fmt.Sprintf(tr(q.lang, "history.chart_title"), name, len(points))))
-	for i := 0; i <= 4; i++ {
-		ms := maxMS * int64(i) / 4
+	for ms := int64(0); ms <= maxMS; ms += yStep.Milliseconds() {
 		fmt.Fprintf(&b, `<line class="grid" x1="%d" y1="%.1f" x2="%d" y2="%.1f"/><text class="tick" x="%d" y="%.1f" text-anchor="end">%s</text>`,
 			left, y(ms), width-right, y(ms), left-6, y(ms)+4, esc(shortDuration(time.Duration(ms)*time.Millisecond)))
 	}
@@ -228,6 +239,24 @@ func historyChart(q *req, points []historyPoint, figure string) template.HTML {
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String()) //nolint:gosec // every text in it went through esc
+}
+
+// niceSteps are the axis steps people read easily.
+var niceSteps = []time.Duration{
+	time.Millisecond, 2 * time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond,
+	100 * time.Millisecond, 200 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second, 5 * time.Second,
+	10 * time.Second, 15 * time.Second, 30 * time.Second, time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute,
+	15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour,
+}
+
+// niceStep is the smallest easily read step that divides span into at most n parts.
+func niceStep(span time.Duration, n int) time.Duration {
+	for _, s := range niceSteps {
+		if span/s <= time.Duration(n) {
+			return s
+		}
+	}
+	return span / time.Duration(n)
 }
 
 func truncateRunes(s string, n int) string {
