@@ -8,6 +8,7 @@ import (
 
 	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/orchestrator/control"
+	"github.com/firedrill/firedrill/report"
 )
 
 // endedStates are the states of runs that are over: the ones with measurements to show.
@@ -23,9 +24,14 @@ type dashboardData struct {
 	Profiles []control.ProfileSummary
 	Profile  string
 	Services []serviceRow
-	Freeze   *control.FreezeView
-	Waiting  []control.ApprovalWaiting
-	Findings []control.FindingView
+	// Compliance is the profile's evaluation over the current year; nil when the caller may
+	// not read it or the server evaluates none.
+	Compliance *control.ComplianceView
+	// ComplianceNote says why the compliance column is empty, when it is.
+	ComplianceNote string
+	Freeze         *control.FreezeView
+	Waiting        []control.ApprovalWaiting
+	Findings       []control.FindingView
 	// OpenFindings counts the open findings per service.
 	OpenFindings map[string]int
 }
@@ -36,6 +42,8 @@ type serviceRow struct {
 	LastRun *control.RunSummary
 	Measure *control.MeasurementView
 	Open    int
+	// Compliance is the service's row of the profile's evaluation.
+	Compliance *report.Service
 }
 
 func (h *handler) dashboard(q *req) (string, string, any, error) {
@@ -99,6 +107,31 @@ func (h *handler) dashboard(q *req) (string, string, any, error) {
 		}
 		for i := range d.Services {
 			latest[d.Services[i].Service.Name] = &d.Services[i]
+		}
+		if d.Profile != "" && q.may(control.OpComplianceRead) {
+			// The reasons in the console's language when the profile offers it, else in the
+			// profile's own.
+			lang := ""
+			for _, p := range d.Profiles {
+				if p.ID == d.Profile && slices.Contains(p.Languages, q.lang) {
+					lang = q.lang
+				}
+			}
+			cv, err := ctl.ComplianceGet(q.ctx, q.caller, &control.ComplianceParams{Profile: d.Profile, Period: fmt.Sprint(q.now.In(q.loc).Year()), Lang: lang})
+			if err != nil && control.CategoryOf(err) != control.CategoryConflict {
+				return "", "", nil, err
+			}
+			if err != nil {
+				// The server evaluates no compliance: say so instead of failing the dashboard.
+				d.ComplianceNote = err.Error()
+			} else {
+				d.Compliance = cv
+				for i := range cv.Services {
+					if row := latest[cv.Services[i].Service]; row != nil {
+						row.Compliance = &cv.Services[i]
+					}
+				}
+			}
 		}
 		if q.may(control.OpRunRead) {
 			if err := h.latestMeasurements(q, latest); err != nil {

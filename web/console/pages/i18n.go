@@ -42,12 +42,14 @@ var messages = map[string][2]string{
 	"dash.open_findings": {"Open findings", "미결 발견 사항"},
 	"dash.no_findings":   {"No open findings.", "미결 발견 사항이 없습니다."},
 	"dash.all_findings":  {"All findings", "전체 발견 사항"},
-	"dash.profile_note": {"Drill frequency and ceilings under %s; the report states the full evaluation.",
-		"%s 기준 훈련 주기와 상한. 전체 평가는 보고서에 있습니다."},
+	"dash.profile_note": {"Compliance under %s for this year, evaluated %s from the drills ended by then; a report states the clauses. Overall:",
+		"올해 %s 기준 준수 현황 (%s 평가, 그때까지 끝난 훈련 기준). 조항별 내용은 보고서에 있습니다. 종합:"},
 
 	"col.service":     {"Service", "서비스"},
 	"col.criticality": {"Criticality", "중요도"},
 	"col.status":      {"Status", "상태"},
+	"col.compliance":  {"%s %s", "%s %s"},
+	"col.due_status":  {"Drill interval", "훈련 주기"},
 	"col.last_drill":  {"Last drill", "최근 훈련"},
 	"col.rto":         {"RTO measured / objective", "RTO 측정 / 목표"},
 	"col.rpo":         {"RPO measured / objective", "RPO 측정 / 목표"},
@@ -204,6 +206,7 @@ var stateNames = map[string][2]string{
 	"pending": {"pending", "대기"}, "awaiting_approval": {"awaiting approval", "승인 대기"}, "running": {"running", "진행 중"},
 	"waiting_operator": {"waiting for an operator", "운영자 대기"}, "succeeded": {"succeeded", "성공"}, "failed": {"failed", "실패"},
 	"blocked": {"blocked", "차단됨"}, "aborted": {"aborted", "중단"}, "unknown": {"unknown", "불명"}, "skipped": {"skipped", "건너뜀"},
+	"compliant": {"compliant", "준수"}, "at_risk": {"at risk", "위험"}, "non_compliant": {"non-compliant", "미준수"},
 	"open": {"open", "미결"}, "in_progress": {"in progress", "조치 중"}, "fixed": {"fixed", "수정됨"}, "retested": {"retested", "재시험 완료"},
 	"risk_accepted": {"risk accepted", "위험 수용"}, "draft": {"draft", "초안"}, "published": {"published", "공개됨"},
 	"low": {"low", "낮음"}, "medium": {"medium", "보통"}, "high": {"high", "높음"}, "critical": {"critical", "치명"},
@@ -308,9 +311,9 @@ func templateFuncs() template.FuncMap {
 			}
 			return fmt.Sprintf("%d B", n)
 		},
-		"mark":  func(s any) string { return stepMark(drills.StepState(fmt.Sprint(s))) },
-		"deref": func(b *bool) bool { return b != nil && *b },
-		"text":  func(v *view, t drills.Text) string { return t.Get(v.Lang) },
+		"mark": func(s any) string { return stepMark(drills.StepState(fmt.Sprint(s))) },
+		"comp": func(v *view, s drills.ComplianceStatus) compliance { return compliance{V: v, Status: s} },
+		"text": func(v *view, t drills.Text) string { return t.Get(v.Lang) },
 	}
 }
 
@@ -320,6 +323,12 @@ type figure struct {
 	Actual    *int64
 	Objective int64
 	Evidence  drills.Evidence
+}
+
+// compliance is a compliance status, as the "compliance" template shows it.
+type compliance struct {
+	V      *view
+	Status drills.ComplianceStatus
 }
 
 // passed is a run's verdict, as the "passed" template shows it.

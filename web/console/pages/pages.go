@@ -253,8 +253,9 @@ func (h *handler) fail(w http.ResponseWriter, q *req, err error) {
 		p.Status, title = http.StatusForbidden, "err.forbidden"
 		if q.op != "" {
 			p.Roles = control.Permissions[q.op]
+		} else {
+			p.Message = ce.Message
 		}
-		p.Message = ce.Message
 	case control.CategoryNotFound:
 		p.Status, title, p.Message = http.StatusNotFound, "err.notfound", ce.Message
 	case control.CategoryInvalid:

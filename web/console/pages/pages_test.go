@@ -85,6 +85,10 @@ func TestDashboard(t *testing.T) {
 			t.Errorf("dashboard lacks %q:\n%s", want, excerpt(body))
 		}
 	}
+	// The compliance column is the profile's evaluation of this year, in words with a mark.
+	if !strings.Contains(body, "kr-efsr 2027") || !regexp.MustCompile(`<span class="badge (ok|warn|bad)"><span aria-hidden="true">[✓⚠✕]</span> (compliant|at risk|non-compliant)</span>`).MatchString(body) {
+		t.Errorf("the dashboard has no compliance column under kr-efsr 2027:\n%s", excerpt(body))
+	}
 	// The requester cannot approve their own run: nothing waits for sre.
 	if own := c.get(t, drills.RoleSRE, "/").body; strings.Contains(own, "/approvals#run-"+waiting) {
 		t.Errorf("the requester's dashboard offers their own run for approval")
@@ -229,7 +233,7 @@ func TestReports(t *testing.T) {
 	if got := c.post(t, drills.RoleSRE, "/reports", url.Values{"csrf_token": {csrfToken}, "profile": {"kr-efsr"}, "period": {"2027"}}); got.status != http.StatusForbidden {
 		t.Errorf("export as sre: %d, want 403", got.status)
 	}
-	if got := c.post(t, drills.RoleCompliance, "/reports", url.Values{"csrf_token": {csrfToken}, "profile": {"kr-efsr"}, "period": {"1999"}}); got.status != http.StatusBadRequest || !strings.Contains(got.body, "period") {
+	if got := c.post(t, drills.RoleCompliance, "/reports", url.Values{"csrf_token": {csrfToken}, "profile": {"kr-efsr"}, "period": {"2027-13"}}); got.status != http.StatusBadRequest || !strings.Contains(got.body, "period") {
 		t.Errorf("export of an unknown period: %d, want 400 naming the period", got.status)
 	}
 	got := c.post(t, drills.RoleCompliance, "/reports", url.Values{"csrf_token": {csrfToken}, "profile": {"kr-efsr"}, "period": {"2027"}, "lang": {"ko"}})

@@ -33,13 +33,12 @@ func TestScreenshots(t *testing.T) {
 	}
 	c := setup(t)
 	ctx := context.Background()
-	var ok string
 	for i, rto := range []time.Duration{12 * time.Minute, 9 * time.Minute, 41 * time.Minute} {
-		ok = c.runDrill(t, "", rto)
+		c.runDrill(t, "", rto)
 		c.clock.Advance(time.Duration(40+i*30) * 24 * time.Hour)
 	}
 	failed := c.runDrill(t, "promote", 0)
-	ok = c.runDrill(t, "", 8*time.Minute)
+	ok := c.runDrill(t, "", 8*time.Minute)
 	c.submit(t)
 	comp := c.callers[drills.RoleCompliance]
 	for _, f := range []control.FindingAddParams{

@@ -21,7 +21,6 @@ import (
 	oreport "github.com/firedrill/firedrill/orchestrator/report"
 	"github.com/firedrill/firedrill/orchestrator/store"
 	"github.com/firedrill/firedrill/orchestrator/store/storetest"
-	"github.com/firedrill/firedrill/report"
 	"github.com/firedrill/firedrill/web/console/pages"
 )
 
@@ -46,34 +45,6 @@ type console struct {
 	planSrc string
 	// handler is the pages, for tests that serve them their own way.
 	handler http.Handler
-}
-
-// listedCompliance stands in for the regulator profiles, as the web tests do: one profile
-// (kr-efsr), one period (2027), each service compliant.
-type listedCompliance struct{}
-
-func (listedCompliance) Scope(profile, period, lang string) (*oreport.Scope, error) {
-	if profile != "kr-efsr" {
-		return nil, &oreport.InvalidError{Field: "profile", Message: "no profile " + profile}
-	}
-	if period != "2027" {
-		return nil, &oreport.InvalidError{Field: "period", Message: "no period " + period}
-	}
-	p := report.PeriodRef{Name: "2027", Start: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC)}
-	return &oreport.Scope{Profile: report.ProfileRef{ID: profile, Title: "전자금융감독규정"}, Period: p, Lang: "ko"}, nil
-}
-
-func (listedCompliance) Evaluate(_ context.Context, _ *oreport.Scope, f *oreport.Facts) (*oreport.Evaluation, error) {
-	for _, err := range f.Drills {
-		if err != nil {
-			return nil, err
-		}
-	}
-	ev := &oreport.Evaluation{Status: drills.Compliant}
-	for _, s := range f.Estate.Services {
-		ev.Services = append(ev.Services, report.Service{Service: s.Name, Status: drills.Compliant, RTOEvidence: drills.EvidenceNotEvidenced, RPOEvidence: drills.EvidenceNotEvidenced})
-	}
-	return ev, nil
 }
 
 func setup(t *testing.T) *console {
@@ -105,7 +76,7 @@ func setup(t *testing.T) *console {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := oreport.New(oreport.Config{Store: st, Compliance: listedCompliance{}})
+	g, err := oreport.New(oreport.Config{Store: st, Compliance: oreport.ProfileCompliance{}})
 	if err != nil {
 		t.Fatal(err)
 	}
