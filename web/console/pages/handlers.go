@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/orchestrator/control"
@@ -483,4 +484,93 @@ func (h *handler) schedulePause(q *req) (string, error) {
 		return "", err
 	}
 	return withNotice("/schedules", q.r.PathValue("change")+"d "+p.Name), nil
+}
+
+// ---- calendar --------------------------------------------------------------------------
+
+type calendarData struct {
+	Month      time.Time
+	Prev, Next string
+	Weekdays   []string
+	Weeks      [][]calendarDay
+	Services   []control.ServiceDue
+}
+
+// calendarDay is one cell of the month view.
+type calendarDay struct {
+	Date    time.Time
+	InMonth bool
+	Today   bool
+	Fires   []control.CalendarFire
+	Runs    []control.RunSummary
+}
+
+func (h *handler) calendar(q *req) (string, string, any, error) {
+	if err := q.need(control.OpScheduleRead); err != nil {
+		return "", "", nil, err
+	}
+	now := q.now.In(q.loc)
+	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, q.loc)
+	if m := q.r.URL.Query().Get("month"); m != "" {
+		t, err := time.ParseInLocation("2006-01", m, q.loc)
+		if err != nil {
+			return "", "", nil, errorf(control.CategoryInvalid, "month", "month %q is not YYYY-MM", m)
+		}
+		month = t
+	}
+	end := month.AddDate(0, 1, 0)
+	// The schedules' zones are not the reader's: ask a day more on each side and place each
+	// fire by its instant in the reader's zone.
+	cal, err := h.cfg.Control.CalendarGet(q.ctx, q.caller, &control.CalendarParams{From: month.AddDate(0, 0, -1), To: end})
+	if err != nil {
+		return "", "", nil, err
+	}
+	d := &calendarData{Month: month, Prev: month.AddDate(0, -1, 0).Format("2006-01"), Next: end.Format("2006-01"), Services: cal.Services}
+	for i := range 7 {
+		d.Weekdays = append(d.Weekdays, weekdayName(q.lang, time.Weekday((i+1)%7)))
+	}
+	days := map[string]*calendarDay{}
+	// Weeks start on Monday.
+	first := month.AddDate(0, 0, -((int(month.Weekday()) + 6) % 7))
+	for day := first; day.Before(end) || day.Weekday() != time.Monday; day = day.AddDate(0, 0, 1) {
+		if day.Weekday() == time.Monday {
+			d.Weeks = append(d.Weeks, nil)
+		}
+		w := &d.Weeks[len(d.Weeks)-1]
+		*w = append(*w, calendarDay{Date: day, InMonth: day.Month() == month.Month(), Today: day.Format(time.DateOnly) == now.Format(time.DateOnly)})
+	}
+	for wi := range d.Weeks {
+		for di := range d.Weeks[wi] {
+			days[d.Weeks[wi][di].Date.Format(time.DateOnly)] = &d.Weeks[wi][di]
+		}
+	}
+	for _, f := range cal.Fires {
+		if day := days[f.At.In(q.loc).Format(time.DateOnly)]; day != nil {
+			day.Fires = append(day.Fires, f)
+		}
+	}
+	if q.may(control.OpRunRead) {
+		since, until := first, d.Weeks[len(d.Weeks)-1][6].Date.AddDate(0, 0, 1)
+		list, err := h.cfg.Control.RunListGet(q.ctx, q.caller, &control.RunListParams{Since: &since, Until: &until, Limit: 200})
+		if err != nil {
+			return "", "", nil, err
+		}
+		for _, r := range list.Runs {
+			at := r.CreatedAt
+			if r.T0 != nil {
+				at = *r.T0
+			}
+			if day := days[at.In(q.loc).Format(time.DateOnly)]; day != nil {
+				day.Runs = append(day.Runs, r)
+			}
+		}
+	}
+	return "calendar", "nav.calendar", d, nil
+}
+
+func weekdayName(lang string, d time.Weekday) string {
+	if lang == "ko" {
+		return []string{"일", "월", "화", "수", "목", "금", "토"}[d]
+	}
+	return d.String()[:3]
 }

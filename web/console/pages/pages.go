@@ -95,6 +95,7 @@ func New(cfg Config) (http.Handler, error) {
 	m.HandleFunc("POST /reports/{id}/publish", h.action(h.reportPublish))
 	m.HandleFunc("GET /reports/{id}/bundle", h.reportBundle)
 	m.HandleFunc("GET /schedules", h.page(h.schedules))
+	m.HandleFunc("GET /calendar", h.page(h.calendar))
 	m.HandleFunc("POST /schedules/{name}/{change}", h.action(h.schedulePause))
 	h.mux = m
 	return h, nil

@@ -27,6 +27,7 @@ var pageOps = []struct {
 	{"/findings", control.OpFindingRead, "Findings"},
 	{"/reports", control.OpReportRead, "Reports"},
 	{"/schedules", control.OpScheduleRead, "semiannual-sangam-loss"},
+	{"/calendar", control.OpScheduleRead, "Calendar"},
 	{"/services/auth", control.OpRunRead, "Service history"},
 }
 
@@ -287,6 +288,55 @@ func TestSchedulesPauseResume(t *testing.T) {
 	body := c.get(t, drills.RoleCompliance, "/schedules", "Accept-Language", "en").body
 	if !strings.Contains(body, "paused by compliance") || !strings.Contains(body, "/schedules/"+name+"/resume") {
 		t.Errorf("after the pause the page does not say paused or offer resume:\n%s", excerpt(body))
+	}
+}
+
+// The calendar places each fire on its day in the reader's zone, and says in words (and a
+// mark) which fires a blackout skips.
+func TestCalendar(t *testing.T) {
+	t.Parallel()
+	c := setup(t)
+	march := c.get(t, drills.RoleViewer, "/calendar?month=2027-03", "Accept-Language", "en").body
+	if !regexp.MustCompile(`(?s)<div class="day">15</div>\s*<div class="fire"><span aria-hidden="true">◷</span> 2027-03-15 02:00 KST`).MatchString(march) {
+		t.Errorf("March does not show the 02:00 KST fire on the 15th:\n%s", excerpt(march))
+	}
+	september := c.get(t, drills.RoleViewer, "/calendar?month=2027-09", "Accept-Language", "en").body
+	if !strings.Contains(september, `<div class="fire blackout"`) || !strings.Contains(september, "Skipped: semiannual-sangam-loss") || !strings.Contains(september, "holidays") {
+		t.Errorf("September does not show the fire the holidays blackout skips:\n%s", excerpt(september))
+	}
+	// In UTC the 02:00 KST fire falls on the 14th.
+	utc := c.get(t, drills.RoleViewer, "/calendar?month=2027-03&tz=UTC", "Accept-Language", "en").body
+	if !regexp.MustCompile(`(?s)<div class="day">14</div>\s*<div class="fire">`).MatchString(utc) {
+		t.Errorf("in UTC the fire is not on the 14th")
+	}
+	if got := c.get(t, drills.RoleViewer, "/calendar?month=March"); got.status != http.StatusBadRequest || !strings.Contains(got.body, "month") {
+		t.Errorf("a bad month: %d, want 400 naming the month", got.status)
+	}
+}
+
+// Every state-changing form on every page carries the CSRF token.
+func TestEveryPostFormCarriesTheCSRFToken(t *testing.T) {
+	t.Parallel()
+	c := setup(t)
+	id := c.runDrill(t, "", 8*time.Minute)
+	c.submit(t)
+	if _, err := c.ctl.FindingAdd(context.Background(), c.callers[drills.RoleSRE], &control.FindingAddParams{Title: "a finding", Severity: "low"}); err != nil {
+		t.Fatal(err)
+	}
+	form := regexp.MustCompile(`(?s)<form method="post"[^>]*>.*?</form>`)
+	forms := 0
+	for _, path := range []string{"/", "/approvals", "/findings", "/reports", "/schedules", "/runs/" + id} {
+		for _, role := range []string{drills.RoleCompliance, "sre2"} {
+			for _, f := range form.FindAllString(c.get(t, role, path).body, -1) {
+				forms++
+				if !strings.Contains(f, `<input type="hidden" name="csrf_token" value="`+csrfToken+`">`) {
+					t.Errorf("%s as %s: a form without the CSRF token: %s", path, role, f)
+				}
+			}
+		}
+	}
+	if forms < 6 {
+		t.Errorf("only %d forms checked; the pages lost their forms", forms)
 	}
 }
 

@@ -62,6 +62,7 @@ func TestScreenshots(t *testing.T) {
 		{"findings", drills.RoleCompliance, "/findings"},
 		{"reports", drills.RoleCompliance, "/reports"},
 		{"schedules", drills.RoleCompliance, "/schedules"},
+		{"calendar", drills.RoleCompliance, "/calendar"},
 		{"forbidden", drills.RoleAuditor, "/findings"},
 	}
 	for _, s := range shots {
