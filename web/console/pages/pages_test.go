@@ -165,6 +165,12 @@ func TestRunDetailTimeline(t *testing.T) {
 			t.Errorf("run detail lacks %q", want)
 		}
 	}
+	if !strings.Contains(body, `<pre class="evidence">{&#34;checked&#34;: true}</pre>`) && !strings.Contains(body, `<pre class="evidence">{&#34;checked&#34;:true}</pre>`) {
+		t.Errorf("run detail does not show the steps' evidence")
+	}
+	if list := c.get(t, drills.RoleViewer, "/runs", "Accept-Language", "en").body; !strings.Contains(list, "8m00s") {
+		t.Errorf("the run list does not show the run's RTO")
+	}
 	fb := c.get(t, drills.RoleViewer, "/runs/"+failed, "Accept-Language", "en").body
 	if !strings.Contains(fb, `<g class="step step-failed">`) || !strings.Contains(fb, "✕") || !strings.Contains(fb, "remittance depends on auth") || !strings.Contains(fb, "Not passed") {
 		t.Errorf("the failed run's detail does not mark the failed step with a cross and its error:\n%s", excerpt(fb))

@@ -271,7 +271,11 @@ func (c *console) runDrill(t *testing.T, failStep string, rto time.Duration) str
 		}
 		ms = append(ms, m)
 	}
-	if err := c.st.RunFinish(ctx, &store.RunFinishParams{RunID: id, Epoch: epoch, State: final, ObjectivesMet: &yes, Measurements: ms}); err != nil {
+	fin := &store.RunFinishParams{RunID: id, Epoch: epoch, State: final, ObjectivesMet: &yes, Measurements: ms}
+	if yes {
+		fin.RTOActual = &rto
+	}
+	if err := c.st.RunFinish(ctx, fin); err != nil {
 		t.Fatal(err)
 	}
 	c.clock.Advance(24 * time.Hour)
