@@ -142,6 +142,11 @@ var messages = map[string][2]string{
 	"approvals.reject":               {"Reject", "반려"},
 	"approvals.comment":              {"Comment (required to reject)", "의견 (반려 시 필수)"},
 	"approvals.not_yours":            {"Not yours to approve: you asked for it, already decided, or hold none of the missing roles.", "승인 대상 아님: 직접 요청했거나, 이미 결정했거나, 필요한 역할이 없습니다."},
+	"approvals.touches":              {"Services it fails over", "전환 대상 서비스"},
+	"approvals.rollback":             {"Rollback", "원복"},
+	"approvals.rollback_steps":       {"%d steps return the estate afterwards", "이후 %d단계로 원상 복구"},
+	"approvals.no_rollback":          {"No rollback", "원복 없음"},
+	"approvals.steps":                {"The plan's %d steps", "계획의 %d단계"},
 	"approvals.reject_needs_comment": {"a rejection needs a comment saying why", "반려 사유를 의견에 적어 주십시오"},
 
 	"findings.title":             {"Findings", "발견 사항"},
@@ -306,6 +311,7 @@ func templateFuncs() template.FuncMap {
 			return id
 		},
 		"join": strings.Join,
+		"add":  func(a, b int) int { return a + b },
 		"roles": func(v *view, roles []string) string {
 			if len(roles) == 0 {
 				return tr(v.Lang, "err.no_role")

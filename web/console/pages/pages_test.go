@@ -111,7 +111,7 @@ func TestApprovals(t *testing.T) {
 	id := c.submit(t)
 	inbox := c.get(t, "sre2", "/approvals", "Accept-Language", "en").body
 	if !strings.Contains(inbox, `action="/approvals/`+id+`/approve"`) || !strings.Contains(inbox, `name="csrf_token" value="`+csrfToken+`"`) ||
-		!strings.Contains(inbox, "sre, compliance") {
+		!strings.Contains(inbox, "sre, compliance") || !strings.Contains(inbox, "auth, payments, remittance") || !strings.Contains(inbox, "wait-allocations") {
 		t.Fatalf("sre2's inbox has no approve form with the CSRF token and the missing roles:\n%s", excerpt(inbox))
 	}
 	if own := c.get(t, drills.RoleSRE, "/approvals").body; strings.Contains(own, `action="/approvals/`+id+`/approve"`) {
