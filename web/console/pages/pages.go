@@ -275,13 +275,10 @@ func (h *handler) fail(w http.ResponseWriter, q *req, err error) {
 	h.render(w, q, p.Status, "error", title, p)
 }
 
-// need names the operation a page or form is about to take and refuses it unless the
-// caller may: control would refuse it too, but knowing the operation lets the 403 page say
-// which roles would do.
-func (q *req) need(op control.Operation) error {
-	q.op = op
-	return control.Authorize(q.caller, op)
-}
+// need names the operation a page or form is about to take, so that a forbidden answer can
+// say which roles would do. It refuses nothing itself: the control operation refuses (and
+// records the refused attempt in the audit trail, as it does for the CLI and the API).
+func (q *req) need(op control.Operation) { q.op = op }
 
 // ---- language and zone -----------------------------------------------------------------
 
