@@ -116,6 +116,8 @@ var wireTypes = map[string]reflect.Type{
 	"RunAbortParams":          reflect.TypeFor[control.RunAbortParams](),
 	"StepDecideParams":        reflect.TypeFor[control.StepDecideParams](),
 	"ApprovalWaiting":         reflect.TypeFor[control.ApprovalWaiting](),
+	"PlanOutline":             reflect.TypeFor[control.PlanOutline](),
+	"PlanStepOutline":         reflect.TypeFor[control.PlanStepOutline](),
 	"FreezeView":              reflect.TypeFor[control.FreezeView](),
 	"FreezeOnParams":          reflect.TypeFor[control.FreezeOnParams](),
 	"ScheduleView":            reflect.TypeFor[control.ScheduleView](),

@@ -60,6 +60,10 @@ const (
 	OpFindingManage Operation = "finding.manage"
 	// OpFindingAccept: accept a finding's risk, with a reason: a compliance decision.
 	OpFindingAccept Operation = "finding.accept_risk"
+	// OpComplianceRead: evaluate the estate under a regulator profile now (the dashboard's
+	// compliance column), without exporting a report. Not the auditor's: an auditor sees
+	// published reports only.
+	OpComplianceRead Operation = "compliance.read"
 	// OpRunRecord: record a run's participants, its deviations from the plan and its lessons.
 	OpRunRecord Operation = "run.record"
 )
@@ -68,29 +72,30 @@ const (
 // The CLI, the API, the console and the tests all read it; nothing else decides who may do
 // what.
 var Permissions = map[Operation][]string{
-	OpRunRead:       {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance, drills.RoleAuditor, drills.RoleViewer},
-	OpRunSubmit:     {drills.RoleSRE},
-	OpRunApprove:    {drills.RoleSRE, drills.RoleCompliance},
-	OpRunAbort:      {drills.RoleSRE, drills.RoleCompliance},
-	OpStepDecide:    {drills.RoleSRE},
-	OpApprovalList:  {drills.RoleSRE, drills.RoleCompliance},
-	OpFreezeRead:    {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance, drills.RoleViewer},
-	OpFreezeSet:     {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance},
-	OpScheduleRead:  {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance, drills.RoleViewer},
-	OpSchedulePause: {drills.RoleCompliance},
-	OpEstateRead:    {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance, drills.RoleViewer},
-	OpPlanValidate:  {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance},
-	OpUserRead:      {drills.RoleAdmin},
-	OpUserManage:    {drills.RoleAdmin},
-	OpTokenManage:   {drills.RoleAdmin},
-	OpReportRead:    {drills.RoleAdmin, drills.RoleCompliance, drills.RoleAuditor},
-	OpReportExport:  {drills.RoleCompliance},
-	OpReportPublish: {drills.RoleCompliance},
-	OpProfileRead:   {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance, drills.RoleAuditor, drills.RoleViewer},
-	OpFindingRead:   {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance, drills.RoleViewer},
-	OpFindingManage: {drills.RoleSRE, drills.RoleCompliance},
-	OpFindingAccept: {drills.RoleCompliance},
-	OpRunRecord:     {drills.RoleSRE, drills.RoleCompliance},
+	OpRunRead:        {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance, drills.RoleAuditor, drills.RoleViewer},
+	OpRunSubmit:      {drills.RoleSRE},
+	OpRunApprove:     {drills.RoleSRE, drills.RoleCompliance},
+	OpRunAbort:       {drills.RoleSRE, drills.RoleCompliance},
+	OpStepDecide:     {drills.RoleSRE},
+	OpApprovalList:   {drills.RoleSRE, drills.RoleCompliance},
+	OpFreezeRead:     {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance, drills.RoleViewer},
+	OpFreezeSet:      {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance},
+	OpScheduleRead:   {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance, drills.RoleViewer},
+	OpSchedulePause:  {drills.RoleCompliance},
+	OpEstateRead:     {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance, drills.RoleViewer},
+	OpPlanValidate:   {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance},
+	OpUserRead:       {drills.RoleAdmin},
+	OpUserManage:     {drills.RoleAdmin},
+	OpTokenManage:    {drills.RoleAdmin},
+	OpReportRead:     {drills.RoleAdmin, drills.RoleCompliance, drills.RoleAuditor},
+	OpReportExport:   {drills.RoleCompliance},
+	OpReportPublish:  {drills.RoleCompliance},
+	OpProfileRead:    {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance, drills.RoleAuditor, drills.RoleViewer},
+	OpFindingRead:    {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance, drills.RoleViewer},
+	OpFindingManage:  {drills.RoleSRE, drills.RoleCompliance},
+	OpFindingAccept:  {drills.RoleCompliance},
+	OpRunRecord:      {drills.RoleSRE, drills.RoleCompliance},
+	OpComplianceRead: {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance, drills.RoleViewer},
 }
 
 // Operations lists every operation, sorted.

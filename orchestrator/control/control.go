@@ -319,6 +319,31 @@ type ApprovalWaiting struct {
 	// not decided yet).
 	CanApprove bool       `json:"can_approve"`
 	Deadline   *time.Time `json:"deadline,omitempty"`
+	// Plan is what the run will do, from the plan version it was submitted with; nil when
+	// that version no longer parses.
+	Plan *PlanOutline `json:"plan,omitempty"`
+}
+
+// PlanOutline is what a run's plan will touch: the services it fails over and its steps, as
+// an approver reads them.
+type PlanOutline struct {
+	Description string            `json:"description,omitempty"`
+	Services    []string          `json:"services"`
+	Steps       []PlanStepOutline `json:"steps"`
+	// RollbackSteps counts the steps that return the estate afterwards; NoRollbackReason says
+	// why a plan has none.
+	RollbackSteps    int    `json:"rollback_steps"`
+	NoRollbackReason string `json:"no_rollback_reason,omitempty"`
+}
+
+// PlanStepOutline is one step of a plan.
+type PlanStepOutline struct {
+	Name   string `json:"name"`
+	Action string `json:"action"`
+	Site   string `json:"site,omitempty"`
+	// ForEach names the services the step acts on, one after the other.
+	ForEach   []string `json:"for_each,omitempty"`
+	Milestone string   `json:"milestone,omitempty"`
 }
 
 // ---- Freeze -----------------------------------------------------------------------------

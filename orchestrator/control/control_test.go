@@ -881,6 +881,10 @@ func TestEveryOperationFollowsThePermissionsTable(t *testing.T) {
 			return err
 		}},
 		control.OpReportPublish: {func(c *control.Caller) error { _, err := f.ctl.ReportPublish(ctx, c, "nope"); return err }},
+		control.OpComplianceRead: {func(c *control.Caller) error {
+			_, err := f.ctl.ComplianceGet(ctx, c, &control.ComplianceParams{Profile: "kr-efsr", Period: "2026"})
+			return err
+		}},
 		control.OpFindingRead: {
 			func(c *control.Caller) error {
 				_, err := f.ctl.FindingList(ctx, c, &control.FindingListParams{Overdue: true})

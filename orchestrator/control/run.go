@@ -652,13 +652,23 @@ func (c *Control) ApprovalsWaiting(ctx context.Context, caller *Caller) ([]Appro
 	}
 	now := c.cfg.Clock.Now()
 	out := make([]ApprovalWaiting, 0, len(runs))
+	outlines := map[string]*PlanOutline{}
 	for _, r := range runs {
+		outline, seen := outlines[r.PlanID]
+		if !seen {
+			rec, err := c.cfg.Store.PlanGet(ctx, r.PlanID)
+			if err != nil {
+				return nil, internal(err)
+			}
+			outline = planOutlineOf(rec)
+			outlines[r.PlanID] = outline
+		}
 		missing := nonNil(store.MissingApprovals(r, approvals[r.ID]))
 		decided := slices.ContainsFunc(approvals[r.ID], func(a *store.Approval) bool { return a.By.Name == caller.Actor.Name })
 		requester := r.RequestedBy.IsPerson() && r.RequestedBy.Name == caller.Actor.Name
 		open := r.ApprovalDeadline == nil || r.ApprovalDeadline.After(now)
 		out = append(out, ApprovalWaiting{
-			Run: runSummaryOf(r, nil), MissingRoles: missing, Deadline: r.ApprovalDeadline,
+			Run: runSummaryOf(r, nil), MissingRoles: missing, Deadline: r.ApprovalDeadline, Plan: outline,
 			CanApprove: caller.Actor.Authenticated() && open && !decided && !requester && slices.ContainsFunc(missing, caller.HasRole),
 		})
 	}
@@ -672,6 +682,21 @@ func (c *Control) ApprovalsWaiting(ctx context.Context, caller *Caller) ([]Appro
 		return cmp.Or(compareDeadlines(a.Deadline, b.Deadline), a.Run.CreatedAt.Compare(b.Run.CreatedAt))
 	})
 	return out, nil
+}
+
+// planOutlineOf is what a recorded plan will do; nil when it no longer parses (a plan
+// recorded by an older version).
+func planOutlineOf(rec *store.PlanRecord) *PlanOutline {
+	plan, diags := drills.ParsePlan(rec.Source, rec.File)
+	if plan == nil || diags.HasErrors() {
+		return nil
+	}
+	o := &PlanOutline{Description: plan.Description, Services: nonNil(slices.Clone(plan.Services)), Steps: []PlanStepOutline{},
+		RollbackSteps: len(plan.Rollback), NoRollbackReason: plan.NoRollbackReason}
+	for _, st := range plan.Steps {
+		o.Steps = append(o.Steps, PlanStepOutline{Name: st.Name, Action: st.Action, Site: st.Site, ForEach: slices.Clone(st.ForEach), Milestone: string(st.Milestone)})
+	}
+	return o
 }
 
 // compareDeadlines orders the soonest deadline first, no deadline last.

@@ -171,33 +171,11 @@ func (g *Gatherer) Export(ctx context.Context, w io.Writer, p *ExportParams) (*b
 	if err != nil {
 		return nil, nil, fmt.Errorf("export report: %w", err)
 	}
-	src := &source{g: g, from: p.Scope.Period.Start, to: p.Scope.Period.End, endedBefore: p.Now, plans: map[string]*planFacts{}}
-	evalSrc := src
-	if lb := p.Scope.LookbackFrom; !lb.IsZero() && lb.Before(p.Scope.Period.Start) {
-		evalSrc = &source{g: g, from: lb, to: p.Scope.Period.End, endedBefore: p.Now, plans: src.plans}
-	}
-	findings, err := g.findings(ctx, p.Now)
-	if err != nil {
-		return nil, nil, fmt.Errorf("export report: findings: %w", err)
-	}
-	due, err := g.dueOf(ctx, p.Schedules, p.Scope)
+	ev, err := g.evaluate(ctx, &EvaluateParams{Scope: p.Scope, Now: p.Now, Estate: p.Estate, Schedules: p.Schedules})
 	if err != nil {
 		return nil, nil, fmt.Errorf("export report: %w", err)
 	}
-
-	// The first walk: the evaluation's facts, and the figures the services table shows.
-	tally := &tally{latest: map[string]*latestFigures{}, period: p.Scope.Period}
-	facts := &Facts{Estate: p.Estate, Now: p.Now, Findings: findings, Due: due, Drills: tally.walk(evalSrc.Drills(ctx))}
-	ev, err := g.cfg.Compliance.Evaluate(ctx, p.Scope, facts)
-	if err != nil {
-		return nil, nil, fmt.Errorf("export report: evaluate %s: %w", p.Scope.Profile.ID, err)
-	}
-	if tally.err != nil {
-		return nil, nil, fmt.Errorf("export report: %w", tally.err)
-	}
-	if !tally.walked {
-		return nil, nil, errors.New("export report: the evaluation did not read the drills")
-	}
+	src, findings, tally := ev.src, ev.findings, ev.tally
 	h := &bundle.Header{
 		ID: p.ID, Version: p.Version, Replaces: p.Replaces, State: bundle.StateDraft, Institution: p.Institution,
 		Profile: p.Scope.Profile, Period: p.Scope.Period, Language: p.Scope.Lang, GeneratedAt: p.Now.UTC(),
@@ -215,11 +193,6 @@ func (g *Gatherer) Export(ctx context.Context, w io.Writer, p *ExportParams) (*b
 		case drills.NonCompliant:
 			h.Summary.NonCompliant++
 		}
-		s.RTOMeasuredMS, s.RTOMeasuredRun, s.RPOMeasuredMS, s.RPOMeasuredRun = nil, "", nil, ""
-		if l := tally.latest[s.Service]; l != nil {
-			s.RTOMeasuredMS, s.RTOMeasuredRun = l.rto, l.rtoRun
-			s.RPOMeasuredMS, s.RPOMeasuredRun = l.rpo, l.rpoRun
-		}
 	}
 	for _, f := range findings {
 		if !f.Status.Covered() {
@@ -234,6 +207,82 @@ func (g *Gatherer) Export(ctx context.Context, w io.Writer, p *ExportParams) (*b
 		return nil, nil, fmt.Errorf("export report %s: %w", p.ID, err)
 	}
 	return m, h, nil
+}
+
+// EvaluateParams are the arguments of Evaluate.
+type EvaluateParams struct {
+	Scope *Scope
+	// Now bounds the runs: those ended before it count.
+	Now    time.Time
+	Estate *drills.Estate
+	// Schedules are as ExportParams.Schedules.
+	Schedules []ScheduledServices
+}
+
+// Evaluate rates the estate's services for p.Scope from the store, as Export does before it
+// writes a bundle, and writes nothing: what the console's dashboard shows. Each service's
+// measured figures are those of its latest drill of the period that measured them.
+func (g *Gatherer) Evaluate(ctx context.Context, p *EvaluateParams) (*Evaluation, error) {
+	ev, err := g.evaluate(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate: %w", err)
+	}
+	return ev.Evaluation, nil
+}
+
+// evaluation is an Evaluation with what Export goes on to write from: the period's source,
+// the findings and the tally of the drills walked.
+type evaluation struct {
+	*Evaluation
+	src      *source
+	findings []bundle.Finding
+	tally    *tally
+}
+
+func (g *Gatherer) evaluate(ctx context.Context, p *EvaluateParams) (*evaluation, error) {
+	switch {
+	case p == nil || p.Scope == nil:
+		return nil, errors.New("no scope")
+	case p.Estate == nil:
+		return nil, errors.New("no estate")
+	case p.Now.IsZero():
+		return nil, errors.New("no time")
+	}
+	src := &source{g: g, from: p.Scope.Period.Start, to: p.Scope.Period.End, endedBefore: p.Now, plans: map[string]*planFacts{}}
+	evalSrc := src
+	if lb := p.Scope.LookbackFrom; !lb.IsZero() && lb.Before(p.Scope.Period.Start) {
+		evalSrc = &source{g: g, from: lb, to: p.Scope.Period.End, endedBefore: p.Now, plans: src.plans}
+	}
+	findings, err := g.findings(ctx, p.Now)
+	if err != nil {
+		return nil, fmt.Errorf("findings: %w", err)
+	}
+	due, err := g.dueOf(ctx, p.Schedules, p.Scope)
+	if err != nil {
+		return nil, err
+	}
+	// The one walk: the evaluation's facts, and the figures the services table shows.
+	tally := &tally{latest: map[string]*latestFigures{}, period: p.Scope.Period}
+	facts := &Facts{Estate: p.Estate, Now: p.Now, Findings: findings, Due: due, Drills: tally.walk(evalSrc.Drills(ctx))}
+	ev, err := g.cfg.Compliance.Evaluate(ctx, p.Scope, facts)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate %s: %w", p.Scope.Profile.ID, err)
+	}
+	if tally.err != nil {
+		return nil, tally.err
+	}
+	if !tally.walked {
+		return nil, errors.New("the evaluation did not read the drills")
+	}
+	for i := range ev.Services {
+		s := &ev.Services[i]
+		s.RTOMeasuredMS, s.RTOMeasuredRun, s.RPOMeasuredMS, s.RPOMeasuredRun = nil, "", nil, ""
+		if l := tally.latest[s.Service]; l != nil {
+			s.RTOMeasuredMS, s.RTOMeasuredRun = l.rto, l.rtoRun
+			s.RPOMeasuredMS, s.RPOMeasuredRun = l.rpo, l.rpoRun
+		}
+	}
+	return &evaluation{Evaluation: ev, src: src, findings: findings, tally: tally}, nil
 }
 
 // latestFigures are a service's RTO and RPO from the latest drill of the period that

@@ -1,0 +1,348 @@
+// Package pages renders the web console's pages: server-side html/template over the same
+// control operations the CLI and the API call, with the same authorization table. A page or
+// button the caller may not use is not shown; an operation control refuses answers 403 with
+// a page that names the roles that would do. Sign-in, sessions and CSRF checking are the
+// console package's: this package asks Config.Caller who is calling and puts
+// Config.CSRFToken's token in every state-changing form.
+package pages
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/firedrill/firedrill/internal/clock"
+	"github.com/firedrill/firedrill/orchestrator/control"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// DefaultTimeZone is the zone dates are shown in when the user chose none.
+const DefaultTimeZone = "Asia/Seoul"
+
+// Config configures the pages.
+type Config struct {
+	// Control carries out every operation; required.
+	Control *control.Control
+	// Caller says who sent a request; nil or an error sends the browser to /login. Required.
+	Caller func(*http.Request) (*control.Caller, error)
+	// CSRFToken is the token every state-changing form carries in its csrf_token field (the
+	// sign-in middleware checks it). Required.
+	CSRFToken func(*http.Request) string
+	// Clock defaults to the wall clock.
+	Clock clock.Clock
+	// Logger defaults to one that discards.
+	Logger *slog.Logger
+}
+
+type handler struct {
+	cfg   Config
+	log   *slog.Logger
+	pages map[string]*template.Template
+	mux   *http.ServeMux
+}
+
+// New returns the console's pages as one handler, rooted at "/".
+func New(cfg Config) (http.Handler, error) {
+	switch {
+	case cfg.Control == nil:
+		return nil, errors.New("console pages: Config.Control is required")
+	case cfg.Caller == nil:
+		return nil, errors.New("console pages: Config.Caller is required")
+	case cfg.CSRFToken == nil:
+		return nil, errors.New("console pages: Config.CSRFToken is required")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &handler{cfg: cfg, log: cfg.Logger.With("component", "console.pages"), pages: map[string]*template.Template{}}
+	if err := h.parseTemplates(); err != nil {
+		return nil, err
+	}
+	static, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		return nil, err
+	}
+	m := http.NewServeMux()
+	m.Handle("GET /static/", http.StripPrefix("/static/", cacheForever(http.FileServerFS(static))))
+	m.HandleFunc("GET /{$}", h.page(h.dashboard))
+	m.HandleFunc("GET /approvals", h.page(h.approvals))
+	m.HandleFunc("POST /approvals/{id}/{decision}", h.action(h.approvalDecide))
+	m.HandleFunc("GET /runs", h.page(h.runs))
+	m.HandleFunc("GET /runs/{id}", h.page(h.runDetail))
+	m.HandleFunc("GET /services/{name}", h.page(h.serviceHistory))
+	m.HandleFunc("GET /findings", h.page(h.findings))
+	m.HandleFunc("POST /findings", h.action(h.findingAdd))
+	m.HandleFunc("POST /findings/{id}", h.action(h.findingUpdate))
+	m.HandleFunc("GET /reports", h.page(h.reports))
+	m.HandleFunc("POST /reports", h.action(h.reportExport))
+	m.HandleFunc("POST /reports/{id}/publish", h.action(h.reportPublish))
+	m.HandleFunc("GET /reports/{id}/bundle", h.reportBundle)
+	m.HandleFunc("GET /schedules", h.page(h.schedules))
+	m.HandleFunc("GET /calendar", h.page(h.calendar))
+	m.HandleFunc("POST /schedules/{name}/{change}", h.action(h.schedulePause))
+	h.mux = m
+	return h, nil
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Referrer-Policy", "same-origin")
+	h.mux.ServeHTTP(w, r)
+}
+
+func cacheForever(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// ---- requests --------------------------------------------------------------------------
+
+// req is what every page knows about the request it answers.
+type req struct {
+	r      *http.Request
+	ctx    context.Context
+	caller *control.Caller
+	lang   string
+	loc    *time.Location
+	now    time.Time
+	// op is the operation the page last asked for (need): a forbidden answer names its roles.
+	op control.Operation
+}
+
+// may says whether the caller may take op, from the one authorization table: pages show a
+// link or a button only when it does.
+func (q *req) may(op control.Operation) bool { return control.Allowed(op, q.caller.Roles) }
+
+// view is a page's data as its template sees it.
+type view struct {
+	Title  string
+	Nav    string
+	Lang   string
+	TZ     string
+	User   string
+	Roles  []string
+	CSRF   string
+	Notice string
+	Path   string
+	// Can is the caller's permissions by operation name, for the templates.
+	Can  map[string]bool
+	Data any
+}
+
+// pageFunc renders one page: the template name, its title key and its data.
+type pageFunc func(q *req) (tmpl, title string, data any, err error)
+
+// actionFunc carries out a form and returns where to send the browser (POST-redirect-GET).
+type actionFunc func(q *req) (redirect string, err error)
+
+func (h *handler) request(w http.ResponseWriter, r *http.Request) (*req, bool) {
+	caller, err := h.cfg.Caller(r)
+	if err != nil || caller == nil {
+		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		return nil, false
+	}
+	lang := chooseLanguage(w, r)
+	loc := chooseZone(w, r)
+	return &req{r: r, ctx: r.Context(), caller: caller, lang: lang, loc: loc, now: h.cfg.Clock.Now()}, true
+}
+
+func (h *handler) page(fn pageFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		q, ok := h.request(w, r)
+		if !ok {
+			return
+		}
+		name, title, data, err := fn(q)
+		if err != nil {
+			h.fail(w, q, err)
+			return
+		}
+		h.render(w, q, http.StatusOK, name, title, data)
+	}
+}
+
+func (h *handler) action(fn actionFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		q, ok := h.request(w, r)
+		if !ok {
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if err := r.ParseForm(); err != nil {
+			h.fail(w, q, &control.Error{Category: control.CategoryInvalid, Message: "the form could not be read: " + err.Error()})
+			return
+		}
+		to, err := fn(q)
+		if err != nil {
+			h.fail(w, q, err)
+			return
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
+	}
+}
+
+func (h *handler) render(w http.ResponseWriter, q *req, status int, name, title string, data any) {
+	t, ok := h.pages[name]
+	if !ok {
+		h.log.Error("no such page template", "template", name)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	can := map[string]bool{}
+	for _, op := range control.Operations() {
+		can[string(op)] = q.may(op)
+	}
+	v := &view{Title: tr(q.lang, title), Nav: name, Lang: q.lang, TZ: q.loc.String(), User: q.caller.Actor.Name,
+		Roles: q.caller.Roles, CSRF: h.cfg.CSRFToken(q.r), Notice: noticeText(q.lang, q.r.URL.Query().Get("done")),
+		Path: q.r.URL.Path, Can: can, Data: data}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		h.log.Error("render page", "template", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
+
+// errorPage is what the error template shows.
+type errorPage struct {
+	Status  int
+	Message string
+	// Roles are the roles that would do, when the operation was forbidden.
+	Roles []string
+	Back  string
+}
+
+// fail answers an operation's error with a page: unauthenticated goes to sign-in, forbidden
+// is 403 naming the roles that would do, the rest map as the API maps them.
+func (h *handler) fail(w http.ResponseWriter, q *req, err error) {
+	var ce *control.Error
+	if !errors.As(err, &ce) {
+		h.log.Error("console page", "path", q.r.URL.Path, "err", err)
+		ce = &control.Error{Category: control.CategoryInternal}
+	}
+	p := &errorPage{Back: q.r.Referer()}
+	var title string
+	switch ce.Category {
+	case control.CategoryUnauthenticated:
+		http.Redirect(w, q.r, "/login", http.StatusSeeOther)
+		return
+	case control.CategoryForbidden:
+		p.Status, title = http.StatusForbidden, "err.forbidden"
+		if q.op != "" {
+			p.Roles = control.Permissions[q.op]
+		} else {
+			p.Message = ce.Message
+		}
+	case control.CategoryNotFound:
+		p.Status, title, p.Message = http.StatusNotFound, "err.notfound", ce.Message
+	case control.CategoryInvalid:
+		p.Status, title, p.Message = http.StatusBadRequest, "err.invalid", ce.Message
+		if ce.Field != "" {
+			p.Message = ce.Field + ": " + ce.Message
+		}
+	case control.CategoryConflict:
+		p.Status, title, p.Message = http.StatusConflict, "err.conflict", ce.Message
+	default:
+		if ce.Err != nil {
+			h.log.Error("console page", "path", q.r.URL.Path, "err", ce.Err)
+		}
+		p.Status, title, p.Message = http.StatusInternalServerError, "err.internal", ""
+	}
+	h.render(w, q, p.Status, "error", title, p)
+}
+
+// need names the operation a page or form is about to take, so that a forbidden answer can
+// say which roles would do. It refuses nothing itself: the control operation refuses (and
+// records the refused attempt in the audit trail, as it does for the CLI and the API).
+func (q *req) need(op control.Operation) { q.op = op }
+
+// ---- language and zone -----------------------------------------------------------------
+
+const (
+	langCookie = "firedrill_lang"
+	zoneCookie = "firedrill_tz"
+)
+
+// chooseLanguage is the lang parameter (remembered in a cookie), else the cookie, else the
+// first of Accept-Language the console speaks, else English.
+func chooseLanguage(w http.ResponseWriter, r *http.Request) string {
+	if l := r.URL.Query().Get("lang"); supported(l) {
+		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: l, Path: "/", MaxAge: 365 * 24 * 3600, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+		return l
+	}
+	if c, err := r.Cookie(langCookie); err == nil && supported(c.Value) {
+		return c.Value
+	}
+	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
+		tag, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+		base, _, _ := strings.Cut(strings.ToLower(tag), "-")
+		if supported(base) {
+			return base
+		}
+	}
+	return "en"
+}
+
+func supported(lang string) bool { return lang == "en" || lang == "ko" }
+
+// chooseZone is the tz parameter (remembered in a cookie), else the cookie, else Asia/Seoul.
+func chooseZone(w http.ResponseWriter, r *http.Request) *time.Location {
+	if z := r.URL.Query().Get("tz"); z != "" {
+		if loc, err := time.LoadLocation(z); err == nil && z != "Local" {
+			http.SetCookie(w, &http.Cookie{Name: zoneCookie, Value: z, Path: "/", MaxAge: 365 * 24 * 3600, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+			return loc
+		}
+	}
+	if c, err := r.Cookie(zoneCookie); err == nil && c.Value != "Local" {
+		if loc, err := time.LoadLocation(c.Value); err == nil {
+			return loc
+		}
+	}
+	loc, err := time.LoadLocation(DefaultTimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// formValue is a form field, trimmed.
+func formValue(q *req, name string) string { return strings.TrimSpace(q.r.PostFormValue(name)) }
+
+// withNotice adds the done parameter that the page after a redirect shows as a notice.
+func withNotice(path, notice string) string {
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	return path + sep + "done=" + url.QueryEscape(notice)
+}
+
+func pathID(q *req, name string) string { return q.r.PathValue(name) }
+
+func errorf(category control.Category, field, format string, args ...any) error {
+	return &control.Error{Category: category, Field: field, Message: fmt.Sprintf(format, args...)}
+}
