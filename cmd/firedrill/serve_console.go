@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/firedrill/firedrill/internal/clock"
 	"github.com/firedrill/firedrill/orchestrator/control"
 	"github.com/firedrill/firedrill/web/console"
+	"github.com/firedrill/firedrill/web/console/pages"
 )
 
 // envOIDCClientSecret holds the OIDC client secret; there is deliberately no flag for it.
@@ -45,7 +47,10 @@ func (o *consoleOptions) register(fs *pflag.FlagSet) {
 
 // console builds the console over ctl from the flags.
 func (a *app) console(ctl *control.Control, o consoleOptions) (*console.Console, error) {
-	cfg := console.Config{Control: ctl, SecureCookies: o.secureCookies, Clock: clock.Real{}, Logger: a.logger}
+	cfg := console.Config{Control: ctl, SecureCookies: o.secureCookies, Clock: clock.Real{}, Logger: a.logger,
+		Pages: func(caller func(*http.Request) (*control.Caller, error), csrf func(*http.Request) string) (http.Handler, error) {
+			return pages.New(pages.Config{Control: ctl, Caller: caller, CSRFToken: csrf, Clock: clock.Real{}, Logger: a.logger})
+		}}
 	if o.oidcIssuer != "" {
 		secret, err := a.oidcClientSecret(o.oidcSecretFile)
 		if err != nil {

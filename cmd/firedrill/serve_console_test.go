@@ -88,8 +88,19 @@ func TestServeConsoleSignIn(t *testing.T) {
 		t.Fatalf("no sign-in form:\n%s", login)
 	}
 	path, home := read(c.PostForm(base+"/login", url.Values{"user": {"root"}, "password": {"the first admin's passphrase"}, "csrf_token": {m[1]}}))
-	if path != "/" || !strings.Contains(home, `id="user">root<`) || !strings.Contains(home, "Administrator") {
+	if path != "/" || !strings.Contains(home, `id="user">root<`) || !strings.Contains(home, `class="roles">(admin)`) {
 		t.Fatalf("password sign-in landed on %s:\n%s", path, home)
+	}
+	// The console's pages sit behind the session: a form posted without its CSRF token is
+	// refused before any operation runs.
+	if res, err := c.PostForm(base+"/findings", url.Values{"title": {"x"}, "severity": {"low"}}); err != nil {
+		t.Fatal(err)
+	} else {
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "CSRF") {
+			t.Errorf("a form without its CSRF token = %d %s, want 403 naming the token", res.StatusCode, body)
+		}
 	}
 	// The API still answers beside the console.
 	if path, body := read(c.Get(base + "/healthz")); path != "/healthz" || !strings.Contains(body, `"ok"`) {
@@ -98,7 +109,7 @@ func TestServeConsoleSignIn(t *testing.T) {
 
 	idp.SignIn(oidctest.Person{Subject: "emp-77", Username: "auditor.kim", Groups: []string{"dr-audit"}})
 	path, home = read(browser().Get(base + "/login/oidc"))
-	if path != "/" || !strings.Contains(home, `id="user">auditor.kim<`) || !strings.Contains(home, "Auditor") {
+	if path != "/" || !strings.Contains(home, `id="user">auditor.kim<`) || !strings.Contains(home, `class="roles">(auditor)`) {
 		t.Fatalf("OIDC sign-in landed on %s:\n%s", path, home)
 	}
 }

@@ -34,8 +34,9 @@ const (
 	// CSRFField is the form field (and CSRFHeader the header) carrying the CSRF token.
 	CSRFField  = "csrf_token"
 	CSRFHeader = "X-CSRF-Token"
-	// maxFormBytes bounds a sign-in form.
-	maxFormBytes = 16 << 10
+	// maxFormBytes bounds a sign-in form, maxPageFormBytes any other console form.
+	maxFormBytes     = 16 << 10
+	maxPageFormBytes = 1 << 20
 )
 
 // Config configures a Console.
@@ -53,6 +54,10 @@ type Config struct {
 	Clock clock.Clock
 	// Logger defaults to one that discards.
 	Logger *slog.Logger
+	// Pages builds the console's pages (package pages' New) over the session's caller and
+	// CSRF token; they are served at / behind the session, and every state-changing request
+	// to them must carry its CSRF token. Nil serves the signed-in home page alone.
+	Pages func(caller func(*http.Request) (*control.Caller, error), csrfToken func(*http.Request) string) (http.Handler, error)
 }
 
 // Console serves the console's pages. It is safe for concurrent use.
@@ -62,6 +67,8 @@ type Console struct {
 	limiter *limiter
 	oidc    *oidcFlow
 	pages   *pages
+	// app is the console's pages, nil without Config.Pages.
+	app http.Handler
 }
 
 // New returns a Console.
@@ -88,13 +95,28 @@ func New(cfg Config) (*Console, error) {
 		return nil, err
 	}
 	c.pages = p
+	if cfg.Pages != nil {
+		caller := func(r *http.Request) (*control.Caller, error) {
+			caller, _, err := c.Caller(r)
+			return caller, err
+		}
+		csrf := func(r *http.Request) string { return csrfToken(c.sessionSecret(r)) }
+		if c.app, err = cfg.Pages(caller, csrf); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
 }
 
-// Register adds the console's routes to mux: GET / , GET and POST /login, GET /login/oidc,
-// GET /auth/callback and POST /logout.
+// Register adds the console's routes to mux: GET and POST /login, GET /login/oidc, GET
+// /auth/callback and POST /logout, and either its pages at / (Config.Pages) or the signed-in
+// home page at GET /.
 func (c *Console) Register(mux *http.ServeMux) {
-	mux.Handle("GET /{$}", c.headers(http.HandlerFunc(c.home)))
+	if c.app != nil {
+		mux.Handle("/", c.headers(c.requireCSRF(c.app)))
+	} else {
+		mux.Handle("GET /{$}", c.headers(http.HandlerFunc(c.home)))
+	}
 	mux.Handle("GET /login", c.headers(http.HandlerFunc(c.loginForm)))
 	mux.Handle("POST /login", c.headers(http.HandlerFunc(c.loginPassword)))
 	mux.Handle("GET /login/oidc", c.headers(http.HandlerFunc(c.loginOIDC)))
@@ -112,6 +134,24 @@ func (c *Console) headers(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// requireCSRF refuses, with 403 and before anything is done, a state-changing request that
+// does not carry its session's CSRF token. A request without a session passes to the pages,
+// which send it to sign in.
+func (c *Console) requireCSRF(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		default:
+			r.Body = http.MaxBytesReader(w, r.Body, maxPageFormBytes)
+			if c.sessionSecret(r) != "" && !c.CheckCSRF(r) {
+				http.Error(w, "403 forbidden: the form's CSRF token is missing or wrong; reload the page and try again", http.StatusForbidden)
+				return
+			}
+		}
 		next.ServeHTTP(w, r)
 	})
 }
