@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -356,8 +357,8 @@ func TestRunFailsWhenDRSiteNeverGetsHealthy(t *testing.T) {
 		if got.State != drills.RunRolledBack || got.StateReason == "" {
 			t.Errorf("stored run = %s %q, want rolled_back with the reason", got.State, got.StateReason)
 		}
-		// The run ended with its findings: the failed step, and each service's missed RTO,
-		// due from its end.
+		// The run ended with its findings: the failed step, and the RTOs missed, due from its
+		// end.
 		page, err := st.FindingList(ctx, &store.FindingListParams{RunID: run.ID})
 		if err != nil {
 			t.Fatal(err)
@@ -375,9 +376,11 @@ func TestRunFailsWhenDRSiteNeverGetsHealthy(t *testing.T) {
 				missedRTO[f.Service] = true
 			}
 		}
-		if !stepFound || len(missedRTO) != len(ms) {
-			t.Errorf("findings = %d (step wait-allocations found %v, missed RTOs %v), want the failed step and the RTO of each of %d services",
-				len(page.Findings), stepFound, missedRTO, len(ms))
+		// auth was restored within its objective: its RTO was met, and only the services never
+		// restored missed theirs.
+		if want := map[string]bool{"payments": true, "remittance": true}; !stepFound || !maps.Equal(missedRTO, want) {
+			t.Errorf("findings = %d (step wait-allocations found %v, missed RTOs %v), want the failed step and the missed RTOs %v",
+				len(page.Findings), stepFound, missedRTO, want)
 		}
 	})
 }
