@@ -172,7 +172,10 @@ func run(ctx context.Context, opt Options) (*Report, error) {
 		// Take turns at going first, so that neither always finds the caches the other warmed.
 		steps := []func() error{
 			func() (err error) { rd.CopyTook, rd.CopyBytes, rd.CopyRows, err = copyRows(ctx, dsn); return err },
-			func() (err error) { rd.Export, rd.ExportWall, rd.MaxRSS, err = exportChild(ctx, dsn, key, bundle); return err },
+			func() (err error) {
+				rd.Export, rd.ExportWall, rd.MaxRSS, err = exportChild(ctx, dsn, key, bundle)
+				return err
+			},
 		}
 		if i%2 == 1 {
 			steps[0], steps[1] = steps[1], steps[0]
