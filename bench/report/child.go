@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/firedrill/firedrill/drills"
@@ -22,6 +23,8 @@ const (
 	envDSN   = "FIREDRILL_BENCH_REPORT_DSN"
 	envKey   = "FIREDRILL_BENCH_REPORT_KEY"
 	envOut   = "FIREDRILL_BENCH_REPORT_OUT"
+	// EnvCPUProfile, when set, is where the child writes a CPU profile of its export.
+	EnvCPUProfile = "FIREDRILL_BENCH_REPORT_CPUPROFILE"
 )
 
 // ExportResult is what the child measured of its export.
@@ -86,6 +89,17 @@ func exportOnce(ctx context.Context, dsn, keyPath, out string) (*ExportResult, e
 		return nil, err
 	}
 	defer f.Close()
+	if path := os.Getenv(EnvCPUProfile); path != "" {
+		pf, err := os.Create(path)
+		if err != nil {
+			return nil, err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	m, h, err := g.Export(ctx, f, &oreport.ExportParams{
 		Scope: scope, ID: "R-bench", Version: 1, Institution: "Bench Bank", GeneratedBy: "user:bench",

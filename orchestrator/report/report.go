@@ -192,9 +192,12 @@ func (g *Gatherer) Export(ctx context.Context, w io.Writer, p *ExportParams) (*b
 		return nil, nil, fmt.Errorf("export report: %w", err)
 	}
 	src := &source{g: g, from: p.Scope.Period.Start, to: p.Scope.Period.End, endedBefore: p.Now, plans: map[string]string{}}
-	evalSrc := src
+	// The evaluation reads the runs and their measurements only, not the steps, approvals and
+	// records (most of a period's rows, which the bundle's walk reads), and also those of the
+	// scope's lookback.
+	evalSrc := &source{g: g, from: p.Scope.Period.Start, to: p.Scope.Period.End, endedBefore: p.Now, plans: src.plans, factsOnly: true}
 	if lb := p.Scope.LookbackFrom; !lb.IsZero() && lb.Before(p.Scope.Period.Start) {
-		evalSrc = &source{g: g, from: lb, to: p.Scope.Period.End, endedBefore: p.Now, plans: src.plans}
+		evalSrc.from = lb
 	}
 	var findings []bundle.Finding
 	if g.cfg.Findings != nil {
@@ -352,6 +355,9 @@ type source struct {
 	endedBefore time.Time
 	// plans caches each plan's scenario (its description) by plan ID: a period has few plans.
 	plans map[string]string
+	// factsOnly leaves out of the drills what the evaluation does not read: steps, approvals
+	// and records.
+	factsOnly bool
 }
 
 // pages yields the period's ended runs a page at a time.
@@ -396,23 +402,25 @@ func (s *source) Drills(ctx context.Context) iter.Seq2[*bundle.Drill, error] {
 			}
 			ids := runIDs(runs)
 			st := s.g.cfg.Store
-			steps, err := st.StepResultListRuns(ctx, ids)
-			if err != nil {
-				yield(nil, err)
-				return
-			}
 			ms, err := st.MeasurementListRuns(ctx, ids)
 			if err != nil {
 				yield(nil, err)
 				return
 			}
-			approvals, err := st.ApprovalListRuns(ctx, ids)
-			if err != nil {
-				yield(nil, err)
-				return
-			}
+			var steps map[string][]*store.StepResult
+			var approvals map[string][]*store.Approval
 			records := map[string]*RunRecord{}
-			if s.g.cfg.Records != nil {
+			if !s.factsOnly {
+				if steps, err = st.StepResultListRuns(ctx, ids); err != nil {
+					yield(nil, err)
+					return
+				}
+				if approvals, err = st.ApprovalListRuns(ctx, ids); err != nil {
+					yield(nil, err)
+					return
+				}
+			}
+			if s.g.cfg.Records != nil && !s.factsOnly {
 				if records, err = s.g.cfg.Records.RunRecordsList(ctx, ids); err != nil {
 					yield(nil, fmt.Errorf("run records: %w", err))
 					return
