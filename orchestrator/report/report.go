@@ -392,42 +392,92 @@ func runIDs(runs []*store.Run) []string {
 	return ids
 }
 
+// prefetched yields fetch(page) for each page of the period's runs, fetching the next page
+// in a goroutine while the caller works on the current one: the database and the writing of
+// the bundle then work at the same time instead of taking turns.
+func prefetched[T any](ctx context.Context, s *source, fetch func(ctx context.Context, runs []*store.Run) (T, error)) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		type item struct {
+			v   T
+			err error
+		}
+		ctx, cancel := context.WithCancel(ctx)
+		ch := make(chan item, 1)
+		done := make(chan struct{})
+		defer func() {
+			cancel()
+			<-done
+		}()
+		go func() {
+			defer close(done)
+			defer close(ch)
+			for runs, err := range s.pages(ctx) {
+				var it item
+				if it.err = err; err == nil {
+					it.v, it.err = fetch(ctx, runs)
+				}
+				select {
+				case ch <- it:
+				case <-ctx.Done():
+					return
+				}
+				if it.err != nil {
+					return
+				}
+			}
+		}()
+		for it := range ch {
+			if !yield(it.v, it.err) || it.err != nil {
+				return
+			}
+		}
+	}
+}
+
+// drillPage is a page of runs with what their drills list.
+type drillPage struct {
+	runs      []*store.Run
+	ms        map[string][]*store.Measurement
+	steps     map[string][]*store.StepResult
+	approvals map[string][]*store.Approval
+	records   map[string]*RunRecord
+}
+
+func (s *source) drillPage(ctx context.Context, runs []*store.Run) (*drillPage, error) {
+	ids := runIDs(runs)
+	st := s.g.cfg.Store
+	p := &drillPage{runs: runs, records: map[string]*RunRecord{}}
+	var err error
+	if p.ms, err = st.MeasurementListRuns(ctx, ids); err != nil {
+		return nil, err
+	}
+	if s.factsOnly {
+		return p, nil
+	}
+	if p.steps, err = st.StepResultListRuns(ctx, ids); err != nil {
+		return nil, err
+	}
+	if p.approvals, err = st.ApprovalListRuns(ctx, ids); err != nil {
+		return nil, err
+	}
+	if s.g.cfg.Records != nil {
+		if p.records, err = s.g.cfg.Records.RunRecordsList(ctx, ids); err != nil {
+			return nil, fmt.Errorf("run records: %w", err)
+		}
+	}
+	return p, nil
+}
+
 // Drills yields the period's drills with their steps, measurements, approvals and records.
 func (s *source) Drills(ctx context.Context) iter.Seq2[*bundle.Drill, error] {
 	return func(yield func(*bundle.Drill, error) bool) {
-		for runs, err := range s.pages(ctx) {
+		for p, err := range prefetched(ctx, s, s.drillPage) {
 			if err != nil {
 				yield(nil, err)
 				return
 			}
-			ids := runIDs(runs)
-			st := s.g.cfg.Store
-			ms, err := st.MeasurementListRuns(ctx, ids)
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			var steps map[string][]*store.StepResult
-			var approvals map[string][]*store.Approval
-			records := map[string]*RunRecord{}
-			if !s.factsOnly {
-				if steps, err = st.StepResultListRuns(ctx, ids); err != nil {
-					yield(nil, err)
-					return
-				}
-				if approvals, err = st.ApprovalListRuns(ctx, ids); err != nil {
-					yield(nil, err)
-					return
-				}
-			}
-			if s.g.cfg.Records != nil && !s.factsOnly {
-				if records, err = s.g.cfg.Records.RunRecordsList(ctx, ids); err != nil {
-					yield(nil, fmt.Errorf("run records: %w", err))
-					return
-				}
-			}
-			for _, r := range runs {
-				d, err := s.drillOf(ctx, r, steps[r.ID], ms[r.ID], approvals[r.ID], records[r.ID])
+			for _, r := range p.runs {
+				d, err := s.drillOf(ctx, r, p.steps[r.ID], p.ms[r.ID], p.approvals[r.ID], p.records[r.ID])
 				if !yield(d, err) || err != nil {
 					return
 				}
@@ -496,19 +546,22 @@ func (s *source) scenario(ctx context.Context, r *store.Run) (string, error) {
 
 // Events yields the period's run events with their audit rows, in the order of Drills.
 func (s *source) Events(ctx context.Context) iter.Seq2[*bundle.Event, error] {
+	type eventPage struct {
+		runs []*store.Run
+		evs  map[string][]*store.AuditedEvent
+	}
+	fetch := func(ctx context.Context, runs []*store.Run) (*eventPage, error) {
+		evs, err := s.g.cfg.Store.RunEventAuditedListRuns(ctx, runIDs(runs))
+		return &eventPage{runs: runs, evs: evs}, err
+	}
 	return func(yield func(*bundle.Event, error) bool) {
-		for runs, err := range s.pages(ctx) {
+		for p, err := range prefetched(ctx, s, fetch) {
 			if err != nil {
 				yield(nil, err)
 				return
 			}
-			evs, err := s.g.cfg.Store.RunEventAuditedListRuns(ctx, runIDs(runs))
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			for _, r := range runs {
-				for _, e := range evs[r.ID] {
+			for _, r := range p.runs {
+				for _, e := range p.evs[r.ID] {
 					be := &bundle.Event{RunID: e.RunID, Seq: int64(e.Seq), At: e.At, Kind: e.Kind, StepKey: e.StepKey, Message: e.Message, Data: e.Data}
 					if e.Audit != nil {
 						be.Audit = &bundle.AuditRow{Seq: e.Audit.Seq, PrevHash: e.Audit.PrevHash, Hash: e.Audit.Hash, Content: e.Audit.Content}
