@@ -25,6 +25,10 @@ const (
 	envOut   = "FIREDRILL_BENCH_REPORT_OUT"
 	// EnvCPUProfile, when set, is where the child writes a CPU profile of its export.
 	EnvCPUProfile = "FIREDRILL_BENCH_REPORT_CPUPROFILE"
+	// EnvHeapProfile, when set, is where the child writes a heap profile of what is live
+	// halfway through the export as EnvHeapAfter (a duration) times it.
+	EnvHeapProfile = "FIREDRILL_BENCH_REPORT_HEAPPROFILE"
+	EnvHeapAfter   = "FIREDRILL_BENCH_REPORT_HEAPAFTER"
 )
 
 // ExportResult is what the child measured of its export.
@@ -99,6 +103,19 @@ func exportOnce(ctx context.Context, dsn, keyPath, out string) (*ExportResult, e
 			return nil, err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if path := os.Getenv(EnvHeapProfile); path != "" {
+		after, err := time.ParseDuration(os.Getenv(EnvHeapAfter))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", EnvHeapAfter, err)
+		}
+		t := time.AfterFunc(after, func() {
+			if pf, err := os.Create(path); err == nil {
+				_ = pprof.Lookup("heap").WriteTo(pf, 0)
+				pf.Close()
+			}
+		})
+		defer t.Stop()
 	}
 	start := time.Now()
 	m, h, err := g.Export(ctx, f, &oreport.ExportParams{

@@ -361,12 +361,12 @@ type source struct {
 }
 
 // pages yields the period's ended runs a page at a time.
-func (s *source) pages(ctx context.Context) iter.Seq2[[]*store.Run, error] {
+func (s *source) pages(ctx context.Context, limit int) iter.Seq2[[]*store.Run, error] {
 	return func(yield func([]*store.Run, error) bool) {
 		var after *store.RunCursor
 		for {
 			runs, err := s.g.cfg.Store.RunEndedPage(ctx, &store.RunEndedPageParams{
-				From: s.from, To: s.to, EndedBefore: s.endedBefore, After: after, Limit: s.g.cfg.PageSize,
+				From: s.from, To: s.to, EndedBefore: s.endedBefore, After: after, Limit: limit,
 			})
 			if err != nil {
 				yield(nil, err)
@@ -395,7 +395,7 @@ func runIDs(runs []*store.Run) []string {
 // prefetched yields fetch(page) for each page of the period's runs, fetching the next page
 // in a goroutine while the caller works on the current one: the database and the writing of
 // the bundle then work at the same time instead of taking turns.
-func prefetched[T any](ctx context.Context, s *source, fetch func(ctx context.Context, runs []*store.Run) (T, error)) iter.Seq2[T, error] {
+func prefetched[T any](ctx context.Context, s *source, limit int, fetch func(ctx context.Context, runs []*store.Run) (T, error)) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		type item struct {
 			v   T
@@ -411,7 +411,7 @@ func prefetched[T any](ctx context.Context, s *source, fetch func(ctx context.Co
 		go func() {
 			defer close(done)
 			defer close(ch)
-			for runs, err := range s.pages(ctx) {
+			for runs, err := range s.pages(ctx, limit) {
 				var it item
 				if it.err = err; err == nil {
 					it.v, it.err = fetch(ctx, runs)
@@ -471,7 +471,7 @@ func (s *source) drillPage(ctx context.Context, runs []*store.Run) (*drillPage, 
 // Drills yields the period's drills with their steps, measurements, approvals and records.
 func (s *source) Drills(ctx context.Context) iter.Seq2[*bundle.Drill, error] {
 	return func(yield func(*bundle.Drill, error) bool) {
-		for p, err := range prefetched(ctx, s, s.drillPage) {
+		for p, err := range prefetched(ctx, s, s.g.cfg.PageSize, s.drillPage) {
 			if err != nil {
 				yield(nil, err)
 				return
@@ -544,6 +544,11 @@ func (s *source) scenario(ctx context.Context, r *store.Run) (string, error) {
 	return sc, nil
 }
 
+// eventPageShare divides the page size for the walk of the events: a run has about as many
+// events as step results, each with its audit row, several times a step result's bytes, and
+// a page is held up to three times (fetched, waiting, written).
+const eventPageShare = 4
+
 // Events yields the period's run events with their audit rows, in the order of Drills.
 func (s *source) Events(ctx context.Context) iter.Seq2[*bundle.Event, error] {
 	type eventPage struct {
@@ -555,7 +560,7 @@ func (s *source) Events(ctx context.Context) iter.Seq2[*bundle.Event, error] {
 		return &eventPage{runs: runs, evs: evs}, err
 	}
 	return func(yield func(*bundle.Event, error) bool) {
-		for p, err := range prefetched(ctx, s, fetch) {
+		for p, err := range prefetched(ctx, s, max(1, s.g.cfg.PageSize/eventPageShare), fetch) {
 			if err != nil {
 				yield(nil, err)
 				return
