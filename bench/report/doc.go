@@ -15,7 +15,7 @@
 // COPY is `COPY (SELECT ...) TO STDOUT` of exactly the rows the export reads, in the order it
 // reads them: the period's ended runs, their step results, measurements, approvals, run
 // events and those events' audit rows, and the plans; read by this process and discarded.
-// The first repetition also verifies the bundle with report.Verify (hashes, signature, the
+// After the rounds, the first round's bundle is verified with report.Verify (hashes, signature, the
 // audit chain segment and every RTO and RPO recomputed from events.ndjson).
 //
 // It is a benchmark harness: only bench/ scripts and this package's test use it, and it
