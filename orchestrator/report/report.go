@@ -360,13 +360,14 @@ type source struct {
 	factsOnly bool
 }
 
-// pages yields the period's ended runs a page at a time.
-func (s *source) pages(ctx context.Context, limit int) iter.Seq2[[]*store.Run, error] {
+// pages yields the period's ended runs a page of limit at a time; keysOnly reads their IDs and
+// creation times alone (store.RunEndedPageParams.KeysOnly).
+func (s *source) pages(ctx context.Context, limit int, keysOnly bool) iter.Seq2[[]*store.Run, error] {
 	return func(yield func([]*store.Run, error) bool) {
 		var after *store.RunCursor
 		for {
 			runs, err := s.g.cfg.Store.RunEndedPage(ctx, &store.RunEndedPageParams{
-				From: s.from, To: s.to, EndedBefore: s.endedBefore, After: after, Limit: limit,
+				From: s.from, To: s.to, EndedBefore: s.endedBefore, After: after, Limit: limit, KeysOnly: keysOnly,
 			})
 			if err != nil {
 				yield(nil, err)
@@ -393,9 +394,10 @@ func runIDs(runs []*store.Run) []string {
 }
 
 // prefetched yields fetch(page) for each page of the period's runs, fetching the next page
-// in a goroutine while the caller works on the current one: the database and the writing of
-// the bundle then work at the same time instead of taking turns.
-func prefetched[T any](ctx context.Context, s *source, limit int, fetch func(ctx context.Context, runs []*store.Run) (T, error)) iter.Seq2[T, error] {
+// (of limit runs, keysOnly as pages) in a goroutine while the caller works on the current one:
+// the database and the writing of the bundle then work at the same time instead of taking
+// turns.
+func prefetched[T any](ctx context.Context, s *source, limit int, keysOnly bool, fetch func(ctx context.Context, runs []*store.Run) (T, error)) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		type item struct {
 			v   T
@@ -411,7 +413,7 @@ func prefetched[T any](ctx context.Context, s *source, limit int, fetch func(ctx
 		go func() {
 			defer close(done)
 			defer close(ch)
-			for runs, err := range s.pages(ctx, limit) {
+			for runs, err := range s.pages(ctx, limit, keysOnly) {
 				var it item
 				if it.err = err; err == nil {
 					it.v, it.err = fetch(ctx, runs)
@@ -471,7 +473,7 @@ func (s *source) drillPage(ctx context.Context, runs []*store.Run) (*drillPage, 
 // Drills yields the period's drills with their steps, measurements, approvals and records.
 func (s *source) Drills(ctx context.Context) iter.Seq2[*bundle.Drill, error] {
 	return func(yield func(*bundle.Drill, error) bool) {
-		for p, err := range prefetched(ctx, s, s.g.cfg.PageSize, s.drillPage) {
+		for p, err := range prefetched(ctx, s, s.g.cfg.PageSize, false, s.drillPage) {
 			if err != nil {
 				yield(nil, err)
 				return
@@ -560,7 +562,7 @@ func (s *source) Events(ctx context.Context) iter.Seq2[*bundle.Event, error] {
 		return &eventPage{runs: runs, evs: evs}, err
 	}
 	return func(yield func(*bundle.Event, error) bool) {
-		for p, err := range prefetched(ctx, s, max(1, s.g.cfg.PageSize/eventPageShare), fetch) {
+		for p, err := range prefetched(ctx, s, max(1, s.g.cfg.PageSize/eventPageShare), true, fetch) {
 			if err != nil {
 				yield(nil, err)
 				return

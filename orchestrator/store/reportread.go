@@ -26,6 +26,9 @@ type RunEndedPageParams struct {
 	After *RunCursor
 	// Limit defaults to 100, at most MaxRunListLimit.
 	Limit int
+	// KeysOnly reads each run's ID and CreatedAt alone (the other fields are zero), for a walk
+	// that needs no more than the runs' IDs.
+	KeysOnly bool
 }
 
 // RunEndedPage returns the next page of the runs created in [From, To) that have ended,
@@ -54,6 +57,9 @@ func (s *Store) RunEndedPage(ctx context.Context, p *RunEndedPageParams) ([]*Run
 	if p.After != nil {
 		at := utcMS(p.After.CreatedAt)
 		q = q.Where("(created_at > ? OR (created_at = ? AND id > ?))", at, at, p.After.ID)
+	}
+	if p.KeysOnly {
+		q = q.Select("id", "created_at")
 	}
 	var ms []runModel
 	if err := q.Order("created_at, id").Limit(limit).Find(&ms).Error; err != nil {
