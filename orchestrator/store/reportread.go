@@ -56,7 +56,14 @@ func (s *Store) RunEndedPage(ctx context.Context, p *RunEndedPageParams) ([]*Run
 	}
 	if p.After != nil {
 		at := utcMS(p.After.CreatedAt)
-		q = q.Where("(created_at > ? OR (created_at = ? AND id > ?))", at, at, p.After.ID)
+		if s.dialect == DialectPostgres {
+			// A row comparison is an index condition on runs_created_at_idx: the scan starts
+			// at the cursor. The OR form is a filter, and every page scanned the period from
+			// its start (95 ms for a page late in 100,000 runs, against 0.2 ms).
+			q = q.Where("(created_at, id) > (?, ?)", at, p.After.ID)
+		} else {
+			q = q.Where("(created_at > ? OR (created_at = ? AND id > ?))", at, at, p.After.ID)
+		}
 	}
 	if p.KeysOnly {
 		q = q.Select("id", "created_at")
