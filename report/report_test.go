@@ -551,3 +551,22 @@ func TestAppendEventLineIsEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestBundleEntriesCarryTheReportTime checks that every zip entry, those copied in deflated
+// as well, carries the report's generation time as its modification time.
+func TestBundleEntriesCarryTheReportTime(t *testing.T) {
+	h, src := fixture()
+	var buf bytes.Buffer
+	if _, err := report.Write(context.Background(), &buf, h, src, testKey(), nil); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range zr.File {
+		if !f.Modified.Equal(h.GeneratedAt) {
+			t.Errorf("%s is dated %s, want %s", f.Name, f.Modified, h.GeneratedAt)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -238,6 +239,7 @@ func (b *bundleWriter) header(name string) *zip.FileHeader {
 func (b *bundleWriter) appendDeflated(name string, f *deflatedFile) error {
 	fh := b.header(name)
 	fh.CRC32, fh.UncompressedSize64, fh.CompressedSize64 = f.crc.Sum32(), uint64(f.size), uint64(f.compressed)
+	setRawModified(fh)
 	zf, err := b.zw.CreateRaw(fh)
 	if err != nil {
 		return err
@@ -250,6 +252,21 @@ func (b *bundleWriter) appendDeflated(name string, f *deflatedFile) error {
 	}
 	b.m.Files = append(b.m.Files, ManifestFile{Name: name, SHA256: hex.EncodeToString(f.sha.Sum(nil)), Size: f.size})
 	return nil
+}
+
+// setRawModified writes fh.Modified into the header's fields as zip.Writer.CreateHeader
+// does (the MS-DOS date and time, and the extended timestamp extra field), which CreateRaw
+// leaves to its caller.
+func setRawModified(fh *zip.FileHeader) {
+	t := fh.Modified.UTC()
+	fh.ModifiedDate = uint16(t.Day() + int(t.Month())<<5 + (t.Year()-1980)<<9)
+	fh.ModifiedTime = uint16(t.Second()/2 + t.Minute()<<5 + t.Hour()<<11)
+	var ext [9]byte
+	binary.LittleEndian.PutUint16(ext[0:], 0x5455) // extended timestamp
+	binary.LittleEndian.PutUint16(ext[2:], 5)
+	ext[4] = 1 // the modification time only
+	binary.LittleEndian.PutUint32(ext[5:], uint32(t.Unix()))
+	fh.Extra = append(fh.Extra, ext[:]...)
 }
 
 // raw writes the manifest or its signature, which the manifest does not list.
