@@ -259,7 +259,9 @@ func (b *bundleWriter) appendDeflated(name string, f *deflatedFile) error {
 // leaves to its caller.
 func setRawModified(fh *zip.FileHeader) {
 	t := fh.Modified.UTC()
+	//lint:ignore SA1019 CreateRaw writes these fields as they are: with Modified alone the entry is dated 1980.
 	fh.ModifiedDate = uint16(t.Day() + int(t.Month())<<5 + (t.Year()-1980)<<9)
+	//lint:ignore SA1019 as above.
 	fh.ModifiedTime = uint16(t.Second()/2 + t.Minute()<<5 + t.Hour()<<11)
 	var ext [9]byte
 	binary.LittleEndian.PutUint16(ext[0:], 0x5455) // extended timestamp
@@ -449,12 +451,6 @@ func (j *reportJSONWriter) end() error {
 	return err
 }
 
-// eventLine is a line of events.ndjson holding a run event with its audit row.
-type eventLine struct {
-	Type string `json:"type"`
-	*Event
-}
-
 // headLine is the last line of events.ndjson: the audit chain's head when the report was made.
 type headLine struct {
 	Type string `json:"type"`
@@ -489,7 +485,7 @@ func writeEvents(w io.Writer, h *Header, events iter.Seq2[*Event, error]) error 
 }
 
 // appendEventLine appends ev's line of events.ndjson: byte for byte what a json.Encoder
-// without HTML escaping writes for eventLine{Type: lineRunEvent, Event: ev}
+// without HTML escaping writes for struct{Type string `json:"type"`; *Event}{lineRunEvent, ev}
 // (TestAppendEventLineIsEncodingJSON holds it to that), written field by field because
 // events.ndjson is most of a bundle and reflection was most of its writing time.
 func appendEventLine(b []byte, ev *Event) ([]byte, error) {
