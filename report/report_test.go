@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
@@ -505,5 +506,67 @@ func TestVerifyFindsARewrittenAuditRowByItsBrokenLink(t *testing.T) {
 	want := "audit row 4 does not link to row 3"
 	if !strings.Contains(problems(v), want) || strings.Contains(problems(v), "differs from audit row") {
 		t.Errorf("with row 3 rewritten consistently, Verify found:\n%swant only %q", problems(v), want)
+	}
+}
+
+// TestAppendEventLineIsEncodingJSON holds the hand-written events.ndjson line to what
+// encoding/json writes, for events with and without an audit row and with strings that need
+// escaping of every kind.
+func TestAppendEventLineIsEncodingJSON(t *testing.T) {
+	strs := []string{"", "plain", `quo"te`, `back\slash`, "new\nline\ttab\r\x00\x1f", "<html>&amp;", "한글 메시지",
+		"\u2028\u2029", "bad \xff utf-8", `{"source":"run_event","data":{"a":"b\"c"}}`}
+	at := time.Date(2026, 3, 4, 5, 6, 7, 890_000_000, time.UTC)
+	var events []*report.Event
+	for i, s := range strs {
+		ev := &report.Event{RunID: s, Seq: int64(i + 1), At: at.Add(time.Duration(i) * time.Millisecond), Kind: s, StepKey: s, Message: s,
+			Data: json.RawMessage(`{"k": "v", "n": [1, 2, {"x": null}], "s": "` + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `"`, `\"`) + `"}`)}
+		if i%2 == 0 {
+			ev.Audit = &report.AuditRow{Seq: int64(1000 + i), PrevHash: s, Hash: "h" + s, Content: s}
+		}
+		if i == 3 {
+			ev.Data = json.RawMessage("null")
+		}
+		events = append(events, ev)
+	}
+	for _, ev := range events {
+		if !json.Valid(ev.Data) {
+			// Strings with control characters make invalid JSON data; give those plain data.
+			ev.Data = json.RawMessage(`{"plain": true}`)
+		}
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(struct {
+			Type string `json:"type"`
+			*report.Event
+		}{"run_event", ev}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := report.AppendEventLine(nil, ev)
+		if err != nil {
+			t.Fatalf("AppendEventLine(%q): %v", ev.RunID, err)
+		}
+		if string(got) != want.String() {
+			t.Errorf("AppendEventLine(%q) =\n%s want\n%s", ev.RunID, got, want.String())
+		}
+	}
+}
+
+// TestBundleEntriesCarryTheReportTime checks that every zip entry, those copied in deflated
+// as well, carries the report's generation time as its modification time.
+func TestBundleEntriesCarryTheReportTime(t *testing.T) {
+	h, src := fixture()
+	var buf bytes.Buffer
+	if _, err := report.Write(context.Background(), &buf, h, src, testKey(), nil); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range zr.File {
+		if !f.Modified.Equal(h.GeneratedAt) {
+			t.Errorf("%s is dated %s, want %s", f.Name, f.Modified, h.GeneratedAt)
+		}
 	}
 }

@@ -8,10 +8,11 @@ import (
 	"time"
 )
 
-// DrillSource streams what a bundle says about its drills. Write walks it once per file it
-// writes (report.json, runs.csv, junit.xml, events.ndjson, report.pdf), so a source reads
-// its rows page by page on each walk and memory stays flat however many runs the period
-// holds. Every walk must yield the same drills in the same order: oldest first.
+// DrillSource streams what a bundle says about its drills. Write walks its drills once (for
+// report.json, runs.csv, junit.xml and report.pdf together) and its events once, both walks
+// at the same time, so a source must allow that; it reads its rows page by page on each walk
+// and memory stays flat however many runs the period holds. Every walk must yield the same
+// drills in the same order: oldest first.
 type DrillSource interface {
 	// Drills yields the drills of the report, each with its steps and measurements.
 	Drills(ctx context.Context) iter.Seq2[*Drill, error]

@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
-	"iter"
 	"strconv"
 	"time"
 
@@ -22,28 +21,34 @@ var RunsCSVHeader = []string{
 	"started_at", "ended_at", "duration_ms", "error",
 }
 
-func writeRunsCSV(w io.Writer, drills iter.Seq2[*Drill, error]) error {
+// runsCSVWriter writes runs.csv: the header row, then a row per step result of each drill.
+type runsCSVWriter struct{ cw *csv.Writer }
+
+func newRunsCSVWriter(w io.Writer) (*runsCSVWriter, error) {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(RunsCSVHeader); err != nil {
-		return err
+		return nil, err
 	}
-	for d, err := range drills {
-		if err != nil {
+	return &runsCSVWriter{cw: cw}, nil
+}
+
+func (c *runsCSVWriter) drill(d *Drill) error {
+	for _, s := range d.Steps {
+		row := []string{
+			d.RunID, d.Plan, d.PlanSHA256, string(d.State), strconv.FormatBool(d.Passed), strconv.FormatBool(d.Forced),
+			s.Key, s.Name, s.Action, s.Site, s.Service, strconv.Itoa(s.Attempt), string(s.State),
+			s.StartedAt.UTC().Format(csvTimeLayout), csvTime(s.EndedAt), csvInt(s.DurationMS), s.Error,
+		}
+		if err := c.cw.Write(row); err != nil {
 			return err
 		}
-		for _, s := range d.Steps {
-			row := []string{
-				d.RunID, d.Plan, d.PlanSHA256, string(d.State), strconv.FormatBool(d.Passed), strconv.FormatBool(d.Forced),
-				s.Key, s.Name, s.Action, s.Site, s.Service, strconv.Itoa(s.Attempt), string(s.State),
-				s.StartedAt.UTC().Format(csvTimeLayout), csvTime(s.EndedAt), csvInt(s.DurationMS), s.Error,
-			}
-			if err := cw.Write(row); err != nil {
-				return err
-			}
-		}
 	}
-	cw.Flush()
-	return cw.Error()
+	return nil
+}
+
+func (c *runsCSVWriter) end() error {
+	c.cw.Flush()
+	return c.cw.Error()
 }
 
 func csvTime(t *time.Time) string {
@@ -93,30 +98,37 @@ type junitProblem struct {
 	Type    string `xml:"type,attr,omitempty"`
 }
 
-func writeJUnit(w io.Writer, h *Header, drills iter.Seq2[*Drill, error]) error {
+// junitWriter writes junit.xml: a testsuite per drill within one testsuites element.
+type junitWriter struct {
+	w   io.Writer
+	enc *xml.Encoder
+}
+
+func newJUnitWriter(w io.Writer, h *Header) (*junitWriter, error) {
 	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := fmt.Fprintf(w, "<testsuites name=%q>\n", xmlAttr("firedrill "+h.Profile.ID+" "+h.Period.Name)); err != nil {
-		return err
+		return nil, err
 	}
 	enc := xml.NewEncoder(w)
 	enc.Indent("  ", "  ")
-	for d, err := range drills {
-		if err != nil {
-			return err
-		}
-		if err := enc.Encode(junitSuiteOf(d)); err != nil {
-			return fmt.Errorf("run %s: %w", d.RunID, err)
-		}
-		if err := enc.Flush(); err != nil {
-			return err
-		}
-		if _, err := io.WriteString(w, "\n"); err != nil {
-			return err
-		}
+	return &junitWriter{w: w, enc: enc}, nil
+}
+
+func (j *junitWriter) drill(d *Drill) error {
+	if err := j.enc.Encode(junitSuiteOf(d)); err != nil {
+		return fmt.Errorf("run %s: %w", d.RunID, err)
 	}
-	_, err := io.WriteString(w, "</testsuites>\n")
+	if err := j.enc.Flush(); err != nil {
+		return err
+	}
+	_, err := io.WriteString(j.w, "\n")
+	return err
+}
+
+func (j *junitWriter) end() error {
+	_, err := io.WriteString(j.w, "</testsuites>\n")
 	return err
 }
 

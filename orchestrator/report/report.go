@@ -13,6 +13,7 @@ import (
 	"io"
 	"iter"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/firedrill/firedrill/drills"
@@ -248,10 +249,13 @@ func (g *Gatherer) evaluate(ctx context.Context, p *EvaluateParams) (*evaluation
 	case p.Now.IsZero():
 		return nil, errors.New("no time")
 	}
-	src := &source{g: g, from: p.Scope.Period.Start, to: p.Scope.Period.End, endedBefore: p.Now, plans: map[string]*planFacts{}}
-	evalSrc := src
+	src := &source{g: g, from: p.Scope.Period.Start, to: p.Scope.Period.End, endedBefore: p.Now, plans: &planCache{byID: map[string]*planFacts{}}}
+	// The evaluation reads the runs and their measurements only, not the steps, approvals and
+	// records (most of a period's rows, which the bundle's walk reads), and also those of the
+	// scope's lookback.
+	evalSrc := &source{g: g, from: p.Scope.Period.Start, to: p.Scope.Period.End, endedBefore: p.Now, plans: src.plans, factsOnly: true}
 	if lb := p.Scope.LookbackFrom; !lb.IsZero() && lb.Before(p.Scope.Period.Start) {
-		evalSrc = &source{g: g, from: lb, to: p.Scope.Period.End, endedBefore: p.Now, plans: src.plans}
+		evalSrc.from = lb
 	}
 	findings, err := g.findings(ctx, p.Now)
 	if err != nil {
@@ -373,17 +377,21 @@ type source struct {
 	g           *Gatherer
 	from, to    time.Time
 	endedBefore time.Time
-	// plans caches what the report reads of each plan by plan ID: a period has few plans.
-	plans map[string]*planFacts
+	// plans caches what the report reads of each plan: a period has few plans.
+	plans *planCache
+	// factsOnly leaves out of the drills what the evaluation does not read: steps, approvals
+	// and records.
+	factsOnly bool
 }
 
-// pages yields the period's ended runs a page at a time.
-func (s *source) pages(ctx context.Context) iter.Seq2[[]*store.Run, error] {
+// pages yields the period's ended runs a page of limit at a time; keysOnly reads their IDs and
+// creation times alone (store.RunEndedPageParams.KeysOnly).
+func (s *source) pages(ctx context.Context, limit int, keysOnly bool) iter.Seq2[[]*store.Run, error] {
 	return func(yield func([]*store.Run, error) bool) {
 		var after *store.RunCursor
 		for {
 			runs, err := s.g.cfg.Store.RunEndedPage(ctx, &store.RunEndedPageParams{
-				From: s.from, To: s.to, EndedBefore: s.endedBefore, After: after, Limit: s.g.cfg.PageSize,
+				From: s.from, To: s.to, EndedBefore: s.endedBefore, After: after, Limit: limit, KeysOnly: keysOnly,
 			})
 			if err != nil {
 				yield(nil, err)
@@ -409,38 +417,91 @@ func runIDs(runs []*store.Run) []string {
 	return ids
 }
 
+// prefetched yields fetch(page) for each page of the period's runs, fetching the next page
+// (of limit runs, keysOnly as pages) in a goroutine while the caller works on the current one:
+// the database and the writing of the bundle then work at the same time instead of taking
+// turns.
+func prefetched[T any](ctx context.Context, s *source, limit int, keysOnly bool, fetch func(ctx context.Context, runs []*store.Run) (T, error)) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		type item struct {
+			v   T
+			err error
+		}
+		ctx, cancel := context.WithCancel(ctx)
+		ch := make(chan item, 1)
+		done := make(chan struct{})
+		defer func() {
+			cancel()
+			<-done
+		}()
+		go func() {
+			defer close(done)
+			defer close(ch)
+			for runs, err := range s.pages(ctx, limit, keysOnly) {
+				var it item
+				if it.err = err; err == nil {
+					it.v, it.err = fetch(ctx, runs)
+				}
+				select {
+				case ch <- it:
+				case <-ctx.Done():
+					return
+				}
+				if it.err != nil {
+					return
+				}
+			}
+		}()
+		for it := range ch {
+			if !yield(it.v, it.err) || it.err != nil {
+				return
+			}
+		}
+	}
+}
+
+// drillPage is a page of runs with what their drills list.
+type drillPage struct {
+	runs      []*store.Run
+	ms        map[string][]*store.Measurement
+	steps     map[string][]*store.StepResult
+	approvals map[string][]*store.Approval
+	records   map[string]*RunRecord
+}
+
+func (s *source) drillPage(ctx context.Context, runs []*store.Run) (*drillPage, error) {
+	ids := runIDs(runs)
+	st := s.g.cfg.Store
+	p := &drillPage{runs: runs}
+	var err error
+	if p.ms, err = st.MeasurementListRuns(ctx, ids); err != nil {
+		return nil, err
+	}
+	if s.factsOnly {
+		return p, nil
+	}
+	if p.steps, err = st.StepResultListRuns(ctx, ids); err != nil {
+		return nil, err
+	}
+	if p.approvals, err = st.ApprovalListRuns(ctx, ids); err != nil {
+		return nil, err
+	}
+	if p.records, err = s.records(ctx, runs); err != nil {
+		return nil, fmt.Errorf("run records: %w", err)
+	}
+	return p, nil
+}
+
 // Drills yields the period's drills with their steps, measurements, approvals and records.
 func (s *source) Drills(ctx context.Context) iter.Seq2[*bundle.Drill, error] {
 	return func(yield func(*bundle.Drill, error) bool) {
-		for runs, err := range s.pages(ctx) {
+		for p, err := range prefetched(ctx, s, s.g.cfg.PageSize, false, s.drillPage) {
 			if err != nil {
 				yield(nil, err)
 				return
 			}
-			ids := runIDs(runs)
-			st := s.g.cfg.Store
-			steps, err := st.StepResultListRuns(ctx, ids)
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			ms, err := st.MeasurementListRuns(ctx, ids)
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			approvals, err := st.ApprovalListRuns(ctx, ids)
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			records, err := s.records(ctx, runs)
-			if err != nil {
-				yield(nil, fmt.Errorf("run records: %w", err))
-				return
-			}
-			for _, r := range runs {
-				d, err := s.drillOf(ctx, r, steps[r.ID], ms[r.ID], approvals[r.ID], records[r.ID])
+			for _, r := range p.runs {
+				d, err := s.drillOf(ctx, r, p.steps[r.ID], p.ms[r.ID], p.approvals[r.ID], p.records[r.ID])
 				if !yield(d, err) || err != nil {
 					return
 				}
@@ -504,39 +565,59 @@ type planFacts struct {
 	intended []*drills.Participant
 }
 
+// planCache holds each plan's facts by plan ID. The drills' pages are fetched in a goroutine
+// while the current one is written, so both read it at once.
+type planCache struct {
+	mu   sync.Mutex
+	byID map[string]*planFacts
+}
+
 func (s *source) plan(ctx context.Context, r *store.Run) (*planFacts, error) {
-	if pf, ok := s.plans[r.PlanID]; ok {
+	s.plans.mu.Lock()
+	pf, ok := s.plans.byID[r.PlanID]
+	s.plans.mu.Unlock()
+	if ok {
 		return pf, nil
 	}
 	p, err := s.g.cfg.Store.PlanGet(ctx, r.PlanID)
 	if err != nil {
 		return nil, fmt.Errorf("run %s: plan: %w", r.ID, err)
 	}
-	pf := &planFacts{}
+	pf = &planFacts{}
 	// A stored plan parsed when it was submitted; should it no longer, the report says
 	// nothing of its scenario or intended participants rather than fail.
 	if plan, diags := drills.ParsePlan(p.Source, p.File); !diags.HasErrors() && plan != nil {
 		pf.scenario, pf.intended = plan.Description, plan.Participants
 	}
-	s.plans[r.PlanID] = pf
+	s.plans.mu.Lock()
+	s.plans.byID[r.PlanID] = pf
+	s.plans.mu.Unlock()
 	return pf, nil
 }
 
+// eventPageShare divides the page size for the walk of the events: a run has about as many
+// events as step results, each with its audit row, several times a step result's bytes, and
+// a page is held up to three times (fetched, waiting, written).
+const eventPageShare = 4
+
 // Events yields the period's run events with their audit rows, in the order of Drills.
 func (s *source) Events(ctx context.Context) iter.Seq2[*bundle.Event, error] {
+	type eventPage struct {
+		runs []*store.Run
+		evs  map[string][]*store.AuditedEvent
+	}
+	fetch := func(ctx context.Context, runs []*store.Run) (*eventPage, error) {
+		evs, err := s.g.cfg.Store.RunEventAuditedListRuns(ctx, runIDs(runs))
+		return &eventPage{runs: runs, evs: evs}, err
+	}
 	return func(yield func(*bundle.Event, error) bool) {
-		for runs, err := range s.pages(ctx) {
+		for p, err := range prefetched(ctx, s, max(1, s.g.cfg.PageSize/eventPageShare), true, fetch) {
 			if err != nil {
 				yield(nil, err)
 				return
 			}
-			evs, err := s.g.cfg.Store.RunEventAuditedListRuns(ctx, runIDs(runs))
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			for _, r := range runs {
-				for _, e := range evs[r.ID] {
+			for _, r := range p.runs {
+				for _, e := range p.evs[r.ID] {
 					be := &bundle.Event{RunID: e.RunID, Seq: int64(e.Seq), At: e.At, Kind: e.Kind, StepKey: e.StepKey, Message: e.Message, Data: e.Data}
 					if e.Audit != nil {
 						be.Audit = &bundle.AuditRow{Seq: e.Audit.Seq, PrevHash: e.Audit.PrevHash, Hash: e.Audit.Hash, Content: e.Audit.Content}

@@ -242,7 +242,8 @@ const seedPlanSource = `plan "site-loss" {
 //     alice, dave or erin through the CLI or the API;
 //   - step s (1..steps) starts at created + 10ms + (s-1)*15ms and lasts 12ms: 1 drains the
 //     source site, 2..steps-2 start the services svc-02.., steps-1 waits for the allocations,
-//     steps checks health; the first meas started services are measured;
+//     steps checks health; the first meas started services are measured, restored 297 ms (for
+//     20 steps) after T0, the run's RTO;
 //   - the timeline as SeedRunEvents lists it.
 //
 // Whatever depends only on the step (or event) number and the kind of run is computed once
@@ -337,7 +338,7 @@ SELECT run_id,
                       WHEN 'aborted' THEN 'aborted by bob: change window closed' ELSE '' END,
        c, c + interval '7 ms', ended, c + interval '9 ms',
        CASE WHEN run_state = 'succeeded' THEN ended - interval '1 ms' END,
-       CASE WHEN run_state = 'succeeded' THEN extract(epoch FROM (ended - interval '10 ms' - c)) * 1000 END,
+       CASE WHEN run_state = 'succeeded' THEN 15 * @steps::int - 3 END,
        run_state = 'succeeded',
        '', 1, NULL, 30000, ended,
        CASE WHEN appr THEN 'monthly-site-loss-0' END,

@@ -1,0 +1,4 @@
+package report
+
+// AppendEventLine exposes appendEventLine to the tests.
+var AppendEventLine = appendEventLine
