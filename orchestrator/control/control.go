@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -54,6 +55,15 @@ type Estate struct {
 	Path   string
 	Estate *drills.Estate
 	Source []byte
+}
+
+// resolve is where a plan path of the estate (a schedule's plan, a submitted plan_file) is:
+// relative to the estate file's directory unless absolute, as the scheduler reads it.
+func (e *Estate) resolve(path string) string {
+	if filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(filepath.Dir(e.Path), path)
 }
 
 // Control carries out the operations people take. It is safe for concurrent use.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -382,11 +381,7 @@ func (c *Control) scheduledServices() ([]oreport.ScheduledServices, error) {
 	est := c.cfg.Estate
 	var out []oreport.ScheduledServices
 	for _, sch := range est.Estate.Schedules {
-		path := sch.Plan
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(filepath.Dir(est.Path), path)
-		}
-		src, err := os.ReadFile(path)
+		src, err := os.ReadFile(est.resolve(sch.Plan))
 		if err != nil {
 			return nil, conflictf("schedule %s: its plan cannot be read (%v): the drills it made due cannot be counted", sch.Name, err)
 		}

@@ -104,7 +104,7 @@ func (c *Control) parsePlan(file, source string, force bool) (*drills.Plan, erro
 	resolved := file
 	switch {
 	case filepath.IsLocal(file):
-		resolved = filepath.Join(filepath.Dir(est.Path), file)
+		resolved = est.resolve(file)
 	case !filepath.IsAbs(file):
 		return nil, invalidf("plan_file", "plan_file %q leaves the estate's directory: give it relative to the estate (or absolute)", file)
 	}
