@@ -207,6 +207,18 @@ var messages = map[string][2]string{
 	"common.filter": {"Filter", "필터"},
 }
 
+// addMessages adds a page's own texts to messages (each page's file declares its own map and
+// adds it in an init, so pages grow without editing one shared list). A key given twice is a
+// programming error.
+func addMessages(m map[string][2]string) {
+	for k, v := range m {
+		if _, dup := messages[k]; dup {
+			panic("console pages: message " + k + " declared twice")
+		}
+		messages[k] = v
+	}
+}
+
 // tr returns the text of key in lang.
 func tr(lang, key string) string {
 	m, ok := messages[key]
