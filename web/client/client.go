@@ -386,13 +386,7 @@ func (c *Client) StepDecide(ctx context.Context, p *control.StepDecideParams) (*
 
 // ApprovalsWaiting lists the runs awaiting approval, those the caller can approve first.
 func (c *Client) ApprovalsWaiting(ctx context.Context) ([]control.ApprovalWaiting, error) {
-	var out struct {
-		Approvals []control.ApprovalWaiting `json:"approvals"`
-	}
-	if err := c.do(ctx, http.MethodGet, "/approvals", nil, nil, &out); err != nil {
-		return nil, err
-	}
-	return out.Approvals, nil
+	return listOf[control.ApprovalWaiting](ctx, c, http.MethodGet, "/approvals", nil, nil, "approvals")
 }
 
 // FreezeGet says whether a freeze is on.
@@ -412,13 +406,7 @@ func (c *Client) FreezeOff(ctx context.Context) (*control.FreezeView, error) {
 
 // ScheduleList lists the schedules.
 func (c *Client) ScheduleList(ctx context.Context) ([]control.ScheduleView, error) {
-	var out struct {
-		Schedules []control.ScheduleView `json:"schedules"`
-	}
-	if err := c.do(ctx, http.MethodGet, "/schedules", nil, nil, &out); err != nil {
-		return nil, err
-	}
-	return out.Schedules, nil
+	return listOf[control.ScheduleView](ctx, c, http.MethodGet, "/schedules", nil, nil, "schedules")
 }
 
 // ScheduleGet returns one schedule with its recorded and next fires.
@@ -461,35 +449,17 @@ func (c *Client) CalendarGet(ctx context.Context, p *control.CalendarParams) (*c
 
 // ServiceList lists the estate's services with their due status.
 func (c *Client) ServiceList(ctx context.Context) ([]control.ServiceView, error) {
-	var out struct {
-		Services []control.ServiceView `json:"services"`
-	}
-	if err := c.do(ctx, http.MethodGet, "/services", nil, nil, &out); err != nil {
-		return nil, err
-	}
-	return out.Services, nil
+	return listOf[control.ServiceView](ctx, c, http.MethodGet, "/services", nil, nil, "services")
 }
 
 // SiteList lists the estate's sites.
 func (c *Client) SiteList(ctx context.Context) ([]control.SiteView, error) {
-	var out struct {
-		Sites []control.SiteView `json:"sites"`
-	}
-	if err := c.do(ctx, http.MethodGet, "/sites", nil, nil, &out); err != nil {
-		return nil, err
-	}
-	return out.Sites, nil
+	return listOf[control.SiteView](ctx, c, http.MethodGet, "/sites", nil, nil, "sites")
 }
 
 // ProfileList lists the regulator profiles the server ships.
 func (c *Client) ProfileList(ctx context.Context) ([]control.ProfileSummary, error) {
-	var out struct {
-		Profiles []control.ProfileSummary `json:"profiles"`
-	}
-	if err := c.do(ctx, http.MethodGet, "/profiles", nil, nil, &out); err != nil {
-		return nil, err
-	}
-	return out.Profiles, nil
+	return listOf[control.ProfileSummary](ctx, c, http.MethodGet, "/profiles", nil, nil, "profiles")
 }
 
 // ProfileGet reads one regulator profile.
@@ -509,13 +479,7 @@ func (c *Client) PlanValidate(ctx context.Context, p *control.PlanValidateParams
 
 // UserList lists users.
 func (c *Client) UserList(ctx context.Context) ([]control.UserView, error) {
-	var out struct {
-		Users []control.UserView `json:"users"`
-	}
-	if err := c.do(ctx, http.MethodGet, "/users", nil, nil, &out); err != nil {
-		return nil, err
-	}
-	return out.Users, nil
+	return listOf[control.UserView](ctx, c, http.MethodGet, "/users", nil, nil, "users")
 }
 
 // UserGet returns one user.
@@ -580,26 +544,14 @@ func (c *Client) PasswordSet(ctx context.Context, p *control.PasswordSetParams) 
 func (c *Client) RoleGrantList(ctx context.Context, user string) ([]control.RoleGrantView, error) {
 	q := url.Values{}
 	setNonEmpty(q, "user", user)
-	var out struct {
-		Grants []control.RoleGrantView `json:"grants"`
-	}
-	if err := c.do(ctx, http.MethodGet, "/role-grants", q, nil, &out); err != nil {
-		return nil, err
-	}
-	return out.Grants, nil
+	return listOf[control.RoleGrantView](ctx, c, http.MethodGet, "/role-grants", q, nil, "grants")
 }
 
 // TokenList lists the tokens of user, or of everyone when user is "", without secrets.
 func (c *Client) TokenList(ctx context.Context, user string) ([]control.TokenView, error) {
 	q := url.Values{}
 	setNonEmpty(q, "user", user)
-	var out struct {
-		Tokens []control.TokenView `json:"tokens"`
-	}
-	if err := c.do(ctx, http.MethodGet, "/tokens", q, nil, &out); err != nil {
-		return nil, err
-	}
-	return out.Tokens, nil
+	return listOf[control.TokenView](ctx, c, http.MethodGet, "/tokens", q, nil, "tokens")
 }
 
 // TokenCreate creates a token; its secret is in the reply and nowhere else.
@@ -642,13 +594,7 @@ func (c *Client) ReportList(ctx context.Context, p *control.ReportListParams) ([
 			q.Set("limit", strconv.Itoa(p.Limit))
 		}
 	}
-	var out struct {
-		Reports []control.ReportView `json:"reports"`
-	}
-	if err := c.do(ctx, http.MethodGet, "/reports", q, nil, &out); err != nil {
-		return nil, err
-	}
-	return out.Reports, nil
+	return listOf[control.ReportView](ctx, c, http.MethodGet, "/reports", q, nil, "reports")
 }
 
 // ReportGet reads one report.
@@ -726,13 +672,7 @@ func (c *Client) RunParticipantsRecord(ctx context.Context, p *control.RunPartic
 	if err != nil {
 		return nil, err
 	}
-	var out struct {
-		Participants []control.ParticipantView `json:"participants"`
-	}
-	if err := c.do(ctx, http.MethodPost, "/runs/"+id+"/participants", nil, p, &out); err != nil {
-		return nil, err
-	}
-	return out.Participants, nil
+	return listOf[control.ParticipantView](ctx, c, http.MethodPost, "/runs/"+id+"/participants", nil, p, "participants")
 }
 
 // RunNoteAdd notes a deviation or a lesson on a run.
@@ -797,6 +737,22 @@ func (c *Client) FindingAcceptRisk(ctx context.Context, p *control.FindingAccept
 }
 
 // call makes one request and decodes its JSON reply into a new T.
+// listOf calls the API and returns the list under key in its reply (the API wraps every list
+// in an object, so that a reply can grow fields without breaking clients).
+func listOf[T any](ctx context.Context, c *Client, method, path string, query url.Values, body any, key string) ([]T, error) {
+	var out map[string]json.RawMessage
+	if err := c.do(ctx, method, path, query, body, &out); err != nil {
+		return nil, err
+	}
+	var list []T
+	if raw, ok := out[key]; ok {
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return nil, fmt.Errorf("%s %s: decode %s: %w", method, path, key, err)
+		}
+	}
+	return list, nil
+}
+
 func call[T any](ctx context.Context, c *Client, method, path string, query url.Values, body any) (*T, error) {
 	var out T
 	if err := c.do(ctx, method, path, query, body, &out); err != nil {
