@@ -15,8 +15,10 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -144,6 +146,9 @@ type view struct {
 	CSRF   string
 	Notice string
 	Path   string
+	// Keep is the page's own query (its filters, its month), which the language and zone
+	// switch carries over so that switching does not lose the reader's place.
+	Keep []queryPair
 	// Can is the caller's permissions by operation name, for the templates.
 	Can  map[string]bool
 	Data any
@@ -214,7 +219,7 @@ func (h *handler) render(w http.ResponseWriter, q *req, status int, name, title 
 	}
 	v := &view{Title: tr(q.lang, title), Nav: name, Lang: q.lang, TZ: q.loc.String(), User: q.caller.Actor.Name,
 		Roles: q.caller.Roles, CSRF: h.cfg.CSRFToken(q.r), Notice: noticeText(q.lang, q.r.URL.Query().Get("done")),
-		Path: q.r.URL.Path, Can: can, Data: data}
+		Path: q.r.URL.Path, Keep: keptQuery(q.r.URL.Query()), Can: can, Data: data}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
 		h.log.Error("render page", "template", name, "err", err)
@@ -225,6 +230,23 @@ func (h *handler) render(w http.ResponseWriter, q *req, status int, name, title 
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = buf.WriteTo(w)
+}
+
+// queryPair is one query parameter, for a form's hidden fields.
+type queryPair struct{ Name, Value string }
+
+// keptQuery is the query without what the preferences form sets itself and the one-time notice.
+func keptQuery(v url.Values) []queryPair {
+	var out []queryPair
+	for _, name := range slices.Sorted(maps.Keys(v)) {
+		if name == "lang" || name == "tz" || name == "done" {
+			continue
+		}
+		for _, value := range v[name] {
+			out = append(out, queryPair{name, value})
+		}
+	}
+	return out
 }
 
 // errorPage is what the error template shows.

@@ -367,6 +367,11 @@ func TestLanguageAndZone(t *testing.T) {
 	if len(cookies) != 2 || !strings.Contains(strings.Join(cookies, ";"), "HttpOnly") {
 		t.Errorf("the switches are not remembered in HttpOnly cookies: %v", cookies)
 	}
+	// The switch keeps the page's own query (its filter) and drops the one-time notice.
+	filtered := c.get(t, drills.RoleViewer, "/runs?state=succeeded&done=approved&lang=ko")
+	if !strings.Contains(filtered.body, `<input type="hidden" name="state" value="succeeded">`) || strings.Contains(filtered.body, `name="done"`) || strings.Contains(filtered.body, `type="hidden" name="lang"`) {
+		t.Errorf("the language switch does not carry the page's filter over, or carries what it sets itself:\n%s", excerpt(filtered.body))
+	}
 	if bad := c.get(t, drills.RoleViewer, "/runs?tz=Mars/Olympus", "Accept-Language", "en"); bad.status != http.StatusOK || !strings.Contains(bad.body, "KST") {
 		t.Errorf("an unknown zone does not fall back to Seoul")
 	}
