@@ -107,6 +107,10 @@ func TestEveryRouteWithEveryCaller(t *testing.T) {
 				}
 				switch {
 				case rt.Public || (roles != nil && rt.Allows(roles)):
+					if r.status == http.StatusForbidden && control.Scoped(rt.Operation, b.callers[caller]) &&
+						strings.Contains(r.apiError(t).Error.Message, control.Scopes[rt.Operation].Reaches) {
+						return // allowed, but not to this target: TestAuditorReadsOnlyCoveredRuns checks the scope
+					}
 					if r.status == http.StatusUnauthorized || r.status == http.StatusForbidden || r.status >= 500 {
 						t.Errorf("%s as %s = %s; control.Permissions[%q] = %v allows it", key, caller, r, rt.Operation, control.Permissions[rt.Operation])
 					}

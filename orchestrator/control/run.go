@@ -307,7 +307,7 @@ func (c *Control) authorizeRunRead(ctx context.Context, caller *Caller, runID st
 		return nil
 	}
 	sc := Scopes[OpRunRead]
-	err = forbiddenf("%s reads %s as %s, and no published report covers run %s", caller.Actor.Name, sc.Reaches, sc.Role, runID)
+	err = forbiddenf("%s reads, as %s, only %s; no published report covers run %s", caller.Actor.Name, sc.Role, sc.Reaches, runID)
 	c.record(ctx, actorOf(caller), string(OpRunRead), runID, store.OutcomeDenied, err.Error(), nil)
 	return err
 }
