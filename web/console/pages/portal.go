@@ -36,6 +36,7 @@ var portalMessages = map[string][2]string{
 	"portal.verify_link":  {"Verify a downloaded bundle", "내려받은 번들 검증"},
 
 	"verify.title":        {"Verify a report bundle", "보고서 번들 검증"},
+	"verify.upload":       {"Upload a bundle", "번들 올리기"},
 	"verify.intro":        {"Upload a report bundle (the zip you downloaded). It is checked in this session against this institution's public key, as firedrill report verify does: the signature, every file's hash, the audit chain and every RTO and RPO recomputed. Nothing is stored.", "내려받은 보고서 번들(zip)을 올려 주십시오. firedrill report verify와 동일하게 기관 공개키로 서명, 파일별 해시, 감사 체인을 확인하고 RTO·RPO를 모두 다시 계산합니다. 올린 파일은 저장하지 않습니다."},
 	"verify.file":         {"Report bundle (.zip)", "보고서 번들 (.zip)"},
 	"verify.file_hint":    {"At most %s.", "최대 %s."},
