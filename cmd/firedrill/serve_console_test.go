@@ -109,7 +109,8 @@ func TestServeConsoleSignIn(t *testing.T) {
 
 	idp.SignIn(oidctest.Person{Subject: "emp-77", Username: "auditor.kim", Groups: []string{"dr-audit"}})
 	path, home = read(browser().Get(base + "/login/oidc"))
-	if path != "/" || !strings.Contains(home, `id="user">auditor.kim<`) || !strings.Contains(home, `class="roles">(auditor)`) {
+	// An auditor's home is the regulator portal.
+	if path != "/portal" || !strings.Contains(home, `id="user">auditor.kim<`) || !strings.Contains(home, `class="roles">(auditor)`) {
 		t.Fatalf("OIDC sign-in landed on %s:\n%s", path, home)
 	}
 }
