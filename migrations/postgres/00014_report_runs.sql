@@ -14,6 +14,15 @@ CREATE TABLE report_runs (
 -- Is this run covered by a published report: asked on every run an auditor reads.
 CREATE INDEX report_runs_run_id_idx ON report_runs (run_id);
 
+-- The reports exported before this table: the runs their export covered, chosen again as the
+-- export chose them (created in the period, ended before the export), before the trigger
+-- freezes the published ones.
+INSERT INTO report_runs (report_id, run_id)
+SELECT reports.id, runs.id FROM reports JOIN runs
+    ON runs.created_at >= reports.period_start AND runs.created_at < reports.period_end
+    AND runs.state IN ('succeeded', 'failed', 'blocked', 'aborted', 'rolled_back', 'rollback_failed')
+    AND runs.ended_at < reports.created_at;
+
 -- +goose StatementBegin
 CREATE FUNCTION report_runs_published_immutable() RETURNS trigger
 LANGUAGE plpgsql AS $$

@@ -94,3 +94,66 @@ func TestReportRunsSayWhichRunsPublishedReportsCover(t *testing.T) {
 		}
 	})
 }
+
+// The reports exported before report_runs get the runs their export covered: those created
+// in the period and ended before the export.
+func TestReportRunsMigrationBackfillsEarlierReports(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		b := setup(t, s)
+		ended := insertRun(t, s, b.plan, drills.RunPending)
+		if err := s.RunFinish(ctx, &store.RunFinishParams{RunID: ended.ID, Epoch: claimRunning(t, s, ended.ID), State: drills.RunSucceeded}); err != nil {
+			t.Fatal(err)
+		}
+		running := insertRun(t, s, b.plan, drills.RunPending)
+		got, err := s.RunGet(ctx, ended.ID)
+		if err != nil || got.EndedAt == nil {
+			t.Fatalf("the ended run: %+v, %v", got, err)
+		}
+		now := got.EndedAt.Add(time.Minute) // the export, after the run ended
+		for _, id := range []string{"R-old", "R-other-period"} {
+			start := got.CreatedAt.Add(-time.Hour)
+			if id == "R-other-period" {
+				start = start.AddDate(-1, 0, 0)
+			}
+			err := s.InTx(ctx, func(tx *store.Tx) error {
+				_, err := s.ReportInsertTx(ctx, tx, &store.ReportInsertParams{
+					ID: id, Version: 1, Profile: "kr-efsr", Period: id, PeriodStart: start, PeriodEnd: start.AddDate(0, 0, 1).Add(-time.Hour),
+					Lang: "ko", CreatedBy: person("lee"), At: now.Add(time.Hour), ManifestSHA256: "m", SigningKeyFingerprint: "fp", Bundle: bytes.NewReader([]byte("zip")),
+				})
+				if err != nil {
+					return err
+				}
+				_, err = s.ReportPublishTx(ctx, tx, &store.ReportPublishParams{ID: id, By: person("park"), At: now.Add(2 * time.Hour), ManifestSHA256: "m2", Bundle: bytes.NewReader([]byte("signed"))})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		// As if the reports were exported before 00014: no rows, then the migration.
+		if _, err := s.MigrateDownTo(ctx, 13); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.MigrateUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range []struct {
+			report string
+			want   []string
+		}{{"R-old", []string{ended.ID}}, {"R-other-period", nil}} {
+			rp, err := s.ReportRunList(ctx, &store.ReportRunListParams{ReportID: tt.report})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, r := range rp.Runs {
+				ids = append(ids, r.ID)
+			}
+			if !slices.Equal(ids, tt.want) {
+				t.Errorf("after the migration %s covers %v, want %v (not the running %s)", tt.report, ids, tt.want, running.ID)
+			}
+		}
+	})
+}
