@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -44,6 +45,26 @@ func TestAuditorReadsOnlyCoveredRuns(t *testing.T) {
 	get(auditor, "/api/v1/runs").decode(t, 200, &list)
 	if len(list.Runs) != 1 || list.Runs[0].ID != covered.ID {
 		t.Errorf("the auditor's run list = %+v, want the covered run alone", list.Runs)
+	}
+	// The report says which runs it covers, to whoever may read it.
+	var rr control.ReportRuns
+	get(auditor, "/api/v1/reports/"+draft.ID+"/runs").decode(t, 200, &rr)
+	if rr.Total != 1 || len(rr.Runs) != 1 || rr.Runs[0].ID != covered.ID {
+		t.Errorf("the report's runs = %+v, want the covered run", rr)
+	}
+	if r := get(auditor, "/api/v1/reports/"+draft.ID+"/runs?limit=x"); r.status != 400 || r.apiError(t).Error.Field != "limit" {
+		t.Errorf("a limit that is no number: %s, want 400 naming limit", r)
+	}
+	if r := get(viewer, "/api/v1/reports/"+draft.ID+"/runs"); r.status != 403 {
+		t.Errorf("the viewer reads the report's runs: %s, want 403", r)
+	}
+	var key control.PublicKeyView
+	get(auditor, "/api/v1/signing-key").decode(t, 200, &key)
+	if key.Fingerprint != draft.SigningKeyFingerprint || !strings.Contains(key.PEM, "BEGIN PUBLIC KEY") {
+		t.Errorf("the signing key = %+v, want the one that signed %s (%s)", key, draft.ID, draft.SigningKeyFingerprint)
+	}
+	if r := get(viewer, "/api/v1/signing-key"); r.status != 403 {
+		t.Errorf("the viewer reads the signing key: %s, want 403", r)
 	}
 	get(viewer, "/api/v1/runs/"+uncovered.ID).decode(t, 200, &control.RunView{})
 	get(viewer, "/api/v1/runs").decode(t, 200, &list)

@@ -199,7 +199,18 @@ func (h *handler) verifyUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	limit := h.cfg.MaxBundleSize
-	r.Body = http.MaxBytesReader(w, r.Body, limit+64<<10)
+	tooLargePage := func() {
+		h.render(w, q, http.StatusRequestEntityTooLarge, "error", "err.too_large", &errorPage{
+			Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf(tr(q.lang, "err.too_large_is"), sizeText(limit)), Back: "/portal/verify"})
+	}
+	// The form's other fields are a few hundred bytes: a declared length far above the limit
+	// is refused before anything is read.
+	const formOverhead = 64 << 10
+	if r.ContentLength > limit+formOverhead {
+		tooLargePage()
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit+formOverhead)
 	f, name, size, err := receiveBundle(r, limit)
 	if f != nil {
 		defer func() {
@@ -210,8 +221,7 @@ func (h *handler) verifyUpload(w http.ResponseWriter, r *http.Request) {
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge) || errors.Is(err, errBundleTooLarge):
-		h.render(w, q, http.StatusRequestEntityTooLarge, "error", "err.too_large", &errorPage{
-			Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf(tr(q.lang, "err.too_large_is"), sizeText(limit)), Back: "/portal/verify"})
+		tooLargePage()
 		return
 	case err != nil:
 		h.fail(w, q, err)
@@ -272,7 +282,11 @@ func receiveBundle(r *http.Request, limit int64) (*os.File, string, int64, error
 		case n == 0:
 			return f, "", 0, errorf(control.CategoryInvalid, "bundle", "the uploaded file is empty: choose the report bundle (.zip)")
 		}
-		return f, p.FileName(), n, nil
+		name := p.FileName()
+		if name == "" {
+			name = "bundle"
+		}
+		return f, name, n, nil
 	}
 }
 

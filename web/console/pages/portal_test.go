@@ -304,6 +304,16 @@ func TestVerifyAnUploadedBundle(t *testing.T) {
 	if got := p.upload(t, srv.URL, auditor, "report.zip", bytes.NewReader(p.bundle)); got.status != http.StatusOK {
 		t.Errorf("a bundle within the limit: %d", got.status)
 	}
+	// A declared length above the limit is refused before the body is read.
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/portal/verify", io.LimitReader(zeros{}, 1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = 1 << 20
+	req.Header.Set("Content-Type", "multipart/form-data; boundary=x")
+	if got := p.do(t, auditor, req); got.status != http.StatusRequestEntityTooLarge {
+		t.Errorf("a declared 1 MiB upload above a 64 KiB limit: %d, want 413", got.status)
+	}
 	if after := verifyTemps(t); len(after) > len(before) {
 		t.Errorf("uploads left temporary files behind: %v", after)
 	}
