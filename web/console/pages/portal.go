@@ -150,6 +150,8 @@ type verifyData struct {
 	// File and Result are the upload's, after a POST.
 	File   string
 	Result *verification
+	// noKey is why Key is nil: the server signs no reports.
+	noKey error
 }
 
 // verification is a bundle's verification as the page shows it: one row per check.
@@ -182,7 +184,7 @@ func (h *handler) verifyPage(q *req) (*verifyData, error) {
 	if err != nil && control.CategoryOf(err) != control.CategoryConflict {
 		return nil, err
 	}
-	return &verifyData{Key: key, MaxSize: h.cfg.MaxBundleSize, Commands: offlineCommands}, nil
+	return &verifyData{Key: key, MaxSize: h.cfg.MaxBundleSize, Commands: offlineCommands, noKey: err}, nil
 }
 
 // verifyUpload verifies an uploaded bundle: the file is streamed to a temporary file (removed
@@ -194,6 +196,9 @@ func (h *handler) verifyUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	// Authorized before the upload is read: a caller who may not verify sends nothing more.
 	d, err := h.verifyPage(q)
+	if err == nil {
+		err = d.noKey // nothing to verify against: the upload is not read
+	}
 	if err != nil {
 		h.fail(w, q, err)
 		return
