@@ -118,11 +118,11 @@ var Scopes = map[Operation]Scope{
 	OpReportRead: {Role: drills.RoleAuditor, Reaches: "published reports"},
 }
 
-// Scoped reports whether caller takes op only within Scopes[op]: every role it holds that
-// grants op is the scope's role.
+// Scoped reports whether caller takes op only within Scopes[op]: it holds the scope's role,
+// and no other role that grants op.
 func Scoped(op Operation, caller *Caller) bool {
 	sc, ok := Scopes[op]
-	if !ok || caller == nil {
+	if !ok || !caller.HasRole(sc.Role) {
 		return false
 	}
 	for _, r := range Permissions[op] {
