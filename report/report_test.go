@@ -240,14 +240,16 @@ func TestVerifyNamesEachTamperedFile(t *testing.T) {
 		file string
 		// want is the file a problem must name: the manifest is held by its signature.
 		want string
+		// check is the check that must fail.
+		check string
 	}{
-		{report.FileReportJSON, report.FileReportJSON},
-		{report.FileRunsCSV, report.FileRunsCSV},
-		{report.FileJUnit, report.FileJUnit},
-		{report.FileEvents, report.FileEvents},
-		{report.FilePDF, report.FilePDF},
-		{report.FileManifest, report.FileManifestSig},
-		{report.FileManifestSig, report.FileManifestSig},
+		{report.FileReportJSON, report.FileReportJSON, report.CheckHashes},
+		{report.FileRunsCSV, report.FileRunsCSV, report.CheckHashes},
+		{report.FileJUnit, report.FileJUnit, report.CheckHashes},
+		{report.FileEvents, report.FileEvents, report.CheckHashes},
+		{report.FilePDF, report.FilePDF, report.CheckHashes},
+		{report.FileManifest, report.FileManifestSig, report.CheckSignature},
+		{report.FileManifestSig, report.FileManifestSig, report.CheckSignature},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -259,6 +261,9 @@ func TestVerifyNamesEachTamperedFile(t *testing.T) {
 			}
 			if v.OK() || !named {
 				t.Errorf("with %s altered, Verify found:\n%swant a problem naming %s", tt.file, problems(v), tt.want)
+			}
+			if !v.Failed(tt.check) {
+				t.Errorf("with %s altered, the %s check holds; Verify found:\n%s", tt.file, tt.check, problems(v))
 			}
 		})
 	}
@@ -284,6 +289,9 @@ func TestVerifyNamesATamperedEventTimestamp(t *testing.T) {
 		want := "run run-2 event 2 differs from audit row"
 		if !strings.Contains(problems(v), want) || !strings.Contains(problems(v), "(at)") {
 			t.Errorf("resigned %t: Verify found:\n%swant %q naming the timestamp", resign, problems(v), want)
+		}
+		if !v.Failed(report.CheckChain) || (resign && (v.Failed(report.CheckHashes) || v.Failed(report.CheckSignature))) {
+			t.Errorf("resigned %t: want the chain check failed (and, resigned, the hashes and signature holding):\n%s", resign, problems(v))
 		}
 	}
 }

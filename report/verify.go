@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -42,8 +43,34 @@ func (v *Verification) OK() bool { return len(v.Problems) == 0 }
 
 // Problem is one thing wrong with a bundle: the file it is in and what is wrong, for a person.
 type Problem struct {
+	// Check is which of the checks found it: CheckSignature, CheckHashes, CheckChain or
+	// CheckFigures.
+	Check   string `json:"check"`
 	File    string `json:"file"`
 	Message string `json:"message"`
+}
+
+// The checks Verify makes, each named on the problems it finds.
+const (
+	// CheckSignature: manifest.sig signs manifest.json with the public key, whose fingerprint
+	// the manifest names.
+	CheckSignature = "signature"
+	// CheckHashes: every file is listed in the manifest, once, with its SHA-256 and size.
+	CheckHashes = "hashes"
+	// CheckChain: the audit chain segment of events.ndjson links row to row up to its head, and
+	// each event matches the audit row that recorded it.
+	CheckChain = "chain"
+	// CheckFigures: every RTO and RPO of report.json and of the events is the one their raw
+	// inputs give.
+	CheckFigures = "figures"
+)
+
+// Checks lists the checks in the order Verify makes them.
+var Checks = []string{CheckSignature, CheckHashes, CheckChain, CheckFigures}
+
+// Failed tells whether check found a problem.
+func (v *Verification) Failed(check string) bool {
+	return slices.ContainsFunc(v.Problems, func(p Problem) bool { return p.Check == check })
 }
 
 func (p Problem) String() string { return p.File + ": " + p.Message }
@@ -51,14 +78,14 @@ func (p Problem) String() string { return p.File + ": " + p.Message }
 // maxProblems bounds the problems listed: a bundle rewritten wholesale would list one per row.
 const maxProblems = 100
 
-func (v *Verification) addf(file, format string, args ...any) {
+func (v *Verification) addf(check, file, format string, args ...any) {
 	if len(v.Problems) == maxProblems {
-		v.Problems = append(v.Problems, Problem{File: file, Message: "more problems were found; only the first are listed"})
+		v.Problems = append(v.Problems, Problem{Check: check, File: file, Message: "more problems were found; only the first are listed"})
 	}
 	if len(v.Problems) > maxProblems {
 		return
 	}
-	v.Problems = append(v.Problems, Problem{File: file, Message: fmt.Sprintf(format, args...)})
+	v.Problems = append(v.Problems, Problem{Check: check, File: file, Message: fmt.Sprintf(format, args...)})
 }
 
 // Verify checks a bundle offline with the institution's public key: the signature of the
@@ -78,7 +105,7 @@ func Verify(r io.ReaderAt, size int64, pub ed25519.PublicKey) (*Verification, er
 	files := map[string]*zip.File{}
 	for _, f := range zr.File {
 		if files[f.Name] != nil {
-			v.addf(f.Name, "the bundle holds this file twice")
+			v.addf(CheckHashes, f.Name, "the bundle holds this file twice")
 		}
 		files[f.Name] = f
 	}
@@ -94,12 +121,12 @@ func Verify(r io.ReaderAt, size int64, pub ed25519.PublicKey) (*Verification, er
 	}
 	for _, f := range zr.File {
 		if !listed[f.Name] {
-			v.addf(f.Name, "the manifest does not list this file")
+			v.addf(CheckHashes, f.Name, "the manifest does not list this file")
 		}
 	}
 	for _, need := range []string{FileReportJSON, FileRunsCSV, FileJUnit, FileEvents} {
 		if !listed[need] {
-			v.addf(FileManifest, "the manifest does not list %s", need)
+			v.addf(CheckHashes, FileManifest, "the manifest does not list %s", need)
 		}
 	}
 	figs, head := verifyEvents(v, files[FileEvents])
@@ -129,60 +156,60 @@ const manifestLimit = 1 << 20
 func verifyManifest(v *Verification, files map[string]*zip.File, pub ed25519.PublicKey) *Manifest {
 	mf, sf := files[FileManifest], files[FileManifestSig]
 	if mf == nil {
-		v.addf(FileManifest, "missing from the bundle")
+		v.addf(CheckSignature, FileManifest, "missing from the bundle")
 		return nil
 	}
 	if sf == nil {
-		v.addf(FileManifestSig, "missing from the bundle")
+		v.addf(CheckSignature, FileManifestSig, "missing from the bundle")
 		return nil
 	}
 	mb, err := readAll(mf, manifestLimit)
 	if err != nil {
-		v.addf(FileManifest, "unreadable: %v", err)
+		v.addf(CheckSignature, FileManifest, "unreadable: %v", err)
 		return nil
 	}
 	sig, err := readAll(sf, ed25519.SignatureSize)
 	if err != nil || len(sig) != ed25519.SignatureSize {
-		v.addf(FileManifestSig, "not a %d-byte Ed25519 signature", ed25519.SignatureSize)
+		v.addf(CheckSignature, FileManifestSig, "not a %d-byte Ed25519 signature", ed25519.SignatureSize)
 	} else if !ed25519.Verify(pub, mb, sig) {
-		v.addf(FileManifestSig, "the signature does not match manifest.json with this public key: the manifest was altered, or the bundle was signed by another key")
+		v.addf(CheckSignature, FileManifestSig, "the signature does not match manifest.json with this public key: the manifest was altered, or the bundle was signed by another key")
 	} else {
 		v.SignatureValid = true
 	}
 	var m Manifest
 	if err := json.Unmarshal(mb, &m); err != nil {
-		v.addf(FileManifest, "not a manifest: %v", err)
+		v.addf(CheckSignature, FileManifest, "not a manifest: %v", err)
 		return nil
 	}
 	if fp, err := Fingerprint(pub); err == nil && m.SigningKeyFingerprint != fp {
-		v.addf(FileManifest, "names signing key %s, but the public key given is %s", m.SigningKeyFingerprint, fp)
+		v.addf(CheckSignature, FileManifest, "names signing key %s, but the public key given is %s", m.SigningKeyFingerprint, fp)
 	}
 	return &m
 }
 
 func verifyFileHash(v *Verification, f *zip.File, mf ManifestFile) {
 	if f == nil {
-		v.addf(mf.Name, "listed in the manifest but missing from the bundle")
+		v.addf(CheckHashes, mf.Name, "listed in the manifest but missing from the bundle")
 		return
 	}
 	rc, err := f.Open()
 	if err != nil {
-		v.addf(mf.Name, "unreadable: %v", err)
+		v.addf(CheckHashes, mf.Name, "unreadable: %v", err)
 		return
 	}
 	defer rc.Close()
 	h := sha256.New()
 	n, err := io.Copy(h, rc)
 	if err != nil {
-		v.addf(mf.Name, "unreadable: %v", err)
+		v.addf(CheckHashes, mf.Name, "unreadable: %v", err)
 		return
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 	switch {
 	case sum != mf.SHA256:
-		v.addf(mf.Name, "its SHA-256 is %s but the manifest says %s: the file was altered", sum, mf.SHA256)
+		v.addf(CheckHashes, mf.Name, "its SHA-256 is %s but the manifest says %s: the file was altered", sum, mf.SHA256)
 	case n != mf.Size:
-		v.addf(mf.Name, "it is %d bytes but the manifest says %d", n, mf.Size)
+		v.addf(CheckHashes, mf.Name, "it is %d bytes but the manifest says %d", n, mf.Size)
 	default:
 		v.Files++
 	}
@@ -218,7 +245,7 @@ func verifyEvents(v *Verification, f *zip.File) (*figures, *AuditHead) {
 	}
 	rc, err := f.Open()
 	if err != nil {
-		v.addf(FileEvents, "unreadable: %v", err)
+		v.addf(CheckChain, FileEvents, "unreadable: %v", err)
 		return figs, nil
 	}
 	defer rc.Close()
@@ -244,24 +271,24 @@ func verifyEvents(v *Verification, f *zip.File) (*figures, *AuditHead) {
 			Type string `json:"type"`
 		}
 		if err := json.Unmarshal(b, &kind); err != nil {
-			v.addf(FileEvents, "line %d is not JSON: %v", line, err)
+			v.addf(CheckChain, FileEvents, "line %d is not JSON: %v", line, err)
 			continue
 		}
 		if head != nil {
-			v.addf(FileEvents, "line %d follows the audit head, which must be the last line", line)
+			v.addf(CheckChain, FileEvents, "line %d follows the audit head, which must be the last line", line)
 		}
 		switch kind.Type {
 		case lineAuditHead:
 			var hl headLine
 			if err := json.Unmarshal(b, &hl); err != nil {
-				v.addf(FileEvents, "line %d: the audit head is unreadable: %v", line, err)
+				v.addf(CheckChain, FileEvents, "line %d: the audit head is unreadable: %v", line, err)
 				continue
 			}
 			head = &hl.AuditHead
 		case lineRunEvent:
 			var ev Event
 			if err := json.Unmarshal(b, &ev); err != nil {
-				v.addf(FileEvents, "line %d: the event is unreadable: %v", line, err)
+				v.addf(CheckChain, FileEvents, "line %d: the event is unreadable: %v", line, err)
 				continue
 			}
 			if ev.RunID != run {
@@ -269,14 +296,14 @@ func verifyEvents(v *Verification, f *zip.File) (*figures, *AuditHead) {
 				run, nextSeq = ev.RunID, 1
 			}
 			if ev.Seq != nextSeq {
-				v.addf(FileEvents, "line %d: run %s event %d follows event %d: events are missing or out of order", line, ev.RunID, ev.Seq, nextSeq-1)
+				v.addf(CheckChain, FileEvents, "line %d: run %s event %d follows event %d: events are missing or out of order", line, ev.RunID, ev.Seq, nextSeq-1)
 			}
 			nextSeq = ev.Seq + 1
 			links = checkAuditRow(v, line, &ev, links)
 			if ev.Kind == drills.EventMeasurement {
 				var m drills.MeasurementEvidence
 				if err := json.Unmarshal(ev.Data, &m); err != nil || m.Service == "" {
-					v.addf(FileEvents, "line %d: run %s event %d: the measurement's data is unreadable", line, ev.RunID, ev.Seq)
+					v.addf(CheckChain, FileEvents, "line %d: run %s event %d: the measurement's data is unreadable", line, ev.RunID, ev.Seq)
 					continue
 				}
 				figs.services[figureKey{ev.RunID, m.Service}] = recomputed{rto: m.RTO(), rpo: m.RPOFigure()}
@@ -287,20 +314,20 @@ func verifyEvents(v *Verification, f *zip.File) (*figures, *AuditHead) {
 					recorded, gave *int64
 				}{{"RTO", m.RTOMS, m.RTO()}, {"RPO", m.RPOMS, m.RPOFigure()}} {
 					if !sameFigure(c.recorded, c.gave) {
-						v.addf(FileEvents, "line %d: run %s %s %s: the event records %s, its raw inputs give %s", line, ev.RunID, m.Service, c.what, msText(c.recorded), msText(c.gave))
+						v.addf(CheckFigures, FileEvents, "line %d: run %s %s %s: the event records %s, its raw inputs give %s", line, ev.RunID, m.Service, c.what, msText(c.recorded), msText(c.gave))
 					}
 				}
 			}
 		default:
-			v.addf(FileEvents, "line %d has an unknown type %q", line, kind.Type)
+			v.addf(CheckChain, FileEvents, "line %d has an unknown type %q", line, kind.Type)
 		}
 	}
 	endRun()
 	if err := sc.Err(); err != nil {
-		v.addf(FileEvents, "unreadable after line %d: %v", line, err)
+		v.addf(CheckChain, FileEvents, "unreadable after line %d: %v", line, err)
 	}
 	if head == nil {
-		v.addf(FileEvents, "the audit chain head (the last line) is missing")
+		v.addf(CheckChain, FileEvents, "the audit chain head (the last line) is missing")
 		return figs, nil
 	}
 	v.AuditHead = *head
@@ -332,25 +359,25 @@ func checkAuditRow(v *Verification, line int, ev *Event, links []auditLink) []au
 		return links
 	}
 	if got := auditchain.Hash(a.PrevHash, a.Seq, a.Content); got != a.Hash {
-		v.addf(FileEvents, "line %d: audit row %d (run %s event %d) was altered: its hash does not match its content", line, a.Seq, ev.RunID, ev.Seq)
+		v.addf(CheckChain, FileEvents, "line %d: audit row %d (run %s event %d) was altered: its hash does not match its content", line, a.Seq, ev.RunID, ev.Seq)
 	}
 	l := auditLink{seq: a.Seq}
 	prev, perr := hex.DecodeString(a.PrevHash)
 	hash, herr := hex.DecodeString(a.Hash)
 	if perr != nil || len(prev) != sha256.Size {
-		v.addf(FileEvents, "line %d: audit row %d: prev_hash is not a SHA-256", line, a.Seq)
+		v.addf(CheckChain, FileEvents, "line %d: audit row %d: prev_hash is not a SHA-256", line, a.Seq)
 	} else {
 		copy(l.prev[:], prev)
 	}
 	if herr != nil || len(hash) != sha256.Size {
-		v.addf(FileEvents, "line %d: audit row %d: hash is not a SHA-256", line, a.Seq)
+		v.addf(CheckChain, FileEvents, "line %d: audit row %d: hash is not a SHA-256", line, a.Seq)
 	} else {
 		copy(l.hash[:], hash)
 	}
 	links = append(links, l)
 	var stored map[string]any
 	if err := json.Unmarshal([]byte(a.Content), &stored); err != nil {
-		v.addf(FileEvents, "line %d: audit row %d: its content is not JSON", line, a.Seq)
+		v.addf(CheckChain, FileEvents, "line %d: audit row %d: its content is not JSON", line, a.Seq)
 		return links
 	}
 	want := map[string]any{
@@ -368,7 +395,7 @@ func checkAuditRow(v *Verification, line int, ev *Event, links []auditLink) []au
 	}
 	if len(differ) > 0 {
 		sort.Strings(differ)
-		v.addf(FileEvents, "line %d: run %s event %d differs from audit row %d, which recorded it (%s): the event was altered", line, ev.RunID, ev.Seq, a.Seq, joinWords(differ))
+		v.addf(CheckChain, FileEvents, "line %d: run %s event %d differs from audit row %d, which recorded it (%s): the event was altered", line, ev.RunID, ev.Seq, a.Seq, joinWords(differ))
 	}
 	return links
 }
@@ -382,24 +409,24 @@ func checkChain(v *Verification, links []auditLink, head *AuditHead) {
 	if hb, err := hex.DecodeString(head.Hash); err == nil && len(hb) == sha256.Size {
 		copy(headHash[:], hb)
 	} else if head.Seq > 0 {
-		v.addf(FileEvents, "the audit head's hash is not a SHA-256")
+		v.addf(CheckChain, FileEvents, "the audit head's hash is not a SHA-256")
 	}
 	for i, l := range links {
 		if i > 0 && links[i-1].seq == l.seq {
-			v.addf(FileEvents, "audit row %d appears twice", l.seq)
+			v.addf(CheckChain, FileEvents, "audit row %d appears twice", l.seq)
 			continue
 		}
 		if l.seq == 1 && !bytes.Equal(l.prev[:], genesis[:len(l.prev)]) {
-			v.addf(FileEvents, "audit row 1 does not start from the chain's genesis")
+			v.addf(CheckChain, FileEvents, "audit row 1 does not start from the chain's genesis")
 		}
 		if i > 0 && links[i-1].seq == l.seq-1 && links[i-1].hash != l.prev {
-			v.addf(FileEvents, "audit row %d does not link to row %d: a row was altered, removed or inserted", l.seq, l.seq-1)
+			v.addf(CheckChain, FileEvents, "audit row %d does not link to row %d: a row was altered, removed or inserted", l.seq, l.seq-1)
 		}
 		if l.seq > head.Seq {
-			v.addf(FileEvents, "audit row %d is beyond the chain head %d", l.seq, head.Seq)
+			v.addf(CheckChain, FileEvents, "audit row %d is beyond the chain head %d", l.seq, head.Seq)
 		}
 		if l.seq == head.Seq && l.hash != headHash {
-			v.addf(FileEvents, "audit row %d is the chain head, but its hash is not the head's", l.seq)
+			v.addf(CheckChain, FileEvents, "audit row %d is the chain head, but its hash is not the head's", l.seq)
 		}
 	}
 	v.AuditRows = int64(len(links))
@@ -438,21 +465,21 @@ func verifyReport(v *Verification, f *zip.File, figs *figures, head *AuditHead) 
 	}
 	rc, err := f.Open()
 	if err != nil {
-		v.addf(FileReportJSON, "unreadable: %v", err)
+		v.addf(CheckFigures, FileReportJSON, "unreadable: %v", err)
 		return
 	}
 	defer rc.Close()
 	inReport := map[string]bool{}
 	h, err := readReportJSON(rc, func(d *Drill) error {
 		if inReport[d.RunID] {
-			v.addf(FileReportJSON, "run %s is listed twice", d.RunID)
+			v.addf(CheckFigures, FileReportJSON, "run %s is listed twice", d.RunID)
 		}
 		inReport[d.RunID] = true
 		checkDrill(v, d, figs)
 		return nil
 	})
 	if err != nil {
-		v.addf(FileReportJSON, "not a report: %v", err)
+		v.addf(CheckFigures, FileReportJSON, "not a report: %v", err)
 		return
 	}
 	v.State = h.State
@@ -464,13 +491,13 @@ func verifyReport(v *Verification, f *zip.File, figs *figures, head *AuditHead) 
 	}
 	sort.Strings(missing)
 	for _, run := range missing {
-		v.addf(FileReportJSON, "run %s has events in events.ndjson but is not among the report's drills", run)
+		v.addf(CheckFigures, FileReportJSON, "run %s has events in events.ndjson but is not among the report's drills", run)
 	}
 	if h.ID != v.ReportID || h.Version != v.ReportVersion {
-		v.addf(FileReportJSON, "it is report %s version %d, but the manifest signs %s version %d", h.ID, h.Version, v.ReportID, v.ReportVersion)
+		v.addf(CheckFigures, FileReportJSON, "it is report %s version %d, but the manifest signs %s version %d", h.ID, h.Version, v.ReportID, v.ReportVersion)
 	}
 	if head != nil && (h.AuditHead.Seq != head.Seq || h.AuditHead.Hash != head.Hash) {
-		v.addf(FileReportJSON, "its audit head (row %d, %.12s…) is not the one events.ndjson ends with (row %d, %.12s…)", h.AuditHead.Seq, h.AuditHead.Hash, head.Seq, head.Hash)
+		v.addf(CheckChain, FileReportJSON, "its audit head (row %d, %.12s…) is not the one events.ndjson ends with (row %d, %.12s…)", h.AuditHead.Seq, h.AuditHead.Hash, head.Seq, head.Hash)
 	}
 	for _, s := range h.Services {
 		for _, c := range []struct {
@@ -485,17 +512,17 @@ func verifyReport(v *Verification, f *zip.File, figs *figures, head *AuditHead) 
 				continue
 			}
 			if c.run == "" {
-				v.addf(FileReportJSON, "%s %s: the report says %s but names no drill it comes from", s.Service, c.what, msText(c.said))
+				v.addf(CheckFigures, FileReportJSON, "%s %s: the report says %s but names no drill it comes from", s.Service, c.what, msText(c.said))
 				continue
 			}
 			r, ok := figs.services[figureKey{c.run, s.Service}]
 			if !ok {
-				v.addf(FileReportJSON, "%s %s: the report says %s from run %s, but events.ndjson has no measurement of %s in that run", s.Service, c.what, msText(c.said), c.run, s.Service)
+				v.addf(CheckFigures, FileReportJSON, "%s %s: the report says %s from run %s, but events.ndjson has no measurement of %s in that run", s.Service, c.what, msText(c.said), c.run, s.Service)
 				continue
 			}
 			v.Figures++
 			if got := c.pick(r); !sameFigure(c.said, got) {
-				v.addf(FileReportJSON, "%s %s: report says %s, events give %s (run %s)", s.Service, c.what, msText(c.said), msText(got), c.run)
+				v.addf(CheckFigures, FileReportJSON, "%s %s: report says %s, events give %s (run %s)", s.Service, c.what, msText(c.said), msText(got), c.run)
 			}
 		}
 	}
@@ -503,13 +530,13 @@ func verifyReport(v *Verification, f *zip.File, figs *figures, head *AuditHead) 
 
 func checkDrill(v *Verification, d *Drill, figs *figures) {
 	if _, ok := figs.runRTO[d.RunID]; !ok {
-		v.addf(FileReportJSON, "run %s: events.ndjson holds none of its events", d.RunID)
+		v.addf(CheckFigures, FileReportJSON, "run %s: events.ndjson holds none of its events", d.RunID)
 	}
 	if len(d.Measurements) > 0 {
 		if got, ok := figs.runRTO[d.RunID]; ok && d.RTOMS != nil {
 			v.Figures++
 			if !sameFigure(d.RTOMS, got) {
-				v.addf(FileReportJSON, "run %s RTO: report says %s, events give %s", d.RunID, msText(d.RTOMS), msText(got))
+				v.addf(CheckFigures, FileReportJSON, "run %s RTO: report says %s, events give %s", d.RunID, msText(d.RTOMS), msText(got))
 			}
 		}
 	}
@@ -517,16 +544,16 @@ func checkDrill(v *Verification, d *Drill, figs *figures) {
 		r, ok := figs.services[figureKey{d.RunID, m.Service}]
 		if !ok {
 			if m.RTOMS != nil || m.RPOMS != nil {
-				v.addf(FileReportJSON, "run %s %s: the report gives figures, but events.ndjson has no measurement of it", d.RunID, m.Service)
+				v.addf(CheckFigures, FileReportJSON, "run %s %s: the report gives figures, but events.ndjson has no measurement of it", d.RunID, m.Service)
 			}
 			continue
 		}
 		v.Figures += 2
 		if !sameFigure(m.RTOMS, r.rto) {
-			v.addf(FileReportJSON, "run %s %s RTO: report says %s, events give %s", d.RunID, m.Service, msText(m.RTOMS), msText(r.rto))
+			v.addf(CheckFigures, FileReportJSON, "run %s %s RTO: report says %s, events give %s", d.RunID, m.Service, msText(m.RTOMS), msText(r.rto))
 		}
 		if !sameFigure(m.RPOMS, r.rpo) {
-			v.addf(FileReportJSON, "run %s %s RPO: report says %s, events give %s", d.RunID, m.Service, msText(m.RPOMS), msText(r.rpo))
+			v.addf(CheckFigures, FileReportJSON, "run %s %s RPO: report says %s, events give %s", d.RunID, m.Service, msText(m.RPOMS), msText(r.rpo))
 		}
 	}
 }

@@ -315,6 +315,22 @@ func listReports(ctx context.Context, s *Server, r *http.Request, c *control.Cal
 	return map[string]any{"reports": list}, nil
 }
 
+func listReportRuns(ctx context.Context, s *Server, r *http.Request, c *control.Caller, _ any) (any, error) {
+	p := &control.ReportRunsParams{ID: r.PathValue("id")}
+	if l := r.URL.Query().Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil {
+			return nil, &control.Error{Category: control.CategoryInvalid, Field: "limit", Message: "limit " + strconv.Quote(l) + " is not a number"}
+		}
+		p.Limit = n
+	}
+	return s.cfg.Control.ReportRuns(ctx, c, p)
+}
+
+func getSigningKey(ctx context.Context, s *Server, _ *http.Request, c *control.Caller, _ any) (any, error) {
+	return s.cfg.Control.ReportPublicKey(ctx, c)
+}
+
 func exportReport(ctx context.Context, s *Server, _ *http.Request, c *control.Caller, body any) (any, error) {
 	return s.cfg.Control.ReportExport(ctx, c, body.(*control.ReportExportParams))
 }

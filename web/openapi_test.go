@@ -103,6 +103,8 @@ var wireTypes = map[string]reflect.Type{
 	"Whoami":                  reflect.TypeFor[control.Whoami](),
 	"RunSubmitParams":         reflect.TypeFor[control.RunSubmitParams](),
 	"RunList":                 reflect.TypeFor[control.RunList](),
+	"ReportRuns":              reflect.TypeFor[control.ReportRuns](),
+	"PublicKeyView":           reflect.TypeFor[control.PublicKeyView](),
 	"RunSummary":              reflect.TypeFor[control.RunSummary](),
 	"RunView":                 reflect.TypeFor[control.RunView](),
 	"IntegrityView":           reflect.TypeFor[control.IntegrityView](),

@@ -117,6 +117,18 @@ func reportStory(t *testing.T, do func(caller, method, path string, body any) *r
 	if err != nil || !v.OK() || v.State != "published" {
 		t.Errorf("the downloaded published bundle: %+v, %v", v, err)
 	}
+	var runs control.ReportRuns
+	do(auditor, "GET", "/api/v1/reports/"+draft.ID+"/runs?limit=5", nil).decode(t, 200, &runs)
+	if int(runs.Total) < len(runs.Runs) {
+		t.Errorf("the report's runs = %+v", runs)
+	}
+	expect(do(viewer, "GET", "/api/v1/reports/"+draft.ID+"/runs", nil), 403)
+	var key control.PublicKeyView
+	do(auditor, "GET", "/api/v1/signing-key", nil).decode(t, 200, &key)
+	if key.Fingerprint != pub.SigningKeyFingerprint {
+		t.Errorf("the signing key's fingerprint = %q, want %q", key.Fingerprint, pub.SigningKeyFingerprint)
+	}
+	expect(do(sre, "GET", "/api/v1/signing-key", nil), 403)
 	var correction control.ReportView
 	do(compliance, "POST", "/api/v1/reports", control.ReportExportParams{Profile: "kr-efsr", Period: "2027", Replaces: draft.ID}).decode(t, 201, &correction)
 	if correction.Version != 2 || correction.Replaces != draft.ID {

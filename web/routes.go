@@ -107,7 +107,9 @@ var routes = []Route{
 	{Method: "GET", Pattern: "/api/v1/reports", Operation: control.OpReportRead, Query: reportListQuery, serve: listReports},
 	{Method: "POST", Pattern: "/api/v1/reports", Operation: control.OpReportExport, Body: typeOf[control.ReportExportParams](), Status: http.StatusCreated, serve: exportReport},
 	{Method: "GET", Pattern: "/api/v1/reports/{id}", Operation: control.OpReportRead, serve: getReport},
+	{Method: "GET", Pattern: "/api/v1/reports/{id}/runs", Operation: control.OpReportRead, Query: []string{"limit"}, serve: listReportRuns},
 	{Method: "GET", Pattern: "/api/v1/reports/{id}/bundle", Operation: control.OpReportRead, serve: getReportBundle},
+	{Method: "GET", Pattern: "/api/v1/signing-key", Operation: control.OpReportVerify, serve: getSigningKey},
 	{Method: "POST", Pattern: "/api/v1/reports/{id}/publish", Operation: control.OpReportPublish, serve: publishReport},
 }
 

@@ -100,7 +100,7 @@ func TestOpenAPIValidatesEveryRoute(t *testing.T) {
 		}
 	}
 	since := url.QueryEscape(testStart.Format(time.RFC3339))
-	do(drills.RoleAuditor, "GET", "/api/v1/runs?state=awaiting_approval&state=pending&requested_by=sre&since="+since, nil).decode(t, 200, &list)
+	do(viewer, "GET", "/api/v1/runs?state=awaiting_approval&state=pending&requested_by=sre&since="+since, nil).decode(t, 200, &list)
 	if len(list.Runs) != 1 || list.Runs[0].ID != run.ID {
 		t.Errorf("runs requested by sre = %+v, want %s", list.Runs, run.ID)
 	}

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -38,7 +40,8 @@ func TestServeConsoleSignIn(t *testing.T) {
 	ln.Close()
 	cmd := exec.CommandContext(ctx, binPath, "serve", "--database-url", dsn, "--listen", addr,
 		"--oidc-issuer", idp.URL, "--oidc-client-id", "firedrill", "--oidc-redirect-url", "http://"+addr+"/auth/callback",
-		"--oidc-role-map", "dr-sre=sre", "--oidc-role-map", "dr-audit=auditor")
+		"--oidc-role-map", "dr-sre=sre", "--oidc-role-map", "dr-audit=auditor",
+		"--signing-key", filepath.Join(t.TempDir(), "signing.key"), "--institution", "Example Bank")
 	cmd.Dir = t.TempDir()
 	cmd.Env = append(os.Environ(), "FIREDRILL_OIDC_CLIENT_SECRET=serve-test-client-secret")
 	stderr, err := cmd.StderrPipe()
@@ -108,9 +111,40 @@ func TestServeConsoleSignIn(t *testing.T) {
 	}
 
 	idp.SignIn(oidctest.Person{Subject: "emp-77", Username: "auditor.kim", Groups: []string{"dr-audit"}})
-	path, home = read(browser().Get(base + "/login/oidc"))
-	if path != "/" || !strings.Contains(home, `id="user">auditor.kim<`) || !strings.Contains(home, `class="roles">(auditor)`) {
+	auditor := browser()
+	path, home = read(auditor.Get(base + "/login/oidc"))
+	// An auditor's home is the regulator portal.
+	if path != "/portal" || !strings.Contains(home, `id="user">auditor.kim<`) || !strings.Contains(home, `class="roles">(auditor)`) {
 		t.Fatalf("OIDC sign-in landed on %s:\n%s", path, home)
+	}
+	// Its upload form goes through the session's CSRF check to the page, which reads the file:
+	// with the token first, a file that is no bundle is the page's 400; without it, 403.
+	_, form := read(auditor.Get(base + "/portal/verify"))
+	tok := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(form)
+	if tok == nil {
+		t.Fatalf("no verify form:\n%s", form)
+	}
+	for _, withToken := range []bool{true, false} {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		if withToken {
+			mw.WriteField("csrf_token", tok[1])
+		}
+		fw, _ := mw.CreateFormFile("bundle", "report.zip")
+		fw.Write([]byte("not a zip"))
+		mw.Close()
+		res, err := auditor.Post(base+"/portal/verify", mw.FormDataContentType(), &body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		switch {
+		case withToken && (res.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "bundle: ")):
+			t.Errorf("an upload with its CSRF token = %d, want the page's 400 naming the bundle:\n%s", res.StatusCode, b)
+		case !withToken && (res.StatusCode != http.StatusForbidden || !strings.Contains(string(b), "CSRF")):
+			t.Errorf("an upload without its CSRF token = %d %s, want 403 naming the token", res.StatusCode, b)
+		}
 	}
 }
 

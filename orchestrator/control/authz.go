@@ -51,6 +51,9 @@ const (
 	OpReportExport Operation = "report.export"
 	// OpReportPublish: publish a draft report: the sign-off, after which it never changes.
 	OpReportPublish Operation = "report.publish"
+	// OpReportVerify: verify an uploaded bundle against this server's public key, as
+	// `firedrill report verify` does offline, and read that public key.
+	OpReportVerify Operation = "report.verify"
 	// OpProfileRead: list the regulator profiles and read one, with its rules and sources.
 	OpProfileRead Operation = "profile.read"
 	// OpFindingRead: list findings and read one with its history.
@@ -90,12 +93,44 @@ var Permissions = map[Operation][]string{
 	OpReportRead:     {drills.RoleAdmin, drills.RoleCompliance, drills.RoleAuditor},
 	OpReportExport:   {drills.RoleCompliance},
 	OpReportPublish:  {drills.RoleCompliance},
+	OpReportVerify:   {drills.RoleAdmin, drills.RoleCompliance, drills.RoleAuditor},
 	OpProfileRead:    {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance, drills.RoleAuditor, drills.RoleViewer},
 	OpFindingRead:    {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance, drills.RoleViewer},
 	OpFindingManage:  {drills.RoleSRE, drills.RoleCompliance},
 	OpFindingAccept:  {drills.RoleCompliance},
 	OpRunRecord:      {drills.RoleSRE, drills.RoleCompliance},
 	OpComplianceRead: {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance, drills.RoleViewer},
+}
+
+// Scope narrows an operation for a caller who holds it through Role alone: that caller
+// reaches only what Reaches says, and is refused (or, in a list, not shown) the rest.
+type Scope struct {
+	Role    string
+	Reaches string
+}
+
+// Scopes is the authorization table's second half: for an operation, the role that grants it
+// only in part. A caller who also holds another role granting the operation is not narrowed.
+// An auditor reads what regulators are shown: the published reports, and the runs they cover
+// (report_runs, written with each report's bundle), nothing else.
+var Scopes = map[Operation]Scope{
+	OpRunRead:    {Role: drills.RoleAuditor, Reaches: "the runs a published report covers"},
+	OpReportRead: {Role: drills.RoleAuditor, Reaches: "published reports"},
+}
+
+// Scoped reports whether caller takes op only within Scopes[op]: it holds the scope's role,
+// and no other role that grants op.
+func Scoped(op Operation, caller *Caller) bool {
+	sc, ok := Scopes[op]
+	if !ok || !caller.HasRole(sc.Role) {
+		return false
+	}
+	for _, r := range Permissions[op] {
+		if r != sc.Role && caller.HasRole(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // Operations lists every operation, sorted.

@@ -50,3 +50,38 @@ func TestAuthorize(t *testing.T) {
 		}
 	}
 }
+
+// A scope names a role the table grants its operation, and narrows a caller who holds that
+// role alone among the operation's.
+func TestScopes(t *testing.T) {
+	t.Parallel()
+	for op, sc := range control.Scopes {
+		if !control.Allowed(op, []string{sc.Role}) || sc.Reaches == "" {
+			t.Errorf("scope of %s: %+v names a role the table does not grant it, or reaches nothing", op, sc)
+		}
+	}
+	who := func(roles ...string) *control.Caller {
+		return &control.Caller{Actor: drills.Actor{Kind: drills.ActorUser, Name: "kim", Via: drills.ViaAPI}, Roles: roles}
+	}
+	for _, tt := range []struct {
+		caller *control.Caller
+		want   bool
+	}{
+		{who(drills.RoleAuditor), true},
+		{who(drills.RoleAuditor, drills.RoleSRE), true}, // sre reads runs, not reports
+		{who(drills.RoleAuditor, drills.RoleCompliance), false},
+		{who(drills.RoleViewer), false},
+		{who(), false},
+		{nil, false},
+	} {
+		if got := control.Scoped(control.OpReportRead, tt.caller); got != tt.want {
+			t.Errorf("Scoped(report.read, %v) = %t, want %t", tt.caller, got, tt.want)
+		}
+	}
+	if control.Scoped(control.OpRunRead, who(drills.RoleAuditor, drills.RoleSRE)) || !control.Scoped(control.OpRunRead, who(drills.RoleAuditor)) {
+		t.Error("run.read: an auditor who is also an SRE is narrowed, or an auditor alone is not")
+	}
+	if control.Scoped(control.OpFindingRead, who(drills.RoleAuditor)) {
+		t.Error("an operation without a scope narrows an auditor")
+	}
+}

@@ -98,15 +98,8 @@ const (
 )
 
 // seesDrafts tells whether the caller reads draft reports: every role that reads reports
-// does, except the auditor's, which sees published reports only.
-func seesDrafts(caller *Caller) bool {
-	for _, r := range Permissions[OpReportRead] {
-		if r != drills.RoleAuditor && caller.HasRole(r) {
-			return true
-		}
-	}
-	return false
-}
+// does, except the auditor's, which sees published reports only (Scopes).
+func seesDrafts(caller *Caller) bool { return !Scoped(OpReportRead, caller) }
 
 func (c *Control) reports() (*Reports, error) {
 	if c.cfg.Reports == nil || c.cfg.Reports.Gatherer == nil || len(c.cfg.Reports.Key) != ed25519.PrivateKeySize {
@@ -187,6 +180,10 @@ func (c *Control) ReportExport(ctx context.Context, caller *Caller, p *ReportExp
 	if err != nil {
 		return nil, fail(internal(err))
 	}
+	runIDs, err := bundleRunIDs(ctx, tmp)
+	if err != nil {
+		return nil, fail(internal(err))
+	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return nil, fail(internal(err))
 	}
@@ -201,15 +198,40 @@ func (c *Control) ReportExport(ctx context.Context, caller *Caller, p *ReportExp
 		if err != nil {
 			return err
 		}
+		if err := c.cfg.Store.ReportRunInsertTx(ctx, tx, stored.ID, runIDs); err != nil {
+			return err
+		}
 		return c.recordTx(ctx, tx, caller, name, stored.ID, "report exported", map[string]any{
 			"profile": stored.Profile, "period": stored.Period, "lang": stored.Lang, "version": version, "replaces": p.Replaces,
-			"manifest_sha256": m.SHA256, "size": stored.Size,
+			"manifest_sha256": m.SHA256, "size": stored.Size, "runs": len(runIDs),
 		})
 	})
 	if err != nil {
 		return nil, fail(err)
 	}
 	return reportViewOf(stored), nil
+}
+
+// bundleRunIDs reads the runs a bundle covers from the bundle itself (its drills, one a run,
+// as report.json and runs.csv list them), so that report_runs says exactly what the bundle
+// shows a regulator.
+func bundleRunIDs(ctx context.Context, f *os.File) ([]string, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	b, err := report.OpenBundle(f, fi.Size())
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for d, err := range b.Drills(ctx) {
+		if err != nil {
+			return nil, fmt.Errorf("the runs of the bundle: %w", err)
+		}
+		ids = append(ids, d.RunID)
+	}
+	return ids, nil
 }
 
 // ReportList lists reports, newest first. An auditor sees published reports only.

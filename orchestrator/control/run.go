@@ -228,6 +228,7 @@ func decodeCursor(s string) (*store.RunCursor, error) {
 
 // RunListGet returns a page of runs, newest first. Pages are cut on (created_at, id), so a
 // run created while a caller pages through is never seen twice nor makes another one skip.
+// A caller whose run.read is scoped (Scopes) sees the runs published reports cover.
 func (c *Control) RunListGet(ctx context.Context, caller *Caller, p *RunListParams) (*RunList, error) {
 	if p == nil {
 		p = &RunListParams{}
@@ -236,7 +237,7 @@ func (c *Control) RunListGet(ctx context.Context, caller *Caller, p *RunListPara
 		return nil, err
 	}
 	q := &store.RunListParams{PlanName: p.Plan, ScheduleName: p.Schedule, RequestedBy: p.RequestedBy,
-		Since: p.Since, Until: p.Until, Limit: p.Limit}
+		Since: p.Since, Until: p.Until, Limit: p.Limit, Published: Scoped(OpRunRead, caller)}
 	for i, st := range p.States {
 		if !slices.Contains(drills.RunStates, st) {
 			return nil, invalidf(fmt.Sprintf("states[%d]", i), "%q is not a run state (%s)", st, joinStates(drills.RunStates))
@@ -283,13 +284,38 @@ func joinStates(states []drills.RunState) string {
 	return strings.Join(s, ", ")
 }
 
-// RunGet returns a run with all its evidence.
-func (c *Control) RunGet(ctx context.Context, caller *Caller, runID string) (*RunView, error) {
+// authorizeRunRead authorizes caller to read run runID: run.read, and, for a caller whose
+// run.read is scoped (an auditor's: Scopes), a published report covering the run. A run out
+// of scope is forbidden whether or not it exists, so the answer says nothing about runs the
+// caller may not see, and it says why, which a "not found" would hide from an auditor who
+// followed a link. Every operation that reads one run's data calls it.
+func (c *Control) authorizeRunRead(ctx context.Context, caller *Caller, runID string) error {
 	if err := c.authorize(ctx, caller, OpRunRead, "", runID); err != nil {
-		return nil, err
+		return err
 	}
 	if runID == "" {
-		return nil, invalidf("id", "the run's id is required")
+		return invalidf("id", "the run's id is required")
+	}
+	if !Scoped(OpRunRead, caller) {
+		return nil
+	}
+	ok, err := c.cfg.Store.RunPublished(ctx, runID)
+	if err != nil {
+		return internal(err)
+	}
+	if ok {
+		return nil
+	}
+	sc := Scopes[OpRunRead]
+	err = forbiddenf("%s reads, as %s, only %s; no published report covers run %s", caller.Actor.Name, sc.Role, sc.Reaches, runID)
+	c.record(ctx, actorOf(caller), string(OpRunRead), runID, store.OutcomeDenied, err.Error(), nil)
+	return err
+}
+
+// RunGet returns a run with all its evidence.
+func (c *Control) RunGet(ctx context.Context, caller *Caller, runID string) (*RunView, error) {
+	if err := c.authorizeRunRead(ctx, caller, runID); err != nil {
+		return nil, err
 	}
 	v, err := LoadRunView(ctx, c.cfg.Store, runID, c.cfg.Clock.Now())
 	if err != nil {

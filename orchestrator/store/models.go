@@ -229,7 +229,7 @@ func allModels() []any {
 		&roleGrantModel{}, &apiTokenModel{}, &operationModel{},
 		&auditModel{}, &auditHeadModel{},
 		&schedulerReplicaModel{},
-		&reportModel{}, &reportChunkModel{},
+		&reportModel{}, &reportChunkModel{}, &reportRunModel{},
 		&findingModel{}, &findingUpdateModel{}, &runParticipantModel{}, &runNoteModel{},
 		&consoleSessionModel{},
 	}

@@ -497,6 +497,8 @@ type RunListParams struct {
 	After *RunCursor
 	// Limit defaults to DefaultRunListLimit and is capped at MaxRunListLimit.
 	Limit int
+	// Published, when set, keeps the runs a published report covers: what an auditor reads.
+	Published bool
 }
 
 // RunCursor is a position in the run list: the created_at and id of the last run seen.
@@ -548,6 +550,9 @@ func (s *Store) RunList(ctx context.Context, p *RunListParams) (*RunPage, error)
 		at := utcMS(p.After.CreatedAt)
 		// A row comparison, which PostgreSQL answers from the (created_at, id) indexes.
 		q = q.Where("(created_at, id) < (?, ?)", at, p.After.ID)
+	}
+	if p.Published {
+		q = coveredByPublished(q)
 	}
 	var ms []runModel
 	if err := q.Order("created_at DESC, id DESC").Limit(limit + 1).Find(&ms).Error; err != nil {

@@ -146,7 +146,11 @@ func (c *Console) requireCSRF(next http.Handler) http.Handler {
 		switch r.Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 		default:
-			r.Body = http.MaxBytesReader(w, r.Body, maxPageFormBytes)
+			limit := int64(maxPageFormBytes)
+			if isMultipart(r) {
+				limit = maxUploadBytes
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 			if c.sessionSecret(r) != "" && !c.CheckCSRF(r) {
 				http.Error(w, "403 forbidden: the form's CSRF token is missing or wrong; reload the page and try again", http.StatusForbidden)
 				return
@@ -177,14 +181,19 @@ func (c *Console) Caller(r *http.Request) (*control.Caller, string, error) {
 }
 
 // CheckCSRF reports whether r carries the CSRF token of its session (form field or header).
-// Every state-changing console request must pass it.
+// Every state-changing console request must pass it. An upload (multipart/form-data) carries
+// it as its first field: only that field is read here, and the body is left whole for the page.
 func (c *Console) CheckCSRF(r *http.Request) bool {
 	secret := c.sessionSecret(r)
 	if secret == "" {
 		return false
 	}
 	got := r.Header.Get(CSRFHeader)
-	if got == "" {
+	switch {
+	case got != "":
+	case isMultipart(r):
+		got = multipartCSRF(r)
+	default:
 		got = r.PostFormValue(CSRFField)
 	}
 	return got != "" && equalSecret(got, csrfToken(secret))

@@ -70,6 +70,8 @@ type options struct {
 	secure bool
 	dsn    string
 	store  *store.Store
+	// pages, when set, builds the console's pages from the session's CSRF token.
+	pages func(csrfToken func(*http.Request) string) http.Handler
 }
 
 func setup(t *testing.T, opts ...func(*options)) *bundle {
@@ -101,6 +103,7 @@ func setup(t *testing.T, opts ...func(*options)) *bundle {
 			Issuer: b.idp.URL, ClientID: clientID, ClientSecret: clientSecret, RedirectURL: b.srv.URL + "/auth/callback",
 			RoleMap: map[string][]string{"dr-sre": {drills.RoleSRE}, "dr-compliance": {drills.RoleCompliance}, "dr-read": {drills.RoleViewer}},
 		},
+		Pages: pagesOf(o.pages),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -117,6 +120,16 @@ func setup(t *testing.T, opts ...func(*options)) *bundle {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// pagesOf serves the pages build makes as the console's pages, or none when build is nil.
+func pagesOf(build func(func(*http.Request) string) http.Handler) func(func(*http.Request) (*control.Caller, error), func(*http.Request) string) (http.Handler, error) {
+	if build == nil {
+		return nil
+	}
+	return func(_ func(*http.Request) (*control.Caller, error), csrf func(*http.Request) string) (http.Handler, error) {
+		return build(csrf), nil
+	}
 }
 
 // localUser creates a user with roles and a console password.

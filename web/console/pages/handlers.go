@@ -48,6 +48,9 @@ type serviceRow struct {
 }
 
 func (h *handler) dashboard(q *req) (string, string, any, error) {
+	if portalOnly(q.caller) {
+		return "", "", nil, errToPortal
+	}
 	d := &dashboardData{OpenFindings: map[string]int{}}
 	ctl := h.cfg.Control
 	if q.may(control.OpProfileRead) {
@@ -211,6 +214,9 @@ type runsData struct {
 }
 
 func (h *handler) runs(q *req) (string, string, any, error) {
+	if portalOnly(q.caller) {
+		return "", "", nil, errToPortal // the portal lists the runs of each published report
+	}
 	q.need(control.OpRunRead)
 	p := &control.RunListParams{Limit: 50, Cursor: q.r.URL.Query().Get("cursor")}
 	state := q.r.URL.Query().Get("state")
@@ -257,24 +263,25 @@ type historyPoint struct {
 // historyRuns bounds the drills the history reads.
 const historyRuns = 60
 
+// serviceHistory reads the estate's service, then its drills: a service's history is the
+// estate's, which an auditor does not read (only the runs published reports cover).
 func (h *handler) serviceHistory(q *req) (string, string, any, error) {
-	q.need(control.OpRunRead)
+	q.need(control.OpEstateRead)
 	name := pathID(q, "name")
 	d := &historyData{Name: name}
-	if q.may(control.OpEstateRead) {
-		services, err := h.cfg.Control.ServiceList(q.ctx, q.caller)
-		if err != nil {
-			return "", "", nil, err
-		}
-		for i := range services {
-			if services[i].Name == name {
-				d.Service = &services[i]
-			}
-		}
-		if d.Service == nil {
-			return "", "", nil, errorf(control.CategoryNotFound, "", "no service %q in the estate", name)
+	services, err := h.cfg.Control.ServiceList(q.ctx, q.caller)
+	if err != nil {
+		return "", "", nil, err
+	}
+	for i := range services {
+		if services[i].Name == name {
+			d.Service = &services[i]
 		}
 	}
+	if d.Service == nil {
+		return "", "", nil, errorf(control.CategoryNotFound, "", "no service %q in the estate", name)
+	}
+	q.need(control.OpRunRead)
 	list, err := h.cfg.Control.RunListGet(q.ctx, q.caller, &control.RunListParams{States: endedStates, Limit: historyRuns})
 	if err != nil {
 		return "", "", nil, err

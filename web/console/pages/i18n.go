@@ -333,19 +333,22 @@ func templateFuncs() template.FuncMap {
 			}
 			return strings.Join(roles, ", ")
 		},
-		"size": func(n int64) string {
-			switch {
-			case n >= 1<<20:
-				return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-			case n >= 1<<10:
-				return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-			}
-			return fmt.Sprintf("%d B", n)
-		},
+		"size": sizeText,
 		"mark": func(s any) string { return stepMark(drills.StepState(fmt.Sprint(s))) },
 		"comp": func(v *view, s drills.ComplianceStatus) compliance { return compliance{V: v, Status: s} },
 		"text": func(v *view, t drills.Text) string { return t.Get(v.Lang) },
 	}
+}
+
+// sizeText is a size in bytes for people.
+func sizeText(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
 }
 
 // figure is one measured figure against its objective, as the "figure" template shows it.

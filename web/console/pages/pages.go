@@ -48,6 +48,9 @@ type Config struct {
 	Clock clock.Clock
 	// Logger defaults to one that discards.
 	Logger *slog.Logger
+	// MaxBundleSize bounds a bundle uploaded to be verified, in bytes. Defaults to (and is at
+	// most) control.MaxReportVerifySize.
+	MaxBundleSize int64
 }
 
 type handler struct {
@@ -72,6 +75,9 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxBundleSize <= 0 || cfg.MaxBundleSize > control.MaxReportVerifySize {
+		cfg.MaxBundleSize = control.MaxReportVerifySize
 	}
 	h := &handler{cfg: cfg, log: cfg.Logger.With("component", "console.pages"), pages: map[string]*template.Template{}}
 	if err := h.parseTemplates(); err != nil {
@@ -99,6 +105,10 @@ func New(cfg Config) (http.Handler, error) {
 	m.HandleFunc("GET /schedules", h.page(h.schedules))
 	m.HandleFunc("GET /calendar", h.page(h.calendar))
 	m.HandleFunc("POST /schedules/{name}/{change}", h.action(h.schedulePause))
+	m.HandleFunc("GET /portal", h.page(h.portal))
+	m.HandleFunc("GET /portal/verify", h.page(h.verifyForm))
+	m.HandleFunc("POST /portal/verify", h.verifyUpload)
+	m.HandleFunc("GET /portal/key.pub", h.publicKey)
 	h.mux = m
 	return h, nil
 }
@@ -150,8 +160,10 @@ type view struct {
 	// switch carries over so that switching does not lose the reader's place.
 	Keep []queryPair
 	// Can is the caller's permissions by operation name, for the templates.
-	Can  map[string]bool
-	Data any
+	Can map[string]bool
+	// PortalOnly: the caller reaches the regulator portal and nothing else (portalOnly).
+	PortalOnly bool
+	Data       any
 }
 
 // pageFunc renders one page: the template name, its title key and its data.
@@ -178,6 +190,11 @@ func (h *handler) page(fn pageFunc) http.HandlerFunc {
 			return
 		}
 		name, title, data, err := fn(q)
+		var to *redirectError
+		if errors.As(err, &to) {
+			http.Redirect(w, r, to.to, http.StatusSeeOther)
+			return
+		}
 		if err != nil {
 			h.fail(w, q, err)
 			return
@@ -219,7 +236,7 @@ func (h *handler) render(w http.ResponseWriter, q *req, status int, name, title 
 	}
 	v := &view{Title: tr(q.lang, title), Nav: name, Lang: q.lang, TZ: q.loc.String(), User: q.caller.Actor.Name,
 		Roles: q.caller.Roles, CSRF: h.cfg.CSRFToken(q.r), Notice: noticeText(q.lang, q.r.URL.Query().Get("done")),
-		Path: q.r.URL.Path, Keep: keptQuery(q.r.URL.Query()), Can: can, Data: data}
+		Path: q.r.URL.Path, Keep: keptQuery(q.r.URL.Query()), Can: can, PortalOnly: portalOnly(q.caller), Data: data}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
 		h.log.Error("render page", "template", name, "err", err)
@@ -255,7 +272,11 @@ type errorPage struct {
 	Message string
 	// Roles are the roles that would do, when the operation was forbidden.
 	Roles []string
+	// Scope says why a caller whose operation is narrowed (control.Scopes) was refused.
+	Scope string
 	Back  string
+	// Portal links the portal, for a caller who reaches nothing else.
+	Portal bool
 }
 
 // fail answers an operation's error with a page: unauthenticated goes to sign-in, forbidden
@@ -266,7 +287,7 @@ func (h *handler) fail(w http.ResponseWriter, q *req, err error) {
 		h.log.Error("console page", "path", q.r.URL.Path, "err", err)
 		ce = &control.Error{Category: control.CategoryInternal}
 	}
-	p := &errorPage{Back: q.r.Referer()}
+	p := &errorPage{Back: q.r.Referer(), Portal: portalOnly(q.caller)}
 	var title string
 	switch ce.Category {
 	case control.CategoryUnauthenticated:
@@ -274,9 +295,12 @@ func (h *handler) fail(w http.ResponseWriter, q *req, err error) {
 		return
 	case control.CategoryForbidden:
 		p.Status, title = http.StatusForbidden, "err.forbidden"
-		if q.op != "" {
+		switch {
+		case q.op != "" && q.may(q.op) && control.Scoped(q.op, q.caller):
+			p.Scope = scopeText(q.lang, q.op, ce.Message)
+		case q.op != "":
 			p.Roles = control.Permissions[q.op]
-		} else {
+		default:
 			p.Message = ce.Message
 		}
 	case control.CategoryNotFound:

@@ -29,13 +29,14 @@ var pageOps = []struct {
 	{"/reports", control.OpReportRead, "Reports"},
 	{"/schedules", control.OpScheduleRead, "semiannual-sangam-loss"},
 	{"/calendar", control.OpScheduleRead, "Calendar"},
-	{"/services/auth", control.OpRunRead, "Service history"},
+	{"/services/auth", control.OpEstateRead, "Service history"},
 }
 
 var everyone = []string{drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance, drills.RoleAuditor, drills.RoleViewer}
 
 // Every page renders for every role the authorization table lets see it, and answers 403
-// naming the roles that would do to the others; nobody signed in goes to /login.
+// naming the roles that would do to the others; nobody signed in goes to /login. The auditor,
+// whose console is the regulator portal, has its own test (TestAuditorReachesOnlyThePortal).
 func TestEveryPageForEveryRole(t *testing.T) {
 	t.Parallel()
 	c := setup(t)
@@ -46,6 +47,9 @@ func TestEveryPageForEveryRole(t *testing.T) {
 		want string
 	}{"/runs/" + id, control.OpRunRead, "Timeline"}) {
 		for _, role := range everyone {
+			if role == drills.RoleAuditor {
+				continue
+			}
 			got := c.get(t, role, p.path, "Accept-Language", "en")
 			allowed := p.op == "" || control.Allowed(p.op, c.callers[role].Roles)
 			switch {
@@ -63,9 +67,9 @@ func TestEveryPageForEveryRole(t *testing.T) {
 		}
 	}
 	// The navigation shows only the pages the caller may open.
-	nav := c.get(t, drills.RoleAuditor, "/").body
-	if strings.Contains(nav, `href="/approvals"`) || strings.Contains(nav, `href="/findings"`) || !strings.Contains(nav, `href="/reports"`) {
-		t.Errorf("the auditor's navigation offers the wrong pages:\n%s", excerpt(nav))
+	nav := c.get(t, drills.RoleViewer, "/").body
+	if strings.Contains(nav, `href="/approvals"`) || strings.Contains(nav, `href="/reports"`) || !strings.Contains(nav, `href="/findings"`) {
+		t.Errorf("the viewer's navigation offers the wrong pages:\n%s", excerpt(nav))
 	}
 }
 

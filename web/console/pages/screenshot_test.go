@@ -1,7 +1,10 @@
 package pages_test
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +15,8 @@ import (
 
 	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/orchestrator/control"
+	"github.com/firedrill/firedrill/report"
+	"github.com/firedrill/firedrill/report/reporttest"
 )
 
 // TestScreenshots renders every main page in Korean and English to PNG with Chromium, for a
@@ -49,26 +54,54 @@ func TestScreenshots(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := c.ctl.ReportExport(ctx, comp, &control.ReportExportParams{Profile: "kr-efsr", Period: "2027"}); err != nil {
+	rep, err := c.ctl.ReportExport(ctx, comp, &control.ReportExportParams{Profile: "kr-efsr", Period: "2027"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	shots := []struct{ name, user, path string }{
-		{"dashboard", "sre2", "/"},
-		{"approvals", "sre2", "/approvals"},
-		{"runs", drills.RoleSRE, "/runs"},
-		{"run-detail", drills.RoleSRE, "/runs/" + ok},
-		{"run-failed", drills.RoleSRE, "/runs/" + failed},
-		{"history", drills.RoleCompliance, "/services/auth"},
-		{"findings", drills.RoleCompliance, "/findings"},
-		{"reports", drills.RoleCompliance, "/reports"},
-		{"schedules", drills.RoleCompliance, "/schedules"},
-		{"calendar", drills.RoleCompliance, "/calendar"},
-		{"forbidden", drills.RoleAuditor, "/findings"},
+	// The report published, as an auditor sees it in the portal, and a correction drafted.
+	if _, err := c.ctl.ReportPublish(ctx, comp, rep.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ctl.ReportExport(ctx, comp, &control.ReportExportParams{Profile: "kr-efsr", Period: "2027", Replaces: rep.ID}); err != nil {
+		t.Fatal(err)
+	}
+	var bundle bytes.Buffer
+	if err := c.ctl.ReportBundle(ctx, c.callers[drills.RoleAuditor], rep.ID, nil, &bundle); err != nil {
+		t.Fatal(err)
+	}
+	tampered, err := reporttest.Tamper(bundle.Bytes(), report.FileRunsCSV, reporttest.FlipByte)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shots := []struct {
+		name, user, path string
+		// upload, when set, is posted to path as the verify form's bundle.
+		upload []byte
+	}{
+		{"dashboard", "sre2", "/", nil},
+		{"approvals", "sre2", "/approvals", nil},
+		{"runs", drills.RoleSRE, "/runs", nil},
+		{"run-detail", drills.RoleSRE, "/runs/" + ok, nil},
+		{"run-failed", drills.RoleSRE, "/runs/" + failed, nil},
+		{"history", drills.RoleCompliance, "/services/auth", nil},
+		{"findings", drills.RoleCompliance, "/findings", nil},
+		{"reports", drills.RoleCompliance, "/reports", nil},
+		{"schedules", drills.RoleCompliance, "/schedules", nil},
+		{"calendar", drills.RoleCompliance, "/calendar", nil},
+		{"forbidden", drills.RoleAuditor, "/findings", nil},
+		{"portal", drills.RoleAuditor, "/portal", nil},
+		{"portal-run", drills.RoleAuditor, "/runs/" + failed, nil},
+		{"verify", drills.RoleAuditor, "/portal/verify", nil},
+		{"verify-holds", drills.RoleAuditor, "/portal/verify", bundle.Bytes()},
+		{"verify-fails", drills.RoleAuditor, "/portal/verify", tampered},
 	}
 	for _, s := range shots {
-		user := s.user
+		user, upload := s.user, s.upload
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			r.Header.Set(userHeader, user)
+			if upload != nil && r.URL.Path == s.path {
+				r = uploadRequest(t, r, upload)
+			}
 			c.handler.ServeHTTP(w, r)
 		}))
 		for _, lang := range []string{"en", "ko"} {
@@ -83,4 +116,23 @@ func TestScreenshots(t *testing.T) {
 		}
 		srv.Close()
 	}
+}
+
+// uploadRequest is r turned into the verify form's POST of bundle, as the browser sends it.
+func uploadRequest(t *testing.T, r *http.Request, bundle []byte) *http.Request {
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	if err := mw.WriteField("csrf_token", csrfToken); err != nil {
+		t.Error(err)
+	}
+	fw, err := mw.CreateFormFile("bundle", "report-2027.zip")
+	if err != nil {
+		t.Error(err)
+	}
+	fw.Write(bundle)
+	mw.Close()
+	up := r.Clone(r.Context())
+	up.Method, up.Body, up.ContentLength = http.MethodPost, io.NopCloser(&body), int64(body.Len())
+	up.Header.Set("Content-Type", mw.FormDataContentType())
+	return up
 }

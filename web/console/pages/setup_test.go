@@ -232,6 +232,7 @@ func (c *console) runDrill(t *testing.T, failStep string, rto time.Duration) str
 		t.Fatal(err)
 	}
 	final := drills.RunSucceeded
+	var t0 time.Time
 	for i, s := range theDrill {
 		stepID, err := c.st.StepStart(ctx, &store.StepStartParams{RunID: id, Epoch: epoch, Seq: i + 1, Key: s.key, Name: s.name, Action: s.action, Site: "yatap"})
 		if err != nil {
@@ -247,6 +248,9 @@ func (c *console) runDrill(t *testing.T, failStep string, rto time.Duration) str
 		}
 		if state == drills.StepFailed {
 			break
+		}
+		if s.milestone == drills.MilestoneDisaster {
+			t0 = c.clock.Now()
 		}
 		if s.milestone != "" {
 			if err := c.st.RunMilestone(ctx, &store.RunMilestoneParams{RunID: id, Epoch: epoch, Milestone: s.milestone}); err != nil {
@@ -264,14 +268,18 @@ func (c *console) runDrill(t *testing.T, failStep string, rto time.Duration) str
 		actual := rto
 		rtoMet := actual <= svc.obj
 		rpoMet := yes
+		// The raw inputs give the figures, as a report's verification recomputes them.
+		restored := t0.Add(actual)
 		m := store.MeasurementInput{Service: svc.name, Criticality: drills.Criticality("critical"), RTOObjective: svc.obj, RPOObjective: svc.rpo,
-			RTOActual: &actual, Restored: yes, RTOMet: rtoMet && yes, RPOActual: &rpo, RPOLostRows: &lost, RPOMet: &rpoMet}
+			RTOActual: &actual, Restored: yes, RestoredAt: &restored, RTOMet: rtoMet && yes, RPOActual: &rpo, RPOLostRows: &lost, RPOMet: &rpoMet,
+			RPOInputs: &drills.RPOInputs{FirstPrimarySeq: 1, FirstPrimaryAt: t0.Add(-time.Minute), LastPrimarySeq: 60, LastPrimaryAt: t0.Add(-100 * time.Millisecond),
+				LastDRSeq: 57, LastDRAt: t0.Add(-100*time.Millisecond - rpo), Evidenced: true}}
 		if !yes {
-			m.RTOActual, m.Reason = nil, "not restored: the run failed"
+			m.RTOActual, m.RestoredAt, m.Reason = nil, nil, "not restored: the run failed"
 		}
 		ms = append(ms, m)
 	}
-	fin := &store.RunFinishParams{RunID: id, Epoch: epoch, State: final, ObjectivesMet: &yes, Measurements: ms}
+	fin := &store.RunFinishParams{RunID: id, Epoch: epoch, State: final, ObjectivesMet: &yes, Measurements: ms, T0: &t0}
 	if yes {
 		fin.RTOActual = &rto
 	}
