@@ -559,6 +559,15 @@ type PlanValidation struct {
 	Valid       bool         `json:"valid"`
 	Plan        string       `json:"plan,omitempty"`
 	Diagnostics []Diagnostic `json:"diagnostics"`
+	// What a valid plan will touch: its outline (services, steps, rollback), the site lost
+	// (From) and the one taking over (To), every site a step acts on, and the roles that must
+	// approve a run of it (none: it starts at once) within ApprovalWithin.
+	Outline        *PlanOutline `json:"outline,omitempty"`
+	From           string       `json:"from,omitempty"`
+	To             string       `json:"to,omitempty"`
+	Sites          []string     `json:"sites,omitempty"`
+	ApprovalRoles  []string     `json:"approval_roles,omitempty"`
+	ApprovalWithin string       `json:"approval_within,omitempty"`
 }
 
 // ---- Users, roles, tokens ---------------------------------------------------------------

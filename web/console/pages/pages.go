@@ -97,6 +97,10 @@ func New(cfg Config) (http.Handler, error) {
 	m.HandleFunc("GET /schedules", h.page(h.schedules))
 	m.HandleFunc("GET /calendar", h.page(h.calendar))
 	m.HandleFunc("POST /schedules/{name}/{change}", h.action(h.schedulePause))
+	m.HandleFunc("GET /plans", h.page(h.plans))
+	m.HandleFunc("GET /plans/view", h.page(h.plan))
+	m.HandleFunc("POST /plans/validate", limitBody(maxPastedPlan, h.page(h.planValidatePasted)))
+	m.HandleFunc("POST /plans/start", h.action(h.planStart))
 	h.mux = m
 	return h, nil
 }
