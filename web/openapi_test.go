@@ -158,6 +158,8 @@ var wireTypes = map[string]reflect.Type{
 	"RunNoteParams":           reflect.TypeFor[control.RunNoteParams](),
 	"ParticipantView":         reflect.TypeFor[control.ParticipantView](),
 	"NoteView":                reflect.TypeFor[control.NoteView](),
+	"AuditList":               reflect.TypeFor[control.AuditList](),
+	"AuditEntryView":          reflect.TypeFor[control.AuditEntryView](),
 }
 
 type wireField struct {
