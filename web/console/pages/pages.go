@@ -101,6 +101,7 @@ func New(cfg Config) (http.Handler, error) {
 	m.HandleFunc("GET /plans/view", h.page(h.plan))
 	m.HandleFunc("POST /plans/validate", limitBody(maxPastedPlan, h.page(h.planValidatePasted)))
 	m.HandleFunc("POST /plans/start", h.action(h.planStart))
+	m.HandleFunc("GET /audit", h.page(h.audit))
 	h.mux = m
 	return h, nil
 }
