@@ -581,6 +581,12 @@ type UserView struct {
 	CreatedBy  drills.Actor  `json:"created_by"`
 	DisabledAt *time.Time    `json:"disabled_at,omitempty"`
 	DisabledBy *drills.Actor `json:"disabled_by,omitempty"`
+	// SignInMethods are how the user may sign in to the console: "password" (a local
+	// account's password is set), "oidc" (linked to the identity provider).
+	SignInMethods []string `json:"sign_in_methods"`
+	// LastSignInAt is the user's latest console sign-in; absent when never, and outside
+	// UserList and UserGet.
+	LastSignInAt *time.Time `json:"last_sign_in_at,omitempty"`
 }
 
 // UserCreateParams create a user.

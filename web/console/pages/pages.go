@@ -102,6 +102,15 @@ func New(cfg Config) (http.Handler, error) {
 	m.HandleFunc("POST /plans/validate", limitBody(maxPastedPlan, h.page(h.planValidatePasted)))
 	m.HandleFunc("POST /plans/start", h.action(h.planStart))
 	m.HandleFunc("GET /audit", h.page(h.audit))
+	m.HandleFunc("GET /users", h.page(h.users))
+	m.HandleFunc("POST /users", h.action(h.userCreate))
+	m.HandleFunc("GET /users/{name}", h.page(h.user))
+	m.HandleFunc("POST /users/{name}/disable", h.action(h.userDisable))
+	m.HandleFunc("POST /users/{name}/roles", h.action(h.roleGrant))
+	m.HandleFunc("POST /users/{name}/roles/{role}/revoke", h.action(h.roleRevoke))
+	m.HandleFunc("POST /users/{name}/password", h.action(h.passwordSet))
+	m.HandleFunc("POST /users/{name}/tokens", limitBody(64<<10, h.page(h.tokenCreate)))
+	m.HandleFunc("POST /tokens/{id}/revoke", h.action(h.tokenRevoke))
 	h.mux = m
 	return h, nil
 }
