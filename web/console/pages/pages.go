@@ -90,6 +90,7 @@ func New(cfg Config) (http.Handler, error) {
 	m.HandleFunc("GET /findings", h.page(h.findings))
 	m.HandleFunc("POST /findings", h.action(h.findingAdd))
 	m.HandleFunc("POST /findings/{id}", h.action(h.findingUpdate))
+	m.HandleFunc("POST /findings/{id}/accept-risk", h.action(h.findingAcceptRisk))
 	m.HandleFunc("GET /reports", h.page(h.reports))
 	m.HandleFunc("POST /reports", h.action(h.reportExport))
 	m.HandleFunc("POST /reports/{id}/publish", h.action(h.reportPublish))
