@@ -125,6 +125,7 @@ var wireTypes = map[string]reflect.Type{
 	"FireView":                reflect.TypeFor[control.FireView](),
 	"UpcomingFire":            reflect.TypeFor[control.UpcomingFire](),
 	"CalendarFire":            reflect.TypeFor[control.CalendarFire](),
+	"BlackoutDay":             reflect.TypeFor[control.BlackoutDay](),
 	"ServiceDue":              reflect.TypeFor[control.ServiceDue](),
 	"NomadView":               reflect.TypeFor[control.NomadView](),
 	"SchedulePauseParams":     reflect.TypeFor[control.SchedulePauseParams](),

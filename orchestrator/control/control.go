@@ -477,6 +477,21 @@ type Calendar struct {
 	Fires []CalendarFire `json:"fires"`
 	// Services are the services with a drill_every: overdue first, then by next due date.
 	Services []ServiceDue `json:"services"`
+	// BlackoutDays are the local dates of the period a blackout of a schedule covers (wholly
+	// or in part), by date.
+	BlackoutDays []BlackoutDay `json:"blackout_days"`
+}
+
+// BlackoutDay is a date a blackout covers.
+type BlackoutDay struct {
+	Date     string `json:"date"`
+	Blackout string `json:"blackout"`
+	Reason   string `json:"reason,omitempty"`
+	// From and To are the window's local times of day when it covers part of the day.
+	From string `json:"from,omitempty"`
+	To   string `json:"to,omitempty"`
+	// Schedules are the schedules it keeps from firing.
+	Schedules []string `json:"schedules"`
 }
 
 // CalendarFire is one fire in the calendar.
@@ -488,6 +503,21 @@ type CalendarFire struct {
 	TimeZone string    `json:"time_zone"`
 	// Blackout names the blackout that suppresses the fire, if one does.
 	Blackout string `json:"blackout,omitempty"`
+	// Decision is how the scheduler decided the fire, once it has (run, skipped_blackout,
+	// skipped_paused, skipped_missed, superseded); Reason says why it skipped it; RunID is the
+	// run it started.
+	Decision string `json:"decision,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	RunID    string `json:"run_id,omitempty"`
+}
+
+// Skipped reports whether the fire did not, or will not, start a run: decided so, or due in
+// a blackout.
+func (f *CalendarFire) Skipped() bool {
+	if f.Decision != "" {
+		return f.Decision != store.FireRun
+	}
+	return f.Blackout != ""
 }
 
 // ServiceDue is when a service's next drill is due.
