@@ -66,13 +66,19 @@ var adminMessages = map[string][2]string{
 	"tokens.secret":         {"Secret", "토큰 값"},
 	"tokens.for":            {"For %s, roles %s, expires %s.", "대상 %s, 역할 %s, 만료 %s."},
 	"tokens.done":           {"I have copied it", "복사했습니다"},
+	"tokens.life_1d":        {"1 day", "1일"},
+	"tokens.life_7d":        {"7 days", "7일"},
+	"tokens.life_30d":       {"30 days", "30일"},
+	"tokens.life_90d":       {"90 days (default)", "90일 (기본값)"},
+	"tokens.life_365d":      {"365 days (the most)", "365일 (최대)"},
 }
 
 func init() { addMessages(adminMessages) }
 
-// tokenLifetimes are the validity periods the create form offers (TokenCreateParams.ExpiresIn).
+// tokenLifetimes are the validity periods the create form offers (TokenCreateParams.ExpiresIn),
+// with their texts' keys.
 var tokenLifetimes = []struct{ Value, Label string }{
-	{"24h", "1 day / 1일"}, {"168h", "7 days / 7일"}, {"720h", "30 days / 30일"}, {"2160h", "90 days / 90일"}, {"8760h", "365 days / 365일"},
+	{"24h", "tokens.life_1d"}, {"168h", "tokens.life_7d"}, {"720h", "tokens.life_30d"}, {"2160h", "tokens.life_90d"}, {"8760h", "tokens.life_365d"},
 }
 
 type usersData struct {

@@ -2,6 +2,7 @@ package pages
 
 import (
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/firedrill/firedrill/orchestrator/control"
@@ -50,6 +51,8 @@ const auditPageSize = 50
 
 type auditData struct {
 	List *control.AuditList
+	// Entries are List's, with a link to the run a run operation acted on.
+	Entries []auditRow
 	// Filter is the form as the user filled it (the start date filled in for a text search).
 	Filter     auditFilter
 	Outcomes   []string
@@ -63,6 +66,13 @@ type auditData struct {
 	Next string
 	// VerifyQuery is this page's query asking for the check too.
 	VerifyQuery string
+}
+
+// auditRow is one recorded operation as the page shows it.
+type auditRow struct {
+	control.AuditEntryView
+	// RunLink: the target is a run (of a run.* operation), linked to its page.
+	RunLink bool
 }
 
 // auditFilter is the audit page's search form.
@@ -113,6 +123,9 @@ func (h *handler) audit(q *req) (string, string, any, error) {
 		return "", "", nil, err
 	}
 	d.List, d.Filter = list, f
+	for _, e := range list.Entries {
+		d.Entries = append(d.Entries, auditRow{AuditEntryView: e, RunLink: e.Target != "" && strings.HasPrefix(e.Operation, "run.")})
+	}
 	query := f.query()
 	if list.NextCursor != "" {
 		next := f.query()

@@ -13,7 +13,7 @@ import (
 )
 
 // auditRow matches one row of the audit table: its operation and its outcome's word.
-var auditRow = regexp.MustCompile(`(?s)<td class="mono">([a-z_.]+)</td>\s*<td class="mono">([^<]*)</td>\s*<td><span class="badge (ok|bad|warn)"><span aria-hidden="true">.</span> (ok|denied|failed)</span>`)
+var auditRow = regexp.MustCompile(`(?s)<td class="mono">([a-z_.]+)</td>\s*<td class="mono">(?:<a href="/runs/[^"]+">)?([^<]*)(?:</a>)?</td>\s*<td><span class="badge (ok|bad|warn)"><span aria-hidden="true">.</span> (ok|denied|failed)</span>`)
 
 // The audit page lists the recorded operations newest first, filters them, pages them and
 // checks the chain when asked; only admin and compliance may open it.
@@ -81,6 +81,9 @@ func TestAuditPage(t *testing.T) {
 	verified := c.get(t, drills.RoleCompliance, "/audit?verify=1", "Accept-Language", "en")
 	if !strings.Contains(verified.body, `id="audit-verified"`) || !strings.Contains(verified.body, "Verified: ") {
 		t.Errorf("the chain check does not say verified:\n%s", excerpt(verified.body))
+	}
+	if runs := c.get(t, drills.RoleAdmin, "/audit?operation=run.submit").body; !regexp.MustCompile(`<a href="/runs/[0-9a-f-]{36}">`).MatchString(runs) {
+		t.Errorf("a run operation's target does not link to the run")
 	}
 	if nav := c.get(t, drills.RoleCompliance, "/").body; !strings.Contains(nav, `href="/audit"`) {
 		t.Errorf("compliance's navigation lacks the audit log")
