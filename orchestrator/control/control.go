@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -55,6 +58,30 @@ type Estate struct {
 	Path   string
 	Estate *drills.Estate
 	Source []byte
+	// Files, when set, holds the estate's directory: the plans PlanList, PlanGet and the
+	// report's schedules read come from it instead of the disk (serve --demo's embedded
+	// example, examples.FS). Nil reads Path's directory.
+	Files fs.FS
+}
+
+// readFile reads a file of the estate by its path as the estate writes it (relative to the
+// estate's directory unless absolute): from Files when set, else from the disk.
+func (e *Estate) readFile(path string) (io.ReadCloser, error) {
+	if e.Files == nil {
+		return os.Open(e.resolve(path))
+	}
+	if filepath.IsAbs(path) || !filepath.IsLocal(path) {
+		return nil, fs.ErrNotExist
+	}
+	return e.Files.Open(filepath.ToSlash(filepath.Clean(path)))
+}
+
+// readDir lists a directory of the estate, as readFile reads files.
+func (e *Estate) readDir(dir string) ([]fs.DirEntry, error) {
+	if e.Files == nil {
+		return os.ReadDir(e.resolve(dir))
+	}
+	return fs.ReadDir(e.Files, dir)
 }
 
 // resolve is where a plan path of the estate (a schedule's plan, a submitted plan_file) is:

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 
@@ -112,7 +111,7 @@ func (c *Control) planFiles() ([]planFile, error) {
 	for _, sch := range est.Estate.Schedules {
 		add(sch.Plan, sch.Name)
 	}
-	entries, err := os.ReadDir(est.resolve(PlansDir))
+	entries, err := est.readDir(PlansDir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, internal(fmt.Errorf("list %s: %w", PlansDir, err))
 	}
@@ -127,7 +126,7 @@ func (c *Control) planFiles() ([]planFile, error) {
 // planDetail reads a plan file and validates it against the estate, as RunSubmit would.
 func (c *Control) planDetail(file string, schedules []string) *PlanDetail {
 	d := &PlanDetail{PlanFileView: PlanFileView{File: file, Schedules: schedules}}
-	src, err := readPlanFile(c.cfg.Estate.resolve(file))
+	src, err := readPlanFile(c.cfg.Estate, file)
 	if err != nil {
 		d.Unreadable = err.Error()
 		return d
@@ -145,10 +144,10 @@ func (c *Control) planDetail(file string, schedules []string) *PlanDetail {
 	return d
 }
 
-// readPlanFile reads a plan, saying why it cannot in words that name no more of the disk
-// than the estate does.
-func readPlanFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+// readPlanFile reads a plan of the estate, saying why it cannot in words that name no more of
+// the disk than the estate does.
+func readPlanFile(est *Estate, path string) ([]byte, error) {
+	f, err := est.readFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, errors.New("the file does not exist")
