@@ -101,6 +101,7 @@ func New(cfg Config) (http.Handler, error) {
 	m.HandleFunc("GET /plans", h.page(h.plans))
 	m.HandleFunc("GET /plans/view", h.page(h.plan))
 	m.HandleFunc("POST /plans/validate", limitBody(maxPastedPlan, h.page(h.planValidatePasted)))
+	m.HandleFunc("GET /plans/validate", redirectTo("/plans"))
 	m.HandleFunc("POST /plans/start", h.action(h.planStart))
 	m.HandleFunc("GET /audit", h.page(h.audit))
 	m.HandleFunc("GET /users", h.page(h.users))
@@ -111,6 +112,7 @@ func New(cfg Config) (http.Handler, error) {
 	m.HandleFunc("POST /users/{name}/roles/{role}/revoke", h.action(h.roleRevoke))
 	m.HandleFunc("POST /users/{name}/password", h.action(h.passwordSet))
 	m.HandleFunc("POST /users/{name}/tokens", limitBody(64<<10, h.page(h.tokenCreate)))
+	m.HandleFunc("GET /users/{name}/tokens", func(w http.ResponseWriter, r *http.Request) { redirectTo(userPath(r.PathValue("name")))(w, r) })
 	m.HandleFunc("POST /tokens/{id}/revoke", h.action(h.tokenRevoke))
 	h.mux = m
 	return h, nil

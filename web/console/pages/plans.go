@@ -156,6 +156,18 @@ func (h *handler) planStart(q *req) (string, error) {
 	return withNotice("/runs/"+run.ID, "submitted "+run.Plan), nil
 }
 
+// redirectTo answers a GET of a page that only a form posts to (the language switch on its
+// result asks for it) with the page the form is on, keeping the query.
+func redirectTo(path string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		to := path
+		if r.URL.RawQuery != "" {
+			to += "?" + r.URL.RawQuery
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
+	}
+}
+
 // limitBody bounds a form's body before a page reads it.
 func limitBody(limit int64, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {

@@ -149,3 +149,18 @@ func TestPlanValidatePasted(t *testing.T) {
 		t.Errorf("a 300 KiB paste: %d, want 400", got.status)
 	}
 }
+
+// The language switch on a page a form answered (a pasted plan's validation, a new token)
+// asks for it with GET: it lands on the form's page, not on a 405.
+func TestSwitchesOnFormResultsLand(t *testing.T) {
+	t.Parallel()
+	c := setup(t)
+	for _, p := range []struct{ path, to string }{
+		{"/plans/validate?lang=ko&tz=Asia%2FSeoul", "/plans?lang=ko&tz=Asia%2FSeoul"},
+		{"/users/sre2/tokens?lang=en", "/users/sre2?lang=en"},
+	} {
+		if got := c.get(t, drills.RoleAdmin, p.path); got.status != http.StatusSeeOther || got.location != p.to {
+			t.Errorf("GET %s: %d to %q, want 303 to %s", p.path, got.status, got.location, p.to)
+		}
+	}
+}
