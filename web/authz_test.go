@@ -64,6 +64,7 @@ func routeRequests(t testing.TB, b *bundle, suffix string) map[string]request {
 		"GET /api/v1/tokens":                          {method: "GET", path: "/api/v1/tokens?user=" + drills.RoleViewer},
 		"POST /api/v1/tokens":                         {method: "POST", path: "/api/v1/tokens", body: []byte(`{"user":"victim-` + suffix + `","expires_in":"24h"}`)},
 		"DELETE /api/v1/tokens/{id}":                  {method: "DELETE", path: "/api/v1/tokens/" + noSuchRun},
+		"GET /api/v1/audit":                           {method: "GET", path: "/api/v1/audit?outcome=denied&since=2026-01-01T00:00:00Z&text=may+not&limit=5"},
 		"GET /api/v1/reports":                         {method: "GET", path: "/api/v1/reports?state=published&limit=5"},
 		"POST /api/v1/reports":                        {method: "POST", path: "/api/v1/reports", body: []byte(`{"profile":"kr-efsr","period":"2026"}`)},
 		"GET /api/v1/reports/{id}":                    {method: "GET", path: "/api/v1/reports/R-none"},

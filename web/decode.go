@@ -310,6 +310,51 @@ func calendarParams(q url.Values) (*control.CalendarParams, error) {
 	return p, nil
 }
 
+// Query parameters of GET /api/v1/audit.
+var auditListQuery = []string{"actor", "operation", "target", "outcome", "since", "until", "text", "limit", "cursor"}
+
+// auditListParams reads the filters and page of GET /api/v1/audit (control checks their
+// values).
+func auditListParams(q url.Values) (*control.AuditListParams, error) {
+	p := &control.AuditListParams{}
+	var err error
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{"actor", &p.Actor}, {"operation", &p.Operation}, {"target", &p.Target}, {"outcome", &p.Outcome}, {"text", &p.Text}, {"cursor", &p.Cursor}} {
+		if *f.dst, err = queryOne(q, f.name); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range []struct {
+		name string
+		dst  **time.Time
+	}{{"since", &p.Since}, {"until", &p.Until}} {
+		v, err := queryOne(q, f.name)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := q[f.name]; !ok {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return nil, invalid(f.name, "%s %q is not an RFC 3339 time (2006-01-02T15:04:05Z)", f.name, v)
+		}
+		*f.dst = &t
+	}
+	if v, err := queryOne(q, "limit"); err != nil {
+		return nil, err
+	} else if _, ok := q["limit"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > control.MaxAuditListLimit {
+			return nil, invalid("limit", "limit %q is not an integer from 1 to %d", v, control.MaxAuditListLimit)
+		}
+		p.Limit = n
+	}
+	return p, nil
+}
+
 // Query parameters of the lists one may narrow to a user.
 var userQuery = []string{"user"}
 

@@ -356,3 +356,11 @@ func getReportBundle(ctx context.Context, s *Server, r *http.Request, c *control
 		}, w)
 	}}, nil
 }
+
+func listAudit(ctx context.Context, s *Server, r *http.Request, c *control.Caller, _ any) (any, error) {
+	p, err := auditListParams(r.URL.Query())
+	if err != nil {
+		return nil, err
+	}
+	return s.cfg.Control.AuditListGet(ctx, c, p)
+}

@@ -127,6 +127,7 @@ var wireTypes = map[string]reflect.Type{
 	"FireView":                reflect.TypeFor[control.FireView](),
 	"UpcomingFire":            reflect.TypeFor[control.UpcomingFire](),
 	"CalendarFire":            reflect.TypeFor[control.CalendarFire](),
+	"BlackoutDay":             reflect.TypeFor[control.BlackoutDay](),
 	"ServiceDue":              reflect.TypeFor[control.ServiceDue](),
 	"NomadView":               reflect.TypeFor[control.NomadView](),
 	"SchedulePauseParams":     reflect.TypeFor[control.SchedulePauseParams](),
@@ -160,6 +161,8 @@ var wireTypes = map[string]reflect.Type{
 	"RunNoteParams":           reflect.TypeFor[control.RunNoteParams](),
 	"ParticipantView":         reflect.TypeFor[control.ParticipantView](),
 	"NoteView":                reflect.TypeFor[control.NoteView](),
+	"AuditList":               reflect.TypeFor[control.AuditList](),
+	"AuditEntryView":          reflect.TypeFor[control.AuditEntryView](),
 }
 
 type wireField struct {

@@ -104,6 +104,8 @@ var routes = []Route{
 	{Method: "POST", Pattern: "/api/v1/tokens", Operation: control.OpTokenManage, Body: typeOf[control.TokenCreateParams](), Status: http.StatusCreated, serve: createToken},
 	{Method: "DELETE", Pattern: "/api/v1/tokens/{id}", Operation: control.OpTokenManage, serve: revokeToken},
 
+	{Method: "GET", Pattern: "/api/v1/audit", Operation: control.OpAuditRead, Query: auditListQuery, serve: listAudit},
+
 	{Method: "GET", Pattern: "/api/v1/reports", Operation: control.OpReportRead, Query: reportListQuery, serve: listReports},
 	{Method: "POST", Pattern: "/api/v1/reports", Operation: control.OpReportExport, Body: typeOf[control.ReportExportParams](), Status: http.StatusCreated, serve: exportReport},
 	{Method: "GET", Pattern: "/api/v1/reports/{id}", Operation: control.OpReportRead, serve: getReport},

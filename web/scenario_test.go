@@ -345,6 +345,14 @@ func TestOpenAPIValidatesEveryRoute(t *testing.T) {
 	}
 	reportStory(t, do, expect)
 
+	// The audit log holds what the story did, the refusals included.
+	var audit control.AuditList
+	do(compliance, "GET", "/api/v1/audit?operation=finding.accept_risk&outcome=ok&limit=10", nil).decode(t, 200, &audit)
+	if len(audit.Entries) != 1 || audit.Entries[0].Actor.Name != compliance || audit.Entries[0].AuditSeq == 0 || audit.HeadSeq < audit.Entries[0].AuditSeq {
+		t.Errorf("the audit log's accepted risk = %+v (head %d)", audit.Entries, audit.HeadSeq)
+	}
+	expect(do(compliance, "GET", "/api/v1/audit?outcome=maybe", nil), 400)
+
 	// Refusals of the routes the story above only saw succeed.
 	for _, rq := range []struct{ caller, method, path, body string }{
 		{viewer, "GET", "/api/v1/approvals", ""},
@@ -361,6 +369,7 @@ func TestOpenAPIValidatesEveryRoute(t *testing.T) {
 		{viewer, "POST", "/api/v1/findings", `{"title":"x","severity":"low"}`},
 		{drills.RoleAuditor, "GET", "/api/v1/findings/F-1", ""},
 		{viewer, "POST", "/api/v1/runs/" + run.ID + "/notes", `{"kind":"lesson","text":"x"}`},
+		{drills.RoleAuditor, "GET", "/api/v1/audit", ""},
 	} {
 		var body any
 		if rq.body != "" {

@@ -69,6 +69,13 @@ const (
 	OpComplianceRead Operation = "compliance.read"
 	// OpRunRecord: record a run's participants, its deviations from the plan and its lessons.
 	OpRunRecord Operation = "run.record"
+	// OpAuditRead: search the audit log of operations (who did or tried what, to which
+	// target, how it went) and check its hash chain. The admin's, who answers for access, and
+	// compliance's, who answers to the regulator for who did what. Not the auditor's: a
+	// regulator sees published reports, whose bundles carry their runs' audit chain, not the
+	// bank's whole log with its staff's names and refused attempts; not the viewer's, a
+	// read-only look at drills.
+	OpAuditRead Operation = "audit.read"
 )
 
 // Permissions is the one authorization table: for each operation, the roles that may take it.
@@ -100,6 +107,7 @@ var Permissions = map[Operation][]string{
 	OpFindingAccept:  {drills.RoleCompliance},
 	OpRunRecord:      {drills.RoleSRE, drills.RoleCompliance},
 	OpComplianceRead: {drills.RoleAdmin, drills.RoleSRE, drills.RoleCompliance, drills.RoleViewer},
+	OpAuditRead:      {drills.RoleAdmin, drills.RoleCompliance},
 }
 
 // Scope narrows an operation for a caller who holds it through Role alone: that caller

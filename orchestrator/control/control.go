@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -55,6 +58,30 @@ type Estate struct {
 	Path   string
 	Estate *drills.Estate
 	Source []byte
+	// Files, when set, holds the estate's directory: the plans PlanList, PlanGet and the
+	// report's schedules read come from it instead of the disk (serve --demo's embedded
+	// example, examples.FS). Nil reads Path's directory.
+	Files fs.FS
+}
+
+// readFile reads a file of the estate by its path as the estate writes it (relative to the
+// estate's directory unless absolute): from Files when set, else from the disk.
+func (e *Estate) readFile(path string) (io.ReadCloser, error) {
+	if e.Files == nil {
+		return os.Open(e.resolve(path))
+	}
+	if filepath.IsAbs(path) || !filepath.IsLocal(path) {
+		return nil, fs.ErrNotExist
+	}
+	return e.Files.Open(filepath.ToSlash(filepath.Clean(path)))
+}
+
+// readDir lists a directory of the estate, as readFile reads files.
+func (e *Estate) readDir(dir string) ([]fs.DirEntry, error) {
+	if e.Files == nil {
+		return os.ReadDir(e.resolve(dir))
+	}
+	return fs.ReadDir(e.Files, dir)
 }
 
 // resolve is where a plan path of the estate (a schedule's plan, a submitted plan_file) is:
@@ -477,6 +504,21 @@ type Calendar struct {
 	Fires []CalendarFire `json:"fires"`
 	// Services are the services with a drill_every: overdue first, then by next due date.
 	Services []ServiceDue `json:"services"`
+	// BlackoutDays are the local dates of the period a blackout of a schedule covers (wholly
+	// or in part), by date.
+	BlackoutDays []BlackoutDay `json:"blackout_days"`
+}
+
+// BlackoutDay is a date a blackout covers.
+type BlackoutDay struct {
+	Date     string `json:"date"`
+	Blackout string `json:"blackout"`
+	Reason   string `json:"reason,omitempty"`
+	// From and To are the window's local times of day when it covers part of the day.
+	From string `json:"from,omitempty"`
+	To   string `json:"to,omitempty"`
+	// Schedules are the schedules it keeps from firing.
+	Schedules []string `json:"schedules"`
 }
 
 // CalendarFire is one fire in the calendar.
@@ -488,6 +530,21 @@ type CalendarFire struct {
 	TimeZone string    `json:"time_zone"`
 	// Blackout names the blackout that suppresses the fire, if one does.
 	Blackout string `json:"blackout,omitempty"`
+	// Decision is how the scheduler decided the fire, once it has (run, skipped_blackout,
+	// skipped_paused, skipped_missed, superseded); Reason says why it skipped it; RunID is the
+	// run it started.
+	Decision string `json:"decision,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	RunID    string `json:"run_id,omitempty"`
+}
+
+// Skipped reports whether the fire did not, or will not, start a run: decided so, or due in
+// a blackout.
+func (f *CalendarFire) Skipped() bool {
+	if f.Decision != "" {
+		return f.Decision != store.FireRun
+	}
+	return f.Blackout != ""
 }
 
 // ServiceDue is when a service's next drill is due.
@@ -559,6 +616,15 @@ type PlanValidation struct {
 	Valid       bool         `json:"valid"`
 	Plan        string       `json:"plan,omitempty"`
 	Diagnostics []Diagnostic `json:"diagnostics"`
+	// What a valid plan will touch: its outline (services, steps, rollback), the site lost
+	// (From) and the one taking over (To), every site a step acts on, and the roles that must
+	// approve a run of it (none: it starts at once) within ApprovalWithin.
+	Outline        *PlanOutline `json:"outline,omitempty"`
+	From           string       `json:"from,omitempty"`
+	To             string       `json:"to,omitempty"`
+	Sites          []string     `json:"sites,omitempty"`
+	ApprovalRoles  []string     `json:"approval_roles,omitempty"`
+	ApprovalWithin string       `json:"approval_within,omitempty"`
 }
 
 // ---- Users, roles, tokens ---------------------------------------------------------------
@@ -572,6 +638,12 @@ type UserView struct {
 	CreatedBy  drills.Actor  `json:"created_by"`
 	DisabledAt *time.Time    `json:"disabled_at,omitempty"`
 	DisabledBy *drills.Actor `json:"disabled_by,omitempty"`
+	// SignInMethods are how the user may sign in to the console: "password" (a local
+	// account's password is set), "oidc" (linked to the identity provider).
+	SignInMethods []string `json:"sign_in_methods"`
+	// LastSignInAt is the user's latest console sign-in; absent when never, and outside
+	// UserList and UserGet.
+	LastSignInAt *time.Time `json:"last_sign_in_at,omitempty"`
 }
 
 // UserCreateParams create a user.

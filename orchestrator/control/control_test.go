@@ -839,10 +839,21 @@ func TestEveryOperationFollowsThePermissionsTable(t *testing.T) {
 			func(c *control.Caller) error { _, err := f.ctl.ProfileList(ctx, c); return err },
 			func(c *control.Caller) error { _, err := f.ctl.ProfileGet(ctx, c, "kr-efsr"); return err },
 		},
-		control.OpPlanValidate: {func(c *control.Caller) error {
-			_, err := f.ctl.PlanValidate(ctx, c, &control.PlanValidateParams{PlanFile: planFile, PlanSource: f.planSrc})
-			return err
-		}},
+		control.OpPlanValidate: {
+			func(c *control.Caller) error {
+				_, err := f.ctl.PlanValidate(ctx, c, &control.PlanValidateParams{PlanFile: planFile, PlanSource: f.planSrc})
+				return err
+			},
+			func(c *control.Caller) error { _, err := f.ctl.PlanList(ctx, c); return err },
+			func(c *control.Caller) error { _, err := f.ctl.PlanGet(ctx, c, "plans/none.hcl"); return err },
+		},
+		control.OpAuditRead: {
+			func(c *control.Caller) error {
+				_, err := f.ctl.AuditListGet(ctx, c, &control.AuditListParams{Outcome: "denied", Limit: 5})
+				return err
+			},
+			func(c *control.Caller) error { _, err := f.ctl.AuditVerify(ctx, c); return err },
+		},
 		control.OpUserRead: {
 			func(c *control.Caller) error { _, err := f.ctl.UserList(ctx, c); return err },
 			func(c *control.Caller) error { _, err := f.ctl.UserGet(ctx, c, "root"); return err },

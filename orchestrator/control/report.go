@@ -403,7 +403,7 @@ func (c *Control) scheduledServices() ([]oreport.ScheduledServices, error) {
 	est := c.cfg.Estate
 	var out []oreport.ScheduledServices
 	for _, sch := range est.Estate.Schedules {
-		src, err := os.ReadFile(est.resolve(sch.Plan))
+		src, err := readPlanFile(est, sch.Plan)
 		if err != nil {
 			return nil, conflictf("schedule %s: its plan cannot be read (%v): the drills it made due cannot be counted", sch.Name, err)
 		}

@@ -184,15 +184,7 @@ func (c *Control) PlanValidate(ctx context.Context, caller *Caller, p *PlanValid
 	if err := c.authorize(ctx, caller, OpPlanValidate, "", p.PlanFile); err != nil {
 		return nil, err
 	}
-	plan, err := c.parsePlan(p.PlanFile, p.PlanSource, p.Force)
-	var e *Error
-	switch {
-	case err == nil:
-		return &PlanValidation{Valid: true, Plan: plan.Name, Diagnostics: []Diagnostic{}}, nil
-	case errors.As(err, &e) && e.Category == CategoryInvalid && e.Details != nil:
-		return &PlanValidation{Valid: false, Diagnostics: e.Details.([]Diagnostic)}, nil
-	}
-	return nil, err
+	return c.validate(p.PlanFile, p.PlanSource, p.Force)
 }
 
 // runCursor is what a RunList's NextCursor encodes: the last run of the page.
@@ -717,6 +709,11 @@ func planOutlineOf(rec *store.PlanRecord) *PlanOutline {
 	if plan == nil || diags.HasErrors() {
 		return nil
 	}
+	return planOutline(plan)
+}
+
+// planOutline is what a plan will do, as an approver reads it.
+func planOutline(plan *drills.Plan) *PlanOutline {
 	o := &PlanOutline{Description: plan.Description, Services: nonNil(slices.Clone(plan.Services)), Steps: []PlanStepOutline{},
 		RollbackSteps: len(plan.Rollback), NoRollbackReason: plan.NoRollbackReason}
 	for _, st := range plan.Steps {

@@ -214,7 +214,16 @@ func (c *Control) CalendarGet(ctx context.Context, caller *Caller, p *CalendarPa
 	if err != nil {
 		return nil, internal(err)
 	}
-	return calendarOf(est, schedules, passed, p.From, p.To, c.cfg.Clock.Now()), nil
+	cal := calendarOf(est, schedules, passed, p.From, p.To, c.cfg.Clock.Now())
+	// The decided fires, skipped ones with their reason, from a day before the period's first
+	// local midnight anywhere to a day after its last.
+	recs, err := c.cfg.Store.ScheduleFireList(ctx, &store.ScheduleFireListParams{Schedule: p.Schedule,
+		From: dateOf(p.From).AddDate(0, 0, -1), To: dateOf(p.To).AddDate(0, 0, 2)})
+	if err != nil {
+		return nil, internal(err)
+	}
+	withDecisions(cal, est, recs, p.From, p.To)
+	return cal, nil
 }
 
 // ServiceList lists the estate's services with their due status.
@@ -428,6 +437,7 @@ func calendarOf(estate *drills.Estate, schedules []*drills.Schedule, passed map[
 	for _, d := range drills.DueStatuses(estate, passed, now) {
 		cal.Services = append(cal.Services, serviceDueOf(d))
 	}
+	cal.BlackoutDays = blackoutDays(estate, schedules, from, to)
 	return cal
 }
 

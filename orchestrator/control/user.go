@@ -18,9 +18,17 @@ func (c *Control) UserList(ctx context.Context, caller *Caller) ([]UserView, err
 	if err != nil {
 		return nil, internal(err)
 	}
+	last, err := c.cfg.Store.SignInLast(ctx)
+	if err != nil {
+		return nil, internal(err)
+	}
 	out := make([]UserView, 0, len(users))
 	for _, u := range users {
-		out = append(out, userViewOf(u))
+		v := userViewOf(u)
+		if t, ok := last[u.Name]; ok {
+			v.LastSignInAt = &t
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }
@@ -37,7 +45,14 @@ func (c *Control) UserGet(ctx context.Context, caller *Caller, name string) (*Us
 	if err != nil {
 		return nil, storeError(err, "user "+name, nil)
 	}
+	last, err := c.cfg.Store.SignInLast(ctx)
+	if err != nil {
+		return nil, internal(err)
+	}
 	v := userViewOf(u)
+	if t, ok := last[u.Name]; ok {
+		v.LastSignInAt = &t
+	}
 	return &v, nil
 }
 
@@ -183,6 +198,17 @@ func (c *Control) RoleGrantList(ctx context.Context, caller *Caller, user string
 func userViewOf(u *store.User) UserView {
 	return UserView{
 		Name: u.Name, Roles: nonNil(u.Roles), Disabled: u.Disabled, CreatedAt: u.CreatedAt, CreatedBy: u.CreatedBy,
-		DisabledAt: u.DisabledAt, DisabledBy: actorPtr(u.DisabledBy),
+		DisabledAt: u.DisabledAt, DisabledBy: actorPtr(u.DisabledBy), SignInMethods: signInMethods(u),
 	}
+}
+
+func signInMethods(u *store.User) []string {
+	m := []string{}
+	if u.HasPassword {
+		m = append(m, "password")
+	}
+	if u.OIDCSubject != "" {
+		m = append(m, "oidc")
+	}
+	return m
 }

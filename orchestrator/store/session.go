@@ -210,6 +210,24 @@ func (s *Store) SessionList(ctx context.Context, user string) ([]*Session, error
 	return out, nil
 }
 
+// SignInLast is when each user last signed in to the console (opened a session), by name;
+// a user who never did is absent.
+func (s *Store) SignInLast(ctx context.Context) (map[string]time.Time, error) {
+	var rows []struct {
+		UserName string    `gorm:"column:user_name"`
+		Last     time.Time `gorm:"column:last"`
+	}
+	if err := s.db.WithContext(ctx).Model(&consoleSessionModel{}).Select("user_name, MAX(created_at) AS last").
+		Group("user_name").Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("last sign-ins: %w", translate(err))
+	}
+	out := make(map[string]time.Time, len(rows))
+	for _, r := range rows {
+		out[r.UserName] = r.Last.UTC()
+	}
+	return out, nil
+}
+
 func revokeSession(db *gorm.DB, id, reason string, at time.Time) error {
 	return translate(db.Model(&consoleSessionModel{}).Where("id = ? AND revoked_at IS NULL", id).
 		UpdateColumns(map[string]any{"revoked_at": utcMS(at), "revoke_reason": reason}).Error)

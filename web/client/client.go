@@ -760,3 +760,26 @@ func call[T any](ctx context.Context, c *Client, method, path string, query url.
 	}
 	return &out, nil
 }
+
+// AuditList searches the audit log of operations, newest first (GET /api/v1/audit).
+func (c *Client) AuditList(ctx context.Context, p *control.AuditListParams) (*control.AuditList, error) {
+	q := url.Values{}
+	if p != nil {
+		setNonEmpty(q, "actor", p.Actor)
+		setNonEmpty(q, "operation", p.Operation)
+		setNonEmpty(q, "target", p.Target)
+		setNonEmpty(q, "outcome", p.Outcome)
+		setNonEmpty(q, "text", p.Text)
+		if p.Since != nil {
+			q.Set("since", p.Since.UTC().Format(time.RFC3339Nano))
+		}
+		if p.Until != nil {
+			q.Set("until", p.Until.UTC().Format(time.RFC3339Nano))
+		}
+		if p.Limit != 0 {
+			q.Set("limit", strconv.Itoa(p.Limit))
+		}
+		setNonEmpty(q, "cursor", p.Cursor)
+	}
+	return call[control.AuditList](ctx, c, http.MethodGet, "/audit", q, nil)
+}

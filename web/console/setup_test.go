@@ -23,6 +23,7 @@ import (
 	"github.com/firedrill/firedrill/orchestrator/store/storetest"
 	"github.com/firedrill/firedrill/web/console"
 	"github.com/firedrill/firedrill/web/console/oidctest"
+	"github.com/firedrill/firedrill/web/console/pages"
 )
 
 const (
@@ -66,10 +67,12 @@ type bundle struct {
 }
 
 type options struct {
-	rate   console.RateLimit
-	secure bool
-	dsn    string
-	store  *store.Store
+	// realPages serves the console's pages (web/console/pages) behind the sign-in, as serve does.
+	realPages bool
+	rate      console.RateLimit
+	secure    bool
+	dsn       string
+	store     *store.Store
 	// pages, when set, builds the console's pages from the session's CSRF token.
 	pages func(csrfToken func(*http.Request) string) http.Handler
 }
@@ -97,14 +100,20 @@ func setup(t *testing.T, opts ...func(*options)) *bundle {
 	var handler http.Handler
 	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(b.srv.Close)
-	b.console, err = console.New(console.Config{
+	cfg := console.Config{
 		Control: ctl, Clock: b.clock, Logger: logger, RateLimit: o.rate, SecureCookies: o.secure,
 		OIDC: &console.OIDC{
 			Issuer: b.idp.URL, ClientID: clientID, ClientSecret: clientSecret, RedirectURL: b.srv.URL + "/auth/callback",
 			RoleMap: map[string][]string{"dr-sre": {drills.RoleSRE}, "dr-compliance": {drills.RoleCompliance}, "dr-read": {drills.RoleViewer}},
 		},
 		Pages: pagesOf(o.pages),
-	})
+	}
+	if o.realPages {
+		cfg.Pages = func(caller func(*http.Request) (*control.Caller, error), csrf func(*http.Request) string) (http.Handler, error) {
+			return pages.New(pages.Config{Control: ctl, Caller: caller, CSRFToken: csrf, Clock: b.clock, Logger: logger})
+		}
+	}
+	b.console, err = console.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

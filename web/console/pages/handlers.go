@@ -462,6 +462,7 @@ func (h *handler) schedulePause(q *req) (string, error) {
 
 type calendarData struct {
 	Month      time.Time
+	Year       int
 	Prev, Next string
 	Weekdays   []string
 	Weeks      [][]calendarDay
@@ -473,12 +474,17 @@ type calendarDay struct {
 	Date    time.Time
 	InMonth bool
 	Today   bool
-	Fires   []control.CalendarFire
+	Fires   []calendarFire
 	Runs    []control.RunSummary
+	// Blackouts are the whole-day blackouts of the day, in words.
+	Blackouts []string
 }
 
 func (h *handler) calendar(q *req) (string, string, any, error) {
 	q.need(control.OpScheduleRead)
+	if q.r.URL.Query().Get("view") == "year" {
+		return h.calendarYear(q)
+	}
 	now := q.now.In(q.loc)
 	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, q.loc)
 	if m := q.r.URL.Query().Get("month"); m != "" {
@@ -495,7 +501,7 @@ func (h *handler) calendar(q *req) (string, string, any, error) {
 	if err != nil {
 		return "", "", nil, err
 	}
-	d := &calendarData{Month: month, Prev: month.AddDate(0, -1, 0).Format("2006-01"), Next: end.Format("2006-01"), Services: cal.Services}
+	d := &calendarData{Month: month, Prev: month.AddDate(0, -1, 0).Format("2006-01"), Next: end.Format("2006-01"), Services: cal.Services, Year: month.Year()}
 	for i := range 7 {
 		d.Weekdays = append(d.Weekdays, weekdayName(q.lang, time.Weekday((i+1)%7)))
 	}
@@ -516,7 +522,12 @@ func (h *handler) calendar(q *req) (string, string, any, error) {
 	}
 	for _, f := range cal.Fires {
 		if day := days[f.At.In(q.loc).Format(time.DateOnly)]; day != nil {
-			day.Fires = append(day.Fires, f)
+			day.Fires = append(day.Fires, fireView(q.lang, f))
+		}
+	}
+	for _, b := range cal.BlackoutDays {
+		if day := days[b.Date]; day != nil && b.From == "" && b.To == "" {
+			day.Blackouts = append(day.Blackouts, fmt.Sprintf(tr(q.lang, "cal.blackout_day"), b.Blackout, b.Reason))
 		}
 	}
 	if q.may(control.OpRunRead) {

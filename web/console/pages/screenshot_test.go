@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,6 +39,7 @@ func TestScreenshots(t *testing.T) {
 	}
 	c := setup(t)
 	ctx := context.Background()
+	recordSkippedFires(t, c)
 	for i, rto := range []time.Duration{12 * time.Minute, 9 * time.Minute, 41 * time.Minute} {
 		c.runDrill(t, "", rto)
 		c.clock.Advance(time.Duration(40+i*30) * 24 * time.Hour)
@@ -46,13 +48,27 @@ func TestScreenshots(t *testing.T) {
 	ok := c.runDrill(t, "", 8*time.Minute)
 	c.submit(t)
 	comp := c.callers[drills.RoleCompliance]
+	var added []string
 	for _, f := range []control.FindingAddParams{
 		{Title: "Remittance failed over before auth answered", Severity: "high", Service: "remittance", RunID: failed, DueAt: "2027-05-01"},
 		{Title: "Runbook step 4 names the old Yatap VIP", Severity: "medium", Service: "payments", Owner: "park"},
+		{Title: "Standby DNS TTL is 1 hour", Severity: "low", Service: "auth", Owner: "lee"},
 	} {
-		if _, err := c.ctl.FindingAdd(ctx, comp, &f); err != nil {
+		d, err := c.ctl.FindingAdd(ctx, comp, &f)
+		if err != nil {
 			t.Fatal(err)
 		}
+		added = append(added, d.Finding.ID)
+	}
+	if _, err := c.ctl.FindingAcceptRisk(ctx, comp, &control.FindingAcceptRiskParams{ID: added[2], Reason: "TTL is lowered with the Q3 DNS migration; the RTO holds meanwhile"}); err != nil {
+		t.Fatal(err)
+	}
+	// sre2 has a console password and signed in once.
+	if _, err := c.ctl.PasswordSet(ctx, c.callers[drills.RoleAdmin], &control.PasswordSetParams{User: "sre2", Password: "a long console passphrase"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ctl.SignInPassword(ctx, &control.PasswordSignInParams{User: "sre2", Password: "a long console passphrase"}); err != nil {
+		t.Fatal(err)
 	}
 	rep, err := c.ctl.ReportExport(ctx, comp, &control.ReportExportParams{Profile: "kr-efsr", Period: "2027"})
 	if err != nil {
@@ -94,6 +110,12 @@ func TestScreenshots(t *testing.T) {
 		{"verify", drills.RoleAuditor, "/portal/verify", nil},
 		{"verify-holds", drills.RoleAuditor, "/portal/verify", bundle.Bytes()},
 		{"verify-fails", drills.RoleAuditor, "/portal/verify", tampered},
+		{"plans", drills.RoleSRE, "/plans", nil},
+		{"plan", drills.RoleSRE, "/plans/view?file=plans%2Fsite-loss.hcl", nil},
+		{"audit", drills.RoleCompliance, "/audit", nil},
+		{"users", drills.RoleAdmin, "/users", nil},
+		{"user", drills.RoleAdmin, "/users/sre2", nil},
+		{"calendar-year", drills.RoleCompliance, "/calendar?view=year&year=2027", nil},
 	}
 	for _, s := range shots {
 		user, upload := s.user, s.upload
@@ -108,7 +130,7 @@ func TestScreenshots(t *testing.T) {
 			out := filepath.Join(dir, s.name+"-"+lang+".png")
 			cmd := exec.Command(browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
 				"--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
-				"--user-data-dir="+t.TempDir(), "--screenshot="+out, "--window-size=1400,1000", srv.URL+s.path+"?lang="+lang)
+				"--user-data-dir="+t.TempDir(), "--screenshot="+out, "--window-size=1400,1000", srv.URL+s.path+sep(s.path)+"lang="+lang)
 			if b, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("chromium %s: %v\n%s", s.name, err, b)
 			}
@@ -135,4 +157,12 @@ func uploadRequest(t *testing.T, r *http.Request, bundle []byte) *http.Request {
 	up.Method, up.Body, up.ContentLength = http.MethodPost, io.NopCloser(&body), int64(body.Len())
 	up.Header.Set("Content-Type", mw.FormDataContentType())
 	return up
+}
+
+// sep is what joins another query parameter to path.
+func sep(path string) string {
+	if strings.Contains(path, "?") {
+		return "&"
+	}
+	return "?"
 }
