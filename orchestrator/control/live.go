@@ -1,6 +1,7 @@
 package control
 
 import (
+	"cmp"
 	"context"
 	"slices"
 
@@ -139,5 +140,55 @@ func manualInstructions(ctx context.Context, st *store.Store, run *store.Run, st
 			}
 		}
 	}
+	return out, nil
+}
+
+// ObjectiveView is one service's recovery objectives in a run.
+type ObjectiveView struct {
+	Service        string `json:"service"`
+	Criticality    string `json:"criticality"`
+	RTOObjectiveMS int64  `json:"rto_objective_ms"`
+	RPOObjectiveMS int64  `json:"rpo_objective_ms"`
+}
+
+// RunObjectives returns the objectives a run is measured against, per service its plan
+// covers, from the estate and plan the run recorded (not today's estate): a run still going
+// has no measurements to read them from. Strictest RTO first; empty when the recorded plan or
+// estate no longer parses (recorded by an older version).
+func (c *Control) RunObjectives(ctx context.Context, caller *Caller, runID string) ([]ObjectiveView, error) {
+	if err := c.authorize(ctx, caller, OpRunRead, "", runID); err != nil {
+		return nil, err
+	}
+	if runID == "" {
+		return nil, invalidf("id", "the run's id is required")
+	}
+	run, err := c.cfg.Store.RunGet(ctx, runID)
+	if err != nil {
+		return nil, storeError(err, "run "+runID, nil)
+	}
+	rec, err := c.cfg.Store.PlanGet(ctx, run.PlanID)
+	if err != nil {
+		return nil, internal(err)
+	}
+	snap, err := c.cfg.Store.EstateGet(ctx, run.EstateSHA256)
+	if err != nil {
+		return nil, internal(err)
+	}
+	out := []ObjectiveView{}
+	plan, diags := drills.ParsePlan(rec.Source, rec.File)
+	if plan == nil || diags.HasErrors() {
+		return out, nil
+	}
+	est, diags := drills.ParseEstate(snap.Source, snap.File)
+	if est == nil || diags.HasErrors() {
+		return out, nil
+	}
+	for _, name := range plan.Services {
+		if svc := est.Service(name); svc != nil {
+			out = append(out, ObjectiveView{Service: svc.Name, Criticality: string(svc.Criticality),
+				RTOObjectiveMS: svc.RTO.Milliseconds(), RPOObjectiveMS: svc.RPO.Milliseconds()})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b ObjectiveView) int { return cmp.Compare(a.RTOObjectiveMS, b.RTOObjectiveMS) })
 	return out, nil
 }
