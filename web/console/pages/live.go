@@ -73,18 +73,18 @@ var liveMessages = map[string][2]string{
 	"live.ok":             {"passed", "정상"},
 	"live.not_ok":         {"failed", "이상"},
 
-	"abort.title":      {"Abort the run", "훈련 중단"},
-	"abort.intro":      {"Aborting stops the current step; the plan's rollback and cleanup then run. This cannot be undone.", "중단하면 진행 중인 단계가 멈추고 계획의 복구(롤백)와 정리 단계가 실행됩니다. 되돌릴 수 없습니다."},
-	"abort.reason":     {"Reason", "중단 사유"},
-	"abort.reason_h":   {"Recorded with your name in the run's audit trail.", "사용자 이름과 함께 감사 기록에 남습니다."},
-	"abort.confirm":    {"Type the run's ID", "훈련 ID 입력"},
-	"abort.confirm_h":  {"To confirm, type %s.", "확인을 위해 %s 을(를) 입력하십시오."},
-	"abort.submit":     {"Abort the run", "훈련 중단"},
-	"abort.cancel":     {"Keep it running", "계속 진행"},
-	"abort.already":    {"The run has ended: there is nothing to abort.", "이미 종료된 훈련이라 중단할 수 없습니다."},
-	"abort.requested":  {"An abort was already requested.", "이미 중단이 요청되었습니다."},
-	"notice.abort":     {"abort requested", "중단 요청됨"},
-	"notice.decided":   {"step %s marked %s", "단계 %s: %s 처리됨"},
+	"abort.title":     {"Abort the run", "훈련 중단"},
+	"abort.intro":     {"Aborting stops the current step; the plan's rollback and cleanup then run. This cannot be undone.", "중단하면 진행 중인 단계가 멈추고 계획의 복구(롤백)와 정리 단계가 실행됩니다. 되돌릴 수 없습니다."},
+	"abort.reason":    {"Reason", "중단 사유"},
+	"abort.reason_h":  {"Recorded with your name in the run's audit trail.", "사용자 이름과 함께 감사 기록에 남습니다."},
+	"abort.confirm":   {"Type the run's ID", "훈련 ID 입력"},
+	"abort.confirm_h": {"To confirm, type %s.", "확인을 위해 %s 을(를) 입력하십시오."},
+	"abort.submit":    {"Abort the run", "훈련 중단"},
+	"abort.cancel":    {"Keep it running", "계속 진행"},
+	"abort.already":   {"The run has ended: there is nothing to abort.", "이미 종료된 훈련이라 중단할 수 없습니다."},
+	"abort.requested": {"An abort was already requested.", "이미 중단이 요청되었습니다."},
+	"notice.abort":    {"abort requested", "중단 요청됨"},
+	"notice.decided":  {"step %s marked %s", "단계 %s: %s 처리됨"},
 }
 
 func init() { addMessages(liveMessages) }
@@ -375,10 +375,10 @@ type liveRun struct {
 // liveMessage is one timeline entry as the stream sends it, with the page's fragments it
 // changes rendered by the server (in the reader's language and zone).
 type liveMessage struct {
-	Seq     int    `json:"seq"`
-	Kind    string `json:"kind"`
-	StepKey string `json:"step_key,omitempty"`
-	Message string `json:"message,omitempty"`
+	Seq     int     `json:"seq"`
+	Kind    string  `json:"kind"`
+	StepKey string  `json:"step_key,omitempty"`
+	Message string  `json:"message,omitempty"`
 	Run     liveRun `json:"run"`
 	// Row is the step's table row (its latest attempt), on the last entry of a batch about it.
 	Row string `json:"row,omitempty"`
