@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/orchestrator"
 	"github.com/firedrill/firedrill/orchestrator/control"
 	"github.com/firedrill/firedrill/orchestrator/store"
 	"github.com/firedrill/firedrill/web/console/pages"
@@ -52,6 +53,10 @@ func (c *console) startLive(t *testing.T) *liveRun {
 		t.Fatal(err)
 	}
 	if err := c.st.RunStateSet(ctx, &store.RunStateSetParams{RunID: r.ID, Epoch: run.epoch, State: drills.RunRunning}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.st.RunEventAppend(ctx, &store.RunEventAppendParams{RunID: r.ID, Epoch: run.epoch, Kind: orchestrator.EventPreflight,
+		Message: "9 checks passed", Data: map[string]any{"passed": true}}); err != nil {
 		t.Fatal(err)
 	}
 	c.step(t, run, 1, "lose-sangam", "nomad.drain_site", 20*time.Second, drills.StepSucceeded)
@@ -127,7 +132,7 @@ func TestLiveViewOfARunningRun(t *testing.T) {
 			`<input type="hidden" name="csrf_token" value="` + csrfToken + `">`,
 			`href="/runs/` + run.id + `/abort"`, `<script src="/static/live.js" defer></script>`,
 			`<noscript><meta http-equiv="refresh" content="10"></noscript>`,
-			`data-events="/runs/` + run.id + `/events?after=`,
+			`data-events="/runs/` + run.id + `/events?after=`, "Pre-flight", "9 checks passed",
 		} {
 			if !strings.Contains(got.body, want) {
 				t.Errorf("%s as sre lacks %q:\n%s", path, want, excerpt(got.body))

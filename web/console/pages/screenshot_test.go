@@ -40,6 +40,7 @@ func TestScreenshots(t *testing.T) {
 	failed := c.runDrill(t, "promote", 0)
 	ok := c.runDrill(t, "", 8*time.Minute)
 	c.submit(t)
+	live := c.startLive(t)
 	comp := c.callers[drills.RoleCompliance]
 	for _, f := range []control.FindingAddParams{
 		{Title: "Remittance failed over before auth answered", Severity: "high", Service: "remittance", RunID: failed, DueAt: "2027-05-01"},
@@ -58,6 +59,9 @@ func TestScreenshots(t *testing.T) {
 		{"runs", drills.RoleSRE, "/runs"},
 		{"run-detail", drills.RoleSRE, "/runs/" + ok},
 		{"run-failed", drills.RoleSRE, "/runs/" + failed},
+		{"live", drills.RoleSRE, "/runs/" + live.id},
+		{"live-abort", drills.RoleSRE, "/runs/" + live.id + "/abort"},
+		{"live-ended", drills.RoleViewer, "/runs/" + ok + "/live"},
 		{"history", drills.RoleCompliance, "/services/auth"},
 		{"findings", drills.RoleCompliance, "/findings"},
 		{"reports", drills.RoleCompliance, "/reports"},
