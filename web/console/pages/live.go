@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/firedrill/firedrill/drills"
@@ -432,6 +433,7 @@ func (h *handler) runEvents(w http.ResponseWriter, r *http.Request) {
 	defer beat.Stop()
 	bound := h.cfg.Clock.NewTimer(h.cfg.EventStreamFor)
 	defer bound.Stop()
+	stopping := h.shutdowns.of(r)
 	for {
 		if err := s.send(batch); err != nil {
 			return
@@ -450,6 +452,10 @@ func (h *handler) runEvents(w http.ResponseWriter, r *http.Request) {
 		for {
 			select {
 			case <-q.ctx.Done():
+				return
+			case <-stopping:
+				// The server shuts down: a graceful shutdown waits for no stream, and the
+				// browser reconnects to another replica.
 				return
 			case <-bound.C():
 				// The browser reconnects with the last id it has.
@@ -472,6 +478,35 @@ func (h *handler) runEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// shutdowns gives each server a channel closed when it begins to shut down. http.Server's
+// Shutdown waits for every request to end and cancels none of their contexts; streams would
+// hold it for their whole bound.
+type shutdowns struct {
+	mu       sync.Mutex
+	byServer map[*http.Server]chan struct{}
+}
+
+// of is the channel of r's server; nil (never ready) when r came through no http.Server.
+// Each server registers one shutdown hook, whatever its number of streams.
+func (s *shutdowns) of(r *http.Request) <-chan struct{} {
+	srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
+	if srv == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.byServer == nil {
+		s.byServer = map[*http.Server]chan struct{}{}
+	}
+	ch, ok := s.byServer[srv]
+	if !ok {
+		ch = make(chan struct{})
+		s.byServer[srv] = ch
+		srv.RegisterOnShutdown(func() { close(ch) })
+	}
+	return ch
 }
 
 // streamCursor is the seq the browser has: its Last-Event-ID when it reconnects, else the

@@ -401,7 +401,7 @@ func TestEventStreamStops(t *testing.T) {
 	t.Parallel()
 	c := setup(t)
 	run := c.startLive(t)
-	returned := make(chan struct{}, 4)
+	returned := make(chan struct{}, 16)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.handler.ServeHTTP(w, r)
 		if strings.HasSuffix(r.URL.Path, "/events") {
@@ -473,6 +473,19 @@ func TestEventStreamStops(t *testing.T) {
 		}
 	}
 	quiet.cancel()
+	// A graceful shutdown ends the streams instead of waiting for them.
+	open := c.openStream(t, srv.URL, drills.RoleViewer, "/runs/"+run.id+"/events", "")
+	open.next(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Config.Shutdown(ctx); err != nil {
+		t.Errorf("shutdown with a stream open: %v, want the stream ended at once", err)
+	}
+	select {
+	case <-open.closed:
+	case <-time.After(5 * time.Second):
+		t.Error("the stream is still open after the shutdown")
+	}
 }
 
 // Abort from the console: a confirmation page, then a form with the reason and the run's ID

@@ -64,6 +64,8 @@ type handler struct {
 	log   *slog.Logger
 	pages map[string]*template.Template
 	mux   *http.ServeMux
+	// shutdowns are closed when their server begins to shut down (serverStopping).
+	shutdowns shutdowns
 }
 
 // New returns the console's pages as one handler, rooted at "/".
