@@ -8,7 +8,6 @@
   if (!root || root.getAttribute('data-ended') === 'true' || !('EventSource' in window)) {
     return;
   }
-  var lang = root.getAttribute('data-lang');
   var tz = root.getAttribute('data-tz');
   var status = document.getElementById('live-status');
   var following = status.innerHTML;
@@ -40,9 +39,10 @@
     return Math.floor(s / 3600) + ':' + pad(Math.floor(s / 60) % 60) + ':' + pad(s % 60);
   }
 
+  // As the server writes it (15:04:05 in the reader's zone), in either language.
   function timeOfDay(ms) {
     try {
-      return new Date(ms).toLocaleTimeString(lang === 'ko' ? 'ko-KR' : 'en-GB', { timeZone: tz, hour12: false });
+      return new Date(ms).toLocaleTimeString('en-GB', { timeZone: tz, hourCycle: 'h23' });
     } catch (e) {
       return new Date(ms).toISOString().slice(11, 19) + ' UTC';
     }
@@ -176,6 +176,13 @@
     var verdict = document.getElementById('verdict');
     verdict.textContent = '';
     verdict.appendChild(fragment(m.verdict));
+    // The verdict links to the full record: the running run's actions are over.
+    ['la-h', 'full-record'].forEach(function (id) {
+      var el = document.getElementById(id);
+      if (el) {
+        el.parentNode.removeChild(el);
+      }
+    });
     stop(status.getAttribute('data-ended'));
   });
   source.addEventListener('refused', function () {
