@@ -119,6 +119,11 @@ func TestLiveViewOfARunningRun(t *testing.T) {
 	t.Parallel()
 	c := setup(t)
 	run := c.startLive(t)
+	if err := c.st.RunEventAppend(context.Background(), &store.RunEventAppendParams{RunID: run.id, Epoch: run.epoch, Kind: orchestrator.EventProbe,
+		Message: "payments-api", Data: map[string]any{"probe": "payments-api", "polls": 400, "failures": 2, "availability": 0.995,
+			"longest_outage_ms": 12000, "last_error": "HTTP 503"}}); err != nil {
+		t.Fatal(err)
+	}
 	for _, path := range []string{"/runs/" + run.id, "/runs/" + run.id + "/live"} {
 		got := c.get(t, drills.RoleSRE, path, "Accept-Language", "en")
 		if got.status != http.StatusOK {
@@ -133,6 +138,7 @@ func TestLiveViewOfARunningRun(t *testing.T) {
 			`href="/runs/` + run.id + `/abort"`, `<script src="/static/live.js" defer></script>`,
 			`<noscript><meta http-equiv="refresh" content="10"></noscript>`,
 			`data-events="/runs/` + run.id + `/events?after=`, "Pre-flight", "9 checks passed",
+			"Probe", "payments-api", "99.50% available · 2 of 400 polls failed", "HTTP 503",
 		} {
 			if !strings.Contains(got.body, want) {
 				t.Errorf("%s as sre lacks %q:\n%s", path, want, excerpt(got.body))
