@@ -3,6 +3,7 @@ package pages
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -108,8 +109,9 @@ func (h *handler) runEvents(w http.ResponseWriter, r *http.Request) {
 		if s.flush() != nil {
 			return
 		}
+		// A full batch leaves more to read at once; otherwise wait for the next poll.
 	wait:
-		for {
+		for len(batch.Events) < control.MaxRunEventsLimit {
 			select {
 			case <-q.ctx.Done():
 				return
@@ -131,7 +133,11 @@ func (h *handler) runEvents(w http.ResponseWriter, r *http.Request) {
 		if batch, err = h.cfg.Control.RunEventsAfter(q.ctx, q.caller, p); err != nil {
 			if q.ctx.Err() == nil {
 				h.log.Warn("run event stream stopped", "run", p.RunID, "err", err)
-				msg, _ := json.Marshal(map[string]string{"message": err.Error()})
+				safe := "internal error"
+				if ce := (*control.Error)(nil); errors.As(err, &ce) {
+					safe = ce.Message
+				}
+				msg, _ := json.Marshal(map[string]string{"message": safe})
 				_ = s.write("event: refused\ndata: " + string(msg) + "\n\n")
 				_ = s.flush()
 			}

@@ -347,7 +347,22 @@ func (h *handler) stepDecide(q *req) (string, error) {
 		RunID: id, StepKey: key, Decision: decision, Comment: formValue(q, "comment")}); err != nil {
 		return "", err
 	}
-	return withNotice("/runs/"+id+"/live", fmt.Sprintf(tr(q.lang, "notice.decided"), key, decision)), nil
+	return withNotice("/runs/"+id+"/live", fmt.Sprintf(tr(q.lang, "notice.decided"), key, decisionText(q.lang, decision))), nil
+}
+
+// decisionText names a decision on a step as its button does.
+func decisionText(lang, decision string) string {
+	switch decision {
+	case store.DecisionDone:
+		return tr(lang, "live.done")
+	case store.DecisionFailed:
+		return tr(lang, "live.failed")
+	case store.DecisionRetry:
+		return tr(lang, "live.retry")
+	case store.DecisionAbort:
+		return tr(lang, "live.abort_run")
+	}
+	return decision
 }
 
 // decisionsFor are the decisions a person can take on a step that waits: a manual step is
