@@ -152,6 +152,15 @@ func TestLiveViewOfARunningRun(t *testing.T) {
 			t.Errorf("%s has inline script, which the CSP refuses", path)
 		}
 	}
+	// Every role may follow a run; only those the table lets abort or decide get the buttons.
+	for _, role := range everyone {
+		got := c.get(t, role, "/runs/"+run.id+"/live", "Accept-Language", "en")
+		abort, decide := strings.Contains(got.body, `/abort"`), strings.Contains(got.body, `/decide"`)
+		if got.status != http.StatusOK || abort != control.Allowed(control.OpRunAbort, c.callers[role].Roles) ||
+			decide != control.Allowed(control.OpStepDecide, c.callers[role].Roles) {
+			t.Errorf("the live view as %s: %d, abort offered %v, decide offered %v", role, got.status, abort, decide)
+		}
+	}
 	// A viewer follows the run but is offered neither the abort nor the decision.
 	view := c.get(t, drills.RoleViewer, "/runs/"+run.id, "Accept-Language", "ko").body
 	if strings.Contains(view, "/abort") || strings.Contains(view, "/decide") || !strings.Contains(view, manualInstructions) ||
