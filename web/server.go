@@ -189,8 +189,9 @@ func (w *trackingWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *trackingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// Timeouts of the HTTP server NewHTTPServer returns. No route streams, so a reply that takes
-// longer than WriteTimeout is a stuck one.
+// Timeouts of the HTTP server NewHTTPServer returns. A reply that takes longer than
+// WriteTimeout is a stuck one; the console's event streams, the one reply that lasts, set
+// their own write deadline at each write and end when the server shuts down.
 const (
 	ReadHeaderTimeout = 10 * time.Second
 	ReadTimeout       = 30 * time.Second

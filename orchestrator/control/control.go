@@ -258,6 +258,8 @@ type StepView struct {
 	Evidence   json.RawMessage  `json:"evidence,omitempty"`
 	// AwaitingDecision: a person must decide this step (a manual step, an unknown outcome).
 	AwaitingDecision bool `json:"awaiting_decision,omitempty"`
+	// Instructions are what the plan tells the person to do, for a manual step.
+	Instructions string `json:"instructions,omitempty"`
 }
 
 // MeasurementView is what a run measured for one service.

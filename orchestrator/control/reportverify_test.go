@@ -98,8 +98,17 @@ func TestAuditorReadsTheRunsOfPublishedReportsOnly(t *testing.T) {
 			t.Errorf("the refusal says %q; want it to say no published report covers the run", e.Message)
 		}
 	}
-	if denied := f.operations(&store.OperationListParams{Outcome: store.OutcomeDenied, Operation: string(control.OpRunRead), Target: later}); len(denied) != 1 || denied[0].Actor != auditor.Actor {
-		t.Errorf("the refused read's record = %+v, want one by the auditor", denied)
+	// Every read of one run is scoped alike: the live view's events and objectives too.
+	wantCategory(t, "the auditor follows an uncovered run's events", func() error {
+		_, err := ctl.RunEventsAfter(ctx, auditor, &control.RunEventsParams{RunID: later})
+		return err
+	}(), control.CategoryForbidden)
+	wantCategory(t, "the auditor reads an uncovered run's objectives", func() error { _, err := ctl.RunObjectives(ctx, auditor, later); return err }(), control.CategoryForbidden)
+	if _, err := ctl.RunEventsAfter(ctx, auditor, &control.RunEventsParams{RunID: first}); err != nil {
+		t.Errorf("the auditor follows a covered run's events: %v", err)
+	}
+	if denied := f.operations(&store.OperationListParams{Outcome: store.OutcomeDenied, Operation: string(control.OpRunRead), Target: later}); len(denied) != 3 || denied[0].Actor != auditor.Actor {
+		t.Errorf("the refused reads' records = %+v, want three by the auditor (the run, its events, its objectives)", denied)
 	}
 	list, err := ctl.RunListGet(ctx, auditor, nil)
 	if err != nil || !slices.Equal(runIDsOf(list.Runs), covered) {

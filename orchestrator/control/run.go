@@ -337,14 +337,12 @@ func LoadRunView(ctx context.Context, st *store.Store, runID string, now time.Ti
 	if audit.Problem != nil {
 		v.Integrity.Problem = audit.Problem.Message
 	}
+	instructions, err := manualInstructions(ctx, st, run, steps)
+	if err != nil {
+		return nil, err
+	}
 	for _, s := range steps {
-		v.Steps = append(v.Steps, StepView{
-			Seq: s.Seq, Key: s.Key, Name: s.Name, Action: s.Action, Site: s.Site, Service: s.Service, Attempt: s.Attempt,
-			State: s.State, Idempotent: s.Idempotent, StartedAt: s.StartedAt, EndedAt: s.EndedAt, DurationMS: msPtr(s.Duration),
-			Error: s.Error, Evidence: s.Evidence,
-			AwaitingDecision: s.EndedAt == nil && !run.State.IsTerminal() &&
-				((s.Action == drills.ActionManual && s.State == drills.StepRunning) || s.State == drills.StepUnknown),
-		})
+		v.Steps = append(v.Steps, stepViewOf(run, s, instructions))
 	}
 	for _, m := range ms {
 		obj := m.Objectives(run.T0 != nil)

@@ -237,6 +237,25 @@ func runEventList(db *gorm.DB, runID string) ([]*RunEvent, error) {
 	return out, nil
 }
 
+// RunEventListAfter returns up to limit of the run's timeline events numbered after seq, by
+// seq: what a follower of a running run has not seen yet. Numbers are gapless and taken under
+// the run row's lock, so an event numbered after seq never commits before one numbered
+// before it: reading after the last seq seen misses nothing. An unknown run has none.
+func (s *Store) RunEventListAfter(ctx context.Context, runID string, seq, limit int) ([]*RunEvent, error) {
+	if limit <= 0 {
+		return nil, fmt.Errorf("run event list %s after %d: limit must be positive", runID, seq)
+	}
+	var ms []runEventModel
+	if err := s.db.WithContext(ctx).Where("run_id = ? AND seq > ?", runID, seq).Order("seq").Limit(limit).Find(&ms).Error; err != nil {
+		return nil, fmt.Errorf("run event list %s after %d: %w", runID, seq, translate(err))
+	}
+	out := make([]*RunEvent, len(ms))
+	for i := range ms {
+		out[i] = runEventOf(&ms[i])
+	}
+	return out, nil
+}
+
 // RunEventAppendParams are the arguments of RunEventAppend.
 type RunEventAppendParams struct {
 	RunID   string

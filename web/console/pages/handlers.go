@@ -241,6 +241,10 @@ func (h *handler) runDetail(q *req) (string, string, any, error) {
 	if err != nil {
 		return "", "", nil, err
 	}
+	if !v.Run.State.IsTerminal() {
+		// A run still going is followed live; its full record is for when it has ended.
+		return h.liveView(q, v)
+	}
 	return "run", "run.title", &runDetailData{View: v, Timeline: timelineSVG(q, v)}, nil
 }
 

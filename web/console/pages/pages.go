@@ -8,6 +8,7 @@ package pages
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -51,6 +52,16 @@ type Config struct {
 	// MaxBundleSize bounds a bundle uploaded to be verified, in bytes. Defaults to (and is at
 	// most) control.MaxReportVerifySize.
 	MaxBundleSize int64
+	// EventPoll is how often a run's event stream asks for new timeline entries. Defaults to
+	// DefaultEventPoll.
+	EventPoll time.Duration
+	// EventHeartbeat is how often an idle event stream sends a comment, so that proxies keep
+	// it open. Defaults to DefaultEventHeartbeat.
+	EventHeartbeat time.Duration
+	// EventStreamFor bounds how long one event stream stays open; the browser then reconnects
+	// from the last event it has (and its session is checked again). Defaults to
+	// DefaultEventStreamFor.
+	EventStreamFor time.Duration
 }
 
 type handler struct {
@@ -58,6 +69,8 @@ type handler struct {
 	log   *slog.Logger
 	pages map[string]*template.Template
 	mux   *http.ServeMux
+	// shutdowns are closed when their server begins to shut down (serverStopping).
+	shutdowns shutdowns
 }
 
 // New returns the console's pages as one handler, rooted at "/".
@@ -79,6 +92,12 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.MaxBundleSize <= 0 || cfg.MaxBundleSize > control.MaxReportVerifySize {
 		cfg.MaxBundleSize = control.MaxReportVerifySize
 	}
+	cfg.EventPoll = cmp.Or(cfg.EventPoll, DefaultEventPoll)
+	cfg.EventHeartbeat = cmp.Or(cfg.EventHeartbeat, DefaultEventHeartbeat)
+	cfg.EventStreamFor = cmp.Or(cfg.EventStreamFor, DefaultEventStreamFor)
+	if cfg.EventPoll < 0 || cfg.EventHeartbeat < 0 || cfg.EventStreamFor < 0 {
+		return nil, errors.New("console pages: Config.EventPoll, EventHeartbeat and EventStreamFor must not be negative")
+	}
 	h := &handler{cfg: cfg, log: cfg.Logger.With("component", "console.pages"), pages: map[string]*template.Template{}}
 	if err := h.parseTemplates(); err != nil {
 		return nil, err
@@ -94,6 +113,11 @@ func New(cfg Config) (http.Handler, error) {
 	m.HandleFunc("POST /approvals/{id}/{decision}", h.action(h.approvalDecide))
 	m.HandleFunc("GET /runs", h.page(h.runs))
 	m.HandleFunc("GET /runs/{id}", h.page(h.runDetail))
+	m.HandleFunc("GET /runs/{id}/live", h.page(h.runLive))
+	m.HandleFunc("GET /runs/{id}/events", h.runEvents)
+	m.HandleFunc("GET /runs/{id}/abort", h.page(h.runAbortConfirm))
+	m.HandleFunc("POST /runs/{id}/abort", h.action(h.runAbort))
+	m.HandleFunc("POST /runs/{id}/decide", h.action(h.stepDecide))
 	m.HandleFunc("GET /services/{name}", h.page(h.serviceHistory))
 	m.HandleFunc("GET /findings", h.page(h.findings))
 	m.HandleFunc("POST /findings", h.action(h.findingAdd))
@@ -131,7 +155,7 @@ func New(cfg Config) (http.Handler, error) {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Referrer-Policy", "same-origin")
 	h.mux.ServeHTTP(w, r)
@@ -247,13 +271,7 @@ func (h *handler) render(w http.ResponseWriter, q *req, status int, name, title 
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	can := map[string]bool{}
-	for _, op := range control.Operations() {
-		can[string(op)] = q.may(op)
-	}
-	v := &view{Title: tr(q.lang, title), Nav: name, Lang: q.lang, TZ: q.loc.String(), User: q.caller.Actor.Name,
-		Roles: q.caller.Roles, CSRF: h.cfg.CSRFToken(q.r), Notice: noticeText(q.lang, q.r.URL.Query().Get("done")),
-		Path: q.r.URL.Path, Keep: keptQuery(q.r.URL.Query()), Can: can, PortalOnly: portalOnly(q.caller), Data: data}
+	v := h.viewOf(q, name, title, data)
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
 		h.log.Error("render page", "template", name, "err", err)
@@ -281,6 +299,17 @@ func keptQuery(v url.Values) []queryPair {
 		}
 	}
 	return out
+}
+
+// viewOf is what a template sees of the request and the page's data.
+func (h *handler) viewOf(q *req, name, title string, data any) *view {
+	can := map[string]bool{}
+	for _, op := range control.Operations() {
+		can[string(op)] = q.may(op)
+	}
+	return &view{Title: tr(q.lang, title), Nav: name, Lang: q.lang, TZ: q.loc.String(), User: q.caller.Actor.Name,
+		Roles: q.caller.Roles, CSRF: h.cfg.CSRFToken(q.r), Notice: noticeText(q.lang, q.r.URL.Query().Get("done")),
+		Path: q.r.URL.Path, Keep: keptQuery(q.r.URL.Query()), Can: can, PortalOnly: portalOnly(q.caller), Data: data}
 }
 
 // errorPage is what the error template shows.

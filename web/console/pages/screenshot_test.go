@@ -47,6 +47,7 @@ func TestScreenshots(t *testing.T) {
 	failed := c.runDrill(t, "promote", 0)
 	ok := c.runDrill(t, "", 8*time.Minute)
 	c.submit(t)
+	live := c.startLive(t)
 	comp := c.callers[drills.RoleCompliance]
 	var added []string
 	for _, f := range []control.FindingAddParams{
@@ -116,6 +117,9 @@ func TestScreenshots(t *testing.T) {
 		{"users", drills.RoleAdmin, "/users", nil},
 		{"user", drills.RoleAdmin, "/users/sre2", nil},
 		{"calendar-year", drills.RoleCompliance, "/calendar?view=year&year=2027", nil},
+		{"live", drills.RoleSRE, "/runs/" + live.id, nil},
+		{"live-abort", drills.RoleSRE, "/runs/" + live.id + "/abort", nil},
+		{"live-ended", drills.RoleViewer, "/runs/" + ok + "/live", nil},
 	}
 	for _, s := range shots {
 		user, upload := s.user, s.upload
