@@ -351,7 +351,7 @@ func TestTheOfflineCommandsOnTheVerifyPageWork(t *testing.T) {
 	t.Parallel()
 	for _, tool := range []string{"unzip", "jq", "sha256sum", "openssl", "sh"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed", tool)
+			t.Fatalf("%s is not installed: scripts/install-test-tools.sh installs it (scripts/test.sh runs it)", tool)
 		}
 	}
 	p := setupPublished(t)
