@@ -239,16 +239,24 @@ func (a *WaitHealthy) look(ctx context.Context, sc *siteClient, jobID string, al
 	}
 	if len(healthyIDs) < want || want == 0 {
 		h.state = fmt.Sprintf("%d of %d allocations healthy (%d running, %d pending, %d failed)", len(healthyIDs), want, running, pending, failed)
+		if failed == 0 {
+			return h, nil
+		}
+		// Allocations failed: once the version's deployment failed, no more are placed for
+		// it, and waiting cannot help.
+		dep, err := a.latestDeployment(ctx, sc, jobID)
+		if err != nil {
+			return nil, err
+		}
+		if dep != nil && dep.JobVersion == version && dep.Status == "failed" {
+			ev["deployment_id"], ev["deployment_status"] = dep.ID, dep.Status
+			h.fatal = fmt.Errorf("deployment %s of version %d is failed: %s (%s)", dep.ID, version, dep.StatusDescription, h.state)
+		}
 		return h, nil
 	}
 
-	var dep *api.Deployment
-	err = sc.call(ctx, "read deployment of "+jobID, 0, func(ctx context.Context) error {
-		d, _, err := sc.client.Jobs().LatestDeployment(jobID, (&api.QueryOptions{}).WithContext(ctx))
-		dep = d
-		return err
-	})
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	dep, err := a.latestDeployment(ctx, sc, jobID)
+	if err != nil {
 		return nil, err
 	}
 	if dep != nil && dep.JobVersion == version {
@@ -267,6 +275,20 @@ func (a *WaitHealthy) look(ctx context.Context, sc *siteClient, jobID string, al
 	}
 	h.healthy = true
 	return h, nil
+}
+
+// latestDeployment is the job's latest deployment, nil when it has none.
+func (a *WaitHealthy) latestDeployment(ctx context.Context, sc *siteClient, jobID string) (*api.Deployment, error) {
+	var dep *api.Deployment
+	err := sc.call(ctx, "read deployment of "+jobID, 0, func(ctx context.Context) error {
+		d, _, err := sc.client.Jobs().LatestDeployment(jobID, (&api.QueryOptions{}).WithContext(ctx))
+		dep = d
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	return dep, nil
 }
 
 // watchDeployment blocks until the deployment changes (or the blocking wait ends). *index is
