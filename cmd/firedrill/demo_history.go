@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/firedrill/firedrill/drills"
@@ -11,6 +12,7 @@ import (
 	"github.com/firedrill/firedrill/internal/sitesim"
 	"github.com/firedrill/firedrill/orchestrator"
 	"github.com/firedrill/firedrill/orchestrator/control"
+	"github.com/firedrill/firedrill/orchestrator/scheduler"
 	"github.com/firedrill/firedrill/orchestrator/store"
 )
 
@@ -38,26 +40,58 @@ const (
 	demoCompliance = "compliance-lee"
 )
 
-// demoDrill is one drill of the history: how many months ago, at 02:00 Seoul time on the 14th
-// (clear of the estate's month-end and market-hours blackouts), and the fault injected into
-// the simulated sites before it, if any.
+// demoDrill is one drill of the history: at a time, fired by a schedule of the estate or
+// asked for by the SRE, with the fault injected into the simulated sites before it, if any.
 type demoDrill struct {
-	monthsAgo int
-	comment   string
-	fault     func(*sitesim.Sim)
+	at       time.Time
+	schedule string
+	comment  string
+	fault    func(*sitesim.Sim)
 }
 
 // authDoesNotStartOnYatap makes auth's allocations fail on the DR site: payments and
 // remittance, which depend on it, cannot come up there either.
 func authDoesNotStartOnYatap(sim *sitesim.Sim) { sim.Site("yatap").FailJob("auth", true) }
 
-// demoDrills are the history's drills, oldest first.
-var demoDrills = []demoDrill{
-	{monthsAgo: 11, comment: "quarterly site-loss drill"},
-	{monthsAgo: 8, comment: "quarterly site-loss drill", fault: authDoesNotStartOnYatap},
-	{monthsAgo: 7, comment: "retest of the failed drill's findings: auth's DR job fixed"},
-	{monthsAgo: 5, comment: "quarterly site-loss drill"},
-	{monthsAgo: 2, comment: "quarterly site-loss drill"},
+// demoManualMonths are the months ago of the drills the SRE asks for, at 02:00 on the 14th
+// (clear of the estate's month-end and market-hours blackouts); one within demoFireGap of a
+// scheduled fire is left out: the schedule drills then.
+var demoManualMonths = []int{11, 8, 5, 2}
+
+const demoFireGap = 25 * 24 * time.Hour
+
+// demoRetestAfter is how long after the failed drill the SRE retests its findings.
+const demoRetestAfter = 28 * 24 * time.Hour
+
+// demoDrills are the history's drills between start and end, oldest first: the fires of the
+// estate's schedules and the SRE's quarterly ones. The second fails on a dependency; a
+// retest follows it four weeks later.
+func demoDrills(estate *drills.Estate, loc *time.Location, start, end time.Time) []demoDrill {
+	var out []demoDrill
+	for _, sch := range estate.Schedules {
+		for _, f := range estate.Fires(sch, start, end) {
+			if f.Blackout == "" {
+				out = append(out, demoDrill{at: f.At, schedule: sch.Name})
+			}
+		}
+	}
+	fired := slices.Clone(out)
+	for _, m := range demoManualMonths {
+		at := time.Date(end.In(loc).Year(), end.In(loc).Month()-time.Month(m), 14, 2, 0, 0, 0, loc)
+		if at.Before(start) || !at.Before(end) || slices.ContainsFunc(fired, func(f demoDrill) bool { return f.at.Sub(at).Abs() < demoFireGap }) {
+			continue
+		}
+		out = append(out, demoDrill{at: at, comment: "quarterly site-loss drill"})
+	}
+	slices.SortFunc(out, func(a, b demoDrill) int { return a.at.Compare(b.at) })
+	if len(out) < 2 {
+		return out
+	}
+	out[1].fault = authDoesNotStartOnYatap
+	if retest := out[1].at.Add(demoRetestAfter); retest.Before(end) {
+		out = slices.Insert(out, 2, demoDrill{at: retest, comment: "retest of the failed drill's findings: auth's DR job fixed"})
+	}
+	return out
 }
 
 // demoLocation is where the demo bank's day begins: its drills are dated in Seoul time.
@@ -76,6 +110,12 @@ type demoHistory struct {
 	loc     *time.Location
 	now     time.Time
 	reports *control.Reports
+	// sched decides the estate's schedules' fires on the shifted clock; fired is what its
+	// last pass fired.
+	sched *scheduler.Scheduler
+	fired []*store.Run
+	// failedRun is the drill that failed on a dependency.
+	failedRun string
 	// passwords are the history's own, random and replaced before the console serves.
 	passwords map[string]string
 }
@@ -111,17 +151,25 @@ func (a *app) recordDemoHistory(ctx context.Context, w *demoWorld, url string, r
 	if err != nil {
 		return nil, err
 	}
+	h.sched, err = scheduler.New(scheduler.Config{
+		Store: h.st, Estate: w.estate.cfg, EstateSource: w.estate.src, EstateFile: w.estate.path,
+		LoadPlan: schedulePlanLoader(w.estate.path), Clock: h.clk, Logger: a.logger, Owner: "serve-demo-history",
+		OnFire: func(_ context.Context, run *store.Run) { h.fired = append(h.fired, run) },
+	})
+	if err != nil {
+		return nil, err
+	}
 	start := time.Date(h.now.In(loc).Year(), h.now.In(loc).Month()-12, 1, 10, 0, 0, 0, loc)
 	if err := h.setUp(ctx, start); err != nil {
 		return nil, err
 	}
-	for i, d := range demoDrills {
-		at := time.Date(h.now.In(loc).Year(), h.now.In(loc).Month()-time.Month(d.monthsAgo), 14, 2, 0, 0, 0, loc)
-		if err := h.drill(ctx, i+1, at, d); err != nil {
+	list := demoDrills(w.estate.cfg, loc, start.Add(time.Hour), h.now.AddDate(0, 0, -3))
+	for i, d := range list {
+		if err := h.drill(ctx, i+1, len(list), d); err != nil {
 			return nil, err
 		}
 		if d.fault != nil {
-			if err := h.fixFindings(ctx, at.AddDate(0, 0, 10)); err != nil {
+			if err := h.fixFindings(ctx, d.at.AddDate(0, 0, 10)); err != nil {
 				return nil, err
 			}
 		}
@@ -168,7 +216,11 @@ func (h *demoHistory) setUp(ctx context.Context, at time.Time) error {
 	if _, err := h.ctl.TokenRevoke(ctx, admin, tok.ID); err != nil {
 		return fmt.Errorf("demo history: revoke the bootstrap token: %w", err)
 	}
-	h.progress("%s: firedrill installed, %d people", at.Format(time.DateOnly), len(demoUsers))
+	// The first serving replica learns the estate's schedules: their fires count from now.
+	if err := h.sched.Tick(ctx); err != nil {
+		return fmt.Errorf("demo history: schedules: %w", err)
+	}
+	h.progress("%s: firedrill installed, %d people, %d schedules", at.Format(time.DateOnly), len(demoUsers), len(h.w.estate.cfg.Schedules))
 	return nil
 }
 
@@ -187,31 +239,52 @@ func (h *demoHistory) as(ctx context.Context, user string, f func(*control.Calle
 	return f(caller)
 }
 
-// drill is one drill as the bank runs it: the SRE asks for it the evening before, a second
-// SRE and the compliance officer approve it, and at 02:00 the engine executes it against
-// fresh simulated sites with the clock at that date.
-func (h *demoHistory) drill(ctx context.Context, n int, at time.Time, d demoDrill) error {
-	h.moveTo(at.Add(-6 * time.Hour))
-	var run *control.RunSummary
-	err := h.as(ctx, demoRequester, func(c *control.Caller) error {
-		var err error
-		run, err = h.ctl.RunSubmit(ctx, c, &control.RunSubmitParams{PlanFile: "plans/site-loss.hcl", PlanSource: string(h.w.planSource), Comment: d.comment})
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("demo history: submit drill %d: %w", n, err)
-	}
-	for i, who := range []string{demoSecondSRE, demoCompliance} {
-		h.moveTo(at.Add(time.Duration(i-4) * time.Hour))
-		if err := h.as(ctx, who, func(c *control.Caller) error {
-			_, err := h.ctl.RunApprove(ctx, c, &control.ApprovalDecideParams{RunID: run.ID, Comment: "approved for " + at.Format("2 Jan 02:00 MST")})
+// drill is one drill as the bank runs it. The SRE asks for it the evening before, or the
+// estate's schedule fires it; a second SRE (the requester may not approve) and the
+// compliance officer approve it; then the engine executes it against fresh simulated sites
+// with the clock at that date.
+func (h *demoHistory) drill(ctx context.Context, n, of int, d demoDrill) error {
+	var runID string
+	var requestedBy drills.Actor
+	approvers := []string{demoSecondSRE, demoCompliance}
+	execAt := d.at
+	if d.schedule != "" {
+		// The scheduler decides the fire a second after its time, as a serving replica would.
+		h.moveTo(d.at.Add(time.Second))
+		h.fired = nil
+		if err := h.sched.Tick(ctx); err != nil {
+			return fmt.Errorf("demo history: schedule %s: %w", d.schedule, err)
+		}
+		if len(h.fired) != 1 {
+			return fmt.Errorf("demo history: schedule %s fired %d runs at %s, want 1", d.schedule, len(h.fired), d.at)
+		}
+		runID, requestedBy = h.fired[0].ID, h.fired[0].RequestedBy
+		approvers = []string{demoRequester, demoCompliance}
+		execAt = d.at.Add(30 * time.Minute)
+	} else {
+		h.moveTo(d.at.Add(-6 * time.Hour))
+		if err := h.as(ctx, demoRequester, func(c *control.Caller) error {
+			run, err := h.ctl.RunSubmit(ctx, c, &control.RunSubmitParams{PlanFile: "plans/site-loss.hcl", PlanSource: string(h.w.planSource), Comment: d.comment})
+			if err == nil {
+				runID, requestedBy = run.ID, run.RequestedBy
+			}
 			return err
 		}); err != nil {
-			return fmt.Errorf("demo history: approve drill %d: %w", n, err)
+			return fmt.Errorf("demo history: submit drill %d: %w", n, err)
+		}
+	}
+	for i, who := range approvers {
+		step := execAt.Sub(h.clk.Now()) / time.Duration(len(approvers)+1)
+		h.moveTo(h.clk.Now().Add(step))
+		if err := h.as(ctx, who, func(c *control.Caller) error {
+			_, err := h.ctl.RunApprove(ctx, c, &control.ApprovalDecideParams{RunID: runID, Comment: "approved for " + execAt.In(h.loc).Format("2 Jan 15:04 MST")})
+			return err
+		}); err != nil {
+			return fmt.Errorf("demo history: approval %d of drill %d: %w", i+1, n, err)
 		}
 	}
 
-	h.moveTo(at)
+	h.moveTo(execAt)
 	sim, err := h.w.startSim(ctx, h.a, h.w.estate.cfg, h.clk)
 	if err != nil {
 		return err
@@ -225,8 +298,8 @@ func (h *demoHistory) drill(ctx context.Context, n int, at time.Time, d demoDril
 		return err
 	}
 	defer eng.Close()
-	out, err := eng.runner.Execute(ctx, run.ID, &orchestrator.Drill{
-		Estate: h.w.estate.cfg, EstateSource: h.w.estate.src, Plan: h.plan, PlanSource: h.w.planSource, RequestedBy: run.RequestedBy,
+	out, err := eng.runner.Execute(ctx, runID, &orchestrator.Drill{
+		Estate: h.w.estate.cfg, EstateSource: h.w.estate.src, Plan: h.plan, PlanSource: h.w.planSource, RequestedBy: requestedBy,
 	})
 	if err != nil {
 		return fmt.Errorf("demo history: execute drill %d: %w", n, err)
@@ -235,7 +308,14 @@ func (h *demoHistory) drill(ctx context.Context, n int, at time.Time, d demoDril
 	if !out.Passed() {
 		verdict = "failed: " + out.Reason
 	}
-	h.progress("%s: drill %d of %d %s", at.Format("2006-01-02 15:04 MST"), n, len(demoDrills), verdict)
+	by := "asked for by " + demoRequester
+	if d.schedule != "" {
+		by = "fired by schedule " + d.schedule
+	}
+	h.progress("%s: drill %d of %d (%s) %s", execAt.In(h.loc).Format("2006-01-02 15:04 MST"), n, of, by, verdict)
+	if d.fault != nil {
+		h.failedRun = runID
+	}
 	return nil
 }
 
@@ -256,7 +336,11 @@ func (h *demoHistory) fixFindings(ctx context.Context, at time.Time) error {
 				return fmt.Errorf("demo history: update finding %s: %w", f.ID, err)
 			}
 		}
-		h.progress("%s: %d findings of the failed drill fixed, awaiting retest", at.Format(time.DateOnly), len(list.Findings))
+		if _, err := h.ctl.RunNoteAdd(ctx, c, &control.RunNoteParams{RunID: h.failedRun, Kind: "lesson",
+			Text: "payments and remittance depend on auth: with auth's allocations failing on Yatap, neither could be restored there. A DR path is only as good as its dependencies'."}); err != nil {
+			return fmt.Errorf("demo history: lesson of run %s: %w", h.failedRun, err)
+		}
+		h.progress("%s: %d findings of the failed drill fixed, awaiting retest", at.In(h.loc).Format(time.DateOnly), len(list.Findings))
 		return nil
 	})
 }
