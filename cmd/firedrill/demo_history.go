@@ -328,8 +328,13 @@ func (h *demoHistory) fixFindings(ctx context.Context, at time.Time) error {
 		if err != nil {
 			return fmt.Errorf("demo history: list findings: %w", err)
 		}
-		owner, cause, fixed := "identity-team", "auth's DR job on Yatap pointed at an image tag missing from Yatap's registry: its allocations failed, and payments and remittance, which need auth, could not start", string(drills.FindingFixed)
+		cause, fixed := "auth's DR job on Yatap pointed at an image tag missing from Yatap's registry: its allocations failed, and payments and remittance, which need auth, could not start", string(drills.FindingFixed)
 		for _, f := range list.Findings {
+			// Each service's team owns its finding; the failed step is auth's team's.
+			owner := h.w.estate.cfg.Service("auth").Owner
+			if svc := h.w.estate.cfg.Service(f.Service); svc != nil && svc.Owner != "" {
+				owner = svc.Owner
+			}
 			if _, err := h.ctl.FindingUpdate(ctx, c, &control.FindingUpdateParams{
 				ID: f.ID, Owner: &owner, RootCause: &cause, Status: &fixed, Comment: "image mirrored to Yatap's registry; retest at the next drill",
 			}); err != nil {

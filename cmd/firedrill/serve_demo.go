@@ -30,10 +30,11 @@ const demoDoc = `With --demo it needs nothing else: it starts the embedded examp
 process, a new SQLite database in a temporary directory (or --database-url), a temporary
 report signing key and the institution "` + demoInstitution + `". Before serving it records a
 year of history by really running the example drill against the simulated sites, oldest
-first: quarterly drills that pass, one that fails because auth does not come up on the DR site
-(a fault injected into the simulated Nomad), the findings that failure opened, retested and
-closed by the next passing drill, approvals given by the demo users, and a compliance report
-of the period exported and published. Every record comes from the same operations a person
+first: the SRE's quarterly drills and the fires of the estate's schedule (decided by the
+scheduler), each approved by the demo users; one that fails because auth does not come up
+on the DR site (a fault injected into the simulated Nomad), so payments and remittance,
+which need it, cannot be restored; the findings it opened, fixed, then retested and closed
+by the drill four weeks later; and a kr-efsr report of the period exported and published. Every record comes from the same operations a person
 takes; none is written by hand. The history is recorded on a shifted clock: each drill runs
 now, for real, on the wall clock moved back to the date it stands for, so its times and
 durations are real and its dates are those of the past year. Then it prints the console's URL

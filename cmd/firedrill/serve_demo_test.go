@@ -171,7 +171,7 @@ func TestServeDemo(t *testing.T) {
 		}
 	}
 	findings := s.get(t, c, "/findings")
-	for _, want := range []string{"payments missed its RTO objective: never restored", "remittance missed its RTO objective", "identity-team"} {
+	for _, want := range []string{"payments missed its RTO objective: never restored", "remittance missed its RTO objective", "identity-team", "payments-team"} {
 		if !strings.Contains(findings, want) {
 			t.Errorf("the findings page lacks %q:\n%s", want, findings)
 		}

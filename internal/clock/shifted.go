@@ -25,7 +25,7 @@ func NewShifted(offset time.Duration) *Shifted {
 func (s *Shifted) SetOffset(offset time.Duration) { s.offset.Store(int64(offset)) }
 
 // MoveTo sets the offset so that the clock reads t now.
-func (s *Shifted) MoveTo(t time.Time) { s.SetOffset(t.Sub(time.Now())) }
+func (s *Shifted) MoveTo(t time.Time) { s.SetOffset(time.Until(t)) }
 
 // Offset is how far the clock reads from the wall clock.
 func (s *Shifted) Offset() time.Duration { return time.Duration(s.offset.Load()) }
