@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/orchestrator/control"
 	"github.com/firedrill/firedrill/orchestrator/store"
 	"github.com/firedrill/firedrill/orchestrator/store/storetest"
 )
@@ -247,6 +248,69 @@ func TestServeDemoOnPostgres(t *testing.T) {
 	notes, err := st.RunNotesList(ctx, list.Runs[0].ID)
 	if err != nil || len(notes) != 1 || !strings.Contains(notes[0].Text, "depend on auth") || notes[0].By.Name != "sre-kim" {
 		t.Errorf("lessons of the failed drill = %+v, %v; want sre-kim's naming the dependency on auth", notes, err)
+	}
+
+	// The audit chain the history wrote on its shifted clock verifies: oldest first, in order.
+	if res := runCLI(t, ctx, nil, "audit", "verify", "--database-url", dsn); res.code != exitOK {
+		t.Errorf("audit verify of the demo history: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+
+	// A drill asked for now, through the operations the API serves, runs against the
+	// simulated sites the demo keeps up: the serve worker executes it once two people approve.
+	rec := list.Runs[0]
+	est, err := st.EstateGet(ctx, rec.EstateSHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := st.PlanGet(ctx, rec.PlanID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, diags := drills.ParseEstate(est.Source, est.File)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	ctl, err := control.New(control.Config{Store: st, Estate: &control.Estate{Path: est.File, Estate: cfg, Source: est.Source}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := func(user string) *control.Caller {
+		t.Helper()
+		ns, err := ctl.SignInPassword(ctx, &control.PasswordSignInParams{User: user, Password: s.passwords[user]})
+		if err != nil {
+			t.Fatalf("sign in as %s: %v", user, err)
+		}
+		caller, _, err := ctl.SessionAuthenticate(ctx, ns.Secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return caller
+	}
+	run, err := ctl.RunSubmit(ctx, as("sre-kim"), &control.RunSubmitParams{PlanFile: "plans/site-loss.hcl", PlanSource: string(plan.Source)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, who := range []string{"sre-park", "compliance-lee"} {
+		if _, err := ctl.RunApprove(ctx, as(who), &control.ApprovalDecideParams{RunID: run.ID}); err != nil {
+			t.Fatalf("approval by %s: %v", who, err)
+		}
+	}
+	for {
+		r, err := st.RunGet(ctx, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.State.IsTerminal() {
+			if r.State != drills.RunSucceeded {
+				t.Errorf("a drill run now against the demo's sites ended %s: %s", r.State, r.StateReason)
+			}
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("a drill run now against the demo's sites is still %s", r.State)
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 	_ = s.cmd.Process.Kill()
 	_ = s.cmd.Wait()
