@@ -120,7 +120,7 @@ it behind a TLS-terminating proxy). Failed sign-ins are rate limited in this rep
 			fmt.Fprintf(a.stderr, "firedrill serving on http://%s (database %s)\n", ln.Addr(), store.RedactURL(databaseURL))
 			a.logger.InfoContext(ctx, "serving", "addr", ln.Addr().String(), "database", store.RedactURL(databaseURL))
 			if demo {
-				printDemoSignIn(a.stdout, "http://"+ln.Addr().String()+"/", demoUsers, demoPasswords)
+				printDemoSignIn(a.stdout, "http://"+ln.Addr().String()+"/", reportOpts.signingKey, demoUsers, demoPasswords)
 			}
 			errc := make(chan error, 1)
 			go func() { errc <- srv.Serve(ln) }()

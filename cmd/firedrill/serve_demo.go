@@ -172,12 +172,13 @@ func demoPassword() string { return rand.Text() }
 
 // printDemoSignIn tells the newcomer where the console is and how to sign in: on standard
 // output only, never in the log.
-func printDemoSignIn(out io.Writer, url string, users []demoUser, passwords map[string]string) {
+func printDemoSignIn(out io.Writer, url, signingKey string, users []demoUser, passwords map[string]string) {
 	fmt.Fprintf(out, "\nfiredrill demo console: %s\n", url)
 	fmt.Fprintln(out, "Sign in as one of these people (new passwords at every start, shown only here):")
 	for _, u := range users {
 		fmt.Fprintf(out, "  %-15s %-22s %s\n", u.name, passwords[u.name], strings.Join(u.roles, ", "))
 	}
+	fmt.Fprintf(out, "Reports are signed with %s: firedrill report public-key --signing-key %s gives the key to verify them.\n", signingKey, signingKey)
 	fmt.Fprintln(out, "The history was recorded on a shifted clock: drills really run now, dated across the past year.")
 }
 
