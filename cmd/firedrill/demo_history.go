@@ -134,6 +134,9 @@ func (a *app) recordDemoHistory(ctx context.Context, w *demoWorld, url string, r
 		return nil, diags
 	}
 	h := &demoHistory{a: a, w: w, clk: clock.NewShifted(0), plan: plan, loc: loc, now: clock.Real{}.Now(), passwords: map[string]string{}}
+	// The bank installed firedrill on the first of the month a year ago, migrations first.
+	start := time.Date(h.now.In(loc).Year(), h.now.In(loc).Month()-12, 1, 10, 0, 0, 0, loc)
+	h.clk.MoveTo(start)
 	h.st, err = a.openStoreOn(ctx, h.clk, url, true)
 	if err != nil {
 		return nil, err
@@ -159,7 +162,6 @@ func (a *app) recordDemoHistory(ctx context.Context, w *demoWorld, url string, r
 	if err != nil {
 		return nil, err
 	}
-	start := time.Date(h.now.In(loc).Year(), h.now.In(loc).Month()-12, 1, 10, 0, 0, 0, loc)
 	if err := h.setUp(ctx, start); err != nil {
 		return nil, err
 	}
@@ -180,8 +182,13 @@ func (a *app) recordDemoHistory(ctx context.Context, w *demoWorld, url string, r
 	return h.consolePasswords(ctx)
 }
 
-// moveTo sets the clock to t; the history only moves forward.
-func (h *demoHistory) moveTo(t time.Time) { h.clk.MoveTo(t) }
+// moveTo sets the clock to t, never back: the audit chain's order is the clock's.
+func (h *demoHistory) moveTo(t time.Time) {
+	if now := h.clk.Now(); t.Before(now) {
+		t = now
+	}
+	h.clk.MoveTo(t)
+}
 
 func (h *demoHistory) progress(format string, args ...any) {
 	fmt.Fprintf(h.a.stderr, "demo history: "+format+"\n", args...)
@@ -240,9 +247,9 @@ func (h *demoHistory) as(ctx context.Context, user string, f func(*control.Calle
 }
 
 // drill is one drill as the bank runs it. The SRE asks for it the evening before, or the
-// estate's schedule fires it; a second SRE (the requester may not approve) and the
-// compliance officer approve it; then the engine executes it against fresh simulated sites
-// with the clock at that date.
+// estate's schedule fires it; an SRE who did not ask for it and the compliance officer
+// approve it; then the engine executes it against fresh simulated sites with the clock at
+// that date.
 func (h *demoHistory) drill(ctx context.Context, n, of int, d demoDrill) error {
 	var runID string
 	var requestedBy drills.Actor
