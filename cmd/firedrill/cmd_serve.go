@@ -64,7 +64,7 @@ it behind a TLS-terminating proxy). Failed sign-ins are rate limited in this rep
 			ctx := cmd.Context()
 			var demoPasswords map[string]string
 			if demo {
-				w, passwords, err := a.startDemo(ctx, cmd.Flags(), &databaseURL, &reportOpts, &schedOpts)
+				w, passwords, err := a.startDemo(ctx, cmd.Flags(), listen, &databaseURL, &reportOpts, &schedOpts)
 				if err != nil {
 					return err
 				}
