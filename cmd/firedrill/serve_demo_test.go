@@ -63,6 +63,9 @@ func startDemoServer(t *testing.T, ctx context.Context, args ...string) *demoSer
 	cmd := exec.CommandContext(ctx, binPath, append([]string{"serve", "--demo", "--listen", addr, "--log-level", "info"}, args...)...)
 	cmd.Dir = t.TempDir()
 	cmd.Env = readmeEnv()
+	// The test's end interrupts it as Ctrl-C would, and kills it only if it does not end.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 30 * time.Second
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +76,7 @@ func startDemoServer(t *testing.T, ctx context.Context, args ...string) *demoSer
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	t.Cleanup(s.stop)
 	sc := bufio.NewScanner(stdout)
 	urlLine := regexp.MustCompile(`^firedrill demo console: (http://\S+)/$`)
 	userLine := regexp.MustCompile(`^  (\S+)\s+(\S+)\s+(admin|sre|compliance|auditor)$`)
@@ -98,6 +101,15 @@ func startDemoServer(t *testing.T, ctx context.Context, args ...string) *demoSer
 		t.Errorf("serve --demo took %s to serve", took)
 	}
 	return s
+}
+
+// stop interrupts the server, as Ctrl-C does, so it removes its temporary directory, and
+// waits for it to end.
+func (s *demoServer) stop() {
+	if s.cmd.ProcessState == nil {
+		_ = s.cmd.Process.Signal(os.Interrupt)
+		_ = s.cmd.Wait()
+	}
 }
 
 // signIn signs in to the console through its /login form, CSRF token included.
@@ -312,8 +324,7 @@ func TestServeDemoOnPostgres(t *testing.T) {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
+	s.stop()
 
 	out, err := exec.CommandContext(ctx, binPath, "serve", "--demo", "--listen", "127.0.0.1:0", "--database-url", dsn).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "already has an admin") {
