@@ -149,7 +149,7 @@ it behind a TLS-terminating proxy). Failed sign-ins are rate limited in this rep
 	f.StringVar(&reportOpts.signingKey, "signing-key", "", "the institution's Ed25519 report signing key, PKCS#8 PEM, generated there (mode 0600) on first use; never stored in the database; without it reports are not exported (env FIREDRILL_SIGNING_KEY)")
 	f.StringVar(&reportOpts.institution, "institution", "", "who reports: the institution named on every report's cover; required with --signing-key (env FIREDRILL_INSTITUTION)")
 	f.StringVar(&reportOpts.timeZone, "report-time-zone", "UTC", "the IANA time zone a report period's days begin in, and its dates are written in (Asia/Seoul: a Korean bank's year starts at 00:00 KST) (env FIREDRILL_REPORT_TIME_ZONE)")
-	f.BoolVar(&demo, "demo", false, "serve the embedded example estate on simulated sites, with a year of history really run against them first (see above); its database, signing key and institution are its own unless --database-url, --signing-key or --institution is given on the command line")
+	f.BoolVar(&demo, "demo", false, "serve the embedded example estate on simulated sites, with a year of history really run against them first (see above); its database, signing key, institution and report time zone are its own unless given on the command line")
 	schedOpts.register(f)
 	consoleOpts.register(f)
 	return cmd

@@ -29,20 +29,21 @@ const demoInstitution = "Demo Bank"
 const demoDoc = `With --demo it needs nothing else: it starts the embedded example estate
 (examples/firedrill.hcl, its plan examples/plans/site-loss.hcl) on simulated sites in this
 process, a new SQLite database in a temporary directory (or --database-url), a temporary
-report signing key and the institution "` + demoInstitution + `". Before serving it records a
-year of history by really running the example drill against the simulated sites, oldest
-first: the SRE's quarterly drills and the fires of the estate's schedule (decided by the
-scheduler), each approved by the demo users; one that fails because auth does not come up
-on the DR site (a fault injected into the simulated Nomad), so payments and remittance,
-which need it, cannot be restored; the findings it opened, fixed, then retested and closed
-by the drill four weeks later; and a kr-efsr report of the period exported and published. Every record comes from the same operations a person
-takes; none is written by hand. The history is recorded on a shifted clock: each drill runs
-now, for real, on the wall clock moved back to the date it stands for, so its times and
-durations are real and its dates are those of the past year. Then it prints the console's URL
-and a password for the admin and for one demo user of each role: new random ones at every
-start, shown once on standard output, stored only as argon2id hashes (the console has no
-forced change at first sign-in, so one-time means this: they die with the demo database).
-The simulated sites stay up, so drills started from the console run against them.`
+report signing key, the institution "` + demoInstitution + `" and Seoul as the report time zone.
+Before serving it records a year of history by really running the example drill against the
+simulated sites, oldest first: the SRE's quarterly drills and the fires of the estate's
+schedule (decided by the scheduler), each approved by the demo users; one that fails because
+auth does not come up on the DR site (a fault injected into the simulated Nomad), so payments
+and remittance, which need it, cannot be restored; the findings it opened, fixed, then
+retested and closed by the drill four weeks later; and a kr-efsr report of the period
+exported and published. Every record comes from the same operations a person takes; none is
+written by hand. The history is recorded on a shifted clock: each drill runs now, for real,
+on the wall clock moved back to the date it stands for, so its times and durations are real
+and its dates are those of the past year. Then it prints the console's URL and a password for
+the admin and for one demo user of each role: new random ones at every start, shown once on
+standard output, stored only as argon2id hashes (the console has no forced change at first
+sign-in, so one-time means this: they die with the demo database). The simulated sites stay
+up: drills asked for through the API or the CLI run against them.`
 
 // demoWorld is what serve --demo runs on: the embedded estate written into a temporary
 // directory with the addresses of the simulated sites, the sites' ACL tokens (in memory
