@@ -29,6 +29,7 @@ func (a *app) serveCommand() *cobra.Command {
 	var workerOpts workerOptions
 	var schedOpts schedulerOptions
 	var consoleOpts consoleOptions
+	var demo bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Apply migrations, execute submitted runs and serve the JSON API and the health endpoint",
@@ -55,10 +56,21 @@ claim (--oidc-role-claim, --oidc-role-map group=role). The client secret comes f
 FIREDRILL_OIDC_CLIENT_SECRET or --oidc-client-secret-file, never a flag value. Sessions are
 kept in the database (only a hash of their secret) and end after --session-idle without use
 or --session-max-age after sign-in; cookies are Secure over TLS or with --secure-cookies (set
-it behind a TLS-terminating proxy). Failed sign-ins are rate limited in this replica's memory.`,
+it behind a TLS-terminating proxy). Failed sign-ins are rate limited in this replica's memory.
+
+` + demoDoc,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			var demoPasswords map[string]string
+			if demo {
+				w, passwords, err := a.startDemo(ctx, cmd.Flags(), listen, &databaseURL, &reportOpts, &schedOpts)
+				if err != nil {
+					return err
+				}
+				defer w.Close()
+				workerOpts.secrets, demoPasswords = w.secrets(), passwords
+			}
 			st, err := a.openStore(ctx, databaseURL, true)
 			if err != nil {
 				return err
@@ -107,6 +119,9 @@ it behind a TLS-terminating proxy). Failed sign-ins are rate limited in this rep
 			srv := web.NewHTTPServer(handler)
 			fmt.Fprintf(a.stderr, "firedrill serving on http://%s (database %s)\n", ln.Addr(), store.RedactURL(databaseURL))
 			a.logger.InfoContext(ctx, "serving", "addr", ln.Addr().String(), "database", store.RedactURL(databaseURL))
+			if demo {
+				printDemoSignIn(a.stdout, "http://"+ln.Addr().String()+"/", reportOpts.signingKey, demoUsers, demoPasswords)
+			}
 			errc := make(chan error, 1)
 			go func() { errc <- srv.Serve(ln) }()
 			select {
@@ -134,6 +149,7 @@ it behind a TLS-terminating proxy). Failed sign-ins are rate limited in this rep
 	f.StringVar(&reportOpts.signingKey, "signing-key", "", "the institution's Ed25519 report signing key, PKCS#8 PEM, generated there (mode 0600) on first use; never stored in the database; without it reports are not exported (env FIREDRILL_SIGNING_KEY)")
 	f.StringVar(&reportOpts.institution, "institution", "", "who reports: the institution named on every report's cover; required with --signing-key (env FIREDRILL_INSTITUTION)")
 	f.StringVar(&reportOpts.timeZone, "report-time-zone", "UTC", "the IANA time zone a report period's days begin in, and its dates are written in (Asia/Seoul: a Korean bank's year starts at 00:00 KST) (env FIREDRILL_REPORT_TIME_ZONE)")
+	f.BoolVar(&demo, "demo", false, "serve the embedded example estate on simulated sites, with a year of history really run against them first (see above); its database, signing key, institution and report time zone are its own unless given on the command line")
 	schedOpts.register(f)
 	consoleOpts.register(f)
 	return cmd

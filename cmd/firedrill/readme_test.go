@@ -59,9 +59,10 @@ func readmeShellBlocks(t *testing.T, path string) []readmeBlock {
 
 // TestReadmeCommandsRun runs every ```sh block of the README, as written, with bash in the
 // repository root: `firedrill` is the binary built for these tests, `go run ./cmd/firedrill`
-// runs as is. The test command itself (scripts/test.sh) is the one line not run: this test
-// is part of it. Each block runs with a fresh FIREDRILL_DATABASE_URL and HOME, so nothing is
-// left in the checkout; a command that exits non-zero fails the test with the block's line.
+// runs as is. The test command itself (scripts/test.sh) is not run: this test is part of
+// it; nor is serve --demo, which serves until interrupted (TestServeDemo runs it). Each block
+// runs with a fresh FIREDRILL_DATABASE_URL and HOME, so nothing is left in the checkout; a
+// command that exits non-zero fails the test with the block's line.
 // The blocks that use the real PostgreSQL standby pair are TestReadmeLedgerExample's.
 func TestReadmeCommandsRun(t *testing.T) {
 	runReadmeBlocks(t, func(b readmeBlock) bool { return !strings.Contains(b.body, pairScript) })
@@ -103,7 +104,9 @@ func runReadmeBlocks(t *testing.T, pick func(readmeBlock) bool) {
 		script.WriteString("set -euo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n")
 		ran := 0
 		for _, line := range strings.Split(b.body, "\n") {
-			if strings.Contains(line, "scripts/test.sh") {
+			// serve --demo serves until interrupted, so running it here would only wait out the
+			// block's timeout: TestServeDemo runs the same command and checks what it serves.
+			if strings.Contains(line, "scripts/test.sh") || strings.Contains(line, "serve --demo") {
 				continue
 			}
 			if strings.TrimSpace(line) != "" && !strings.HasPrefix(strings.TrimSpace(line), "#") {

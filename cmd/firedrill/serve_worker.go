@@ -17,13 +17,20 @@ type workerOptions struct {
 	concurrency int
 	// notifier is told when runs start, breach a stop condition and end; optional.
 	notifier orchestrator.Notifier
+	// secrets resolves what actions need (Nomad tokens); nil is the environment. serve
+	// --demo gives its simulated sites' tokens, held in memory only.
+	secrets *secret.Resolver
 }
 
 // startWorker starts the worker that claims and executes runs; the returned stop hands the
 // runs in flight back (see orchestrator.Worker.Stop) and releases what it holds. (On SQLite,
 // the single-replica lease is housekeeping's: startNotifications takes it first.)
 func (a *app) startWorker(ctx context.Context, st *store.Store, opts workerOptions) (stop func(), err error) {
-	eng, err := a.newEngine(st, &secret.Resolver{}, func(c *orchestrator.RunnerConfig) {
+	secrets := opts.secrets
+	if secrets == nil {
+		secrets = &secret.Resolver{}
+	}
+	eng, err := a.newEngine(st, secrets, func(c *orchestrator.RunnerConfig) {
 		c.LeaseFor = opts.leaseFor
 		c.Notifier = opts.notifier
 	})

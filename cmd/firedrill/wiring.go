@@ -25,8 +25,14 @@ const defaultDatabaseURL = "sqlite:firedrill.db"
 // without, it refuses to work on an outdated schema. Each check, when given, may refuse the
 // database before anything is applied to it.
 func (a *app) openStore(ctx context.Context, url string, migrate bool, checks ...func(*store.Store) error) (*store.Store, error) {
+	return a.openStoreOn(ctx, clock.Real{}, url, migrate, checks...)
+}
+
+// openStoreOn is openStore with the clock the store stamps times with (serve --demo records
+// its history on a shifted one).
+func (a *app) openStoreOn(ctx context.Context, clk clock.Clock, url string, migrate bool, checks ...func(*store.Store) error) (*store.Store, error) {
 	bi := version.Get()
-	st, err := store.Open(ctx, store.Config{DatabaseURL: url, Logger: a.logger, Version: bi.Version, Commit: bi.Commit, FindingDue: a.findingDue})
+	st, err := store.Open(ctx, store.Config{DatabaseURL: url, Logger: a.logger, Version: bi.Version, Commit: bi.Commit, FindingDue: a.findingDue, Clock: clk})
 	if err != nil {
 		return nil, fmt.Errorf("--database-url %s: %w", store.RedactURL(url), err)
 	}
@@ -67,7 +73,11 @@ func (e *engine) Close() { e.clients.Close() }
 // newEngine wires a runner with every action. tune, when given, adjusts the runner's config
 // (serve sets the lease time from its flags).
 func (a *app) newEngine(st *store.Store, secrets *secret.Resolver, tune ...func(*orchestrator.RunnerConfig)) (*engine, error) {
-	clk := clock.Real{}
+	return a.newEngineOn(clock.Real{}, st, secrets, tune...)
+}
+
+// newEngineOn is newEngine on the clock clk (serve --demo runs its history on a shifted one).
+func (a *app) newEngineOn(clk clock.Clock, st *store.Store, secrets *secret.Resolver, tune ...func(*orchestrator.RunnerConfig)) (*engine, error) {
 	clients, err := nomad.NewClients(nomad.Config{Secrets: secrets, Clock: clk})
 	if err != nil {
 		return nil, err

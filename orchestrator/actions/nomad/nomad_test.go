@@ -180,6 +180,31 @@ func TestWaitHealthyTimesOutWithTheLastState(t *testing.T) {
 	}
 }
 
+// A version whose deployment failed gets no more allocations: wait_healthy says so at once
+// instead of waiting out its timeout (serve --demo's failing drill relies on it).
+func TestWaitHealthyStopsAtAFailedDeployment(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.sim.Site("yatap").FailJob("payments", true)
+	ctx := context.Background()
+	if _, err := f.do(ctx, drills.ActionNomadRunJob, "yatap", "payments", nil); err != nil {
+		t.Fatalf("run_job: %v", err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	start := time.Now()
+	_, err := f.do(wctx, drills.ActionNomadWaitHealthy, "yatap", "payments", nil)
+	if err == nil || errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("wait_healthy of a job whose deployment failed = %v; want its failure", err)
+	}
+	if !strings.Contains(err.Error(), "payments") || !strings.Contains(err.Error(), "is failed") {
+		t.Errorf("error %q names neither the job nor its failed deployment", err)
+	}
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("wait_healthy took %s to see the failed deployment", took)
+	}
+}
+
 func TestRunJobWithoutPilotLightNamesTheFix(t *testing.T) {
 	t.Parallel()
 	f := setup(t)

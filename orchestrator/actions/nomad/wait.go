@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/nomad/api"
 
@@ -48,21 +49,33 @@ func (a *WaitHealthy) Run(ctx context.Context, req *actions.Request) (*actions.R
 		jobEv, err := a.waitJob(ctx, sc, job)
 		jobs[job] = jobEv
 		if err != nil {
-			stopWatching()
+			// A job that cannot become healthy ends the wait early (its deployment failed):
+			// the services already up may be about to pass their checks, and that moment is
+			// a fact of the drill. A wait that ran out of time has had its chance.
+			grace := restorationGrace
+			if ctx.Err() != nil {
+				grace = 0
+			}
+			stopWatching(grace)
 			return res, fmt.Errorf("job %s on %s: %w", job, req.Site.Name, err)
 		}
 		jobEv["healthy_at"] = req.Clock.Now().UTC()
 	}
-	stopWatching()
+	stopWatching(0)
 	return res, nil
 }
 
+// restorationGrace is how long the checks are still probed after a job's failure ended the
+// wait early, for the services whose checks pass or never will.
+const restorationGrace = time.Second
+
 // watchRestoration starts probing the checks of each of the step's services that has some,
-// and returns the function that stops it and adds what it caught to res: an observation per
-// service whose checks passed, and the probes' evidence under "restoration".
-func (a *WaitHealthy) watchRestoration(ctx context.Context, req *actions.Request, res *actions.Result) (stop func()) {
+// and returns the function that stops it, after up to grace for the probes still running,
+// and adds what it caught to res: an observation per service whose checks passed, and the
+// probes' evidence under "restoration".
+func (a *WaitHealthy) watchRestoration(ctx context.Context, req *actions.Request, res *actions.Result) (stop func(grace time.Duration)) {
 	if a.restoration == nil {
-		return func() {}
+		return func(time.Duration) {}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	type caught struct {
@@ -86,7 +99,18 @@ func (a *WaitHealthy) watchRestoration(ctx context.Context, req *actions.Request
 			results[i] = caught{obs: obs, ev: ev}
 		}()
 	}
-	return func() {
+	return func(grace time.Duration) {
+		if grace > 0 {
+			done := make(chan struct{})
+			go func() { wg.Wait(); close(done) }()
+			t := req.Clock.NewTimer(grace)
+			select {
+			case <-done:
+			case <-t.C():
+			case <-ctx.Done():
+			}
+			t.Stop()
+		}
 		cancel()
 		wg.Wait()
 		if len(watched) == 0 {
@@ -239,16 +263,24 @@ func (a *WaitHealthy) look(ctx context.Context, sc *siteClient, jobID string, al
 	}
 	if len(healthyIDs) < want || want == 0 {
 		h.state = fmt.Sprintf("%d of %d allocations healthy (%d running, %d pending, %d failed)", len(healthyIDs), want, running, pending, failed)
+		if failed == 0 {
+			return h, nil
+		}
+		// Allocations failed: once the version's deployment failed, no more are placed for
+		// it, and waiting cannot help.
+		dep, err := a.latestDeployment(ctx, sc, jobID)
+		if err != nil {
+			return nil, err
+		}
+		if dep != nil && dep.JobVersion == version && dep.Status == "failed" {
+			ev["deployment_id"], ev["deployment_status"] = dep.ID, dep.Status
+			h.fatal = fmt.Errorf("deployment %s of version %d is failed: %s (%s)", dep.ID, version, dep.StatusDescription, h.state)
+		}
 		return h, nil
 	}
 
-	var dep *api.Deployment
-	err = sc.call(ctx, "read deployment of "+jobID, 0, func(ctx context.Context) error {
-		d, _, err := sc.client.Jobs().LatestDeployment(jobID, (&api.QueryOptions{}).WithContext(ctx))
-		dep = d
-		return err
-	})
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	dep, err := a.latestDeployment(ctx, sc, jobID)
+	if err != nil {
 		return nil, err
 	}
 	if dep != nil && dep.JobVersion == version {
@@ -267,6 +299,20 @@ func (a *WaitHealthy) look(ctx context.Context, sc *siteClient, jobID string, al
 	}
 	h.healthy = true
 	return h, nil
+}
+
+// latestDeployment is the job's latest deployment, nil when it has none.
+func (a *WaitHealthy) latestDeployment(ctx context.Context, sc *siteClient, jobID string) (*api.Deployment, error) {
+	var dep *api.Deployment
+	err := sc.call(ctx, "read deployment of "+jobID, 0, func(ctx context.Context) error {
+		d, _, err := sc.client.Jobs().LatestDeployment(jobID, (&api.QueryOptions{}).WithContext(ctx))
+		dep = d
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	return dep, nil
 }
 
 // watchDeployment blocks until the deployment changes (or the blocking wait ends). *index is
