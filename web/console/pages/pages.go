@@ -113,6 +113,7 @@ func New(cfg Config) (http.Handler, error) {
 	m.HandleFunc("POST /approvals/{id}/{decision}", h.action(h.approvalDecide))
 	m.HandleFunc("GET /runs", h.page(h.runs))
 	m.HandleFunc("GET /runs/{id}", h.page(h.runDetail))
+	m.HandleFunc("POST /runs/{id}/notes", h.action(h.runNoteAdd))
 	m.HandleFunc("GET /runs/{id}/live", h.page(h.runLive))
 	m.HandleFunc("GET /runs/{id}/events", h.runEvents)
 	m.HandleFunc("GET /runs/{id}/abort", h.page(h.runAbortConfirm))
