@@ -70,6 +70,7 @@ it behind a TLS-terminating proxy). Failed sign-ins are rate limited in this rep
 				}
 				defer w.Close()
 				workerOpts.secrets, demoPasswords = w.secrets(), passwords
+				consoleOpts.shiftedHistory = true
 			}
 			st, err := a.openStore(ctx, databaseURL, true)
 			if err != nil {

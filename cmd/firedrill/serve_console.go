@@ -29,6 +29,8 @@ type consoleOptions struct {
 	oidcRoleClaim, oidcUser    string
 	oidcRoleMap                []string
 	oidcScopes                 []string
+	// shiftedHistory: serve --demo recorded the history on a shifted clock; the pages say so.
+	shiftedHistory bool
 }
 
 func (o *consoleOptions) register(fs *pflag.FlagSet) {
@@ -49,7 +51,7 @@ func (o *consoleOptions) register(fs *pflag.FlagSet) {
 func (a *app) console(ctl *control.Control, o consoleOptions) (*console.Console, error) {
 	cfg := console.Config{Control: ctl, SecureCookies: o.secureCookies, Clock: clock.Real{}, Logger: a.logger,
 		Pages: func(caller func(*http.Request) (*control.Caller, error), csrf func(*http.Request) string) (http.Handler, error) {
-			return pages.New(pages.Config{Control: ctl, Caller: caller, CSRFToken: csrf, Clock: clock.Real{}, Logger: a.logger})
+			return pages.New(pages.Config{Control: ctl, Caller: caller, CSRFToken: csrf, Clock: clock.Real{}, Logger: a.logger, ShiftedHistory: o.shiftedHistory})
 		}}
 	if o.oidcIssuer != "" {
 		secret, err := a.oidcClientSecret(o.oidcSecretFile)

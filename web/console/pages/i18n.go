@@ -201,10 +201,12 @@ var messages = map[string][2]string{
 	"err.back":          {"Back", "돌아가기"},
 	"err.no_role":       {"no role", "역할 없음"},
 
-	"notice.done":   {"Done: %s.", "완료: %s."},
-	"common.more":   {"Next page", "다음 페이지"},
-	"common.all":    {"All", "전체"},
-	"common.filter": {"Filter", "필터"},
+	"notice.done":       {"Done: %s.", "완료: %s."},
+	"demo.banner_title": {"Demo.", "데모."},
+	"demo.banner":       {"This history was produced by really running drills against simulated sites, on a clock shifted back: the dates spread them over the past year.", "이 기록은 모의 사이트를 대상으로 실제 훈련을 실행해 만든 것이며, 시계를 과거로 옮겨 지난 1년에 걸친 날짜로 기록했습니다."},
+	"common.more":       {"Next page", "다음 페이지"},
+	"common.all":        {"All", "전체"},
+	"common.filter":     {"Filter", "필터"},
 }
 
 // addMessages adds a page's own texts to messages (each page's file declares its own map and

@@ -47,6 +47,9 @@ type Config struct {
 	CSRFToken func(*http.Request) string
 	// Clock defaults to the wall clock.
 	Clock clock.Clock
+	// ShiftedHistory says the history was recorded on a shifted clock (serve --demo): every
+	// page says so, so that nobody takes a demo's dates for a real year's drills.
+	ShiftedHistory bool
 	// Logger defaults to one that discards.
 	Logger *slog.Logger
 	// MaxBundleSize bounds a bundle uploaded to be verified, in bytes. Defaults to (and is at
@@ -205,7 +208,9 @@ type view struct {
 	Can map[string]bool
 	// PortalOnly: the caller reaches the regulator portal and nothing else (portalOnly).
 	PortalOnly bool
-	Data       any
+	// ShiftedHistory: the history's dates are a demo's (Config.ShiftedHistory).
+	ShiftedHistory bool
+	Data           any
 }
 
 // pageFunc renders one page: the template name, its title key and its data.
@@ -310,7 +315,7 @@ func (h *handler) viewOf(q *req, name, title string, data any) *view {
 	}
 	return &view{Title: tr(q.lang, title), Nav: name, Lang: q.lang, TZ: q.loc.String(), User: q.caller.Actor.Name,
 		Roles: q.caller.Roles, CSRF: h.cfg.CSRFToken(q.r), Notice: noticeText(q.lang, q.r.URL.Query().Get("done")),
-		Path: q.r.URL.Path, Keep: keptQuery(q.r.URL.Query()), Can: can, PortalOnly: portalOnly(q.caller), Data: data}
+		Path: q.r.URL.Path, Keep: keptQuery(q.r.URL.Query()), Can: can, PortalOnly: portalOnly(q.caller), ShiftedHistory: h.cfg.ShiftedHistory, Data: data}
 }
 
 // errorPage is what the error template shows.
