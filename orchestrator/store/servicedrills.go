@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/firedrill/firedrill/drills"
 )
@@ -60,7 +61,15 @@ func (s *Store) ServiceDrills(ctx context.Context, p *ServiceDrillsParams) (map[
 		states[i] = string(st)
 	}
 	db := s.db.WithContext(ctx)
-	inRuns, args := "", []any{services, states}
+	inRuns, args := "", []any{}
+	if s.dialect == DialectPostgres {
+		for _, name := range services {
+			args = append(args, name)
+		}
+	} else {
+		args = append(args, services)
+	}
+	args = append(args, states)
 	if p.RunIDs != nil {
 		inRuns = " AND r.id IN ?"
 		args = append(args, p.RunIDs)
@@ -68,7 +77,8 @@ func (s *Store) ServiceDrills(ctx context.Context, p *ServiceDrillsParams) (map[
 	args = append(args, p.PerService)
 	var q string
 	if s.dialect == DialectPostgres {
-		q = `SELECT s.service, k.run_id FROM unnest(CAST(ARRAY[?] AS text[])) AS s(service)
+		// One typed parameter per service: an untyped ARRAY[$1, ...] has no element type.
+		q = `SELECT s.service, k.run_id FROM unnest(ARRAY[` + strings.TrimSuffix(strings.Repeat("CAST(? AS text), ", len(services)), ", ") + `]) AS s(service)
 CROSS JOIN LATERAL (
     SELECT m.run_id, r.created_at FROM runs r JOIN measurements m ON m.run_id = r.id AND m.service = s.service
     WHERE r.state IN ?` + inRuns + `

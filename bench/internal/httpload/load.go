@@ -119,26 +119,37 @@ func (l *Loader) setAuth(req *http.Request) {
 	}
 }
 
-// GetJSON GETs path with the Auth header and decodes a 200 answer into v.
-func (l *Loader) GetJSON(ctx context.Context, path string, v any) error {
+// GetBody GETs path, with the Auth header when auth, and returns the body of a 200 answer.
+func (l *Loader) GetBody(ctx context.Context, path string, auth bool) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, l.base+path, nil)
 	if err != nil {
-		return err
+		return "", err
 	}
-	l.setAuth(req)
+	if auth {
+		l.setAuth(req)
+	}
 	resp, err := l.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("GET %s: %w", path, err)
+		return "", fmt.Errorf("GET %s: %w", path, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return fmt.Errorf("GET %s: %w", path, err)
+		return "", fmt.Errorf("GET %s: %w", path, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: status %d: %.500s", path, resp.StatusCode, body)
+		return "", fmt.Errorf("GET %s: status %d: %.500s", path, resp.StatusCode, body)
 	}
-	if err := json.Unmarshal(body, v); err != nil {
+	return string(body), nil
+}
+
+// GetJSON GETs path with the Auth header and decodes a 200 answer into v.
+func (l *Loader) GetJSON(ctx context.Context, path string, v any) error {
+	body, err := l.GetBody(ctx, path, true)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal([]byte(body), v); err != nil {
 		return fmt.Errorf("GET %s: decode: %w", path, err)
 	}
 	return nil
