@@ -387,10 +387,12 @@ func prepareTargets(ctx context.Context, ld *httpload.Loader, opt Options, rep *
 		case EndpointHistory:
 			t.Path = func(int) string { return "/services/" + historyService }
 		}
+		start := time.Now()
 		body, err := ld.GetBody(ctx, t.Path(0), t.Auth)
 		if err != nil {
 			return nil, err
 		}
+		rep.Alone = append(rep.Alone, time.Since(start))
 		for _, want := range pageChecks[name] {
 			if !strings.Contains(body, want) {
 				return nil, fmt.Errorf("GET %s: the page lacks %q:\n%.2000s", t.Path(0), want, body)

@@ -27,6 +27,7 @@ func main() {
 	fs.BoolVar(&opt.Seeded, "seeded", false, "the -database-url database already holds this benchmark's history (kept with -keep-database): do not seed")
 	fs.BoolVar(&opt.KeepDatabase, "keep-database", false, "do not drop the database it created")
 	fs.StringVar(&opt.Binary, "binary", "", "firedrill binary to serve with (default: build cmd/firedrill)")
+	fs.DurationVar(&opt.Timeout, "timeout", DefaultTimeout, "bound of one request")
 	fs.StringVar(&opt.WorkDir, "workdir", "", "directory for the binary, the estate, the key and the server log (default a temporary one, removed)")
 	fs.StringVar(&out, "markdown-out", os.Getenv("FIREDRILL_BENCH_MARKDOWN_OUT"), "also write the tables to this file (env FIREDRILL_BENCH_MARKDOWN_OUT)")
 	_ = fs.Parse(os.Args[1:])

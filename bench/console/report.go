@@ -19,6 +19,9 @@ type Report struct {
 	// Stats are per endpoint, in Options.Endpoints order; Bytes the size of one answer of each.
 	Stats []httpload.Stats
 	Bytes []int64
+	// Alone is how long the first request of each endpoint took, sent alone on an idle
+	// server before the load: the page's own cost, whatever the load does to it.
+	Alone []time.Duration
 	// Stalls are every stall of the measurement, in time order; MeasureStart is the instant
 	// their At counts from.
 	Stalls       []httpload.Stall
@@ -78,8 +81,8 @@ func (r *Report) Markdown() string {
 	o := r.Options
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d)/float64(time.Millisecond)) }
 	fmt.Fprintf(&b, "Latency from the instant each request was due (open loop, %g requests/s, one endpoint at a time, signed-in session cookie), in ms.\n\n", o.Rate)
-	fmt.Fprintf(&b, "| endpoint | requests | errors | p50 | p90 | p99 | max | p99 / healthz p99 | answer bytes | server CPU / request |\n")
-	fmt.Fprintf(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(&b, "| endpoint | requests | errors | p50 | p90 | p99 | max | p99 / healthz p99 | alone | answer bytes | server CPU / request |\n")
+	fmt.Fprintf(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for i, s := range r.Stats {
 		ratio := "1"
 		if s.Endpoint != EndpointHealthz {
@@ -90,11 +93,12 @@ func (r *Report) Markdown() string {
 			cpu = ms(s.ServerCPU/time.Duration(len(s.Latencies))) + " ms"
 		}
 		var size int64
+		alone := "-"
 		if i < len(r.Bytes) {
-			size = r.Bytes[i]
+			size, alone = r.Bytes[i], ms(r.Alone[i])
 		}
-		fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %s | %s | %s | %d | %s |\n",
-			endpointLabels[s.Endpoint], len(s.Latencies), s.Errors, ms(s.P50), ms(s.P90), ms(s.P99), ms(s.Max), ratio, size, cpu)
+		fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %s | %s | %s | %s | %d | %s |\n",
+			endpointLabels[s.Endpoint], len(s.Latencies), s.Errors, ms(s.P50), ms(s.P90), ms(s.P99), ms(s.Max), ratio, alone, size, cpu)
 	}
 	worst := 0.0
 	for _, s := range r.Stats {

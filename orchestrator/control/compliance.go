@@ -80,7 +80,7 @@ func (c *Control) ComplianceGet(ctx context.Context, caller *Caller, p *Complian
 	}
 	now := c.cfg.Clock.Now()
 	key := complianceKey{profile: scope.Profile.ID, period: scope.Period.Name, lang: scope.Lang}
-	v, err := c.compliance.get(ctx, key, head, now, func(ctx context.Context) (*ComplianceView, error) {
+	v, err := c.compliance.get(ctx, key, head, now, c.cfg.Store.AuditProgressOnly, func(ctx context.Context) (*ComplianceView, error) {
 		ev, err := g.Evaluate(ctx, &oreport.EvaluateParams{Scope: scope, Now: now, Estate: c.cfg.Estate.Estate, Schedules: schedules})
 		if err != nil {
 			return nil, err

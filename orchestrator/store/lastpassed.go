@@ -16,8 +16,9 @@ import (
 // lastPassedCache keeps LastPassedRuns' answer with the audit head it was computed at.
 // Which runs count as drills changes only when a run ends (or its disaster strikes), and every
 // such write appends a run event to the audit chain in its transaction, on every replica: the
-// answer is reused exactly while the head has not moved. The head is read before the
-// aggregate, so a run that ends during it forces the next call to compute again.
+// answer is reused while the head has not moved, or moved only by running runs' progress
+// (AuditProgressOnly). The head is read before the aggregate, so a run that ends during it
+// forces the next call to compute again.
 type lastPassedCache struct {
 	mu     sync.Mutex
 	valid  bool
@@ -57,12 +58,27 @@ func (s *Store) LastPassedRuns(ctx context.Context) (map[string]time.Time, error
 	}
 	c := &s.lastPassed
 	c.mu.Lock()
-	if c.valid && c.head == head {
-		out := maps.Clone(c.out)
-		c.mu.Unlock()
-		return out, nil
-	}
+	valid, cachedHead, cached := c.valid, c.head, c.out
 	c.mu.Unlock()
+	if valid && cachedHead <= head {
+		ok := cachedHead == head
+		if !ok {
+			// Only running runs' steps since: no run that counts changed.
+			if ok, err = s.AuditProgressOnly(ctx, cachedHead, head); err != nil {
+				return nil, fmt.Errorf("last passed runs: %w", err)
+			}
+			if ok {
+				c.mu.Lock()
+				if c.head == cachedHead {
+					c.head = head
+				}
+				c.mu.Unlock()
+			}
+		}
+		if ok {
+			return maps.Clone(cached), nil
+		}
+	}
 	ch := c.flight.DoChan(fmt.Sprint(head), func() (any, error) {
 		var rows []struct {
 			Service   string     `gorm:"column:service"`

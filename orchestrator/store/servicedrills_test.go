@@ -27,7 +27,7 @@ func TestServiceDrills(t *testing.T) {
 		r2 := drill(t, s, time.Hour, drills.RunFailed, "", measuredIn("payments", 2*time.Minute))
 		r3 := drill(t, s, 2*time.Hour, drills.RunSucceeded, "", measuredIn("auth", 13*time.Minute))
 		drill(t, s, 3*time.Hour, drills.RunAborted, "", measuredIn("payments", 4*time.Minute)) // not asked for
-		setup(t, s)                                                                           // a run not over: no figures
+		setup(t, s)                                                                            // a run not over: no figures
 
 		ended := []drills.RunState{drills.RunSucceeded, drills.RunFailed}
 		type want struct {
