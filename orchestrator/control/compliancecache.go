@@ -11,7 +11,9 @@ import (
 
 // ComplianceCacheFor is how long an evaluation is reused while nothing audited changed: what
 // changes a verdict without an audited write (time passing a due date or a finding's due
-// day, a schedule's skipped fire) shows at most that late.
+// day, a schedule's skipped fire) shows at most that late. So does a run another replica
+// ended at an instant still ahead of this replica's clock (the evaluation counts the runs
+// ended before its now), once this clock has passed it.
 const ComplianceCacheFor = 15 * time.Second
 
 // complianceCache keeps the last evaluation of each profile, period and language: at
