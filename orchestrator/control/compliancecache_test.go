@@ -64,13 +64,27 @@ func TestComplianceGetNeverStaleAfterARunEnds(t *testing.T) {
 	if after == first || auth(after) == nil || *auth(after) != rto.Milliseconds() {
 		t.Fatalf("after the drill ended: auth measured %v (evaluated at %s), want %d ms", auth(after), after.EvaluatedAt, rto.Milliseconds())
 	}
-	// Unchanged, it is reused until ComplianceCacheFor has passed since it was evaluated.
+	// Unchanged, it is reused until ComplianceCacheFor has passed since it was evaluated; then
+	// it is still answered while a new one is made, which the next calls get.
 	f.clk.Advance(control.ComplianceCacheFor - time.Second)
 	if v := get(); v != after {
 		t.Errorf("within %s: evaluated again at %s", control.ComplianceCacheFor, v.EvaluatedAt)
 	}
 	f.clk.Advance(time.Second)
-	if v := get(); v == after || !v.EvaluatedAt.Equal(f.clk.Now()) {
-		t.Errorf("%s later: the evaluation of %s reused", control.ComplianceCacheFor, v.EvaluatedAt)
+	refreshed := f.clk.Now()
+	if v := get(); v != after {
+		t.Errorf("%s later: waited for a new evaluation (%s) instead of answering the last one", control.ComplianceCacheFor, v.EvaluatedAt)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for v := get(); !v.EvaluatedAt.Equal(refreshed); v = get() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no new evaluation in the background: still %s", v.EvaluatedAt)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Long unasked, the caller waits for a new evaluation instead of an old one.
+	f.clk.Advance(10 * control.ComplianceCacheFor)
+	if v := get(); !v.EvaluatedAt.Equal(f.clk.Now()) {
+		t.Errorf("%s unasked: answered the evaluation of %s", 10*control.ComplianceCacheFor, v.EvaluatedAt)
 	}
 }
