@@ -16,11 +16,15 @@ import (
 // evaluation's time. So does a run another replica ended at an instant still ahead of this
 // replica's clock (the evaluation counts the runs ended before its now), once this clock has
 // passed it.
-const ComplianceCacheFor = time.Minute
+//
+// Five minutes: the verdicts that move with time alone change on days (a drill falling due, a
+// finding passing its due day), and at 100,000 runs each renewal costs seconds of both CPUs of
+// a small server, which every page served meanwhile feels.
+const ComplianceCacheFor = 5 * time.Minute
 
 // complianceStaleFor bounds the age of an evaluation answered while a new one is made: past
 // it (nobody asked for a while) the caller waits for the new one.
-const complianceStaleFor = 5 * ComplianceCacheFor
+const complianceStaleFor = 3 * ComplianceCacheFor
 
 // complianceCache keeps the last evaluation of each profile, period and language: at
 // 100,000 runs an evaluation walks the year's runs and measurements (seconds), and the
