@@ -38,9 +38,10 @@ type ComplianceView struct {
 }
 
 // ComplianceGet evaluates the estate under a profile over a period, as ReportExport would,
-// and returns the evaluation; nothing is written. An evaluation is reused while nothing
-// audited changed, for at most ComplianceCacheFor (complianceCache): EvaluatedAt says when
-// it was made. The view is shared between callers: it must not be modified.
+// and returns the evaluation; nothing is written. An evaluation is reused while no run ended
+// and nothing was recorded, for ComplianceCacheFor and once more while it is renewed
+// (complianceCache): EvaluatedAt says when it was made. The view is shared between callers:
+// it must not be modified.
 func (c *Control) ComplianceGet(ctx context.Context, caller *Caller, p *ComplianceParams) (*ComplianceView, error) {
 	if err := c.authorize(ctx, caller, OpComplianceRead, "", ""); err != nil {
 		return nil, err
