@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/firedrill/firedrill/bench/internal/httpload"
 	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/orchestrator/control"
 	"github.com/firedrill/firedrill/orchestrator/store"
@@ -151,7 +151,7 @@ func run(ctx context.Context, opt Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Options: opt, Started: time.Now(), Machine: machineInfo()}
+	rep := &Report{Options: opt, Started: time.Now(), Machine: httpload.MachineInfo()}
 	logf := func(format string, args ...any) { fmt.Fprintf(opt.Log, "api bench: "+format+"\n", args...) }
 
 	if opt.WorkDir == "" {
@@ -187,7 +187,7 @@ func run(ctx context.Context, opt Options) (*Report, error) {
 	bin := opt.Binary
 	if bin == "" {
 		logf("building cmd/firedrill")
-		if bin, err = buildFiredrill(ctx, opt.WorkDir); err != nil {
+		if bin, err = httpload.BuildFiredrill(ctx, opt.WorkDir); err != nil {
 			return nil, err
 		}
 	}
@@ -196,44 +196,44 @@ func run(ctx context.Context, opt Options) (*Report, error) {
 		return nil, err
 	}
 
-	rep.LoadBefore = loadAverage()
-	srv, err := startServer(ctx, bin, opt.WorkDir, dsn)
+	rep.LoadBefore = httpload.LoadAverage()
+	srv, err := httpload.StartServer(ctx, bin, opt.WorkDir, dsn)
 	if err != nil {
 		return nil, err
 	}
 	defer func() {
-		if err := srv.stop(); err != nil {
+		if err := srv.Stop(); err != nil {
 			logf("stop server: %v", err)
 		}
 	}()
-	logf("server at %s (pid %d), log %s", srv.base, srv.cmd.Process.Pid, srv.logPath)
-	ld := newLoader(srv.base, token, opt.Timeout)
-	defer ld.close()
+	logf("server at %s (pid %d), log %s", srv.Base, srv.Pid(), srv.LogPath)
+	ld := httpload.NewLoader(srv.Base, http.Header{"Authorization": {"Bearer " + token}}, opt.Timeout)
+	defer ld.Close()
 
 	targets, err := prepareTargets(ctx, ld, opt, rep, logf)
 	if err != nil {
-		return nil, fmt.Errorf("%w (server log %s:\n%s)", err, srv.logPath, srv.logTail())
+		return nil, fmt.Errorf("%w (server log %s:\n%s)", err, srv.LogPath, srv.LogTail())
 	}
 
 	warmN := max(1, int(opt.Rate*opt.Warmup.Seconds()))
 	for _, t := range targets {
 		errs := 0
-		for _, s := range ld.openLoop(ctx, t, opt.Rate, warmN, 0) {
-			if s.err != nil {
+		for _, s := range ld.OpenLoop(ctx, t, opt.Rate, warmN, 0) {
+			if s.Err != nil {
 				errs++
 			}
 		}
-		logf("warm-up %s: %d requests at %g/s, %d errors", t.name, warmN, opt.Rate, errs)
+		logf("warm-up %s: %d requests at %g/s, %d errors", t.Name, warmN, opt.Rate, errs)
 		rep.WarmupErrors = append(rep.WarmupErrors, errs)
 	}
 
 	rng := rand.New(rand.NewPCG(opt.Seed, 1))
-	stats := make(map[string]*Stats, len(targets))
+	stats := make(map[string]*httpload.Stats, len(targets))
 	for _, t := range targets {
-		stats[t.name] = &Stats{Endpoint: t.name}
+		stats[t.Name] = &httpload.Stats{Endpoint: t.Name}
 	}
 	n := opt.perSlice()
-	psi0, psiStart := cpuPressure(), time.Now()
+	psi0, psiStart := httpload.CPUPressure(), time.Now()
 	rep.MeasureStart = psiStart
 	if opt.WatchTokenUse && token != "" {
 		wctx, stopWatch := context.WithCancel(ctx)
@@ -248,13 +248,13 @@ func run(ctx context.Context, opt Options) (*Report, error) {
 		order := slices.Clone(targets)
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		for _, t := range order {
-			cpu0, wall0 := srv.cpu(), time.Now()
-			samples := ld.openLoop(ctx, t, opt.Rate, n, warmN+round*n)
-			st := stats[t.name]
-			st.ServerCPU += srv.cpu() - cpu0
+			cpu0, wall0 := srv.CPU(), time.Now()
+			samples := ld.OpenLoop(ctx, t, opt.Rate, n, warmN+round*n)
+			st := stats[t.Name]
+			st.ServerCPU += srv.CPU() - cpu0
 			st.Wall += time.Since(wall0)
-			st.add(samples)
-			rep.Stalls = append(rep.Stalls, stalls(t.name, samples, psiStart)...)
+			st.Add(samples)
+			rep.Stalls = append(rep.Stalls, httpload.FindStalls(t.Name, samples, psiStart)...)
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
@@ -262,16 +262,16 @@ func run(ctx context.Context, opt Options) (*Report, error) {
 		logf("round %d/%d done", round+1, opt.Rounds)
 	}
 	rep.CPUPressure = -1
-	if psi1 := cpuPressure(); psi0 >= 0 && psi1 >= 0 {
+	if psi1 := httpload.CPUPressure(); psi0 >= 0 && psi1 >= 0 {
 		rep.CPUPressure = float64(psi1-psi0) / float64(time.Since(psiStart))
 	}
 	for _, t := range targets {
-		st := stats[t.name]
-		st.finish()
+		st := stats[t.Name]
+		st.Finish()
 		rep.Stats = append(rep.Stats, *st)
 	}
 	rep.Wall = time.Since(rep.Started)
-	rep.LoadAfter = loadAverage()
+	rep.LoadAfter = httpload.LoadAverage()
 	return rep, nil
 }
 
@@ -315,22 +315,22 @@ func prepareDatabase(ctx context.Context, dsn string, opt Options, rep *Report, 
 
 // prepareTargets checks that every endpoint answers what the seeded data says it should, and
 // walks the cursor chain to the deep page.
-func prepareTargets(ctx context.Context, ld *loader, opt Options, rep *Report, logf func(string, ...any)) ([]target, error) {
+func prepareTargets(ctx context.Context, ld *httpload.Loader, opt Options, rep *Report, logf func(string, ...any)) ([]httpload.Target, error) {
 	rng := rand.New(rand.NewPCG(opt.Seed, 2))
 	ids := make([]int, 1<<16)
 	for i := range ids {
 		ids[i] = rng.IntN(opt.Runs)
 	}
-	var out []target
+	var out []httpload.Target
 	for _, name := range opt.Endpoints {
-		var t target
+		var t httpload.Target
 		switch name {
 		case EndpointHealthz:
-			t = target{name: name, path: func(int) string { return "/healthz" }}
+			t = httpload.Target{Name: name, Path: func(int) string { return "/healthz" }}
 		case EndpointRunsFirst:
-			t = target{name: name, auth: true, path: func(int) string { return "/api/v1/runs" }}
+			t = httpload.Target{Name: name, Auth: true, Path: func(int) string { return "/api/v1/runs" }}
 			var page control.RunList
-			if err := ld.getJSON(ctx, "/api/v1/runs", &page); err != nil {
+			if err := ld.GetJSON(ctx, "/api/v1/runs", &page); err != nil {
 				return nil, err
 			}
 			if len(page.Runs) != store.DefaultRunListLimit || page.Runs[0].ID != storetest.SeedRunID(opt.Runs-1) {
@@ -345,9 +345,9 @@ func prepareTargets(ctx context.Context, ld *loader, opt Options, rep *Report, l
 			}
 			logf("deep cursor after %d runs: %d pages in %s", opt.DeepOffset, hops, time.Since(start).Round(time.Millisecond))
 			path := "/api/v1/runs?cursor=" + url.QueryEscape(cursor)
-			t = target{name: name, auth: true, path: func(int) string { return path }}
+			t = httpload.Target{Name: name, Auth: true, Path: func(int) string { return path }}
 			var page control.RunList
-			if err := ld.getJSON(ctx, path, &page); err != nil {
+			if err := ld.GetJSON(ctx, path, &page); err != nil {
 				return nil, err
 			}
 			if want := storetest.SeedRunID(opt.Runs - 1 - opt.DeepOffset); len(page.Runs) == 0 || page.Runs[0].ID != want {
@@ -355,14 +355,14 @@ func prepareTargets(ctx context.Context, ld *loader, opt Options, rep *Report, l
 			}
 			rep.DeepPath = path
 		case EndpointRunShow:
-			t = target{name: name, auth: true, path: func(i int) string {
+			t = httpload.Target{Name: name, Auth: true, Path: func(i int) string {
 				return "/api/v1/runs/" + storetest.SeedRunID(ids[i%len(ids)])
 			}}
 			// Check a run that needed approval and one that did not.
 			for _, i := range []int{0, 1} {
 				var v control.RunView
 				path := "/api/v1/runs/" + storetest.SeedRunID(i)
-				if err := ld.getJSON(ctx, path, &v); err != nil {
+				if err := ld.GetJSON(ctx, path, &v); err != nil {
 					return nil, err
 				}
 				steps := cmpOr(opt.StepsPerRun, storetest.DefaultSeedStepsPerRun)
@@ -378,11 +378,11 @@ func prepareTargets(ctx context.Context, ld *loader, opt Options, rep *Report, l
 	}
 	// The sizes of the answers, for the report.
 	for _, t := range out {
-		s := ld.get(ctx, t, 0, time.Now())
-		if s.err != nil {
-			return nil, s.err
+		s := ld.Get(ctx, t, 0, time.Now())
+		if s.Err != nil {
+			return nil, s.Err
 		}
-		rep.Bytes = append(rep.Bytes, s.bytes)
+		rep.Bytes = append(rep.Bytes, s.Bytes)
 	}
 	return out, nil
 }
@@ -403,7 +403,7 @@ func firstID(p control.RunList) string {
 
 // walkCursor follows next_cursor from the first page, pageHop runs at a time, until offset
 // runs are behind it, and returns the cursor of the page that comes next.
-func walkCursor(ctx context.Context, ld *loader, offset int) (string, int, error) {
+func walkCursor(ctx context.Context, ld *httpload.Loader, offset int) (string, int, error) {
 	cursor, seen, hops := "", 0, 0
 	for seen < offset {
 		q := url.Values{"limit": {strconv.Itoa(min(pageHop, offset-seen))}}
@@ -411,7 +411,7 @@ func walkCursor(ctx context.Context, ld *loader, offset int) (string, int, error
 			q.Set("cursor", cursor)
 		}
 		var page control.RunList
-		if err := ld.getJSON(ctx, "/api/v1/runs?"+q.Encode(), &page); err != nil {
+		if err := ld.GetJSON(ctx, "/api/v1/runs?"+q.Encode(), &page); err != nil {
 			return "", hops, err
 		}
 		hops++
@@ -426,7 +426,7 @@ func walkCursor(ctx context.Context, ld *loader, offset int) (string, int, error
 
 // watchTokenUse polls the token list once a second until ctx ends and returns each distinct
 // last use the server recorded for the token id.
-func watchTokenUse(ctx context.Context, ld *loader, id string) []time.Time {
+func watchTokenUse(ctx context.Context, ld *httpload.Loader, id string) []time.Time {
 	var out []time.Time
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -434,7 +434,7 @@ func watchTokenUse(ctx context.Context, ld *loader, id string) []time.Time {
 		var list struct {
 			Tokens []control.TokenView `json:"tokens"`
 		}
-		if err := ld.getJSON(ctx, "/api/v1/tokens", &list); err == nil {
+		if err := ld.GetJSON(ctx, "/api/v1/tokens", &list); err == nil {
 			for _, t := range list.Tokens {
 				if t.ID == id && t.LastUsedAt != nil && (len(out) == 0 || !out[len(out)-1].Equal(*t.LastUsedAt)) {
 					out = append(out, *t.LastUsedAt)
@@ -447,29 +447,4 @@ func watchTokenUse(ctx context.Context, ld *loader, id string) []time.Time {
 		case <-tick.C:
 		}
 	}
-}
-
-// getJSON GETs path with the token and decodes a 200 answer into v.
-func (l *loader) getJSON(ctx context.Context, path string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, l.base+path, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+l.token)
-	resp, err := l.client.Do(req)
-	if err != nil {
-		return fmt.Errorf("GET %s: %w", path, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return fmt.Errorf("GET %s: %w", path, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: status %d: %.500s", path, resp.StatusCode, body)
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("GET %s: decode: %w", path, err)
-	}
-	return nil
 }

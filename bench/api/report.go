@@ -1,186 +1,27 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"math"
-	"os"
-	"runtime"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/firedrill/firedrill/bench/internal/httpload"
 	"github.com/firedrill/firedrill/orchestrator/store/storetest"
 )
-
-// Stats summarises the measured requests of one endpoint.
-type Stats struct {
-	Endpoint string
-	// Latencies are from each request's due instant to the end of its answer, sorted.
-	Latencies []time.Duration
-	// Service are from the instant each request was actually sent, sorted: Latencies minus
-	// the generator's own lateness.
-	Service []time.Duration
-	Errors  int
-	// FirstError is kept for the report.
-	FirstError error
-	// ServerCPU is the server process's CPU time while this endpoint was loaded; Wall the
-	// time it was loaded.
-	ServerCPU, Wall time.Duration
-
-	P50, P90, P99, Max, Mean time.Duration
-	ServiceP99               time.Duration
-}
-
-// Stall is a burst of slow answers: requests due close together that all took longer than
-// StallThreshold. In an open loop one pause of the server (or of the machine) makes every
-// request due during it late, so a few stalls decide a p99.
-type Stall struct {
-	Endpoint string
-	// At is when the first slow request was due, from the start of the measurement.
-	At       time.Duration
-	Requests int
-	Worst    time.Duration
-}
-
-// StallThreshold is the latency from which an answer counts as part of a stall.
-const StallThreshold = 50 * time.Millisecond
-
-// stalls groups the slow samples of one slice into stalls: slow requests due less than
-// 250ms apart belong to the same one.
-func stalls(endpoint string, samples []sample, start time.Time) []Stall {
-	var out []Stall
-	var last time.Time
-	for _, x := range samples {
-		if x.latency < StallThreshold {
-			continue
-		}
-		if len(out) == 0 || x.due.Sub(last) > 250*time.Millisecond {
-			out = append(out, Stall{Endpoint: endpoint, At: x.due.Sub(start)})
-		}
-		st := &out[len(out)-1]
-		st.Requests++
-		st.Worst = max(st.Worst, x.latency)
-		last = x.due
-	}
-	return out
-}
-
-func (s *Stats) add(samples []sample) {
-	for _, x := range samples {
-		s.Latencies = append(s.Latencies, x.latency)
-		s.Service = append(s.Service, x.service)
-		if x.err != nil {
-			s.Errors++
-			if s.FirstError == nil {
-				s.FirstError = x.err
-			}
-		}
-	}
-}
-
-func (s *Stats) finish() {
-	slices.Sort(s.Latencies)
-	slices.Sort(s.Service)
-	if len(s.Latencies) == 0 {
-		return
-	}
-	s.P50 = percentile(s.Latencies, 50)
-	s.P90 = percentile(s.Latencies, 90)
-	s.P99 = percentile(s.Latencies, 99)
-	s.Max = s.Latencies[len(s.Latencies)-1]
-	var sum time.Duration
-	for _, l := range s.Latencies {
-		sum += l
-	}
-	s.Mean = sum / time.Duration(len(s.Latencies))
-	s.ServiceP99 = percentile(s.Service, 99)
-}
-
-// percentile is the nearest-rank p-th percentile of sorted.
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	rank := int(math.Ceil(p / 100 * float64(len(sorted))))
-	return sorted[max(rank, 1)-1]
-}
-
-// Machine describes where the benchmark ran.
-type Machine struct {
-	NumCPU     int
-	CPUModel   string
-	MemTotal   string
-	GoVersion  string
-	GOOS, ARCH string
-}
-
-func machineInfo() Machine {
-	m := Machine{NumCPU: runtime.NumCPU(), GoVersion: runtime.Version(), GOOS: runtime.GOOS, ARCH: runtime.GOARCH}
-	m.CPUModel = procField("/proc/cpuinfo", "model name")
-	m.MemTotal = procField("/proc/meminfo", "MemTotal")
-	return m
-}
-
-// loadAverage is the first three fields of /proc/loadavg, or "unknown".
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
-		return strings.Join(f[:3], " ")
-	}
-	return "unknown"
-}
-
-// cpuPressure is the total time (PSI "some", /proc/pressure/cpu) that some runnable task on
-// the machine waited for a CPU, or -1 where PSI is missing.
-func cpuPressure() time.Duration {
-	b, err := os.ReadFile("/proc/pressure/cpu")
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if !strings.HasPrefix(line, "some ") {
-			continue
-		}
-		for _, f := range strings.Fields(line) {
-			if v, ok := strings.CutPrefix(f, "total="); ok {
-				if us, err := strconv.ParseInt(v, 10, 64); err == nil {
-					return time.Duration(us) * time.Microsecond
-				}
-			}
-		}
-	}
-	return -1
-}
-
-// procField returns the value of the first "key: value" line of a /proc file.
-func procField(path, key string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return "unknown"
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if ok && strings.TrimSpace(k) == key {
-			return strings.Join(strings.Fields(v), " ")
-		}
-	}
-	return "unknown"
-}
 
 // Report is the outcome of run.
 type Report struct {
 	Options         Options
-	Machine         Machine
+	Machine         httpload.Machine
 	PostgresVersion string
 	Seed            storetest.SeedStats
 	// Stats are per endpoint, in Options.Endpoints order; Bytes the size of one answer of each.
-	Stats    []Stats
+	Stats    []httpload.Stats
 	Bytes    []int64
 	DeepPath string
 	// Stalls are every stall of the measurement, in time order; MeasureStart is the instant
 	// their At counts from.
-	Stalls       []Stall
+	Stalls       []httpload.Stall
 	MeasureStart time.Time
 	// TokenUses are the token's last uses the server wrote while measuring (WatchTokenUse).
 	TokenUses []time.Time
@@ -197,7 +38,7 @@ type Report struct {
 }
 
 // baseline is the /healthz stats.
-func (r *Report) baseline() *Stats {
+func (r *Report) baseline() *httpload.Stats {
 	for i := range r.Stats {
 		if r.Stats[i].Endpoint == EndpointHealthz {
 			return &r.Stats[i]
@@ -297,7 +138,7 @@ func (r *Report) Markdown() string {
 	}
 	if len(r.Stalls) > 0 {
 		fmt.Fprintf(&b, "\n\nStalls (requests due within 250 ms of each other that all took over %s; time from the start of the measurement, %s):\n\n",
-			StallThreshold, r.MeasureStart.UTC().Format("15:04:05.000"))
+			httpload.StallThreshold, r.MeasureStart.UTC().Format("15:04:05.000"))
 		fmt.Fprintf(&b, "| at | endpoint | requests | worst ms |\n|---:|---|---:|---:|\n")
 		const maxRows = 40
 		for i, st := range r.Stalls {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,9 +48,6 @@ var (
 	periodFrom = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	periodTo   = time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
 )
-
-//go:embed estate.hcl
-var estateHCL []byte
 
 // Options configures run. A zero field means its default.
 type Options struct {

@@ -12,6 +12,7 @@ import (
 	"github.com/firedrill/firedrill/drills"
 	oreport "github.com/firedrill/firedrill/orchestrator/report"
 	"github.com/firedrill/firedrill/orchestrator/store"
+	"github.com/firedrill/firedrill/orchestrator/store/storetest"
 	"github.com/firedrill/firedrill/report"
 	"github.com/firedrill/firedrill/report/pdf"
 )
@@ -63,7 +64,7 @@ func exportOnce(ctx context.Context, dsn, keyPath, out string) (*ExportResult, e
 	if dsn == "" || keyPath == "" || out == "" {
 		return nil, errors.New("the child needs a database, a key and an output file")
 	}
-	est, diags := drills.ParseEstate(estateHCL, "estate.hcl")
+	est, diags := drills.ParseEstate(storetest.SeedEstateHCL, "estate.hcl")
 	if diags.HasErrors() {
 		return nil, fmt.Errorf("estate.hcl: %s", diags.Error())
 	}

@@ -38,7 +38,10 @@ type ComplianceView struct {
 }
 
 // ComplianceGet evaluates the estate under a profile over a period, as ReportExport would,
-// and returns the evaluation; nothing is written.
+// and returns the evaluation; nothing is written. An evaluation is reused while no run ended
+// and nothing was recorded, for ComplianceCacheFor and once more while it is renewed
+// (complianceCache): EvaluatedAt says when it was made. The view is shared between callers:
+// it must not be modified.
 func (c *Control) ComplianceGet(ctx context.Context, caller *Caller, p *ComplianceParams) (*ComplianceView, error) {
 	if err := c.authorize(ctx, caller, OpComplianceRead, "", ""); err != nil {
 		return nil, err
@@ -71,15 +74,27 @@ func (c *Control) ComplianceGet(ctx context.Context, caller *Caller, p *Complian
 	if err != nil {
 		return nil, err
 	}
-	now := c.cfg.Clock.Now()
-	ev, err := g.Evaluate(ctx, &oreport.EvaluateParams{Scope: scope, Now: now, Estate: c.cfg.Estate.Estate, Schedules: schedules})
+	// The audit head before the evaluation (see complianceCache).
+	head, _, err := c.cfg.Store.AuditHead(ctx)
 	if err != nil {
 		return nil, internal(err)
 	}
-	services := ev.Services
-	if services == nil {
-		services = []report.Service{}
+	now := c.cfg.Clock.Now()
+	key := complianceKey{profile: scope.Profile.ID, period: scope.Period.Name, lang: scope.Lang}
+	v, err := c.compliance.get(ctx, key, head, now, c.cfg.Store.AuditProgressOnly, func(ctx context.Context) (*ComplianceView, error) {
+		ev, err := g.Evaluate(ctx, &oreport.EvaluateParams{Scope: scope, Now: now, Estate: c.cfg.Estate.Estate, Schedules: schedules})
+		if err != nil {
+			return nil, err
+		}
+		services := ev.Services
+		if services == nil {
+			services = []report.Service{}
+		}
+		return &ComplianceView{Profile: scope.Profile.ID, Period: scope.Period.Name, PeriodStart: scope.Period.Start, PeriodEnd: scope.Period.End,
+			Lang: scope.Lang, Status: ev.Status, Services: services, EvaluatedAt: now}, nil
+	})
+	if err != nil {
+		return nil, internal(err)
 	}
-	return &ComplianceView{Profile: scope.Profile.ID, Period: scope.Period.Name, PeriodStart: scope.Period.Start, PeriodEnd: scope.Period.End,
-		Lang: scope.Lang, Status: ev.Status, Services: services, EvaluatedAt: now}, nil
+	return v, nil
 }

@@ -101,6 +101,8 @@ type Control struct {
 
 	dummyOnce sync.Once
 	dummy     string
+
+	compliance complianceCache
 }
 
 // New returns a Control.

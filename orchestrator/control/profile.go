@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/profiles"
@@ -102,17 +103,31 @@ func (c *Control) ProfileList(ctx context.Context, caller *Caller) ([]ProfileSum
 	if err := c.authorize(ctx, caller, OpProfileRead, "", ""); err != nil {
 		return nil, err
 	}
-	all, err := profiles.All()
+	out, err := shippedProfileSummaries()
 	if err != nil {
 		// The profiles are embedded and tested: one that does not parse is a build defect.
 		return nil, internal(err)
+	}
+	list := slices.Clone(out)
+	for i := range list {
+		list[i].Languages = slices.Clone(list[i].Languages)
+	}
+	return list, nil
+}
+
+// shippedProfileSummaries parses the embedded profiles once: they cannot change while the
+// process runs, and parsing them all costs milliseconds the dashboard would pay on each load.
+var shippedProfileSummaries = sync.OnceValues(func() ([]ProfileSummary, error) {
+	all, err := profiles.All()
+	if err != nil {
+		return nil, err
 	}
 	out := make([]ProfileSummary, 0, len(all))
 	for _, p := range all {
 		out = append(out, ProfileSummaryOf(p))
 	}
 	return out, nil
-}
+})
 
 // ProfileGet reads one regulator profile.
 func (c *Control) ProfileGet(ctx context.Context, caller *Caller, id string) (*ProfileView, error) {

@@ -117,6 +117,25 @@ func TestAuditorReadsTheRunsOfPublishedReportsOnly(t *testing.T) {
 	if rr, err := ctl.ReportRuns(ctx, auditor, &control.ReportRunsParams{ID: draft.ID}); err != nil || !slices.Equal(runIDsOf(rr.Runs), covered) {
 		t.Errorf("the auditor's runs of the published report = %+v, %v", rr, err)
 	}
+	// A service's figures (the dashboard, its history) are scoped alike.
+	drillIDs := func(caller *control.Caller) []string {
+		found, err := ctl.ServiceDrillsGet(ctx, caller, &control.ServiceDrillsParams{Services: []string{"auth"}, PerService: 10})
+		if err != nil {
+			t.Fatalf("ServiceDrillsGet: %v", err)
+		}
+		var ids []string
+		for _, d := range found["auth"] {
+			ids = append(ids, d.Run.ID)
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	if got := drillIDs(auditor); !slices.Equal(got, covered) {
+		t.Errorf("the auditor's drills of auth = %v, want the covered runs %v", got, covered)
+	}
+	if got := drillIDs(both); len(got) != 3 {
+		t.Errorf("an auditor and viewer's drills of auth = %v, want all three", got)
+	}
 	// A viewer too reads every run.
 	all := []string{first, second, later}
 	slices.Sort(all)

@@ -345,15 +345,7 @@ func LoadRunView(ctx context.Context, st *store.Store, runID string, now time.Ti
 		v.Steps = append(v.Steps, stepViewOf(run, s, instructions))
 	}
 	for _, m := range ms {
-		obj := m.Objectives(run.T0 != nil)
-		v.Services = append(v.Services, MeasurementView{
-			RTOEvidence: obj.RTO, RPOEvidence: obj.RPO, Met: obj.Met(),
-			Service: m.Service, Criticality: string(m.Criticality), RTOObjectiveMS: m.RTOObjective.Milliseconds(),
-			RTOActualMS: msPtr(m.RTOActual), Restored: m.Restored, RestoredAt: m.RestoredAt, RTOMet: m.RTOMet,
-			RPOObjectiveMS: m.RPOObjective.Milliseconds(), RPOActualMS: msPtr(m.RPOActual), RPOLostRows: m.RPOLostRows,
-			RPOMet: m.RPOMet, RPOResolutionMS: rpoResolution(m.Evidence), ResolutionMS: m.Resolution.Milliseconds(), Reason: m.Reason, Evidence: m.Evidence,
-			ResolutionMethod: resolutionMethod(m.Evidence),
-		})
+		v.Services = append(v.Services, measurementViewOf(run, m))
 	}
 	for _, a := range approvals {
 		v.Approvals = append(v.Approvals, approvalViewOf(a))
@@ -393,6 +385,19 @@ func LoadRunView(ctx context.Context, st *store.Store, runID string, now time.Ti
 		q.AfterSeq = page.Next
 	}
 	return v, nil
+}
+
+// measurementViewOf is run's measurement m as views show it.
+func measurementViewOf(run *store.Run, m *store.Measurement) MeasurementView {
+	obj := m.Objectives(run.T0 != nil)
+	return MeasurementView{
+		RTOEvidence: obj.RTO, RPOEvidence: obj.RPO, Met: obj.Met(),
+		Service: m.Service, Criticality: string(m.Criticality), RTOObjectiveMS: m.RTOObjective.Milliseconds(),
+		RTOActualMS: msPtr(m.RTOActual), Restored: m.Restored, RestoredAt: m.RestoredAt, RTOMet: m.RTOMet,
+		RPOObjectiveMS: m.RPOObjective.Milliseconds(), RPOActualMS: msPtr(m.RPOActual), RPOLostRows: m.RPOLostRows,
+		RPOMet: m.RPOMet, RPOResolutionMS: rpoResolution(m.Evidence), ResolutionMS: m.Resolution.Milliseconds(), Reason: m.Reason, Evidence: m.Evidence,
+		ResolutionMethod: resolutionMethod(m.Evidence),
+	}
 }
 
 // resolutionMethod reads from a measurement's evidence how its restored moment was caught.

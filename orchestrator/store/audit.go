@@ -182,6 +182,16 @@ func (s *Store) auditVerify(db *gorm.DB, p *AuditVerifyParams) (*AuditReport, er
 	if p == nil {
 		p = &AuditVerifyParams{}
 	}
+	return s.auditVerifyWith(db, func(head *auditHeadModel) (*AuditProblem, int64, error) {
+		if p.RunID != "" {
+			return s.auditVerifyRun(db, head, p.RunID)
+		}
+		return s.auditVerifyAll(db, head)
+	})
+}
+
+// auditVerifyWith reads the head and reports what check finds against it.
+func (s *Store) auditVerifyWith(db *gorm.DB, check func(head *auditHeadModel) (*AuditProblem, int64, error)) (*AuditReport, error) {
 	var head auditHeadModel
 	if err := db.Where("id = 1").Take(&head).Error; err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -191,12 +201,7 @@ func (s *Store) auditVerify(db *gorm.DB, p *AuditVerifyParams) (*AuditReport, er
 	}
 	rep := &AuditReport{HeadSeq: head.Seq, HeadHash: head.Hash}
 	var err error
-	if p.RunID != "" {
-		rep.Problem, rep.Rows, err = s.auditVerifyRun(db, &head, p.RunID)
-	} else {
-		rep.Problem, rep.Rows, err = s.auditVerifyAll(db, &head)
-	}
-	if err != nil {
+	if rep.Problem, rep.Rows, err = check(&head); err != nil {
 		return nil, fmt.Errorf("audit verify: %w", translate(err))
 	}
 	return rep, nil
@@ -400,6 +405,17 @@ func (s *Store) auditVerifyRun(db *gorm.DB, head *auditHeadModel, runID string) 
 	if err := db.Where("id = ?", runID).Take(&run).Error; err != nil {
 		return nil, 0, fmt.Errorf("run %s: %w", runID, err)
 	}
+	var evs []runEventModel
+	if err := db.Where("run_id = ?", runID).Order("seq").Find(&evs).Error; err != nil {
+		return nil, 0, err
+	}
+	return s.auditVerifyRunRows(db, head, &run, evs)
+}
+
+// auditVerifyRunRows is auditVerifyRun of a run and its timeline (by seq) already read in
+// db's transaction (RunSnapshotGet reads them anyway).
+func (s *Store) auditVerifyRunRows(db *gorm.DB, head *auditHeadModel, run *runModel, evs []runEventModel) (*AuditProblem, int64, error) {
+	runID := run.ID
 	var own []auditModel
 	if err := db.Where("source = ? AND run_id = ?", AuditSourceRunEvent, runID).Order("ref").Find(&own).Error; err != nil {
 		return nil, 0, err
@@ -426,10 +442,6 @@ func (s *Store) auditVerifyRun(db *gorm.DB, head *auditHeadModel, runID string) 
 			seq := own[i].Seq - 1
 			rows[i].BeforeSeq, rows[i].BeforeHash = &seq, &h
 		}
-	}
-	var evs []runEventModel
-	if err := db.Where("run_id = ?", runID).Order("seq").Find(&evs).Error; err != nil {
-		return nil, 0, err
 	}
 	bySeq := map[int64]*runEventModel{}
 	for i := range evs {
@@ -474,7 +486,7 @@ func (s *Store) auditVerifyRun(db *gorm.DB, head *auditHeadModel, runID string) 
 	if len(rows) == 0 && len(evs) > 0 && evs[len(evs)-1].ID > head.EventsBefore {
 		return &AuditProblem{RunID: runID, Message: fmt.Sprintf("run %s has no audited events", runID)}, n, nil
 	}
-	return runStateProblem(&run, rows), n, nil
+	return runStateProblem(run, rows), n, nil
 }
 
 // stateBearing tells whether an audited run event's content sets the run's state.

@@ -260,6 +260,15 @@ func TestAuditVerifyNamesTheFirstAlteredRow(t *testing.T) {
 				if tt.run && runRep.Problem == nil {
 					t.Errorf("AuditVerify(run) found nothing, want a problem like %q", tt.want)
 				}
+				// A run's view checks its audit rows against the timeline it read itself.
+				snap, err := s.RunSnapshotGet(context.Background(), b.run.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if (snap.Audit.Problem == nil) != (runRep.Problem == nil) ||
+					(runRep.Problem != nil && snap.Audit.Problem.Message != runRep.Problem.Message) {
+					t.Errorf("RunSnapshotGet audit problem = %+v, AuditVerify(run) = %+v: want the same", snap.Audit.Problem, runRep.Problem)
+				}
 				if !tt.run && runRep.Problem != nil && tt.name == "operation edited" {
 					t.Errorf("AuditVerify(run) = %+v: the run's part was not touched", runRep.Problem)
 				}

@@ -33,10 +33,14 @@ func (s *Store) RunSnapshotGet(ctx context.Context, id string) (*RunSnapshot, er
 	}
 	var out RunSnapshot
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var err error
-		if out.Run, err = runGet(tx, id); err != nil {
-			return err
+		// The run's row and timeline are read as models: the audit check below uses them as
+		// they are instead of reading them again.
+		var run runModel
+		if err := tx.Where("id = ?", id).Take(&run).Error; err != nil {
+			return fmt.Errorf("run get %s: %w", id, translate(err))
 		}
+		out.Run = runOf(&run)
+		var err error
 		if out.Steps, err = stepResultList(tx, id); err != nil {
 			return err
 		}
@@ -49,10 +53,17 @@ func (s *Store) RunSnapshotGet(ctx context.Context, id string) (*RunSnapshot, er
 		if out.Decisions, err = stepDecisionList(tx, id); err != nil {
 			return err
 		}
-		if out.Events, err = runEventList(tx, id); err != nil {
-			return err
+		var evs []runEventModel
+		if err := tx.Where("run_id = ?", id).Order("seq").Find(&evs).Error; err != nil {
+			return fmt.Errorf("run event list %s: %w", id, translate(err))
 		}
-		out.Audit, err = s.auditVerify(tx, &AuditVerifyParams{RunID: id})
+		out.Events = make([]*RunEvent, len(evs))
+		for i := range evs {
+			out.Events[i] = runEventOf(&evs[i])
+		}
+		out.Audit, err = s.auditVerifyWith(tx, func(head *auditHeadModel) (*AuditProblem, int64, error) {
+			return s.auditVerifyRunRows(tx, head, &run, evs)
+		})
 		return err
 	}, opts)
 	if err != nil {

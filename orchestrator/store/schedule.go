@@ -467,49 +467,6 @@ func (s *Store) ScheduleFireRecent(ctx context.Context, name string, limit int) 
 	return out, nil
 }
 
-// LastPassedRuns returns, per service, when its latest drill ended: a run that counts as a
-// drill of the service by drills.CountsAsDrillOf (succeeded, not forced, both the service's
-// RTO and RPO measured and met). Services never drilled are absent.
-func (s *Store) LastPassedRuns(ctx context.Context) (map[string]time.Time, error) {
-	var runs []runModel
-	err := s.db.WithContext(ctx).Where("state = ? AND forced = ?", string(drills.RunSucceeded), false).Find(&runs).Error
-	if err != nil {
-		return nil, fmt.Errorf("last passed runs: %w", translate(err))
-	}
-	out := map[string]time.Time{}
-	// Batches keep the IN list of the measurement query short.
-	const batch = 500
-	for start := 0; start < len(runs); start += batch {
-		part := runs[start:min(start+batch, len(runs))]
-		ids := make([]string, len(part))
-		for i := range part {
-			ids[i] = part[i].ID
-		}
-		ms, err := s.MeasurementListRuns(ctx, ids)
-		if err != nil {
-			return nil, fmt.Errorf("last passed runs: %w", err)
-		}
-		for i := range part {
-			r := runOf(&part[i])
-			objs := RunObjectives(r, ms[r.ID])
-			t := r.CreatedAt
-			if r.EndedAt != nil {
-				t = *r.EndedAt
-			}
-			t = t.UTC()
-			for _, o := range objs {
-				if !drills.CountsAsDrillOf(r.State, r.Forced, o.Service, objs) {
-					continue
-				}
-				if cur, ok := out[o.Service]; !ok || t.After(cur) {
-					out[o.Service] = t
-				}
-			}
-		}
-	}
-	return out, nil
-}
-
 // checkLeaseHeld is the fence of a write made under a named lease: owner holds it at epoch and
 // it has not expired at now. On PostgreSQL the lease row stays locked until tx ends, so the
 // lease cannot change hands before the write commits.

@@ -130,7 +130,8 @@ type SessionAuthenticateParams struct {
 // SessionAuthenticate finds the session whose secret hashes to p.SecretHash with its user, on
 // every request: ErrNotFound, ErrSessionRevoked, ErrSessionExpired (idle or absolute), or
 // ErrUserDisabled, in which case the session is revoked at once. A valid session's last use
-// becomes now, which keeps it from going idle.
+// becomes now, which keeps it from going idle; it is written at most once per
+// SessionSeenInterval (see there: idle expiry is accurate to that interval).
 func (s *Store) SessionAuthenticate(ctx context.Context, p *SessionAuthenticateParams) (*SessionAuth, error) {
 	if p == nil || !sha256Hex.MatchString(p.SecretHash) {
 		return nil, fmt.Errorf("authenticate session: %w", ErrNotFound)
@@ -169,11 +170,42 @@ func (s *Store) SessionAuthenticate(ctx context.Context, p *SessionAuthenticateP
 		}
 		return auth, fmt.Errorf("authenticate session %s: %w (idle)", m.ID, ErrSessionExpired)
 	}
-	if err := db.Model(&consoleSessionModel{}).Where("id = ?", m.ID).UpdateColumn("last_seen_at", now).Error; err != nil {
-		return nil, fmt.Errorf("authenticate session %s: record use: %w", m.ID, translate(err))
+	if every := sessionSeenEvery(p.IdleTimeout); !m.LastSeenAt.After(now.Add(-every)) {
+		if err := s.sessionSeenRecord(ctx, m.ID, now, every); err != nil {
+			return nil, fmt.Errorf("authenticate session %s: record use: %w", m.ID, translate(err))
+		}
+		auth.Session.LastSeenAt = utcMS(now)
 	}
-	auth.Session.LastSeenAt = utcMS(now)
 	return auth, nil
+}
+
+// SessionSeenInterval is how often a session's last_seen_at is written at most, as
+// TokenUseInterval is for tokens: every console request authenticates, and a write per request
+// would cost more than the page. So last_seen_at may lag the last request by that much, and a
+// session ends as idle up to that long before IdleTimeout of real inactivity: idle expiry is
+// accurate to the interval (never late). An idle timeout under ten intervals writes every
+// tenth of it instead, so the lag stays a tenth of the timeout.
+const SessionSeenInterval = time.Minute
+
+func sessionSeenEvery(idle time.Duration) time.Duration { return min(SessionSeenInterval, idle/10) }
+
+// sessionSeenPG is tokenUsePG for a session: no write when another request is writing the
+// same row right now (SKIP LOCKED), and no wait for its commit's flush (losing a last use in a
+// crash only ends a session a little early). $1 now, $2 session id, $3 the stale bound.
+const sessionSeenPG = `WITH async AS (SELECT set_config('synchronous_commit', 'off', true) AS v)
+UPDATE console_sessions SET last_seen_at = $1
+WHERE id = (SELECT id FROM console_sessions WHERE id = $2 AND last_seen_at <= $3 FOR UPDATE SKIP LOCKED)
+  AND EXISTS (SELECT 1 FROM async WHERE v = 'off')`
+
+// sessionSeenRecord writes session id's last use as now, unless it was written within every.
+func (s *Store) sessionSeenRecord(ctx context.Context, id string, now time.Time, every time.Duration) error {
+	stale := utcMS(now.Add(-every))
+	if s.dialect == DialectPostgres {
+		_, err := s.sqlDB.ExecContext(ctx, sessionSeenPG, utcMS(now), id, stale)
+		return err
+	}
+	return s.db.WithContext(ctx).Model(&consoleSessionModel{}).Where("id = ? AND last_seen_at <= ?", id, stale).
+		UpdateColumn("last_seen_at", utcMS(now)).Error
 }
 
 // SessionRevoke ends the session whose secret hashes to secretHash (signing out). It returns

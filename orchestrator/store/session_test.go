@@ -130,3 +130,96 @@ func TestConsoleSessions(t *testing.T) {
 		}
 	})
 }
+
+// TestSessionSeenThrottled: a session's last use is written at most once per
+// SessionSeenInterval (a tenth of a short idle timeout), and idle expiry counts from the last
+// write, so it is early by less than the interval, never late.
+func TestSessionSeenThrottled(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		by := drills.Actor{Kind: drills.ActorLocal, Name: "t", Via: drills.ViaCLI}
+		t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+		if _, err := s.UserCreate(ctx, &store.UserCreateParams{Name: "kim", Roles: []string{drills.RoleViewer}, By: by, At: t0}); err != nil {
+			t.Fatal(err)
+		}
+		err := s.InTx(ctx, func(tx *store.Tx) error {
+			_, err := s.SessionCreateTx(ctx, tx, &store.SessionCreateParams{SecretHash: sessionHash("a"), User: "kim",
+				Method: store.SessionMethodPassword, At: t0, ExpiresAt: t0.Add(12 * time.Hour)})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		auth := func(at time.Time, idle time.Duration) (*store.SessionAuth, error) {
+			return s.SessionAuthenticate(ctx, &store.SessionAuthenticateParams{SecretHash: sessionHash("a"), Now: at, IdleTimeout: idle})
+		}
+		stored := func() time.Time {
+			t.Helper()
+			list, err := s.SessionList(ctx, "kim")
+			if err != nil || len(list) != 1 {
+				t.Fatalf("sessions: %v %v", list, err)
+			}
+			return list[0].LastSeenAt
+		}
+		const idle = 30 * time.Minute
+		every := store.SessionSeenInterval
+		// Uses within the interval write nothing.
+		for _, d := range []time.Duration{time.Second, every / 2, every - time.Millisecond} {
+			a, err := auth(t0.Add(d), idle)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := stored(); !got.Equal(t0) {
+				t.Errorf("used at +%s: last_seen_at %s, want %s (not yet due)", d, got, t0)
+			}
+			if !a.Session.LastSeenAt.Equal(t0) {
+				t.Errorf("used at +%s: the session says last seen %s, want the stored %s", d, a.Session.LastSeenAt, t0)
+			}
+		}
+		// The first use an interval after the write writes.
+		t1 := t0.Add(every)
+		if _, err := auth(t1, idle); err != nil {
+			t.Fatal(err)
+		}
+		if got := stored(); !got.Equal(t1) {
+			t.Errorf("used at +%s: last_seen_at %s, want %s", every, got, t1)
+		}
+		// Used again just before the interval ends: nothing written, and the idle clock runs
+		// from t1, so the session ends idle at t1+idle although it was used later.
+		if _, err := auth(t1.Add(every-time.Millisecond), idle); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := auth(t1.Add(idle), idle); !errors.Is(err, store.ErrSessionExpired) {
+			t.Errorf("idle since the last write: %v, want ErrSessionExpired (at most one interval early)", err)
+		}
+	})
+	// A short idle timeout writes every tenth of it.
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		by := drills.Actor{Kind: drills.ActorLocal, Name: "t", Via: drills.ViaCLI}
+		t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+		if _, err := s.UserCreate(ctx, &store.UserCreateParams{Name: "lee", Roles: []string{drills.RoleViewer}, By: by, At: t0}); err != nil {
+			t.Fatal(err)
+		}
+		err := s.InTx(ctx, func(tx *store.Tx) error {
+			_, err := s.SessionCreateTx(ctx, tx, &store.SessionCreateParams{SecretHash: sessionHash("b"), User: "lee",
+				Method: store.SessionMethodPassword, At: t0, ExpiresAt: t0.Add(12 * time.Hour)})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const idle = 2 * time.Minute
+		for i := 1; i <= 20; i++ { // every 12s, a tenth of the timeout: written each time, never idle
+			at := t0.Add(time.Duration(i) * idle / 10)
+			a, err := s.SessionAuthenticate(ctx, &store.SessionAuthenticateParams{SecretHash: sessionHash("b"), Now: at, IdleTimeout: idle})
+			if err != nil {
+				t.Fatalf("use %d: %v", i, err)
+			}
+			if !a.Session.LastSeenAt.Equal(at) {
+				t.Fatalf("use %d: last seen %s, want %s", i, a.Session.LastSeenAt, at)
+			}
+		}
+	})
+}

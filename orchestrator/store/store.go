@@ -109,6 +109,7 @@ type Store struct {
 	version, commit string
 	// findingDue is Config.FindingDue, defaulted.
 	findingDue time.Duration
+	lastPassed lastPassedCache
 }
 
 // Open connects to the database cfg names and pings it. It does not migrate: call MigrateUp

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"net/url"
@@ -23,6 +24,13 @@ const (
 	DefaultSeedConns              = 2
 	DefaultSeedChunkRuns          = 5000
 )
+
+// SeedEstateHCL is the estate of the seeded history: its sites, and the services each run
+// measures with the objectives the seeded measurements record. Benchmarks that serve or
+// report on the history load it.
+//
+//go:embed seedestate.hcl
+var SeedEstateHCL []byte
 
 // SeedNewest is the default creation time of the newest seeded run.
 var SeedNewest = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)

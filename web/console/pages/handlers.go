@@ -15,10 +15,6 @@ import (
 // endedStates are the states of runs that are over: the ones with measurements to show.
 var endedStates = []drills.RunState{drills.RunSucceeded, drills.RunFailed, drills.RunAborted}
 
-// measuredRunsToRead bounds how many ended runs a page reads in full (RunGet) to find each
-// service's latest measurements: the dashboard stops as soon as every service has its figures.
-const measuredRunsToRead = 25
-
 // ---- dashboard -------------------------------------------------------------------------
 
 type dashboardData struct {
@@ -146,30 +142,23 @@ func (h *handler) dashboard(q *req) (string, string, any, error) {
 	return "dashboard", "nav.dashboard", d, nil
 }
 
-// latestMeasurements fills each row's last drill and figures from the newest ended runs.
+// latestMeasurements fills each row's last drill and figures: the newest ended run that
+// measured the service, however long ago.
 func (h *handler) latestMeasurements(q *req, rows map[string]*serviceRow) error {
-	list, err := h.cfg.Control.RunListGet(q.ctx, q.caller, &control.RunListParams{States: endedStates, Limit: measuredRunsToRead})
+	if len(rows) == 0 {
+		return nil
+	}
+	services := make([]string, 0, len(rows))
+	for name := range rows {
+		services = append(services, name)
+	}
+	found, err := h.cfg.Control.ServiceDrillsGet(q.ctx, q.caller, &control.ServiceDrillsParams{Services: services, States: endedStates, PerService: 1})
 	if err != nil {
 		return err
 	}
-	missing := len(rows)
-	for _, r := range list.Runs {
-		if missing == 0 {
-			break
-		}
-		v, err := h.cfg.Control.RunGet(q.ctx, q.caller, r.ID)
-		if err != nil {
-			return err
-		}
-		for i := range v.Services {
-			m := &v.Services[i]
-			row := rows[m.Service]
-			if row == nil || row.LastRun != nil {
-				continue
-			}
-			run := r
-			row.LastRun, row.Measure = &run, m
-			missing--
+	for name, ds := range found {
+		if row := rows[name]; row != nil && len(ds) > 0 {
+			row.LastRun, row.Measure = &ds[0].Run, &ds[0].Measure
 		}
 	}
 	return nil
@@ -264,7 +253,7 @@ type historyPoint struct {
 	Measure control.MeasurementView
 }
 
-// historyRuns bounds the drills the history reads.
+// historyRuns is how many of the service's newest drills the history shows.
 const historyRuns = 60
 
 // serviceHistory reads the estate's service, then its drills: a service's history is the
@@ -286,20 +275,12 @@ func (h *handler) serviceHistory(q *req) (string, string, any, error) {
 		return "", "", nil, errorf(control.CategoryNotFound, "", "no service %q in the estate", name)
 	}
 	q.need(control.OpRunRead)
-	list, err := h.cfg.Control.RunListGet(q.ctx, q.caller, &control.RunListParams{States: endedStates, Limit: historyRuns})
+	found, err := h.cfg.Control.ServiceDrillsGet(q.ctx, q.caller, &control.ServiceDrillsParams{Services: []string{name}, States: endedStates, PerService: historyRuns})
 	if err != nil {
 		return "", "", nil, err
 	}
-	for _, r := range list.Runs {
-		v, err := h.cfg.Control.RunGet(q.ctx, q.caller, r.ID)
-		if err != nil {
-			return "", "", nil, err
-		}
-		for _, m := range v.Services {
-			if m.Service == name {
-				d.Points = append(d.Points, historyPoint{Run: r, Measure: m})
-			}
-		}
+	for _, dr := range found[name] {
+		d.Points = append(d.Points, historyPoint{Run: dr.Run, Measure: dr.Measure})
 	}
 	slices.Reverse(d.Points) // oldest first, as a chart reads
 	d.RTOChart = historyChart(q, d.Points, "rto")

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/firedrill/firedrill/drills"
@@ -375,12 +376,20 @@ type passed struct {
 }
 
 func zoneOf(v *view) *time.Location {
+	if loc, ok := zones.Load(v.TZ); ok {
+		return loc.(*time.Location)
+	}
 	loc, err := time.LoadLocation(v.TZ)
 	if err != nil {
 		return time.UTC
 	}
+	zones.Store(v.TZ, loc)
 	return loc
 }
+
+// zones keeps the zones pages were shown in: time.LoadLocation reads and parses the zone's
+// file on every call, and a page formats dozens of times.
+var zones sync.Map
 
 func timeIn(v *view, t time.Time) string {
 	if t.IsZero() {

@@ -1,4 +1,4 @@
-package main
+package httpload
 
 import (
 	"bufio"
@@ -17,8 +17,8 @@ import (
 	"time"
 )
 
-// buildFiredrill compiles cmd/firedrill of the module this package belongs to into dir.
-func buildFiredrill(ctx context.Context, dir string) (string, error) {
+// BuildFiredrill compiles cmd/firedrill of the module this package belongs to into dir.
+func BuildFiredrill(ctx context.Context, dir string) (string, error) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		return "", fmt.Errorf("build cmd/firedrill: no go command on PATH (or pass -binary): %w", err)
@@ -33,27 +33,28 @@ func buildFiredrill(ctx context.Context, dir string) (string, error) {
 	return bin, nil
 }
 
-// server is a running `firedrill serve`.
-type server struct {
-	cmd     *exec.Cmd
-	base    string // http://host:port
-	logPath string
+// Server is a running `firedrill serve`.
+type Server struct {
+	cmd *exec.Cmd
+	// Base is http://host:port; LogPath the file its output goes to.
+	Base    string
+	LogPath string
 	done    chan error
 }
 
 // servingPrefix starts the line serve writes to stderr once it listens.
 const servingPrefix = "firedrill serving on "
 
-// startServer starts `bin serve` on a free loopback port against databaseURL, in dir (so that
-// no estate is found: the server has only the database), and waits until /healthz answers 200.
-// Its output goes to dir/serve.log.
-func startServer(ctx context.Context, bin, dir, databaseURL string) (*server, error) {
+// StartServer starts `bin serve` on a free loopback port against databaseURL, in dir (so that
+// no estate is found unless args name one: the server has only the database), with args added
+// to serve's flags, and waits until /healthz answers 200. Its output goes to dir/serve.log.
+func StartServer(ctx context.Context, bin, dir, databaseURL string, args ...string) (*Server, error) {
 	logPath := filepath.Join(dir, "serve.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "serve", "--database-url", databaseURL, "--listen", "127.0.0.1:0")
+	cmd := exec.Command(bin, append([]string{"serve", "--database-url", databaseURL, "--listen", "127.0.0.1:0"}, args...)...)
 	cmd.Dir = dir
 	// The caller's FIREDRILL_* settings (an estate, a token) must not reach the server.
 	for _, kv := range os.Environ() {
@@ -71,7 +72,7 @@ func startServer(ctx context.Context, bin, dir, databaseURL string) (*server, er
 		logFile.Close()
 		return nil, fmt.Errorf("start %s serve: %w", bin, err)
 	}
-	s := &server{cmd: cmd, logPath: logPath, done: make(chan error, 1)}
+	s := &Server{cmd: cmd, LogPath: logPath, done: make(chan error, 1)}
 	addr := make(chan string, 1)
 	go func() {
 		// Copy stderr to the log, noting the address on the way.
@@ -93,12 +94,12 @@ func startServer(ctx context.Context, bin, dir, databaseURL string) (*server, er
 		s.done <- cmd.Wait()
 		logFile.Close()
 	}()
-	fail := func(err error) (*server, error) {
-		s.stop()
-		return nil, fmt.Errorf("%w (server log %s:\n%s)", err, logPath, s.logTail())
+	fail := func(err error) (*Server, error) {
+		_ = s.Stop()
+		return nil, fmt.Errorf("%w (server log %s:\n%s)", err, logPath, s.LogTail())
 	}
 	select {
-	case s.base = <-addr:
+	case s.Base = <-addr:
 	case err := <-s.done:
 		s.done <- err
 		return fail(fmt.Errorf("firedrill serve exited before listening: %v", err))
@@ -109,7 +110,7 @@ func startServer(ctx context.Context, bin, dir, databaseURL string) (*server, er
 	}
 	deadline := time.Now().Add(time.Minute)
 	for {
-		resp, err := http.Get(s.base + "/healthz")
+		resp, err := http.Get(s.Base + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -117,7 +118,7 @@ func startServer(ctx context.Context, bin, dir, databaseURL string) (*server, er
 			}
 		}
 		if time.Now().After(deadline) {
-			return fail(fmt.Errorf("GET %s/healthz did not answer 200 within 1m (last: %v)", s.base, err))
+			return fail(fmt.Errorf("GET %s/healthz did not answer 200 within 1m (last: %v)", s.Base, err))
 		}
 		select {
 		case <-ctx.Done():
@@ -127,8 +128,11 @@ func startServer(ctx context.Context, bin, dir, databaseURL string) (*server, er
 	}
 }
 
-// cpu returns the server process's user + system CPU time so far, or 0 where /proc is missing.
-func (s *server) cpu() time.Duration {
+// Pid is the server's process id.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
+// CPU returns the server process's user + system CPU time so far, or 0 where /proc is missing.
+func (s *Server) CPU() time.Duration {
 	return procCPU(s.cmd.Process.Pid)
 }
 
@@ -157,8 +161,8 @@ func procCPU(pid int) time.Duration {
 	return time.Duration(ut+st) * (time.Second / 100)
 }
 
-// stop interrupts the server, as Ctrl-C would, and waits for it; after 15s it is killed.
-func (s *server) stop() error {
+// Stop interrupts the server, as Ctrl-C would, and waits for it; after 15s it is killed.
+func (s *Server) Stop() error {
 	if s.cmd.Process == nil {
 		return nil
 	}
@@ -186,9 +190,9 @@ func exitErr(err error) error {
 	return err
 }
 
-// logTail is the end of the server's log, for error messages.
-func (s *server) logTail() string {
-	b, err := os.ReadFile(s.logPath)
+// LogTail is the end of the server's log, for error messages.
+func (s *Server) LogTail() string {
+	b, err := os.ReadFile(s.LogPath)
 	if err != nil {
 		return err.Error()
 	}

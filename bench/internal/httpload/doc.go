@@ -1,0 +1,6 @@
+// Package httpload is what the latency benchmarks share (bench/api, bench/console): building
+// and starting the real `firedrill serve` as a subprocess, an open-loop load generator that
+// sends requests at fixed instants and measures each from the instant it was due (no
+// coordinated omission), nearest-rank percentiles, stalls, and the machine's description. It
+// is a benchmark harness and makes no assertion about timings.
+package httpload
