@@ -31,6 +31,8 @@ type dashboardData struct {
 	Findings       []control.FindingView
 	// OpenFindings counts the open findings per service.
 	OpenFindings map[string]int
+	// NoEstate says why there are no services: the server was started without an estate.
+	NoEstate string
 }
 
 // serviceRow is one service on the dashboard: its due status and its latest figures.
@@ -97,6 +99,11 @@ func (h *handler) dashboard(q *req) (string, string, any, error) {
 	}
 	if q.may(control.OpEstateRead) {
 		services, err := ctl.ServiceList(q.ctx, q.caller)
+		if control.CategoryOf(err) == control.CategoryConflict {
+			// A server without an estate still has approvals, findings and reports to show.
+			d.NoEstate = err.Error()
+			return "dashboard", "nav.dashboard", d, nil
+		}
 		if err != nil {
 			return "", "", nil, err
 		}

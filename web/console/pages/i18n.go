@@ -45,6 +45,7 @@ var messages = map[string][2]string{
 	"freeze.on":          {"Change freeze in force: no drill starts.", "변경 동결 중: 훈련을 시작할 수 없습니다."},
 	"freeze.set_by":      {"Set by %s on %s.", "%s이(가) %s에 설정."},
 	"freeze.off":         {"No change freeze.", "변경 동결 없음."},
+	"dash.no_estate":     {"No estate is loaded, so there are no services to show.", "서비스 구성 파일(estate)을 불러오지 않아 표시할 서비스가 없습니다."},
 	"dash.services":      {"Services", "서비스"},
 	"dash.profile":       {"Regulator profile", "규제 프로파일"},
 	"dash.show":          {"Show", "보기"},

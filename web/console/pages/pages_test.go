@@ -3,6 +3,7 @@ package pages_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/orchestrator/control"
 	"github.com/firedrill/firedrill/orchestrator/store"
+	"github.com/firedrill/firedrill/web/console/pages"
 )
 
 // pageOps is each page with the operation it needs (none: every signed-in caller sees it).
@@ -104,6 +106,29 @@ func TestDashboard(t *testing.T) {
 	late := c.get(t, drills.RoleViewer, "/", "Accept-Language", "ko").body
 	if !strings.Contains(late, "기한 초과") || !strings.Contains(late, "⚠") {
 		t.Errorf("a year later the dashboard does not say overdue in Korean with an icon:\n%s", excerpt(late))
+	}
+}
+
+// A server started without an estate still shows its dashboard (approvals, findings), saying
+// why there are no services, instead of failing the page with a conflict.
+func TestDashboardWithoutAnEstate(t *testing.T) {
+	t.Parallel()
+	c := setup(t)
+	bare, err := control.New(control.Config{Store: c.st, Clock: c.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := pages.New(pages.Config{Control: bare, Clock: c.clock,
+		Caller:    func(*http.Request) (*control.Caller, error) { return c.callers[drills.RoleCompliance], nil },
+		CSRFToken: func(*http.Request) string { return csrfToken }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/?lang=en", nil)
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "No estate is loaded") || !strings.Contains(rec.Body.String(), "Open findings") {
+		t.Errorf("the dashboard without an estate: %d\n%s", rec.Code, excerpt(rec.Body.String()))
 	}
 }
 
