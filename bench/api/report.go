@@ -15,47 +15,23 @@ type Report struct {
 	Machine         httpload.Machine
 	PostgresVersion string
 	Seed            storetest.SeedStats
-	// Stats are per endpoint, in Options.Endpoints order; Bytes the size of one answer of each.
-	Stats    []httpload.Stats
+	// Measurement holds the stats per endpoint, in Options.Endpoints order; Bytes the size of
+	// one answer of each.
+	httpload.Measurement
 	Bytes    []int64
 	DeepPath string
-	// Stalls are every stall of the measurement, in time order; MeasureStart is the instant
-	// their At counts from.
-	Stalls       []httpload.Stall
-	MeasureStart time.Time
 	// TokenUses are the token's last uses the server wrote while measuring (WatchTokenUse).
 	TokenUses []time.Time
-	// WarmupErrors counts the failed warm-up requests of each endpoint.
-	WarmupErrors []int
 	// LoadBefore and LoadAfter are /proc/loadavg when the measurement began and ended: the
 	// machine is shared, and other load shows in the numbers.
 	LoadBefore, LoadAfter string
-	// CPUPressure is the share of the measured time during which some task on the machine
-	// waited for a CPU (PSI); -1 where unknown.
-	CPUPressure float64
-	Started     time.Time
-	Wall        time.Duration
-}
-
-// baseline is the /healthz stats.
-func (r *Report) baseline() *httpload.Stats {
-	for i := range r.Stats {
-		if r.Stats[i].Endpoint == EndpointHealthz {
-			return &r.Stats[i]
-		}
-	}
-	return nil
+	Started               time.Time
+	Wall                  time.Duration
 }
 
 // Ratio is p99(endpoint) / p99(/healthz); 0 if either is missing.
 func (r *Report) Ratio(endpoint string) float64 {
-	b := r.baseline()
-	for _, s := range r.Stats {
-		if s.Endpoint == endpoint && b != nil && b.P99 > 0 {
-			return float64(s.P99) / float64(b.P99)
-		}
-	}
-	return 0
+	return r.Measurement.Ratio(EndpointHealthz, endpoint)
 }
 
 // Met reports whether every API endpoint answered every request and its p99 is within
@@ -77,7 +53,7 @@ func (r *Report) Met() bool {
 // that its failures, each a 2s timeout, and the queue behind them reach its p99, which makes
 // the ratio meaningless.
 func (r *Report) BaselineFailed() bool {
-	b := r.baseline()
+	b := r.Of(EndpointHealthz)
 	return b != nil && b.Errors*200 >= len(b.Latencies)
 }
 

@@ -211,51 +211,11 @@ func run(ctx context.Context, opt Options) (*Report, error) {
 		return nil, fmt.Errorf("%w (server log %s:\n%s)", err, srv.LogPath, srv.LogTail())
 	}
 
-	warmN := max(1, int(opt.Rate*opt.Warmup.Seconds()))
-	for _, t := range targets {
-		errs := 0
-		for _, s := range ld.OpenLoop(ctx, t, opt.Rate, warmN, 0) {
-			if s.Err != nil {
-				errs++
-			}
-		}
-		logf("warm-up %s: %d requests at %g/s, %d errors", t.Name, warmN, opt.Rate, errs)
-		rep.WarmupErrors = append(rep.WarmupErrors, errs)
+	m, err := httpload.Measure(ctx, ld, srv, targets, httpload.Plan{Rate: opt.Rate, Warmup: opt.Warmup, PerSlice: opt.perSlice(), Rounds: opt.Rounds, Seed: opt.Seed}, nil, logf)
+	if err != nil {
+		return nil, err
 	}
-	rng := rand.New(rand.NewPCG(opt.Seed, 1))
-	stats := make(map[string]*httpload.Stats, len(targets))
-	for _, t := range targets {
-		stats[t.Name] = &httpload.Stats{Endpoint: t.Name}
-	}
-	n := opt.perSlice()
-	psi0, start := httpload.CPUPressure(), time.Now()
-	rep.MeasureStart = start
-	for round := range opt.Rounds {
-		order := slices.Clone(targets)
-		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-		for _, t := range order {
-			cpu0, wall0 := srv.CPU(), time.Now()
-			samples := ld.OpenLoop(ctx, t, opt.Rate, n, warmN+round*n)
-			st := stats[t.Name]
-			st.ServerCPU += srv.CPU() - cpu0
-			st.Wall += time.Since(wall0)
-			st.Add(samples)
-			rep.Stalls = append(rep.Stalls, httpload.FindStalls(t.Name, samples, start)...)
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-		}
-		logf("round %d/%d done", round+1, opt.Rounds)
-	}
-	rep.CPUPressure = -1
-	if psi1 := httpload.CPUPressure(); psi0 >= 0 && psi1 >= 0 {
-		rep.CPUPressure = float64(psi1-psi0) / float64(time.Since(start))
-	}
-	for _, t := range targets {
-		st := stats[t.Name]
-		st.Finish()
-		rep.Stats = append(rep.Stats, *st)
-	}
+	rep.Measurement = *m
 	rep.Wall = time.Since(rep.Started)
 	rep.LoadAfter = httpload.LoadAverage()
 	return rep, nil

@@ -16,44 +16,23 @@ type Report struct {
 	PostgresVersion string
 	// Seed is nil when the database was seeded before (Options.Seeded).
 	Seed *storetest.AuditedSeedStats
-	// Stats are per endpoint, in Options.Endpoints order; Bytes the size of one answer of each.
-	Stats []httpload.Stats
+	// Measurement holds the stats per endpoint, in Options.Endpoints order; Bytes the size of
+	// one answer of each.
+	httpload.Measurement
 	Bytes []int64
 	// Alone is how long the first request of each endpoint took, sent alone on an idle
 	// server before the load: the page's own cost, whatever the load does to it.
 	Alone []time.Duration
-	// Stalls are every stall of the measurement, in time order; MeasureStart is the instant
-	// their At counts from.
-	Stalls       []httpload.Stall
-	MeasureStart time.Time
-	WarmupErrors []int
 	// LoadBefore and LoadAfter are /proc/loadavg before the server started and after the
-	// measurement; CPUPressure the share of the measured time some task waited for a CPU
-	// (PSI), -1 where unknown.
+	// measurement.
 	LoadBefore, LoadAfter string
-	CPUPressure           float64
 	Started               time.Time
 	Wall                  time.Duration
 }
 
-func (r *Report) baseline() *httpload.Stats {
-	for i := range r.Stats {
-		if r.Stats[i].Endpoint == EndpointHealthz {
-			return &r.Stats[i]
-		}
-	}
-	return nil
-}
-
 // Ratio is p99(endpoint) / p99(/healthz); 0 if either is missing.
 func (r *Report) Ratio(endpoint string) float64 {
-	b := r.baseline()
-	for _, s := range r.Stats {
-		if s.Endpoint == endpoint && b != nil && b.P99 > 0 {
-			return float64(s.P99) / float64(b.P99)
-		}
-	}
-	return 0
+	return r.Measurement.Ratio(EndpointHealthz, endpoint)
 }
 
 // Met reports whether every page answered every request and its p99 is within TargetRatio
