@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -233,40 +234,14 @@ func runListParams(q url.Values) (*control.RunListParams, error) {
 			p.States = append(p.States, st)
 		}
 	}
-	var err error
-	for _, f := range []struct {
-		name string
-		dst  *string
-	}{{"plan", &p.Plan}, {"schedule", &p.Schedule}, {"requested_by", &p.RequestedBy}, {"cursor", &p.Cursor}} {
-		if *f.dst, err = queryOne(q, f.name); err != nil {
-			return nil, err
-		}
-	}
-	for _, f := range []struct {
-		name string
-		dst  **time.Time
-	}{{"since", &p.Since}, {"until", &p.Until}} {
-		v, err := queryOne(q, f.name)
-		if err != nil {
-			return nil, err
-		}
-		if _, ok := q[f.name]; !ok {
-			continue
-		}
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			return nil, invalid(f.name, "%s %q is not an RFC 3339 time (2006-01-02T15:04:05Z)", f.name, v)
-		}
-		*f.dst = &t
-	}
-	if v, err := queryOne(q, "limit"); err != nil {
+	if err := queryStrings(q, map[string]*string{"plan": &p.Plan, "schedule": &p.Schedule, "requested_by": &p.RequestedBy, "cursor": &p.Cursor}); err != nil {
 		return nil, err
-	} else if _, ok := q["limit"]; ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < MinRunListLimit || n > MaxRunListLimit {
-			return nil, invalid("limit", "limit %q is not an integer from %d to %d", v, MinRunListLimit, MaxRunListLimit)
-		}
-		p.Limit = n
+	}
+	if err := queryTimes(q, map[string]**time.Time{"since": &p.Since, "until": &p.Until}); err != nil {
+		return nil, err
+	}
+	if err := queryLimit(q, MinRunListLimit, MaxRunListLimit, &p.Limit); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -317,40 +292,14 @@ var auditListQuery = []string{"actor", "operation", "target", "outcome", "since"
 // values).
 func auditListParams(q url.Values) (*control.AuditListParams, error) {
 	p := &control.AuditListParams{}
-	var err error
-	for _, f := range []struct {
-		name string
-		dst  *string
-	}{{"actor", &p.Actor}, {"operation", &p.Operation}, {"target", &p.Target}, {"outcome", &p.Outcome}, {"text", &p.Text}, {"cursor", &p.Cursor}} {
-		if *f.dst, err = queryOne(q, f.name); err != nil {
-			return nil, err
-		}
-	}
-	for _, f := range []struct {
-		name string
-		dst  **time.Time
-	}{{"since", &p.Since}, {"until", &p.Until}} {
-		v, err := queryOne(q, f.name)
-		if err != nil {
-			return nil, err
-		}
-		if _, ok := q[f.name]; !ok {
-			continue
-		}
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			return nil, invalid(f.name, "%s %q is not an RFC 3339 time (2006-01-02T15:04:05Z)", f.name, v)
-		}
-		*f.dst = &t
-	}
-	if v, err := queryOne(q, "limit"); err != nil {
+	if err := queryStrings(q, map[string]*string{"actor": &p.Actor, "operation": &p.Operation, "target": &p.Target, "outcome": &p.Outcome, "text": &p.Text, "cursor": &p.Cursor}); err != nil {
 		return nil, err
-	} else if _, ok := q["limit"]; ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > control.MaxAuditListLimit {
-			return nil, invalid("limit", "limit %q is not an integer from 1 to %d", v, control.MaxAuditListLimit)
-		}
-		p.Limit = n
+	}
+	if err := queryTimes(q, map[string]**time.Time{"since": &p.Since, "until": &p.Until}); err != nil {
+		return nil, err
+	}
+	if err := queryLimit(q, 1, control.MaxAuditListLimit, &p.Limit); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -378,14 +327,8 @@ func findingListParams(q url.Values) (*control.FindingListParams, error) {
 			p.Statuses = append(p.Statuses, st)
 		}
 	}
-	var err error
-	for _, f := range []struct {
-		name string
-		dst  *string
-	}{{"service", &p.Service}, {"run", &p.RunID}, {"cursor", &p.Cursor}} {
-		if *f.dst, err = queryOne(q, f.name); err != nil {
-			return nil, err
-		}
+	if err := queryStrings(q, map[string]*string{"service": &p.Service, "run": &p.RunID, "cursor": &p.Cursor}); err != nil {
+		return nil, err
 	}
 	if v, err := queryOne(q, "overdue"); err != nil {
 		return nil, err
@@ -396,14 +339,56 @@ func findingListParams(q url.Values) (*control.FindingListParams, error) {
 		}
 		p.Overdue = b
 	}
-	if v, err := queryOne(q, "limit"); err != nil {
+	if err := queryLimit(q, 1, control.MaxFindingListLimit, &p.Limit); err != nil {
 		return nil, err
-	} else if _, ok := q["limit"]; ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > control.MaxFindingListLimit {
-			return nil, invalid("limit", "limit %q is not an integer from 1 to %d", v, control.MaxFindingListLimit)
-		}
-		p.Limit = n
 	}
 	return p, nil
+}
+
+// queryStrings sets each field to its query parameter, given at most once.
+func queryStrings(q url.Values, fields map[string]*string) error {
+	for _, name := range slices.Sorted(maps.Keys(fields)) {
+		v, err := queryOne(q, name)
+		if err != nil {
+			return err
+		}
+		*fields[name] = v
+	}
+	return nil
+}
+
+// queryTimes sets each field given in the query to its RFC 3339 time; an absent one stays nil.
+func queryTimes(q url.Values, fields map[string]**time.Time) error {
+	for _, name := range slices.Sorted(maps.Keys(fields)) {
+		v, err := queryOne(q, name)
+		if err != nil {
+			return err
+		}
+		if _, ok := q[name]; !ok {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return invalid(name, "%s %q is not an RFC 3339 time (2006-01-02T15:04:05Z)", name, v)
+		}
+		*fields[name] = &t
+	}
+	return nil
+}
+
+// queryLimit sets limit from the query's limit, an integer from lo to hi, when it is given.
+func queryLimit(q url.Values, lo, hi int, limit *int) error {
+	v, err := queryOne(q, "limit")
+	if err != nil {
+		return err
+	}
+	if _, ok := q["limit"]; !ok {
+		return nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return invalid("limit", "limit %q is not an integer from %d to %d", v, lo, hi)
+	}
+	*limit = n
+	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"io"
 	"net"
@@ -14,7 +13,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,26 +26,8 @@ import (
 type demoServer struct {
 	base      string
 	passwords map[string]string
-	stderr    *syncBuffer
+	stderr    *lockedBuffer
 	cmd       *exec.Cmd
-}
-
-// syncBuffer is a bytes.Buffer written by a goroutine copying a process's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startDemoServer runs serve --demo with args on a free port and waits for the console's URL
@@ -70,7 +50,7 @@ func startDemoServer(t *testing.T, ctx context.Context, args ...string) *demoSer
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &demoServer{passwords: map[string]string{}, stderr: &syncBuffer{}, cmd: cmd}
+	s := &demoServer{passwords: map[string]string{}, stderr: &lockedBuffer{}, cmd: cmd}
 	cmd.Stderr = s.stderr
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
