@@ -310,18 +310,24 @@ func (c *Client) RunList(ctx context.Context, p *control.RunListParams) (*contro
 		setNonEmpty(q, "plan", p.Plan)
 		setNonEmpty(q, "schedule", p.Schedule)
 		setNonEmpty(q, "requested_by", p.RequestedBy)
-		if p.Since != nil {
-			q.Set("since", p.Since.UTC().Format(time.RFC3339Nano))
-		}
-		if p.Until != nil {
-			q.Set("until", p.Until.UTC().Format(time.RFC3339Nano))
-		}
-		if p.Limit != 0 {
-			q.Set("limit", strconv.Itoa(p.Limit))
-		}
-		setNonEmpty(q, "cursor", p.Cursor)
+		setPage(q, p.Since, p.Until, p.Limit, p.Cursor)
 	}
 	return call[control.RunList](ctx, c, http.MethodGet, "/runs", q, nil)
+}
+
+// setPage sets a list's time window and page: since and until when given, limit when not 0,
+// cursor when not empty.
+func setPage(q url.Values, since, until *time.Time, limit int, cursor string) {
+	if since != nil {
+		q.Set("since", since.UTC().Format(time.RFC3339Nano))
+	}
+	if until != nil {
+		q.Set("until", until.UTC().Format(time.RFC3339Nano))
+	}
+	if limit != 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	setNonEmpty(q, "cursor", cursor)
 }
 
 func setNonEmpty(q url.Values, k, v string) {
@@ -770,16 +776,7 @@ func (c *Client) AuditList(ctx context.Context, p *control.AuditListParams) (*co
 		setNonEmpty(q, "target", p.Target)
 		setNonEmpty(q, "outcome", p.Outcome)
 		setNonEmpty(q, "text", p.Text)
-		if p.Since != nil {
-			q.Set("since", p.Since.UTC().Format(time.RFC3339Nano))
-		}
-		if p.Until != nil {
-			q.Set("until", p.Until.UTC().Format(time.RFC3339Nano))
-		}
-		if p.Limit != 0 {
-			q.Set("limit", strconv.Itoa(p.Limit))
-		}
-		setNonEmpty(q, "cursor", p.Cursor)
+		setPage(q, p.Since, p.Until, p.Limit, p.Cursor)
 	}
 	return call[control.AuditList](ctx, c, http.MethodGet, "/audit", q, nil)
 }
