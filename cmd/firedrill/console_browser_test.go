@@ -200,6 +200,13 @@ func TestConsoleInABrowser(t *testing.T) {
 				t.Errorf("%s sees no notice after approving", p.name)
 			}
 		}
+		// The run's page records both approvals with their comments.
+		kim.mustOpen(t, "/runs/"+runID)
+		for _, who := range []string{"park", "lee"} {
+			if page := kim.pageText(t); !strings.Contains(page, "checked the plan and the rollback: "+who) {
+				t.Errorf("the run's page lacks %s's approval comment:\n%s", who, page)
+			}
+		}
 	})
 	flow("the live view reaches succeeded without a reload", func(t *testing.T) {
 		needRun(t)
@@ -268,7 +275,11 @@ func TestConsoleInABrowser(t *testing.T) {
 				t.Errorf("the auditor opens %s: status %d at %s, want 403 or the portal", path, status, fsc.location(t))
 			}
 		}
-		fsc.screenshot(t, "forbidden-en")
+		for _, lang := range []string{"ko", "en"} {
+			if status := fsc.open(t, "/findings?lang="+lang); status == 403 {
+				fsc.screenshot(t, "forbidden-"+lang)
+			}
+		}
 		if status := fsc.open(t, "/runs/"+runID); status != 200 {
 			t.Errorf("the auditor opens the covered run's page: status %d", status)
 		}
