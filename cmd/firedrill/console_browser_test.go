@@ -186,44 +186,69 @@ func TestConsoleInABrowser(t *testing.T) {
 			t.Fatalf("the run's page shows no awaiting-approval state: %s", kim.pageText(t))
 		}
 	})
-	flow("two approvers approve from their inboxes", func(t *testing.T) {
+	approve := func(t *testing.T, p *person) {
+		t.Helper()
+		p.mustOpen(t, "/approvals")
+		p.do(t, chromedp.SendKeys(chromedp.ID("c-"+runID), "checked the plan and the rollback: "+p.name))
+		if status := p.submit(t, `form[action="/approvals/`+runID+`/approve"] button.primary`); status != 200 {
+			t.Fatalf("%s's approval answered %d: %s", p.name, status, p.pageText(t))
+		}
+		if notice := p.text(t, ".notice"); notice == "" {
+			t.Errorf("%s sees no notice after approving", p.name)
+		}
+	}
+	flow("the second SRE approves from the inbox", func(t *testing.T) {
 		needRun(t)
 		park.shootBoth(t, "approvals", "/approvals")
 		park.shootBoth(t, "dashboard", "/")
-		for _, p := range []*person{park, lee} {
-			p.mustOpen(t, "/approvals")
-			p.do(t, chromedp.SendKeys(chromedp.ID("c-"+runID), "checked the plan and the rollback: "+p.name))
-			if status := p.submit(t, `form[action="/approvals/`+runID+`/approve"] button.primary`); status != 200 {
-				t.Fatalf("%s's approval answered %d: %s", p.name, status, p.pageText(t))
-			}
-			if notice := p.text(t, ".notice"); notice == "" {
-				t.Errorf("%s sees no notice after approving", p.name)
-			}
+		approve(t, park)
+	})
+	// The SRE watches the run from before it may start: the live view must follow it through
+	// the last approval to its end on its own.
+	flow("the live view opens awaiting approval", func(t *testing.T) {
+		needRun(t)
+		kim.mustOpen(t, "/runs/"+runID+"/live")
+		if state := eval[string](t, kim, `document.getElementById("run-state").dataset.state`); state != "awaiting_approval" {
+			t.Fatalf("the live view opens on state %q, want awaiting_approval", state)
 		}
+		kim.do(t, chromedp.Evaluate[chromedp.Void](`window.firedrillNotReloaded = true`))
+		kim.screenshot(t, "live-awaiting-en")
+	})
+	flow("the compliance officer approves from the inbox", func(t *testing.T) {
+		needRun(t)
+		approve(t, lee)
 		// The run's page records both approvals with their comments.
-		kim.mustOpen(t, "/runs/"+runID)
+		lee.mustOpen(t, "/runs/"+runID)
 		for _, who := range []string{"park", "lee"} {
-			if page := kim.pageText(t); !strings.Contains(page, "checked the plan and the rollback: "+who) {
+			if page := lee.pageText(t); !strings.Contains(page, "checked the plan and the rollback: "+who) {
 				t.Errorf("the run's page lacks %s's approval comment:\n%s", who, page)
 			}
 		}
 	})
 	flow("the live view reaches succeeded without a reload", func(t *testing.T) {
 		needRun(t)
-		kim.mustOpen(t, "/runs/"+runID+"/live")
-		kim.do(t, chromedp.Evaluate[chromedp.Void](`window.firedrillNotReloaded = true`))
-		kim.screenshot(t, "live-running-en")
+		if !eval[bool](t, kim, `window.firedrillNotReloaded === true`) {
+			t.Fatal("the live view was not opened before the last approval")
+		}
 		waitCtx, cancel := context.WithTimeout(kim.ctx, 2*time.Minute)
 		defer cancel()
-		if _, err := chromedp.Run(waitCtx, chromedp.Poll[bool](`(() => {
+		// Until the run has ended, or the page lost its state element.
+		end, err := chromedp.Run(waitCtx, chromedp.Poll[string](`(() => {
 				const s = document.getElementById("run-state");
-				return !!s && (s.dataset.state === "succeeded" || /succeeded/i.test(s.className + " " + s.textContent));
-			})()`, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(0))); err != nil {
-			t.Fatalf("the live view did not reach succeeded: %v; it reads %q", err, kim.text(t, "#run-state"))
+				if (!s) return "no #run-state on the page";
+				return ["succeeded", "failed", "aborted"].includes(s.dataset.state) && s.dataset.state;
+			})()`, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(0)))
+		if err != nil || end != "succeeded" {
+			t.Fatalf("the live view ended on %q (%v), want succeeded: %s", end, err, kim.pageText(t))
 		}
 		if !eval[bool](t, kim, `window.firedrillNotReloaded === true`) {
 			t.Error("the live view reloaded the page to follow the run")
 		}
+		// The steps appeared as they ran, on the page as it was loaded.
+		if steps := kim.text(t, "#steps-body"); !strings.Contains(steps, "lose-sangam") || !strings.Contains(steps, "verify") {
+			t.Errorf("the live view's steps read %q, want every step of the drill", steps)
+		}
+		kim.screenshot(t, "live-succeeded-en")
 		kim.shootBoth(t, "live", "/runs/"+runID+"/live")
 	})
 
