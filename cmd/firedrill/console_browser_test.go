@@ -109,6 +109,24 @@ func signInOIDC(t *testing.T, c *consoleUnderTest, p *person, group string) {
 	}
 }
 
+// exportReport exports, as p at the reports page, a draft report of the days around today
+// under profile in lang, and returns its ID.
+func exportReport(t *testing.T, p *person, profile, lang string) string {
+	t.Helper()
+	p.mustOpen(t, "/reports")
+	now := time.Now().In(time.FixedZone("KST", 9*3600))
+	period := now.AddDate(0, 0, -1).Format(time.DateOnly) + ".." + now.AddDate(0, 0, 1).Format(time.DateOnly)
+	p.do(t, chromedp.SetValue(chromedp.ID("r-profile"), profile), chromedp.SetValue(chromedp.ID("r-period"), period), chromedp.SetValue(chromedp.ID("r-lang"), lang))
+	if status := p.submit(t, `form[method=post][action="/reports"] button[type=submit]`); status != 200 {
+		t.Fatalf("the export answered %d: %s", status, p.pageText(t))
+	}
+	m := regexp.MustCompile(`exported\+(R-[^&]+)`).FindStringSubmatch(p.location(t))
+	if m == nil {
+		t.Fatalf("the export landed on %s: %s", p.location(t), p.pageText(t))
+	}
+	return m[1]
+}
+
 // waitRunEnded waits, through the API, until the run has ended, and fails the test unless it
 // succeeded.
 func waitRunEnded(t *testing.T, ctx context.Context, c *consoleUnderTest, runID string) {
@@ -149,7 +167,9 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Helper()
 		t.Run(name, func(t *testing.T) { shotOnFailure(t, kim, park, lee, fsc); f(t) })
 	}
-	var runID, reportID string
+	var runID, reportID, bundle string
+	// The downloaded bundle outlives the flow that downloads it: the auditor uploads it.
+	downloads := t.TempDir()
 	needRun := func(t *testing.T) {
 		t.Helper()
 		if runID == "" {
@@ -259,23 +279,12 @@ func TestConsoleInABrowser(t *testing.T) {
 		needRun(t)
 		// The report covers the drill once it has ended, whether or not the live view saw it.
 		waitRunEnded(t, ctx, c, runID)
-		lee.mustOpen(t, "/reports")
-		now := time.Now().In(time.FixedZone("KST", 9*3600))
-		period := now.AddDate(0, 0, -1).Format(time.DateOnly) + ".." + now.AddDate(0, 0, 1).Format(time.DateOnly)
-		lee.do(t, chromedp.SetValue(chromedp.ID("r-profile"), "kr-efsr"), chromedp.SetValue(chromedp.ID("r-period"), period), chromedp.SetValue(chromedp.ID("r-lang"), "ko"))
-		if status := lee.submit(t, `form[method=post][action="/reports"] button[type=submit]`); status != 200 {
-			t.Fatalf("the export answered %d: %s", status, lee.pageText(t))
-		}
-		m := regexp.MustCompile(`exported\+(R-[^&]+)`).FindStringSubmatch(lee.location(t))
-		if m == nil {
-			t.Fatalf("the export landed on %s: %s", lee.location(t), lee.pageText(t))
-		}
-		reportID = m[1]
+		reportID = exportReport(t, lee, "kr-efsr", "ko")
 		if status := lee.submit(t, `form[action="/reports/`+reportID+`/publish"] button`); status != 200 {
 			t.Fatalf("publishing answered %d: %s", status, lee.pageText(t))
 		}
-		download := lee.downloadsTo(t, t.TempDir())
-		bundle := download(`a[href="/reports/` + reportID + `/bundle"]`)
+		download := lee.downloadsTo(t, downloads)
+		bundle = download(`a[href="/reports/` + reportID + `/bundle"]`)
 		pub := filepath.Join(t.TempDir(), "key.pub")
 		if err := os.WriteFile(pub, []byte(c.api.cli(t, "", "report", "public-key", "--signing-key", c.keyPath).stdout), 0o644); err != nil {
 			t.Fatal(err)
@@ -292,12 +301,24 @@ func TestConsoleInABrowser(t *testing.T) {
 		if reportID == "" {
 			t.Fatal("no published report: the flow that publishes it failed")
 		}
+		// A draft beside the published report: the auditor must not see it.
+		draft := exportReport(t, lee, "eu-dora", "en")
 		fsc.mustOpen(t, "/portal")
-		if !strings.Contains(fsc.text(t, "main"), reportID) {
-			t.Errorf("the portal does not show the published report %s: %s", reportID, fsc.text(t, "main"))
+		if page := fsc.pageText(t); !strings.Contains(page, reportID) || strings.Contains(page, draft) {
+			t.Errorf("the portal shows the published report %s: %v, the draft %s: %v:\n%s", reportID, strings.Contains(page, reportID),
+				draft, strings.Contains(page, draft), page)
 		}
 		fsc.shootBoth(t, "portal", "/portal")
-		for _, path := range []string{"/", "/approvals", "/runs", "/findings", "/reports", "/calendar", "/schedules", "/plans", "/audit", "/users", "/services/auth"} {
+		// The reports page, where the auditor may read it, lists the published report alone.
+		if status := fsc.open(t, "/reports"); status == 200 {
+			if n := eval[int](t, fsc, `document.querySelectorAll('a[href="/reports/`+draft+`/bundle"]').length`); n != 0 {
+				t.Errorf("the auditor's reports page lists the draft %s", draft)
+			}
+		}
+		if status := fsc.open(t, "/reports/"+draft+"/bundle"); status == 200 {
+			t.Errorf("the auditor downloads the draft %s", draft)
+		}
+		for _, path := range []string{"/", "/approvals", "/runs", "/findings", "/calendar", "/schedules", "/plans", "/audit", "/users", "/services/auth"} {
 			status := fsc.open(t, path)
 			if status != 403 && !strings.HasPrefix(fsc.location(t), "/portal") {
 				t.Errorf("the auditor opens %s: status %d at %s, want 403 or the portal", path, status, fsc.location(t))
@@ -308,8 +329,29 @@ func TestConsoleInABrowser(t *testing.T) {
 				fsc.screenshot(t, "forbidden-"+lang)
 			}
 		}
-		if status := fsc.open(t, "/runs/"+runID); status != 200 {
+		// The portal lists the runs the report covers, and their pages open.
+		fsc.mustOpen(t, "/portal")
+		if status := fsc.submit(t, `.portal-runs a[href="/runs/`+runID+`"]`); status != 200 {
 			t.Errorf("the auditor opens the covered run's page: status %d", status)
+		}
+		if page := fsc.pageText(t); !strings.Contains(page, runID) {
+			t.Errorf("the covered run's page does not show the run:\n%s", page)
+		}
+	})
+	flow("the auditor verifies the bundle in the browser", func(t *testing.T) {
+		if bundle == "" {
+			t.Fatal("no bundle: the flow that downloads it failed")
+		}
+		for _, lang := range []string{"ko", "en"} {
+			fsc.mustOpen(t, "/portal/verify?lang="+lang)
+			fsc.do(t, chromedp.SetUploadFiles(chromedp.ID("v-bundle"), []string{bundle}))
+			if status := fsc.submit(t, `form[method=post][action="/portal/verify"] button[type=submit]`); status != 200 {
+				t.Fatalf("verifying the bundle answered %d: %s", status, fsc.pageText(t))
+			}
+			if n := eval[int](t, fsc, `document.querySelectorAll(".verify-result.holds").length`); n != 1 {
+				t.Errorf("the bundle does not verify in the browser:\n%s", fsc.pageText(t))
+			}
+			fsc.screenshot(t, "verify-result-"+lang)
 		}
 	})
 
