@@ -237,9 +237,9 @@ func shotOnFailure(t *testing.T, people ...*person) {
 	})
 }
 
-// downloadsTo makes the person's browser context save downloads into dir under their GUIDs,
-// and returns a function that clicks sel and waits for the download it starts to finish,
-// returning the file's path.
+// downloadsTo makes the person's browser context save downloads into dir, and returns a
+// function that clicks sel and waits for the download it starts to finish, returning the
+// file's path under the name the server suggested (its Content-Disposition).
 func (p *person) downloadsTo(t *testing.T, dir string) func(sel string) string {
 	t.Helper()
 	c := chromedp.FromContext(p.ctx)
@@ -252,17 +252,34 @@ func (p *person) downloadsTo(t *testing.T, dir string) func(sel string) string {
 		t.Helper()
 		ctx, cancel := p.within()
 		defer cancel()
-		events := chromedp.BrowserEvents(ctx, browser.DownloadProgress)
+		// Both subscribed before the click: no event is lost.
+		begins := chromedp.BrowserEvents(ctx, browser.DownloadWillBegin)
+		progress := chromedp.BrowserEvents(ctx, browser.DownloadProgress)
 		p.do(t, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
-		for ev, err := range events {
+		var guid, name string
+		for ev, err := range begins {
 			if err != nil {
 				t.Fatalf("download: %v", err)
 			}
+			guid, name = ev.GUID, ev.SuggestedFilename
+			break
+		}
+		for ev, err := range progress {
+			if err != nil {
+				t.Fatalf("download %s: %v", name, err)
+			}
+			if ev.GUID != guid {
+				continue
+			}
 			switch ev.State {
 			case browser.DownloadProgressStateCompleted:
-				return filepath.Join(dir, ev.GUID)
+				path := filepath.Join(dir, name)
+				if err := os.Rename(filepath.Join(dir, guid), path); err != nil {
+					t.Fatal(err)
+				}
+				return path
 			case browser.DownloadProgressStateCanceled:
-				t.Fatalf("download %s was cancelled", ev.GUID)
+				t.Fatalf("download %s was cancelled", name)
 			}
 		}
 		t.Fatal("the download did not finish")

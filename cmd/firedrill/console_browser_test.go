@@ -285,6 +285,9 @@ func TestConsoleInABrowser(t *testing.T) {
 		}
 		download := lee.downloadsTo(t, downloads)
 		bundle = download(`a[href="/reports/` + reportID + `/bundle"]`)
+		if name := filepath.Base(bundle); name != reportID+"-v1.zip" {
+			t.Errorf("the bundle downloads as %q, want %s-v1.zip", name, reportID)
+		}
 		pub := filepath.Join(t.TempDir(), "key.pub")
 		if err := os.WriteFile(pub, []byte(c.api.cli(t, "", "report", "public-key", "--signing-key", c.keyPath).stdout), 0o644); err != nil {
 			t.Fatal(err)
