@@ -26,7 +26,6 @@ type consoleUnderTest struct {
 	api        *apiServer
 	admin      string
 	estatePath string
-	planPath   string
 	keyPath    string
 }
 
@@ -42,16 +41,16 @@ func startConsole(t *testing.T, ctx context.Context, passwords map[string]string
 		t.Fatal(err)
 	}
 	// The example estate as it ships, approval policy and canaries included, on the sim's ports.
-	c := &consoleUnderTest{estatePath: filepath.Join(dir, "firedrill.hcl"), planPath: filepath.Join(dir, "plans", "site-loss.hcl"),
-		keyPath: filepath.Join(dir, "keys", "signing.pem")}
+	c := &consoleUnderTest{estatePath: filepath.Join(dir, "firedrill.hcl"), keyPath: filepath.Join(dir, "keys", "signing.pem")}
+	planPath := filepath.Join(dir, "plans", "site-loss.hcl")
 	plan, err := os.ReadFile("../../examples/plans/site-loss.hcl")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(filepath.Dir(c.planPath), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(planPath), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(c.planPath, plan, 0o644); err != nil {
+	if err := os.WriteFile(planPath, plan, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(c.estatePath, []byte(pointAtSim(string(src), sites)), 0o644); err != nil {
@@ -198,11 +197,21 @@ func TestConsoleInABrowser(t *testing.T) {
 		}
 	})
 
-	flow("an SRE starts the drill", func(t *testing.T) {
-		token := strings.TrimSpace(c.api.cli(t, c.admin, "token", "create", "--user", "kim").stdout)
-		runID = submitRun(t, ctx, os.Environ(), c.planPath, c.estatePath, c.base, token)
-		kim.mustOpen(t, "/runs/"+runID)
-		if n := eval[int](t, kim, `document.querySelectorAll(".state.state-awaiting_approval").length`); n != 1 {
+	flow("an SRE starts the drill from the plans page", func(t *testing.T) {
+		kim.mustOpen(t, "/plans")
+		if status := kim.submit(t, `a.plan-link[href*="site-loss.hcl"]`); status != 200 {
+			t.Fatalf("the plan's page answered %d: %s", status, kim.pageText(t))
+		}
+		kim.do(t, chromedp.SendKeys(chromedp.ID("start-comment"), "semiannual drill, brought forward"))
+		if status := kim.submit(t, "#plan-start"); status != 200 {
+			t.Fatalf("starting the plan answered %d: %s", status, kim.pageText(t))
+		}
+		m := regexp.MustCompile(`^/runs/([0-9a-f-]{36})\b`).FindStringSubmatch(kim.location(t))
+		if m == nil {
+			t.Fatalf("starting the plan landed on %s: %s", kim.location(t), kim.pageText(t))
+		}
+		runID = m[1]
+		if n := eval[int](t, kim, `document.querySelectorAll(".state.state-awaiting_approval").length`); n == 0 {
 			t.Fatalf("the run's page shows no awaiting-approval state: %s", kim.pageText(t))
 		}
 	})
