@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, the commands the tests run that a fresh machine may lack:
 # pdftotext (the report PDF tests read its text back), unzip and openssl (the README's walk
-# checks a report bundle's signature as a regulator would, with stock tools) and chromium (the
-# console's browser test drives it headless). Installs only what is missing: run it again freely.
+# checks a report bundle's signature as a regulator would, with stock tools), chromium (the
+# console's browser test drives it headless) and a Korean font for its Korean screenshots.
+# Installs only what is missing: run it again freely.
 set -euo pipefail
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 for pair in pdftotext:poppler-utils unzip:unzip openssl:openssl chromium:chromium; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
+# The browser test's Korean screenshots need a Korean font, or every Hangul letter is a box.
+if ! { command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list :lang=ko)" ]; }; then
+  missing+=(fonts-nanum)
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "install-test-tools.sh: installing ${missing[*]}" >&2
   as_root apt-get update -qq
