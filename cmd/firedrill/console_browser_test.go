@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/firedrill/firedrill/orchestrator/store/storetest"
@@ -188,6 +189,23 @@ func TestConsoleInABrowser(t *testing.T) {
 		signIn(t, fsc, passwords["fsc"])
 		if roles := kim.text(t, ".roles"); !strings.Contains(strings.ToLower(roles), "sre") {
 			t.Errorf("kim's roles read %q", roles)
+		}
+		// The session lives in an HttpOnly, SameSite cookie that the page's scripts cannot read.
+		cookies, err := chromedp.Call(kim.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{c.base + "/"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var session *network.Cookie
+		for _, ck := range cookies.Cookies {
+			if ck.Name == "firedrill_session" {
+				session = ck
+			}
+		}
+		if session == nil || !session.HTTPOnly || session.SameSite != network.CookieSameSiteLax {
+			t.Errorf("the session cookie = %+v, want HttpOnly and SameSite=Lax", session)
+		}
+		if jar := eval[string](t, kim, `document.cookie`); strings.Contains(jar, "firedrill_session") {
+			t.Errorf("the page's scripts read the session cookie: %q", jar)
 		}
 	})
 	flow("OIDC sign-in", func(t *testing.T) {
