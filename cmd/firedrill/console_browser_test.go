@@ -288,6 +288,10 @@ func TestConsoleInABrowser(t *testing.T) {
 		if steps := kim.text(t, "#steps-body"); !strings.Contains(steps, "lose-sangam") || !strings.Contains(steps, "verify") {
 			t.Errorf("the live view's steps read %q, want every step of the drill", steps)
 		}
+		// Nor does it still say that the run waits for an approval it got.
+		if n := eval[int](t, kim, `document.querySelectorAll(".live-actions .badge.warn").length`); n != 0 {
+			t.Errorf("the ended run's live view still shows %d warning(s): %s", n, kim.text(t, ".live-actions"))
+		}
 		kim.screenshot(t, "live-succeeded-en")
 		kim.shootBoth(t, "live", "/runs/"+runID+"/live")
 	})
