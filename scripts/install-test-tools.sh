@@ -2,15 +2,19 @@
 # Installs, from Debian's packages, the commands the tests run that a fresh machine may lack:
 # pdftotext (the report PDF tests read its text back), unzip and openssl (the README's walk
 # checks a report bundle's signature as a regulator would, with stock tools; jq too, for the
-# regulator portal's offline commands), and the Korean font the console's screenshots render with.
+# regulator portal's offline commands), chromium (the console's browser test drives it
+# headless) and a Korean font for the Korean screenshots. Installs only what is missing: run it
+# again freely.
 set -euo pipefail
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
-for pair in pdftotext:poppler-utils unzip:unzip openssl:openssl jq:jq; do
+for pair in pdftotext:poppler-utils unzip:unzip openssl:openssl jq:jq chromium:chromium; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
-# Without a Korean font Chromium draws every Hangul glyph of a screenshot as an empty box.
-[ -e /usr/share/fonts/truetype/nanum/NanumGothic.ttf ] || missing+=(fonts-nanum)
+# Without a Korean font Chromium draws every Hangul letter of a screenshot as an empty box.
+if ! { command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list :lang=ko)" ]; }; then
+  missing+=(fonts-nanum)
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "install-test-tools.sh: installing ${missing[*]}" >&2
   as_root apt-get update -qq

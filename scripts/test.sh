@@ -8,6 +8,8 @@ if [ -z "${FIREDRILL_TEST_DATABASE_URL:-}" ]; then
   scripts/ensure-postgres.sh
 fi
 scripts/install-test-tools.sh
+# The console's browser test fails instead of skipping when Chromium is missing.
+export FIREDRILL_BROWSER_TESTS=1
 # The owner and runtime roles the role tests (and a production-like setup) use.
 scripts/create-roles.sh
 # The real primary + streaming standby that the promotion and data-loss drills run against.

@@ -33,6 +33,31 @@ var canaryBlock = regexp.MustCompile(`(?m)^(  #.*\n)*  canary \{\n(    .*\n)*  \
 // holding the Nomad tokens.
 func simEstate(t *testing.T, ctx context.Context, dir string) (string, []string) {
 	t.Helper()
+	sites, env := startSim(t, ctx)
+	src, err := os.ReadFile("../../examples/firedrill.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Without the estate's approval policy: these runs start as soon as they are submitted.
+	estate := withoutDefaultApproval(t, string(src))
+	// Every drill of these tests fails over again without failing back: sangam's services are
+	// down from the second on, so no canary could write there. They test crash safety, not
+	// data loss.
+	estate = canaryBlock.ReplaceAllString(estate, "")
+	path := filepath.Join(dir, "firedrill.hcl")
+	if err := os.WriteFile(path, []byte(pointAtSim(estate, sites)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, env
+}
+
+// simSite is where the sim process serves one site.
+type simSite struct{ Name, Nomad, Ingress string }
+
+// startSim starts the simulated sites of the example estate as their own process and returns
+// where they serve and the environment holding their Nomad tokens.
+func startSim(t *testing.T, ctx context.Context) ([]simSite, []string) {
+	t.Helper()
 	env := append(os.Environ(), "NOMAD_TOKEN_SANGAM=tok-sangam", "NOMAD_TOKEN_YATAP=tok-yatap", "NOMAD_TOKEN_BUSAN=tok-busan")
 	sim := exec.CommandContext(ctx, binPath, "sim", "--ephemeral", "--json", "--config", "../../examples/firedrill.hcl")
 	sim.Env = env
@@ -45,32 +70,22 @@ func simEstate(t *testing.T, ctx context.Context, dir string) (string, []string)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sim.Process.Kill(); _ = sim.Wait() })
-	var addrs struct {
-		Sites []struct{ Name, Nomad, Ingress string }
-	}
+	var addrs struct{ Sites []simSite }
 	if err := json.NewDecoder(bufio.NewReader(stdout)).Decode(&addrs); err != nil {
 		t.Fatalf("read sim addresses: %v", err)
 	}
-	src, err := os.ReadFile("../../examples/firedrill.hcl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Without the estate's approval policy: these runs start as soon as they are submitted.
-	estate := withoutDefaultApproval(t, string(src))
-	// Every drill of these tests fails over again without failing back: sangam's services are
-	// down from the second on, so no canary could write there. They test crash safety, not
-	// data loss.
-	estate = canaryBlock.ReplaceAllString(estate, "")
-	for _, s := range addrs.Sites {
+	return addrs.Sites, env
+}
+
+// pointAtSim is the example estate's source with its sites' addresses replaced by those the
+// sim process took.
+func pointAtSim(estate string, sites []simSite) string {
+	for _, s := range sites {
 		port := map[string][2]string{"sangam": {"14646", "18080"}, "yatap": {"14647", "18081"}, "busan": {"14648", "18082"}}[s.Name]
 		estate = strings.Replace(estate, "http://127.0.0.1:"+port[0], s.Nomad, 1)
 		estate = strings.Replace(estate, "http://127.0.0.1:"+port[1], s.Ingress, 1)
 	}
-	path := filepath.Join(dir, "firedrill.hcl")
-	if err := os.WriteFile(path, []byte(estate), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path, env
+	return estate
 }
 
 // crashPlan is a drill of pauses to be killed in (it touches no site) and a non-idempotent

@@ -1,6 +1,8 @@
 package console
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -55,6 +57,25 @@ func TestChooseLang(t *testing.T) {
 	for _, tt := range tests {
 		if got := chooseLang(tt.header); got != tt.want {
 			t.Errorf("chooseLang(%q) = %q, want %q", tt.header, got, tt.want)
+		}
+	}
+}
+
+// The sign-in page speaks the language chosen on the pages (their cookie) or asked for with
+// ?lang=, before Accept-Language.
+func TestLangOfFollowsTheChoiceBeforeTheHeader(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ target, cookie, header, want string }{
+		{"/login", "", "ko-KR", "ko"}, {"/login?lang=en", "", "ko-KR", "en"}, {"/login", "ko", "en-US", "ko"},
+		{"/login?lang=ko", "en", "en-US", "ko"}, {"/login?lang=fr", "de", "ko", "ko"},
+	} {
+		r := httptest.NewRequest("GET", tt.target, nil)
+		r.Header.Set("Accept-Language", tt.header)
+		if tt.cookie != "" {
+			r.AddCookie(&http.Cookie{Name: langCookie, Value: tt.cookie})
+		}
+		if got := langOf(r); got != tt.want {
+			t.Errorf("langOf(%s, cookie %q, Accept-Language %q) = %q, want %q", tt.target, tt.cookie, tt.header, got, tt.want)
 		}
 	}
 }

@@ -32,7 +32,21 @@ func chooseLang(header string) string {
 	return best
 }
 
-func langOf(r *http.Request) string { return chooseLang(r.Header.Get("Accept-Language")) }
+// langCookie is where the console's pages remember the language a person chose (pages'
+// langCookie): the sign-in page speaks it too, and follows ?lang= as the pages do.
+const langCookie = "firedrill_lang"
+
+// langOf is the lang parameter, else the language the person chose on the pages, else the
+// best of Accept-Language.
+func langOf(r *http.Request) string {
+	if l := r.URL.Query().Get("lang"); l == langEN || l == langKO {
+		return l
+	}
+	if c, err := r.Cookie(langCookie); err == nil && (c.Value == langEN || c.Value == langKO) {
+		return c.Value
+	}
+	return chooseLang(r.Header.Get("Accept-Language"))
+}
 
 // Message keys.
 const (
