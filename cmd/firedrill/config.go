@@ -1,0 +1,214 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/firedrill/firedrill/drills"
+	"github.com/firedrill/firedrill/internal/serverconfig"
+)
+
+func (a *app) configCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "config",
+		Short: "Check firedrill serve's server configuration file",
+	}
+	cmd.AddCommand(a.configCheckCommand())
+	return cmd
+}
+
+func (a *app) configCheckCommand() *cobra.Command {
+	var asJSON bool
+	// config check takes every serve flag, so it shows what serve would run with.
+	serve := a.serveCommand()
+	cmd := &cobra.Command{
+		Use:   "check [FILE]",
+		Short: "Validate a server configuration and print the effective configuration, secrets redacted",
+		Long: `Validate a server configuration file (FILE, else --server-config, env
+FIREDRILL_SERVER_CONFIG) and print every problem as file:line:col: message; then the
+effective configuration serve would run with, after the environment and any serve flag
+given here, each setting with where it came from. A secret is never printed: only the
+variable or file it comes from. Exit 0 when valid, 1 on any problem.
+
+` + precedenceDoc,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := cmd.Flag(serverConfigFlag).Value.String()
+			if len(args) == 1 {
+				path = args[0]
+			}
+			if path == "" {
+				return errors.New("no server configuration: give FILE, --server-config or " + serverconfig.EnvServerConfig)
+			}
+			src, err := readInput(path, "config check")
+			if err != nil {
+				return err
+			}
+			cfg, diags := serverconfig.Parse(src, path)
+			var resolved []resolvedSetting
+			if !diags.HasErrors() {
+				var applied drills.Diagnostics
+				resolved, applied = a.applyServerConfig(cmd, cfg)
+				diags = append(diags, applied...)
+				diags = append(diags, checkServeSettings(cmd, path)...)
+				diags.Sort()
+			}
+			if asJSON {
+				if err := writeJSON(a.stdout, configCheckJSON(path, cfg, diags, resolved)); err != nil {
+					return err
+				}
+			} else {
+				a.printConfigCheck(path, cfg, diags, resolved)
+			}
+			if diags.HasErrors() {
+				return &exitCodeError{code: exitError, err: fmt.Errorf("%d problem(s) found", len(diags))}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().AddFlagSet(serve.Flags())
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return cmd
+}
+
+// checkServeSettings checks, on the effective values, what serve refuses at start-up beyond
+// each flag's own type: the TLS pair loads, a signing key has its institution.
+func checkServeSettings(cmd *cobra.Command, file string) drills.Diagnostics {
+	var diags drills.Diagnostics
+	val := func(flag string) string { return cmd.Flag(flag).Value.String() }
+	add := func(err error) {
+		if err != nil {
+			diags = append(diags, drills.Diagnostic{Pos: drills.Pos{File: file}, Msg: err.Error()})
+		}
+	}
+	_, err := tlsOptions{certFile: val("tls-cert-file"), keyFile: val("tls-key-file")}.load()
+	add(err)
+	if val("signing-key") != "" && strings.TrimSpace(val("institution")) == "" {
+		add(errors.New("--institution (institution) is required with --signing-key (signing_key_file): it is the name on every report's cover"))
+	}
+	return diags
+}
+
+// shown is a setting's value as config check prints it: never a secret's.
+func (r resolvedSetting) shown() string {
+	switch {
+	case r.Secret && r.Source == sourceFile && r.Ref != "":
+		return "(secret, from " + r.Ref + ")"
+	case r.Secret && r.Source == sourceFile:
+		return "(secret, written in the file without a password)"
+	case r.Secret && r.Source == sourceEnv:
+		return "(secret, from env " + r.From + ")"
+	case r.Secret && r.Source == sourceFlag:
+		return "(secret, from flag " + r.From + ")"
+	case r.Value == "" || r.Value == "[]":
+		return "-"
+	}
+	return r.Value
+}
+
+// origin is where a setting's value came from, as config check prints it.
+func (r resolvedSetting) origin() string {
+	if r.Source == sourceDefault {
+		return sourceDefault
+	}
+	return r.Source + " " + r.From
+}
+
+func (a *app) printConfigCheck(path string, cfg *serverconfig.Config, diags drills.Diagnostics, resolved []resolvedSetting) {
+	for _, d := range diags {
+		fmt.Fprintln(a.stdout, d.String())
+	}
+	if diags.HasErrors() {
+		return
+	}
+	fmt.Fprintf(a.stdout, "%s: valid. Effective configuration (flag > env > file > default):\n", path)
+	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SETTING\tVALUE\tFROM")
+	for _, r := range resolved {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Key, r.shown(), r.origin())
+	}
+	_ = tw.Flush()
+	if len(cfg.Notify) > 0 {
+		fmt.Fprintln(a.stdout, "Notification targets (file only, besides the estate's):")
+		for _, n := range cfg.Notify {
+			fmt.Fprintf(a.stdout, "  notify %q at %s: %s\n", n.Name, n.Pos, notifyTarget(n))
+		}
+	}
+}
+
+// notifyTarget describes a notification target without its credentials, only their references.
+func notifyTarget(n *drills.NotifyChannel) string {
+	ref := func(env, file string) string {
+		if env != "" {
+			return "env " + env
+		}
+		if file != "" {
+			return "file " + file
+		}
+		return "none"
+	}
+	events := "all events"
+	if len(n.Events) > 0 {
+		events = strings.Join(n.Events, ",")
+	}
+	switch n.Kind {
+	case "webhook":
+		return fmt.Sprintf("webhook %s (key from %s; %s)", n.URL, ref(n.KeyEnv, n.KeyFile), events)
+	case "slack":
+		return fmt.Sprintf("slack (URL from %s; %s)", ref(n.URLEnv, n.URLFile), events)
+	}
+	return fmt.Sprintf("email via %s from %s to %s (password from %s; %s)", n.SMTP, n.From, strings.Join(n.To, ","), ref(n.PasswordEnv, n.PasswordFile), events)
+}
+
+// settingJSON is one setting in config check --json.
+type settingJSON struct {
+	Key    string `json:"key"`
+	Flag   string `json:"flag"`
+	Env    string `json:"env"`
+	Secret bool   `json:"secret"`
+	// Value is absent for a secret not at its default.
+	Value  *string `json:"value,omitempty"`
+	Source string  `json:"source"`
+	From   string  `json:"from,omitempty"`
+	Ref    string  `json:"ref,omitempty"`
+}
+
+type notifyJSON struct {
+	Name   string   `json:"name"`
+	Kind   string   `json:"kind"`
+	Events []string `json:"events"`
+	Target string   `json:"target"`
+	Pos    string   `json:"position"`
+}
+
+func configCheckJSON(path string, cfg *serverconfig.Config, diags drills.Diagnostics, resolved []resolvedSetting) any {
+	out := struct {
+		File     string        `json:"file"`
+		Valid    bool          `json:"valid"`
+		Problems []problemJSON `json:"problems"`
+		Settings []settingJSON `json:"settings"`
+		Notify   []notifyJSON  `json:"notify"`
+	}{File: path, Valid: !diags.HasErrors(), Problems: []problemJSON{}, Settings: []settingJSON{}, Notify: []notifyJSON{}}
+	for _, d := range diags {
+		out.Problems = append(out.Problems, problemJSON{File: d.Pos.File, Line: d.Pos.Line, Column: d.Pos.Column, Message: d.Msg})
+	}
+	if !out.Valid {
+		return out
+	}
+	for _, r := range resolved {
+		s := settingJSON{Key: r.Key, Flag: "--" + r.Flag, Env: r.Env, Secret: r.Secret, Source: r.Source, From: r.From, Ref: r.Ref}
+		if !r.Secret || r.Source == sourceDefault {
+			v := r.Value
+			s.Value = &v
+		}
+		out.Settings = append(out.Settings, s)
+	}
+	for _, n := range cfg.Notify {
+		out.Notify = append(out.Notify, notifyJSON{Name: n.Name, Kind: n.Kind, Events: append([]string{}, n.Events...), Target: notifyTarget(n), Pos: n.Pos.String()})
+	}
+	return out
+}
