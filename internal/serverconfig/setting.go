@@ -40,7 +40,7 @@ type Setting struct {
 	// Flag is serve's flag for it, without the dashes.
 	Flag string
 	// Env is the environment variable that overrides the file (and the flag overrides).
-	Env string
+	Env  string
 	Kind Kind
 	// Secret marks a value that is never printed: only where it came from.
 	Secret bool
