@@ -302,3 +302,21 @@ func writeSelfSignedCert(t *testing.T, certPath, keyPath string) {
 		t.Fatal(err)
 	}
 }
+
+// The README's table of variables lists every one serve reads, for the deployment files.
+func TestReadmeListsEveryServerConfigVariable(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range serverconfig.EnvVars() {
+		if !strings.Contains(string(readme), "| `"+v+"` |") {
+			t.Errorf("README's server configuration table lacks %s", v)
+		}
+	}
+	for _, s := range serverconfig.Settings() {
+		if !strings.Contains(string(readme), "| `"+s.Env+"` | `"+s.Key+"` | `--"+s.Flag+"` |") {
+			t.Errorf("README's table lacks the row of %s (%s, --%s)", s.Key, s.Env, s.Flag)
+		}
+	}
+}
