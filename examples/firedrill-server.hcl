@@ -18,8 +18,9 @@ database {
   # The runtime role's URL, with its password, from the environment (a Nomad variable, a
   # Compose secret); url_file = "/run/secrets/firedrill-db-url" would read it from a file.
   url_env = "PG_RUNTIME_URL"
-  # The owner role's, used only by migrations.
-  migration_url_env = "PG_MIGRATION_URL"
+  # The owner role's URL serves only to migrate, at the one start that upgrades the schema:
+  #   migrate           = true   # or FIREDRILL_MIGRATE=true, serve --migrate
+  #   migration_url_env = "PG_MIGRATION_URL"
 }
 
 # tls {

@@ -79,7 +79,12 @@ variable or file it comes from. Exit 0 when valid, 1 on any problem.
 // each flag's own type: the TLS pair loads, a signing key has its institution.
 func checkServeSettings(cmd *cobra.Command, file string) drills.Diagnostics {
 	var diags drills.Diagnostics
-	val := func(flag string) string { return cmd.Flag(flag).Value.String() }
+	val := func(flag string) string {
+		if f := cmd.Flag(flag); f != nil {
+			return f.Value.String()
+		}
+		return ""
+	}
 	add := func(err error) {
 		if err != nil {
 			diags = append(diags, drills.Diagnostic{Pos: drills.Pos{File: file}, Msg: err.Error()})
@@ -87,6 +92,10 @@ func checkServeSettings(cmd *cobra.Command, file string) drills.Diagnostics {
 	}
 	_, err := tlsOptions{certFile: val("tls-cert-file"), keyFile: val("tls-key-file")}.load()
 	add(err)
+	// serve migrates only when asked; the owner role's URL is for that only.
+	if cmd.Flag("migrate") != nil && val("migrate-database-url") != "" && val("migrate") != "true" {
+		add(errors.New("--migrate-database-url (database.migration_url) is used only with --migrate (database.migrate)"))
+	}
 	if val("signing-key") != "" && strings.TrimSpace(val("institution")) == "" {
 		add(errors.New("--institution (institution) is required with --signing-key (signing_key_file): it is the name on every report's cover"))
 	}

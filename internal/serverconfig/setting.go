@@ -62,6 +62,7 @@ var settings = []Setting{
 	{Key: "report_time_zone", Flag: "report-time-zone", Env: "FIREDRILL_REPORT_TIME_ZONE", Kind: TimeZone, Doc: "IANA time zone a report period's days begin in"},
 	{Key: "database.url", Flag: "database-url", Env: "FIREDRILL_DATABASE_URL", Kind: SecretURL, Secret: true, Doc: "the runtime role's database URL (postgres://... or sqlite:PATH)"},
 	{Key: "database.migration_url", Flag: "migrate-database-url", Env: "FIREDRILL_MIGRATE_DATABASE_URL", Kind: SecretURL, Secret: true, Doc: "the migration (owner) role's database URL"},
+	{Key: "database.migrate", Flag: "migrate", Env: "FIREDRILL_MIGRATE", Kind: Bool, Doc: "apply pending migrations at start, as the migration role (else a schema behind the binary is refused)"},
 	{Key: "tls.cert_file", Flag: "tls-cert-file", Env: "FIREDRILL_TLS_CERT_FILE", Kind: Path, Doc: "PEM certificate chain served over TLS; with tls.key_file"},
 	{Key: "tls.key_file", Flag: "tls-key-file", Env: "FIREDRILL_TLS_KEY_FILE", Kind: Path, Doc: "PEM private key of tls.cert_file"},
 	{Key: "console.secure_cookies", Flag: "secure-cookies", Env: "FIREDRILL_SECURE_COOKIES", Kind: Bool, Doc: "mark console cookies Secure without TLS here (behind a TLS-terminating proxy)"},
