@@ -41,10 +41,11 @@ oidc {
   redirect_url       = "https://firedrill.hanbit-bank.example/auth/callback"
   role_claim         = "groups"
   role_map = {
-    "dr-operators"    = ["operator"]
-    "dr-approvers"    = ["approver"]
+    "dr-sre"          = ["sre"]
+    "dr-compliance"   = ["compliance"]
     "it-audit"        = ["auditor"]
     "firedrill-admin" = ["admin"]
+    "staff"           = ["viewer"]
   }
   scopes = ["profile", "email", "groups"]
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/internal/serverconfig"
+	"github.com/firedrill/firedrill/web/console"
 )
 
 func (a *app) configCommand() *cobra.Command {
@@ -54,7 +56,7 @@ variable or file it comes from. Exit 0 when valid, 1 on any problem.
 				var applied drills.Diagnostics
 				resolved, applied = a.applyServerConfig(cmd, cfg)
 				diags = append(diags, applied...)
-				diags = append(diags, checkServeSettings(cmd, path)...)
+				diags = append(diags, checkServeSettings(cmd, cfg, resolved)...)
 				diags.Sort()
 			}
 			if asJSON {
@@ -76,8 +78,8 @@ variable or file it comes from. Exit 0 when valid, 1 on any problem.
 }
 
 // checkServeSettings checks, on the effective values, what serve refuses at start-up beyond
-// each flag's own type: the TLS pair loads, a signing key has its institution.
-func checkServeSettings(cmd *cobra.Command, file string) drills.Diagnostics {
+// each flag's own type, at the file's setting when the value came from the file.
+func checkServeSettings(cmd *cobra.Command, cfg *serverconfig.Config, resolved []resolvedSetting) drills.Diagnostics {
 	var diags drills.Diagnostics
 	val := func(flag string) string {
 		if f := cmd.Flag(flag); f != nil {
@@ -85,19 +87,43 @@ func checkServeSettings(cmd *cobra.Command, file string) drills.Diagnostics {
 		}
 		return ""
 	}
-	add := func(err error) {
+	// at is where to point: the first of keys the file gave, else the file itself.
+	at := func(keys ...string) drills.Pos {
+		for _, k := range keys {
+			i := slices.IndexFunc(resolved, func(r resolvedSetting) bool { return r.Key == k })
+			if v, ok := cfg.Value(k); ok && i >= 0 && resolved[i].Source == sourceFile {
+				return v.Pos
+			}
+		}
+		return drills.Pos{File: cfg.File}
+	}
+	add := func(pos drills.Pos, err error) {
 		if err != nil {
-			diags = append(diags, drills.Diagnostic{Pos: drills.Pos{File: file}, Msg: err.Error()})
+			diags = append(diags, drills.Diagnostic{Pos: pos, Msg: err.Error()})
 		}
 	}
 	_, err := tlsOptions{certFile: val("tls-cert-file"), keyFile: val("tls-key-file")}.load()
-	add(err)
+	add(at("tls.cert_file", "tls.key_file"), err)
 	// serve migrates only when asked; the owner role's URL is for that only.
 	if cmd.Flag("migrate") != nil && val("migrate-database-url") != "" && val("migrate") != "true" {
-		add(errors.New("--migrate-database-url (database.migration_url) is used only with --migrate (database.migrate)"))
+		add(at("database.migration_url"), errors.New("--migrate-database-url (database.migration_url) is used only with --migrate (database.migrate)"))
 	}
 	if val("signing-key") != "" && strings.TrimSpace(val("institution")) == "" {
-		add(errors.New("--institution (institution) is required with --signing-key (signing_key_file): it is the name on every report's cover"))
+		add(at("signing_key_file"), errors.New("--institution (institution) is required with --signing-key (signing_key_file): it is the name on every report's cover"))
+	}
+	if val("oidc-issuer") != "" {
+		roleMap, _ := cmd.Flags().GetStringArray("oidc-role-map")
+		for _, need := range []struct{ flag, key string }{{"oidc-client-id", "oidc.client_id"}, {"oidc-redirect-url", "oidc.redirect_url"}} {
+			if val(need.flag) == "" {
+				add(at("oidc.issuer"), fmt.Errorf("--%s (%s) is required with an identity provider (oidc.issuer)", need.flag, need.key))
+			}
+		}
+		if _, err := console.ParseRoleMap(roleMap); err != nil || len(roleMap) == 0 {
+			if err == nil {
+				err = errors.New("map the provider's groups to firedrill roles")
+			}
+			add(at("oidc.role_map", "oidc.issuer"), fmt.Errorf("--oidc-role-map (oidc.role_map): %w", err))
+		}
 	}
 	return diags
 }

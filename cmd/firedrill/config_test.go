@@ -23,7 +23,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/internal/serverconfig"
+	"github.com/firedrill/firedrill/orchestrator/secret"
+	"github.com/firedrill/firedrill/orchestrator/store"
 	"github.com/firedrill/firedrill/orchestrator/store/storetest"
 )
 
@@ -318,5 +321,51 @@ func TestReadmeListsEveryServerConfigVariable(t *testing.T) {
 		if !strings.Contains(string(readme), "| `"+s.Env+"` | `"+s.Key+"` | `--"+s.Flag+"` |") {
 			t.Errorf("README's table lacks the row of %s (%s, --%s)", s.Key, s.Env, s.Flag)
 		}
+	}
+}
+
+// What serve refuses at start-up beyond a value's type, config check refuses too, at the
+// file's setting when the file gave it.
+func TestConfigCheckRefusesWhatServeWould(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name, src string
+		flags     []string
+		want      string
+	}{
+		{name: "a signing key without its institution", src: "signing_key_file = \"key.pem\"\n", want: ":1:1: --institution (institution) is required"},
+		{name: "an identity provider without a client", src: "oidc {\n  issuer = \"https://sso.bank.example\"\n  redirect_url = \"https://fd.bank.example/auth/callback\"\n  role_map = { sre = [\"sre\"] }\n}\n", want: ":2:3: --oidc-client-id (oidc.client_id) is required"},
+		{name: "a role map flag naming no role", src: "oidc {\n  issuer = \"https://sso.bank.example\"\n  client_id = \"fd\"\n  redirect_url = \"https://fd.bank.example/auth/callback\"\n}\n", flags: []string{"--oidc-role-map", "sre=root"}, want: ":2:3: --oidc-role-map (oidc.role_map): role mapping"},
+		{name: "a certificate that does not load", src: "tls {\n  cert_file = \"missing.pem\"\n  key_file = \"missing-key.pem\"\n}\n", want: ":2:3: --tls-cert-file"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeServerConfig(t, tt.src)
+			res := runCLI(t, context.Background(), nil, append([]string{"config", "check", path}, tt.flags...)...)
+			if res.code != exitError || !strings.Contains(res.stdout, path+tt.want) {
+				t.Errorf("config check = %d\n%s\nwant a problem at %s%s", res.code, res.stdout, path, tt.want)
+			}
+		})
+	}
+}
+
+// The server configuration's notify targets join the estate's, one name one target.
+func TestServerConfigNotifyTargets(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Config{DatabaseURL: "sqlite:" + filepath.Join(t.TempDir(), "fd.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cfg, diags := serverconfig.Parse([]byte("notify \"desk\" {\n  kind = \"slack\"\n  url_env = \"SLACK_URL\"\n}\n"), "server.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	a := &app{serverConfig: cfg, getenv: func(string) string { return "" }}
+	if n, err := a.newNotifier(nil, st, &secret.Resolver{}); err != nil || n == nil {
+		t.Errorf("a notifier for the server configuration's target alone = %v, %v", n, err)
+	}
+	estate := &drills.Estate{Notify: []*drills.NotifyChannel{{Name: "desk", Kind: "slack", URLEnv: "S", Pos: drills.Pos{File: "firedrill.hcl", Line: 9, Column: 1}}}}
+	if _, err := a.newNotifier(estate, st, &secret.Resolver{}); err == nil || !strings.Contains(err.Error(), `server.hcl:1:1: notify "desk" is also declared in the estate at firedrill.hcl:9:1`) {
+		t.Errorf("the same name in both = %v, want both positions", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -275,7 +276,7 @@ func (p *parser) setting(s Setting, a *hcl.Attribute) ([]string, bool) {
 // sorted by claim value.
 func (p *parser) roleMap(s Setting, a *hcl.Attribute, v cty.Value) ([]string, bool) {
 	if !v.Type().IsObjectType() && !v.Type().IsMapType() {
-		p.errorf(a.Expr.Range(), "%s: must be an object such as { \"dr-operators\" = [\"operator\"] }", s.Key)
+		p.errorf(a.Expr.Range(), "%s: must be an object such as { \"dr-sre\" = [\"sre\"] }", s.Key)
 		return nil, false
 	}
 	var args []string
@@ -289,8 +290,8 @@ func (p *parser) roleMap(s Setting, a *hcl.Attribute, v cty.Value) ([]string, bo
 			return nil, false
 		}
 		for _, r := range l {
-			if strings.ContainsAny(r, ", =") || r == "" {
-				p.errorf(a.Expr.Range(), "%s: %q is not a role name", s.Key, r)
+			if !drills.IsRole(r) {
+				p.errorf(a.Expr.Range(), "%s: %q is not a role (%s)", s.Key, r, strings.Join(drills.Roles, ", "))
 				return nil, false
 			}
 		}
@@ -383,25 +384,19 @@ func envNamePattern(v string) bool {
 	return v != ""
 }
 
-// hasPassword reports whether a database URL holds a password: postgres://u:pw@host, or a
-// key=value DSN with password=.
+// passwordKey finds a password written as a query parameter (?password=) or a key=value
+// DSN field (password = ...).
+var passwordKey = regexp.MustCompile(`(?i)(^|[?&\s])password\s*=`)
+
+// hasPassword reports whether a database URL holds a password: postgres://u:pw@host,
+// ?password=, or a key=value DSN's password=.
 func hasPassword(v string) bool {
 	if u, err := url.Parse(v); err == nil && u.User != nil {
 		if _, set := u.User.Password(); set {
 			return true
 		}
-		if u.Query().Has("password") {
-			return true
-		}
-	} else if err == nil && u.Query().Has("password") {
-		return true
 	}
-	for _, f := range strings.Fields(v) {
-		if k, _, ok := strings.Cut(f, "="); ok && strings.EqualFold(strings.TrimSpace(k), "password") {
-			return true
-		}
-	}
-	return strings.Contains(strings.ToLower(v), "password=")
+	return passwordKey.MatchString(v)
 }
 
 func (p *parser) pos(r hcl.Range) drills.Pos {

@@ -36,6 +36,7 @@ func TestParseBrokenFiles(t *testing.T) {
 		{"issuer not a URL", "oidc {\n  issuer = \"sso.bank\"\n}\n", `2:12: oidc.issuer: "sso.bank" is not an absolute http(s) URL`},
 		{"role map a list", "oidc {\n  role_map = [\"a=b\"]\n}\n", "2:14: oidc.role_map: must be an object"},
 		{"role map without roles", "oidc {\n  role_map = { ops = [] }\n}\n", `2:14: oidc.role_map: "ops" must be a claim value without '=' mapped to at least one role`},
+		{"an unknown role", "oidc {\n  role_map = { ops = [\"root\"] }\n}\n", `2:14: oidc.role_map: "root" is not a role (`},
 		{"scopes a string", "oidc {\n  scopes = \"email\"\n}\n", "2:12: oidc.scopes: must be a list of strings"},
 		{"log level unknown", "log {\n  level = \"loud\"\n}\n", `2:11: log.level: "loud" is not one of debug, info, warn, error`},
 		{"a reference", "listen = local.addr\n", `1:10: listen: references such as "local" are not allowed`},
@@ -80,7 +81,7 @@ database {
   migration_url = "postgres://owner@db/fd?sslmode=verify-full"
 }
 oidc {
-  role_map = { "it-audit" = ["auditor"], "dr" = ["operator", "approver"] }
+  role_map = { "it-audit" = ["auditor"], "dr" = ["sre", "compliance"] }
   scopes = ["email"]
 }
 `
@@ -92,7 +93,7 @@ oidc {
 		"listen":                 {":8443"},
 		"estate":                 {"/etc/firedrill/estate/firedrill.hcl"},
 		"database.migration_url": {"postgres://owner@db/fd?sslmode=verify-full"},
-		"oidc.role_map":          {"dr=operator,approver", "it-audit=auditor"},
+		"oidc.role_map":          {"dr=sre,compliance", "it-audit=auditor"},
 		"oidc.scopes":            {"email"},
 	} {
 		v, ok := cfg.Value(key)
@@ -137,5 +138,25 @@ func TestEnvVars(t *testing.T) {
 	}
 	if slices.Contains(vars, "FIREDRILL_CONFIG") == false {
 		t.Error("the estate's FIREDRILL_CONFIG is a setting (estate) too")
+	}
+}
+
+func TestPasswordsAreRefusedInEveryForm(t *testing.T) {
+	for _, url := range []string{
+		"postgres://fd:pw@db/fd",
+		"postgres://fd:@db/fd",
+		"postgres://fd@db/fd?sslmode=require&password=pw",
+		"host=db user=fd password=pw",
+		"host=db user=fd PASSWORD = pw",
+	} {
+		_, diags := serverconfig.Parse([]byte("database {\n  url = \""+url+"\"\n}\n"), "s.hcl")
+		if !diags.HasErrors() || !strings.Contains(diags.Error(), "s.hcl:2:9: database.url: a URL with a password") {
+			t.Errorf("url %q: %v, want it refused at 2:9", url, diags)
+		}
+	}
+	for _, url := range []string{"postgres://fd@db/fd?sslmode=verify-full", "sqlite:/var/lib/firedrill/fd.db", "host=db user=fd passfile=/etc/pgpass"} {
+		if _, diags := serverconfig.Parse([]byte("database {\n  url = \""+url+"\"\n}\n"), "s.hcl"); len(diags) > 0 {
+			t.Errorf("url %q refused: %v", url, diags)
+		}
 	}
 }
