@@ -68,6 +68,11 @@ With --tls-cert-file and --tls-key-file it serves HTTPS itself.
 		Annotations: map[string]string{annotationServerConfig: "apply"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			// A bad certificate stops serve before it starts anything.
+			tlsConfig, err := tlsFiles.load()
+			if err != nil {
+				return err
+			}
 			var demoPasswords map[string]string
 			if demo {
 				w, passwords, err := a.startDemo(ctx, cmd.Flags(), listen, &databaseURL, &reportOpts, &schedOpts)
@@ -111,10 +116,6 @@ With --tls-cert-file and --tls-key-file it serves HTTPS itself.
 			}
 			defer stopScheduler()
 			// End of scheduler.
-			tlsConfig, err := tlsFiles.load()
-			if err != nil {
-				return err
-			}
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return fmt.Errorf("--listen %s: %w", listen, err)

@@ -369,3 +369,26 @@ func TestServerConfigNotifyTargets(t *testing.T) {
 		t.Errorf("the same name in both = %v, want both positions", err)
 	}
 }
+
+// The client secret comes from the variable the configuration names, or its file; both is a
+// mistake.
+func TestOIDCClientSecretFromTheNamedVariable(t *testing.T) {
+	env := map[string]string{"SSO_SECRET": "s3cret", envOIDCClientSecret: "default-secret"}
+	a := &app{getenv: func(k string) string { return env[k] }}
+	if s, err := a.oidcClientSecret("SSO_SECRET", ""); err != nil || s != "s3cret" {
+		t.Errorf("from SSO_SECRET = %q, %v", s, err)
+	}
+	if s, err := a.oidcClientSecret("", ""); err != nil || s != "default-secret" {
+		t.Errorf("from the default variable = %q, %v", s, err)
+	}
+	file := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(file, []byte("file-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := a.oidcClientSecret("UNSET_SECRET", file); err != nil || s != "file-secret" {
+		t.Errorf("from the file = %q, %v", s, err)
+	}
+	if _, err := a.oidcClientSecret("SSO_SECRET", file); err == nil || !strings.Contains(err.Error(), "SSO_SECRET") || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("both = %v, want an error naming SSO_SECRET without the secret", err)
+	}
+}

@@ -25,13 +25,13 @@ type consoleOptions struct {
 	sessionIdle, sessionMaxAge time.Duration
 	oidcIssuer, oidcClientID   string
 	oidcSecretFile             string
+	oidcRedirectURL            string
+	oidcRoleClaim, oidcUser    string
+	oidcRoleMap                []string
+	oidcScopes                 []string
 	// oidcSecretEnv names the variable holding the client secret; default
 	// FIREDRILL_OIDC_CLIENT_SECRET.
-	oidcSecretEnv           string
-	oidcRedirectURL         string
-	oidcRoleClaim, oidcUser string
-	oidcRoleMap             []string
-	oidcScopes              []string
+	oidcSecretEnv string
 	// shiftedHistory: serve --demo recorded the history on a shifted clock; the pages say so.
 	shiftedHistory bool
 }
