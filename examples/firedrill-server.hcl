@@ -61,6 +61,10 @@ scheduler {
   lease_for = "1m"
 }
 
+findings {
+  retest_profile = "kr-efsr" # findings fall due within its retest deadline
+}
+
 log {
   level  = "info"
   format = "json"

@@ -11,6 +11,7 @@ import (
 
 	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/internal/serverconfig"
+	"github.com/firedrill/firedrill/profiles"
 	"github.com/firedrill/firedrill/web/console"
 )
 
@@ -57,6 +58,10 @@ variable or file it comes from. Exit 0 when valid, 1 on any problem.
 				resolved, applied = a.applyServerConfig(cmd, cfg)
 				diags = append(diags, applied...)
 				diags = append(diags, checkServeSettings(cmd, cfg, resolved)...)
+				if !diags.HasErrors() {
+					a.serverConfig = cfg
+					a.showRetestProfile(cmd, resolved)
+				}
 				diags.Sort()
 			}
 			if asJSON {
@@ -111,6 +116,11 @@ func checkServeSettings(cmd *cobra.Command, cfg *serverconfig.Config, resolved [
 	if val("signing-key") != "" && strings.TrimSpace(val("institution")) == "" {
 		add(at("signing_key_file"), errors.New("--institution (institution) is required with --signing-key (signing_key_file): it is the name on every report's cover"))
 	}
+	if p := val("retest-profile"); p != "" {
+		if _, err := profiles.Load(p); err != nil {
+			add(at("findings.retest_profile"), fmt.Errorf("--retest-profile (findings.retest_profile): %w", err))
+		}
+	}
 	if val("oidc-issuer") != "" {
 		roleMap, _ := cmd.Flags().GetStringArray("oidc-role-map")
 		for _, need := range []struct{ flag, key string }{{"oidc-client-id", "oidc.client_id"}, {"oidc-redirect-url", "oidc.redirect_url"}} {
@@ -126,6 +136,20 @@ func checkServeSettings(cmd *cobra.Command, cfg *serverconfig.Config, resolved [
 		}
 	}
 	return diags
+}
+
+// showRetestProfile gives findings.due the retest profile's deadline, as serve does after
+// the file (applyRetestProfile), saying so.
+func (a *app) showRetestProfile(cmd *cobra.Command, resolved []resolvedSetting) {
+	due := slices.IndexFunc(resolved, func(r resolvedSetting) bool { return r.Key == "findings.due" })
+	profile := slices.IndexFunc(resolved, func(r resolvedSetting) bool { return r.Key == "findings.retest_profile" })
+	if due < 0 || profile < 0 || resolved[due].Source != sourceDefault || a.applyRetestProfile(cmd) != nil {
+		return
+	}
+	if v := cmd.Flag("finding-due").Value.String(); v != resolved[due].Value {
+		p := resolved[profile]
+		resolved[due].Value, resolved[due].Source, resolved[due].From = v, p.Source, p.From+" (retest_profile "+p.Value+")"
+	}
 }
 
 // shown is a setting's value as config check prints it: never a secret's.

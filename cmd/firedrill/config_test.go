@@ -336,6 +336,7 @@ func TestConfigCheckRefusesWhatServeWould(t *testing.T) {
 		{name: "a signing key without its institution", src: "signing_key_file = \"key.pem\"\n", want: ":1:1: --institution (institution) is required"},
 		{name: "an identity provider without a client", src: "oidc {\n  issuer = \"https://sso.bank.example\"\n  redirect_url = \"https://fd.bank.example/auth/callback\"\n  role_map = { sre = [\"sre\"] }\n}\n", want: ":2:3: --oidc-client-id (oidc.client_id) is required"},
 		{name: "a role map flag naming no role", src: "oidc {\n  issuer = \"https://sso.bank.example\"\n  client_id = \"fd\"\n  redirect_url = \"https://fd.bank.example/auth/callback\"\n}\n", flags: []string{"--oidc-role-map", "sre=root"}, want: ":2:3: --oidc-role-map (oidc.role_map): role mapping"},
+		{name: "an unknown regulator profile", src: "findings {\n  retest_profile = \"kr-nope\"\n}\n", want: ":2:3: --retest-profile (findings.retest_profile)"},
 		{name: "a certificate that does not load", src: "tls {\n  cert_file = \"missing.pem\"\n  key_file = \"missing-key.pem\"\n}\n", want: ":2:3: --tls-cert-file"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -390,5 +391,24 @@ func TestOIDCClientSecretFromTheNamedVariable(t *testing.T) {
 	}
 	if _, err := a.oidcClientSecret("SSO_SECRET", file); err == nil || !strings.Contains(err.Error(), "SSO_SECRET") || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("both = %v, want an error naming SSO_SECRET without the secret", err)
+	}
+}
+
+// The file's retest profile sets when findings fall due, unless the file (or the variable, or
+// the flag) gives findings.due, as on the command line.
+func TestServerConfigRetestProfile(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name, src, want string
+	}{
+		{"the profile's deadline", "findings {\n  retest_profile = \"us-ffiec-bcm\"\n}\n", "8760h0m0s"},
+		{"the file's due date wins", "findings {\n  retest_profile = \"us-ffiec-bcm\"\n  due = \"720h\"\n}\n", "720h0m0s"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, res := configCheckSettings(t, nil, writeServerConfig(t, tt.src))
+			if d := got["findings.due"]; res.code != exitOK || d.Value == nil || *d.Value != tt.want || d.Source != sourceFile {
+				t.Errorf("findings.due = %+v (exit %d), want %s from the file", d, res.code, tt.want)
+			}
+		})
 	}
 }

@@ -193,7 +193,8 @@ func envOf(flag string) string {
 
 // applyEnv sets every flag not given on the command line from its environment variable.
 // applyRetestProfile makes the findings a run reveals fall due within the retest deadline of
-// the profile --retest-profile names, unless --finding-due (or its variable) says otherwise.
+// the profile --retest-profile names, unless --finding-due (or its variable, or serve's server
+// configuration) says otherwise.
 func (a *app) applyRetestProfile(cmd *cobra.Command) error {
 	if a.retestProfile == "" {
 		return nil
@@ -202,7 +203,8 @@ func (a *app) applyRetestProfile(cmd *cobra.Command) error {
 	if err != nil {
 		return fmt.Errorf("--retest-profile: %w", err)
 	}
-	if f := cmd.Flag("finding-due"); (f != nil && f.Changed) || a.getenv(envOf("finding-due")) != "" {
+	_, inFile := a.serverConfig.Value("findings.due")
+	if f := cmd.Flag("finding-due"); (f != nil && f.Changed) || a.getenv(envOf("finding-due")) != "" || inFile {
 		return nil
 	}
 	if p.RetestWithin > 0 {

@@ -20,7 +20,7 @@ import (
 )
 
 // blocks are the file's blocks besides notify, each written at most once.
-var blocks = []string{"database", "tls", "console", "oidc", "worker", "scheduler", "log"}
+var blocks = []string{"database", "tls", "console", "oidc", "worker", "scheduler", "findings", "log"}
 
 // Parse parses and validates a server configuration (HCL; HCL JSON when filename ends in
 // .json). It reports every problem it finds, sorted by position, each naming the field. The

@@ -82,6 +82,8 @@ var settings = []Setting{
 	{Key: "worker.lease_for", Flag: "lease-for", Env: "FIREDRILL_LEASE_FOR", Kind: Duration, Doc: "how long a claim on a run lasts without renewal"},
 	{Key: "scheduler.tick", Flag: "schedule-tick", Env: "FIREDRILL_SCHEDULE_TICK", Kind: Duration, Doc: "longest wait between two scheduler passes"},
 	{Key: "scheduler.lease_for", Flag: "schedule-lease-for", Env: "FIREDRILL_SCHEDULE_LEASE_FOR", Kind: Duration, Doc: "how long the scheduler lease lasts without renewal"},
+	{Key: "findings.due", Flag: "finding-due", Env: "FIREDRILL_FINDING_DUE", Kind: Duration, Doc: "how long after a run ends the findings it reveals are due"},
+	{Key: "findings.retest_profile", Flag: "retest-profile", Env: "FIREDRILL_RETEST_PROFILE", Doc: "the regulator profile whose retest deadline findings fall due within, unless findings.due"},
 	{Key: "log.level", Flag: "log-level", Env: "FIREDRILL_LOG_LEVEL", OneOf: []string{"debug", "info", "warn", "error"}, Doc: "debug, info, warn or error"},
 	{Key: "log.format", Flag: "log-format", Env: "FIREDRILL_LOG_FORMAT", OneOf: []string{"text", "json"}, Doc: "text or json"},
 }
