@@ -75,6 +75,9 @@ func BenchmarkSchedulerScale(b *testing.B) {
 // envCoDue lists the schedule counts BenchmarkSchedulerCoDue measures, comma-separated.
 const envCoDue = "FIREDRILL_BENCH_CODUE" // default "1000,10000"
 
+// envLayouts lists the layouts BenchmarkSchedulerCoDue measures: clustered, uniform or both.
+const envLayouts = "FIREDRILL_BENCH_LAYOUTS" // default "clustered,uniform"
+
 // BenchmarkSchedulerCoDue: on PostgreSQL, N schedules firing at one instant (clustered) and N
 // spread over a month (uniform), one month simulated, for each N of FIREDRILL_BENCH_CODUE.
 func BenchmarkSchedulerCoDue(b *testing.B) {
@@ -89,10 +92,20 @@ func BenchmarkSchedulerCoDue(b *testing.B) {
 			sizes = append(sizes, n)
 		}
 	}
+	layouts := []bool{true, false}
+	switch v := os.Getenv(envLayouts); v {
+	case "", "clustered,uniform":
+	case "clustered":
+		layouts = []bool{true}
+	case "uniform":
+		layouts = []bool{false}
+	default:
+		b.Fatalf("%s=%q: want clustered, uniform or clustered,uniform", envLayouts, v)
+	}
 	for range b.N {
 		md := scheduler.MarkdownHeader
 		for _, n := range sizes {
-			for _, clustered := range []bool{true, false} {
+			for _, clustered := range layouts {
 				rep, err := scheduler.Run(context.Background(), scheduler.Options{
 					DatabaseURL: storetest.NewDatabase(b), Schedules: n, Days: 31, Clustered: clustered,
 				})
