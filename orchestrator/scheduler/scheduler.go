@@ -35,8 +35,9 @@ const (
 	// LeaseName is the lease the deciding replica holds.
 	LeaseName = "scheduler"
 	// maxDecisionsPerPass bounds one pass over a schedule after a long downtime; the rest of the
-	// backlog is decided by the following passes.
-	maxDecisionsPerPass = 1000
+	// backlog is decided by the following passes. A schedule's decisions of a pass fit in one
+	// batch (see pass.go).
+	maxDecisionsPerPass = store.MaxScheduleFireBatch
 	// anchorHorizon is how far ahead a new schedule's first fire is looked for.
 	anchorHorizon = 5 * 366 * 24 * time.Hour
 )
@@ -324,13 +325,19 @@ func watermark(st *store.Schedule) (time.Time, bool) {
 func (s *Scheduler) sync(ctx context.Context) error {
 	now := s.cfg.Clock.Now()
 	defs := make([]store.ScheduleDef, 0, len(s.cfg.Estate.Schedules))
+	planNames := make(map[string]string) // by plan file: many schedules may run one plan
 	for _, sch := range s.cfg.Estate.Schedules {
 		def := store.ScheduleDef{Name: sch.Name, PlanFile: sch.Plan, Spec: specOf(sch)}
-		if plan, _, err := s.cfg.LoadPlan(sch.Plan); err != nil {
-			s.log.ErrorContext(ctx, "schedule's plan does not load; its fires wait until it does", "schedule", sch.Name, "plan_file", sch.Plan, "err", err)
-		} else {
-			def.PlanName = plan.Name
+		name, loaded := planNames[sch.Plan]
+		if !loaded {
+			if plan, _, err := s.cfg.LoadPlan(sch.Plan); err != nil {
+				s.log.ErrorContext(ctx, "schedule's plan does not load; its fires wait until it does", "schedule", sch.Name, "plan_file", sch.Plan, "err", err)
+			} else {
+				name = plan.Name
+			}
+			planNames[sch.Plan] = name
 		}
+		def.PlanName = name
 		if first, ok := s.firstFire(sch, now); ok {
 			def.Anchor = &first
 		}

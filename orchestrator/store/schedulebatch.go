@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -13,7 +15,7 @@ import (
 
 // MaxScheduleFireBatch bounds one ScheduleFireBatch: its multi-row statements stay under both
 // databases' limits on bound parameters.
-const MaxScheduleFireBatch = 500
+const MaxScheduleFireBatch = 250
 
 // ScheduleFireBatch decides many fires in one transaction, each as ScheduleFire decides it:
 // a fire already decided is left as it is and returned with Created false. Results are in the
@@ -81,7 +83,7 @@ func (s *Store) ScheduleFireBatch(ctx context.Context, ps []*ScheduleFireParams)
 		if len(fresh) == 0 {
 			return nil
 		}
-		runs, err := s.insertFireRuns(tx, fresh)
+		runs, evs, err := s.insertFireRuns(tx, fresh)
 		if err != nil {
 			return err
 		}
@@ -97,7 +99,7 @@ func (s *Store) ScheduleFireBatch(ctx context.Context, ps []*ScheduleFireParams)
 		}
 		// Under the schedules' locks no one else inserts these fires; a conflict would mean a
 		// writer that does not lock, and the batch refuses to guess.
-		ins := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(fms, 100)
+		ins := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(fms, MaxScheduleFireBatch)
 		if ins.Error != nil {
 			return ins.Error
 		}
@@ -115,7 +117,12 @@ func (s *Store) ScheduleFireBatch(ctx context.Context, ps []*ScheduleFireParams)
 			}
 			i++
 		}
-		return s.advanceSchedules(tx, scheds, fresh)
+		if err := s.advanceSchedules(tx, scheds, fresh); err != nil {
+			return err
+		}
+		// Last, because on PostgreSQL each event's audit row takes the audit_head row lock
+		// until the commit: every other statement of the batch runs beside other writers.
+		return insertRunEvents(tx, evs)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("schedule fire batch of %d: %w", len(ps), translate(err))
@@ -180,9 +187,9 @@ func decidedFires(tx *gorm.DB, cs []*checkedFire) (map[fireKey]bool, error) {
 	return out, nil
 }
 
-// insertFireRuns creates the runs of the fresh fires that create one, with their run_created
-// events (and, on SQLite, their audit rows), as runInsertTx does for one.
-func (s *Store) insertFireRuns(tx *gorm.DB, fresh []*checkedFire) (map[*checkedFire]*runModel, error) {
+// insertFireRuns creates the runs of the fresh fires that create one, as runInsertTx does for
+// one, and returns them with their run_created events, for insertRunEvents.
+func (s *Store) insertFireRuns(tx *gorm.DB, fresh []*checkedFire) (map[*checkedFire]*runModel, []*runEventModel, error) {
 	var planIDs []string
 	for _, c := range fresh {
 		if c.run != nil {
@@ -190,13 +197,13 @@ func (s *Store) insertFireRuns(tx *gorm.DB, fresh []*checkedFire) (map[*checkedF
 		}
 	}
 	if len(planIDs) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	slices.Sort(planIDs)
 	planIDs = slices.Compact(planIDs)
 	var plans []struct{ ID, SHA256 string }
 	if err := tx.Table("plans").Select("id", "sha256").Where("id IN ?", planIDs).Find(&plans).Error; err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	shaOf := make(map[string]string, len(plans))
 	for _, p := range plans {
@@ -211,12 +218,12 @@ func (s *Store) insertFireRuns(tx *gorm.DB, fresh []*checkedFire) (map[*checkedF
 		}
 		sha, ok := shaOf[c.run.PlanID]
 		if !ok {
-			return nil, fmt.Errorf("%s: run: plan %s: %w", c.op, c.run.PlanID, ErrNotFound)
+			return nil, nil, fmt.Errorf("%s: run: plan %s: %w", c.op, c.run.PlanID, ErrNotFound)
 		}
 		at := s.now(c.p.At)
 		m, err := s.newRunModel(c.run, sha, at)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		// The run_created event is the run's first: appendEvent would number it 1.
 		m.EventSeq = 1
@@ -225,21 +232,29 @@ func (s *Store) insertFireRuns(tx *gorm.DB, fresh []*checkedFire) (map[*checkedF
 		ms = append(ms, m)
 		out[c] = m
 	}
-	if err := tx.CreateInBatches(ms, 100).Error; err != nil {
-		return nil, fmt.Errorf("runs: %w", err)
+	if err := tx.CreateInBatches(ms, MaxScheduleFireBatch).Error; err != nil {
+		return nil, nil, fmt.Errorf("runs: %w", err)
 	}
-	// On PostgreSQL the run_events trigger appends each event's audit row, in insertion order.
-	if err := tx.CreateInBatches(evs, 250).Error; err != nil {
-		return nil, fmt.Errorf("run_created events: %w", err)
+	return out, evs, nil
+}
+
+// insertRunEvents inserts the batch's run_created events and their audit rows: on PostgreSQL
+// the run_events trigger appends each, in insertion order; on SQLite the store does.
+func insertRunEvents(tx *gorm.DB, evs []*runEventModel) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	if err := tx.CreateInBatches(evs, MaxScheduleFireBatch).Error; err != nil {
+		return fmt.Errorf("run_created events: %w", err)
 	}
 	if isSQLite(tx) {
 		for _, ev := range evs {
 			if err := auditAppendSQLite(tx, AuditSourceRunEvent, ev.RunID, int64(ev.Seq), ev.At, eventContent(ev)); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // advanceSchedules moves each schedule's last and next fire times as the batch's fresh fires,
@@ -283,18 +298,20 @@ func (s *Store) advanceSchedules(tx *gorm.DB, scheds map[string]*scheduleModel, 
 		}
 		return nil
 	}
-	// One statement for all: UPDATE ... FROM (VALUES ...).
-	sql := "UPDATE schedules AS s SET last_fire_time = u.last, next_fire_time = u.next FROM (VALUES "
-	args := make([]any, 0, 3*len(order))
+	// One statement for all, its rows as arrays: three parameters whatever the batch's size.
+	names := make([]string, len(order))
+	lasts := make([]string, len(order))
+	nexts := make([]string, len(order)) // "" for none
 	for i, name := range order {
-		if i > 0 {
-			sql += ", "
-		}
-		sql += "(?::text, ?::timestamptz, ?::timestamptz)"
 		a := moved[name]
-		args = append(args, name, *a.last, a.next)
+		names[i], lasts[i] = name, a.last.Format(time.RFC3339Nano)
+		if a.next != nil {
+			nexts[i] = a.next.Format(time.RFC3339Nano)
+		}
 	}
-	sql += ") AS u(name, last, next) WHERE s.name = u.name"
+	sql := `UPDATE schedules AS s SET last_fire_time = u.last, next_fire_time = NULLIF(u.next, '')::timestamptz
+FROM unnest(?::text[], ?::timestamptz[], ?::text[]) AS u(name, last, next) WHERE s.name = u.name`
+	args := []any{pgTextArray(names), pgTextArray(lasts), pgTextArray(nexts)}
 	res := tx.Exec(sql, args...)
 	if res.Error != nil {
 		return res.Error
@@ -303,4 +320,25 @@ func (s *Store) advanceSchedules(tx *gorm.DB, scheds map[string]*scheduleModel, 
 		return errors.New("schedule fire batch: a locked schedule was not advanced")
 	}
 	return nil
+}
+
+// pgTextArray is a PostgreSQL array passed as its text literal (cast in the statement): gorm
+// would expand a Go slice into a list of parameters.
+type pgTextArray []string
+
+var pgArrayEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+
+func (a pgTextArray) Value() (driver.Value, error) {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, v := range a {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		b.WriteString(pgArrayEscaper.Replace(v))
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String(), nil
 }
