@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,7 +9,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/internal/sitesim"
@@ -61,7 +65,23 @@ type Phase struct {
 	LagP50, LagP95           time.Duration
 	Wall                     time.Duration
 	ByReplica                map[string]int
-	samples                  []Sample
+	// CPUPerStep is this process's CPU time (replicas and sitesim; not PostgreSQL's) per step.
+	CPUPerStep time.Duration
+	// Waits is what the database's active backends were doing, sampled every few ms during the
+	// phase: "wait_event_type:wait_event" (or "CPU:running") and its share of the samples.
+	Waits   []Wait
+	samples []Sample
+	cpu     time.Duration
+	waits   map[string]int
+	// locks counts, per sample, the backends queued on a row, by table.
+	locks map[string]int
+	Locks []Wait
+}
+
+// Wait is one kind of backend activity and its share of the samples.
+type Wait struct {
+	What  string
+	Share float64
 }
 
 // Report is the outcome of Run.
@@ -101,6 +121,21 @@ func (r *Report) Markdown() string {
 		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s |\n", p.Name, p.Drills, ms(p.OverheadP50), ms(p.OverheadP95),
 			ms(p.LagP50), ms(p.LagP95), p.Wall.Round(time.Millisecond), strings.Join(reps, ", "))
 	}
+	for _, p := range []Phase{r.Alone, r.Together} {
+		var ws []string
+		for _, w := range p.Waits {
+			ws = append(ws, fmt.Sprintf("%s %.0f%%", w.What, 100*w.Share))
+		}
+		var ls []string
+		for _, w := range p.Locks {
+			ls = append(ls, fmt.Sprintf("%s %.0f%%", w.What, 100*w.Share))
+		}
+		if len(ls) == 0 {
+			ls = []string{"none seen"}
+		}
+		fmt.Fprintf(&b, "\n%s: client CPU per step %s ms; PostgreSQL's active backends: %s; queued row locks: %s.\n",
+			p.Name, ms(p.CPUPerStep), strings.Join(ws, ", "), strings.Join(ls, ", "))
+	}
 	fmt.Fprintf(&b, "\nRatios together / alone (medians): overhead **%.2f**, detection lag **%.2f**. Target ≤ %.1f×: overhead %s, lag %s.\n",
 		r.OverheadRatio(), r.LagRatio(), Target, met(r.OverheadRatio() <= Target), met(r.LagRatio() <= Target))
 	fmt.Fprintf(&b, "\n%s, %s/%s, NumCPU %d. Started %s.\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(),
@@ -128,13 +163,14 @@ func met(ok bool) string {
 // timed wraps an action and adds the time spent inside it to its run's total.
 type timed struct {
 	actions.Action
+	owner string
 	spent *actionTime
 }
 
 func (t timed) Run(ctx context.Context, req *actions.Request) (*actions.Result, error) {
 	t0 := time.Now()
 	res, err := t.Action.Run(ctx, req)
-	t.spent.add(req.RunID, time.Since(t0))
+	t.spent.add(req.RunID, t.owner, time.Since(t0))
 	return res, err
 }
 
@@ -142,18 +178,21 @@ func (t timed) Run(ctx context.Context, req *actions.Request) (*actions.Result, 
 type actionTime struct {
 	mu    sync.Mutex
 	byRun map[string]time.Duration
+	owner map[string]string
 }
 
-func (a *actionTime) add(runID string, d time.Duration) {
+func (a *actionTime) add(runID, owner string, d time.Duration) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.byRun[runID] += d
+	a.owner[runID] = owner
 }
 
-func (a *actionTime) of(runID string) time.Duration {
+// of is the time spent inside run runID's actions and the replica that ran the last of them.
+func (a *actionTime) of(runID string) (time.Duration, string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.byRun[runID]
+	return a.byRun[runID], a.owner[runID]
 }
 
 // replica is one replica's engine: as a serve process has, its own pool, clients and worker.
@@ -261,7 +300,7 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 		return nil, fmt.Errorf("parse estate: %w", diags)
 	}
 
-	spent := &actionTime{byRun: map[string]time.Duration{}}
+	spent := &actionTime{byRun: map[string]time.Duration{}, owner: map[string]string{}}
 	reps := make([]*replica, opt.Replicas)
 	for i := range reps {
 		r, err := newReplica(ctx, opt.DatabaseURL, fmt.Sprintf("replica-%d", i+1), spent, i == 0)
@@ -288,6 +327,8 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	rep := &Report{Options: opt, Started: time.Now(), Steps: 3}
 	phase := func(name string, jobs []string) (Phase, error) {
 		p := Phase{Name: name, Drills: len(jobs), ByReplica: map[string]int{}}
+		stopSampling := sampleWaits(ctx, opt.DatabaseURL, &p)
+		cpu0 := cpuTime()
 		t0 := time.Now()
 		ids := make([]string, len(jobs))
 		for i, j := range jobs {
@@ -311,6 +352,8 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 			p.ByReplica[s.Replica]++
 		}
 		p.Wall = time.Since(t0)
+		p.cpu = cpuTime() - cpu0
+		stopSampling()
 		p.summarise()
 		return p, nil
 	}
@@ -322,6 +365,19 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 		}
 		rep.Alone.samples = append(rep.Alone.samples, ph.samples...)
 		rep.Alone.Wall += ph.Wall
+		rep.Alone.cpu += ph.cpu
+		if rep.Alone.waits == nil {
+			rep.Alone.waits = map[string]int{}
+		}
+		for k, n := range ph.waits {
+			rep.Alone.waits[k] += n
+		}
+		if rep.Alone.locks == nil {
+			rep.Alone.locks = map[string]int{}
+		}
+		for k, n := range ph.locks {
+			rep.Alone.locks[k] += n
+		}
 	}
 	rep.Alone.Name, rep.Alone.Drills, rep.Alone.ByReplica = "alone (one at a time)", opt.Solo, map[string]int{}
 	for _, s := range rep.Alone.samples {
@@ -355,7 +411,7 @@ func newReplica(ctx context.Context, dsn, owner string, spent *actionTime, migra
 	httpCfg := httpaction.Config{Allocations: clients}
 	var list []actions.Action
 	for _, a := range append(nomad.ActionsWatchingRestoration(clients, httpaction.NewRestorationWatcher(httpCfg)), httpaction.Actions(httpCfg)...) {
-		list = append(list, timed{Action: a, spent: spent})
+		list = append(list, timed{Action: a, owner: owner, spent: spent})
 	}
 	reg, err := actions.NewRegistry(list...)
 	if err != nil {
@@ -407,11 +463,11 @@ func measure(ctx context.Context, st *store.Store, id string, dr *sitesim.Site, 
 			if err != nil {
 				return Sample{}, err
 			}
-			span := run.EndedAt.Sub(*run.StartedAt)
+			inside, owner := spent.of(id)
 			return Sample{
-				Overhead: (span - spent.of(id)) / time.Duration(len(results)),
+				Overhead: (run.EndedAt.Sub(*run.StartedAt) - inside) / time.Duration(len(results)),
 				Lag:      run.T1.Sub(healthy),
-				Replica:  run.LeaseOwner,
+				Replica:  owner,
 			}, nil
 		}
 		if time.Now().After(deadline) {
@@ -426,6 +482,28 @@ func measure(ctx context.Context, st *store.Store, id string, dr *sitesim.Site, 
 }
 
 func (p *Phase) summarise() {
+	if len(p.samples) > 0 {
+		p.CPUPerStep = p.cpu / time.Duration(3*len(p.samples))
+	}
+	total := 0
+	for _, n := range p.waits {
+		total += n
+	}
+	p.Waits = nil
+	for k, n := range p.waits {
+		p.Waits = append(p.Waits, Wait{What: k, Share: float64(n) / float64(total)})
+	}
+	slices.SortFunc(p.Waits, func(a, b Wait) int { return cmp.Or(cmp.Compare(b.Share, a.Share), cmp.Compare(a.What, b.What)) })
+	p.Waits = p.Waits[:min(len(p.Waits), 6)]
+	locked := 0
+	for _, n := range p.locks {
+		locked += n
+	}
+	p.Locks = nil
+	for k, n := range p.locks {
+		p.Locks = append(p.Locks, Wait{What: k, Share: float64(n) / float64(locked)})
+	}
+	slices.SortFunc(p.Locks, func(a, b Wait) int { return cmp.Or(cmp.Compare(b.Share, a.Share), cmp.Compare(a.What, b.What)) })
 	var over, lag []time.Duration
 	for _, s := range p.samples {
 		over, lag = append(over, s.Overhead), append(lag, s.Lag)
@@ -443,4 +521,61 @@ func pct(sorted []time.Duration, p int) time.Duration {
 	}
 	i := (len(sorted)*p + 99) / 100
 	return sorted[max(0, min(len(sorted)-1, i-1))]
+}
+
+// sampleWaits samples, every 5ms until the returned stop, what the database's active backends
+// wait for, into p.waits.
+func sampleWaits(ctx context.Context, dsn string, p *Phase) (stop func()) {
+	p.waits, p.locks = map[string]int{}, map[string]int{}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			return
+		}
+		defer conn.Close(context.WithoutCancel(ctx))
+		for ctx.Err() == nil {
+			rows, err := conn.Query(ctx, `SELECT coalesce(wait_event_type, 'CPU') || ':' || coalesce(wait_event, 'running')
+FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()`)
+			if err != nil {
+				return
+			}
+			for rows.Next() {
+				var w string
+				if rows.Scan(&w) == nil {
+					p.waits[w]++
+				}
+			}
+			rows.Close()
+			// Which table's rows the lock waits are for: a waiter in line holds the row's
+			// tuple lock (or waits for it), naming the relation.
+			rows, err = conn.Query(ctx, `SELECT 'row lock on ' || l.relation::regclass::text FROM pg_locks l
+JOIN pg_stat_activity a ON a.pid = l.pid WHERE a.datname = current_database() AND l.locktype = 'tuple'`)
+			if err != nil {
+				return
+			}
+			for rows.Next() {
+				var w string
+				if rows.Scan(&w) == nil {
+					p.locks[w]++
+				}
+			}
+			rows.Close()
+			select {
+			case <-ctx.Done():
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
