@@ -30,10 +30,11 @@ func (a *app) serveCommand() *cobra.Command {
 	var schedOpts schedulerOptions
 	var consoleOpts consoleOptions
 	var demo bool
+	var migrateOpts migrateOptions
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Apply migrations, execute submitted runs and serve the JSON API and the health endpoint",
-		Long: `Apply pending migrations and start the long-running firedrill process. It serves
+		Short: "Execute submitted runs and serve the JSON API and the health endpoint",
+		Long: `Start the long-running firedrill process. It serves
 GET /healthz (200 when the database answers, 503 otherwise) and the JSON API under /api/v1
 (authenticated with API tokens; GET /api/v1/openapi.json describes it). Without an estate the
 API still serves runs, approvals, the freeze, users and tokens; what needs the estate
@@ -58,6 +59,8 @@ kept in the database (only a hash of their secret) and end after --session-idle 
 or --session-max-age after sign-in; cookies are Secure over TLS or with --secure-cookies (set
 it behind a TLS-terminating proxy). Failed sign-ins are rate limited in this replica's memory.
 
+` + migrateDoc + `
+
 ` + demoDoc,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -72,7 +75,7 @@ it behind a TLS-terminating proxy). Failed sign-ins are rate limited in this rep
 				workerOpts.secrets, demoPasswords = w.secrets(), passwords
 				consoleOpts.shiftedHistory = true
 			}
-			st, err := a.openStore(ctx, databaseURL, true)
+			st, err := a.openServeStore(ctx, databaseURL, demo, migrateOpts)
 			if err != nil {
 				return err
 			}
@@ -153,6 +156,7 @@ it behind a TLS-terminating proxy). Failed sign-ins are rate limited in this rep
 	f.BoolVar(&demo, "demo", false, "serve the embedded example estate on simulated sites, with a year of history really run against them first (see above); its database, signing key, institution and report time zone are its own unless given on the command line")
 	schedOpts.register(f)
 	consoleOpts.register(f)
+	migrateOpts.register(f)
 	return cmd
 }
 
