@@ -23,7 +23,7 @@ import (
 const (
 	backupMaxLine   = 16 << 20
 	backupBatchRows = 500
-	backupBatchSize = 4 << 20
+	backupBatchSize = 1 << 20
 )
 
 // Import loads a backup ExportAll wrote into this database, in one transaction: everything or
