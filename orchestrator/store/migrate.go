@@ -190,12 +190,9 @@ func (s *Store) SchemaVersion(ctx context.Context) (current, known int64, err er
 }
 
 func (s *Store) schemaVersions(ctx context.Context, p *goose.Provider) (current, known int64, err error) {
-	sources := p.ListSources()
-	if len(sources) > 0 {
-		known = sources[len(sources)-1].Version
-	}
-	// The highest version recorded, whatever the order: goose's table, read without its lock.
-	current, err = p.GetDBVersion(ctx)
+	// The last version applied and the newest file, read without goose's lock (GetDBVersion
+	// would take it, and wait for another replica's `migrate up`).
+	current, known, err = p.GetVersions(ctx)
 	if err != nil {
 		return 0, known, err
 	}
