@@ -33,7 +33,9 @@ database. Restore with firedrill import into a new database at the same schema v
 
 Opens the database directly (--database-url, env FIREDRILL_DATABASE_URL); reading is enough,
 so the runtime role will do. Writes to standard output, or to --out (created mode 0600, not
-overwritten).
+overwritten; removed again if the export fails).
+
+Exit codes: 0 the backup is written, 1 it is not.
 
 ` + backupSensitivity,
 		Args: cobra.NoArgs,
@@ -96,10 +98,12 @@ bundles exported before the move still link into it.
 It runs as the owner role (--database-url, env FIREDRILL_DATABASE_URL; the one migrate up
 uses): the triggers that would audit the rows a second time are disabled while they go in.
 
+Exit codes: 0 everything is loaded, 1 nothing is (the reason on stderr).
+
 ` + backupSensitivity,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var r io.Reader = os.Stdin
+			r := cmd.InOrStdin()
 			if args[0] != "-" {
 				f, err := os.Open(args[0])
 				if err != nil {
