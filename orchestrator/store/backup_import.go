@@ -101,6 +101,15 @@ func (s *Store) Import(ctx context.Context, r io.Reader) (*BackupHeader, *Backup
 	if got, want := slices.Sorted(slices.Values(h.Tables)), slices.Sorted(maps.Keys(byName)); !slices.Equal(got, want) {
 		return nil, nil, fmt.Errorf("import: %w: the backup's tables %v are not the database's %v", ErrBackupRefused, got, want)
 	}
+	var owner string
+	var owns bool
+	if err := tx.QueryRowContext(ctx, `SELECT tableowner, pg_has_role(current_user, tableowner, 'MEMBER') FROM pg_tables
+        WHERE schemaname = current_schema() AND tablename = 'audit_log'`).Scan(&owner, &owns); err != nil {
+		return nil, nil, fmt.Errorf("import: owner of the tables: %w", err)
+	}
+	if !owns {
+		return nil, nil, fmt.Errorf("import: %w: connect as the owner role (%s), which owns the tables: the runtime role may not load the record", ErrBackupRefused, owner)
+	}
 	if err := importEmpty(ctx, tx, tables); err != nil {
 		return nil, nil, fmt.Errorf("import: %w", err)
 	}

@@ -169,6 +169,17 @@ func TestImportRefuses(t *testing.T) {
 			t.Fatalf("Import into the source = %v, want refused: already has rows", err)
 		}
 	})
+	t.Run("runtime role", func(t *testing.T) {
+		t.Parallel()
+		roles := storetest.PostgresRoles(t)
+		if _, _, err := roles.Runtime.Import(ctx, strings.NewReader(backup)); err == nil || !strings.Contains(err.Error(), "owner role") {
+			t.Fatalf("Import as the runtime role = %v, want it refused, naming the owner role", err)
+		}
+		var n int64
+		if err := roles.Owner.DBForTest().Raw("SELECT count(*) FROM operations").Scan(&n).Error; err != nil || n != 0 {
+			t.Errorf("after a refused import: %d operations, %v; want none", n, err)
+		}
+	})
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()
 		if _, err := storetest.SQLite(t).ExportAll(ctx, io.Discard); err == nil || !strings.Contains(err.Error(), "copying its file") {
