@@ -32,10 +32,11 @@ func (a *app) serveCommand() *cobra.Command {
 	var schedOpts schedulerOptions
 	var consoleOpts consoleOptions
 	var demo bool
+	var migrateOpts migrateOptions
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Apply migrations, execute submitted runs and serve the JSON API and the health endpoint",
-		Long: `Apply pending migrations and start the long-running firedrill process. It serves
+		Short: "Execute submitted runs and serve the JSON API and the health endpoint",
+		Long: `Start the long-running firedrill process. It serves
 GET /healthz (200 when the database answers, 503 otherwise) and the JSON API under /api/v1
 (authenticated with API tokens; GET /api/v1/openapi.json describes it). Without an estate the
 API still serves runs, approvals, the freeze, users and tokens; what needs the estate
@@ -63,6 +64,8 @@ With --tls-cert-file and --tls-key-file it serves HTTPS itself.
 
 ` + precedenceDoc + `
 
+` + migrateDoc + `
+
 ` + demoDoc,
 		Args:        cobra.NoArgs,
 		Annotations: map[string]string{annotationServerConfig: "apply"},
@@ -83,7 +86,7 @@ With --tls-cert-file and --tls-key-file it serves HTTPS itself.
 				workerOpts.secrets, demoPasswords = w.secrets(), passwords
 				consoleOpts.shiftedHistory = true
 			}
-			st, err := a.openStore(ctx, databaseURL, true)
+			st, err := a.openServeStore(ctx, databaseURL, demo, migrateOpts)
 			if err != nil {
 				return err
 			}
@@ -170,6 +173,7 @@ With --tls-cert-file and --tls-key-file it serves HTTPS itself.
 	consoleOpts.register(f)
 	tlsFiles.register(f)
 	serverConfigFlags(f, &serverConfigPath)
+	migrateOpts.register(f)
 	return cmd
 }
 

@@ -187,8 +187,7 @@ func TestEverySettingIsAServeFlag(t *testing.T) {
 		if envOf(s.Flag) != s.Env {
 			t.Errorf("%s: env %s, but --%s reads %s", s.Key, s.Env, s.Flag, envOf(s.Flag))
 		}
-		// serve's --migrate and --migrate-database-url come with issue 11's upgrade work.
-		if cmd.Flag(s.Flag) == nil && s.Flag != "migrate-database-url" && s.Flag != "migrate" {
+		if cmd.Flag(s.Flag) == nil {
 			t.Errorf("%s: serve has no --%s", s.Key, s.Flag)
 		}
 	}

@@ -217,7 +217,7 @@ func TestServeHealthz(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dsn := storetest.NewDatabase(t)
-	cmd := exec.CommandContext(ctx, binPath, "serve", "--database-url", dsn, "--listen", "127.0.0.1:0")
+	cmd := exec.CommandContext(ctx, binPath, "serve", "--migrate", "--database-url", dsn, "--listen", "127.0.0.1:0")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -152,7 +152,7 @@ func (l *lockedBuffer) String() string {
 
 func startServe(t *testing.T, ctx context.Context, env []string, args ...string) *serveProc {
 	t.Helper()
-	cmd := exec.CommandContext(ctx, binPath, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
+	cmd := exec.CommandContext(ctx, binPath, append([]string{"serve", "--migrate", "--listen", "127.0.0.1:0"}, args...)...)
 	cmd.Env = env
 	p := &serveProc{cmd: cmd, stderr: &lockedBuffer{}}
 	cmd.Stderr = p.stderr
@@ -412,7 +412,7 @@ func TestServeSecondReplicaOnSQLiteIsRefused(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	second := exec.CommandContext(ctx, binPath, "serve", "--listen", "127.0.0.1:0")
+	second := exec.CommandContext(ctx, binPath, "serve", "--migrate", "--listen", "127.0.0.1:0")
 	second.Env = env
 	out, err := second.CombinedOutput()
 	ee, ok := err.(*exec.ExitError)

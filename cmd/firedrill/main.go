@@ -168,6 +168,8 @@ Exit codes:
 		a.serveCommand(),
 		a.simCommand(),
 		a.migrateCommand(),
+		a.exportAllCommand(),
+		a.importCommand(),
 		a.auditCommand(),
 		a.scheduleCommand(),
 		a.calendarCommand(),

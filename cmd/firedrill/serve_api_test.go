@@ -22,7 +22,7 @@ import (
 // serves.
 func serveAPI(t *testing.T, ctx context.Context, dir, dsn string, args ...string) string {
 	t.Helper()
-	cmd := exec.CommandContext(ctx, binPath, append([]string{"serve", "--database-url", dsn, "--listen", "127.0.0.1:0"}, args...)...)
+	cmd := exec.CommandContext(ctx, binPath, append([]string{"serve", "--migrate", "--database-url", dsn, "--listen", "127.0.0.1:0"}, args...)...)
 	cmd.Dir = dir
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -38,7 +38,7 @@ func TestServeConsoleSignIn(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cmd := exec.CommandContext(ctx, binPath, "serve", "--database-url", dsn, "--listen", addr,
+	cmd := exec.CommandContext(ctx, binPath, "serve", "--migrate", "--database-url", dsn, "--listen", addr,
 		"--oidc-issuer", idp.URL, "--oidc-client-id", "firedrill", "--oidc-redirect-url", "http://"+addr+"/auth/callback",
 		"--oidc-role-map", "dr-sre=sre", "--oidc-role-map", "dr-audit=auditor",
 		"--signing-key", filepath.Join(t.TempDir(), "signing.key"), "--institution", "Example Bank")

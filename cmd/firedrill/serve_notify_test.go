@@ -99,7 +99,7 @@ func TestServeNotifiesWhenARunEnds(t *testing.T) {
 
 	dsn := storetest.NewDatabase(t)
 	env := notifyEnv(dsn)
-	serve := exec.CommandContext(ctx, binPath, "serve", "--listen", "127.0.0.1:0", "--config", estatePath, "--poll", "100ms")
+	serve := exec.CommandContext(ctx, binPath, "serve", "--migrate", "--listen", "127.0.0.1:0", "--config", estatePath, "--poll", "100ms")
 	serve.Env = env
 	stderr, err := serve.StderrPipe()
 	if err != nil {

@@ -21,8 +21,8 @@ import (
 // defaultDatabaseURL is the embedded single-node default.
 const defaultDatabaseURL = "sqlite:firedrill.db"
 
-// openStore opens the database. With migrate it applies pending migrations (serve, demo);
-// without, it refuses to work on an outdated schema. Each check, when given, may refuse the
+// openStore opens the database. With migrate it applies pending migrations (demo, serve
+// --migrate); without, it refuses to work on a schema behind or ahead of this binary. Each check, when given, may refuse the
 // database before anything is applied to it.
 func (a *app) openStore(ctx context.Context, url string, migrate bool, checks ...func(*store.Store) error) (*store.Store, error) {
 	return a.openStoreOn(ctx, clock.Real{}, url, migrate, checks...)
@@ -51,7 +51,7 @@ func (a *app) openStoreOn(ctx context.Context, clk clock.Clock, url string, migr
 		for _, m := range applied {
 			a.logger.InfoContext(ctx, "migration applied", "version", m.Version, "name", m.Name)
 		}
-		return st, nil
+		// Migrating leaves a schema a newer firedrill wrote as it is: still refused below.
 	}
 	if err := st.SchemaCheck(ctx); err != nil {
 		st.Close()

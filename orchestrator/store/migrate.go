@@ -131,17 +131,27 @@ func (s *Store) MigrateStatus(ctx context.Context) ([]MigrationStatus, error) {
 	return out, nil
 }
 
-// SchemaCheck returns ErrSchemaOutdated, naming the pending versions, when the database lacks
-// migrations this binary carries. Serving commands call it at start instead of migrating. A
-// current schema is recognised without goose's migration lock (HasPending takes none), so a
-// check never waits for, or blocks, a `migrate up` of another replica; only an outdated or
-// unversioned database takes the lock to name what is pending.
+// SchemaCheck returns ErrSchemaOutdated, naming the database's version, the binary's and the
+// pending versions, when the database lacks migrations this binary carries, and ErrSchemaNewer
+// when it carries a migration newer than any this binary knows (a newer firedrill migrated
+// it). Serving commands call it at start instead of migrating. A current schema is recognised
+// without goose's migration lock (HasPending and GetVersions take none), so a check never
+// waits for, or blocks, a `migrate up` of another replica; only an outdated or unversioned
+// database takes the lock to name what is pending.
 func (s *Store) SchemaCheck(ctx context.Context) error {
 	p, err := s.provider()
 	if err != nil {
 		return fmt.Errorf("schema check: %w", err)
 	}
 	if pending, err := p.HasPending(ctx); err == nil && !pending {
+		current, known, err := s.schemaVersions(ctx, p)
+		if err != nil {
+			return fmt.Errorf("schema check: %w", err)
+		}
+		if current > known {
+			return fmt.Errorf("%w: the database is at version %d, this firedrill knows versions up to %d; run a firedrill release that knows version %d",
+				ErrSchemaNewer, current, known, current)
+		}
 		return nil
 	}
 	sts, err := s.MigrateStatus(ctx)
@@ -149,15 +159,44 @@ func (s *Store) SchemaCheck(ctx context.Context) error {
 		return fmt.Errorf("schema check: %w", err)
 	}
 	var pending []string
+	var current, known int64
 	for _, st := range sts {
-		if !st.Applied {
+		known = max(known, st.Version)
+		if st.Applied {
+			current = max(current, st.Version)
+		} else {
 			pending = append(pending, strconv.FormatInt(st.Version, 10))
 		}
 	}
 	if len(pending) > 0 {
-		return fmt.Errorf("%w: pending migrations %s (run `firedrill migrate up`)", ErrSchemaOutdated, strings.Join(pending, ", "))
+		return fmt.Errorf("%w: the database is at version %d, this firedrill expects %d (pending migrations %s); run `firedrill migrate up`",
+			ErrSchemaOutdated, current, known, strings.Join(pending, ", "))
 	}
 	return nil
+}
+
+// SchemaVersion returns the newest migration applied to the database (0 when none) and the
+// newest this binary carries.
+func (s *Store) SchemaVersion(ctx context.Context) (current, known int64, err error) {
+	p, err := s.provider()
+	if err != nil {
+		return 0, 0, fmt.Errorf("schema version: %w", err)
+	}
+	current, known, err = s.schemaVersions(ctx, p)
+	if err != nil {
+		return 0, 0, fmt.Errorf("schema version: %w", err)
+	}
+	return current, known, nil
+}
+
+func (s *Store) schemaVersions(ctx context.Context, p *goose.Provider) (current, known int64, err error) {
+	// The last version applied and the newest file, read without goose's lock (GetDBVersion
+	// would take it, and wait for another replica's `migrate up`).
+	current, known, err = p.GetVersions(ctx)
+	if err != nil {
+		return 0, known, err
+	}
+	return current, known, nil
 }
 
 // HealthSchemaTTL is how long Health trusts a schema it found current.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -297,5 +298,37 @@ func TestMigrationBackfillsActors(t *testing.T) {
 			t.Fatalf("MigrateUp again: %v", err)
 		}
 		check()
+	})
+}
+
+// TestSchemaCheckNewerDatabase: a database a newer firedrill migrated (a version this binary
+// has no file for) is refused, naming both versions, and SchemaVersion reports them.
+func TestSchemaCheckNewerDatabase(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		current, known, err := s.SchemaVersion(ctx)
+		if err != nil || current != known || known == 0 {
+			t.Fatalf("SchemaVersion = %d, %d, %v; want the binary's newest twice", current, known, err)
+		}
+		newer := known + 1
+		if err := s.DBForTest().Exec("INSERT INTO goose_db_version (version_id, is_applied) VALUES (?, ?)", newer, true).Error; err != nil {
+			t.Fatal(err)
+		}
+		err = s.SchemaCheck(ctx)
+		if !errors.Is(err, store.ErrSchemaNewer) {
+			t.Fatalf("SchemaCheck = %v, want ErrSchemaNewer", err)
+		}
+		for _, v := range []int64{newer, known} {
+			if !strings.Contains(err.Error(), strconv.FormatInt(v, 10)) {
+				t.Errorf("SchemaCheck = %q, want it to name version %d", err, v)
+			}
+		}
+		if err := s.Health(ctx); !errors.Is(err, store.ErrSchemaNewer) {
+			t.Errorf("Health = %v, want ErrSchemaNewer", err)
+		}
+		if current, _, err := s.SchemaVersion(ctx); err != nil || current != newer {
+			t.Errorf("SchemaVersion current = %d, %v; want %d", current, err, newer)
+		}
 	})
 }

@@ -117,3 +117,16 @@ WHERE table_schema = $1 AND table_name = $2 AND NOT (column_name = ANY ($3::text
 	s.logger.InfoContext(ctx, "runtime role granted", "role", role, "schema", schema)
 	return nil
 }
+
+// CurrentRole names the PostgreSQL role the store is connected as (serve --migrate grants it
+// when it is not the owner that migrated).
+func (s *Store) CurrentRole(ctx context.Context) (string, error) {
+	if s.dialect != DialectPostgres {
+		return "", errors.New("current role: database roles are PostgreSQL's; SQLite has none")
+	}
+	var role string
+	if err := s.sqlDB.QueryRowContext(ctx, "SELECT current_user").Scan(&role); err != nil {
+		return "", fmt.Errorf("current role: %w", err)
+	}
+	return role, nil
+}

@@ -47,6 +47,9 @@ var (
 	ErrRunTerminal = errors.New("run is terminal")
 	// ErrSchemaOutdated: migrations are pending; run `firedrill migrate up`.
 	ErrSchemaOutdated = errors.New("database schema is outdated")
+	// ErrSchemaNewer: the database carries migrations this binary does not know (a newer
+	// firedrill migrated it); this binary must not work on it.
+	ErrSchemaNewer = errors.New("database schema is newer than this firedrill")
 	// ErrDuplicate: a row with the same natural key exists (same step attempt, same measured
 	// service in a run).
 	ErrDuplicate = errors.New("already exists")
