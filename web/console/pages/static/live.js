@@ -97,6 +97,11 @@
     if (!run.abortable && abort) {
       abort.parentNode.removeChild(abort);
     }
+    // The last approval came: the run no longer waits for one.
+    var approvalWait = document.getElementById('approval-wait');
+    if (run.state !== 'awaiting_approval' && approvalWait) {
+      approvalWait.parentNode.removeChild(approvalWait);
+    }
     tick();
   }
 
