@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -24,7 +25,8 @@ import (
 )
 
 func (a *app) serveCommand() *cobra.Command {
-	var databaseURL, listen string
+	var databaseURL, listen, serverConfigPath string
+	var tlsFiles tlsOptions
 	var reportOpts reportOptions
 	var workerOpts workerOptions
 	var schedOpts schedulerOptions
@@ -57,11 +59,20 @@ FIREDRILL_OIDC_CLIENT_SECRET or --oidc-client-secret-file, never a flag value. S
 kept in the database (only a hash of their secret) and end after --session-idle without use
 or --session-max-age after sign-in; cookies are Secure over TLS or with --secure-cookies (set
 it behind a TLS-terminating proxy). Failed sign-ins are rate limited in this replica's memory.
+With --tls-cert-file and --tls-key-file it serves HTTPS itself.
+
+` + precedenceDoc + `
 
 ` + demoDoc,
-		Args: cobra.NoArgs,
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{annotationServerConfig: "apply"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			// A bad certificate stops serve before it starts anything.
+			tlsConfig, err := tlsFiles.load()
+			if err != nil {
+				return err
+			}
 			var demoPasswords map[string]string
 			if demo {
 				w, passwords, err := a.startDemo(ctx, cmd.Flags(), listen, &databaseURL, &reportOpts, &schedOpts)
@@ -109,6 +120,10 @@ it behind a TLS-terminating proxy). Failed sign-ins are rate limited in this rep
 			if err != nil {
 				return fmt.Errorf("--listen %s: %w", listen, err)
 			}
+			scheme := "http"
+			if tlsConfig != nil {
+				ln, scheme = tls.NewListener(ln, tlsConfig), "https"
+			}
 			reports, err := a.reports(ctx, st, reportOpts)
 			if err != nil {
 				return err
@@ -118,10 +133,10 @@ it behind a TLS-terminating proxy). Failed sign-ins are rate limited in this rep
 				return err
 			}
 			srv := web.NewHTTPServer(handler)
-			fmt.Fprintf(a.stderr, "firedrill serving on http://%s (database %s)\n", ln.Addr(), store.RedactURL(databaseURL))
+			fmt.Fprintf(a.stderr, "firedrill serving on %s://%s (database %s)\n", scheme, ln.Addr(), store.RedactURL(databaseURL))
 			a.logger.InfoContext(ctx, "serving", "addr", ln.Addr().String(), "database", store.RedactURL(databaseURL))
 			if demo {
-				printDemoSignIn(a.stdout, "http://"+ln.Addr().String()+"/", reportOpts.signingKey, demoUsers, demoPasswords)
+				printDemoSignIn(a.stdout, scheme+"://"+ln.Addr().String()+"/", reportOpts.signingKey, demoUsers, demoPasswords)
 			}
 			errc := make(chan error, 1)
 			go func() { errc <- srv.Serve(ln) }()
@@ -153,6 +168,8 @@ it behind a TLS-terminating proxy). Failed sign-ins are rate limited in this rep
 	f.BoolVar(&demo, "demo", false, "serve the embedded example estate on simulated sites, with a year of history really run against them first (see above); its database, signing key, institution and report time zone are its own unless given on the command line")
 	schedOpts.register(f)
 	consoleOpts.register(f)
+	tlsFiles.register(f)
+	serverConfigFlags(f, &serverConfigPath)
 	return cmd
 }
 

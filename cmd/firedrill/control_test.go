@@ -43,6 +43,7 @@ func TestFourEyesThroughTheCLI(t *testing.T) {
 	bob := srv.person(t, admin, "bob", "sre")
 	carol := srv.person(t, admin, "carol", "compliance")
 	audrey := srv.person(t, admin, "audrey", "auditor")
+	victor := srv.person(t, admin, "victor", "viewer")
 
 	res := srv.cli(t, alice, "submit", sitePlan)
 	runID := strings.TrimSpace(res.stdout)
@@ -101,9 +102,13 @@ func TestFourEyesThroughTheCLI(t *testing.T) {
 	if want := fmt.Sprintf("\nEvents (%d, UTC)\n", len(view.Timeline)); !strings.Contains(res.stdout, want) || !strings.Contains(res.stdout, "run_created") {
 		t.Errorf("runs show --events lacks %q and run_created:\n%s", want, res.stdout)
 	}
-	list := decodeJSON[control.RunList](t, srv.cli(t, audrey, "runs", "list", "--requested-by", "alice", "--state", "pending", "--json"))
+	list := decodeJSON[control.RunList](t, srv.cli(t, victor, "runs", "list", "--requested-by", "alice", "--state", "pending", "--json"))
 	if len(list.Runs) != 1 || list.Runs[0].ID != runID {
-		t.Errorf("an auditor's runs list = %+v; want the run", list.Runs)
+		t.Errorf("a viewer's runs list = %+v; want the run", list.Runs)
+	}
+	// An auditor reads only the runs a published report covers: none yet.
+	if list := decodeJSON[control.RunList](t, srv.cli(t, audrey, "runs", "list", "--json")); len(list.Runs) != 0 {
+		t.Errorf("an auditor's runs list before any published report = %+v; want none", list.Runs)
 	}
 }
 
@@ -316,7 +321,7 @@ func TestFreezeAndAbortThroughTheServer(t *testing.T) {
 	if !f.Active || len(f.AbortedRuns) != 1 || f.AbortedRuns[0] != runID {
 		t.Errorf("freeze on --abort-running = %+v; want active, the run aborted", f)
 	}
-	view := decodeJSON[control.RunView](t, srv.cli(t, audrey, "runs", "show", runID, "--json"))
+	view := decodeJSON[control.RunView](t, srv.cli(t, alice, "runs", "show", runID, "--json"))
 	if by := view.Run.AbortRequestedBy; by == nil || by.Name != "alice" || !strings.Contains(view.Run.AbortReason, "market turmoil") {
 		t.Errorf("the run's abort request = %v %q; want by alice, for the freeze", view.Run.AbortRequestedBy, view.Run.AbortReason)
 	}
@@ -344,13 +349,13 @@ func TestFreezeAndAbortThroughTheServer(t *testing.T) {
 	}
 
 	// Two runs, a page at a time.
-	res := srv.cli(t, audrey, "runs", "list", "--limit", "1")
+	res := srv.cli(t, alice, "runs", "list", "--limit", "1")
 	_, cursor, ok := strings.Cut(strings.TrimSpace(res.stderr), "more runs: --cursor ")
 	if !ok || strings.Count(res.stdout, "\n") != 2 {
 		t.Fatalf("runs list --limit 1: stdout %q stderr %q; want one run and the next page's cursor", res.stdout, res.stderr)
 	}
-	first := decodeJSON[control.RunList](t, srv.cli(t, audrey, "runs", "list", "--limit", "1", "--json"))
-	second := decodeJSON[control.RunList](t, srv.cli(t, audrey, "runs", "list", "--limit", "1", "--cursor", cursor, "--json"))
+	first := decodeJSON[control.RunList](t, srv.cli(t, alice, "runs", "list", "--limit", "1", "--json"))
+	second := decodeJSON[control.RunList](t, srv.cli(t, alice, "runs", "list", "--limit", "1", "--cursor", cursor, "--json"))
 	if len(first.Runs) != 1 || len(second.Runs) != 1 || first.Runs[0].ID == second.Runs[0].ID || second.NextCursor != "" || first.NextCursor != cursor {
 		t.Errorf("pages = %+v then %+v; want the two runs, one each, and no third page", first, second)
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/firedrill/firedrill/internal/serverconfig"
 	"github.com/firedrill/firedrill/orchestrator/store"
 	"github.com/firedrill/firedrill/profiles"
 )
@@ -69,6 +70,8 @@ type app struct {
 	retestProfile string
 	// api says which server the API commands talk to and where their token is.
 	api apiFlags
+	// serverConfig is serve's server configuration file, parsed; nil without one.
+	serverConfig *serverconfig.Config
 }
 
 // run is the CLI's entry point: it runs one command and returns the process's exit code.
@@ -99,7 +102,9 @@ primary site to a DR site through Nomad, PostgreSQL, HTTP checks and people, mea
 recovery time (RTO) and data loss (RPO) actually achieved, and records every fact.
 
 Every flag can also be set from the environment variable named in its help; a flag given
-on the command line wins over the environment, which wins over the default.
+on the command line wins over the environment, which wins over the default. serve also
+reads a server configuration file (--server-config), below the environment and above the
+default; firedrill config check validates it.
 
 The commands people act with (submit, approve, reject, abort, freeze, step, schedule,
 calendar, runs, finding, approvals, user, token) talk to the JSON API of a firedrill server
@@ -119,6 +124,9 @@ Exit codes:
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			a.applyEnv(cmd)
+			if err := a.applyServeConfig(cmd); err != nil {
+				return err
+			}
 			logger, err := newLogger(a.stderr, a.logLevel, a.logFormat)
 			if err != nil {
 				return err
@@ -166,6 +174,7 @@ Exit codes:
 		a.profileCommand(),
 		a.versionCommand(),
 		a.reportCommand(),
+		a.configCommand(),
 	)
 	return root
 }
@@ -184,7 +193,8 @@ func envOf(flag string) string {
 
 // applyEnv sets every flag not given on the command line from its environment variable.
 // applyRetestProfile makes the findings a run reveals fall due within the retest deadline of
-// the profile --retest-profile names, unless --finding-due (or its variable) says otherwise.
+// the profile --retest-profile names, unless --finding-due (or its variable, or serve's server
+// configuration) says otherwise.
 func (a *app) applyRetestProfile(cmd *cobra.Command) error {
 	if a.retestProfile == "" {
 		return nil
@@ -193,7 +203,8 @@ func (a *app) applyRetestProfile(cmd *cobra.Command) error {
 	if err != nil {
 		return fmt.Errorf("--retest-profile: %w", err)
 	}
-	if f := cmd.Flag("finding-due"); (f != nil && f.Changed) || a.getenv(envOf("finding-due")) != "" {
+	_, inFile := a.serverConfig.Value("findings.due")
+	if f := cmd.Flag("finding-due"); (f != nil && f.Changed) || a.getenv(envOf("finding-due")) != "" || inFile {
 		return nil
 	}
 	if p.RetestWithin > 0 {

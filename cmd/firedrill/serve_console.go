@@ -29,6 +29,9 @@ type consoleOptions struct {
 	oidcRoleClaim, oidcUser    string
 	oidcRoleMap                []string
 	oidcScopes                 []string
+	// oidcSecretEnv names the variable holding the client secret; default
+	// FIREDRILL_OIDC_CLIENT_SECRET.
+	oidcSecretEnv string
 	// shiftedHistory: serve --demo recorded the history on a shifted clock; the pages say so.
 	shiftedHistory bool
 }
@@ -40,6 +43,7 @@ func (o *consoleOptions) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.oidcIssuer, "oidc-issuer", "", "the bank's OpenID Connect identity provider (issuer URL); without it the console offers local accounts only (env FIREDRILL_OIDC_ISSUER)")
 	fs.StringVar(&o.oidcClientID, "oidc-client-id", "", "firedrill's client ID at the identity provider (env FIREDRILL_OIDC_CLIENT_ID)")
 	fs.StringVar(&o.oidcSecretFile, "oidc-client-secret-file", "", "file holding the client secret (env FIREDRILL_OIDC_CLIENT_SECRET_FILE); or give the secret itself in "+envOIDCClientSecret+"; never as a flag")
+	fs.StringVar(&o.oidcSecretEnv, "oidc-client-secret-env", envOIDCClientSecret, "the name of the environment variable holding the client secret (env FIREDRILL_OIDC_CLIENT_SECRET_ENV)")
 	fs.StringVar(&o.oidcRedirectURL, "oidc-redirect-url", "", "firedrill's /auth/callback as browsers reach it, registered at the provider, e.g. https://firedrill.bank.example/auth/callback (env FIREDRILL_OIDC_REDIRECT_URL)")
 	fs.StringVar(&o.oidcRoleClaim, "oidc-role-claim", console.DefaultRoleClaim, "the ID token claim mapped to roles (env FIREDRILL_OIDC_ROLE_CLAIM)")
 	fs.StringArrayVar(&o.oidcRoleMap, "oidc-role-map", nil, "group=role[,role]: a value of the role claim and the firedrill roles it gives; repeat (env FIREDRILL_OIDC_ROLE_MAP, one mapping)")
@@ -54,7 +58,7 @@ func (a *app) console(ctl *control.Control, o consoleOptions) (*console.Console,
 			return pages.New(pages.Config{Control: ctl, Caller: caller, CSRFToken: csrf, Clock: clock.Real{}, Logger: a.logger, ShiftedHistory: o.shiftedHistory})
 		}}
 	if o.oidcIssuer != "" {
-		secret, err := a.oidcClientSecret(o.oidcSecretFile)
+		secret, err := a.oidcClientSecret(o.oidcSecretEnv, o.oidcSecretFile)
 		if err != nil {
 			return nil, err
 		}
@@ -70,15 +74,19 @@ func (a *app) console(ctl *control.Control, o consoleOptions) (*console.Console,
 	return console.New(cfg)
 }
 
-// oidcClientSecret reads the client secret from FIREDRILL_OIDC_CLIENT_SECRET or file ("" for a
-// public client). Both given is a mistake worth stopping for.
-func (a *app) oidcClientSecret(file string) (string, error) {
-	env := a.getenv(envOIDCClientSecret)
+// oidcClientSecret reads the client secret from the variable envName (FIREDRILL_OIDC_CLIENT_SECRET
+// unless --oidc-client-secret-env names another) or file ("" for a public client). Both given
+// is a mistake worth stopping for.
+func (a *app) oidcClientSecret(envName, file string) (string, error) {
+	if envName == "" {
+		envName = envOIDCClientSecret
+	}
+	env := a.getenv(envName)
 	if file == "" {
 		return env, nil
 	}
 	if env != "" {
-		return "", errors.New("the OIDC client secret is given twice: set " + envOIDCClientSecret + " or --oidc-client-secret-file, not both")
+		return "", errors.New("the OIDC client secret is given twice: set " + envName + " or --oidc-client-secret-file, not both")
 	}
 	b, err := os.ReadFile(file)
 	if err != nil {

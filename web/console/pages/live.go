@@ -191,10 +191,10 @@ func (h *handler) liveView(q *req, v *control.RunView) (string, string, any, err
 			d.T1 = v.Run.T1.UTC().Format(time.RFC3339Nano)
 		}
 		elapsed := end.Sub(*v.Run.T0)
-		d.Clock = clockText(elapsed)
+		d.Clock = clockText(elapsed, v.Run.T1 != nil)
 		d.Over = d.Objective != nil && elapsed > time.Duration(d.Objective.RTOObjectiveMS)*time.Millisecond
 	} else {
-		d.Clock = clockText(0)
+		d.Clock = clockText(0, false)
 	}
 	return "live", "live.title", d, nil
 }
@@ -230,12 +230,16 @@ func latestAttempts(steps []control.StepView) []control.StepView {
 	return out
 }
 
-// clockText is an elapsed time as a clock shows it: H:MM:SS.
-func clockText(d time.Duration) string {
+// clockText is an elapsed time as a clock shows it: H:MM:SS while it runs, and to the
+// millisecond once stopped at T1 (a recovery under a second would otherwise read 0:00:00).
+func clockText(d time.Duration, stopped bool) string {
 	if d < 0 {
 		d = 0
 	}
 	s := int64(d / time.Second)
+	if stopped {
+		return fmt.Sprintf("%d:%02d:%02d.%03d", s/3600, s/60%60, s%60, int64(d/time.Millisecond)%1000)
+	}
 	return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
 }
 

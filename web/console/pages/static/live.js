@@ -34,9 +34,15 @@
     return (n < 10 ? '0' : '') + n;
   }
 
-  function clockText(ms) {
-    var s = Math.max(0, Math.floor(ms / 1000));
-    return Math.floor(s / 3600) + ':' + pad(Math.floor(s / 60) % 60) + ':' + pad(s % 60);
+  // H:MM:SS while it runs; to the millisecond once stopped at T1, as the server writes it.
+  function clockText(ms, stopped) {
+    ms = Math.max(0, Math.floor(ms));
+    var s = Math.floor(ms / 1000);
+    var text = Math.floor(s / 3600) + ':' + pad(Math.floor(s / 60) % 60) + ':' + pad(s % 60);
+    if (stopped) {
+      text += '.' + ('00' + (ms % 1000)).slice(-3);
+    }
+    return text;
   }
 
   // As the server writes it (15:04:05 in the reader's zone), in either language.
@@ -53,7 +59,7 @@
       return;
     }
     var elapsed = (t1 !== null ? t1 : Date.now() + skew) - t0;
-    clock.textContent = clockText(elapsed);
+    clock.textContent = clockText(elapsed, t1 !== null);
     note.textContent = note.getAttribute(t1 !== null ? 'data-stopped' : 'data-running');
     if (badge && !isNaN(objective)) {
       var over = elapsed > objective;
@@ -97,10 +103,10 @@
     if (!run.abortable && abort) {
       abort.parentNode.removeChild(abort);
     }
-    // The last approval came: the run no longer waits for one.
-    var approvalWait = document.getElementById('approval-wait');
-    if (run.state !== 'awaiting_approval' && approvalWait) {
-      approvalWait.parentNode.removeChild(approvalWait);
+    // Once approved (or ended), the run no longer waits for the roles the page named.
+    var waiting = document.getElementById('approval-wait');
+    if (waiting && run.state !== 'awaiting_approval') {
+      waiting.parentNode.removeChild(waiting);
     }
     tick();
   }
