@@ -30,13 +30,20 @@ type Options struct {
 	Days int
 	// Seed makes the schedules reproducible [1].
 	Seed uint64
+	// Clustered: every schedule fires at the same instant (09:00 UTC on the 1st of each month),
+	// the co-due case; otherwise each fires at a random day, hour and minute (uniform).
+	Clustered bool
 	// Progress, optional, is told how far the simulation got.
 	Progress func(done, total int)
 }
 
 // Report is what a measurement found.
 type Report struct {
-	Schedules, Fires, Passes  int
+	Layout                   string
+	Schedules, Fires, Passes int
+	// Expected is the fires the period holds; Duplicates counts fires whose run was reported
+	// more than once (exactly-once means Fires == Expected and Duplicates == 0).
+	Expected, Duplicates      int
 	Wall, CPU                 time.Duration
 	FiresPerSecond            float64
 	SkewP50, SkewP99, SkewMax time.Duration
@@ -45,9 +52,19 @@ type Report struct {
 // Markdown renders the report as a table.
 func (r *Report) Markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "| schedules | fires | passes | wall | CPU | fires/s | skew p50 | skew p99 | skew max |\n")
-	fmt.Fprintf(&b, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-	fmt.Fprintf(&b, "| %d | %d | %d | %s | %s | %.0f | %s | %s | %s |\n", r.Schedules, r.Fires, r.Passes,
+	b.WriteString(MarkdownHeader)
+	b.WriteString(r.MarkdownRow())
+	return b.String()
+}
+
+// MarkdownHeader is the head of the table MarkdownRow adds a line to.
+const MarkdownHeader = "| layout | schedules | fires (expected) | duplicates | passes | wall | CPU | fires/s | skew p50 | skew p99 | skew max |\n" +
+	"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+
+// MarkdownRow is the report as one line of the MarkdownHeader table.
+func (r *Report) MarkdownRow() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "| %s | %d | %d (%d) | %d | %d | %s | %s | %.0f | %s | %s | %s |\n", r.Layout, r.Schedules, r.Fires, r.Expected, r.Duplicates, r.Passes,
 		r.Wall.Round(time.Millisecond), r.CPU.Round(time.Millisecond), r.FiresPerSecond,
 		r.SkewP50.Round(time.Microsecond), r.SkewP99.Round(time.Microsecond), r.SkewMax.Round(time.Microsecond))
 	return b.String()
@@ -79,7 +96,7 @@ const planSource = `plan "bench" {
 }
 `
 
-func estateSource(n int, seed uint64) []byte {
+func estateSource(n int, seed uint64, clustered bool) []byte {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	zones := []string{"Asia/Seoul", "Europe/London", "America/New_York", "UTC"}
 	var b strings.Builder
@@ -107,6 +124,10 @@ service "svc" {
 }
 `)
 	for i := range n {
+		if clustered {
+			fmt.Fprintf(&b, "schedule \"s%05d\" {\n  plan = \"bench.hcl\"\n  cron = \"0 9 1 * *\"\n  time_zone = \"UTC\"\n}\n", i)
+			continue
+		}
 		fmt.Fprintf(&b, "schedule \"s%05d\" {\n  plan = \"bench.hcl\"\n  cron = \"%d %d %d * *\"\n  time_zone = %q\n}\n",
 			i, rng.IntN(60), rng.IntN(24), 1+rng.IntN(28), zones[rng.IntN(len(zones))])
 	}
@@ -130,14 +151,10 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 		}
 		opt.DatabaseURL = "sqlite:" + filepath.Join(opt.Dir, "bench.db")
 	}
-	src := estateSource(opt.Schedules, opt.Seed)
+	src := estateSource(opt.Schedules, opt.Seed, opt.Clustered)
 	cfg, diags := drills.ParseEstate(src, "bench.hcl")
 	if diags.HasErrors() {
 		return nil, diags
-	}
-	plan, pdiags := drills.ParsePlan([]byte(planSource), "bench.hcl")
-	if pdiags.HasErrors() {
-		return nil, pdiags
 	}
 	start := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
 	end := start.AddDate(0, 0, opt.Days)
@@ -153,14 +170,23 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	var mu sync.Mutex
 	var passStart time.Time
 	var skews []time.Duration
+	reported := make(map[string]int)
 	s, err := scheduler.New(scheduler.Config{
 		Store: st, Estate: cfg, EstateSource: src, Clock: clk, Owner: "bench",
-		LoadPlan: func(string) (*drills.Plan, []byte, error) { return plan, []byte(planSource), nil },
+		// Parsed at each call, as the product's loader reads and parses the plan's file.
+		LoadPlan: func(string) (*drills.Plan, []byte, error) {
+			plan, diags := drills.ParsePlan([]byte(planSource), "bench.hcl")
+			if diags.HasErrors() {
+				return nil, nil, diags
+			}
+			return plan, []byte(planSource), nil
+		},
 		// The clock jumps from fire to fire, days apart: a lease and a grace longer than any jump.
 		LeaseFor: 365 * 24 * time.Hour, Tick: time.Hour, MissedGrace: 24 * time.Hour,
-		OnFire: func(context.Context, *store.Run) {
+		OnFire: func(_ context.Context, run *store.Run) {
 			mu.Lock()
 			skews = append(skews, time.Since(passStart))
+			reported[run.ScheduleName+"@"+run.FireTime.Format(time.RFC3339)]++
 			mu.Unlock()
 		},
 	})
@@ -196,7 +222,19 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 		}
 	}
 	wall := time.Since(wall0)
-	rep := &Report{Schedules: opt.Schedules, Fires: len(skews), Passes: len(instants), Wall: wall, CPU: cpuTime() - cpu0}
+	rep := &Report{Layout: "uniform", Schedules: opt.Schedules, Fires: len(reported), Passes: len(instants), Wall: wall, CPU: cpuTime() - cpu0}
+	if opt.Clustered {
+		rep.Layout = "clustered"
+	}
+	for _, sch := range cfg.Schedules {
+		// The first fire is anchored after the start: one at the start itself is not expected.
+		rep.Expected += len(cfg.Fires(sch, start, end))
+	}
+	for _, n := range reported {
+		if n > 1 {
+			rep.Duplicates++
+		}
+	}
 	rep.FiresPerSecond = float64(rep.Fires) / wall.Seconds()
 	slices.Sort(skews)
 	if n := len(skews); n > 0 {

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/firedrill/firedrill/bench/scheduler"
+	"github.com/firedrill/firedrill/orchestrator/store/storetest"
 )
 
 // Environment variables that size the measurement.
@@ -67,5 +69,58 @@ func BenchmarkSchedulerScale(b *testing.B) {
 		}
 		b.ReportMetric(rep.FiresPerSecond, "fires/s")
 		b.ReportMetric(float64(rep.SkewP99.Microseconds())/1000, "skew-p99-ms")
+	}
+}
+
+// envCoDue lists the schedule counts BenchmarkSchedulerCoDue measures, comma-separated.
+const envCoDue = "FIREDRILL_BENCH_CODUE" // default "1000,10000"
+
+// envLayouts lists the layouts BenchmarkSchedulerCoDue measures: clustered, uniform or both.
+const envLayouts = "FIREDRILL_BENCH_LAYOUTS" // default "clustered,uniform"
+
+// BenchmarkSchedulerCoDue: on PostgreSQL, N schedules firing at one instant (clustered) and N
+// spread over a month (uniform), one month simulated, for each N of FIREDRILL_BENCH_CODUE.
+func BenchmarkSchedulerCoDue(b *testing.B) {
+	sizes := []int{1000, 10000}
+	if v := os.Getenv(envCoDue); v != "" {
+		sizes = nil
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n <= 0 {
+				b.Fatalf("%s=%q: want positive integers separated by commas", envCoDue, v)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	layouts := []bool{true, false}
+	switch v := os.Getenv(envLayouts); v {
+	case "", "clustered,uniform":
+	case "clustered":
+		layouts = []bool{true}
+	case "uniform":
+		layouts = []bool{false}
+	default:
+		b.Fatalf("%s=%q: want clustered, uniform or clustered,uniform", envLayouts, v)
+	}
+	for range b.N {
+		md := scheduler.MarkdownHeader
+		for _, n := range sizes {
+			for _, clustered := range layouts {
+				rep, err := scheduler.Run(context.Background(), scheduler.Options{
+					DatabaseURL: storetest.NewDatabase(b), Schedules: n, Days: 31, Clustered: clustered,
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				fmt.Fprint(os.Stderr, rep.MarkdownRow())
+				md += rep.MarkdownRow()
+			}
+		}
+		fmt.Print(md)
+		if out := os.Getenv(envOut); out != "" {
+			if err := os.WriteFile(out, []byte(md), 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 }

@@ -35,8 +35,9 @@ const (
 	// LeaseName is the lease the deciding replica holds.
 	LeaseName = "scheduler"
 	// maxDecisionsPerPass bounds one pass over a schedule after a long downtime; the rest of the
-	// backlog is decided by the following passes.
-	maxDecisionsPerPass = 1000
+	// backlog is decided by the following passes. A schedule's decisions of a pass fit in one
+	// batch (see pass.go).
+	maxDecisionsPerPass = store.MaxScheduleFireBatch
 	// anchorHorizon is how far ahead a new schedule's first fire is looked for.
 	anchorHorizon = 5 * 366 * 24 * time.Hour
 )
@@ -246,31 +247,22 @@ func (s *Scheduler) pass(ctx context.Context) (time.Duration, error) {
 		s.loaded, s.loadedEpoch = true, epoch
 	}
 	now := s.cfg.Clock.Now()
-	var errs []error
-	for _, e := range s.due {
-		if e.never || e.at.After(now) {
-			continue
-		}
-		if err := s.decideDue(ctx, e, now); err != nil {
-			if ctx.Err() != nil {
-				return wait, ctx.Err()
-			}
-			if errors.Is(err, store.ErrLeaseLost) {
-				// Another replica decides from now on; this pass decides nothing more.
-				s.log.WarnContext(ctx, "scheduler lease lost while deciding", "epoch", s.epoch, "err", err)
-				s.held, s.loaded = false, false
-				return wait, nil
-			}
-			errs = append(errs, fmt.Errorf("schedule %s: %w", e.sch.Name, err))
-			e.at = now.Add(s.cfg.Tick) // retried next pass
-		}
+	err = s.decideAllDue(ctx, now)
+	if errors.Is(err, store.ErrLeaseLost) {
+		// Another replica decides from now on; this pass decides nothing more.
+		s.log.WarnContext(ctx, "scheduler lease lost while deciding", "epoch", s.epoch, "err", err)
+		s.held, s.loaded = false, false
+		return wait, nil
+	}
+	if err != nil && ctx.Err() != nil {
+		return wait, ctx.Err()
 	}
 	for _, e := range s.due {
 		if !e.never {
 			wait = min(wait, max(e.at.Sub(now), time.Millisecond))
 		}
 	}
-	return wait, errors.Join(errs...)
+	return wait, err
 }
 
 // dueEntry is when a schedule next needs a decision: its first fire after the last decided one.
@@ -315,12 +307,7 @@ func (s *Scheduler) setDue(e *dueEntry, st *store.Schedule) {
 		e.never = true
 		return
 	}
-	e.at, e.never = time.Time{}, false
-	if first, ok := s.firstFire(e.sch, from); ok {
-		e.at = first
-	} else {
-		e.never = true
-	}
+	s.setDueAfter(e, from)
 }
 
 // watermark is the instant after which a stored schedule's fires are undecided.
@@ -334,42 +321,23 @@ func watermark(st *store.Schedule) (time.Time, bool) {
 	return time.Time{}, false // never fires, or not anchored yet
 }
 
-// decideDue decides the fires of a schedule whose due time has come, and moves it on.
-func (s *Scheduler) decideDue(ctx context.Context, e *dueEntry, now time.Time) error {
-	st, err := s.cfg.Store.ScheduleGet(ctx, e.sch.Name)
-	if errors.Is(err, store.ErrNotFound) {
-		s.synced, s.loaded = false, false
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	more, err := s.decide(ctx, e.sch, st, now)
-	if err != nil {
-		return err
-	}
-	if more {
-		e.at = now // a backlog: carry on at the next pass
-		return nil
-	}
-	if st, err = s.cfg.Store.ScheduleGet(ctx, e.sch.Name); err != nil {
-		return err
-	}
-	s.setDue(e, st)
-	return nil
-}
-
 // sync records the estate's schedules, anchoring new ones at their first fire from now.
 func (s *Scheduler) sync(ctx context.Context) error {
 	now := s.cfg.Clock.Now()
 	defs := make([]store.ScheduleDef, 0, len(s.cfg.Estate.Schedules))
+	planNames := make(map[string]string) // by plan file: many schedules may run one plan
 	for _, sch := range s.cfg.Estate.Schedules {
 		def := store.ScheduleDef{Name: sch.Name, PlanFile: sch.Plan, Spec: specOf(sch)}
-		if plan, _, err := s.cfg.LoadPlan(sch.Plan); err != nil {
-			s.log.ErrorContext(ctx, "schedule's plan does not load; its fires wait until it does", "schedule", sch.Name, "plan_file", sch.Plan, "err", err)
-		} else {
-			def.PlanName = plan.Name
+		name, loaded := planNames[sch.Plan]
+		if !loaded {
+			if plan, _, err := s.cfg.LoadPlan(sch.Plan); err != nil {
+				s.log.ErrorContext(ctx, "schedule's plan does not load; its fires wait until it does", "schedule", sch.Name, "plan_file", sch.Plan, "err", err)
+			} else {
+				name = plan.Name
+			}
+			planNames[sch.Plan] = name
 		}
+		def.PlanName = name
 		if first, ok := s.firstFire(sch, now); ok {
 			def.Anchor = &first
 		}
@@ -443,16 +411,18 @@ type decision struct {
 	reason string
 }
 
-// decide settles the fires of sch after its watermark up to now; more reports a backlog left
-// for the next pass.
-func (s *Scheduler) decide(ctx context.Context, sch *drills.Schedule, st *store.Schedule, now time.Time) (more bool, err error) {
+// decide settles the fires of sch after its watermark up to now, to be recorded in order; more
+// reports a backlog left for the next pass. alive memoizes, for the pass, the replicas alive
+// since a first late fire (co-due schedules share it).
+func (s *Scheduler) decide(ctx context.Context, sch *drills.Schedule, st *store.Schedule, now time.Time,
+	aliveSince map[time.Time][]*store.SchedulerReplica) (ds []decision, more bool, err error) {
 	from, ok := watermark(st)
 	if !ok || !now.After(from) {
-		return false, nil // never fires, nothing new, or the clock stepped back
+		return nil, false, nil // never fires, nothing new, or the clock stepped back
 	}
 	fires := s.cfg.Estate.Fires(sch, from, now)
 	if len(fires) == 0 {
-		return false, nil
+		return nil, false, nil
 	}
 	missedBefore := now.Add(-s.cfg.MissedGrace)
 	// A fire seen late is missed only if no replica was alive at its time. When one was (the
@@ -460,8 +430,12 @@ func (s *Scheduler) decide(ctx context.Context, sch *drills.Schedule, st *store.
 	// runs late: the missed-fire policy is for downtime, not for a change of decider.
 	var alive []*store.SchedulerReplica
 	if fires[0].At.Before(missedBefore) {
-		if alive, err = s.cfg.Store.SchedulerReplicasBetween(ctx, fires[0].At.Add(-s.cfg.Tick), now); err != nil {
-			return false, err
+		var seen bool
+		if alive, seen = aliveSince[fires[0].At]; !seen {
+			if alive, err = s.cfg.Store.SchedulerReplicasBetween(ctx, fires[0].At.Add(-s.cfg.Tick), now); err != nil {
+				return nil, false, err
+			}
+			aliveSince[fires[0].At] = alive
 		}
 	}
 	aliveAt := func(t time.Time) bool {
@@ -488,7 +462,7 @@ func (s *Scheduler) decide(ctx context.Context, sch *drills.Schedule, st *store.
 			}
 		}
 	}
-	ds := make([]decision, 0, min(len(fires), maxDecisionsPerPass))
+	ds = make([]decision, 0, min(len(fires), maxDecisionsPerPass))
 	for i, f := range fires {
 		if len(ds) == maxDecisionsPerPass {
 			break
@@ -512,12 +486,7 @@ func (s *Scheduler) decide(ctx context.Context, sch *drills.Schedule, st *store.
 		}
 		ds = append(ds, d)
 	}
-	for _, d := range ds {
-		if err := s.record(ctx, sch, d); err != nil {
-			return false, err
-		}
-	}
-	return len(ds) < len(fires), nil
+	return ds, len(ds) < len(fires), nil
 }
 
 func pausedReason(st *store.Schedule) string {
@@ -528,66 +497,31 @@ func pausedReason(st *store.Schedule) string {
 	return r
 }
 
-// record stores one decision (with its run) and logs it.
-func (s *Scheduler) record(ctx context.Context, sch *drills.Schedule, d decision) error {
-	p := &store.ScheduleFireParams{
-		Schedule: sch.Name, FireTime: d.fire.At, Decision: d.kind, Reason: d.reason, DecidedBy: s.cfg.Owner,
-		Lease: LeaseName, LeaseEpoch: s.epoch, At: s.cfg.Clock.Now(),
-	}
-	if next, ok := s.cfg.Estate.NextFire(sch, d.fire.At); ok {
-		p.NextFireTime = &next.At
-	}
-	if d.kind == store.FireRun {
-		run, err := s.runParams(ctx, sch, d.fire)
-		if err != nil {
-			return fmt.Errorf("fire at %s: %w", d.fire.At.Format(time.RFC3339), err)
-		}
-		p.Run = run
-	}
-	res, err := s.cfg.Store.ScheduleFire(ctx, p)
-	if err != nil {
-		return err
-	}
-	runID := ""
-	if res.Run != nil {
-		runID = res.Run.ID
-	}
-	attrs := []any{"run_id", runID, "schedule", sch.Name, "fire_time", res.Fire.FireTime,
-		"fire_local", d.fire.Local.Format("2006-01-02 15:04 MST"), "decision", res.Fire.Decision}
-	if res.Fire.Reason != "" {
-		attrs = append(attrs, "reason", res.Fire.Reason)
-	}
-	if !res.Created {
-		s.log.DebugContext(ctx, "schedule fire already decided", append(attrs, "decided_by", res.Fire.DecidedBy)...)
-		return nil
-	}
-	s.log.InfoContext(ctx, "schedule fire decided", attrs...)
-	if res.Run != nil && s.cfg.OnFire != nil {
-		s.cfg.OnFire(ctx, res.Run)
-	}
-	return nil
-}
-
-// runParams records the estate and the plan as a manual submission does, so that a worker can
-// execute the run from the store alone, and returns the run to create.
-func (s *Scheduler) runParams(ctx context.Context, sch *drills.Schedule, f drills.Fire) (*store.RunInsertParams, error) {
+// savePlan loads and validates sch's plan and records it, with the estate, as a manual
+// submission does, so that a worker can execute the runs from the store alone.
+func (s *Scheduler) savePlan(ctx context.Context, sch *drills.Schedule) (*drills.Plan, *store.PlanRecord, error) {
 	plan, src, err := s.cfg.LoadPlan(sch.Plan)
 	if err != nil {
-		return nil, fmt.Errorf("load plan %s: %w", sch.Plan, err)
+		return nil, nil, fmt.Errorf("load plan %s: %w", sch.Plan, err)
 	}
 	if diags := drills.ValidatePlanWith(s.cfg.Estate, plan, drills.ValidateOptions{}); diags.HasErrors() {
-		return nil, fmt.Errorf("plan %s is not valid against the estate: %w", sch.Plan, diags)
+		return nil, nil, fmt.Errorf("plan %s is not valid against the estate: %w", sch.Plan, diags)
 	}
 	if !s.estateSent {
 		if err := s.cfg.Store.EstateSave(ctx, s.cfg.Estate, s.cfg.EstateSource); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		s.estateSent = true
 	}
 	rec, err := s.cfg.Store.PlanSave(ctx, store.PlanSaveParams{Name: plan.Name, File: plan.File, Source: src, SHA256: plan.SHA256})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	return plan, rec, nil
+}
+
+// runParams is the run a fire of sch creates.
+func (s *Scheduler) runParams(sch *drills.Schedule, f drills.Fire, plan *drills.Plan, rec *store.PlanRecord) *store.RunInsertParams {
 	p := &store.RunInsertParams{
 		PlanID: rec.ID, PlanName: plan.Name, EstateSHA256: s.estateSHA, FromSite: plan.From, ToSite: plan.To,
 		RequestedBy: drills.Actor{Kind: drills.ActorSchedule, Name: sch.Name}, State: drills.RunPending,
@@ -603,5 +537,5 @@ func (s *Scheduler) runParams(ctx context.Context, sch *drills.Schedule, f drill
 		deadline := f.At.Add(within)
 		p.ApprovalDeadline = &deadline
 	}
-	return p, nil
+	return p
 }

@@ -101,16 +101,34 @@ func checkRunInsert(p *RunInsertParams) error {
 
 // runInsertTx creates the run checked by checkRunInsert and its run_created event in tx.
 func (s *Store) runInsertTx(tx *gorm.DB, p *RunInsertParams, now time.Time) (*runModel, error) {
-	state := p.State
-	if state == "" {
-		state = drills.RunPending
-	}
 	var shas []string
 	if err := tx.Table("plans").Where("id = ?", p.PlanID).Pluck("sha256", &shas).Error; err != nil {
 		return nil, err
 	}
 	if len(shas) == 0 {
 		return nil, fmt.Errorf("plan %s: %w", p.PlanID, ErrNotFound)
+	}
+	m, err := s.newRunModel(p, shas[0], now)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Create(m).Error; err != nil {
+		if errors.Is(err, gorm.ErrForeignKeyViolated) {
+			return nil, fmt.Errorf("plan %s: %w", p.PlanID, ErrNotFound)
+		}
+		return nil, err
+	}
+	if err := appendEvent(tx, m.ID, now, EventRunCreated, "", "", runCreatedData(p, m)); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// newRunModel is the row of a new run checked by checkRunInsert whose plan has planSHA.
+func (s *Store) newRunModel(p *RunInsertParams, planSHA string, now time.Time) (*runModel, error) {
+	state := p.State
+	if state == "" {
+		state = drills.RunPending
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
@@ -120,7 +138,7 @@ func (s *Store) runInsertTx(tx *gorm.DB, p *RunInsertParams, now time.Time) (*ru
 		ID:               id.String(),
 		PlanID:           p.PlanID,
 		PlanName:         p.PlanName,
-		PlanSHA256:       shas[0],
+		PlanSHA256:       planSHA,
 		EstateSHA256:     p.EstateSHA256,
 		FromSite:         p.FromSite,
 		ToSite:           p.ToSite,
@@ -146,16 +164,16 @@ func (s *Store) runInsertTx(tx *gorm.DB, p *RunInsertParams, now time.Time) (*ru
 		name := p.ScheduleName
 		m.ScheduleName = &name
 	}
-	if err := tx.Create(&m).Error; err != nil {
-		if errors.Is(err, gorm.ErrForeignKeyViolated) {
-			return nil, fmt.Errorf("plan %s: %w", p.PlanID, ErrNotFound)
-		}
-		return nil, err
-	}
+	return &m, nil
+}
+
+// runCreatedData is the data of a new run's run_created event.
+func runCreatedData(p *RunInsertParams, m *runModel) map[string]any {
+	state := drills.RunState(m.State)
 	data := map[string]any{
 		"plan_id": p.PlanID, "plan_name": p.PlanName, "state": state,
 		"from_site": p.FromSite, "to_site": p.ToSite, "requested_by": p.RequestedBy,
-		"firedrill_version": s.version, "firedrill_commit": s.commit,
+		"firedrill_version": m.FiredrillVersion, "firedrill_commit": m.FiredrillCommit,
 	}
 	if p.Forced {
 		data["forced"] = true
@@ -170,10 +188,7 @@ func (s *Store) runInsertTx(tx *gorm.DB, p *RunInsertParams, now time.Time) (*ru
 	if m.ApprovalDeadline != nil {
 		data["approval_deadline"] = m.ApprovalDeadline
 	}
-	if err := appendEvent(tx, m.ID, now, EventRunCreated, "", "", data); err != nil {
-		return nil, err
-	}
-	return &m, nil
+	return data
 }
 
 // RunClaimParams are the arguments of RunClaim.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -316,36 +317,14 @@ type ScheduleFireResult struct {
 // times. A fire is decided once: if it already was, nothing changes and the first decision is
 // returned with Created false; this is not an error.
 func (s *Store) ScheduleFire(ctx context.Context, p *ScheduleFireParams) (*ScheduleFireResult, error) {
-	if p == nil || p.Schedule == "" || p.FireTime.IsZero() {
-		return nil, errors.New("schedule fire: Schedule and FireTime are required")
+	c, err := checkScheduleFire(p)
+	if err != nil {
+		return nil, err
 	}
-	fire := utcMS(p.FireTime)
-	op := fmt.Sprintf("schedule fire %s at %s", p.Schedule, fire.Format(time.RFC3339))
-	switch p.Decision {
-	case FireRun:
-		if p.Run == nil {
-			return nil, fmt.Errorf("%s: decision %s needs Run", op, p.Decision)
-		}
-	case FireSkippedMissed, FireSkippedBlackout, FireSkippedPaused, FireSuperseded:
-		if p.Run != nil {
-			return nil, fmt.Errorf("%s: decision %s creates no run", op, p.Decision)
-		}
-	default:
-		return nil, fmt.Errorf("%s: decision %q is not one of %s, %s, %s, %s, %s", op, p.Decision,
-			FireRun, FireSkippedMissed, FireSkippedBlackout, FireSkippedPaused, FireSuperseded)
-	}
-	var runParams RunInsertParams
-	if p.Run != nil {
-		runParams = *p.Run
-		runParams.ScheduleName = p.Schedule
-		runParams.FireTime = &fire
-		if err := checkRunInsert(&runParams); err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
-		}
-	}
+	fire, op, runParams := c.fire, c.op, c.run
 	at := s.now(p.At)
 	res := &ScheduleFireResult{}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if p.Lease != "" {
 			if err := s.checkLeaseHeld(tx, p.Lease, p.DecidedBy, p.LeaseEpoch, at); err != nil {
 				return err
@@ -373,7 +352,7 @@ func (s *Store) ScheduleFire(ctx context.Context, p *ScheduleFireParams) (*Sched
 		}
 		res.Created = true
 		if p.Run != nil {
-			rm, err := s.runInsertTx(tx, &runParams, at)
+			rm, err := s.runInsertTx(tx, runParams, at)
 			if err != nil {
 				return fmt.Errorf("run: %w", err)
 			}
@@ -398,6 +377,47 @@ func (s *Store) ScheduleFire(ctx context.Context, p *ScheduleFireParams) (*Sched
 		return nil, fmt.Errorf("%s: %w", op, translate(err))
 	}
 	return res, nil
+}
+
+// checkedFire is a ScheduleFireParams that checkScheduleFire accepted.
+type checkedFire struct {
+	p *ScheduleFireParams
+	// fire is the fire time as stored; op names the fire in errors.
+	fire time.Time
+	op   string
+	// run is the run to create (p.Run with the fire set), nil for a decision that creates none.
+	run *RunInsertParams
+}
+
+func checkScheduleFire(p *ScheduleFireParams) (*checkedFire, error) {
+	if p == nil || p.Schedule == "" || p.FireTime.IsZero() {
+		return nil, errors.New("schedule fire: Schedule and FireTime are required")
+	}
+	c := &checkedFire{p: p, fire: utcMS(p.FireTime)}
+	c.op = fmt.Sprintf("schedule fire %s at %s", p.Schedule, c.fire.Format(time.RFC3339))
+	switch p.Decision {
+	case FireRun:
+		if p.Run == nil {
+			return nil, fmt.Errorf("%s: decision %s needs Run", c.op, p.Decision)
+		}
+	case FireSkippedMissed, FireSkippedBlackout, FireSkippedPaused, FireSuperseded:
+		if p.Run != nil {
+			return nil, fmt.Errorf("%s: decision %s creates no run", c.op, p.Decision)
+		}
+	default:
+		return nil, fmt.Errorf("%s: decision %q is not one of %s, %s, %s, %s, %s", c.op, p.Decision,
+			FireRun, FireSkippedMissed, FireSkippedBlackout, FireSkippedPaused, FireSuperseded)
+	}
+	if p.Run != nil {
+		run := *p.Run
+		run.ScheduleName = p.Schedule
+		run.FireTime = &c.fire
+		if err := checkRunInsert(&run); err != nil {
+			return nil, fmt.Errorf("%s: %w", c.op, err)
+		}
+		c.run = &run
+	}
+	return c, nil
 }
 
 func loadFire(tx *gorm.DB, schedule string, fire time.Time, res *ScheduleFireResult) error {
@@ -488,4 +508,19 @@ func (s *Store) checkLeaseHeld(tx *gorm.DB, name, owner string, epoch int64, now
 		return fmt.Errorf("lease %s of %q expired at %s: %w", name, owner, cur.ExpiresAt.UTC().Format(time.RFC3339Nano), ErrLeaseLost)
 	}
 	return nil
+}
+
+// ScheduleGetMany returns the stored schedules of names, by name; names not stored are absent.
+func (s *Store) ScheduleGetMany(ctx context.Context, names []string) (map[string]*Schedule, error) {
+	out := make(map[string]*Schedule, len(names))
+	for chunk := range slices.Chunk(names, 1000) {
+		var ms []scheduleModel
+		if err := s.db.WithContext(ctx).Where("name IN ?", chunk).Find(&ms).Error; err != nil {
+			return nil, fmt.Errorf("schedule get of %d: %w", len(names), translate(err))
+		}
+		for i := range ms {
+			out[ms[i].Name] = scheduleOf(&ms[i])
+		}
+	}
+	return out, nil
 }
