@@ -59,9 +59,14 @@ func (h *handler) dashboard(q *req) (string, string, any, error) {
 		d.Profiles = profiles
 		d.Profile = q.r.URL.Query().Get("profile")
 		if !slices.ContainsFunc(profiles, func(p control.ProfileSummary) bool { return p.ID == d.Profile }) {
+			// By default the first profile that speaks the reader's language, so that a Korean
+			// page does not open on a profile whose reasons are English.
 			d.Profile = ""
 			if len(profiles) > 0 {
 				d.Profile = profiles[0].ID
+			}
+			if i := slices.IndexFunc(profiles, func(p control.ProfileSummary) bool { return slices.Contains(p.Languages, q.lang) }); i >= 0 {
+				d.Profile = profiles[i].ID
 			}
 		}
 	}

@@ -109,6 +109,18 @@ func TestDashboard(t *testing.T) {
 	}
 }
 
+// Without a chosen profile the dashboard opens on the first one that speaks the reader's
+// language: a Korean page on kr-efsr, whose reasons are Korean, not on eu-dora's English.
+func TestDashboardDefaultsToAProfileInTheReadersLanguage(t *testing.T) {
+	t.Parallel()
+	c := setup(t)
+	for lang, want := range map[string]string{"ko": "kr-efsr 2027", "en": "eu-dora 2027"} {
+		if body := c.get(t, drills.RoleCompliance, "/", "Accept-Language", lang).body; !strings.Contains(body, want) {
+			t.Errorf("the %s dashboard does not open on %s:\n%s", lang, want, excerpt(body))
+		}
+	}
+}
+
 // A server started without an estate still shows its dashboard (approvals, findings), saying
 // why there are no services, instead of failing the page with a conflict.
 func TestDashboardWithoutAnEstate(t *testing.T) {
