@@ -206,6 +206,11 @@ var messages = map[string][2]string{
 	"notice.done":       {"Done: %s.", "완료: %s."},
 	"demo.banner_title": {"Demo.", "데모."},
 	"demo.banner":       {"This history was produced by really running drills against simulated sites, on a clock shifted back: the dates spread them over the past year.", "이 기록은 모의 사이트를 대상으로 실제 훈련을 실행해 만든 것이며, 시계를 과거로 옮겨 지난 1년에 걸친 날짜로 기록했습니다."},
+	"role.admin":        {"Administrator", "관리자"},
+	"role.sre":          {"SRE", "SRE(운영)"},
+	"role.compliance":   {"Compliance officer", "준법감시인"},
+	"role.auditor":      {"Auditor", "감사인"},
+	"role.viewer":       {"Viewer", "조회자"},
 	"common.more":       {"Next page", "다음 페이지"},
 	"common.all":        {"All", "전체"},
 	"common.filter":     {"Filter", "필터"},
@@ -221,6 +226,23 @@ func addMessages(m map[string][2]string) {
 		}
 		messages[k] = v
 	}
+}
+
+// roleText names a role as people read it; a role the console does not know shows its key.
+func roleText(lang, role string) string {
+	if _, ok := messages["role."+role]; ok {
+		return tr(lang, "role."+role)
+	}
+	return role
+}
+
+// roleList names roles, in their order, joined.
+func roleList(lang string, roles []string) string {
+	names := make([]string, len(roles))
+	for i, r := range roles {
+		names[i] = roleText(lang, r)
+	}
+	return strings.Join(names, ", ")
 }
 
 // tr returns the text of key in lang.
@@ -335,8 +357,9 @@ func templateFuncs() template.FuncMap {
 			if len(roles) == 0 {
 				return tr(v.Lang, "err.no_role")
 			}
-			return strings.Join(roles, ", ")
+			return roleList(v.Lang, roles)
 		},
+		"role": func(v *view, role string) string { return roleText(v.Lang, role) },
 		"size": sizeText,
 		"mark": func(s any) string { return stepMark(drills.StepState(fmt.Sprint(s))) },
 		"comp": func(v *view, s drills.ComplianceStatus) compliance { return compliance{V: v, Status: s} },

@@ -153,8 +153,12 @@ func TestApprovals(t *testing.T) {
 	id := c.submit(t)
 	inbox := c.get(t, "sre2", "/approvals", "Accept-Language", "en").body
 	if !strings.Contains(inbox, `action="/approvals/`+id+`/approve"`) || !strings.Contains(inbox, `name="csrf_token" value="`+csrfToken+`"`) ||
-		!strings.Contains(inbox, "sre, compliance") || !strings.Contains(inbox, "auth, payments, remittance") || !strings.Contains(inbox, "wait-allocations") {
+		!strings.Contains(inbox, "SRE, Compliance officer") || !strings.Contains(inbox, "auth, payments, remittance") || !strings.Contains(inbox, "wait-allocations") {
 		t.Fatalf("sre2's inbox has no approve form with the CSRF token and the missing roles:\n%s", excerpt(inbox))
+	}
+	// The roles as people read them, in Korean too.
+	if ko := c.get(t, "sre2", "/approvals", "Accept-Language", "ko").body; !strings.Contains(ko, "SRE(운영), 준법감시인") {
+		t.Errorf("the Korean inbox does not name the missing roles in Korean:\n%s", excerpt(ko))
 	}
 	if own := c.get(t, drills.RoleSRE, "/approvals").body; strings.Contains(own, `action="/approvals/`+id+`/approve"`) {
 		t.Errorf("the requester is offered to approve their own run")
