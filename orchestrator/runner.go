@@ -13,6 +13,7 @@ import (
 
 	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/internal/clock"
+	"github.com/firedrill/firedrill/internal/metrics"
 	"github.com/firedrill/firedrill/orchestrator/actions"
 	"github.com/firedrill/firedrill/orchestrator/notify"
 	"github.com/firedrill/firedrill/orchestrator/store"
@@ -72,6 +73,8 @@ type RunnerConfig struct {
 	// LagInterval is how often replication lag is measured for max_replication_lag.
 	// Defaults to 5s.
 	LagInterval time.Duration
+	// Metrics records step durations and run ends. Optional (nil records nothing).
+	Metrics *metrics.Metrics
 }
 
 // Runner executes runs.
@@ -700,6 +703,7 @@ func (x *execution) runStep(ctx context.Context, seq int, inst drills.StepInstan
 	}); err != nil {
 		return fmt.Errorf("record result of step %s: %w", inst.Key, err)
 	}
+	x.r.cfg.Metrics.StepFinished(step.Action, string(state), ended.Sub(started))
 	if runErr != nil {
 		log.WarnContext(ctx, "step "+string(state), "err", msg, "took", ended.Sub(started).String())
 		return &stepFailure{key: inst.Key, err: runErr}

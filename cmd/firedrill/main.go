@@ -28,6 +28,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/firedrill/firedrill/internal/metrics"
 	"github.com/firedrill/firedrill/orchestrator/store"
 	"github.com/firedrill/firedrill/profiles"
 )
@@ -69,6 +70,9 @@ type app struct {
 	retestProfile string
 	// api says which server the API commands talk to and where their token is.
 	api apiFlags
+	// metrics is what serve records its Prometheus series into; nil for every other command
+	// (and for serve --demo's history, recorded before it is set).
+	metrics *metrics.Metrics
 }
 
 // run is the CLI's entry point: it runs one command and returns the process's exit code.
