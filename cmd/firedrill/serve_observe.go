@@ -22,9 +22,13 @@ func replicaOwner() string {
 // registerStoreMetrics adds the store collector (runs by state, leases, RTO/RPO, overdue
 // services, the outbox) to serve's metrics.
 func (a *app) registerStoreMetrics(st *store.Store, est *serveEstate) error {
-	cfg := metrics.CollectorConfig{Store: st, Leases: []string{scheduler.LeaseName}, Logger: a.logger}
+	cfg := metrics.CollectorConfig{Store: st, Logger: a.logger}
 	if est != nil {
 		cfg.Estate = est.cfg
+		// Without schedules nobody takes the scheduler lease: its absence is no alert.
+		if len(est.cfg.Schedules) > 0 {
+			cfg.Leases = []string{scheduler.LeaseName}
+		}
 	}
 	c, err := metrics.NewCollector(cfg)
 	if err != nil {

@@ -44,6 +44,17 @@ const (
 	NameStoreUp                = "firedrill_store_up"
 )
 
+// Names lists every metric name firedrill exports (histograms add _bucket, _sum and _count),
+// the Go runtime's and the process's aside.
+func Names() []string {
+	return []string{
+		NameRuns, NameRunsOrphaned, NameRunsFinished, NameRunLeaseHolders, NameLeaseHeld, NameStepDuration,
+		NameServiceRTO, NameServiceRPO, NameServiceRTOObjective, NameServiceRPOObjective, NameServiceMeasuredAt,
+		NameServiceOverdue, NameServicesOverdue, NameScheduleLag, NameNomadErrors, NamePostgresErrors,
+		NameNotificationFailures, NameNotifications, NameNotificationOldestWait, NameHTTPDuration, NameStoreUp,
+	}
+}
+
 // StoreTarget is the target label of the PostgreSQL errors of firedrill's own database (the
 // others name the estate's site whose database was called).
 const StoreTarget = "store"
@@ -93,6 +104,13 @@ func New() *Metrics {
 			Name: NameHTTPDuration, Help: "HTTP requests served, by route pattern, method and status code.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"route", "method", "code"}),
+	}
+	// A counter series born at its first increment hides that increment from increase():
+	// the ends of runs start at zero, so an alert sees the first failed drill.
+	for _, state := range runStates {
+		if state.IsTerminal() {
+			m.runsFinished.WithLabelValues(string(state))
+		}
 	}
 	m.Registry.MustRegister(
 		m.stepDuration, m.runsFinished, m.scheduleLag, m.nomadErrors, m.postgresErrors,
