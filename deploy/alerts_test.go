@@ -88,3 +88,32 @@ func checkMetricNames(t *testing.T, file string, exprs []string) {
 		}
 	}
 }
+
+// TestReadmeDocumentsEveryMetric: operators find each exported series, and each alert, in the
+// README's Observability section.
+func TestReadmeDocumentsEveryMetric(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(src), "\n## Observability\n")
+	if !ok {
+		t.Fatal("README.md has no Observability section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	for _, n := range metrics.Names() {
+		if !strings.Contains(section, "`"+n+"`") {
+			t.Errorf("the README's Observability section does not document %s", n)
+		}
+	}
+	alerts, err := os.ReadFile("alerts.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(alerts), "\n") {
+		if name, ok := strings.CutPrefix(strings.TrimSpace(line), "- alert: "); ok && !strings.Contains(section, "`"+name+"`") {
+			t.Errorf("the README's Observability section does not document alert %s", name)
+		}
+	}
+}
