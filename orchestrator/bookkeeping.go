@@ -129,7 +129,7 @@ func (x *execution) stepFinish(ctx context.Context, p *store.StepFinishParams) e
 // runFinish records the run's end (store.RunFinish). A retry that finds the run ended in the
 // very state it records met its own earlier write.
 func (x *execution) runFinish(ctx context.Context, p *store.RunFinishParams) error {
-	return x.record(ctx, "record end of run", func(ctx context.Context, retry bool) error {
+	err := x.record(ctx, "record end of run", func(ctx context.Context, retry bool) error {
 		err := x.r.cfg.Store.RunFinish(ctx, p)
 		if retry && errors.Is(err, store.ErrRunTerminal) {
 			run, gerr := x.r.cfg.Store.RunGet(ctx, p.RunID)
@@ -142,6 +142,10 @@ func (x *execution) runFinish(ctx context.Context, p *store.RunFinishParams) err
 		}
 		return err
 	})
+	if err == nil {
+		x.r.cfg.Metrics.RunFinished(string(p.State))
+	}
+	return err
 }
 
 // eventAppend appends a timeline entry (store.RunEventAppend). A write cut off after its

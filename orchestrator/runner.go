@@ -13,6 +13,8 @@ import (
 
 	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/internal/clock"
+	"github.com/firedrill/firedrill/internal/metrics"
+	"github.com/firedrill/firedrill/internal/runlog"
 	"github.com/firedrill/firedrill/orchestrator/actions"
 	"github.com/firedrill/firedrill/orchestrator/notify"
 	"github.com/firedrill/firedrill/orchestrator/store"
@@ -72,6 +74,8 @@ type RunnerConfig struct {
 	// LagInterval is how often replication lag is measured for max_replication_lag.
 	// Defaults to 5s.
 	LagInterval time.Duration
+	// Metrics records step durations and run ends. Optional (nil records nothing).
+	Metrics *metrics.Metrics
 }
 
 // Runner executes runs.
@@ -277,6 +281,8 @@ func (r *Runner) Execute(ctx context.Context, runID string, d *Drill) (*Outcome,
 // the rollback steps (after an abort, or after a failure once the disaster step started),
 // then the cleanup steps (always), then the recorded end.
 func (r *Runner) ExecuteClaimed(ctx context.Context, runID string, epoch int64, d *Drill) (*Outcome, error) {
+	// Every line logged for the run, by whichever package, says which run (runlog.Handler).
+	ctx = runlog.WithRun(ctx, runID)
 	out, err := r.executeClaimed(ctx, runID, epoch, d)
 	if out != nil {
 		r.notify(ctx, notify.Event{Kind: notify.EventRunEnded, RunID: runID, Plan: d.Plan.Name, State: string(out.State), Reason: out.Reason,
@@ -606,6 +612,7 @@ func (x *execution) runStep(ctx context.Context, seq int, inst drills.StepInstan
 	st := x.r.cfg.Store
 	clk := x.r.cfg.Clock
 	step := inst.Step
+	ctx = runlog.WithStep(ctx, inst.Key)
 	log := x.log.With("step", inst.Key, "action", step.Action)
 	action, ok := x.r.cfg.Actions.Lookup(step.Action)
 	if !ok {
@@ -700,6 +707,7 @@ func (x *execution) runStep(ctx context.Context, seq int, inst drills.StepInstan
 	}); err != nil {
 		return fmt.Errorf("record result of step %s: %w", inst.Key, err)
 	}
+	x.r.cfg.Metrics.StepFinished(step.Action, string(state), ended.Sub(started))
 	if runErr != nil {
 		log.WarnContext(ctx, "step "+string(state), "err", msg, "took", ended.Sub(started).String())
 		return &stepFailure{key: inst.Key, err: runErr}

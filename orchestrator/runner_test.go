@@ -53,6 +53,12 @@ func setupFiles(t *testing.T, st *store.Store, estatePath, planPath string, env 
 // setupSim is setupFiles with the simulated sites' configuration edited by tune, when set.
 func setupSim(t *testing.T, st *store.Store, estatePath, planPath string, env map[string]string, wrap func(actions.Action) actions.Action, tune func(*sitesim.Config)) *bundle {
 	t.Helper()
+	return setupRunner(t, st, estatePath, planPath, env, wrap, tune, nil)
+}
+
+// setupRunner is setupSim with the runner's configuration edited by tuneRunner, when set.
+func setupRunner(t *testing.T, st *store.Store, estatePath, planPath string, env map[string]string, wrap func(actions.Action) actions.Action, tune func(*sitesim.Config), tuneRunner func(*orchestrator.RunnerConfig)) *bundle {
+	t.Helper()
 	estateSrc, err := os.ReadFile(estatePath)
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +122,7 @@ func setupSim(t *testing.T, st *store.Store, estatePath, planPath string, env ma
 		t.Fatal(err)
 	}
 	notes := &recordedNotes{}
-	runner, err := orchestrator.NewRunner(orchestrator.RunnerConfig{
+	rcfg := orchestrator.RunnerConfig{
 		Store: st, Actions: registry, Owner: "test", DecisionPoll: 20 * time.Millisecond,
 		Canaries:      &actions.CanaryRouter{Postgres: pg, HTTP: &httpaction.Canaries{}},
 		Probes:        httpaction.NewProber(httpaction.Config{Secrets: resolver}),
@@ -124,7 +130,11 @@ func setupSim(t *testing.T, st *store.Store, estatePath, planPath string, env ma
 		Lag:           pg,
 		WatchInterval: 20 * time.Millisecond, LagInterval: 100 * time.Millisecond,
 		Notifier: notes,
-	})
+	}
+	if tuneRunner != nil {
+		tuneRunner(&rcfg)
+	}
+	runner, err := orchestrator.NewRunner(rcfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/internal/clock"
+	"github.com/firedrill/firedrill/internal/runlog"
 	"github.com/firedrill/firedrill/orchestrator/store"
 )
 
@@ -255,6 +256,7 @@ func (w *Worker) sleep(ctx context.Context) bool {
 }
 
 func (w *Worker) execute(ctx context.Context, run *store.Run, epoch int64) {
+	ctx = runlog.WithRun(ctx, run.ID)
 	log := w.log.With("run_id", run.ID, "plan", run.PlanName, "epoch", epoch)
 	log.InfoContext(ctx, "run claimed", "state", string(run.State))
 	d, err := w.cfg.LoadDrill(ctx, run)

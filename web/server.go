@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/firedrill/firedrill/internal/metrics"
 	"github.com/firedrill/firedrill/orchestrator/control"
 )
 
@@ -44,6 +45,14 @@ type Config struct {
 	// Console adds the server-rendered console's routes (GET /, /login, /auth/callback,
 	// /logout; *console.Console is one) beside /api/v1; nil serves the API alone.
 	Console interface{ Register(mux *http.ServeMux) }
+	// Ready says whether this replica can take its share of the work; GET /readyz answers
+	// 503 otherwise, with the error's message as the reason: it is shown unauthenticated, so
+	// it names the failed check, never a host or a secret (the wrapped cause is logged).
+	// Defaults to Health, reported as "database unreachable or schema outdated".
+	Ready func(ctx context.Context) error
+	// Metrics, when set, is served at GET /metrics and records every request's duration by
+	// route pattern. Nil serves no /metrics.
+	Metrics *metrics.Metrics
 }
 
 // Server serves /healthz and /api/v1. It is safe for concurrent use.
@@ -70,11 +79,20 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Health == nil {
 		cfg.Health = func(context.Context) error { return nil }
 	}
+	if cfg.Ready == nil {
+		health := cfg.Health
+		cfg.Ready = func(ctx context.Context) error {
+			if err := health(ctx); err != nil {
+				return &notReadyError{reason: "database unreachable or schema outdated", cause: err}
+			}
+			return nil
+		}
+	}
 	if cfg.Database == "" {
 		cfg.Database = "unknown"
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "web")}
-	s.handler = s.recoverPanics(s.mux())
+	s.handler = s.instrument(s.recoverPanics(s.mux()))
 	return s, nil
 }
 
@@ -85,6 +103,12 @@ func (s *Server) mux() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("/healthz", methodNotAllowed([]string{http.MethodGet}))
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("/readyz", methodNotAllowed([]string{http.MethodGet}))
+	if s.cfg.Metrics != nil {
+		mux.Handle("GET /metrics", s.cfg.Metrics.Handler())
+		mux.Handle("/metrics", methodNotAllowed([]string{http.MethodGet}))
+	}
 	methods := map[string][]string{}
 	var patterns []string
 	for _, rt := range routes {

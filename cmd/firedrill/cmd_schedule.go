@@ -356,7 +356,7 @@ func (a *app) startScheduler(ctx context.Context, st *store.Store, est *serveEst
 	s, err := scheduler.New(scheduler.Config{
 		Store: st, Estate: estate, EstateSource: src, EstateFile: path, LoadPlan: schedulePlanLoader(path),
 		Clock: clock.Real{}, Logger: a.logger, Owner: owner, Tick: opts.tick, LeaseFor: opts.leaseFor,
-		OnFire: opts.onFire,
+		OnFire: opts.onFire, Metrics: a.metrics,
 	})
 	if err == nil {
 		err = s.Start(ctx)

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/firedrill/firedrill/internal/clock"
+	"github.com/firedrill/firedrill/internal/metrics"
 	"github.com/firedrill/firedrill/orchestrator"
 	"github.com/firedrill/firedrill/orchestrator/control"
 	"github.com/firedrill/firedrill/orchestrator/notify"
@@ -35,9 +36,13 @@ func (a *app) serveCommand() *cobra.Command {
 	var migrateOpts migrateOptions
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Execute submitted runs and serve the JSON API and the health endpoint",
+		Short: "Execute submitted runs and serve the JSON API and the health endpoints",
 		Long: `Start the long-running firedrill process. It serves
-GET /healthz (200 when the database answers, 503 otherwise) and the JSON API under /api/v1
+GET /healthz (200 when the database answers, 503 otherwise), GET /readyz (200 when this
+replica can take work: the database answers with the current schema, its run leases are
+renewed, and with schedules the scheduler lease has a holder; 503 with the reason otherwise),
+GET /metrics (Prometheus, unauthenticated like /healthz: see the README's Observability
+section) and the JSON API under /api/v1
 (authenticated with API tokens; GET /api/v1/openapi.json describes it). Without an estate the
 API still serves runs, approvals, the freeze, users and tokens; what needs the estate
 (submitting runs, validating plans, schedules, the calendar, sites and services) answers 409.
@@ -86,6 +91,9 @@ With --tls-cert-file and --tls-key-file it serves HTTPS itself.
 				workerOpts.secrets, demoPasswords = w.secrets(), passwords
 				consoleOpts.shiftedHistory = true
 			}
+			// Set after the demo's history ran, so that its shifted-clock runs are not counted.
+			a.metrics = metrics.New()
+			workerOpts.owner = replicaOwner()
 			st, err := a.openServeStore(ctx, databaseURL, demo, migrateOpts)
 			if err != nil {
 				return err
@@ -101,6 +109,9 @@ With --tls-cert-file and --tls-key-file it serves HTTPS itself.
 				return err
 			}
 			defer stopNotifications()
+			if err := a.registerStoreMetrics(st, estate); err != nil {
+				return err
+			}
 			if notifier != nil {
 				workerOpts.notifier = notifier
 			}
@@ -131,7 +142,8 @@ With --tls-cert-file and --tls-key-file it serves HTTPS itself.
 			if err != nil {
 				return err
 			}
-			handler, err := a.apiHandler(st, estate, notifier, reports, consoleOpts)
+			ready := readiness(st, clock.Real{}, workerOpts.owner, estate != nil && len(estate.cfg.Schedules) > 0)
+			handler, err := a.apiHandler(st, estate, notifier, reports, consoleOpts, ready)
 			if err != nil {
 				return err
 			}
@@ -180,7 +192,7 @@ With --tls-cert-file and --tls-key-file it serves HTTPS itself.
 // apiHandler serves /healthz and /api/v1 over the store and the estate serve loaded (nil when
 // it has none). The notifier (nil without notify blocks) hears of the runs the API's
 // operations leave awaiting approval or end, as the scheduler's hook does for fired runs.
-func (a *app) apiHandler(st *store.Store, est *serveEstate, n *notify.Notifier, reports *control.Reports, co consoleOptions) (http.Handler, error) {
+func (a *app) apiHandler(st *store.Store, est *serveEstate, n *notify.Notifier, reports *control.Reports, co consoleOptions, ready func(context.Context) error) (http.Handler, error) {
 	var estate *control.Estate
 	if est != nil {
 		estate = &control.Estate{Path: est.path, Estate: est.cfg, Source: est.src}
@@ -198,7 +210,8 @@ func (a *app) apiHandler(st *store.Store, est *serveEstate, n *notify.Notifier, 
 	if err != nil {
 		return nil, err
 	}
-	srv, err := web.New(web.Config{Control: ctl, Logger: a.logger, Health: st.Health, Database: string(st.Dialect()), Console: con})
+	srv, err := web.New(web.Config{Control: ctl, Logger: a.logger, Health: st.Health, Ready: ready, Metrics: a.metrics,
+		Database: string(st.Dialect()), Console: con})
 	if err != nil {
 		return nil, err
 	}

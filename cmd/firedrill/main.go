@@ -28,6 +28,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/firedrill/firedrill/internal/metrics"
+	"github.com/firedrill/firedrill/internal/runlog"
 	"github.com/firedrill/firedrill/internal/serverconfig"
 	"github.com/firedrill/firedrill/orchestrator/store"
 	"github.com/firedrill/firedrill/profiles"
@@ -72,6 +74,9 @@ type app struct {
 	api apiFlags
 	// serverConfig is serve's server configuration file, parsed; nil without one.
 	serverConfig *serverconfig.Config
+	// metrics is what serve records its Prometheus series into; nil for every other command
+	// (and for serve --demo's history, recorded before it is set).
+	metrics *metrics.Metrics
 }
 
 // run is the CLI's entry point: it runs one command and returns the process's exit code.
@@ -234,11 +239,12 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 		return nil, fmt.Errorf("--log-level: %q is not one of debug, info, warn, error", level)
 	}
 	opts := &slog.HandlerOptions{Level: lv}
+	// runlog.Handler writes the run_id and step a run's context carries on every line.
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		return slog.New(runlog.NewHandler(slog.NewTextHandler(w, opts))), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		return slog.New(runlog.NewHandler(slog.NewJSONHandler(w, opts))), nil
 	}
 	return nil, fmt.Errorf("--log-format: %q is not one of text, json", format)
 }

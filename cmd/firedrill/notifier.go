@@ -45,5 +45,5 @@ func (a *app) newNotifier(estate *drills.Estate, st *store.Store, secrets *secre
 		}
 		channels = append(channels, ch)
 	}
-	return notify.New(notify.Config{Channels: channels, Store: st, Secrets: secrets, Logger: a.logger})
+	return notify.New(notify.Config{Channels: channels, Store: st, Secrets: secrets, Logger: a.logger, Metrics: a.metrics})
 }

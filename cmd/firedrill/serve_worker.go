@@ -17,6 +17,8 @@ type workerOptions struct {
 	concurrency int
 	// notifier is told when runs start, breach a stop condition and end; optional.
 	notifier orchestrator.Notifier
+	// owner names this replica in run leases; empty is the runner's default.
+	owner string
 	// secrets resolves what actions need (Nomad tokens); nil is the environment. serve
 	// --demo gives its simulated sites' tokens, held in memory only.
 	secrets *secret.Resolver
@@ -32,6 +34,7 @@ func (a *app) startWorker(ctx context.Context, st *store.Store, opts workerOptio
 	}
 	eng, err := a.newEngine(st, secrets, func(c *orchestrator.RunnerConfig) {
 		c.LeaseFor = opts.leaseFor
+		c.Owner = opts.owner
 		c.Notifier = opts.notifier
 	})
 	if err != nil {

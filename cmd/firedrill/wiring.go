@@ -6,6 +6,7 @@ import (
 	"github.com/firedrill/firedrill/internal/version"
 
 	"github.com/firedrill/firedrill/internal/clock"
+	"github.com/firedrill/firedrill/internal/metrics"
 	"github.com/firedrill/firedrill/orchestrator"
 	"github.com/firedrill/firedrill/orchestrator/actions"
 	"github.com/firedrill/firedrill/orchestrator/actions/command"
@@ -32,7 +33,11 @@ func (a *app) openStore(ctx context.Context, url string, migrate bool, checks ..
 // its history on a shifted one).
 func (a *app) openStoreOn(ctx context.Context, clk clock.Clock, url string, migrate bool, checks ...func(*store.Store) error) (*store.Store, error) {
 	bi := version.Get()
-	st, err := store.Open(ctx, store.Config{DatabaseURL: url, Logger: a.logger, Version: bi.Version, Commit: bi.Commit, FindingDue: a.findingDue, Clock: clk})
+	cfg := store.Config{DatabaseURL: url, Logger: a.logger, Version: bi.Version, Commit: bi.Commit, FindingDue: a.findingDue, Clock: clk}
+	if m := a.metrics; m != nil {
+		cfg.OnCallError = func() { m.PostgresCallFailed(metrics.StoreTarget) }
+	}
+	st, err := store.Open(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("--database-url %s: %w", store.RedactURL(url), err)
 	}
@@ -78,11 +83,11 @@ func (a *app) newEngine(st *store.Store, secrets *secret.Resolver, tune ...func(
 
 // newEngineOn is newEngine on the clock clk (serve --demo runs its history on a shifted one).
 func (a *app) newEngineOn(clk clock.Clock, st *store.Store, secrets *secret.Resolver, tune ...func(*orchestrator.RunnerConfig)) (*engine, error) {
-	clients, err := nomad.NewClients(nomad.Config{Secrets: secrets, Clock: clk})
+	clients, err := nomad.NewClients(nomad.Config{Secrets: secrets, Clock: clk, Metrics: a.metrics})
 	if err != nil {
 		return nil, err
 	}
-	pg, err := postgres.New(postgres.Config{Secrets: secrets, Clock: clk})
+	pg, err := postgres.New(postgres.Config{Secrets: secrets, Clock: clk, Metrics: a.metrics})
 	if err != nil {
 		return nil, err
 	}
@@ -102,6 +107,7 @@ func (a *app) newEngineOn(clk clock.Clock, st *store.Store, secrets *secret.Reso
 		Probes:    httpaction.NewProber(httpaction.Config{Secrets: secrets}),
 		Preflight: []actions.Preflighter{nomad.NewPreflighter(clients), httpaction.NewPreflighter(httpaction.Config{Secrets: secrets}), pg},
 		Lag:       pg,
+		Metrics:   a.metrics,
 	}
 	for _, f := range tune {
 		f(&rcfg)

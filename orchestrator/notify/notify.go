@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/firedrill/firedrill/internal/clock"
+	"github.com/firedrill/firedrill/internal/metrics"
 	"github.com/firedrill/firedrill/orchestrator/secret"
 	"github.com/firedrill/firedrill/orchestrator/store"
 )
@@ -128,6 +129,8 @@ type Config struct {
 	HTTPClient *http.Client
 	// Clock times retries and stamps events and signatures. Defaults to the wall clock.
 	Clock clock.Clock
+	// Metrics counts failed sends by channel. Optional (nil records nothing).
+	Metrics *metrics.Metrics
 	// Logger receives one line per send outcome. Defaults to a logger that discards.
 	Logger *slog.Logger
 	// Secrets resolves the channels' secret references. Defaults to the process environment
@@ -507,7 +510,13 @@ func (n *Notifier) deliver(ctx context.Context, no *store.Notification) {
 		return
 	}
 	msg := err.Error()
-	if permanent || attempt >= n.cfg.MaxAttempts {
+	final := permanent || attempt >= n.cfg.MaxAttempts
+	channel := no.Channel
+	if ch == nil {
+		channel = "unconfigured" // a stale row's name is not a channel this estate has
+	}
+	n.cfg.Metrics.NotificationFailed(channel, final)
+	if final {
 		if rerr := n.cfg.Store.NotificationResult(rctx, &store.NotificationResultParams{ID: no.ID, Error: msg}); rerr != nil {
 			log.Error("notification failed, result not recorded", "error", msg, "record_error", rerr)
 			return

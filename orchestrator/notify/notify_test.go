@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/firedrill/firedrill/internal/clock/clocktest"
+	"github.com/firedrill/firedrill/internal/metrics"
 	"github.com/firedrill/firedrill/orchestrator/notify"
 	"github.com/firedrill/firedrill/orchestrator/secret"
 	"github.com/firedrill/firedrill/orchestrator/store"
@@ -326,9 +327,10 @@ func TestWebhookRetriedUntilDelivered(t *testing.T) {
 func TestWebhookGivesUpAfterMaxAttempts(t *testing.T) {
 	t.Parallel()
 	r := newReceiver(t)
+	m := metrics.New()
 	b := setup(t, storetest.SQLite(t), notify.Config{
 		Channels:    []notify.Channel{webhookChannel(r.URL)},
-		MaxAttempts: 4, Backoff: time.Second, MaxBackoff: 2 * time.Second,
+		MaxAttempts: 4, Backoff: time.Second, MaxBackoff: 2 * time.Second, Metrics: m,
 	})
 	b.start(t)
 	b.notify(t, runEnded("run-1"))
@@ -360,6 +362,32 @@ func TestWebhookGivesUpAfterMaxAttempts(t *testing.T) {
 	if !strings.Contains(b.logs.String(), "notification failed for good") {
 		t.Errorf("logs lack the final failure:\n%s", b.logs)
 	}
+	if got := failureCounts(t, m); got["ops-webhook/false"] != 3 || got["ops-webhook/true"] != 1 || len(got) != 2 {
+		t.Errorf("%s by channel/final = %v; want 3 retried and 1 final on ops-webhook", metrics.NameNotificationFailures, got)
+	}
+}
+
+// failureCounts reads firedrill_notification_failures_total by "channel/final".
+func failureCounts(t *testing.T, m *metrics.Metrics) map[string]float64 {
+	t.Helper()
+	families, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, f := range families {
+		if f.GetName() != metrics.NameNotificationFailures {
+			continue
+		}
+		for _, s := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range s.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			out[labels["channel"]+"/"+labels["final"]] = s.GetCounter().GetValue()
+		}
+	}
+	return out
 }
 
 func TestNotifyDoesNotWaitForAHangingReceiver(t *testing.T) {

@@ -325,6 +325,9 @@ func (s *Scheduler) recorded(ctx context.Context, sch *drills.Schedule, d decisi
 		return
 	}
 	s.log.InfoContext(ctx, "schedule fire decided", attrs...)
+	if res.Run != nil {
+		s.cfg.Metrics.ScheduleFired(res.Run.CreatedAt.Sub(d.fire.At))
+	}
 	if res.Run != nil && s.cfg.OnFire != nil {
 		s.cfg.OnFire(ctx, res.Run)
 	}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/internal/clock"
+	"github.com/firedrill/firedrill/internal/metrics"
 	"github.com/firedrill/firedrill/orchestrator/store"
 )
 
@@ -71,6 +72,8 @@ type Config struct {
 	// OnFire, optional, is called with each run this replica's decisions create (e.g. to
 	// notify). It must not block.
 	OnFire func(ctx context.Context, run *store.Run)
+	// Metrics records how late each fired run was created. Optional (nil records nothing).
+	Metrics *metrics.Metrics
 }
 
 // Scheduler decides the fires of the estate's schedules. Create it with New.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/internal/clock/clocktest"
+	"github.com/firedrill/firedrill/internal/metrics"
 	"github.com/firedrill/firedrill/orchestrator/scheduler"
 	"github.com/firedrill/firedrill/orchestrator/store"
 	"github.com/firedrill/firedrill/orchestrator/store/storetest"
@@ -369,7 +370,8 @@ func TestMissedFiresAfterDowntime(t *testing.T) {
 	start := time.Date(2027, 1, 4, 9, 30, 0, 0, time.UTC)
 	clk := clocktest.New(start)
 	st := sqliteStore(t, clk)
-	s := newScheduler(t, scheduler.Config{Store: st, Estate: cfg, EstateSource: src, Clock: clk})
+	m := metrics.New()
+	s := newScheduler(t, scheduler.Config{Store: st, Estate: cfg, EstateSource: src, Clock: clk, Metrics: m})
 	tick(t, s)
 	clk.Set(start.Add(5*time.Hour + 10*time.Minute)) // down from 09:30 to 14:40: 10:00..14:00 missed
 	tick(t, s)
@@ -390,6 +392,24 @@ func TestMissedFiresAfterDowntime(t *testing.T) {
 	}
 	if got := fires(t, st, "once"); len(got) == 6 && !got[4].FireTime.Equal(time.Date(2027, 1, 4, 14, 0, 0, 0, time.UTC)) {
 		t.Errorf("run_once ran the missed fire at %s, want the latest (14:00)", got[4].FireTime)
+	}
+	// Three runs were created: the missed 14:00 one 40 minutes late, both 15:00 ones on time.
+	families, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, f := range families {
+		if f.GetName() == metrics.NameScheduleLag {
+			found = true
+			h := f.GetMetric()[0].GetHistogram()
+			if h.GetSampleCount() != 3 || h.GetSampleSum() != (40*time.Minute).Seconds() {
+				t.Errorf("%s: %d fires, %vs in all; want 3 and 2400s", metrics.NameScheduleLag, h.GetSampleCount(), h.GetSampleSum())
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no %s series", metrics.NameScheduleLag)
 	}
 }
 

@@ -94,6 +94,9 @@ type Config struct {
 	// retest deadline; a person may change a finding's date). Defaults to 90 days
 	// (DefaultFindingDue).
 	FindingDue time.Duration
+	// OnCallError is called for each statement the database failed (refused, or could not
+	// be reached), e.g. to count them. Optional.
+	OnCallError func()
 	// Version and Commit identify the firedrill build (internal/version); every run this
 	// store inserts records them. Empty means unknown.
 	Version, Commit string
@@ -203,6 +206,12 @@ func (s *Store) open(ctx context.Context, cfg Config) error {
 		return err
 	}
 	s.db = db
+	if cfg.OnCallError != nil {
+		if err := countCallErrors(db, cfg.OnCallError); err != nil {
+			_ = s.sqlDB.Close()
+			return err
+		}
+	}
 	if err := s.sqlDB.PingContext(ctx); err != nil {
 		_ = s.sqlDB.Close()
 		return fmt.Errorf("ping: %w", err)

@@ -23,6 +23,7 @@ import (
 
 	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/internal/clock"
+	"github.com/firedrill/firedrill/internal/metrics"
 	"github.com/firedrill/firedrill/orchestrator/secret"
 )
 
@@ -54,6 +55,8 @@ type Config struct {
 	Clock clock.Clock
 	// ReadFile reads jobspec files. Defaults to os.ReadFile.
 	ReadFile func(string) ([]byte, error)
+	// Metrics counts the calls that failed for good, by site. Optional (nil records nothing).
+	Metrics *metrics.Metrics
 }
 
 // Clients builds and caches one Nomad API client per site.
@@ -183,6 +186,10 @@ func (s *siteClient) call(ctx context.Context, op string, timeout time.Duration,
 			return fmt.Errorf("nomad %s: %s: %w", s.site, op, errors.Join(ctx.Err(), err))
 		}
 		if !(callTimedOut || retryable(err)) || attempt >= cfg.MaxAttempts {
+			// A 404 is an answer (the object is absent), not a failed call.
+			if !errors.Is(err, ErrNotFound) {
+				cfg.Metrics.NomadCallFailed(s.site)
+			}
 			return fmt.Errorf("nomad %s: %s (attempt %d of %d): %w", s.site, op, attempt, cfg.MaxAttempts, err)
 		}
 		t := cfg.Clock.NewTimer(backoff)

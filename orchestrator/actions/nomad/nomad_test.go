@@ -11,6 +11,7 @@ import (
 
 	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/internal/clock"
+	"github.com/firedrill/firedrill/internal/metrics"
 	"github.com/firedrill/firedrill/internal/sitesim"
 	"github.com/firedrill/firedrill/orchestrator/actions"
 	"github.com/firedrill/firedrill/orchestrator/actions/nomad"
@@ -301,7 +302,8 @@ func TestTransientErrorsAreRetriedThenReported(t *testing.T) {
 func TestWrongTokenIsRefusedAndNotRetried(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
-	clients, err := nomad.NewClients(nomad.Config{Secrets: &secret.Resolver{LookupEnv: func(string) (string, bool) { return "wrong-token", true }}})
+	m := metrics.New()
+	clients, err := nomad.NewClients(nomad.Config{Secrets: &secret.Resolver{LookupEnv: func(string) (string, bool) { return "wrong-token", true }}, Metrics: m})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,5 +320,21 @@ func TestWrongTokenIsRefusedAndNotRetried(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "wrong-token") {
 		t.Errorf("error leaks the token: %v", err)
+	}
+	// The refused call is counted once, under its site.
+	families, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counted := map[string]float64{}
+	for _, f := range families {
+		if f.GetName() == metrics.NameNomadErrors {
+			for _, s := range f.GetMetric() {
+				counted[s.GetLabel()[0].GetValue()] = s.GetCounter().GetValue()
+			}
+		}
+	}
+	if len(counted) != 1 || counted["sangam"] != 1 {
+		t.Errorf("%s by site = %v; want sangam 1", metrics.NameNomadErrors, counted)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/internal/clock"
+	"github.com/firedrill/firedrill/internal/metrics"
 	"github.com/firedrill/firedrill/orchestrator/actions"
 	"github.com/firedrill/firedrill/orchestrator/secret"
 )
@@ -77,6 +78,9 @@ type Config struct {
 	// than this (runs that could not remove their own). Defaults to 7 days; longer than any
 	// drill, whose rows must outlive its measurement.
 	CanaryRetention time.Duration
+	// Metrics counts the connections to a site's database that failed for good. Optional
+	// (nil records nothing).
+	Metrics *metrics.Metrics
 }
 
 // Postgres holds the configuration shared by the actions and canaries. It keeps no
@@ -230,6 +234,7 @@ func (p *Postgres) connect(ctx context.Context, t *target) (*pgx.Conn, error) {
 		}
 		transient := timedOut || retryable(err)
 		if !transient || attempt >= p.cfg.MaxAttempts {
+			p.cfg.Metrics.PostgresCallFailed(t.site)
 			if transient {
 				return nil, fmt.Errorf("connect to %s (attempt %d of %d): %w: %w", t, attempt, p.cfg.MaxAttempts, ErrUnreachable, t.safe(err))
 			}
