@@ -235,12 +235,13 @@ func sameContent(stored string, want map[string]any) bool {
 	return reflect.DeepEqual(a, b)
 }
 
-func eventProblem(r *auditModel, ev *runEventModel) *AuditProblem {
+// eventProblem compares audit row r, whose content decoded is content, with its event ev.
+func eventProblem(r *auditModel, content map[string]any, ev *runEventModel) *AuditProblem {
 	p := &AuditProblem{Seq: r.Seq, RunID: r.RunID, EventSeq: r.Ref}
 	switch {
 	case ev == nil:
 		p.Message = fmt.Sprintf("run %s event %d is missing from the timeline (audit row %d records it)", r.RunID, r.Ref, r.Seq)
-	case !sameContent(r.Content, eventContent(ev)):
+	case !eventContentEqual(r.Content, content, ev):
 		p.Message = fmt.Sprintf("run %s event %d was altered after it was recorded (audit row %d differs)", r.RunID, r.Ref, r.Seq)
 	default:
 		return nil
@@ -275,11 +276,12 @@ func (s *Store) auditVerifyAll(db *gorm.DB, head *auditHeadModel) (*AuditProblem
 			}
 			switch r.Source {
 			case AuditSourceRunEvent:
-				if pr := eventProblem(r, events[eventKey{r.RunID, r.Ref}]); pr != nil {
+				content := decodeContent(r.Content)
+				if pr := eventProblem(r, content, events[eventKey{r.RunID, r.Ref}]); pr != nil {
 					return pr, n, nil
 				}
-				if stateBearing(r.Content) {
-					states[r.RunID] = append(states[r.RunID], auditRunRow{auditModel: *r})
+				if stateBearing(content) {
+					states[r.RunID] = append(states[r.RunID], auditRunRow{auditModel: *r, content: content})
 				}
 			case AuditSourceOperation:
 				op := ops[r.Ref]
@@ -398,6 +400,9 @@ type auditRunRow struct {
 	auditModel
 	BeforeSeq  *int64
 	BeforeHash *string
+	// content is Content decoded, once: the comparison with its event and the run's state
+	// check both read it.
+	content map[string]any
 }
 
 func (s *Store) auditVerifyRun(db *gorm.DB, head *auditHeadModel, runID string) (*AuditProblem, int64, error) {
@@ -416,32 +421,26 @@ func (s *Store) auditVerifyRun(db *gorm.DB, head *auditHeadModel, runID string) 
 // db's transaction (RunSnapshotGet reads them anyway).
 func (s *Store) auditVerifyRunRows(db *gorm.DB, head *auditHeadModel, run *runModel, evs []runEventModel) (*AuditProblem, int64, error) {
 	runID := run.ID
-	var own []auditModel
-	if err := db.Where("source = ? AND run_id = ?", AuditSourceRunEvent, runID).Order("ref").Find(&own).Error; err != nil {
+	// The run's rows, each with the row before it in the chain (which may be another run's).
+	// Scanned flat: gorm does not fill an embedded struct of an unexported type.
+	var read []struct {
+		Seq, Ref                               int64
+		At                                     time.Time
+		Source, RunID, Content, PrevHash, Hash string
+		BeforeSeq                              *int64
+		BeforeHash                             *string
+	}
+	if err := db.Raw(`SELECT a.seq, a.at, a.source, a.run_id, a.ref, a.content, a.prev_hash, a.hash,
+        b.seq AS before_seq, b.hash AS before_hash
+        FROM audit_log a LEFT JOIN audit_log b ON b.seq = a.seq - 1
+        WHERE a.source = ? AND a.run_id = ? ORDER BY a.ref`, AuditSourceRunEvent, runID).Scan(&read).Error; err != nil {
 		return nil, 0, err
 	}
-	// The hash of the row before each of the run's rows in the chain.
-	befores := make([]int64, len(own))
-	for i, r := range own {
-		befores[i] = r.Seq - 1
-	}
-	var prevRows []auditModel
-	if len(befores) > 0 {
-		if err := db.Select("seq", "hash").Where("seq IN ?", befores).Find(&prevRows).Error; err != nil {
-			return nil, 0, err
-		}
-	}
-	hashOf := map[int64]string{}
-	for _, r := range prevRows {
-		hashOf[r.Seq] = r.Hash
-	}
-	rows := make([]auditRunRow, len(own))
-	for i := range own {
-		rows[i].auditModel = own[i]
-		if h, ok := hashOf[own[i].Seq-1]; ok {
-			seq := own[i].Seq - 1
-			rows[i].BeforeSeq, rows[i].BeforeHash = &seq, &h
-		}
+	rows := make([]auditRunRow, len(read))
+	for i := range read {
+		r := &read[i]
+		rows[i] = auditRunRow{auditModel: auditModel{Seq: r.Seq, At: r.At, Source: r.Source, RunID: r.RunID, Ref: r.Ref, Content: r.Content,
+			PrevHash: r.PrevHash, Hash: r.Hash}, BeforeSeq: r.BeforeSeq, BeforeHash: r.BeforeHash}
 	}
 	bySeq := map[int64]*runEventModel{}
 	for i := range evs {
@@ -465,7 +464,8 @@ func (s *Store) auditVerifyRunRows(db *gorm.DB, head *auditHeadModel, run *runMo
 		if i > 0 && r.Ref != lastRef+1 {
 			return &AuditProblem{Seq: r.Seq, RunID: runID, EventSeq: lastRef + 1, Message: fmt.Sprintf("run %s event %d is missing from the audit log (the next audited event is %d)", runID, lastRef+1, r.Ref)}, n, nil
 		}
-		if pr := eventProblem(&r.auditModel, bySeq[r.Ref]); pr != nil {
+		r.content = decodeContent(r.Content)
+		if pr := eventProblem(&r.auditModel, r.content, bySeq[r.Ref]); pr != nil {
 			return pr, n, nil
 		}
 		lastRef = r.Ref
@@ -489,15 +489,10 @@ func (s *Store) auditVerifyRunRows(db *gorm.DB, head *auditHeadModel, run *runMo
 	return runStateProblem(run, rows), n, nil
 }
 
-// stateBearing tells whether an audited run event's content sets the run's state.
-func stateBearing(content string) bool {
-	var c struct {
-		Kind string `json:"kind"`
-	}
-	if json.Unmarshal([]byte(content), &c) != nil {
-		return false
-	}
-	return c.Kind == EventRunCreated || c.Kind == EventRunState || c.Kind == EventRunFinished
+// stateBearing tells whether an audited run event's content (decoded) sets the run's state.
+func stateBearing(content map[string]any) bool {
+	k := contentKind(content)
+	return k == EventRunCreated || k == EventRunState || k == EventRunFinished
 }
 
 // runStateProblem compares the run row's state (and, once finished, its verdict) with what
@@ -506,23 +501,21 @@ func runStateProblem(run *runModel, rows []auditRunRow) *AuditProblem {
 	var state string
 	var finished map[string]any
 	for _, r := range rows {
-		var c struct {
-			Kind string         `json:"kind"`
-			Data map[string]any `json:"data"`
-		}
-		if json.Unmarshal([]byte(r.Content), &c) != nil {
+		// Every row here matched its event, so its content has exactly eventContent's keys.
+		kind, data, ok := kindAndData(r.content)
+		if !ok {
 			continue
 		}
-		switch c.Kind {
+		switch kind {
 		case EventRunCreated, EventRunFinished:
-			if v, ok := c.Data["state"].(string); ok {
+			if v, ok := data["state"].(string); ok {
 				state = v
 			}
-			if c.Kind == EventRunFinished {
-				finished = c.Data
+			if kind == EventRunFinished {
+				finished = data
 			}
 		case EventRunState:
-			if v, ok := c.Data["to"].(string); ok {
+			if v, ok := data["to"].(string); ok {
 				state = v
 			}
 		}
