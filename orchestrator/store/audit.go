@@ -235,13 +235,13 @@ func sameContent(stored string, want map[string]any) bool {
 	return reflect.DeepEqual(a, b)
 }
 
-// eventProblem compares audit row r, whose content decoded is content, with its event ev.
-func eventProblem(r *auditModel, content map[string]any, ev *runEventModel) *AuditProblem {
+// eventProblem compares audit row r with its event ev.
+func eventProblem(r *auditModel, ev *runEventModel) *AuditProblem {
 	p := &AuditProblem{Seq: r.Seq, RunID: r.RunID, EventSeq: r.Ref}
 	switch {
 	case ev == nil:
 		p.Message = fmt.Sprintf("run %s event %d is missing from the timeline (audit row %d records it)", r.RunID, r.Ref, r.Seq)
-	case !eventContentEqual(r.Content, content, ev):
+	case !contentIsEvent(r.Content, ev):
 		p.Message = fmt.Sprintf("run %s event %d was altered after it was recorded (audit row %d differs)", r.RunID, r.Ref, r.Seq)
 	default:
 		return nil
@@ -276,12 +276,13 @@ func (s *Store) auditVerifyAll(db *gorm.DB, head *auditHeadModel) (*AuditProblem
 			}
 			switch r.Source {
 			case AuditSourceRunEvent:
-				content := decodeContent(r.Content)
-				if pr := eventProblem(r, content, events[eventKey{r.RunID, r.Ref}]); pr != nil {
+				ev := events[eventKey{r.RunID, r.Ref}]
+				if pr := eventProblem(r, ev); pr != nil {
 					return pr, n, nil
 				}
-				if stateBearing(content) {
-					states[r.RunID] = append(states[r.RunID], auditRunRow{auditModel: *r, content: content})
+				// The row holds ev's content: its kind is ev's.
+				if stateBearing(ev.Kind) {
+					states[r.RunID] = append(states[r.RunID], auditRunRow{auditModel: *r, content: decodeContent(r.Content)})
 				}
 			case AuditSourceOperation:
 				op := ops[r.Ref]
@@ -464,9 +465,13 @@ func (s *Store) auditVerifyRunRows(db *gorm.DB, head *auditHeadModel, run *runMo
 		if i > 0 && r.Ref != lastRef+1 {
 			return &AuditProblem{Seq: r.Seq, RunID: runID, EventSeq: lastRef + 1, Message: fmt.Sprintf("run %s event %d is missing from the audit log (the next audited event is %d)", runID, lastRef+1, r.Ref)}, n, nil
 		}
-		r.content = decodeContent(r.Content)
-		if pr := eventProblem(&r.auditModel, r.content, bySeq[r.Ref]); pr != nil {
+		ev := bySeq[r.Ref]
+		if pr := eventProblem(&r.auditModel, ev); pr != nil {
 			return pr, n, nil
+		}
+		// The row holds ev's content: its kind is ev's, and only these rows' data is read.
+		if stateBearing(ev.Kind) {
+			r.content = decodeContent(r.Content)
 		}
 		lastRef = r.Ref
 		n++
@@ -489,9 +494,8 @@ func (s *Store) auditVerifyRunRows(db *gorm.DB, head *auditHeadModel, run *runMo
 	return runStateProblem(run, rows), n, nil
 }
 
-// stateBearing tells whether an audited run event's content (decoded) sets the run's state.
-func stateBearing(content map[string]any) bool {
-	k := contentKind(content)
+// stateBearing tells whether a run event of kind k sets the run's state.
+func stateBearing(k string) bool {
 	return k == EventRunCreated || k == EventRunState || k == EventRunFinished
 }
 
@@ -501,7 +505,8 @@ func runStateProblem(run *runModel, rows []auditRunRow) *AuditProblem {
 	var state string
 	var finished map[string]any
 	for _, r := range rows {
-		// Every row here matched its event, so its content has exactly eventContent's keys.
+		// Every row here matched its event, so its content has exactly eventContent's keys;
+		// content is decoded for the state-bearing rows (nil otherwise, and skipped).
 		kind, data, ok := kindAndData(r.content)
 		if !ok {
 			continue
