@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -30,6 +31,14 @@ func TestRunSnapshotGetReadsWhatTheSingleReadsRead(t *testing.T) {
 			len(snap.Events) != len(events) || snap.Steps[0].ID != steps[0].ID {
 			t.Errorf("RunSnapshotGet = run %+v, %d steps, %d events; single reads: %+v, %d steps, %d events",
 				snap.Run, len(snap.Steps), len(snap.Events), run, len(steps), len(events))
+		}
+		// The timeline is scanned by hand there: every field as the single read's.
+		if !reflect.DeepEqual(snap.Events, events) {
+			for i := range min(len(snap.Events), len(events)) {
+				if !reflect.DeepEqual(snap.Events[i], events[i]) {
+					t.Errorf("RunSnapshotGet event %d = %+v, RunEventList = %+v", i, snap.Events[i], events[i])
+				}
+			}
 		}
 		if snap.Audit == nil || snap.Audit.Problem != nil || snap.Audit.Rows != int64(len(events)) {
 			t.Errorf("RunSnapshotGet audit = %+v, want %d rows and no problem", snap.Audit, len(events))
