@@ -49,4 +49,12 @@ func TestRunSmoke(t *testing.T) {
 			t.Errorf("Markdown() lacks %q:\n%s", label, md)
 		}
 	}
+	// The in-process run views read the same history, every view verified.
+	views, err := measureRunViews(ctx, opt.DatabaseURL, opt.Runs, 50, 1)
+	if err != nil {
+		t.Fatalf("measureRunViews: %v", err)
+	}
+	if views.Views != 50 || views.CPU <= 0 || views.Allocs == 0 {
+		t.Errorf("measureRunViews = %+v, want 50 views with their CPU and allocations", views)
+	}
 }

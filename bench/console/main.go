@@ -30,6 +30,7 @@ func main() {
 	fs.DurationVar(&opt.Timeout, "timeout", DefaultTimeout, "bound of one request")
 	fs.StringVar(&opt.WorkDir, "workdir", "", "directory for the binary, the estate, the key and the server log (default a temporary one, removed)")
 	fs.StringVar(&out, "markdown-out", os.Getenv("FIREDRILL_BENCH_MARKDOWN_OUT"), "also write the tables to this file (env FIREDRILL_BENCH_MARKDOWN_OUT)")
+	runViews := fs.Int("run-views", 0, "instead of the load: read this many random run views in this process, one at a time (needs -database-url and -seeded), and print their CPU and allocations")
 	_ = fs.Parse(os.Args[1:])
 	opt.Endpoints = strings.Split(endpoints, ",")
 	opt.Log = os.Stderr
@@ -38,6 +39,19 @@ func main() {
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, time.Hour)
 	defer cancel()
+	if *runViews > 0 {
+		if opt.DatabaseURL == "" || !opt.Seeded {
+			fmt.Fprintln(os.Stderr, "console bench: -run-views reads a seeded history: give -database-url and -seeded")
+			os.Exit(2)
+		}
+		rep, err := measureRunViews(ctx, opt.DatabaseURL, opt.Runs, *runViews, opt.Seed)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "console bench:", err)
+			os.Exit(1)
+		}
+		fmt.Print(rep)
+		return
+	}
 	rep, err := run(ctx, opt)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "console bench:", err)

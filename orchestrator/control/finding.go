@@ -560,16 +560,11 @@ func (c *Control) RunParticipantsRecord(ctx context.Context, caller *Caller, p *
 
 // intendedParticipants are the people the run's recorded plan declares as participants.
 func intendedParticipants(ctx context.Context, st *store.Store, run *store.Run) ([]*drills.Participant, error) {
-	rec, err := st.PlanGet(ctx, run.PlanID)
+	plan, err := recordedPlanOf(ctx, st, run)
 	if err != nil {
 		return nil, err
 	}
-	plan, diags := drills.ParsePlan(rec.Source, rec.File)
-	if plan == nil || diags.HasErrors() {
-		// A plan recorded by an older version that no longer parses names nobody.
-		return nil, nil
-	}
-	return plan.Participants, nil
+	return plan.participants, nil
 }
 
 // participantViews is who took part in run: the recorded participants, then each person the
@@ -583,6 +578,11 @@ func participantViews(ctx context.Context, st *store.Store, run *store.Run) ([]P
 	if err != nil {
 		return nil, err
 	}
+	return participantViewsOf(ps, intended), nil
+}
+
+// participantViewsOf is participantViews of the recorded participants ps and the plan's intended.
+func participantViewsOf(ps []*store.RunParticipant, intended []*drills.Participant) []ParticipantView {
 	out := make([]ParticipantView, 0, len(ps)+len(intended))
 	for _, pp := range ps {
 		at := pp.At
@@ -593,7 +593,7 @@ func participantViews(ctx context.Context, st *store.Store, run *store.Run) ([]P
 			out = append(out, ParticipantView{Name: pp.Name, Role: pp.Role, Intended: true})
 		}
 	}
-	return out, nil
+	return out
 }
 
 // RunNoteAdd notes a deviation from the plan or a lesson learned on a run.

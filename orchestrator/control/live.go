@@ -124,23 +124,11 @@ func manualInstructions(ctx context.Context, st *store.Store, run *store.Run, st
 	if !slices.ContainsFunc(steps, func(s *store.StepResult) bool { return s.Action == drills.ActionManual }) {
 		return nil, nil
 	}
-	rec, err := st.PlanGet(ctx, run.PlanID)
+	plan, err := recordedPlanOf(ctx, st, run)
 	if err != nil {
 		return nil, err
 	}
-	plan, diags := drills.ParsePlan(rec.Source, rec.File)
-	if plan == nil || diags.HasErrors() {
-		return nil, nil
-	}
-	out := map[string]string{}
-	for _, s := range slices.Concat(plan.Steps, plan.Rollback, plan.Cleanup) {
-		if s.Action == drills.ActionManual {
-			if _, seen := out[s.Name]; !seen {
-				out[s.Name] = s.String("instructions")
-			}
-		}
-	}
-	return out, nil
+	return plan.instructions, nil
 }
 
 // ObjectiveView is one service's recovery objectives in a run.

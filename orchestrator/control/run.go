@@ -337,10 +337,12 @@ func LoadRunView(ctx context.Context, st *store.Store, runID string, now time.Ti
 	if audit.Problem != nil {
 		v.Integrity.Problem = audit.Problem.Message
 	}
-	instructions, err := manualInstructions(ctx, st, run, steps)
+	// The recorded plan is read once for both the manual steps' instructions and the people it intended.
+	plan, err := recordedPlanOf(ctx, st, run)
 	if err != nil {
 		return nil, err
 	}
+	instructions := plan.instructions
 	for _, s := range steps {
 		v.Steps = append(v.Steps, stepViewOf(run, s, instructions))
 	}
@@ -359,9 +361,11 @@ func LoadRunView(ctx context.Context, st *store.Store, runID string, now time.Ti
 	if run.State == drills.RunAwaitingApproval {
 		v.MissingRoles = nonNil(store.MissingApprovals(run, approvals))
 	}
-	if v.Participants, err = participantViews(ctx, st, run); err != nil {
+	recorded, err := st.RunParticipantsList(ctx, runID)
+	if err != nil {
 		return nil, err
 	}
+	v.Participants = participantViewsOf(recorded, plan.participants)
 	notes, err := st.RunNotesList(ctx, runID)
 	if err != nil {
 		return nil, err

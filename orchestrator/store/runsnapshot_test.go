@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -31,11 +33,74 @@ func TestRunSnapshotGetReadsWhatTheSingleReadsRead(t *testing.T) {
 			t.Errorf("RunSnapshotGet = run %+v, %d steps, %d events; single reads: %+v, %d steps, %d events",
 				snap.Run, len(snap.Steps), len(snap.Events), run, len(steps), len(events))
 		}
+		// The timeline is scanned by hand there: every field as the single read's.
+		if !reflect.DeepEqual(snap.Events, events) {
+			for i := range min(len(snap.Events), len(events)) {
+				if !reflect.DeepEqual(snap.Events[i], events[i]) {
+					t.Errorf("RunSnapshotGet event %d = %+v, RunEventList = %+v", i, snap.Events[i], events[i])
+				}
+			}
+		}
 		if snap.Audit == nil || snap.Audit.Problem != nil || snap.Audit.Rows != int64(len(events)) {
 			t.Errorf("RunSnapshotGet audit = %+v, want %d rows and no problem", snap.Audit, len(events))
 		}
 		if _, err := s.RunSnapshotGet(ctx, "no-such-run"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("RunSnapshotGet(unknown) = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+// TestRunSnapshotGetScansAsGormDoes: the step results and the timeline a run's view reads are
+// scanned by hand; every field must be what gorm scanned, set and unset (a running step with
+// no end, a finished one with its error, duration and evidence).
+func TestRunSnapshotGetScansAsGormDoes(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		b := setup(t, s)
+		if err := s.RunStateSet(ctx, &store.RunStateSetParams{RunID: b.run.ID, Epoch: b.epoch, State: drills.RunRunning, At: at(0)}); err != nil {
+			t.Fatal(err)
+		}
+		stepID, err := s.StepStart(ctx, &store.StepStartParams{RunID: b.run.ID, Epoch: b.epoch, Seq: 1, Key: "check", Action: "http.check",
+			Site: "sangam", Service: "payments", Idempotent: true, Timeout: time.Minute, At: at(time.Second)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.StepFinish(ctx, &store.StepFinishParams{RunID: b.run.ID, Epoch: b.epoch, StepID: stepID, State: drills.StepFailed,
+			Error: "503 from /health", Evidence: json.RawMessage(`{"status": 503, "body": "down"}`), At: at(2500 * time.Millisecond)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.StepStart(ctx, &store.StepStartParams{RunID: b.run.ID, Epoch: b.epoch, Seq: 2, Key: "wait", Action: "manual",
+			Site: "sangam", Timeout: time.Minute, At: at(3 * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+		snap, err := s.RunSnapshotGet(ctx, b.run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		steps, err := s.StepResultsByGormForTest(b.run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		events, err := s.RunEventsByGormForTest(b.run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(snap.Steps) != len(steps) || len(steps) < 2 {
+			t.Fatalf("RunSnapshotGet read %d steps, gorm %d", len(snap.Steps), len(steps))
+		}
+		for i := range steps {
+			if !reflect.DeepEqual(snap.Steps[i], steps[i]) {
+				t.Errorf("step %d: by hand %+v, gorm %+v", i, snap.Steps[i], steps[i])
+			}
+		}
+		if len(snap.Events) != len(events) {
+			t.Fatalf("RunSnapshotGet read %d events, gorm %d", len(snap.Events), len(events))
+		}
+		for i := range events {
+			if !reflect.DeepEqual(snap.Events[i], events[i]) {
+				t.Errorf("event %d: by hand %+v, gorm %+v", i, snap.Events[i], events[i])
+			}
 		}
 	})
 }

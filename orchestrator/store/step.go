@@ -175,8 +175,8 @@ func (s *Store) StepResultList(ctx context.Context, runID string) ([]*StepResult
 }
 
 func stepResultList(db *gorm.DB, runID string) ([]*StepResult, error) {
-	var ms []stepResultModel
-	if err := db.Where("run_id = ?", runID).Order("seq, attempt, started_at").Find(&ms).Error; err != nil {
+	ms, err := stepResultRows(db, runID)
+	if err != nil {
 		return nil, fmt.Errorf("step result list %s: %w", runID, translate(err))
 	}
 	out := make([]*StepResult, len(ms))
@@ -184,6 +184,28 @@ func stepResultList(db *gorm.DB, runID string) ([]*StepResult, error) {
 		out[i] = stepResultOf(&ms[i])
 	}
 	return out, nil
+}
+
+// stepResultRows reads the run's step results, scanned by hand: every view of a run reads
+// them, and gorm's reflection over their 17 columns cost more than the rows.
+func stepResultRows(db *gorm.DB, runID string) ([]stepResultModel, error) {
+	rs, err := db.Raw(`SELECT id, run_id, seq, step_key, step_name, action, site, service, attempt, state, idempotent,
+        timeout_ms, started_at, ended_at, duration_ms, error, evidence
+        FROM step_results WHERE run_id = ? ORDER BY seq, attempt, started_at`, runID).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var ms []stepResultModel
+	for rs.Next() {
+		var m stepResultModel
+		if err := rs.Scan(&m.ID, &m.RunID, &m.Seq, &m.StepKey, &m.StepName, &m.Action, &m.Site, &m.Service, &m.Attempt, &m.State,
+			&m.Idempotent, &m.TimeoutMS, &m.StartedAt, &m.EndedAt, &m.DurationMS, &m.Error, &m.Evidence); err != nil {
+			return nil, err
+		}
+		ms = append(ms, m)
+	}
+	return ms, rs.Err()
 }
 
 // MeasurementList returns the run's measurements by service name. An unknown run has none.
