@@ -46,6 +46,8 @@ job "auth" {
     }
 
     task "httpd" {
+      # -p with a port alone: httpd listens on every address of the agent's container, where
+      # firedrill reaches it by the service's name; Nomad checks it on the address it allocated.
       driver = "raw_exec"
       config {
         command = "/bin/busybox"
