@@ -122,7 +122,7 @@ func TestComposeFile(t *testing.T) {
 		firedrills++
 		a := &app{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }}
 		cmd, rest, err := a.rootCommand().Find(svc.Command)
-		if err != nil || cmd.Runnable() == false || len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		if err != nil || !cmd.Runnable() || (len(rest) > 0 && !strings.HasPrefix(rest[0], "-")) {
 			t.Errorf("service %s: command %q is not a firedrill command (%v)", name, svc.Command, err)
 			continue
 		}
