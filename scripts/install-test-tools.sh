@@ -4,12 +4,13 @@
 # checks a report bundle's signature as a regulator would, with stock tools; jq too, for the
 # regulator portal's offline commands), chromium (the console's browser test drives it
 # headless), a Korean font for the Korean screenshots, and Prometheus with promtool (a real
-# Prometheus scrapes serve; promtool checks deploy/alerts.yml). Installs only what is missing: run it
+# Prometheus scrapes serve; promtool checks deploy/alerts.yml), and docker-compose (the
+# deployment test checks docker-compose.yml with `docker-compose config`). Installs only what is missing: run it
 # again freely.
 set -euo pipefail
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
-for pair in pdftotext:poppler-utils unzip:unzip openssl:openssl jq:jq chromium:chromium prometheus:prometheus promtool:prometheus; do
+for pair in pdftotext:poppler-utils unzip:unzip openssl:openssl jq:jq chromium:chromium prometheus:prometheus promtool:prometheus docker-compose:docker-compose; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
 # Without a Korean font Chromium draws every Hangul letter of a screenshot as an empty box.
