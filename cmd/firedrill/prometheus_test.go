@@ -123,7 +123,14 @@ func TestPrometheusScrapesADemoDrill(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	dsn := storetest.NewDatabase(t)
-	s := startDemoServer(t, ctx, "--database-url", dsn, "--log-format", "json")
+	// Configured with a server configuration file, as an operator would; the demo takes its
+	// database from the command line alone (it never writes into a database the environment or a
+	// file names by accident).
+	serverConfig := filepath.Join(t.TempDir(), "firedrill-server.hcl")
+	if err := os.WriteFile(serverConfig, []byte("log {\n  format = \"json\"\n  level  = \"info\"\n}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startDemoServer(t, ctx, "--server-config", serverConfig, "--database-url", dsn)
 	target := strings.TrimPrefix(s.base, "http://")
 	prom := startPrometheus(t, ctx, target)
 
