@@ -105,7 +105,7 @@ func TestConfigCheckNeverPrintsSecrets(t *testing.T) {
 	if err := os.WriteFile(secretFile, []byte("postgres://fd:"+password+"@db/fd\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	path := writeServerConfig(t, "database {\n  url_env = \"PG_RUNTIME_URL\"\n  migration_url_file = \""+secretFile+"\"\n}\n")
+	path := writeServerConfig(t, "database {\n  url_env = \"PG_RUNTIME_URL\"\n  migrate = true\n  migration_url_file = \""+secretFile+"\"\n}\n")
 	env := map[string]string{"PG_RUNTIME_URL": "postgres://fd:" + password + "@db/fd", "FIREDRILL_OIDC_CLIENT_SECRET": password}
 	for _, args := range [][]string{
 		{path},
@@ -218,7 +218,7 @@ func TestServeWithServerConfig(t *testing.T) {
 	}
 	addr := freeAddr(t)
 	cfgPath := filepath.Join(dir, "server.hcl")
-	src := "listen = \"" + addr + "\"\nestate = \"" + estate + "\"\ndatabase {\n  url_env = \"PG_TEST_RUNTIME_URL\"\n}\ntls {\n  cert_file = \"cert.pem\"\n  key_file = \"key.pem\"\n}\nlog {\n  level = \"info\"\n}\n"
+	src := "listen = \"" + addr + "\"\nestate = \"" + estate + "\"\ndatabase {\n  url_env = \"PG_TEST_RUNTIME_URL\"\n  migrate = true\n}\ntls {\n  cert_file = \"cert.pem\"\n  key_file = \"key.pem\"\n}\nlog {\n  level = \"info\"\n}\n"
 	if err := os.WriteFile(cfgPath, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -91,7 +91,7 @@ func TestServeConsoleSignIn(t *testing.T) {
 		t.Fatalf("no sign-in form:\n%s", login)
 	}
 	path, home := read(c.PostForm(base+"/login", url.Values{"user": {"root"}, "password": {"the first admin's passphrase"}, "csrf_token": {m[1]}}))
-	if path != "/" || !strings.Contains(home, `id="user">root<`) || !strings.Contains(home, `class="roles">(admin)`) {
+	if path != "/" || !strings.Contains(home, `id="user">root<`) || !strings.Contains(home, `class="roles">(Administrator)`) {
 		t.Fatalf("password sign-in landed on %s:\n%s", path, home)
 	}
 	// The console's pages sit behind the session: a form posted without its CSRF token is
@@ -114,7 +114,7 @@ func TestServeConsoleSignIn(t *testing.T) {
 	auditor := browser()
 	path, home = read(auditor.Get(base + "/login/oidc"))
 	// An auditor's home is the regulator portal.
-	if path != "/portal" || !strings.Contains(home, `id="user">auditor.kim<`) || !strings.Contains(home, `class="roles">(auditor)`) {
+	if path != "/portal" || !strings.Contains(home, `id="user">auditor.kim<`) || !strings.Contains(home, `class="roles">(Auditor)`) {
 		t.Fatalf("OIDC sign-in landed on %s:\n%s", path, home)
 	}
 	// Its upload form goes through the session's CSRF check to the page, which reads the file:
