@@ -74,14 +74,7 @@ func setupServer(t *testing.T) *bundle {
 	t.Helper()
 	ctx := context.Background()
 	clk := clocktest.New(testStart)
-	st, err := store.Open(ctx, store.Config{DatabaseURL: storetest.NewDatabase(t), Clock: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	if _, err := st.MigrateUp(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.PostgresOn(t, clk)
 	estatePath, err := filepath.Abs("../examples/firedrill.hcl")
 	if err != nil {
 		t.Fatal(err)

@@ -245,14 +245,7 @@ func TestServeSchedulerHookAnnouncesAFireAsASubmission(t *testing.T) {
 	ctx := context.Background()
 	kst := time.FixedZone("KST", 9*3600)
 	clk := clocktest.New(time.Date(2027, 1, 1, 0, 0, 0, 0, kst))
-	st, err := store.Open(ctx, store.Config{DatabaseURL: storetest.NewDatabase(t), Clock: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.MigrateUp(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.PostgresOn(t, clk)
 	estate, src, err := loadEstate(scheduleEstate)
 	if err != nil {
 		t.Fatal(err)

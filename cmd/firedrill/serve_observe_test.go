@@ -20,13 +20,7 @@ func TestReadinessChecks(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	clk := clocktest.New(time.Date(2027, 1, 4, 9, 0, 0, 0, time.UTC))
-	st, err := store.Open(ctx, store.Config{DatabaseURL: storetest.NewDatabase(t), Clock: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.MigrateUp(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.PostgresOn(t, clk)
 	const owner = "replica-r"
 	ready := readiness(st, clk, owner, true)
 	expect := func(what, want string) {

@@ -278,14 +278,7 @@ func TestAQuarterEvaluatesTheLookbackButReportsThePeriodsDrills(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	clk := clocktest.New(time.Date(2026, 2, 10, 1, 0, 0, 0, time.UTC))
-	s, err := store.Open(ctx, store.Config{DatabaseURL: storetest.NewDatabase(t), Clock: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.MigrateUp(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := storetest.PostgresOn(t, clk)
 	plan, err := s.PlanSave(ctx, store.PlanSaveParams{Name: "site-loss", File: "plans/site-loss.hcl", Source: []byte(`plan "site-loss" {}`)})
 	if err != nil {
 		t.Fatal(err)

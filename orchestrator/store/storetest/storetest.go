@@ -19,6 +19,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/firedrill/firedrill/internal/clock"
 	"github.com/firedrill/firedrill/orchestrator/store"
 )
 
@@ -48,14 +49,20 @@ func NewDatabase(t testing.TB) string {
 // the test ends.
 func Postgres(t testing.TB) *store.Store {
 	t.Helper()
-	dsn := newDatabase(t, callerPackage())
-	return open(t, dsn)
+	return open(t, newDatabase(t, callerPackage()), nil)
+}
+
+// PostgresOn is Postgres with the store on clk (a test's fake clock, which its control layer
+// and runner share).
+func PostgresOn(t testing.TB, clk clock.Clock) *store.Store {
+	t.Helper()
+	return open(t, newDatabase(t, callerPackage()), clk)
 }
 
 // SQLite returns a migrated store on a SQLite file in t.TempDir().
 func SQLite(t testing.TB) *store.Store {
 	t.Helper()
-	return open(t, "sqlite:"+filepath.Join(t.TempDir(), "firedrill.db"))
+	return open(t, "sqlite:"+filepath.Join(t.TempDir(), "firedrill.db"), nil)
 }
 
 // Each runs fn as the parallel subtests "postgres" and "sqlite", each with its own fresh store.
@@ -64,7 +71,7 @@ func Each(t *testing.T, fn func(t *testing.T, s *store.Store)) {
 	pkg := callerPackage()
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
-		fn(t, open(t, newDatabase(t, pkg)))
+		fn(t, open(t, newDatabase(t, pkg), nil))
 	})
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()
@@ -72,11 +79,11 @@ func Each(t *testing.T, fn func(t *testing.T, s *store.Store)) {
 	})
 }
 
-func open(t testing.TB, dsn string) *store.Store {
+func open(t testing.TB, dsn string, clk clock.Clock) *store.Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := store.Open(ctx, store.Config{DatabaseURL: dsn})
+	s, err := store.Open(ctx, store.Config{DatabaseURL: dsn, Clock: clk})
 	if err != nil {
 		t.Fatalf("storetest: open %s: %v", store.RedactURL(dsn), err)
 	}
@@ -239,7 +246,7 @@ func PostgresRoles(t testing.TB) *Roles {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	r := newRolesDatabase(t, callerPackage())
-	r.Owner = open(t, r.OwnerURL)
+	r.Owner = open(t, r.OwnerURL, nil)
 	if err := r.Owner.RuntimeRoleGrant(ctx, RuntimeRole); err != nil {
 		t.Fatalf("storetest: %v", err)
 	}

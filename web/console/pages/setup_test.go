@@ -51,14 +51,7 @@ func setup(t *testing.T) *console {
 	t.Helper()
 	ctx := context.Background()
 	clk := clocktest.New(testStart)
-	st, err := store.Open(ctx, store.Config{DatabaseURL: storetest.NewDatabase(t), Clock: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	if _, err := st.MigrateUp(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.PostgresOn(t, clk)
 	estatePath, err := filepath.Abs("../../../examples/firedrill.hcl")
 	if err != nil {
 		t.Fatal(err)
