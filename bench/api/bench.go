@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -154,32 +153,16 @@ func run(ctx context.Context, opt Options) (*Report, error) {
 	rep := &Report{Options: opt, Started: time.Now(), Machine: httpload.MachineInfo()}
 	logf := func(format string, args ...any) { fmt.Fprintf(opt.Log, "api bench: "+format+"\n", args...) }
 
-	if opt.WorkDir == "" {
-		dir, err := os.MkdirTemp("", "firedrill-bench-api-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(dir)
-		opt.WorkDir = dir
+	kept := ""
+	if opt.KeepDatabase {
+		kept = "database %s is kept"
 	}
-	dsn := opt.DatabaseURL
-	if dsn == "" {
-		name := storetest.DatabaseName("bench_api")
-		var drop func(context.Context) error
-		dsn, drop, err = storetest.CreateDatabase(ctx, opt.AdminURL, name)
-		if err != nil {
-			return nil, err
-		}
-		if opt.KeepDatabase {
-			logf("database %s is kept", store.RedactURL(dsn))
-		} else {
-			defer func() {
-				if err := drop(context.WithoutCancel(ctx)); err != nil {
-					logf("%v", err)
-				}
-			}()
-		}
+	workDir, dsn, cleanup, err := httpload.Scratch(ctx, opt.WorkDir, opt.DatabaseURL, opt.AdminURL, "bench_api", kept, logf)
+	defer cleanup()
+	if err != nil {
+		return nil, err
 	}
+	opt.WorkDir = workDir
 	rep.PostgresVersion, _ = storetest.ServerVersion(ctx, dsn)
 
 	// Build first: a build running next to the seeding would slow both and blur the seeding

@@ -146,31 +146,16 @@ func run(ctx context.Context, opt Options) (*Report, error) {
 	}
 	rep := &Report{Options: opt, Started: time.Now(), Machine: httpload.MachineInfo()}
 	logf := func(format string, args ...any) { fmt.Fprintf(opt.Log, "console bench: "+format+"\n", args...) }
-	if opt.WorkDir == "" {
-		dir, err := os.MkdirTemp("", "firedrill-bench-console-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(dir)
-		opt.WorkDir = dir
+	kept := ""
+	if opt.KeepDatabase {
+		kept = "database %s is kept (rerun with -database-url and -seeded)"
 	}
-	dsn := opt.DatabaseURL
-	if dsn == "" {
-		var drop func(context.Context) error
-		dsn, drop, err = storetest.CreateDatabase(ctx, opt.AdminURL, storetest.DatabaseName("bench_console"))
-		if err != nil {
-			return nil, err
-		}
-		if opt.KeepDatabase {
-			logf("database %s is kept (rerun with -database-url and -seeded)", store.RedactURL(dsn))
-		} else {
-			defer func() {
-				if err := drop(context.WithoutCancel(ctx)); err != nil {
-					logf("%v", err)
-				}
-			}()
-		}
+	workDir, dsn, cleanup, err := httpload.Scratch(ctx, opt.WorkDir, opt.DatabaseURL, opt.AdminURL, "bench_console", kept, logf)
+	defer cleanup()
+	if err != nil {
+		return nil, err
 	}
+	opt.WorkDir = workDir
 	rep.PostgresVersion, _ = storetest.ServerVersion(ctx, dsn)
 	bin := opt.Binary
 	if bin == "" {
