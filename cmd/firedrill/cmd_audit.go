@@ -49,13 +49,16 @@ could not run.`,
 			if asJSON {
 				if err := writeJSON(a.stdout, map[string]any{
 					"database": store.RedactURL(databaseURL), "verified": rep.Problem == nil, "rows": rep.Rows,
-					"head_seq": rep.HeadSeq, "head_hash": rep.HeadHash, "problem": rep.Problem,
+					"pending": rep.Pending, "head_seq": rep.HeadSeq, "head_hash": rep.HeadHash, "problem": rep.Problem,
 				}); err != nil {
 					return err
 				}
 			} else if rep.Problem == nil {
 				fmt.Fprintf(a.stdout, "audit log of %s verifies: %d rows, head %d %s\n",
 					store.RedactURL(databaseURL), rep.Rows, rep.HeadSeq, rep.HeadHash)
+				if rep.Pending > 0 {
+					fmt.Fprintf(a.stdout, "%d facts committed during the check wait to be chained; their content matches\n", rep.Pending)
+				}
 			}
 			if rep.Problem != nil {
 				return fmt.Errorf("audit log of %s does not verify: %s", store.RedactURL(databaseURL), rep.Problem.Message)

@@ -81,9 +81,20 @@ With --tls-cert-file and --tls-key-file it serves HTTPS itself.
 			if err != nil {
 				return err
 			}
+			// The address is taken first: a port in use stops serve at once, and nothing
+			// started before it (the demo's simulated sites) can take the port meanwhile.
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return fmt.Errorf("--listen %s: %w", listen, err)
+			}
+			defer ln.Close()
+			scheme := "http"
+			if tlsConfig != nil {
+				ln, scheme = tls.NewListener(ln, tlsConfig), "https"
+			}
 			var demoPasswords map[string]string
 			if demo {
-				w, passwords, err := a.startDemo(ctx, cmd.Flags(), listen, &databaseURL, &reportOpts, &schedOpts)
+				w, passwords, err := a.startDemo(ctx, cmd.Flags(), &databaseURL, &reportOpts, &schedOpts)
 				if err != nil {
 					return err
 				}
@@ -130,14 +141,6 @@ With --tls-cert-file and --tls-key-file it serves HTTPS itself.
 			}
 			defer stopScheduler()
 			// End of scheduler.
-			ln, err := net.Listen("tcp", listen)
-			if err != nil {
-				return fmt.Errorf("--listen %s: %w", listen, err)
-			}
-			scheme := "http"
-			if tlsConfig != nil {
-				ln, scheme = tls.NewListener(ln, tlsConfig), "https"
-			}
 			reports, err := a.reports(ctx, st, reportOpts)
 			if err != nil {
 				return err

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -193,17 +192,11 @@ const demoDeadline = 5 * time.Minute
 // startDemo prepares serve --demo: the estate and its simulated sites, the database, key and
 // institution (the demo's own unless given on the command line: a demo never writes into
 // the database FIREDRILL_DATABASE_URL names), then the history, then the sites the console's
-// runs go to. It returns the console passwords.
-func (a *app) startDemo(ctx context.Context, flags *pflag.FlagSet, listen string, databaseURL *string, ro *reportOptions, so *schedulerOptions) (*demoWorld, map[string]string, error) {
+// runs go to. It returns the console passwords. serve holds the console's address already.
+func (a *app) startDemo(ctx context.Context, flags *pflag.FlagSet, databaseURL *string, ro *reportOptions, so *schedulerOptions) (*demoWorld, map[string]string, error) {
 	if flags.Changed("config") {
 		return nil, nil, errors.New("--demo serves the embedded example estate: leave out --config")
 	}
-	// Say at once that the address is taken, not after the history.
-	ln, err := net.Listen("tcp", listen)
-	if err != nil {
-		return nil, nil, fmt.Errorf("--listen %s: %w", listen, err)
-	}
-	ln.Close()
 	w, err := a.newDemoWorld(ctx)
 	if err != nil {
 		return nil, nil, err

@@ -60,6 +60,7 @@ type Collector struct {
 	up, runs, orphaned, runHolders, leaseHeld        *prometheus.Desc
 	rto, rpo, rtoObjective, rpoObjective, measuredAt *prometheus.Desc
 	overdue, overdueCount, notifications, oldestWait *prometheus.Desc
+	auditPending                                     *prometheus.Desc
 }
 
 // NewCollector returns the store collector.
@@ -96,13 +97,14 @@ func NewCollector(cfg CollectorConfig) (*Collector, error) {
 		overdueCount:  prometheus.NewDesc(NameServicesOverdue, "Services whose drill is overdue.", nil, nil),
 		notifications: prometheus.NewDesc(NameNotifications, "Notifications in the outbox, by state.", []string{"state"}, nil),
 		oldestWait:    prometheus.NewDesc(NameNotificationOldestWait, "How long the oldest notification still to be sent has waited; 0 when none waits.", nil, nil),
+		auditPending:  prometheus.NewDesc(NameAuditPending, "Facts committed but not yet appended to the audit chain (the replicas chain them within milliseconds; a backlog that stays means chaining fails).", nil, nil),
 	}, nil
 }
 
 // Describe sends every descriptor.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.up, c.runs, c.orphaned, c.runHolders, c.leaseHeld, c.rto, c.rpo,
-		c.rtoObjective, c.rpoObjective, c.measuredAt, c.overdue, c.overdueCount, c.notifications, c.oldestWait} {
+		c.rtoObjective, c.rpoObjective, c.measuredAt, c.overdue, c.overdueCount, c.notifications, c.oldestWait, c.auditPending} {
 		ch <- d
 	}
 }
@@ -124,6 +126,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 func (c *Collector) collect(ctx context.Context, ch chan<- prometheus.Metric) error {
 	st := c.cfg.Store
 	now := c.cfg.Clock.Now()
+	// First: reading the audit head below chains what is pending.
+	auditPending, err := st.AuditPendingCount(ctx)
+	if err != nil {
+		return err
+	}
 	byState, err := st.RunCountByState(ctx)
 	if err != nil {
 		return err
@@ -198,6 +205,7 @@ func (c *Collector) collect(ctx context.Context, ch chan<- prometheus.Metric) er
 		wait = max(now.Sub(backlog.OldestPending), 0).Seconds()
 	}
 	gauge(c.oldestWait, wait)
+	gauge(c.auditPending, float64(auditPending))
 	return nil
 }
 

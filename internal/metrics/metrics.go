@@ -40,6 +40,7 @@ const (
 	NameNotificationFailures   = "firedrill_notification_failures_total"
 	NameNotifications          = "firedrill_notifications"
 	NameNotificationOldestWait = "firedrill_notification_oldest_pending_seconds"
+	NameAuditPending           = "firedrill_audit_pending"
 	NameHTTPDuration           = "firedrill_http_request_duration_seconds"
 	NameStoreUp                = "firedrill_store_up"
 )
@@ -51,7 +52,7 @@ func Names() []string {
 		NameRuns, NameRunsOrphaned, NameRunsFinished, NameRunLeaseHolders, NameLeaseHeld, NameStepDuration,
 		NameServiceRTO, NameServiceRPO, NameServiceRTOObjective, NameServiceRPOObjective, NameServiceMeasuredAt,
 		NameServiceOverdue, NameServicesOverdue, NameScheduleLag, NameNomadErrors, NamePostgresErrors,
-		NameNotificationFailures, NameNotifications, NameNotificationOldestWait, NameHTTPDuration, NameStoreUp,
+		NameNotificationFailures, NameNotifications, NameNotificationOldestWait, NameAuditPending, NameHTTPDuration, NameStoreUp,
 	}
 }
 

@@ -100,11 +100,13 @@ func (c *Control) AuditListGet(ctx context.Context, caller *Caller, p *AuditList
 		}
 		q.Before = id
 	}
-	page, err := c.cfg.Store.AuditList(ctx, q)
+	// The head first: reading it chains what is pending, so the page's operations have
+	// their audit rows.
+	head, err := c.cfg.Store.AuditHeadGet(ctx)
 	if err != nil {
 		return nil, internal(err)
 	}
-	head, err := c.cfg.Store.AuditHeadGet(ctx)
+	page, err := c.cfg.Store.AuditList(ctx, q)
 	if err != nil {
 		return nil, internal(err)
 	}
@@ -121,8 +123,10 @@ func (c *Control) AuditListGet(ctx context.Context, caller *Caller, p *AuditList
 
 // AuditVerifyView is the outcome of walking the whole audit chain.
 type AuditVerifyView struct {
-	Verified bool                `json:"verified"`
-	Rows     int64               `json:"rows"`
+	Verified bool  `json:"verified"`
+	Rows     int64 `json:"rows"`
+	// Pending counts the facts committed while the walk ran, checked but not yet chained.
+	Pending  int64               `json:"pending,omitempty"`
 	HeadSeq  int64               `json:"head_seq"`
 	HeadHash string              `json:"head_hash"`
 	Problem  *store.AuditProblem `json:"problem,omitempty"`
@@ -139,5 +143,5 @@ func (c *Control) AuditVerify(ctx context.Context, caller *Caller) (*AuditVerify
 	if err != nil {
 		return nil, internal(err)
 	}
-	return &AuditVerifyView{Verified: rep.Problem == nil, Rows: rep.Rows, HeadSeq: rep.HeadSeq, HeadHash: rep.HeadHash, Problem: rep.Problem}, nil
+	return &AuditVerifyView{Verified: rep.Problem == nil, Rows: rep.Rows, Pending: rep.Pending, HeadSeq: rep.HeadSeq, HeadHash: rep.HeadHash, Problem: rep.Problem}, nil
 }

@@ -238,6 +238,9 @@ type IntegrityView struct {
 	Verified bool `json:"verified"`
 	// AuditRows is how many audit rows of the run were checked.
 	AuditRows int64 `json:"audit_rows"`
+	// AuditPending is how many of the run's events were committed moments ago and wait to be
+	// chained: their copied content was checked, their place in the chain is still to come.
+	AuditPending int64 `json:"audit_pending,omitempty"`
 	// Problem names the first missing or altered row; empty when verified.
 	Problem string `json:"problem,omitempty"`
 }

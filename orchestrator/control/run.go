@@ -329,7 +329,7 @@ func LoadRunView(ctx context.Context, st *store.Store, runID string, now time.Ti
 	run, steps, ms, approvals, decisions, events, audit := snap.Run, snap.Steps, snap.Measurements, snap.Approvals,
 		snap.Decisions, snap.Events, snap.Audit
 	v := &RunView{
-		Integrity: IntegrityView{Verified: audit.Problem == nil, AuditRows: audit.Rows},
+		Integrity: IntegrityView{Verified: audit.Problem == nil, AuditRows: audit.Rows, AuditPending: audit.Pending},
 		Run:       runSummaryOf(run, ms), Steps: make([]StepView, 0, len(steps)), Services: make([]MeasurementView, 0, len(ms)),
 		Approvals: make([]ApprovalView, 0, len(approvals)), Decisions: make([]DecisionView, 0, len(decisions)),
 		Timeline: make([]EventView, 0, len(events)),

@@ -17,8 +17,10 @@ import (
 )
 
 // The audit log (migration 00007) is one hash chain over every run event and every recorded
-// control operation, appended in the transaction that inserts the fact: by a trigger on
-// PostgreSQL, by appendEvent and OperationRecordTx on SQLite. Row n stores
+// control operation. On SQLite appendEvent and OperationRecordTx append the fact's row in the
+// transaction that inserts it; on PostgreSQL a trigger (or the step functions) copies the
+// fact's content into audit_pending in that transaction, and the chainer appends it shortly
+// after (auditchain.go, migration 00015). Row n stores
 //
 //	hash(n) = AuditHash(hash(n-1), n, content(n))
 //
@@ -160,6 +162,9 @@ type AuditReport struct {
 	// HeadSeq and HeadHash are the chain's last row as the head records it.
 	HeadSeq  int64  `json:"head_seq"`
 	HeadHash string `json:"head_hash"`
+	// Pending is how many of the facts checked were committed but not yet chained: their
+	// copied content was checked against the fact, their place in the chain is still to come.
+	Pending int64 `json:"pending,omitempty"`
 	// Problem is the first problem found; nil when everything checked holds.
 	Problem *AuditProblem `json:"problem,omitempty"`
 }
@@ -173,8 +178,14 @@ type AuditVerifyParams struct {
 }
 
 // AuditVerify checks the audit log and the facts it copies, and reports the first row
-// missing or altered. An error is returned only when the check itself could not run.
+// missing or altered. It first chains what is pending, so that what it checks is the chain
+// up to the moment it was called; facts committed while it walks are reported as pending
+// when their copy is still waiting to be chained. An error is returned only when the check
+// itself could not run.
 func (s *Store) AuditVerify(ctx context.Context, p *AuditVerifyParams) (*AuditReport, error) {
+	if _, err := s.AuditChain(ctx); err != nil {
+		return nil, fmt.Errorf("audit verify: %w", err)
+	}
 	return s.auditVerify(s.db.WithContext(ctx), p)
 }
 
@@ -183,16 +194,16 @@ func (s *Store) auditVerify(db *gorm.DB, p *AuditVerifyParams) (*AuditReport, er
 	if p == nil {
 		p = &AuditVerifyParams{}
 	}
-	return s.auditVerifyWith(db, func(head *auditHeadModel) (*AuditProblem, int64, error) {
+	return s.auditVerifyWith(db, func(head *auditHeadModel, rep *AuditReport) (*AuditProblem, int64, error) {
 		if p.RunID != "" {
-			return s.auditVerifyRun(db, head, p.RunID)
+			return s.auditVerifyRun(db, head, rep, p.RunID)
 		}
-		return s.auditVerifyAll(db, head)
+		return s.auditVerifyAll(db, head, rep)
 	})
 }
 
 // auditVerifyWith reads the head and reports what check finds against it.
-func (s *Store) auditVerifyWith(db *gorm.DB, check func(head *auditHeadModel) (*AuditProblem, int64, error)) (*AuditReport, error) {
+func (s *Store) auditVerifyWith(db *gorm.DB, check func(head *auditHeadModel, rep *AuditReport) (*AuditProblem, int64, error)) (*AuditReport, error) {
 	var head auditHeadModel
 	if err := db.Where("id = 1").Take(&head).Error; err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -202,7 +213,7 @@ func (s *Store) auditVerifyWith(db *gorm.DB, check func(head *auditHeadModel) (*
 	}
 	rep := &AuditReport{HeadSeq: head.Seq, HeadHash: head.Hash}
 	var err error
-	if rep.Problem, rep.Rows, err = check(&head); err != nil {
+	if rep.Problem, rep.Rows, err = check(&head, rep); err != nil {
 		return nil, fmt.Errorf("audit verify: %w", translate(err))
 	}
 	return rep, nil
@@ -250,14 +261,30 @@ func eventProblem(r *auditModel, ev *runEventModel) *AuditProblem {
 	return p
 }
 
-func (s *Store) auditVerifyAll(db *gorm.DB, head *auditHeadModel) (*AuditProblem, int64, error) {
+// pendingEventProblem compares the pending audit row r (not yet chained: no number) with its
+// event ev.
+func pendingEventProblem(r *auditModel, ev *runEventModel) *AuditProblem {
+	p := &AuditProblem{RunID: r.RunID, EventSeq: r.Ref}
+	switch {
+	case ev == nil:
+		p.Message = fmt.Sprintf("run %s event %d is missing from the timeline (its pending audit row records it)", r.RunID, r.Ref)
+	case !contentIsEvent(r.Content, ev):
+		p.Message = fmt.Sprintf("run %s event %d was altered after it was recorded (its pending audit row differs)", r.RunID, r.Ref)
+	default:
+		return nil
+	}
+	return p
+}
+
+func (s *Store) auditVerifyAll(db *gorm.DB, head *auditHeadModel, rep *AuditReport) (*AuditProblem, int64, error) {
 	prev, last := AuditGenesis, int64(0)
 	var n int64
 	// The state-bearing events of each run, to hold the run rows to at the end.
 	states := map[string][]auditRunRow{}
 	for {
 		var rows []auditModel
-		if err := db.Where("seq > ?", last).Order("seq").Limit(auditBatch).Find(&rows).Error; err != nil {
+		// Up to the head read first: rows chained during the walk are newer than the check.
+		if err := db.Where("seq > ? AND seq <= ?", last, head.Seq).Order("seq").Limit(auditBatch).Find(&rows).Error; err != nil {
 			return nil, n, err
 		}
 		if len(rows) == 0 {
@@ -321,10 +348,16 @@ func (s *Store) auditVerifyAll(db *gorm.DB, head *auditHeadModel) (*AuditProblem
 		}
 		ids = ids[k:]
 	}
-	// Facts inserted around the log (by someone who could bypass its trigger) have no row.
+	// Facts inserted around the log (by someone who could bypass its trigger) have no row,
+	// chained or pending. The pending copies are checked against their facts.
+	pr, err := s.auditCheckPending(db, rep)
+	if pr != nil || err != nil {
+		return pr, n, err
+	}
 	var ev runEventModel
-	err := db.Raw(`SELECT * FROM run_events e WHERE e.id > ? AND NOT EXISTS (
-        SELECT 1 FROM audit_log a WHERE a.source = 'run_event' AND a.run_id = e.run_id AND a.ref = e.seq) ORDER BY e.id LIMIT 1`,
+	err = db.Raw(`SELECT * FROM run_events e WHERE e.id > ? AND NOT EXISTS (
+        SELECT 1 FROM audit_log a WHERE a.source = 'run_event' AND a.run_id = e.run_id AND a.ref = e.seq) AND NOT EXISTS (
+        SELECT 1 FROM audit_pending q WHERE q.source = 'run_event' AND q.run_id = e.run_id AND q.ref = e.seq) ORDER BY e.id LIMIT 1`,
 		head.EventsBefore).Scan(&ev).Error
 	if err != nil {
 		return nil, n, err
@@ -334,7 +367,8 @@ func (s *Store) auditVerifyAll(db *gorm.DB, head *auditHeadModel) (*AuditProblem
 	}
 	var op operationModel
 	err = db.Raw(`SELECT * FROM operations o WHERE o.id > ? AND NOT EXISTS (
-        SELECT 1 FROM audit_log a WHERE a.source = 'operation' AND a.run_id = '' AND a.ref = o.id) ORDER BY o.id LIMIT 1`,
+        SELECT 1 FROM audit_log a WHERE a.source = 'operation' AND a.run_id = '' AND a.ref = o.id) AND NOT EXISTS (
+        SELECT 1 FROM audit_pending q WHERE q.source = 'operation' AND q.run_id = '' AND q.ref = o.id) ORDER BY o.id LIMIT 1`,
 		head.OperationsBefore).Scan(&op).Error
 	if err != nil {
 		return nil, n, err
@@ -343,6 +377,48 @@ func (s *Store) auditVerifyAll(db *gorm.DB, head *auditHeadModel) (*AuditProblem
 		return &AuditProblem{OperationID: op.ID, Message: fmt.Sprintf("operation %d is not in the audit log", op.ID)}, n, nil
 	}
 	return nil, n, nil
+}
+
+// auditCheckPending compares each pending audit row with the fact it copies and counts them
+// into rep.Pending. A pending row whose fact is gone or differs is reported like a chained one.
+func (s *Store) auditCheckPending(db *gorm.DB, rep *AuditReport) (*AuditProblem, error) {
+	var last int64
+	for {
+		var rows []auditPendingModel
+		if err := db.Where("id > ?", last).Order("id").Limit(auditBatch).Find(&rows).Error; err != nil {
+			return nil, err
+		}
+		if len(rows) == 0 {
+			return nil, nil
+		}
+		as := make([]auditModel, len(rows))
+		for i, r := range rows {
+			as[i] = auditModel{At: r.At, Source: r.Source, RunID: r.RunID, Ref: r.Ref, Content: r.Content}
+		}
+		events, ops, err := s.auditSources(db, as)
+		if err != nil {
+			return nil, err
+		}
+		for i := range as {
+			r := &as[i]
+			switch r.Source {
+			case AuditSourceRunEvent:
+				if pr := pendingEventProblem(r, events[eventKey{r.RunID, r.Ref}]); pr != nil {
+					return pr, nil
+				}
+			case AuditSourceOperation:
+				op := ops[r.Ref]
+				switch {
+				case op == nil:
+					return &AuditProblem{OperationID: r.Ref, Message: fmt.Sprintf("operation %d is missing from the operations log (its pending audit row records it)", r.Ref)}, nil
+				case !sameContent(r.Content, operationContent(op)):
+					return &AuditProblem{OperationID: r.Ref, Message: fmt.Sprintf("operation %d was altered after it was recorded (its pending audit row differs)", r.Ref)}, nil
+				}
+			}
+			rep.Pending++
+		}
+		last = rows[len(rows)-1].ID
+	}
 }
 
 type eventKey struct {
@@ -407,7 +483,7 @@ type auditRunRow struct {
 	content map[string]any
 }
 
-func (s *Store) auditVerifyRun(db *gorm.DB, head *auditHeadModel, runID string) (*AuditProblem, int64, error) {
+func (s *Store) auditVerifyRun(db *gorm.DB, head *auditHeadModel, rep *AuditReport, runID string) (*AuditProblem, int64, error) {
 	var run runModel
 	if err := db.Where("id = ?", runID).Take(&run).Error; err != nil {
 		return nil, 0, fmt.Errorf("run %s: %w", runID, err)
@@ -416,19 +492,25 @@ func (s *Store) auditVerifyRun(db *gorm.DB, head *auditHeadModel, runID string) 
 	if err := db.Where("run_id = ?", runID).Order("seq").Find(&evs).Error; err != nil {
 		return nil, 0, err
 	}
-	return s.auditVerifyRunRows(db, head, &run, evs)
+	return s.auditVerifyRunRows(db, head, rep, &run, evs)
 }
 
 // auditVerifyRunRows is auditVerifyRun of a run and its timeline (by seq) already read in
 // db's transaction (RunSnapshotGet reads them anyway).
-func (s *Store) auditVerifyRunRows(db *gorm.DB, head *auditHeadModel, run *runModel, evs []runEventModel) (*AuditProblem, int64, error) {
+func (s *Store) auditVerifyRunRows(db *gorm.DB, head *auditHeadModel, rep *AuditReport, run *runModel, evs []runEventModel) (*AuditProblem, int64, error) {
 	runID := run.ID
-	// The run's rows, each with the row before it in the chain (which may be another run's).
+	// The run's rows, each with the row before it in the chain (which may be another run's),
+	// then its pending rows (seq 0: not chained yet), in one statement: db is one snapshot
+	// (RunSnapshotGet's), where a row is either chained or pending, never both or neither.
+	// A run's events are chained in their order, so its pending rows follow its chained ones.
 	// Scanned by hand: these rows are read on every view of a run, and gorm's reflection
 	// cost more than the check itself. The check reads neither their time nor more columns.
 	rs, err := db.Raw(`SELECT a.seq, a.run_id, a.ref, a.content, a.prev_hash, a.hash, b.seq AS before_seq, b.hash AS before_hash
         FROM audit_log a LEFT JOIN audit_log b ON b.seq = a.seq - 1
-        WHERE a.source = ? AND a.run_id = ? ORDER BY a.ref`, AuditSourceRunEvent, runID).Rows()
+        WHERE a.source = ? AND a.run_id = ?
+        UNION ALL
+        SELECT 0, q.run_id, q.ref, q.content, '', '', NULL, NULL FROM audit_pending q WHERE q.source = ? AND q.run_id = ?
+        ORDER BY 3`, AuditSourceRunEvent, runID, AuditSourceRunEvent, runID).Rows()
 	if err != nil {
 		return nil, 0, err
 	}
@@ -455,24 +537,39 @@ func (s *Store) auditVerifyRunRows(db *gorm.DB, head *auditHeadModel, run *runMo
 	}
 	var n int64
 	var lastRef int64
+	pending := false
 	for i := range rows {
 		r := &rows[i]
-		prev := AuditGenesis
-		if r.Seq > 1 {
-			if r.BeforeSeq == nil {
-				return &AuditProblem{Seq: r.Seq - 1, RunID: runID, Message: fmt.Sprintf("audit row %d, before run %s event %d, is missing", r.Seq-1, runID, r.Ref)}, n, nil
-			}
-			prev = *r.BeforeHash
+		if r.Seq == 0 {
+			pending = true
+		} else if pending {
+			// The query orders by event: a chained row after a pending one means the run's
+			// events were chained out of their order.
+			return &AuditProblem{Seq: r.Seq, RunID: runID, EventSeq: r.Ref, Message: fmt.Sprintf("run %s event %d is chained (audit row %d) but an earlier event of the run is still pending", runID, r.Ref, r.Seq)}, n, nil
 		}
-		if pr := checkRow(&r.auditModel, prev); pr != nil {
-			pr.RunID, pr.EventSeq = runID, r.Ref
-			return pr, n, nil
+		if !pending {
+			prev := AuditGenesis
+			if r.Seq > 1 {
+				if r.BeforeSeq == nil {
+					return &AuditProblem{Seq: r.Seq - 1, RunID: runID, Message: fmt.Sprintf("audit row %d, before run %s event %d, is missing", r.Seq-1, runID, r.Ref)}, n, nil
+				}
+				prev = *r.BeforeHash
+			}
+			if pr := checkRow(&r.auditModel, prev); pr != nil {
+				pr.RunID, pr.EventSeq = runID, r.Ref
+				return pr, n, nil
+			}
 		}
 		if i > 0 && r.Ref != lastRef+1 {
 			return &AuditProblem{Seq: r.Seq, RunID: runID, EventSeq: lastRef + 1, Message: fmt.Sprintf("run %s event %d is missing from the audit log (the next audited event is %d)", runID, lastRef+1, r.Ref)}, n, nil
 		}
 		ev := bySeq[r.Ref]
-		if pr := eventProblem(&r.auditModel, ev); pr != nil {
+		check := eventProblem
+		if pending {
+			check = pendingEventProblem
+			rep.Pending++
+		}
+		if pr := check(&r.auditModel, ev); pr != nil {
 			return pr, n, nil
 		}
 		// The row holds ev's content: its kind is ev's, and only these rows' data is read.
@@ -480,7 +577,9 @@ func (s *Store) auditVerifyRunRows(db *gorm.DB, head *auditHeadModel, run *runMo
 			r.content = decodeContent(r.Content)
 		}
 		lastRef = r.Ref
-		n++
+		if !pending {
+			n++
+		}
 	}
 	audited := map[int64]bool{}
 	for _, r := range rows {

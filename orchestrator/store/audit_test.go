@@ -72,6 +72,11 @@ func auditedRun(t *testing.T, s *store.Store) *bundle {
 	if _, err := s.OperationRecord(ctx, &store.OperationRecordParams{Operation: "run.read", Outcome: store.OutcomeDenied, Message: "no token"}); err != nil {
 		t.Fatal(err)
 	}
+	// The record as an auditor finds it: every fact chained (on PostgreSQL the chainer
+	// appends them shortly after their commit).
+	if _, err := s.AuditChain(ctx); err != nil {
+		t.Fatal(err)
+	}
 	return b
 }
 
@@ -129,6 +134,9 @@ func TestAuditChainHolds(t *testing.T) {
 // and how many otherwise (the trigger, or the store on SQLite).
 func assertOneAuditRowPerEvent(t *testing.T, s *store.Store) (inline, other int) {
 	t.Helper()
+	if _, err := s.AuditChain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	var rows []struct {
 		RunID         string
 		Seq           int

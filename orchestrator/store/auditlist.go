@@ -17,7 +17,8 @@ const (
 type AuditEntry struct {
 	Operation
 	// Seq and Hash are the operation's audit row; zero for an operation recorded before the
-	// log began (migration 00007), which the chain does not cover.
+	// log began (migration 00007), which the chain does not cover, or one whose row is still
+	// pending (committed moments ago: read the head first, AuditHead, to have it chained).
 	Seq  int64
 	Hash string
 }
@@ -124,11 +125,11 @@ type AuditHead struct {
 	Hash string
 }
 
-// AuditHeadGet returns the audit chain's head.
+// AuditHeadGet returns the audit chain's head (AuditHead).
 func (s *Store) AuditHeadGet(ctx context.Context) (*AuditHead, error) {
-	var head auditHeadModel
-	if err := s.db.WithContext(ctx).Where("id = 1").Take(&head).Error; err != nil {
-		return nil, fmt.Errorf("audit head: %w", translate(err))
+	seq, hash, err := s.AuditHead(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return &AuditHead{Seq: head.Seq, Hash: head.Hash}, nil
+	return &AuditHead{Seq: seq, Hash: hash}, nil
 }

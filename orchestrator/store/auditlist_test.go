@@ -26,6 +26,10 @@ func TestAuditList(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// Recorded, then chained (the chainer's work, done here at once).
+		if _, err := s.AuditChain(ctx); err != nil {
+			t.Fatal(err)
+		}
 		all, err := s.AuditList(ctx, &store.AuditListParams{Limit: 500})
 		if err != nil || len(all.Entries) != 30 || all.Next != 0 || all.Entries[0].Message != "run 29 submitted" {
 			t.Fatalf("AuditList(all) = %d entries, next %d, %v; want 30 newest first", len(all.Entries), all.Next, err)

@@ -91,6 +91,11 @@ func (s *Store) ExportAll(ctx context.Context, w io.Writer) (*BackupTrailer, err
 	if s.dialect != DialectPostgres {
 		return nil, errors.New("export-all: backups are of PostgreSQL databases; a SQLite database is backed up by copying its file while no firedrill uses it")
 	}
+	// Chain what is pending, so that the backup's chain covers every fact committed before
+	// it; facts committed after that and before the snapshot travel as pending rows.
+	if _, err := s.AuditChain(ctx); err != nil {
+		return nil, fmt.Errorf("export-all: %w", err)
+	}
 	tx, err := s.sqlDB.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("export-all: %w", err)

@@ -15,14 +15,15 @@ import (
 )
 
 // The step writes a run makes on PostgreSQL, each as ONE statement: a call of an owner's
-// SECURITY DEFINER function (migration 00010) whose single statement fences the run, writes
-// the step, inserts its timeline event and appends the event's audit row, in data-modifying
-// CTEs, committed as one autocommit statement. That is a single round trip where the generic
-// path (fencedTx) takes seven, and no trigger: the audit row is written by the statement, not
-// by the run_events trigger, which skips the events marked audited_inline. The semantics are
-// fencedTx's: nothing is written unless the run is at the caller's epoch and not terminal, and
-// the write, its event and its audit row commit together. The runtime role may call the
-// functions (their audit row always copies the event they insert) but not write audit_log,
+// SECURITY DEFINER function (migrations 00010 and 00015) whose single statement fences the
+// run, writes the step, inserts its timeline event and queues the event's audit row (in
+// audit_pending, for the chainer: auditchain.go), in data-modifying CTEs, committed as one
+// autocommit statement. That is a single round trip where the generic path (fencedTx) takes
+// seven, and no trigger: the audit row is queued by the statement, not by the run_events
+// trigger, which skips the events marked audited_inline. The semantics are fencedTx's: nothing
+// is written unless the run is at the caller's epoch and not terminal, and the write, its event
+// and its audit copy commit together. The runtime role may call the functions (their audit
+// copy always copies the event they insert) but not write audit_log, audit_pending,
 // audit_head or the audited_inline column itself.
 
 // terminalStatesPG is the terminal run states as a PostgreSQL text[] literal, passed to the

@@ -227,7 +227,7 @@ func allModels() []any {
 		&scheduleModel{}, &scheduleFireModel{}, &leaseModel{}, &userModel{}, &approvalModel{},
 		&freezeModel{}, &notificationModel{},
 		&roleGrantModel{}, &apiTokenModel{}, &operationModel{},
-		&auditModel{}, &auditHeadModel{},
+		&auditModel{}, &auditHeadModel{}, &auditPendingModel{},
 		&schedulerReplicaModel{},
 		&reportModel{}, &reportChunkModel{}, &reportRunModel{},
 		&findingModel{}, &findingUpdateModel{}, &runParticipantModel{}, &runNoteModel{},

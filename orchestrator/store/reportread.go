@@ -211,8 +211,21 @@ WHERE e.run_id = ANY($1) ORDER BY e.run_id, e.seq`, runIDs)
 }
 
 // AuditHead is the audit chain's last row: its number and hash (0 and AuditGenesis when
-// the chain is empty).
+// the chain is empty). On PostgreSQL it first chains every pending row (in the same round
+// trip), so the head covers every fact committed before the call: what is computed from
+// the facts and keyed on the head (a report, the caches) then holds at that head.
 func (s *Store) AuditHead(ctx context.Context) (seq int64, hash string, err error) {
+	if s.dialect == DialectPostgres {
+		err := s.sqlDB.QueryRowContext(ctx, "SELECT seq, hash FROM firedrill_audit_chained_head()").Scan(&seq, &hash)
+		if err == nil {
+			return seq, hash, nil
+		}
+		if !isUndefinedObject(err) {
+			return 0, "", fmt.Errorf("audit head: %w", translate(err))
+		}
+		// A schema before migration 00015, which chained every row at once: the head is
+		// the table's.
+	}
 	var head auditHeadModel
 	if err := s.db.WithContext(ctx).Where("id = 1").Take(&head).Error; err != nil {
 		return 0, "", fmt.Errorf("audit head: %w", translate(err))

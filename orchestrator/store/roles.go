@@ -29,11 +29,11 @@ var keptTables = []string{"findings"}
 var ownerOnlyColumns = map[string][]string{"run_events": {"audited_inline"}}
 
 // readOnlyTables the runtime role may only SELECT.
-var readOnlyTables = []string{"audit_log", "audit_head", "goose_db_version"}
+var readOnlyTables = []string{"audit_log", "audit_head", "audit_pending", "goose_db_version"}
 
 // RuntimeRoleGrant gives role what serve and the CLI need on the store's schema, and no more:
 // SELECT, INSERT, UPDATE and DELETE on the working tables; INSERT and SELECT on run_events,
-// operations, role_grants, finding_updates, run_participants and run_notes (on run_events INSERT of every column but audited_inline; no DELETE on findings); SELECT on audit_log, audit_head and goose_db_version; no TRUNCATE, REFERENCES or TRIGGER anywhere. Call it as the owner after
+// operations, role_grants, finding_updates, run_participants and run_notes (on run_events INSERT of every column but audited_inline; no DELETE on findings); SELECT on audit_log, audit_head, audit_pending and goose_db_version; no TRUNCATE, REFERENCES or TRIGGER anywhere. Call it as the owner after
 // MigrateUp (firedrill migrate up --runtime-role does): it re-applies the whole set, so tables
 // added by later migrations are covered. The role must exist. PostgreSQL only.
 func (s *Store) RuntimeRoleGrant(ctx context.Context, role string) error {

@@ -58,6 +58,10 @@ func TestRuntimeRoleCannotRewriteTheRecord(t *testing.T) {
 		"UPDATE audit_log SET content = '{}'", "DELETE FROM audit_log",
 		"INSERT INTO audit_log (seq, at, source, ref, content, prev_hash, hash) VALUES (999, now(), 'operation', 1, '{}', '', '')",
 		"UPDATE audit_head SET seq = 0", "DELETE FROM audit_head",
+		// The copies waiting to be chained can be neither forged, altered nor dropped.
+		"INSERT INTO audit_pending (at, source, run_id, ref, content) VALUES (now(), 'operation', '', 999, '{}')",
+		"UPDATE audit_pending SET content = '{}'", "DELETE FROM audit_pending", "TRUNCATE audit_pending",
+		"CREATE OR REPLACE FUNCTION firedrill_audit_chain(integer, boolean) RETURNS integer LANGUAGE sql AS 'SELECT 0'",
 		// An event marked as audited by its own statement would skip the trigger's audit row.
 		"INSERT INTO run_events (run_id, seq, at, kind, audited_inline) VALUES ('" + b.run.ID + "', 999, now(), 'forged', true)",
 		"CREATE OR REPLACE FUNCTION firedrill_step_start() RETURNS integer LANGUAGE sql AS 'SELECT 1'",

@@ -61,8 +61,8 @@ func (s *Store) RunSnapshotGet(ctx context.Context, id string) (*RunSnapshot, er
 		for i := range evs {
 			out.Events[i] = runEventOf(&evs[i])
 		}
-		out.Audit, err = s.auditVerifyWith(tx, func(head *auditHeadModel) (*AuditProblem, int64, error) {
-			return s.auditVerifyRunRows(tx, head, &run, evs)
+		out.Audit, err = s.auditVerifyWith(tx, func(head *auditHeadModel, rep *AuditReport) (*AuditProblem, int64, error) {
+			return s.auditVerifyRunRows(tx, head, rep, &run, evs)
 		})
 		return err
 	}, opts)

@@ -120,8 +120,8 @@ func (s *Store) ScheduleFireBatch(ctx context.Context, ps []*ScheduleFireParams)
 		if err := s.advanceSchedules(tx, scheds, fresh); err != nil {
 			return err
 		}
-		// Last, because on PostgreSQL each event's audit row takes the audit_head row lock
-		// until the commit: every other statement of the batch runs beside other writers.
+		// The run_created events' audit copies are queued for the chainer (migration 00015):
+		// the batch takes no lock another writer waits for.
 		return insertRunEvents(tx, evs)
 	})
 	if err != nil {

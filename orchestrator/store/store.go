@@ -116,6 +116,8 @@ type Store struct {
 	// findingDue is Config.FindingDue, defaulted.
 	findingDue time.Duration
 	lastPassed lastPassedCache
+	// chainer appends the pending audit rows (PostgreSQL; see auditchain.go).
+	chainer *auditChainer
 }
 
 // Open connects to the database cfg names and pings it. It does not migrate: call MigrateUp
@@ -155,6 +157,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s := &Store{dialect: dialect, clock: cfg.Clock, logger: cfg.Logger.With("component", "store"), version: cfg.Version, commit: cfg.Commit, findingDue: cfg.FindingDue}
 	if err := s.open(ctx, cfg); err != nil {
 		return nil, redactErr(fmt.Errorf("open store %s: %w", RedactURL(cfg.DatabaseURL), err), cfg.DatabaseURL)
+	}
+	if dialect == DialectPostgres {
+		s.startAuditChainer()
 	}
 	s.logger.Debug("store opened", "dialect", string(dialect), "database_url", RedactURL(cfg.DatabaseURL))
 	return s, nil
@@ -219,8 +224,10 @@ func (s *Store) open(ctx context.Context, cfg Config) error {
 	return nil
 }
 
-// Close closes the connection pool.
+// Close stops the audit chainer, chains what is still pending (bounded by
+// auditChainerDrainTimeout) and closes the connection pool.
 func (s *Store) Close() error {
+	s.stopAuditChainer()
 	return s.sqlDB.Close()
 }
 
