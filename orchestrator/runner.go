@@ -673,6 +673,16 @@ func (x *execution) runStep(ctx context.Context, seq int, inst drills.StepInstan
 	}
 	x.mu.Unlock()
 
+	if runErr != nil && errors.Is(context.Cause(ctx), store.ErrLeaseLost) {
+		// The action was cut short because this replica lost the run's lease (the database
+		// was out of reach longer than the lease): another replica may carry the run by now,
+		// and this one writes nothing more. The attempt stays open, as after a crash, and the
+		// takeover decides what it was: re-run when idempotent, an operator's call otherwise.
+		// Recording it as failed would fail a drill for the replica's trouble, not the step's.
+		log.WarnContext(ctx, "step interrupted by the loss of the run's lease; its outcome is left to the takeover",
+			"err", runErr.Error(), "took", clk.Now().Sub(started).String())
+		return fmt.Errorf("step %s: %w", inst.Key, store.ErrLeaseLost)
+	}
 	state := drills.StepSucceeded
 	msg := ""
 	var ab *abortError
