@@ -33,9 +33,12 @@ func (auditPendingModel) TableName() string { return "audit_pending" }
 // a burst, or an import) is chained in transactions of bounded size.
 const auditChainBatch = 2000
 
-// Chainer pacing: right after work it looks again soon, idle it backs off.
+// Chainer pacing: right after work it looks again soon, idle it backs off. Each chaining that
+// appends rows is one commit, whose WAL flush competes with the writers' own: 10 ms between
+// them lets one commit carry a running drill's last few steps instead of each step's rows
+// costing a flush of their own (readers that need the chain complete chain it themselves).
 const (
-	auditChainerBusyPeriod = 2 * time.Millisecond
+	auditChainerBusyPeriod = 10 * time.Millisecond
 	auditChainerIdlePeriod = 50 * time.Millisecond
 	// auditChainerDrainTimeout bounds the last chaining Close does.
 	auditChainerDrainTimeout = 5 * time.Second
