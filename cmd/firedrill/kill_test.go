@@ -323,6 +323,16 @@ func TestKill9ServeMidDrill(t *testing.T) {
 			t.Errorf("run %s: the command step ran %d times with %d retries decided; want between 1 and %d", id, n, retries[id], allowed)
 		}
 	}
+	// Every fact every replica committed before it was killed is in the audit chain, once, in a
+	// chain that verifies: the copies a killed replica left pending are chained by whoever
+	// chains next.
+	rep, err := st.AuditVerify(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Problem != nil || rep.Pending != 0 || rep.Rows == 0 {
+		t.Errorf("audit verify after %d kills: %d rows, %d pending, problem %+v; want every fact chained and no problem", 30, rep.Rows, rep.Pending, rep.Problem)
+	}
 	t.Logf("%d runs: %v; %d takeovers; command retries decided: %v", len(runIDs), states, takeovers, retries)
 	if takeovers == 0 {
 		t.Error("no run was ever taken over: the kills did not land mid-drill")
