@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/firedrill/firedrill/internal/clock"
@@ -278,8 +279,9 @@ func (h *handler) render(w http.ResponseWriter, q *req, status int, name, title 
 		return
 	}
 	v := h.viewOf(q, name, title, data)
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+	buf := renderBuffers.Get().(*bytes.Buffer)
+	defer putRenderBuffer(buf)
+	if err := t.ExecuteTemplate(buf, "layout", v); err != nil {
 		h.log.Error("render page", "template", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
@@ -287,7 +289,23 @@ func (h *handler) render(w http.ResponseWriter, q *req, status int, name, title 
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_, _ = buf.WriteTo(w)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// renderBuffers hold pages while they render (a page is not sent half-rendered when its
+// template fails): a page is tens of kB, and growing a new buffer to that size on every
+// request was a tenth of a page's allocations.
+var renderBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledRender bounds the buffers kept: one rare huge page must not stay pinned.
+const maxPooledRender = 1 << 20
+
+func putRenderBuffer(b *bytes.Buffer) {
+	if b.Cap() > maxPooledRender {
+		return
+	}
+	b.Reset()
+	renderBuffers.Put(b)
 }
 
 // queryPair is one query parameter, for a form's hidden fields.
