@@ -37,6 +37,11 @@ func recordedPlanOf(ctx context.Context, st *store.Store, run *store.Run) (*reco
 	if err != nil {
 		return nil, err
 	}
+	return recordedPlanFrom(rec), nil
+}
+
+// recordedPlanFrom is recordedPlanOf of the plan record rec, already read.
+func recordedPlanFrom(rec *store.PlanRecord) *recordedPlan {
 	h := sha256.New()
 	h.Write([]byte(rec.File))
 	h.Write([]byte{0})
@@ -47,7 +52,7 @@ func recordedPlanOf(ctx context.Context, st *store.Store, run *store.Run) (*reco
 	p, ok := recordedPlans.byDigest[key]
 	recordedPlans.Unlock()
 	if ok {
-		return p, nil
+		return p
 	}
 	p = parseRecordedPlan(rec)
 	recordedPlans.Lock()
@@ -56,7 +61,7 @@ func recordedPlanOf(ctx context.Context, st *store.Store, run *store.Run) (*reco
 	}
 	recordedPlans.byDigest[key] = p
 	recordedPlans.Unlock()
-	return p, nil
+	return p
 }
 
 func parseRecordedPlan(rec *store.PlanRecord) *recordedPlan {

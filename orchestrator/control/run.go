@@ -337,11 +337,8 @@ func LoadRunView(ctx context.Context, st *store.Store, runID string, now time.Ti
 	if audit.Problem != nil {
 		v.Integrity.Problem = audit.Problem.Message
 	}
-	// The recorded plan is read once for both the manual steps' instructions and the people it intended.
-	plan, err := recordedPlanOf(ctx, st, run)
-	if err != nil {
-		return nil, err
-	}
+	// The recorded plan, read with the run, gives both the manual steps' instructions and the people it intended.
+	plan := recordedPlanFrom(snap.Plan)
 	instructions := plan.instructions
 	for _, s := range steps {
 		v.Steps = append(v.Steps, stepViewOf(run, s, instructions))
@@ -361,32 +358,14 @@ func LoadRunView(ctx context.Context, st *store.Store, runID string, now time.Ti
 	if run.State == drills.RunAwaitingApproval {
 		v.MissingRoles = nonNil(store.MissingApprovals(run, approvals))
 	}
-	recorded, err := st.RunParticipantsList(ctx, runID)
-	if err != nil {
-		return nil, err
-	}
-	v.Participants = participantViewsOf(recorded, plan.participants)
-	notes, err := st.RunNotesList(ctx, runID)
-	if err != nil {
-		return nil, err
-	}
-	v.Notes = make([]NoteView, 0, len(notes))
-	for _, n := range notes {
+	v.Participants = participantViewsOf(snap.Participants, plan.participants)
+	v.Notes = make([]NoteView, 0, len(snap.Notes))
+	for _, n := range snap.Notes {
 		v.Notes = append(v.Notes, NoteView{Kind: n.Kind, Text: n.Text, By: n.By, At: n.At})
 	}
-	v.Findings = []FindingView{}
-	for q := (&store.FindingListParams{RunID: runID, Limit: store.MaxFindingListLimit}); ; {
-		page, err := st.FindingList(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range page.Findings {
-			v.Findings = append(v.Findings, findingViewOf(f, now))
-		}
-		if page.Next == 0 {
-			break
-		}
-		q.AfterSeq = page.Next
+	v.Findings = make([]FindingView, 0, len(snap.Findings))
+	for _, f := range snap.Findings {
+		v.Findings = append(v.Findings, findingViewOf(f, now))
 	}
 	return v, nil
 }

@@ -207,7 +207,7 @@ func (s *Store) auditVerifyWith(db *gorm.DB, check func(head *auditHeadModel, re
 	var head auditHeadModel
 	if err := db.Where("id = 1").Take(&head).Error; err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return &AuditReport{Problem: &AuditProblem{Message: "the audit log's head row is missing"}}, nil
+			return &AuditReport{Problem: &AuditProblem{Message: auditHeadMissing}}, nil
 		}
 		return nil, fmt.Errorf("audit verify: head: %w", translate(err))
 	}
@@ -220,6 +220,8 @@ func (s *Store) auditVerifyWith(db *gorm.DB, check func(head *auditHeadModel, re
 }
 
 const auditBatch = 1000
+
+const auditHeadMissing = "the audit log's head row is missing"
 
 // checkRow checks a row's own hash and its link to prevHash.
 func checkRow(r *auditModel, prevHash string) *AuditProblem {
@@ -505,32 +507,50 @@ func (s *Store) auditVerifyRunRows(db *gorm.DB, head *auditHeadModel, rep *Audit
 	// A run's events are chained in their order, so its pending rows follow its chained ones.
 	// Scanned by hand: these rows are read on every view of a run, and gorm's reflection
 	// cost more than the check itself. The check reads neither their time nor more columns.
-	rs, err := db.Raw(`SELECT a.seq, a.run_id, a.ref, a.content, a.prev_hash, a.hash, b.seq AS before_seq, b.hash AS before_hash
-        FROM audit_log a LEFT JOIN audit_log b ON b.seq = a.seq - 1
-        WHERE a.source = ? AND a.run_id = ?
-        UNION ALL
-        SELECT 0, q.run_id, q.ref, q.content, '', '', NULL, NULL FROM audit_pending q WHERE q.source = ? AND q.run_id = ?
-        ORDER BY 3`, AuditSourceRunEvent, runID, AuditSourceRunEvent, runID).Rows()
+	rs, err := db.Raw(auditRunRowsSQL("?", "?"), AuditSourceRunEvent, runID, AuditSourceRunEvent, runID).Rows()
 	if err != nil {
 		return nil, 0, err
 	}
 	defer rs.Close()
-	rows := make([]auditRunRow, 0, len(evs))
+	rows, err := scanAuditRunRows(rs, len(evs))
+	if err != nil {
+		return nil, 0, err
+	}
+	return auditCheckRunRows(head, rep, run, evs, rows)
+}
+
+// auditRunRowsSQL is the read scanAuditRunRows scans, the source and the run's id written
+// as source and runID (placeholders).
+func auditRunRowsSQL(source, runID string) string {
+	return `SELECT a.seq, a.run_id, a.ref, a.content, a.prev_hash, a.hash, b.seq AS before_seq, b.hash AS before_hash
+        FROM audit_log a LEFT JOIN audit_log b ON b.seq = a.seq - 1
+        WHERE a.source = ` + source + ` AND a.run_id = ` + runID + `
+        UNION ALL
+        SELECT 0, q.run_id, q.ref, q.content, '', '', NULL, NULL FROM audit_pending q WHERE q.source = ` + source + ` AND q.run_id = ` + runID + `
+        ORDER BY 3`
+}
+
+func scanAuditRunRows(rs rowScanner, n int) ([]auditRunRow, error) {
+	rows := make([]auditRunRow, 0, n)
 	for rs.Next() {
 		r := auditRunRow{auditModel: auditModel{Source: AuditSourceRunEvent}}
 		var beforeSeq sql.NullInt64
 		var beforeHash sql.NullString
 		if err := rs.Scan(&r.Seq, &r.RunID, &r.Ref, &r.Content, &r.PrevHash, &r.Hash, &beforeSeq, &beforeHash); err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		if beforeSeq.Valid && beforeHash.Valid {
 			r.BeforeSeq, r.BeforeHash = &beforeSeq.Int64, &beforeHash.String
 		}
 		rows = append(rows, r)
 	}
-	if err := rs.Err(); err != nil {
-		return nil, 0, err
-	}
+	return rows, rs.Err()
+}
+
+// auditCheckRunRows checks run's audit rows against its timeline evs (by seq) and head,
+// counting the pending ones into rep.Pending.
+func auditCheckRunRows(head *auditHeadModel, rep *AuditReport, run *runModel, evs []runEventModel, rows []auditRunRow) (*AuditProblem, int64, error) {
+	runID := run.ID
 	bySeq := map[int64]*runEventModel{}
 	for i := range evs {
 		bySeq[int64(evs[i].Seq)] = &evs[i]

@@ -10,6 +10,10 @@ func AllModelsForTest() []any { return allModels() }
 // DBForTest returns the store's gorm handle.
 func (s *Store) DBForTest() *gorm.DB { return s.db }
 
+// SetSnapshotPauseForTest has RunSnapshotGet on PostgreSQL call pause after it read the run
+// row, before its other reads.
+func (s *Store) SetSnapshotPauseForTest(pause func()) { s.snapshotPause = pause }
+
 // StepResultsByGormForTest reads a run's step results as gorm scans them, to hold the
 // hand-written scan of stepResultRows to it.
 func (s *Store) StepResultsByGormForTest(runID string) ([]*StepResult, error) {

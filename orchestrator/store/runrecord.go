@@ -189,6 +189,15 @@ func (s *Store) RunParticipantsListRuns(ctx context.Context, runIDs []string) (m
 	if err := s.db.WithContext(ctx).Where("run_id IN ?", runIDs).Order("id").Find(&ms).Error; err != nil {
 		return nil, fmt.Errorf("participants of %d runs: %w", len(runIDs), translate(err))
 	}
+	for id, ps := range participantsOf(ms) {
+		out[id] = ps
+	}
+	return out, nil
+}
+
+// participantsOf is the participants of participant records ms (by id), by run ID.
+func participantsOf(ms []runParticipantModel) map[string][]*RunParticipant {
+	out := map[string][]*RunParticipant{}
 	for i := range ms {
 		m := &ms[i]
 		p := &RunParticipant{RunID: m.RunID, Name: m.Name, Role: m.Role, Intended: m.Intended, Attended: m.Attended,
@@ -203,7 +212,7 @@ func (s *Store) RunParticipantsListRuns(ctx context.Context, runIDs []string) (m
 		}
 		out[m.RunID] = append(list, p)
 	}
-	return out, nil
+	return out
 }
 
 // RunNotesListRuns is RunNotesList for many runs in one read, by run ID.

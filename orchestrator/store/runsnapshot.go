@@ -1,10 +1,14 @@
 package store
 
 import (
+	"cmp"
 	"context"
-	"database/sql"
+	"database/sql/driver"
+	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 )
 
@@ -18,68 +22,335 @@ type RunSnapshot struct {
 	Events       []*RunEvent
 	// Audit is AuditVerify of the run, checked against the same rows.
 	Audit *AuditReport
+	// Plan is the plan the run recorded (PlanGet of Run.PlanID).
+	Plan *PlanRecord
+	// Participants, Notes and Findings are RunParticipantsList's, RunNotesList's and the
+	// run's findings by seq (FindingList with RunID): never nil.
+	Participants []*RunParticipant
+	Notes        []*RunNote
+	Findings     []*Finding
+}
+
+// runSnapshotRows is a snapshot's rows as read, before they become its values.
+type runSnapshotRows struct {
+	run          runModel
+	plan         planModel
+	head         *auditHeadModel
+	steps        []stepResultModel
+	measurements []measurementModel
+	approvals    []approvalModel
+	decisions    []stepDecisionModel
+	events       []runEventModel
+	audit        []auditRunRow
+	participants []runParticipantModel
+	notes        []runNoteModel
+	findings     []findingModel
 }
 
 // RunSnapshotGet reads run id, its step results, measurements, approvals, step decisions,
-// timeline and the audit check of that timeline in one snapshot, so that a view of a run that
-// is executing never shows steps newer than its run row or events its audit check did not
-// see. On PostgreSQL the reads share a REPEATABLE READ, READ ONLY transaction; on SQLite a
-// transaction, whose snapshot is taken by its first read and kept (WAL). ErrNotFound for an
-// unknown run.
+// timeline, audit check, recorded plan, participants, notes and findings as one moment would
+// see them. On PostgreSQL the reads are one REPEATABLE READ, READ ONLY transaction sent in a
+// single round trip (a pgx batch); on SQLite a transaction, whose snapshot is taken by its
+// first read and kept (WAL). ErrNotFound for an unknown run.
 func (s *Store) RunSnapshotGet(ctx context.Context, id string) (*RunSnapshot, error) {
-	var opts *sql.TxOptions
+	var rows *runSnapshotRows
+	var err error
 	if s.dialect == DialectPostgres {
-		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+		rows, err = s.runSnapshotRowsPG(ctx, id)
+	} else {
+		rows, err = s.runSnapshotRowsTx(ctx, id)
 	}
-	var out RunSnapshot
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		// The run's row and timeline are read as models: the audit check below uses them as
-		// they are instead of reading them again.
-		var run runModel
-		if err := tx.Where("id = ?", id).Take(&run).Error; err != nil {
-			return fmt.Errorf("run get %s: %w", id, translate(err))
-		}
-		out.Run = runOf(&run)
-		var err error
-		if out.Steps, err = stepResultList(tx, id); err != nil {
-			return err
-		}
-		if out.Measurements, err = measurementList(tx, id); err != nil {
-			return err
-		}
-		if out.Approvals, err = approvalList(tx, id); err != nil {
-			return err
-		}
-		if out.Decisions, err = stepDecisionList(tx, id); err != nil {
-			return err
-		}
-		evs, err := runEventRows(tx, id)
-		if err != nil {
-			return fmt.Errorf("run event list %s: %w", id, translate(err))
-		}
-		out.Events = make([]*RunEvent, len(evs))
-		for i := range evs {
-			out.Events[i] = runEventOf(&evs[i])
-		}
-		out.Audit, err = s.auditVerifyWith(tx, func(head *auditHeadModel, rep *AuditReport) (*AuditProblem, int64, error) {
-			return s.auditVerifyRunRows(tx, head, rep, &run, evs)
-		})
-		return err
-	}, opts)
 	if err != nil {
 		return nil, fmt.Errorf("run snapshot %s: %w", id, err)
 	}
-	return &out, nil
+	return rows.snapshot()
+}
+
+// snapshot turns the rows into the snapshot, checking the run's audit rows.
+func (r *runSnapshotRows) snapshot() (*RunSnapshot, error) {
+	out := &RunSnapshot{Run: runOf(&r.run), Plan: planRecordOf(&r.plan)}
+	out.Steps = make([]*StepResult, len(r.steps))
+	for i := range r.steps {
+		out.Steps[i] = stepResultOf(&r.steps[i])
+	}
+	out.Measurements = make([]*Measurement, len(r.measurements))
+	for i := range r.measurements {
+		out.Measurements[i] = measurementOf(&r.measurements[i])
+	}
+	out.Approvals = make([]*Approval, len(r.approvals))
+	for i := range r.approvals {
+		out.Approvals[i] = approvalOf(&r.approvals[i])
+	}
+	out.Decisions = make([]*StepDecision, len(r.decisions))
+	for i := range r.decisions {
+		out.Decisions[i] = decisionOf(&r.decisions[i])
+	}
+	out.Events = make([]*RunEvent, len(r.events))
+	for i := range r.events {
+		out.Events[i] = runEventOf(&r.events[i])
+	}
+	out.Participants = participantsOf(r.participants)[r.run.ID]
+	if out.Participants == nil {
+		out.Participants = []*RunParticipant{}
+	}
+	out.Notes = make([]*RunNote, len(r.notes))
+	for i := range r.notes {
+		out.Notes[i] = runNoteOf(&r.notes[i])
+	}
+	out.Findings = make([]*Finding, len(r.findings))
+	for i := range r.findings {
+		out.Findings[i] = findingOf(&r.findings[i])
+	}
+	if r.head == nil {
+		out.Audit = &AuditReport{Problem: &AuditProblem{Message: auditHeadMissing}}
+		return out, nil
+	}
+	out.Audit = &AuditReport{HeadSeq: r.head.Seq, HeadHash: r.head.Hash}
+	var err error
+	if out.Audit.Problem, out.Audit.Rows, err = auditCheckRunRows(r.head, out.Audit, &r.run, r.events, r.audit); err != nil {
+		return nil, fmt.Errorf("run snapshot %s: audit verify: %w", r.run.ID, err)
+	}
+	return out, nil
+}
+
+// The columns of the models a snapshot reads, as gorm maps them.
+var (
+	runColumns         = newModelColumns[runModel]()
+	planColumns        = newModelColumns[planModel]()
+	measurementColumns = newModelColumns[measurementModel]()
+	approvalColumns    = newModelColumns[approvalModel]()
+	decisionColumns    = newModelColumns[stepDecisionModel]()
+	participantColumns = newModelColumns[runParticipantModel]()
+	noteColumns        = newModelColumns[runNoteModel]()
+	findingColumns     = newModelColumns[findingModel]()
+)
+
+// The snapshot's statements on PostgreSQL, each of $1, the run's id. The run's row comes with
+// its plan (runs.plan_id references it) and the audit log's head, which may be missing (a
+// tampered log, reported by the check, not an error).
+var (
+	snapshotRunPG = `SELECT ` + runColumns.list("r") + `, ` + planColumns.list("p") + `,
+        h.id, h.seq, h.hash, h.prev_hash, h.events_before, h.operations_before
+        FROM runs r JOIN plans p ON p.id = r.plan_id LEFT JOIN audit_head h ON h.id = 1 WHERE r.id = $1`
+	snapshotMeasurementsPG = `SELECT ` + measurementColumns.list("") + ` FROM measurements WHERE run_id = $1 ORDER BY service`
+	snapshotApprovalsPG    = `SELECT ` + approvalColumns.list("") + ` FROM approvals WHERE run_id = $1 ORDER BY decided_at, id`
+	snapshotDecisionsPG    = `SELECT ` + decisionColumns.list("") + ` FROM step_decisions WHERE run_id = $1 ORDER BY decided_at, id`
+	snapshotParticipantsPG = `SELECT ` + participantColumns.list("") + ` FROM run_participants WHERE run_id = $1 ORDER BY id`
+	snapshotNotesPG        = `SELECT ` + noteColumns.list("") + ` FROM run_notes WHERE run_id = $1 ORDER BY id`
+	snapshotFindingsPG     = `SELECT ` + findingColumns.list("") + ` FROM findings WHERE run_id = $1 ORDER BY seq`
+	snapshotStepsPG        = stepResultsSQL + "$1" + stepResultsOrder
+	snapshotEventsPG       = runEventsSQL + "$1" + runEventsOrder
+	snapshotAuditPG        = auditRunRowsSQL("$2", "$1")
+)
+
+// runSnapshotRowsPG reads the snapshot in one round trip: a run's page reads it on every
+// view, and its twelve statements one at a time cost a dozen waits for the database and as
+// many trips through database/sql and gorm.
+func (s *Store) runSnapshotRowsPG(ctx context.Context, id string) (*runSnapshotRows, error) {
+	conn, err := s.sqlDB.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	var out *runSnapshotRows
+	err = conn.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		b := &pgx.Batch{}
+		b.Queue("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+		b.Queue(snapshotRunPG, id)
+		var err error
+		paused := s.snapshotPause != nil
+		if paused {
+			br := pc.SendBatch(ctx, b)
+			out, err = readSnapshotRun(br)
+			if err = cmp.Or(err, br.Close()); err == nil {
+				s.snapshotPause()
+			}
+			b = &pgx.Batch{}
+		}
+		if err == nil {
+			b.Queue(snapshotStepsPG, id)
+			b.Queue(snapshotMeasurementsPG, id)
+			b.Queue(snapshotApprovalsPG, id)
+			b.Queue(snapshotDecisionsPG, id)
+			b.Queue(snapshotEventsPG, id)
+			b.Queue(snapshotAuditPG, id, AuditSourceRunEvent)
+			b.Queue(snapshotParticipantsPG, id)
+			b.Queue(snapshotNotesPG, id)
+			b.Queue(snapshotFindingsPG, id)
+			b.Queue("COMMIT")
+			br := pc.SendBatch(ctx, b)
+			if !paused {
+				out, err = readSnapshotRun(br)
+			}
+			if err == nil {
+				err = readSnapshotRest(br, out)
+			}
+			err = cmp.Or(err, br.Close())
+		}
+		if pc.PgConn().TxStatus() != 'I' {
+			// A statement failed, so the batch's COMMIT was skipped: end the transaction, or
+			// have the pool drop the connection rather than hand it out inside one.
+			if _, rerr := pc.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
+				return driver.ErrBadConn
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, translate(err)
+	}
+	return out, nil
+}
+
+// readSnapshotRun reads the first results of runSnapshotRowsPG's batch: the transaction's
+// start, then the run with its plan and the audit head (one row, or none for an unknown run).
+func readSnapshotRun(br pgx.BatchResults) (*runSnapshotRows, error) {
+	if _, err := br.Exec(); err != nil {
+		return nil, err
+	}
+	out := &runSnapshotRows{}
+	err := queryRows(br, func(rs pgx.Rows) error {
+		if !rs.Next() {
+			if err := rs.Err(); err != nil {
+				return err
+			}
+			return fmt.Errorf("run get: %w", ErrNotFound)
+		}
+		var head struct {
+			id, seq, eventsBefore, operationsBefore *int64
+			hash, prevHash                          *string
+		}
+		dst := runColumns.dest(nil, &out.run)
+		dst = planColumns.dest(dst, &out.plan)
+		dst = append(dst, &head.id, &head.seq, &head.hash, &head.prevHash, &head.eventsBefore, &head.operationsBefore)
+		if err := rs.Scan(dst...); err != nil {
+			return err
+		}
+		if head.id != nil {
+			out.head = &auditHeadModel{ID: int(*head.id), Seq: deref64(head.seq), Hash: deref(head.hash), PrevHash: deref(head.prevHash),
+				EventsBefore: deref64(head.eventsBefore), OperationsBefore: deref64(head.operationsBefore)}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// readSnapshotRest reads the rest of runSnapshotRowsPG's batch into out, in its order.
+func readSnapshotRest(br pgx.BatchResults, out *runSnapshotRows) error {
+	reads := []func(pgx.Rows) error{
+		func(rs pgx.Rows) (err error) { out.steps, err = scanStepResults(rs); return },
+		func(rs pgx.Rows) (err error) { out.measurements, err = measurementColumns.scanAll(rs); return },
+		func(rs pgx.Rows) (err error) { out.approvals, err = approvalColumns.scanAll(rs); return },
+		func(rs pgx.Rows) (err error) { out.decisions, err = decisionColumns.scanAll(rs); return },
+		func(rs pgx.Rows) (err error) { out.events, err = scanRunEvents(rs); return },
+		func(rs pgx.Rows) (err error) { out.audit, err = scanAuditRunRows(rs, len(out.events)); return },
+		func(rs pgx.Rows) (err error) { out.participants, err = participantColumns.scanAll(rs); return },
+		func(rs pgx.Rows) (err error) { out.notes, err = noteColumns.scanAll(rs); return },
+		func(rs pgx.Rows) (err error) { out.findings, err = findingColumns.scanAll(rs); return },
+	}
+	for _, read := range reads {
+		if err := queryRows(br, read); err != nil {
+			return err
+		}
+	}
+	_, err := br.Exec()
+	return err
+}
+
+// queryRows reads the batch's next result with read, and closes it.
+func queryRows(br pgx.BatchResults, read func(pgx.Rows) error) error {
+	rs, err := br.Query()
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+	if err := read(rs); err != nil {
+		return err
+	}
+	rs.Close()
+	return rs.Err()
+}
+
+func deref64(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+// runSnapshotRowsTx reads the snapshot in one transaction, statement by statement (SQLite).
+func (s *Store) runSnapshotRowsTx(ctx context.Context, id string) (*runSnapshotRows, error) {
+	out := &runSnapshotRows{}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("id = ?", id).Take(&out.run).Error; err != nil {
+			return fmt.Errorf("run get: %w", translate(err))
+		}
+		if err := tx.Where("id = ?", out.run.PlanID).Take(&out.plan).Error; err != nil {
+			return fmt.Errorf("plan get %s: %w", out.run.PlanID, translate(err))
+		}
+		var head auditHeadModel
+		switch err := tx.Where("id = 1").Take(&head).Error; {
+		case err == nil:
+			out.head = &head
+		case !errors.Is(err, gorm.ErrRecordNotFound):
+			return fmt.Errorf("audit verify: head: %w", translate(err))
+		}
+		var err error
+		if out.steps, err = stepResultRows(tx, id); err != nil {
+			return fmt.Errorf("step result list: %w", translate(err))
+		}
+		if out.events, err = runEventRows(tx, id); err != nil {
+			return fmt.Errorf("run event list: %w", translate(err))
+		}
+		rs, err := tx.Raw(auditRunRowsSQL("?", "?"), AuditSourceRunEvent, id, AuditSourceRunEvent, id).Rows()
+		if err != nil {
+			return fmt.Errorf("audit verify: %w", translate(err))
+		}
+		defer rs.Close()
+		if out.audit, err = scanAuditRunRows(rs, len(out.events)); err != nil {
+			return fmt.Errorf("audit verify: %w", translate(err))
+		}
+		for _, q := range []struct {
+			dst   any
+			order string
+		}{
+			{&out.measurements, "service"}, {&out.approvals, "decided_at, id"}, {&out.decisions, "decided_at, id"},
+			{&out.participants, "id"}, {&out.notes, "id"}, {&out.findings, "seq"},
+		} {
+			if err := tx.Where("run_id = ?", id).Order(q.order).Find(q.dst).Error; err != nil {
+				return translate(err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // runEventRows reads run id's timeline by seq, scanned by hand: a run's view reads it on
 // every view, and gorm's reflection over its rows cost more than the rows.
 func runEventRows(tx *gorm.DB, id string) ([]runEventModel, error) {
-	rs, err := tx.Raw(`SELECT id, run_id, seq, at, kind, step_key, message, data FROM run_events WHERE run_id = ? ORDER BY seq`, id).Rows()
+	rs, err := tx.Raw(runEventsSQL+"?"+runEventsOrder, id).Rows()
 	if err != nil {
 		return nil, err
 	}
 	defer rs.Close()
+	return scanRunEvents(rs)
+}
+
+// runEventsSQL, the run's id, then runEventsOrder is the read scanRunEvents scans.
+const (
+	runEventsSQL   = `SELECT id, run_id, seq, at, kind, step_key, message, data FROM run_events WHERE run_id = `
+	runEventsOrder = ` ORDER BY seq`
+)
+
+func scanRunEvents(rs rowScanner) ([]runEventModel, error) {
 	var evs []runEventModel
 	for rs.Next() {
 		var m runEventModel

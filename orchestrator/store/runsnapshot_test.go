@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/firedrill/firedrill/drills"
 	"github.com/firedrill/firedrill/orchestrator/store"
 	"github.com/firedrill/firedrill/orchestrator/store/storetest"
@@ -117,19 +115,13 @@ func TestRunSnapshotGetIsOneMoment(t *testing.T) {
 	}
 	var once sync.Once
 	var written error
-	err := s.DBForTest().Callback().Query().After("gorm:query").Register("test:write_after_run_row", func(db *gorm.DB) {
-		if db.Statement.Table != "runs" {
-			return
-		}
+	s.SetSnapshotPauseForTest(func() {
 		once.Do(func() {
 			// The step functions write through their own connection, outside the snapshot.
 			_, written = s.StepStart(ctx, &store.StepStartParams{RunID: b.run.ID, Epoch: b.epoch, Seq: 1, Key: "late",
 				Action: "wait", At: at(time.Second)})
 		})
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	snap, err := s.RunSnapshotGet(ctx, b.run.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -152,4 +144,66 @@ func TestRunSnapshotGetIsOneMoment(t *testing.T) {
 	if steps, _ := s.StepResultList(ctx, b.run.ID); len(steps) != 1 {
 		t.Errorf("after the snapshot: %d steps, want the late one", len(steps))
 	}
+}
+
+// TestRunSnapshotGetReadsTheRunRecord: what the snapshot reads besides the run's execution
+// (its plan, participants, notes and findings, and its measurements, approvals and decisions,
+// scanned without gorm on PostgreSQL) is what the single reads read.
+func TestRunSnapshotGetReadsTheRunRecord(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		b := auditedRun(t, s)
+		by := person("alice")
+		for _, attended := range []bool{false, true} {
+			// The second record corrects the first.
+			if err := s.RunParticipantsRecord(ctx, &store.RunParticipantsRecordParams{RunID: b.run.ID, By: by, At: at(4 * time.Second),
+				Participants: []store.ParticipantInput{{Name: "bob", Role: "sre", Intended: !attended, Attended: attended}, {Name: "carol", Role: "dba"}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.RunNoteAdd(ctx, &store.RunNoteAddParams{RunID: b.run.ID, Kind: store.NoteLesson, Text: "drain first", By: by, At: at(5 * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+		due := at(24 * time.Hour)
+		if _, err := s.FindingInsert(ctx, &store.FindingInsertParams{RunID: b.run.ID, Title: "drain refused", Severity: drills.FindingSeverity("high"),
+			DueAt: &due, By: by, At: at(6 * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+		snap, err := s.RunSnapshotGet(ctx, b.run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, _ := s.PlanGet(ctx, snap.Run.PlanID)
+		participants, _ := s.RunParticipantsList(ctx, b.run.ID)
+		notes, _ := s.RunNotesList(ctx, b.run.ID)
+		findings, _ := s.FindingList(ctx, &store.FindingListParams{RunID: b.run.ID})
+		measurements, _ := s.MeasurementList(ctx, b.run.ID)
+		approvals, _ := s.ApprovalList(ctx, b.run.ID)
+		decisions, _ := s.StepDecisionList(ctx, b.run.ID)
+		run, _ := s.RunGet(ctx, b.run.ID)
+		for _, c := range []struct {
+			name      string
+			got, want any
+		}{
+			{"run", snap.Run, run}, {"plan", snap.Plan, plan}, {"participants", snap.Participants, participants},
+			{"notes", snap.Notes, notes}, {"findings", snap.Findings, findings.Findings},
+			{"measurements", snap.Measurements, measurements}, {"approvals", snap.Approvals, approvals},
+			{"decisions", snap.Decisions, decisions},
+		} {
+			if !reflect.DeepEqual(c.got, c.want) {
+				t.Errorf("RunSnapshotGet %s = %s, single read %s", c.name, jsonOf(c.got), jsonOf(c.want))
+			}
+		}
+		if len(snap.Participants) != 2 || !snap.Participants[0].Attended || !snap.Participants[0].Intended || len(snap.Notes) != 1 ||
+			len(snap.Findings) == 0 || snap.Findings[len(snap.Findings)-1].Title != "drain refused" {
+			t.Errorf("RunSnapshotGet = %d participants (%+v), %d notes, %d findings: want bob corrected, carol, a note and the finding added last",
+				len(snap.Participants), snap.Participants, len(snap.Notes), len(snap.Findings))
+		}
+	})
+}
+
+func jsonOf(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }

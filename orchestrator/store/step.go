@@ -189,13 +189,23 @@ func stepResultList(db *gorm.DB, runID string) ([]*StepResult, error) {
 // stepResultRows reads the run's step results, scanned by hand: every view of a run reads
 // them, and gorm's reflection over their 17 columns cost more than the rows.
 func stepResultRows(db *gorm.DB, runID string) ([]stepResultModel, error) {
-	rs, err := db.Raw(`SELECT id, run_id, seq, step_key, step_name, action, site, service, attempt, state, idempotent,
-        timeout_ms, started_at, ended_at, duration_ms, error, evidence
-        FROM step_results WHERE run_id = ? ORDER BY seq, attempt, started_at`, runID).Rows()
+	rs, err := db.Raw(stepResultsSQL+"?"+stepResultsOrder, runID).Rows()
 	if err != nil {
 		return nil, err
 	}
 	defer rs.Close()
+	return scanStepResults(rs)
+}
+
+// stepResultsSQL, the run's id, then stepResultsOrder is the read scanStepResults scans.
+const (
+	stepResultsSQL = `SELECT id, run_id, seq, step_key, step_name, action, site, service, attempt, state, idempotent,
+        timeout_ms, started_at, ended_at, duration_ms, error, evidence
+        FROM step_results WHERE run_id = `
+	stepResultsOrder = ` ORDER BY seq, attempt, started_at`
+)
+
+func scanStepResults(rs rowScanner) ([]stepResultModel, error) {
 	var ms []stepResultModel
 	for rs.Next() {
 		var m stepResultModel

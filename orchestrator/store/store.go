@@ -118,6 +118,9 @@ type Store struct {
 	lastPassed lastPassedCache
 	// chainer appends the pending audit rows (PostgreSQL; see auditchain.go).
 	chainer *auditChainer
+	// snapshotPause, set by tests only, runs between RunSnapshotGet's read of the run row and
+	// its other reads on PostgreSQL, which are then sent as a second round trip.
+	snapshotPause func()
 }
 
 // Open connects to the database cfg names and pings it. It does not migrate: call MigrateUp
