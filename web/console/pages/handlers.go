@@ -234,6 +234,8 @@ func (h *handler) runs(q *req) (string, string, any, error) {
 type runDetailData struct {
 	View     *control.RunView
 	Timeline template.HTML
+	// StepRows are the rows of the table of steps (stepRows).
+	StepRows template.HTML
 }
 
 func (h *handler) runDetail(q *req) (string, string, any, error) {
@@ -246,7 +248,7 @@ func (h *handler) runDetail(q *req) (string, string, any, error) {
 		// A run still going is followed live; its full record is for when it has ended.
 		return h.liveView(q, v)
 	}
-	return "run", "run.title", &runDetailData{View: v, Timeline: timelineSVG(q, v)}, nil
+	return "run", "run.title", &runDetailData{View: v, Timeline: timelineSVG(q, v), StepRows: stepRows(q, v.Steps)}, nil
 }
 
 // ---- service history -------------------------------------------------------------------

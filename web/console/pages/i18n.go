@@ -399,15 +399,17 @@ type passed struct {
 	Ended bool
 }
 
-func zoneOf(v *view) *time.Location {
-	if loc, ok := zones.Load(v.TZ); ok {
+func zoneOf(v *view) *time.Location { return zoneNamed(v.TZ) }
+
+func zoneNamed(name string) *time.Location {
+	if loc, ok := zones.Load(name); ok {
 		return loc.(*time.Location)
 	}
-	loc, err := time.LoadLocation(v.TZ)
+	loc, err := time.LoadLocation(name)
 	if err != nil {
 		return time.UTC
 	}
-	zones.Store(v.TZ, loc)
+	zones.Store(name, loc)
 	return loc
 }
 
@@ -415,11 +417,13 @@ func zoneOf(v *view) *time.Location {
 // file on every call, and a page formats dozens of times.
 var zones sync.Map
 
-func timeIn(v *view, t time.Time) string {
+func timeIn(v *view, t time.Time) string { return timeInZone(zoneOf(v), t) }
+
+func timeInZone(loc *time.Location, t time.Time) string {
 	if t.IsZero() {
 		return "—"
 	}
-	return t.In(zoneOf(v)).Format("2006-01-02 15:04 MST")
+	return t.In(loc).Format("2006-01-02 15:04 MST")
 }
 
 // parseTemplates parses each page with the layout.
