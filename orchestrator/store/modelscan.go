@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
 )
 
@@ -85,4 +86,14 @@ func (mc *modelColumns[T]) scanAll(rs rowScanner) ([]T, error) {
 		out = append(out, m)
 	}
 	return out, rs.Err()
+}
+
+// scanModels runs q (a Raw statement selecting mc's columns) and scans its rows.
+func scanModels[T any](q *gorm.DB, mc *modelColumns[T]) ([]T, error) {
+	rs, err := q.Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	return mc.scanAll(rs)
 }

@@ -114,8 +114,8 @@ ORDER BY s.service, k.created_at DESC, k.run_id DESC`
 		ids = append(ids, h.RunID)
 	}
 	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
-	var rms []runModel
-	if err := db.Where("id IN ?", ids).Find(&rms).Error; err != nil {
+	rms, err := scanModels(db.Raw(`SELECT `+runColumns.list("")+` FROM runs WHERE id IN ?`, ids), runColumns)
+	if err != nil {
 		return nil, fmt.Errorf("service drills: runs: %w", translate(err))
 	}
 	runs := make(map[string]*Run, len(rms))

@@ -242,8 +242,8 @@ func (s *Store) MeasurementListRuns(ctx context.Context, runIDs []string) (map[s
 	if len(runIDs) == 0 {
 		return out, nil
 	}
-	var ms []measurementModel
-	if err := s.db.WithContext(ctx).Where("run_id IN ?", runIDs).Order("run_id, service").Find(&ms).Error; err != nil {
+	ms, err := scanModels(s.db.WithContext(ctx).Raw(`SELECT `+measurementColumns.list("")+` FROM measurements WHERE run_id IN ? ORDER BY run_id, service`, runIDs), measurementColumns)
+	if err != nil {
 		return nil, fmt.Errorf("measurement list of %d runs: %w", len(runIDs), translate(err))
 	}
 	for i := range ms {
