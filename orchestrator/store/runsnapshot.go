@@ -246,7 +246,7 @@ func readSnapshotRest(br pgx.BatchResults, out *runSnapshotRows) error {
 		func(rs pgx.Rows) (err error) { out.measurements, err = measurementColumns.scanAll(rs); return },
 		func(rs pgx.Rows) (err error) { out.approvals, err = approvalColumns.scanAll(rs); return },
 		func(rs pgx.Rows) (err error) { out.decisions, err = decisionColumns.scanAll(rs); return },
-		func(rs pgx.Rows) (err error) { out.events, err = scanRunEvents(rs); return },
+		func(rs pgx.Rows) (err error) { out.events, err = scanRunEvents(rs, eventsHint(&out.run)); return },
 		func(rs pgx.Rows) (err error) { out.audit, err = scanAuditRunRows(rs, len(out.events)); return },
 		func(rs pgx.Rows) (err error) { out.participants, err = participantColumns.scanAll(rs); return },
 		func(rs pgx.Rows) (err error) { out.notes, err = noteColumns.scanAll(rs); return },
@@ -274,6 +274,9 @@ func queryRows(br pgx.BatchResults, read func(pgx.Rows) error) error {
 	rs.Close()
 	return rs.Err()
 }
+
+// eventsHint is how many events run likely has: as many as it numbered, within reason.
+func eventsHint(run *runModel) int { return int(min(max(run.EventSeq, 0), 1024)) }
 
 func deref64(p *int64) int64 {
 	if p == nil {
@@ -341,7 +344,7 @@ func runEventRows(tx *gorm.DB, id string) ([]runEventModel, error) {
 		return nil, err
 	}
 	defer rs.Close()
-	return scanRunEvents(rs)
+	return scanRunEvents(rs, 0)
 }
 
 // runEventsSQL, the run's id, then runEventsOrder is the read scanRunEvents scans.
@@ -350,8 +353,9 @@ const (
 	runEventsOrder = ` ORDER BY seq`
 )
 
-func scanRunEvents(rs rowScanner) ([]runEventModel, error) {
-	var evs []runEventModel
+// scanRunEvents scans a run's timeline; n is how many events it is likely to hold.
+func scanRunEvents(rs rowScanner, n int) ([]runEventModel, error) {
+	evs := make([]runEventModel, 0, n)
 	for rs.Next() {
 		var m runEventModel
 		if err := rs.Scan(&m.ID, &m.RunID, &m.Seq, &m.At, &m.Kind, &m.StepKey, &m.Message, &m.Data); err != nil {

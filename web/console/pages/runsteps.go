@@ -13,7 +13,12 @@ import (
 // each through reflection, were most of the page's rendering.
 func stepRows(q *req, steps []control.StepView) template.HTML {
 	var b strings.Builder
-	b.Grow(len(steps) * 480)
+	n := 0
+	for i := range steps {
+		s := &steps[i]
+		n += 560 + len(s.Name) + len(s.Key) + len(s.Action) + len(s.Site) + len(s.Error) + len(s.Evidence) + len(s.Evidence)/4
+	}
+	b.Grow(n)
 	loc := zoneNamed(q.loc.String())
 	for i := range steps {
 		s := &steps[i]

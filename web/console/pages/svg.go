@@ -94,6 +94,7 @@ func timelineSVG(q *req, v *control.RunView) template.HTML {
 	}
 	height := ganttTopH + ganttRowH*len(v.Steps) + ganttBottomH
 	var b strings.Builder
+	b.Grow(2048 + 512*len(v.Steps))
 	fmt.Fprintf(&b, `<svg class="gantt" viewBox="0 0 %d %d" width="100%%" role="img" aria-labelledby="gantt-title gantt-desc" xmlns="http://www.w3.org/2000/svg">`, ganttWidth, height)
 	fmt.Fprintf(&b, `<title id="gantt-title">%s</title><desc id="gantt-desc">%s</desc>`,
 		esc(tr(q.lang, "run.timeline")), esc(fmt.Sprintf(tr(q.lang, "run.timeline_desc"), len(v.Steps))))
