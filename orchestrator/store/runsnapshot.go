@@ -154,7 +154,11 @@ func (s *Store) runSnapshotRowsPG(ctx context.Context, id string) (*runSnapshotR
 	defer conn.Close()
 	var out *runSnapshotRows
 	err = conn.Raw(func(dc any) error {
-		pc := dc.(*stdlib.Conn).Conn()
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("the PostgreSQL connection is a %T, not pgx's", dc)
+		}
+		pc := sc.Conn()
 		b := &pgx.Batch{}
 		b.Queue("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
 		b.Queue(snapshotRunPG, id)
@@ -189,10 +193,10 @@ func (s *Store) runSnapshotRowsPG(ctx context.Context, id string) (*runSnapshotR
 			err = cmp.Or(err, br.Close())
 		}
 		if pc.PgConn().TxStatus() != 'I' {
-			// A statement failed, so the batch's COMMIT was skipped: end the transaction, or
-			// have the pool drop the connection rather than hand it out inside one.
+			// A statement failed, so the batch's COMMIT was skipped. pgx would have the pool
+			// drop a connection left inside a transaction; ending it keeps the connection.
 			if _, rerr := pc.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
-				return driver.ErrBadConn
+				return errors.Join(cmp.Or(err, rerr), driver.ErrBadConn)
 			}
 		}
 		return err

@@ -207,3 +207,40 @@ func jsonOf(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestRunSnapshotGetLeavesNoTransactionOpen: a snapshot that fails after its transaction
+// began (here its context ends between its round trips) ends the transaction, so that the
+// pool hands out no connection inside one.
+func TestRunSnapshotGetLeavesNoTransactionOpen(t *testing.T) {
+	t.Parallel()
+	s := storetest.Postgres(t)
+	b := auditedRun(t, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	s.SetSnapshotPauseForTest(cancel)
+	if _, err := s.RunSnapshotGet(ctx, b.run.ID); !errors.Is(err, context.Canceled) {
+		t.Fatalf("RunSnapshotGet with its context ended = %v, want context.Canceled", err)
+	}
+	s.SetSnapshotPauseForTest(nil)
+	// Every pooled connection, held at once: none may still be in the snapshot's transaction.
+	db, err := s.DBForTest().DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range db.Stats().OpenConnections {
+		conn, err := db.Conn(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		var isolation string
+		if err := conn.QueryRowContext(context.Background(), `SELECT current_setting('transaction_isolation')`).Scan(&isolation); err != nil {
+			t.Fatal(err)
+		}
+		if isolation != "read committed" {
+			t.Errorf("pooled connection %d is in a %s transaction after the failed snapshot, want none", i, isolation)
+		}
+	}
+	if _, err := s.RunSnapshotGet(context.Background(), b.run.ID); err != nil {
+		t.Errorf("RunSnapshotGet after the failed one: %v", err)
+	}
+}
