@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/firedrill/firedrill/internal/clock"
@@ -75,6 +76,9 @@ type handler struct {
 	mux   *http.ServeMux
 	// shutdowns are closed when their server begins to shut down (serverStopping).
 	shutdowns shutdowns
+	// tops are the pages' tops by language, page and roles (top); topCount counts them.
+	tops     sync.Map
+	topCount atomic.Int64
 }
 
 // New returns the console's pages as one handler, rooted at "/".
@@ -212,6 +216,8 @@ type view struct {
 	// ShiftedHistory: the history's dates are a demo's (Config.ShiftedHistory).
 	ShiftedHistory bool
 	Data           any
+	// Top is the page's top up to its navigation (layout-top, handler.top).
+	Top template.HTML
 }
 
 // pageFunc renders one page: the template name, its title key and its data.
@@ -325,16 +331,53 @@ func keptQuery(v url.Values) []queryPair {
 	return out
 }
 
+// operations is every operation, for the pages' permissions (control.Operations sorts them
+// anew on each call).
+var operations = control.Operations()
+
 // viewOf is what a template sees of the request and the page's data.
 func (h *handler) viewOf(q *req, name, title string, data any) *view {
-	can := map[string]bool{}
-	for _, op := range control.Operations() {
+	can := make(map[string]bool, len(operations))
+	for _, op := range operations {
 		can[string(op)] = q.may(op)
 	}
-	return &view{Title: tr(q.lang, title), Nav: name, Lang: q.lang, TZ: q.loc.String(), User: q.caller.Actor.Name,
-		Roles: q.caller.Roles, CSRF: h.cfg.CSRFToken(q.r), Notice: noticeText(q.lang, q.r.URL.Query().Get("done")),
-		Path: q.r.URL.Path, Keep: keptQuery(q.r.URL.Query()), Can: can, PortalOnly: portalOnly(q.caller), ShiftedHistory: h.cfg.ShiftedHistory, Data: data}
+	query := q.r.URL.Query()
+	v := &view{Title: tr(q.lang, title), Nav: name, Lang: q.lang, TZ: q.loc.String(), User: q.caller.Actor.Name,
+		Roles: q.caller.Roles, CSRF: h.cfg.CSRFToken(q.r), Notice: noticeText(q.lang, query.Get("done")),
+		Path: q.r.URL.Path, Keep: keptQuery(query), Can: can, PortalOnly: portalOnly(q.caller), ShiftedHistory: h.cfg.ShiftedHistory, Data: data}
+	v.Top = h.top(v)
+	return v
 }
+
+// top is layout-top for v, rendered once for each language, page and set of roles: its
+// dozens of template calls, through reflection, were a good part of every page's rendering.
+func (h *handler) top(v *view) template.HTML {
+	key := v.Lang + "\x00" + v.Nav + "\x00" + strings.Join(v.Roles, "\x00")
+	if top, ok := h.tops.Load(key); ok {
+		return top.(template.HTML)
+	}
+	t, ok := h.pages[v.Nav]
+	if !ok {
+		for _, t = range h.pages {
+			break
+		}
+	}
+	var b strings.Builder
+	if err := t.ExecuteTemplate(&b, "layout-top", v); err != nil {
+		// The page's own rendering fails the same way, and says so.
+		h.log.Error("render the top of a page", "template", v.Nav, "err", err)
+		return ""
+	}
+	top := template.HTML(b.String()) //nolint:gosec // rendered by html/template
+	if h.topCount.Add(1) <= maxTops {
+		h.tops.Store(key, top)
+	}
+	return top
+}
+
+// maxTops bounds the tops kept: the combinations of roles in use are few, but their number
+// is not bounded.
+const maxTops = 1024
 
 // errorPage is what the error template shows.
 type errorPage struct {
