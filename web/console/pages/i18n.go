@@ -131,6 +131,7 @@ var messages = map[string][2]string{
 	"run.integrity":     {"Audit chain", "감사 체인"},
 	"run.verified":      {"Verified: %d audit rows hash and link, and the run's record agrees with them.", "검증됨: 감사 기록 %d건의 해시와 연결이 맞고 실행 기록과 일치합니다."},
 	"run.not_verified":  {"NOT verified: %s", "검증 실패: %s"},
+	"run.audit_pending": {"%d events recorded in the last moments wait to be sealed into the chain; their content was checked against the record.", "방금 기록된 이벤트 %d건이 체인에 봉인되기를 기다리고 있습니다. 내용은 기록과 대조해 확인했습니다."},
 	"run.none":          {"None.", "없음."},
 	"run.legend":        {"Legend: ✓ succeeded · ✕ failed · … running · ? unknown · ■ aborted · – skipped; T0 disaster, T1 restored, dashed line the RTO objective.", "범례: ✓ 성공 · ✕ 실패 · … 진행 중 · ? 불명 · ■ 중단 · – 건너뜀; T0 재해, T1 복구, 점선 RTO 목표."},
 	"run.milestones":    {"Milestones", "주요 시점"},
