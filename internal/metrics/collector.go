@@ -97,7 +97,7 @@ func NewCollector(cfg CollectorConfig) (*Collector, error) {
 		overdueCount:  prometheus.NewDesc(NameServicesOverdue, "Services whose drill is overdue.", nil, nil),
 		notifications: prometheus.NewDesc(NameNotifications, "Notifications in the outbox, by state.", []string{"state"}, nil),
 		oldestWait:    prometheus.NewDesc(NameNotificationOldestWait, "How long the oldest notification still to be sent has waited; 0 when none waits.", nil, nil),
-		auditPending:  prometheus.NewDesc(NameAuditPending, "Facts committed but not yet appended to the audit chain (the replicas chain them within milliseconds; a backlog that stays means chaining fails).", nil, nil),
+		auditPending:  prometheus.NewDesc(NameAuditPending, "Facts committed but not yet appended to the audit chain (the replicas chain them within a second; a backlog that stays means chaining fails).", nil, nil),
 	}, nil
 }
 

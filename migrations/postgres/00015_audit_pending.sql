@@ -7,7 +7,7 @@
 --
 -- Now the trigger (and the inline step functions of 00010) only copies the fact's content into
 -- audit_pending, in the fact's transaction, without touching audit_head: writers no longer
--- serialize. firedrill_audit_chain, called every few ms by each serving replica and before
+-- serialize. firedrill_audit_chain, called by each replica (every 10 ms while facts arrive) and before
 -- anything reads the chain (store.AuditChain), takes the head row lock once, appends the
 -- pending rows in id order with the same content and hash formula as before, deletes them
 -- from audit_pending and moves the head: one lock, one commit for a whole batch. The chain is

@@ -86,7 +86,7 @@ func TestAuditChainerChainsWithoutBeingAsked(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// A liveness bound, not a timing claim: the chainer looks every 50 ms at most.
+	// A liveness bound, not a timing claim: the chainer looks at least once a second.
 	deadline := time.Now().Add(30 * time.Second)
 	for pendingCount(t, url) != 0 {
 		if time.Now().After(deadline) {
