@@ -7,9 +7,9 @@
 #
 # The build context has no .git (.dockerignore), so the version comes from the build args.
 
-# The Go release CI tests and the release build uses (scripts/toolchain.sh): go1.26.8's standard
-# library has vulnerabilities the code reaches, this one has none.
-ARG GO_VERSION=1.27.3
+# The newest patch release of go.mod's Go: scripts/govulncheck.sh on go1.26.8 finds standard
+# library vulnerabilities that go1.26.9 and go1.26.10 fix.
+ARG GO_VERSION=1.26.10
 
 FROM golang:${GO_VERSION} AS build
 WORKDIR /src

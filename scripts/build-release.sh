@@ -13,7 +13,6 @@
 set -euo pipefail
 out="$(realpath -m "${1:-dist/firedrill}")"
 cd "$(dirname "$0")/.."
-source scripts/toolchain.sh
 
 in_git() { git rev-parse --git-dir >/dev/null 2>&1; }
 if [ -z "${VERSION:-}" ]; then

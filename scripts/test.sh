@@ -3,7 +3,6 @@
 # Extra arguments go to `go test` (e.g. scripts/test.sh -run TestDemo ./cmd/...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/toolchain.sh
 
 if [ -z "${FIREDRILL_TEST_DATABASE_URL:-}" ]; then
   scripts/ensure-postgres.sh
