@@ -68,38 +68,14 @@ func (s *Store) RunSnapshotGet(ctx context.Context, id string) (*RunSnapshot, er
 
 // snapshot turns the rows into the snapshot, checking the run's audit rows.
 func (r *runSnapshotRows) snapshot() (*RunSnapshot, error) {
-	out := &RunSnapshot{Run: runOf(&r.run), Plan: planRecordOf(&r.plan)}
-	out.Steps = make([]*StepResult, len(r.steps))
-	for i := range r.steps {
-		out.Steps[i] = stepResultOf(&r.steps[i])
-	}
-	out.Measurements = make([]*Measurement, len(r.measurements))
-	for i := range r.measurements {
-		out.Measurements[i] = measurementOf(&r.measurements[i])
-	}
-	out.Approvals = make([]*Approval, len(r.approvals))
-	for i := range r.approvals {
-		out.Approvals[i] = approvalOf(&r.approvals[i])
-	}
-	out.Decisions = make([]*StepDecision, len(r.decisions))
-	for i := range r.decisions {
-		out.Decisions[i] = decisionOf(&r.decisions[i])
-	}
-	out.Events = make([]*RunEvent, len(r.events))
-	for i := range r.events {
-		out.Events[i] = runEventOf(&r.events[i])
-	}
+	out := &RunSnapshot{Run: runOf(&r.run), Plan: planRecordOf(&r.plan),
+		Steps: recordsOf(r.steps, stepResultOf), Measurements: recordsOf(r.measurements, measurementOf),
+		Approvals: recordsOf(r.approvals, approvalOf), Decisions: recordsOf(r.decisions, decisionOf),
+		Events: recordsOf(r.events, runEventOf), Notes: recordsOf(r.notes, runNoteOf),
+		Findings: recordsOf(r.findings, findingOf)}
 	out.Participants = participantsOf(r.participants)[r.run.ID]
 	if out.Participants == nil {
 		out.Participants = []*RunParticipant{}
-	}
-	out.Notes = make([]*RunNote, len(r.notes))
-	for i := range r.notes {
-		out.Notes[i] = runNoteOf(&r.notes[i])
-	}
-	out.Findings = make([]*Finding, len(r.findings))
-	for i := range r.findings {
-		out.Findings[i] = findingOf(&r.findings[i])
 	}
 	if r.head == nil {
 		out.Audit = &AuditReport{Problem: &AuditProblem{Message: auditHeadMissing}}
@@ -111,6 +87,15 @@ func (r *runSnapshotRows) snapshot() (*RunSnapshot, error) {
 		return nil, fmt.Errorf("run snapshot %s: audit verify: %w", r.run.ID, err)
 	}
 	return out, nil
+}
+
+// recordsOf is the records of models ms, each made by of; never nil.
+func recordsOf[M, R any](ms []M, of func(*M) *R) []*R {
+	out := make([]*R, len(ms))
+	for i := range ms {
+		out[i] = of(&ms[i])
+	}
+	return out
 }
 
 // The columns of the models a snapshot reads, as gorm maps them.

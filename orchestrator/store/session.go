@@ -175,18 +175,20 @@ func (s *Store) SessionAuthenticate(ctx context.Context, p *SessionAuthenticateP
 	return auth, nil
 }
 
+// The columns of a session and of its user, as gorm maps them.
+var (
+	sessionColumns = newModelColumns[consoleSessionModel]()
+	userColumns    = newModelColumns[userModel]()
+)
+
 // sessionWithUserSQL reads a session and its user as they are now, in one statement: every
 // console request runs it, and a second round trip for the user cost as much as the first.
-const sessionWithUserSQL = `SELECT s.id, s.user_name, s.method, s.client_addr, s.created_at, s.last_seen_at, s.expires_at,
-        s.revoked_at, s.revoke_reason,
-        u.name, u.roles, u.disabled, u.created_at, u.updated_at, u.created_by_kind, u.created_by_name, u.created_by_via,
-        u.created_by_token_id, u.disabled_at, u.disabled_by_kind, u.disabled_by_name, u.disabled_by_via, u.disabled_by_token_id,
-        u.password_hash, u.password_set_at, u.oidc_issuer, u.oidc_subject
+var sessionWithUserSQL = `SELECT ` + sessionColumns.list("s") + `, ` + userColumns.list("u") + `
         FROM console_sessions s JOIN users u ON u.name = s.user_name WHERE s.secret_hash = ?`
 
-// sessionWithUser is the session whose secret hashes to secretHash, and its user, scanned by
-// hand (gorm's reflection over two models cost more than the statement); gorm.ErrRecordNotFound
-// when there is none.
+// sessionWithUser is the session whose secret hashes to secretHash, and its user, scanned
+// without gorm (its reflection over two models cost more than the statement);
+// gorm.ErrRecordNotFound when there is none.
 func sessionWithUser(db *gorm.DB, secretHash string) (*consoleSessionModel, *userModel, error) {
 	rs, err := db.Raw(sessionWithUserSQL, secretHash).Rows()
 	if err != nil {
@@ -199,12 +201,9 @@ func sessionWithUser(db *gorm.DB, secretHash string) (*consoleSessionModel, *use
 		}
 		return nil, nil, gorm.ErrRecordNotFound
 	}
-	m := consoleSessionModel{SecretHash: secretHash}
+	var m consoleSessionModel
 	var u userModel
-	if err := rs.Scan(&m.ID, &m.UserName, &m.Method, &m.ClientAddr, &m.CreatedAt, &m.LastSeenAt, &m.ExpiresAt, &m.RevokedAt, &m.RevokeReason,
-		&u.Name, &u.Roles, &u.Disabled, &u.CreatedAt, &u.UpdatedAt, &u.CreatedBy.Kind, &u.CreatedBy.Name, &u.CreatedBy.Via,
-		&u.CreatedBy.TokenID, &u.DisabledAt, &u.DisabledBy.Kind, &u.DisabledBy.Name, &u.DisabledBy.Via, &u.DisabledBy.TokenID,
-		&u.PasswordHash, &u.PasswordSetAt, &u.OIDCIssuer, &u.OIDCSubject); err != nil {
+	if err := rs.Scan(userColumns.dest(sessionColumns.dest(nil, &m), &u)...); err != nil {
 		return nil, nil, err
 	}
 	return &m, &u, rs.Err()
